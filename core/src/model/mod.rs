@@ -1,0 +1,7 @@
+//! The model: tenants, releases, quotas, strategies and backups, as validated types.
+
+pub mod backup;
+pub mod quota;
+pub mod release;
+pub mod strategy;
+pub mod tenant;

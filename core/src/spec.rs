@@ -1,0 +1,61 @@
+//! Spec files: tenants and releases read from YAML or JSON, validated, with the path and line of every problem.
+
+use serde::de::DeserializeOwned;
+
+use crate::error::ValidationErrors;
+use crate::model::release::{Release, ReleaseSpec};
+use crate::model::tenant::{Tenant, TenantSpec};
+
+/// Why a spec file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The text is not a well-formed spec: bad YAML, an unknown field, a wrong type.
+    #[error("{path}: {message}{}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Parse {
+        /// Path of the field, e.g. `release.replicas`.
+        path: String,
+        /// Line in the file (from 1), when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The spec is well-formed but breaks the model's rules.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+}
+
+fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let segments = e.path().to_string();
+        let path = if segments == "." { root.to_string() } else { format!("{root}.{segments}") };
+        let inner = e.into_inner();
+        let line = inner.location().map(|l| l.line());
+        let mut message = inner.to_string();
+        // serde_yaml appends " at line L column C"; the line is reported separately.
+        if let Some(pos) = message.find(" at line ") {
+            message.truncate(pos);
+        }
+        SpecError::Parse { path, line, message }
+    })
+}
+
+/// Reads and validates a tenant spec (YAML or JSON).
+pub fn tenant_from_yaml(text: &str) -> Result<Tenant, SpecError> {
+    Ok(Tenant::from_spec(parse::<TenantSpec>(text, "tenant")?)?)
+}
+
+/// Reads and validates a release spec (YAML or JSON).
+pub fn release_from_yaml(text: &str) -> Result<Release, SpecError> {
+    Ok(Release::from_spec(parse::<ReleaseSpec>(text, "release")?)?)
+}
+
+/// Writes a tenant's spec as YAML.
+pub fn tenant_to_yaml(tenant: &Tenant) -> Result<String, serde_yaml::Error> {
+    serde_yaml::to_string(tenant.spec())
+}
+
+/// Writes a release's spec as YAML.
+pub fn release_to_yaml(release: &Release) -> Result<String, serde_yaml::Error> {
+    serde_yaml::to_string(release.spec())
+}

@@ -1,0 +1,508 @@
+#!/usr/bin/env bash
+# testcluster.sh: a real Kubernetes control plane for moorage's tests, built from Go modules.
+#
+#   testcluster.sh build          build kube-apiserver/-controller-manager/-scheduler, etcd and
+#                                 kwok (or reuse the cached build) and print the bin directory
+#   testcluster.sh up [DIR]       build if needed, start everything (state in DIR or a temp dir),
+#                                 wait until it is usable, print the admin kubeconfig path
+#   testcluster.sh down [--keep-logs] [DIR]
+#                                 stop the processes that `up` started, remove the state dir
+#                                 (logs are copied to $CACHE_ROOT/last-logs when asked or failed)
+#   testcluster.sh env [DIR]      print `export KUBECONFIG=...` for the current cluster
+#   testcluster.sh status [DIR]   show the recorded processes and whether they run
+#
+# Environment:
+#   MOORAGE_TESTCLUSTER_CACHE   cache root (default $HOME/.cache/moorage/testcluster)
+#   MOORAGE_TESTCLUSTER_GO_P    `go build -p` (default 2; use 1 on machines short of memory)
+#   MOORAGE_TESTCLUSTER_TIMEOUT seconds `up` waits for everything (default 120)
+#   MOORAGE_TESTCLUSTER_NODES   number of kwok nodes (default 3)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GO_DIR="$HERE/go"
+CACHE_ROOT="${MOORAGE_TESTCLUSTER_CACHE:-$HOME/.cache/moorage/testcluster}"
+CURRENT_FILE="$CACHE_ROOT/current"
+LAST_LOGS="$CACHE_ROOT/last-logs"
+GO_P="${MOORAGE_TESTCLUSTER_GO_P:-2}"
+UP_TIMEOUT="${MOORAGE_TESTCLUSTER_TIMEOUT:-120}"
+NODES="${MOORAGE_TESTCLUSTER_NODES:-3}"
+SERVICE_CIDR="10.96.0.0/16"
+SERVICE_IP="10.96.0.1"
+POD_CIDR="10.244.0.0/16"
+
+# The machine starts on its own Go; never let a go.mod line fetch another toolchain silently.
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+export GOFLAGS="${GOFLAGS:-} -mod=readonly -buildvcs=false"
+
+log() { printf '[testcluster] %s\n' "$*" >&2; }
+die() { printf '[testcluster] error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# versions and cache key
+# ---------------------------------------------------------------------------------------------
+modversion() { # modversion <gomod> <module path>
+  sed -n "s#^[[:space:]]*\(require \)\{0,1\}$2 \(v[^ ]*\).*#\2#p" "$1" | head -n1
+}
+
+versions() {
+  K8S_VERSION="$(modversion "$GO_DIR/k8s/go.mod" k8s.io/kubernetes)"
+  ETCD_VERSION="$(modversion "$GO_DIR/etcd/go.mod" go.etcd.io/etcd/server/v3)"
+  KWOK_VERSION="$(modversion "$GO_DIR/kwok/go.mod" sigs.k8s.io/kwok)"
+  [ -n "$K8S_VERSION" ] && [ -n "$ETCD_VERSION" ] && [ -n "$KWOK_VERSION" ] ||
+    die "cannot read versions from $GO_DIR/*/go.mod"
+  # The key changes with the versions and with anything that changes what is built:
+  # the wrapper modules (go.mod, go.sum, sources), the Go toolchain and the build recipe below.
+  local h
+  h="$( {
+    cat "$GO_DIR"/k8s/go.mod "$GO_DIR"/k8s/go.sum "$GO_DIR"/etcd/go.mod "$GO_DIR"/etcd/go.sum \
+      "$GO_DIR"/etcd/*.go "$GO_DIR"/kwok/go.mod "$GO_DIR"/kwok/go.sum
+    go env GOVERSION GOARCH GOOS
+    echo "recipe-1"
+  } | sha256sum | cut -c1-10)"
+  CACHE_KEY="${K8S_VERSION}-etcd${ETCD_VERSION}-kwok${KWOK_VERSION}-${h}"
+  BUILD_DIR="$CACHE_ROOT/$CACHE_KEY"
+  BIN_DIR="$BUILD_DIR/bin"
+}
+
+# ---------------------------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------------------------
+build_k8s() { # build_k8s <outdir>
+  local v="$K8S_VERSION" minor major
+  major="${v#v}"; major="${major%%.*}"
+  minor="${v#v*.}"; minor="${minor%%.*}"
+  local pkg=k8s.io/component-base/version cpkg=k8s.io/client-go/pkg/version
+  local date; date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  local ld="-s -w"
+  for p in $pkg $cpkg; do
+    ld+=" -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    ld+=" -X $p.gitTreeState=clean -X $p.buildDate=$date"
+  done
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler $v (go build -p $GO_P)"
+  (cd "$GO_DIR/k8s" && CGO_ENABLED=0 go build -p "$GO_P" -trimpath -ldflags "$ld" -o "$1/" \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler)
+}
+
+build_etcd() {
+  log "building etcd $ETCD_VERSION"
+  (cd "$GO_DIR/etcd" && CGO_ENABLED=0 go build -p "$GO_P" -trimpath -ldflags "-s -w" -o "$1/etcd" .)
+}
+
+build_kwok() {
+  log "building kwok $KWOK_VERSION"
+  local v="${KWOK_VERSION#v}" kv="${K8S_VERSION#v}"
+  (cd "$GO_DIR/kwok" && CGO_ENABLED=0 go build -p "$GO_P" -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$v -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$kv" \
+    -o "$1/kwok" sigs.k8s.io/kwok/cmd/kwok)
+  # The Stage configurations ship inside the kwok module: take them from the module cache.
+  local src
+  src="$(cd "$GO_DIR/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  [ -d "$src/kustomize/stage" ] || die "kwok module source not found at $src"
+  mkdir -p "$1/../stages"
+  cp "$src/kustomize/stage/node/fast/node-initialize.yaml" \
+    "$src/kustomize/stage/node/heartbeat/node-heartbeat.yaml" \
+    "$src/kustomize/stage/pod/fast/pod-ready.yaml" \
+    "$src/kustomize/stage/pod/fast/pod-complete.yaml" \
+    "$src/kustomize/stage/pod/fast/pod-delete.yaml" \
+    "$1/../stages/"
+}
+
+cmd_build() {
+  versions
+  if [ -f "$BUILD_DIR/complete" ]; then
+    log "cached build: $BIN_DIR"
+    echo "$BIN_DIR"
+    return 0
+  fi
+  command -v go >/dev/null || die "go is not installed"
+  mkdir -p "$CACHE_ROOT"
+  local tmp="$BUILD_DIR.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp/bin"
+  local t0=$SECONDS
+  build_etcd "$tmp/bin"
+  build_kwok "$tmp/bin"
+  build_k8s "$tmp/bin"
+  {
+    echo "k8s=$K8S_VERSION"; echo "etcd=$ETCD_VERSION"; echo "kwok=$KWOK_VERSION"
+    echo "go=$(go env GOVERSION)"; echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "seconds=$((SECONDS - t0))"
+  } > "$tmp/complete"
+  rm -rf "$BUILD_DIR"
+  mv "$tmp" "$BUILD_DIR"
+  log "built in $((SECONDS - t0)) s: $BIN_DIR"
+  echo "$BIN_DIR"
+}
+
+# ---------------------------------------------------------------------------------------------
+# up
+# ---------------------------------------------------------------------------------------------
+declare -A USED_PORTS=()
+free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+    [ -n "${USED_PORTS[$p]:-}" ] && continue
+    if [ -z "$(ss -Hltn "( sport = :$p )" 2>/dev/null)" ]; then
+      USED_PORTS[$p]=1
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free port found"
+}
+
+gen_certs() { # gen_certs <pki dir>
+  local d="$1"
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+      -subj "/CN=moorage-testcluster-ca" 2>/dev/null
+    # name cn org [san]
+    issue() {
+      local name="$1" cn="$2" org="$3" san="${4:-}" ext="$1.ext"
+      openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" \
+        -subj "/CN=$cn${org:+/O=$org}" 2>/dev/null
+      {
+        echo "basicConstraints=CA:FALSE"
+        echo "keyUsage=critical,digitalSignature,keyEncipherment"
+        if [ -n "$san" ]; then
+          echo "extendedKeyUsage=serverAuth,clientAuth"
+          echo "subjectAltName=$san"
+        else
+          echo "extendedKeyUsage=clientAuth"
+        fi
+      } > "$ext"
+      openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
+        -out "$name.crt" -days 3650 -extfile "$ext" 2>/dev/null
+      rm -f "$name.csr" "$ext"
+    }
+    issue apiserver kube-apiserver "" \
+      "IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    issue admin kubernetes-admin system:masters
+    issue controller-manager system:kube-controller-manager ""
+    issue scheduler system:kube-scheduler ""
+    issue kwok kwok-controller system:masters
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    chmod 600 ./*.key
+  )
+}
+
+write_kubeconfig() { # write_kubeconfig <file> <server> <ca> <cert> <key> <user>
+  local ca cert key
+  ca="$(base64 -w0 < "$3")"; cert="$(base64 -w0 < "$4")"; key="$(base64 -w0 < "$5")"
+  cat > "$1" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: moorage-testcluster
+  cluster:
+    server: $2
+    certificate-authority-data: $ca
+contexts:
+- name: $6@moorage-testcluster
+  context:
+    cluster: moorage-testcluster
+    user: $6
+current-context: $6@moorage-testcluster
+users:
+- name: $6
+  user:
+    client-certificate-data: $cert
+    client-key-data: $key
+EOF
+  chmod 600 "$1"
+}
+
+start() { # start <name> <binary> args...
+  local name="$1" bin="$2"; shift 2
+  nohup "$bin" "$@" > "$STATE/logs/$name.log" 2>&1 < /dev/null &
+  local pid=$!
+  echo "$name $pid $bin" >> "$STATE/pids"
+  log "started $name (pid $pid)"
+}
+
+show_logs() {
+  local f
+  for f in "$STATE"/logs/*.log; do
+    [ -f "$f" ] || continue
+    printf '\n===== %s (last 40 lines) =====\n' "$(basename "$f")" >&2
+    tail -n 40 "$f" >&2 || true
+  done
+}
+
+fail_up() {
+  log "FAILED: $*"
+  show_logs
+  touch "$STATE/failed"
+  cmd_down "$STATE" || true
+  exit 1
+}
+
+check_alive() {
+  local name pid bin
+  while read -r name pid bin; do
+    kill -0 "$pid" 2>/dev/null || fail_up "$name (pid $pid) exited"
+  done < "$STATE/pids"
+}
+
+wait_for() { # wait_for <description> <command...>: polls until success or the deadline
+  local what="$1"; shift
+  until "$@" >/dev/null 2>&1; do
+    check_alive
+    [ "$SECONDS" -lt "$DEADLINE" ] || fail_up "timed out waiting for $what"
+    sleep 0.3
+  done
+  log "$what: ok after $((SECONDS - T0)) s"
+}
+
+cmd_up() {
+  local dir="${1:-}"
+  cmd_build >/dev/null
+  versions
+  command -v kubectl >/dev/null || die "kubectl is needed for up (apt-get install kubectl or put it on PATH)"
+  mkdir -p "$CACHE_ROOT"
+  if [ -n "$dir" ]; then
+    mkdir -p "$dir"; STATE="$(cd "$dir" && pwd)"
+    [ -e "$STATE/pids" ] && die "$STATE already holds a cluster (pids file exists)"
+  else
+    STATE="$(mktemp -d "${TMPDIR:-/tmp}/moorage-testcluster.XXXXXX")"
+  fi
+  mkdir -p "$STATE/logs" "$STATE/etcd"
+  : > "$STATE/pids"
+  echo "$STATE" > "$CURRENT_FILE"
+  T0=$SECONDS
+  DEADLINE=$((SECONDS + UP_TIMEOUT))
+  trap 'fail_up "interrupted"' INT TERM
+
+  local etcd_port etcd_peer api_port kcm_port sched_port kwok_port
+  etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
+  kcm_port=$(free_port); sched_port=$(free_port); kwok_port=$(free_port)
+  local server="https://127.0.0.1:$api_port" pki="$STATE/pki"
+  gen_certs "$pki"
+  write_kubeconfig "$STATE/admin.kubeconfig" "$server" "$pki/ca.crt" "$pki/admin.crt" "$pki/admin.key" admin
+  write_kubeconfig "$STATE/controller-manager.kubeconfig" "$server" "$pki/ca.crt" \
+    "$pki/controller-manager.crt" "$pki/controller-manager.key" system:kube-controller-manager
+  write_kubeconfig "$STATE/scheduler.kubeconfig" "$server" "$pki/ca.crt" \
+    "$pki/scheduler.crt" "$pki/scheduler.key" system:kube-scheduler
+  write_kubeconfig "$STATE/kwok.kubeconfig" "$server" "$pki/ca.crt" "$pki/kwok.crt" "$pki/kwok.key" kwok
+  {
+    echo "server=$server"; echo "etcd=http://127.0.0.1:$etcd_port"
+    echo "k8s=$K8S_VERSION"; echo "etcd_version=$ETCD_VERSION"; echo "kwok=$KWOK_VERSION"
+    echo "bin=$BIN_DIR"
+  } > "$STATE/cluster.env"
+  log "state dir: $STATE ($(( SECONDS - T0 )) s for certificates)"
+
+  start etcd "$BIN_DIR/etcd" \
+    --name=default --data-dir="$STATE/etcd" \
+    --listen-client-urls="http://127.0.0.1:$etcd_port" \
+    --advertise-client-urls="http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls="http://127.0.0.1:$etcd_peer" \
+    --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer" \
+    --initial-cluster="default=http://127.0.0.1:$etcd_peer" \
+    --initial-cluster-state=new \
+    --unsafe-no-fsync=true --quota-backend-bytes=4294967296 --log-level=warn
+  wait_for "etcd health" curl -fsS "http://127.0.0.1:$etcd_port/health"
+
+  start kube-apiserver "$BIN_DIR/kube-apiserver" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
+    --etcd-servers="http://127.0.0.1:$etcd_port" \
+    --client-ca-file="$pki/ca.crt" \
+    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+    --kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$pki/sa.pub" \
+    --service-account-signing-key-file="$pki/sa.key" \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --authorization-mode=Node,RBAC \
+    --enable-admission-plugins=NodeRestriction \
+    --endpoint-reconciler-type=none \
+    --allow-privileged=true \
+    --enable-priority-and-fairness=false \
+    --profiling=false \
+    --v=1
+  wait_for "kube-apiserver /readyz" kubectl --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz
+
+  start kube-controller-manager "$BIN_DIR/kube-controller-manager" \
+    --kubeconfig="$STATE/controller-manager.kubeconfig" \
+    --authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \
+    --authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$kcm_port" \
+    --leader-elect=false \
+    --use-service-account-credentials=true \
+    --service-account-private-key-file="$pki/sa.key" \
+    --root-ca-file="$pki/ca.crt" \
+    --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --profiling=false \
+    --v=1
+  start kube-scheduler "$BIN_DIR/kube-scheduler" \
+    --kubeconfig="$STATE/scheduler.kubeconfig" \
+    --authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
+    --authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$sched_port" \
+    --leader-elect=false --profiling=false --v=1
+
+  # kwok: stages from the kwok module (copied at build time), fake nodes.
+  {
+    local f first=1
+    for f in "$BUILD_DIR"/stages/*.yaml; do
+      [ $first = 1 ] || echo "---"
+      first=0
+      cat "$f"
+    done
+  } > "$STATE/kwok-stages.yaml"
+  start kwok "$BIN_DIR/kwok" \
+    --kubeconfig="$STATE/kwok.kubeconfig" \
+    --config="$STATE/kwok-stages.yaml" \
+    --manage-all-nodes=true \
+    --cidr="$POD_CIDR" \
+    --node-ip=10.0.0.1 \
+    --node-port="$kwok_port" --server-address="127.0.0.1:$kwok_port" \
+    --tls-cert-file="$pki/kwok.crt" --tls-private-key-file="$pki/kwok.key" \
+    --node-lease-duration-seconds=40
+
+  local i nodes=""
+  for i in $(seq 1 "$NODES"); do
+    nodes+="$(cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    type: kwok
+    kubernetes.io/arch: amd64
+    kubernetes.io/os: linux
+    kubernetes.io/hostname: kwok-node-$i
+    topology.kubernetes.io/zone: zone-$(( (i - 1) % 3 + 1 ))
+status:
+  allocatable:
+    cpu: "4"
+    memory: 8Gi
+    pods: "110"
+    ephemeral-storage: 100Gi
+  capacity:
+    cpu: "4"
+    memory: 8Gi
+    pods: "110"
+    ephemeral-storage: 100Gi
+  nodeInfo:
+    architecture: amd64
+    kubeletVersion: fake
+    kubeProxyVersion: fake
+    operatingSystem: linux
+EOF
+)"$'\n'
+  done
+  echo "$nodes" > "$STATE/nodes.yaml"
+  wait_for "nodes created" kubectl --kubeconfig "$STATE/admin.kubeconfig" create -f "$STATE/nodes.yaml"
+  wait_for "$NODES nodes Ready" nodes_ready
+  wait_for "ServiceAccount default/default" \
+    kubectl --kubeconfig "$STATE/admin.kubeconfig" -n default get serviceaccount default
+  trap - INT TERM
+  log "cluster up in $((SECONDS - T0)) s ($K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
+  log "export KUBECONFIG=$STATE/admin.kubeconfig"
+  echo "$STATE/admin.kubeconfig"
+}
+
+nodes_ready() {
+  local n
+  n="$(kubectl --kubeconfig "$STATE/admin.kubeconfig" get nodes \
+    -o jsonpath='{range .items[*]}{range .status.conditions[?(@.type=="Ready")]}{.status}{"\n"}{end}{end}' \
+    | grep -c '^True$')" || return 1
+  [ "$n" -ge "$NODES" ]
+}
+
+# ---------------------------------------------------------------------------------------------
+# down / env / status
+# ---------------------------------------------------------------------------------------------
+resolve_state() { # resolve_state [DIR]
+  if [ -n "${1:-}" ]; then
+    STATE="$(cd "$1" 2>/dev/null && pwd)" || die "no such state dir: $1"
+  else
+    [ -f "$CURRENT_FILE" ] || die "no current cluster (no $CURRENT_FILE)"
+    STATE="$(cat "$CURRENT_FILE")"
+    [ -d "$STATE" ] || die "current cluster state dir $STATE is gone"
+  fi
+}
+
+is_ours() { # is_ours <pid> <binary>: the pid still runs the binary we started
+  local exe
+  exe="$(readlink "/proc/$1/exe" 2>/dev/null)" || return 1
+  [ "${exe% (deleted)}" = "$2" ]
+}
+
+cmd_down() {
+  local keep=0 arg dir=""
+  for arg in "$@"; do
+    case "$arg" in
+      --keep-logs) keep=1 ;;
+      *) dir="$arg" ;;
+    esac
+  done
+  resolve_state "$dir"
+  [ -f "$STATE/pids" ] || die "$STATE has no pids file: not a testcluster state dir"
+  local name pid bin
+  # stop in reverse start order
+  tac "$STATE/pids" | while read -r name pid bin; do
+    if is_ours "$pid" "$bin"; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  local i
+  for i in $(seq 1 50); do
+    local alive=0
+    while read -r name pid bin; do
+      if is_ours "$pid" "$bin"; then alive=1; fi
+    done < "$STATE/pids"
+    [ $alive = 0 ] && break
+    sleep 0.2
+  done
+  while read -r name pid bin; do
+    if is_ours "$pid" "$bin"; then
+      log "$name (pid $pid) did not stop on TERM: killing"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done < "$STATE/pids"
+  if [ $keep = 1 ] || [ -e "$STATE/failed" ]; then
+    rm -rf "$LAST_LOGS"; mkdir -p "$LAST_LOGS"
+    cp -r "$STATE/logs/." "$LAST_LOGS/" 2>/dev/null || true
+    cp "$STATE/cluster.env" "$LAST_LOGS/" 2>/dev/null || true
+    log "logs kept in $LAST_LOGS"
+  fi
+  case "$STATE" in
+    /|"$HOME"|"") die "refusing to remove $STATE" ;;
+  esac
+  rm -rf "$STATE"
+  if [ -f "$CURRENT_FILE" ] && [ "$(cat "$CURRENT_FILE")" = "$STATE" ]; then rm -f "$CURRENT_FILE"; fi
+  log "stopped; removed $STATE"
+}
+
+cmd_env() {
+  resolve_state "${1:-}"
+  echo "export KUBECONFIG=$STATE/admin.kubeconfig"
+}
+
+cmd_status() {
+  resolve_state "${1:-}"
+  echo "state: $STATE"
+  cat "$STATE/cluster.env"
+  local name pid bin
+  while read -r name pid bin; do
+    if is_ours "$pid" "$bin"; then echo "$name pid $pid running"; else echo "$name pid $pid NOT running"; fi
+  done < "$STATE/pids"
+}
+
+case "${1:-}" in
+  build) shift; cmd_build "$@" ;;
+  up) shift; cmd_up "$@" ;;
+  down) shift; cmd_down "$@" ;;
+  env) shift; cmd_env "$@" ;;
+  status) shift; cmd_status "$@" ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
