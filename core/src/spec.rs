@@ -36,6 +36,12 @@ fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
         if let Some(pos) = message.find(" at line ") {
             message.truncate(pos);
         }
+        // serde_yaml also starts nested errors with its own path ("backups[0]: ..."); ours is more complete.
+        if let Some((head, rest)) = message.split_once(": ") {
+            if !head.contains(char::is_whitespace) {
+                message = rest.to_string();
+            }
+        }
         SpecError::Parse { path, line, message }
     })
 }

@@ -43,7 +43,7 @@ pub struct S3Target {
 
 /// The database engine and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "engine", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(tag = "engine", rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
 pub enum Database {
     /// PostgreSQL, dumped with `pg_dump`.
     Postgres {
