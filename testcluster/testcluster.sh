@@ -185,6 +185,15 @@ gen_certs() { # gen_certs <pki dir>
     issue controller-manager system:kube-controller-manager ""
     issue scheduler system:kube-scheduler ""
     issue kwok kwok-controller system:masters
+    # front-proxy (aggregation layer) CA and client, so that requestheader authn is configured
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -out front-proxy-ca.crt \
+      -days 3650 -subj "/CN=moorage-testcluster-front-proxy-ca" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout front-proxy-client.key -out front-proxy-client.csr \
+      -subj "/CN=front-proxy-client" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > fp.ext
+    openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
+      -CAcreateserial -out front-proxy-client.crt -days 3650 -extfile fp.ext 2>/dev/null
+    rm -f front-proxy-client.csr fp.ext
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     chmod 600 ./*.key
@@ -272,6 +281,7 @@ cmd_up() {
     STATE="$(mktemp -d "${TMPDIR:-/tmp}/moorage-testcluster.XXXXXX")"
   fi
   mkdir -p "$STATE/logs" "$STATE/etcd"
+  chmod 700 "$STATE/etcd"
   : > "$STATE/pids"
   echo "$STATE" > "$CURRENT_FILE"
   T0=$SECONDS
@@ -313,6 +323,13 @@ cmd_up() {
     --client-ca-file="$pki/ca.crt" \
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
     --kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key" \
+    --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
+    --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User \
+    --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$pki/front-proxy-client.crt" \
+    --proxy-client-key-file="$pki/front-proxy-client.key" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$pki/sa.pub" \
     --service-account-signing-key-file="$pki/sa.key" \
@@ -449,26 +466,20 @@ cmd_down() {
   done
   resolve_state "$dir"
   [ -f "$STATE/pids" ] || die "$STATE has no pids file: not a testcluster state dir"
-  local name pid bin
-  # stop in reverse start order
-  tac "$STATE/pids" | while read -r name pid bin; do
-    if is_ours "$pid" "$bin"; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done
-  local i
-  for i in $(seq 1 50); do
-    local alive=0
-    while read -r name pid bin; do
-      if is_ours "$pid" "$bin"; then alive=1; fi
-    done < "$STATE/pids"
-    [ $alive = 0 ] && break
-    sleep 0.2
-  done
+  local name pid bin i
+  # stop one by one in reverse start order (the API server before etcd), TERM then KILL
   while read -r name pid bin; do
+    is_ours "$pid" "$bin" || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+      is_ours "$pid" "$bin" || break
+      sleep 0.2
+    done
     if is_ours "$pid" "$bin"; then
-      log "$name (pid $pid) did not stop on TERM: killing"
+      log "$name (pid $pid) did not stop on TERM within 10 s: killing"
       kill -KILL "$pid" 2>/dev/null || true
     fi
-  done < "$STATE/pids"
+  done < <(tac "$STATE/pids")
   if [ $keep = 1 ] || [ -e "$STATE/failed" ]; then
     rm -rf "$LAST_LOGS"; mkdir -p "$LAST_LOGS"
     cp -r "$STATE/logs/." "$LAST_LOGS/" 2>/dev/null || true

@@ -31,6 +31,7 @@
 
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod checks;
 pub mod compile;
 pub mod error;

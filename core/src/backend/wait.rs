@@ -1,0 +1,200 @@
+//! Waiting: small composable conditions on objects, and one wait driven by a watch, with the caller's timeout.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use super::{Backend, BackendError, Kind, ObjectRef, Selector, WatchEvent};
+
+/// What a wait watches: objects of one kind in one namespace, matching a selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The kind.
+    pub kind: Kind,
+    /// The namespace (`None`: cluster-scoped or all namespaces).
+    pub namespace: Option<String>,
+    /// Which objects.
+    pub selector: Selector,
+}
+
+impl Target {
+    /// One object by name.
+    pub fn object(kind: Kind, namespace: Option<&str>, name: &str) -> Self {
+        Target { kind, namespace: namespace.map(str::to_string), selector: Selector::name(name) }
+    }
+    /// Objects matching a label selector.
+    pub fn labelled(kind: Kind, namespace: Option<&str>, labels: &str) -> Self {
+        Target { kind, namespace: namespace.map(str::to_string), selector: Selector::labels(labels) }
+    }
+    fn describe(&self) -> String {
+        let what = self.selector.fields.as_deref().and_then(|f| f.strip_prefix("metadata.name=")).map(str::to_string)
+            .or_else(|| self.selector.labels.as_ref().map(|l| format!("[{l}]")))
+            .unwrap_or_else(|| "*".into());
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{what}", self.kind),
+            None => format!("{} {what}", self.kind),
+        }
+    }
+}
+
+/// A condition on the objects a [`Target`] designates (zero, one or several).
+pub trait Condition: Send + Sync {
+    /// What the condition waits for, for messages (`available`, `3 ready endpoints`).
+    fn describe(&self) -> String;
+    /// Whether the condition holds for the current objects.
+    fn holds(&self, objects: &[Value]) -> bool;
+}
+
+/// A condition made from a description and a function.
+pub struct FnCondition<F> {
+    description: String,
+    check: F,
+}
+
+impl<F: Fn(&[Value]) -> bool + Send + Sync> Condition for FnCondition<F> {
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+    fn holds(&self, objects: &[Value]) -> bool {
+        (self.check)(objects)
+    }
+}
+
+/// A condition from a description and a check.
+pub fn condition(description: impl Into<String>, check: impl Fn(&[Value]) -> bool + Send + Sync) -> impl Condition {
+    FnCondition { description: description.into(), check }
+}
+
+fn int(v: &Value, pointer: &str) -> i64 {
+    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn has_condition(v: &Value, type_: &str, status: &str) -> bool {
+    v.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
+        cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some(type_) && c.get("status").and_then(Value::as_str) == Some(status))
+    })
+}
+
+/// The object exists.
+pub fn exists() -> impl Condition {
+    condition("to exist", |objects| !objects.is_empty())
+}
+
+/// No object is left.
+pub fn deleted() -> impl Condition {
+    condition("to be deleted", |objects| objects.is_empty())
+}
+
+/// A Deployment has rolled out: the controller saw the latest generation, every replica is updated
+/// and available, and no old replica is left.
+pub fn deployment_available() -> impl Condition {
+    condition("to be available", |objects| {
+        objects.first().is_some_and(|d| {
+            let want = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+            int(d, "/status/observedGeneration") >= int(d, "/metadata/generation")
+                && int(d, "/status/updatedReplicas") == want
+                && int(d, "/status/availableReplicas") == want
+                && int(d, "/status/replicas") == want
+        })
+    })
+}
+
+/// The EndpointSlices of a Service (target them with label `kubernetes.io/service-name=<svc>`) list at least `n` ready endpoints.
+pub fn endpoints_ready(n: usize) -> impl Condition {
+    condition(format!("to have {n} ready endpoint(s)"), move |slices| ready_endpoints(slices) >= n)
+}
+
+/// The number of ready endpoints in a set of EndpointSlices.
+pub fn ready_endpoints(slices: &[Value]) -> usize {
+    slices
+        .iter()
+        .flat_map(|s| s.get("endpoints").and_then(Value::as_array).cloned().unwrap_or_default())
+        .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool).unwrap_or(false))
+        .count()
+}
+
+/// A Job has finished: `Complete` or `Failed` (check which with [`job_succeeded`]).
+pub fn job_finished() -> impl Condition {
+    condition("to finish", |objects| objects.first().is_some_and(|j| has_condition(j, "Complete", "True") || has_condition(j, "Failed", "True")))
+}
+
+/// Whether a finished Job succeeded.
+pub fn job_succeeded(job: &Value) -> bool {
+    has_condition(job, "Complete", "True")
+}
+
+/// A ResourceQuota's status lists usage for every hard limit.
+pub fn quota_status_known() -> impl Condition {
+    condition("to report its usage", |objects| {
+        objects.first().is_some_and(|q| match (q.pointer("/spec/hard").and_then(Value::as_object), q.pointer("/status/used").and_then(Value::as_object)) {
+            (Some(hard), Some(used)) => hard.keys().all(|k| used.contains_key(k)),
+            _ => false,
+        })
+    })
+}
+
+/// A Namespace is Active.
+pub fn namespace_active() -> impl Condition {
+    condition("to be active", |objects| objects.first().is_some_and(|n| n.pointer("/status/phase").and_then(Value::as_str) == Some("Active")))
+}
+
+/// Both conditions hold.
+pub fn all_of(a: impl Condition, b: impl Condition) -> impl Condition {
+    let description = format!("{} and {}", a.describe(), b.describe());
+    condition(description, move |o| a.holds(o) && b.holds(o))
+}
+
+/// Either condition holds.
+pub fn any_of(a: impl Condition, b: impl Condition) -> impl Condition {
+    let description = format!("{} or {}", a.describe(), b.describe());
+    condition(description, move |o| a.holds(o) || b.holds(o))
+}
+
+/// How often a wait re-checks its deadline while the watch is quiet (in the backend's time).
+const TICK: Duration = Duration::from_millis(500);
+
+/// Waits until `condition` holds for `target`, driven by a watch, for at most `timeout` of the
+/// backend's time. Returns the objects for which it held.
+pub async fn wait_for(backend: &dyn Backend, target: &Target, condition: &dyn Condition, timeout: Duration) -> Result<Vec<Value>, BackendError> {
+    let deadline = backend.now() + timeout;
+    let mut current: BTreeMap<(String, String), Value> = BTreeMap::new();
+    let key = |v: &Value| {
+        let r = ObjectRef::of(v);
+        (r.namespace.unwrap_or_default(), r.name)
+    };
+    let mut stream = backend.watch(&target.kind, target.namespace.as_deref(), &target.selector).await?;
+    // The initial state: a quiet watch must not hide a condition that already holds.
+    for object in backend.list(&target.kind, target.namespace.as_deref(), &target.selector).await? {
+        current.insert(key(&object), object);
+    }
+    loop {
+        let objects: Vec<Value> = current.values().cloned().collect();
+        if condition.holds(&objects) {
+            return Ok(objects);
+        }
+        let now = backend.now();
+        if now >= deadline {
+            let single = target.selector.fields.as_deref().and_then(|f| f.strip_prefix("metadata.name="));
+            return Err(BackendError::Timeout {
+                waiting_for: format!("{} {}", target.describe(), condition.describe()),
+                object: single.map(|name| ObjectRef::new(&target.kind, target.namespace.as_deref(), name)),
+                seconds: timeout.as_secs(),
+            });
+        }
+        let tick = TICK.min(deadline - now);
+        tokio::select! {
+            event = stream.next() => match event {
+                Some(Ok(WatchEvent::Applied(o))) => { current.insert(key(&o), o); }
+                Some(Ok(WatchEvent::Deleted(o))) => { current.remove(&key(&o)); }
+                Some(Err(e)) => return Err(e),
+                None => {
+                    stream = backend.watch(&target.kind, target.namespace.as_deref(), &target.selector).await?;
+                    current.clear();
+                }
+            },
+            _ = backend.sleep(tick) => {}
+        }
+    }
+}
