@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # testcluster.sh: a real Kubernetes control plane for moorage's tests, built from Go modules.
 #
-#   testcluster.sh build          build kube-apiserver/-controller-manager/-scheduler, etcd and
-#                                 kwok (or reuse the cached build) and print the bin directory
+#   testcluster.sh build          build kube-apiserver/-controller-manager/-scheduler, kubectl,
+#                                 etcd and kwok (or reuse the cached build) and print the bin directory
 #   testcluster.sh up [DIR]       build if needed, start everything (state in DIR or a temp dir),
 #                                 wait until it is usable, print the admin kubeconfig path
 #   testcluster.sh down [--keep-logs] [DIR]
@@ -78,11 +78,12 @@ build_k8s() { # build_k8s <outdir>
     ld+=" -X $p.gitVersion=$v -X $p.gitMajor=$major -X $p.gitMinor=$minor"
     ld+=" -X $p.gitTreeState=clean -X $p.buildDate=$date"
   done
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler $v (go build -p $GO_P)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $v (go build -p $GO_P)"
   (cd "$GO_DIR/k8s" && CGO_ENABLED=0 go build -p "$GO_P" -trimpath -ldflags "$ld" -o "$1/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler)
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl)
 }
 
 build_etcd() {
@@ -118,6 +119,17 @@ cmd_build() {
   fi
   command -v go >/dev/null || die "go is not installed"
   mkdir -p "$CACHE_ROOT"
+  # one build at a time per cache root; another process may have finished it meanwhile
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE_ROOT/build.lock"
+    flock 9
+    if [ -f "$BUILD_DIR/complete" ]; then
+      exec 9>&-
+      log "cached build: $BIN_DIR"
+      echo "$BIN_DIR"
+      return 0
+    fi
+  fi
   local tmp="$BUILD_DIR.tmp.$$"
   rm -rf "$tmp"; mkdir -p "$tmp/bin"
   local t0=$SECONDS
@@ -129,8 +141,9 @@ cmd_build() {
     echo "go=$(go env GOVERSION)"; echo "built=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "seconds=$((SECONDS - t0))"
   } > "$tmp/complete"
-  rm -rf "$BUILD_DIR"
+  rm -rf "$BUILD_DIR" # an incomplete earlier attempt
   mv "$tmp" "$BUILD_DIR"
+  exec 9>&- 2>/dev/null || true
   log "built in $((SECONDS - t0)) s: $BIN_DIR"
   echo "$BIN_DIR"
 }
@@ -144,7 +157,12 @@ free_port() {
   for i in $(seq 1 200); do
     p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
     [ -n "${USED_PORTS[$p]:-}" ] && continue
-    if [ -z "$(ss -Hltn "( sport = :$p )" 2>/dev/null)" ]; then
+    if command -v ss >/dev/null 2>&1; then
+      [ -z "$(ss -Hltn "( sport = :$p )" 2>/dev/null)" ] || continue
+    elif (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      continue # something answers there
+    fi
+    if true; then
       USED_PORTS[$p]=1
       echo "$p"
       return 0
@@ -272,7 +290,6 @@ cmd_up() {
   local dir="${1:-}"
   cmd_build >/dev/null
   versions
-  command -v kubectl >/dev/null || die "kubectl is needed for up (apt-get install kubectl or put it on PATH)"
   mkdir -p "$CACHE_ROOT"
   if [ -n "$dir" ]; then
     mkdir -p "$dir"; STATE="$(cd "$dir" && pwd)"
@@ -341,7 +358,7 @@ cmd_up() {
     --enable-priority-and-fairness=false \
     --profiling=false \
     --v=1
-  wait_for "kube-apiserver /readyz" kubectl --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz
+  wait_for "kube-apiserver /readyz" "$BIN_DIR/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz
 
   start kube-controller-manager "$BIN_DIR/kube-controller-manager" \
     --kubeconfig="$STATE/controller-manager.kubeconfig" \
@@ -419,10 +436,10 @@ EOF
 )"$'\n'
   done
   echo "$nodes" > "$STATE/nodes.yaml"
-  wait_for "nodes created" kubectl --kubeconfig "$STATE/admin.kubeconfig" create -f "$STATE/nodes.yaml"
+  wait_for "nodes created" "$BIN_DIR/kubectl" --kubeconfig "$STATE/admin.kubeconfig" create -f "$STATE/nodes.yaml"
   wait_for "$NODES nodes Ready" nodes_ready
   wait_for "ServiceAccount default/default" \
-    kubectl --kubeconfig "$STATE/admin.kubeconfig" -n default get serviceaccount default
+    "$BIN_DIR/kubectl" --kubeconfig "$STATE/admin.kubeconfig" -n default get serviceaccount default
   trap - INT TERM
   log "cluster up in $((SECONDS - T0)) s ($K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
   log "export KUBECONFIG=$STATE/admin.kubeconfig"
@@ -431,7 +448,7 @@ EOF
 
 nodes_ready() {
   local n
-  n="$(kubectl --kubeconfig "$STATE/admin.kubeconfig" get nodes \
+  n="$("$BIN_DIR/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get nodes \
     -o jsonpath='{range .items[*]}{range .status.conditions[?(@.type=="Ready")]}{.status}{"\n"}{end}{end}' \
     | grep -c '^True$')" || return 1
   [ "$n" -ge "$NODES" ]
@@ -509,11 +526,17 @@ cmd_status() {
   done < "$STATE/pids"
 }
 
-case "${1:-}" in
-  build) shift; cmd_build "$@" ;;
-  up) shift; cmd_up "$@" ;;
-  down) shift; cmd_down "$@" ;;
-  env) shift; cmd_env "$@" ;;
-  status) shift; cmd_status "$@" ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
-esac
+# Everything runs from main, called on the last line together with exit: bash has then parsed
+# the whole file, so editing this script while a cluster starts cannot break the running one.
+main() {
+  case "${1:-}" in
+    build) shift; cmd_build "$@" ;;
+    up) shift; cmd_up "$@" ;;
+    down) shift; cmd_down "$@" ;;
+    env) shift; cmd_env "$@" ;;
+    status) shift; cmd_status "$@" ;;
+    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+}
+
+main "$@"; exit $?

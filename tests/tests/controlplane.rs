@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use moorage_tests::{
     api_status, client_with_token, impersonating_client, real_cluster, real_cluster_config,
@@ -159,6 +159,17 @@ async fn deployment_scenario(client: &Client, ns: &str) -> anyhow::Result<()> {
         .await?;
     wait_for("web-next scaled down to 1 ready endpoint", WAIT, || async {
         Ok((ready_endpoint_ips(&slices, "web").await?.len() == 1).then_some(()))
+    })
+    .await?;
+
+    // Deleting a Deployment lets the garbage collector remove its ReplicaSet and pods.
+    let replicasets: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
+    deploys.delete("web", &DeleteParams::background()).await?;
+    wait_for("garbage collection of the web ReplicaSet and pods", WAIT, || async {
+        let lp = ListParams::default().labels("app=web");
+        let rs_left = replicasets.list(&lp).await?.items.len();
+        let pods_left = pods.list(&lp).await?.items.len();
+        Ok((rs_left == 0 && pods_left == 0).then_some(()))
     })
     .await?;
     Ok(())

@@ -41,9 +41,10 @@ pub struct S3Target {
     pub credentials_secret: String,
 }
 
-/// The database engine and how to reach it.
+/// The database engine and how to reach it. In spec files: one map with an `engine`
+/// (`postgres`, `mysql`, `custom`) and that engine's fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "engine", rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
+#[serde(try_from = "DatabaseRepr", into = "DatabaseRepr")]
 pub enum Database {
     /// PostgreSQL, dumped with `pg_dump`.
     Postgres {
@@ -70,6 +71,86 @@ pub enum Database {
         /// The command.
         command: Vec<String>,
     },
+}
+
+/// Database engines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Engine {
+    /// PostgreSQL.
+    #[default]
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+    /// A custom image and command.
+    Custom,
+}
+
+/// The spec-file form of a [`Database`], read field by field so errors keep their path.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatabaseRepr {
+    /// The engine.
+    pub engine: Engine,
+    /// Postgres, MySQL: the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Postgres, MySQL: the database name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Postgres, MySQL: the Secret with the credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<String>,
+    /// Custom: the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Custom: the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+}
+
+impl TryFrom<DatabaseRepr> for Database {
+    type Error = String;
+
+    fn try_from(r: DatabaseRepr) -> Result<Self, String> {
+        let need = |v: Option<String>, field: &str, engine: &str| v.ok_or_else(|| format!("missing field `{field}` (required for engine {engine})"));
+        match r.engine {
+            Engine::Postgres | Engine::Mysql => {
+                let engine = if r.engine == Engine::Postgres { "postgres" } else { "mysql" };
+                if r.image.is_some() || r.command.is_some() {
+                    return Err(format!("image and command are for engine custom, not {engine}"));
+                }
+                let host = need(r.host, "host", engine)?;
+                let database = need(r.database, "database", engine)?;
+                let credentials_secret = need(r.credentials_secret, "credentialsSecret", engine)?;
+                Ok(if r.engine == Engine::Postgres {
+                    Database::Postgres { host, database, credentials_secret }
+                } else {
+                    Database::Mysql { host, database, credentials_secret }
+                })
+            }
+            Engine::Custom => {
+                if r.host.is_some() || r.database.is_some() || r.credentials_secret.is_some() {
+                    return Err("host, database and credentialsSecret are for engines postgres and mysql; a custom image gets its own env".into());
+                }
+                Ok(Database::Custom { image: need(r.image, "image", "custom")?, command: r.command.unwrap_or_default() })
+            }
+        }
+    }
+}
+
+impl From<Database> for DatabaseRepr {
+    fn from(d: Database) -> Self {
+        match d {
+            Database::Postgres { host, database, credentials_secret } => {
+                DatabaseRepr { engine: Engine::Postgres, host: Some(host), database: Some(database), credentials_secret: Some(credentials_secret), ..Default::default() }
+            }
+            Database::Mysql { host, database, credentials_secret } => {
+                DatabaseRepr { engine: Engine::Mysql, host: Some(host), database: Some(database), credentials_secret: Some(credentials_secret), ..Default::default() }
+            }
+            Database::Custom { image, command } => DatabaseRepr { engine: Engine::Custom, image: Some(image), command: Some(command), ..Default::default() },
+        }
+    }
 }
 
 impl BackupPolicy {

@@ -7,8 +7,10 @@ use crate::checks;
 use crate::error::Problems;
 
 /// How a release replaces the previous version of its application.
+///
+/// In spec files it is one map with a `type` (`rolling`, `blueGreen`, `canary`) and that type's fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(try_from = "StrategyRepr", into = "StrategyRepr")]
 pub enum Strategy {
     /// The Deployment's own rolling update.
     Rolling(Rolling),
@@ -54,6 +56,114 @@ impl Strategy {
             Strategy::Rolling(r) => r.validate(p, path, replicas),
             Strategy::BlueGreen(b) => b.validate(p, path),
             Strategy::Canary(c) => c.validate(p, path),
+        }
+    }
+}
+
+/// The spec-file form of a [`Strategy`]: a `type` and the fields of that type. Read field by field
+/// (not buffered like an internally tagged enum), so errors keep their exact path and line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StrategyRepr {
+    /// `rolling`, `blueGreen` or `canary`.
+    #[serde(rename = "type")]
+    pub type_: StrategyType,
+    /// Rolling: pods above the desired count during the update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<String>,
+    /// Rolling: pods that may be unavailable during the update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<String>,
+    /// Blue/green: switch as soon as the new version is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_promote: Option<bool>,
+    /// Blue/green: the preview host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_host: Option<String>,
+    /// Blue/green: how long the old version stays warm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_delay: Option<String>,
+    /// Blue/green: previous versions kept for rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_previous: Option<u32>,
+    /// Canary: the steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<CanaryStep>>,
+    /// Canary: how traffic is split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficRouting>,
+}
+
+/// The kinds of strategy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum StrategyType {
+    /// [`Strategy::Rolling`].
+    #[default]
+    Rolling,
+    /// [`Strategy::BlueGreen`].
+    BlueGreen,
+    /// [`Strategy::Canary`].
+    Canary,
+}
+
+impl TryFrom<StrategyRepr> for Strategy {
+    type Error = String;
+
+    fn try_from(r: StrategyRepr) -> Result<Self, String> {
+        let misplaced = |allowed: &[&str], kind: &str| -> Result<(), String> {
+            let present = [
+                ("maxSurge", r.max_surge.is_some()),
+                ("maxUnavailable", r.max_unavailable.is_some()),
+                ("autoPromote", r.auto_promote.is_some()),
+                ("previewHost", r.preview_host.is_some()),
+                ("scaleDownDelay", r.scale_down_delay.is_some()),
+                ("keepPrevious", r.keep_previous.is_some()),
+                ("steps", r.steps.is_some()),
+                ("traffic", r.traffic.is_some()),
+            ];
+            match present.iter().find(|(name, set)| *set && !allowed.contains(name)) {
+                Some((name, _)) => Err(format!("{name} is not a field of a {kind} strategy (its fields: {})", allowed.join(", "))),
+                None => Ok(()),
+            }
+        };
+        Ok(match r.type_ {
+            StrategyType::Rolling => {
+                misplaced(&["maxSurge", "maxUnavailable"], "rolling")?;
+                let d = Rolling::default();
+                Strategy::Rolling(Rolling { max_surge: r.max_surge.unwrap_or(d.max_surge), max_unavailable: r.max_unavailable.unwrap_or(d.max_unavailable) })
+            }
+            StrategyType::BlueGreen => {
+                misplaced(&["autoPromote", "previewHost", "scaleDownDelay", "keepPrevious"], "blueGreen")?;
+                let d = BlueGreen::default();
+                Strategy::BlueGreen(BlueGreen {
+                    auto_promote: r.auto_promote.unwrap_or(d.auto_promote),
+                    preview_host: r.preview_host,
+                    scale_down_delay: r.scale_down_delay.unwrap_or(d.scale_down_delay),
+                    keep_previous: r.keep_previous.unwrap_or(d.keep_previous),
+                })
+            }
+            StrategyType::Canary => {
+                misplaced(&["steps", "traffic"], "canary")?;
+                Strategy::Canary(Canary { steps: r.steps.unwrap_or_default(), traffic: r.traffic.unwrap_or_default() })
+            }
+        })
+    }
+}
+
+impl From<Strategy> for StrategyRepr {
+    fn from(s: Strategy) -> Self {
+        match s {
+            Strategy::Rolling(r) => StrategyRepr { type_: StrategyType::Rolling, max_surge: Some(r.max_surge), max_unavailable: Some(r.max_unavailable), ..Default::default() },
+            Strategy::BlueGreen(b) => StrategyRepr {
+                type_: StrategyType::BlueGreen,
+                auto_promote: Some(b.auto_promote),
+                preview_host: b.preview_host,
+                scale_down_delay: Some(b.scale_down_delay),
+                keep_previous: Some(b.keep_previous),
+                ..Default::default()
+            },
+            Strategy::Canary(c) => StrategyRepr { type_: StrategyType::Canary, steps: Some(c.steps), traffic: Some(c.traffic), ..Default::default() },
         }
     }
 }
@@ -273,9 +383,10 @@ impl From<Canary> for Strategy {
     }
 }
 
-/// One canary step.
+/// One canary step. In spec files: `- setWeight: 25`, `- pause: {duration: 5m}`, `- pause: {}`,
+/// `- analysis: {name: error-rate}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(try_from = "CanaryStepRepr", into = "CanaryStepRepr")]
 pub enum CanaryStep {
     /// Send this percentage of traffic (0 to 100) to the canary.
     SetWeight(u32),
@@ -301,6 +412,44 @@ impl CanaryStep {
     /// An analysis step.
     pub fn analysis(name: impl Into<String>) -> Self {
         CanaryStep::Analysis(AnalysisStep { name: name.into() })
+    }
+}
+
+/// The spec-file form of a [`CanaryStep`]: a map with exactly one key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CanaryStepRepr {
+    /// Send this percentage of traffic to the canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_weight: Option<u32>,
+    /// Wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Pause>,
+    /// Run an analysis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisStep>,
+}
+
+impl TryFrom<CanaryStepRepr> for CanaryStep {
+    type Error = String;
+
+    fn try_from(r: CanaryStepRepr) -> Result<Self, String> {
+        match (r.set_weight, r.pause, r.analysis) {
+            (Some(w), None, None) => Ok(CanaryStep::SetWeight(w)),
+            (None, Some(p), None) => Ok(CanaryStep::Pause(p)),
+            (None, None, Some(a)) => Ok(CanaryStep::Analysis(a)),
+            _ => Err("a step has exactly one of setWeight, pause or analysis".to_string()),
+        }
+    }
+}
+
+impl From<CanaryStep> for CanaryStepRepr {
+    fn from(s: CanaryStep) -> Self {
+        match s {
+            CanaryStep::SetWeight(w) => CanaryStepRepr { set_weight: Some(w), ..Default::default() },
+            CanaryStep::Pause(p) => CanaryStepRepr { pause: Some(p), ..Default::default() },
+            CanaryStep::Analysis(a) => CanaryStepRepr { analysis: Some(a), ..Default::default() },
+        }
     }
 }
 
