@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# moorage's one test command: installs what the tests need, builds and starts the real test control
+# plane (testcluster/), runs every test against the embedded simulated cluster and the real control
+# plane, runs the examples, and stops the control plane even when tests fail.
+#
+#   ./test.sh            everything (what CI runs through .ci/run)
+#   ./test.sh --no-cluster   only what needs no control plane (quick local loop; CI never uses it)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT="$(pwd)"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+# Two cores: keep the test binaries from fighting over them.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-2}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+install_prerequisites() {
+  step "checking prerequisites"
+  local missing=()
+  for tool in cargo go openssl curl ss; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "missing tools: ${missing[*]}; installing the Debian packages that provide them where possible"
+    if command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq openssl curl iproute2 >/dev/null
+    fi
+    for tool in cargo go; do
+      command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Rust via rustup, Go >= 1.26)" >&2; exit 1; }
+    done
+  fi
+  cargo --version
+  go version
+}
+
+run_tests() {
+  local failed=0
+  step "Rust: cargo test --workspace (simulated cluster${MOORAGE_TEST_KUBECONFIG:+ and the real control plane})"
+  cargo test --workspace --no-fail-fast || failed=1
+
+  step "examples (each one runs)"
+  for example in $(sed -n 's/^name = "\(.*\)"$/\1/p' examples/Cargo.toml | grep -v '^moorage-examples$'); do
+    echo "--- example $example"
+    cargo run -q -p moorage-examples --example "$example" >/tmp/moorage-example-"$example".log 2>&1 || { failed=1; cat /tmp/moorage-example-"$example".log; echo "example $example FAILED"; }
+    tail -n 3 /tmp/moorage-example-"$example".log
+  done
+  return "$failed"
+}
+
+case "${1:-}" in
+  --inner)
+    run_tests
+    ;;
+  --no-cluster)
+    install_prerequisites
+    unset MOORAGE_TEST_KUBECONFIG
+    run_tests
+    ;;
+  "")
+    install_prerequisites
+    export MOORAGE_REQUIRE_CLUSTER=1
+    step "test control plane: build (cached after the first time) and start"
+    "$ROOT/testcluster/run-with-cluster.sh" "$ROOT/test.sh" --inner
+    ;;
+  *)
+    echo "usage: $0 [--no-cluster]" >&2
+    exit 2
+    ;;
+esac
