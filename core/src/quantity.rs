@@ -37,7 +37,7 @@ const FORMAT_HINT: &str =
 /// A parsed Kubernetes quantity, kept exactly as milli-units (CPU: millicores; memory/storage: thousandths of a byte).
 ///
 /// Always between zero and 8 Ei − 1 units (`i64::MAX` units) inclusive.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Quantity {
     millis: i128,
 }

@@ -103,7 +103,7 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
         });
     }
 
-    let selector = labels::version_selector(ns, &spec.app, &spec.version);
+    let selector = release.pod_selector();
     let version_labels = labels::version_labels(ns, &spec.app, &spec.version);
     let mut template_annotations = BTreeMap::new();
     let mut volumes = Vec::new();
@@ -173,10 +173,10 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
     );
 
     if !spec.ports.is_empty() {
-        objects.push(compile_service(ns, spec, ServiceRole::Stable).into());
+        objects.push(compile_service(release, ServiceRole::Stable).into());
         match &spec.strategy {
-            Strategy::BlueGreen(_) => objects.push(compile_service(ns, spec, ServiceRole::Preview).into()),
-            Strategy::Canary(_) => objects.push(compile_service(ns, spec, ServiceRole::Canary).into()),
+            Strategy::BlueGreen(_) => objects.push(compile_service(release, ServiceRole::Preview).into()),
+            Strategy::Canary(_) => objects.push(compile_service(release, ServiceRole::Canary).into()),
             Strategy::Rolling(_) => {}
         }
     }
@@ -207,8 +207,10 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
     Ok(Compiled { objects, notes })
 }
 
-/// A Service of the release's application selecting this release's version.
-pub fn compile_service(ns: &str, spec: &ReleaseSpec, role: ServiceRole) -> Service {
+/// A Service of the release's application selecting this release's pods ([`Release::pod_selector`]).
+pub fn compile_service(release: &Release, role: ServiceRole) -> Service {
+    let spec = release.spec();
+    let ns = spec.tenant.as_str();
     let mut m = meta(&role.service_name(&spec.app), ns, labels::app_labels(ns, &spec.app));
     m.annotations = Some(BTreeMap::from([
         (labels::ACTIVE_VERSION.to_string(), spec.version.clone()),
@@ -218,7 +220,7 @@ pub fn compile_service(ns: &str, spec: &ReleaseSpec, role: ServiceRole) -> Servi
         metadata: m,
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
-            selector: Some(labels::version_selector(ns, &spec.app, &spec.version)),
+            selector: Some(release.pod_selector()),
             ports: Some(
                 spec.ports
                     .iter()

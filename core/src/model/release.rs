@@ -288,9 +288,28 @@ impl Release {
         &self.spec.version
     }
 
-    /// The name of this version's Deployment: `<app>-<version>`.
+    /// The name of this version's Deployment: `<app>-<version>` for blue/green and canary, where
+    /// versions run side by side; `<app>` for a rolling update, where one Deployment rolls its pods.
     pub fn deployment_name(&self) -> String {
-        format!("{}-{}", self.spec.app, self.spec.version)
+        match self.spec.strategy {
+            Strategy::Rolling(_) => self.spec.app.clone(),
+            _ => format!("{}-{}", self.spec.app, self.spec.version),
+        }
+    }
+
+    /// The labels that select this release's pods: name, instance and version for blue/green and
+    /// canary (so versions never mix behind a Service); name and instance for a rolling update,
+    /// whose single Deployment replaces its pods gradually.
+    pub fn pod_selector(&self) -> BTreeMap<String, String> {
+        let s = &self.spec;
+        match s.strategy {
+            Strategy::Rolling(_) => {
+                let mut m = crate::labels::version_selector(&s.tenant, &s.app, &s.version);
+                m.remove(crate::labels::VERSION);
+                m
+            }
+            _ => crate::labels::version_selector(&s.tenant, &s.app, &s.version),
+        }
     }
 }
 

@@ -1,0 +1,323 @@
+//! The rollout flows: blue/green (switch, keep warm, scale down), rolling, promote and rollback.
+
+use std::time::{Duration, Instant};
+
+use super::history::{History, Outcome, Phase, Revision, RolloutState};
+use super::preflight::{check_quota, Preflight};
+use super::wait::wait_version_ready;
+use super::{active_version, apply_objects, delete_version_objects, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
+use crate::backend::{Backend, BackendError, Selector};
+use crate::checks::parse_duration;
+use crate::compile::{compile_release, config_hash, Object, ServiceRole};
+use crate::labels;
+use crate::model::release::Release;
+use crate::model::strategy::Strategy;
+use crate::model::tenant::Tenant;
+
+fn who() -> String {
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "moorage".into())
+}
+
+fn secs(d: Duration) -> u64 {
+    d.as_secs()
+}
+
+/// Whether an object carries traffic for the application as a whole (stable Service and Ingress).
+fn is_stable_route(o: &Object, app: &str) -> bool {
+    matches!(o.kind(), "Service" | "Ingress") && o.name() == ServiceRole::Stable.service_name(app)
+}
+
+async fn replicas_of(backend: &dyn Backend, ns: &str, name: &str) -> Result<u32, BackendError> {
+    let d = backend.get(&deployment_kind(), Some(ns), name).await?;
+    Ok(d.and_then(|d| d.pointer("/status/replicas").and_then(serde_json::Value::as_u64)).and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+}
+
+fn report(history: &History, state: &RolloutState, preflight: Preflight, latency: Option<Duration>) -> RolloutReport {
+    let _ = history;
+    RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency: latency, preflight }
+}
+
+pub(super) fn report_waiting(history: &History, state: &RolloutState) -> RolloutReport {
+    report(history, state, Preflight::default(), None)
+}
+
+pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    let spec = release.spec();
+    let ns = tenant.namespace();
+    let app = spec.app.as_str();
+    let compiled = compile_release(tenant, release)?;
+    let mut history = History::load(backend, ns, app).await?;
+    let active = active_version(backend, ns, app).await?;
+
+    // Already live with the same spec: applying again changes nothing.
+    if active.as_deref() == Some(spec.version.as_str()) && history.rollout.is_none() {
+        if let Some(rev) = history.revisions.iter().rev().find(|r| r.version == spec.version) {
+            if rev.spec == *spec && rev.outcome == Outcome::Succeeded {
+                let all: Vec<&Object> = compiled.objects.iter().collect();
+                let changed = apply_objects(backend, &all).await?;
+                return Ok(RolloutReport {
+                    revision: rev.number,
+                    version: spec.version.clone(),
+                    previous: None,
+                    phase: Phase::Done,
+                    unchanged: changed == 0,
+                    switch_latency: None,
+                    preflight: Preflight::default(),
+                });
+            }
+        }
+    }
+
+    // Resume the rollout of this very release, or start a new one.
+    let resuming = history.rollout.clone().filter(|s| s.to == spec.version && history.revision(s.revision).is_some_and(|r| r.spec == *spec));
+    let mut state = match resuming {
+        Some(state) => state,
+        None => {
+            if let Some(old) = history.rollout.take() {
+                if let Some(rev) = history.revision_mut(old.revision) {
+                    rev.outcome = Outcome::Failed { reason: format!("replaced by the rollout of {}", spec.version) };
+                }
+            }
+            RolloutState { revision: history.next_number(), from: active.clone().filter(|a| *a != spec.version), to: spec.version.clone(), phase: Phase::Deploying, switched_at: None }
+        }
+    };
+
+    let mut preflight = Preflight::default();
+    if state.phase == Phase::Deploying {
+        let running_new = replicas_of(backend, ns, &release.deployment_name()).await?;
+        let running_old = match (&spec.strategy, &state.from) {
+            (Strategy::Rolling(_), _) => running_new,
+            (_, Some(from)) => replicas_of(backend, ns, &format!("{app}-{from}")).await?,
+            (_, None) => 0,
+        };
+        let running_new = if matches!(spec.strategy, Strategy::Rolling(_)) { 0 } else { running_new };
+        let deployment = compiled.objects.iter().find(|o| o.kind() == "Deployment");
+        if let Some(d) = deployment {
+            preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;
+        }
+        options.emit(Progress::PreflightPassed { extra_pods: preflight.extra_pods });
+        if history.revision(state.revision).is_none() {
+            history.push(Revision {
+                number: state.revision,
+                version: spec.version.clone(),
+                image: spec.image.clone(),
+                config_hash: spec.config.as_ref().map(|c| config_hash(&c.files)),
+                replicas: spec.replicas,
+                strategy: spec.strategy.kind().to_string(),
+                by: who(),
+                started_at: secs(backend.now()),
+                finished_at: None,
+                outcome: Outcome::InProgress,
+                spec: spec.clone(),
+            });
+        }
+        history.rollout = Some(state.clone());
+        history.save(backend, ns, app).await?;
+
+        // Hold the stable routes on the old version until the new one is ready (blue/green);
+        // a first release, or a rolling update, applies everything at once.
+        let hold = state.from.is_some() && matches!(spec.strategy, Strategy::BlueGreen(_) | Strategy::Canary(_));
+        let to_apply: Vec<&Object> = compiled.objects.iter().filter(|o| !(hold && is_stable_route(o, app))).collect();
+        let changed = apply_objects(backend, &to_apply).await?;
+        options.emit(Progress::Applied { objects: to_apply.len(), changed });
+        let ready_at = match wait_version_ready(backend, release, options, options.timeout).await {
+            Ok(at) => at,
+            Err(e) => {
+                if let Some(rev) = history.revision_mut(state.revision) {
+                    rev.outcome = Outcome::Failed { reason: e.to_string() };
+                    rev.finished_at = Some(secs(backend.now()));
+                }
+                history.rollout = None;
+                history.save(backend, ns, app).await?;
+                return Err(e);
+            }
+        };
+        match &spec.strategy {
+            Strategy::BlueGreen(bg) if hold && !bg.auto_promote => {
+                state.phase = Phase::WaitingForPromotion;
+                history.rollout = Some(state.clone());
+                history.save(backend, ns, app).await?;
+                options.emit(Progress::WaitingForPromotion { version: spec.version.clone() });
+                return Ok(report(&history, &state, preflight, None));
+            }
+            _ => {}
+        }
+        let latency = if hold { Some(switch(backend, tenant, release, &mut history, &mut state, options, ready_at).await?) } else { None };
+        if !hold {
+            state.phase = Phase::Switched;
+            state.switched_at = Some(secs(backend.now()));
+        }
+        return finish(backend, tenant, release, history, state, options, preflight, latency).await;
+    }
+    if state.phase == Phase::WaitingForPromotion {
+        return Ok(report(&history, &state, preflight, None));
+    }
+    finish(backend, tenant, release, history, state, options, preflight, None).await
+}
+
+/// Moves the stable Service (and Ingress) to `release` in one apply; returns the switch latency.
+async fn switch(
+    backend: &dyn Backend,
+    tenant: &Tenant,
+    release: &Release,
+    history: &mut History,
+    state: &mut RolloutState,
+    options: &RolloutOptions,
+    ready_at: Instant,
+) -> Result<Duration, RolloutError> {
+    let app = release.app();
+    let compiled = compile_release(tenant, release)?;
+    let routes: Vec<&Object> = compiled.objects.iter().filter(|o| is_stable_route(o, app)).collect();
+    apply_objects(backend, &routes).await?;
+    let latency = ready_at.elapsed();
+    state.phase = Phase::Switched;
+    state.switched_at = Some(secs(backend.now()));
+    history.rollout = Some(state.clone());
+    history.save(backend, tenant.namespace(), app).await?;
+    options.emit(Progress::TrafficSwitched { from: state.from.clone(), to: state.to.clone(), latency });
+    Ok(latency)
+}
+
+/// After the switch: keep the old version warm for the scale-down delay, scale it down, prune
+/// versions beyond `keep_previous`, and record the outcome.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    backend: &dyn Backend,
+    tenant: &Tenant,
+    release: &Release,
+    mut history: History,
+    mut state: RolloutState,
+    options: &RolloutOptions,
+    preflight: Preflight,
+    latency: Option<Duration>,
+) -> Result<RolloutReport, RolloutError> {
+    let ns = tenant.namespace();
+    let spec = release.spec();
+    let app = spec.app.as_str();
+    let (delay, keep) = match &spec.strategy {
+        Strategy::BlueGreen(bg) => (parse_duration(&bg.scale_down_delay).unwrap_or_default(), bg.keep_previous as usize),
+        _ => (Duration::ZERO, 1),
+    };
+    if let (Some(from), false) = (&state.from, matches!(spec.strategy, Strategy::Rolling(_))) {
+        if !options.wait_for_scale_down {
+            return Ok(report(&history, &state, preflight, latency));
+        }
+        let elapsed = backend.now().saturating_sub(Duration::from_secs(state.switched_at.unwrap_or(0)));
+        if elapsed < delay {
+            options.emit(Progress::KeepingWarm { version: from.clone(), delay: delay - elapsed });
+            backend.sleep(delay - elapsed).await;
+        }
+        if let Some(old) = history.revisions.iter().rev().find(|r| &r.version == from).map(|r| r.spec.clone()) {
+            let mut old = old;
+            old.replicas = 0;
+            if let Ok(old_release) = Release::from_spec(old) {
+                let compiled = compile_release(tenant, &old_release)?;
+                let deployment: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() == "Deployment").collect();
+                apply_objects(backend, &deployment).await?;
+                options.emit(Progress::ScaledDown { version: from.clone() });
+            }
+        }
+    }
+    // Keep the live version and the `keep` most recent others; prune the rest.
+    let live = spec.version.clone();
+    let deployments = backend.list(&deployment_kind(), Some(ns), &Selector::labels(format!("{}={app}", labels::NAME))).await?;
+    let mut kept: Vec<String> = Vec::new();
+    for rev in history.revisions.iter().rev() {
+        if rev.version != live && !kept.contains(&rev.version) && kept.len() < keep {
+            kept.push(rev.version.clone());
+        }
+    }
+    for d in deployments {
+        let version = d.pointer(&format!("/metadata/labels/{}", labels::VERSION.replace('/', "~1"))).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+        if !matches!(spec.strategy, Strategy::Rolling(_)) && version != live && !kept.contains(&version) && !version.is_empty() {
+            delete_version_objects(backend, ns, app, &version).await?;
+            options.emit(Progress::Pruned { version });
+        }
+    }
+    for rev in history.revisions.iter_mut() {
+        if rev.number == state.revision {
+            rev.outcome = Outcome::Succeeded;
+            rev.finished_at = Some(secs(backend.now()));
+        } else if rev.outcome == Outcome::Succeeded {
+            rev.outcome = Outcome::Superseded;
+        }
+    }
+    state.phase = Phase::Done;
+    history.rollout = None;
+    history.save(backend, ns, app).await?;
+    options.emit(Progress::Done { revision: state.revision, version: live });
+    Ok(report(&history, &state, preflight, latency))
+}
+
+pub(super) async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    let mut history = History::load(backend, tenant.namespace(), app).await?;
+    let Some(mut state) = history.rollout.clone().filter(|s| s.phase == Phase::WaitingForPromotion) else {
+        return Err(RolloutError::NothingToPromote { app: app.to_string() });
+    };
+    let Some(rev) = history.revision(state.revision) else { return Err(RolloutError::NothingToPromote { app: app.to_string() }) };
+    let release = Release::from_spec(rev.spec.clone())?;
+    let latency = switch(backend, tenant, &release, &mut history, &mut state, options, Instant::now()).await?;
+    finish(backend, tenant, &release, history, state, options, Preflight::default(), Some(latency)).await
+}
+
+pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Option<u32>, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    let ns = tenant.namespace();
+    let mut history = History::load(backend, ns, app).await?;
+    let active = active_version(backend, ns, app).await?;
+    // A rollout that has not switched yet is aborted: traffic never left the active version.
+    if let Some(state) = history.rollout.clone().filter(|s| matches!(s.phase, Phase::Deploying | Phase::WaitingForPromotion | Phase::Failed)) {
+        if active.as_deref() != Some(state.to.as_str()) {
+            delete_version_objects(backend, ns, app, &state.to).await?;
+            if let Some(rev) = history.revision_mut(state.revision) {
+                rev.outcome = Outcome::Failed { reason: "aborted by rollback before the switch".into() };
+                rev.finished_at = Some(secs(backend.now()));
+            }
+            history.rollout = None;
+            history.save(backend, ns, app).await?;
+            let current = history.revisions.iter().rev().find(|r| Some(r.version.as_str()) == active.as_deref()).map(|r| r.number).unwrap_or(0);
+            return Ok(RolloutReport {
+                revision: current,
+                version: active.unwrap_or_default(),
+                previous: Some(state.to),
+                phase: Phase::Done,
+                unchanged: false,
+                switch_latency: None,
+                preflight: Preflight::default(),
+            });
+        }
+    }
+    let target = match to {
+        Some(n) => history.revision(n).cloned().ok_or(RolloutError::NoSuchRevision { app: app.to_string(), revision: n })?,
+        None => history.last_succeeded_except(active.as_deref().unwrap_or_default()).cloned().ok_or(RolloutError::NoSuchRevision { app: app.to_string(), revision: 0 })?,
+    };
+    let release = Release::from_spec(target.spec.clone())?;
+    let from_revision = history.revisions.iter().rev().find(|r| Some(r.version.as_str()) == active.as_deref()).map(|r| r.number);
+    let mut state = RolloutState { revision: history.next_number(), from: active.clone(), to: target.version.clone(), phase: Phase::Deploying, switched_at: None };
+    history.push(Revision { number: state.revision, strategy: "rollback".into(), by: who(), started_at: secs(backend.now()), finished_at: None, outcome: Outcome::InProgress, ..target.clone() });
+    history.rollout = Some(state.clone());
+    history.save(backend, ns, app).await?;
+    // Warm (ready at full size): one selector change. Otherwise bring it back first.
+    let name = release.deployment_name();
+    let warm = backend
+        .get(&deployment_kind(), Some(ns), &name)
+        .await?
+        .is_some_and(|d| {
+            let n = |p: &str| d.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            n("/spec/replicas") == u64::from(target.replicas) && n("/status/readyReplicas") == u64::from(target.replicas)
+        });
+    let ready_at = if warm {
+        Instant::now()
+    } else {
+        let compiled = compile_release(tenant, &release)?;
+        let versioned: Vec<&Object> = compiled.objects.iter().filter(|o| !is_stable_route(o, app)).collect();
+        apply_objects(backend, &versioned).await?;
+        wait_version_ready(backend, &release, options, options.timeout).await?
+    };
+    let latency = switch(backend, tenant, &release, &mut history, &mut state, options, ready_at).await?;
+    if let Some(n) = from_revision {
+        if let Some(rev) = history.revision_mut(n) {
+            rev.outcome = Outcome::RolledBack { to: state.revision };
+        }
+    }
+    finish(backend, tenant, &release, history, state, options, Preflight::default(), Some(latency)).await
+}

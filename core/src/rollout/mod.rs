@@ -1,0 +1,338 @@
+//! The release engine: rolling, blue/green and canary rollouts with quota preflight, history in the
+//! cluster, resume, rollback and diagnosis.
+
+mod bluegreen;
+mod diagnose;
+mod history;
+mod preflight;
+mod wait;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use diagnose::{Diagnosis, StuckCause};
+pub use history::{History, Outcome, Phase, Revision, RolloutState, MAX_REVISIONS};
+pub use preflight::Preflight;
+
+use crate::backend::{ApplyOptions, Backend, BackendError, Kind, Propagation, Selector};
+use crate::compile::{Object, ServiceRole};
+use crate::error::ValidationErrors;
+use crate::labels;
+use crate::model::release::Release;
+use crate::model::tenant::Tenant;
+
+/// Something that happened during a rollout, for CLIs and UIs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The quota preflight passed.
+    PreflightPassed {
+        /// Extra pods the strategy runs at its peak.
+        extra_pods: u32,
+    },
+    /// Objects of the new version were applied.
+    Applied {
+        /// How many objects.
+        objects: usize,
+        /// How many were created or changed.
+        changed: usize,
+    },
+    /// Ready replicas of a version changed.
+    ReplicasReady {
+        /// The version.
+        version: String,
+        /// Ready replicas.
+        ready: u32,
+        /// Desired replicas.
+        desired: u32,
+    },
+    /// The new version is ready; waiting for `promote`.
+    WaitingForPromotion {
+        /// The version.
+        version: String,
+    },
+    /// The stable Service now selects `to`.
+    TrafficSwitched {
+        /// The version that served before.
+        from: Option<String>,
+        /// The version that serves now.
+        to: String,
+        /// Time from "ready" seen to the selector applied (real time).
+        latency: Duration,
+    },
+    /// The old version stays warm for the scale-down delay.
+    KeepingWarm {
+        /// The version.
+        version: String,
+        /// For how long.
+        delay: Duration,
+    },
+    /// A version was scaled to zero (kept for rollback).
+    ScaledDown {
+        /// The version.
+        version: String,
+    },
+    /// A version's objects were deleted (beyond `keep_previous`).
+    Pruned {
+        /// The version.
+        version: String,
+    },
+    /// The rollout finished.
+    Done {
+        /// The revision now live.
+        revision: u32,
+        /// Its version.
+        version: String,
+    },
+}
+
+/// A callback receiving rollout progress.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Options of a rollout, rollback or promote.
+#[derive(Clone)]
+pub struct RolloutOptions {
+    /// The most the whole operation waits for a version to become ready (backend time).
+    pub timeout: Duration,
+    /// Wait through the scale-down delay and scale the old version down before returning
+    /// (default). When false, the call returns once traffic has switched; `resume` finishes later.
+    pub wait_for_scale_down: bool,
+    /// Receives progress.
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for RolloutOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RolloutOptions").field("timeout", &self.timeout).field("wait_for_scale_down", &self.wait_for_scale_down).finish_non_exhaustive()
+    }
+}
+
+impl Default for RolloutOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(600), wait_for_scale_down: true, progress: None }
+    }
+}
+
+impl RolloutOptions {
+    /// Options with the given timeout.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Self { timeout, ..Self::default() }
+    }
+    /// Sends progress to `f`.
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+    pub(crate) fn emit(&self, p: Progress) {
+        if let Some(f) = &self.progress {
+            f(&p);
+        }
+    }
+}
+
+/// What a rollout did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutReport {
+    /// The revision rolled out (or found already live).
+    pub revision: u32,
+    /// Its version.
+    pub version: String,
+    /// The version that served before.
+    pub previous: Option<String>,
+    /// Where the rollout stands.
+    pub phase: Phase,
+    /// Whether everything was already as asked (nothing changed).
+    pub unchanged: bool,
+    /// Time from "ready" seen to the selector applied, when traffic switched (real time).
+    pub switch_latency: Option<Duration>,
+    /// The quota preflight's figures.
+    pub preflight: Preflight,
+}
+
+/// Why a rollout, rollback or deletion did not happen or did not finish.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RolloutError {
+    /// The release is not valid for this tenant.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// The quota cannot hold the strategy's peak; nothing was created.
+    #[error("not enough quota for this rollout: {resource} needs {needed} more, {available} left; {hint}")]
+    QuotaInsufficient {
+        /// The resource, e.g. `limits.memory`.
+        resource: String,
+        /// What the rollout needs on top of what runs.
+        needed: String,
+        /// What the quota has left.
+        available: String,
+        /// What would make it fit.
+        hint: String,
+    },
+    /// The new version did not become ready; the previous version still serves.
+    #[error("version {version} did not become ready: {} ({message}); {object}{}", cause.describe(), if events.is_empty() { String::new() } else { format!("; last events: {}", events.join(" | ")) })]
+    Stuck {
+        /// The version.
+        version: String,
+        /// Why.
+        cause: StuckCause,
+        /// The object that shows it.
+        object: crate::backend::ObjectRef,
+        /// Kubernetes' message.
+        message: String,
+        /// The last events.
+        events: Vec<String>,
+    },
+    /// The version is selected by the stable Service; deleting it would leave users without a page.
+    #[error("version {version} of {app} is what the stable Service selects; switch traffic to another version (rollback) before deleting it")]
+    VersionSelected {
+        /// The application.
+        app: String,
+        /// The version.
+        version: String,
+    },
+    /// No such revision in the history.
+    #[error("{app} has no revision {revision} to roll back to; see `history`")]
+    NoSuchRevision {
+        /// The application.
+        app: String,
+        /// The revision asked for (0: none at all).
+        revision: u32,
+    },
+    /// There is no rollout waiting for promotion.
+    #[error("{app} has no rollout waiting for promotion")]
+    NothingToPromote {
+        /// The application.
+        app: String,
+    },
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// The state of one version of an application in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionStatus {
+    /// The version.
+    pub version: String,
+    /// Desired replicas.
+    pub desired: u32,
+    /// Ready replicas.
+    pub ready: u32,
+    /// Whether the stable Service selects it.
+    pub selected: bool,
+}
+
+/// The state of an application: versions, which one serves, and any rollout in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseStatus {
+    /// The application.
+    pub app: String,
+    /// The version the stable Service selects.
+    pub active: Option<String>,
+    /// Every version that has a Deployment.
+    pub versions: Vec<VersionStatus>,
+    /// The rollout in progress.
+    pub rollout: Option<RolloutState>,
+    /// The newest revision.
+    pub revision: Option<u32>,
+}
+
+pub(crate) fn deployment_kind() -> Kind {
+    Kind::of::<k8s_openapi::api::apps::v1::Deployment>()
+}
+pub(crate) fn service_kind() -> Kind {
+    Kind::of::<k8s_openapi::api::core::v1::Service>()
+}
+
+/// The version the stable Service of `app` selects, if it exists.
+pub async fn active_version(backend: &dyn Backend, ns: &str, app: &str) -> Result<Option<String>, BackendError> {
+    let svc = backend.get(&service_kind(), Some(ns), &ServiceRole::Stable.service_name(app)).await?;
+    Ok(svc.and_then(|s| s.pointer("/spec/selector").and_then(|sel| sel.get(labels::VERSION)).and_then(Value::as_str).map(str::to_string)))
+}
+
+/// Rolls `release` out with its strategy: quota preflight, apply, wait until ready (driven by a
+/// watch), switch traffic, keep the old version warm, scale it down. Idempotent: rolling out the
+/// live release again changes nothing. Resumes a rollout of the same version whose driver died.
+pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    bluegreen::rollout(backend, tenant, release, options).await
+}
+
+/// Finishes the rollout of `app` in progress, whatever step its driver died at (or rolls back a
+/// failed one's leftovers). Returns `None` when nothing was in progress.
+pub async fn resume(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<Option<RolloutReport>, RolloutError> {
+    let history = History::load(backend, tenant.namespace(), app).await?;
+    let Some(state) = history.rollout.clone() else { return Ok(None) };
+    let Some(rev) = history.revision(state.revision) else { return Ok(None) };
+    let release = Release::from_spec(rev.spec.clone())?;
+    if state.phase == Phase::WaitingForPromotion {
+        return Ok(Some(bluegreen::report_waiting(&history, &state)));
+    }
+    Ok(Some(bluegreen::rollout(backend, tenant, &release, options).await?))
+}
+
+/// Switches traffic to the version waiting for promotion (blue/green with `autoPromote: false`).
+pub async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    bluegreen::promote(backend, tenant, app, options).await
+}
+
+/// Rolls back to revision `to` (default: the last one that succeeded before the live one),
+/// restoring its image **and** config. Instant (one selector change) while the old version is warm.
+pub async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Option<u32>, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    bluegreen::rollback(backend, tenant, app, to, options).await
+}
+
+/// The history of `app` (revisions, oldest first).
+pub async fn history(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result<History, RolloutError> {
+    Ok(History::load(backend, tenant.namespace(), app).await?)
+}
+
+/// The versions of `app`, which one serves, and any rollout in progress.
+pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result<ReleaseStatus, RolloutError> {
+    let ns = tenant.namespace();
+    let active = active_version(backend, ns, app).await?;
+    let deployments = backend.list(&deployment_kind(), Some(ns), &Selector::labels(format!("{}={app}", labels::NAME))).await?;
+    let mut versions: Vec<VersionStatus> = deployments
+        .iter()
+        .filter_map(|d| {
+            let version = d.pointer(&format!("/metadata/labels/{}", labels::VERSION.replace('/', "~1")))?.as_str()?.to_string();
+            let num = |p: &str| d.pointer(p).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+            Some(VersionStatus { selected: active.as_deref() == Some(version.as_str()), desired: num("/spec/replicas"), ready: num("/status/readyReplicas"), version })
+        })
+        .collect();
+    versions.sort_by(|a, b| a.version.cmp(&b.version));
+    let history = History::load(backend, ns, app).await?;
+    Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number) })
+}
+
+/// Deletes one version of `app` (Deployment, ConfigMaps, PodDisruptionBudget). Refused while the
+/// stable Service selects it: that is how the demo's 503 happened.
+pub async fn delete_version(backend: &dyn Backend, tenant: &Tenant, app: &str, version: &str) -> Result<(), RolloutError> {
+    let ns = tenant.namespace();
+    if active_version(backend, ns, app).await?.as_deref() == Some(version) {
+        return Err(RolloutError::VersionSelected { app: app.to_string(), version: version.to_string() });
+    }
+    delete_version_objects(backend, ns, app, version).await?;
+    Ok(())
+}
+
+pub(crate) async fn delete_version_objects(backend: &dyn Backend, ns: &str, app: &str, version: &str) -> Result<(), BackendError> {
+    let selector = Selector::labels(format!("{}={app},{}={version}", labels::NAME, labels::VERSION));
+    for kind in [
+        deployment_kind(),
+        Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(),
+        Kind::of::<k8s_openapi::api::policy::v1::PodDisruptionBudget>(),
+    ] {
+        for o in backend.list(&kind, Some(ns), &selector).await? {
+            let name = crate::backend::ObjectRef::of(&o).name;
+            backend.delete(&kind, Some(ns), &name, Propagation::Background).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies compiled objects as JSON; returns how many were created or changed.
+pub(crate) async fn apply_objects(backend: &dyn Backend, objects: &[&Object]) -> Result<usize, BackendError> {
+    let json: Vec<Value> = objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
+    let applied = backend.apply(&json, &ApplyOptions::default()).await?;
+    Ok(applied.iter().filter(|a| a.change != crate::backend::Change::Unchanged).count())
+}

@@ -1,0 +1,151 @@
+//! Quota preflight: the peak capacity a strategy needs, checked against what the tenant's quota has left.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use serde_json::Value;
+
+use super::RolloutError;
+use crate::backend::{Backend, Kind};
+use crate::compile::{Object, QUOTA_NAME};
+use crate::model::strategy::{CountOrPercent, Strategy};
+use crate::quantity::Quantity;
+
+/// The resources a quota may cap that a pod consumes.
+const POD_RESOURCES: [&str; 7] = ["pods", "limits.cpu", "limits.memory", "requests.cpu", "requests.memory", "cpu", "memory"];
+
+/// What a rollout needs beyond what already runs, and what the quota has left, per resource.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Preflight {
+    /// Extra pods the strategy runs at its peak (beside the pods already counted).
+    pub extra_pods: u32,
+    /// Per quota resource: (needed, available), in Kubernetes notation.
+    pub resources: BTreeMap<String, (String, String)>,
+}
+
+/// Resources of one pod of a Deployment: the sum over its containers, per quota resource name.
+pub(crate) fn pod_resources(deployment: &Deployment) -> BTreeMap<&'static str, Quantity> {
+    let mut out: BTreeMap<&'static str, Quantity> = BTreeMap::new();
+    let one = Quantity::from_millis(1000).unwrap_or_default();
+    out.insert("pods", one);
+    let containers = deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|s| s.containers.clone()).unwrap_or_default();
+    for c in containers {
+        let Some(r) = c.resources else { continue };
+        for (prefix, list) in [("limits", r.limits), ("requests", r.requests)] {
+            for (name, q) in list.unwrap_or_default() {
+                let key: Option<&'static str> = match (prefix, name.as_str()) {
+                    ("limits", "cpu") => Some("limits.cpu"),
+                    ("limits", "memory") => Some("limits.memory"),
+                    ("requests", "cpu") => Some("requests.cpu"),
+                    ("requests", "memory") => Some("requests.memory"),
+                    _ => None,
+                };
+                if let (Some(key), Ok(q)) = (key, Quantity::parse(&q.0)) {
+                    let sum = out.get(key).and_then(|a| a.checked_add(&q)).unwrap_or(q);
+                    out.insert(key, sum);
+                }
+            }
+        }
+    }
+    // `cpu` and `memory` in a quota mean requests.
+    if let Some(q) = out.get("requests.cpu").cloned() {
+        out.insert("cpu", q);
+    }
+    if let Some(q) = out.get("requests.memory").cloned() {
+        out.insert("memory", q);
+    }
+    out
+}
+
+/// How many pods beyond those already running the strategy adds at its peak.
+pub(crate) fn extra_pods(strategy: &Strategy, replicas: u32, running_new: u32, running_old: u32) -> u32 {
+    match strategy {
+        Strategy::BlueGreen(_) => replicas.saturating_sub(running_new),
+        Strategy::Canary(c) => {
+            let weight = c.max_weight().min(100);
+            let canary = (u64::from(replicas) * u64::from(weight)).div_ceil(100);
+            u32::try_from(canary).unwrap_or(u32::MAX).saturating_sub(running_new)
+        }
+        Strategy::Rolling(r) => {
+            let surge = CountOrPercent::parse(&r.max_surge).map(|s| s.resolve(replicas, true)).unwrap_or(1);
+            replicas.saturating_sub(running_old).saturating_add(surge)
+        }
+    }
+}
+
+fn show(resource: &str, q: &Quantity) -> String {
+    if resource.ends_with("cpu") || resource == "cpu" {
+        q.to_canonical_cpu()
+    } else if resource == "pods" {
+        (q.millis() / 1000).to_string()
+    } else {
+        q.to_canonical_bytes()
+    }
+}
+
+/// Checks that the peak of `strategy` fits in what the tenant's quota has left; refuses with
+/// [`RolloutError::QuotaInsufficient`] otherwise. Nothing is created either way.
+pub(crate) async fn check_quota(
+    backend: &dyn Backend,
+    ns: &str,
+    deployment: &Object,
+    strategy: &Strategy,
+    replicas: u32,
+    running_new: u32,
+    running_old: u32,
+) -> Result<Preflight, RolloutError> {
+    let Object::Deployment(deployment) = deployment else { return Ok(Preflight::default()) };
+    let extra = extra_pods(strategy, replicas, running_new, running_old);
+    let mut report = Preflight { extra_pods: extra, resources: BTreeMap::new() };
+    let kind = Kind::of::<k8s_openapi::api::core::v1::ResourceQuota>();
+    let Some(quota) = backend.get(&kind, Some(ns), QUOTA_NAME).await? else { return Ok(report) };
+    let per_pod = pod_resources(deployment);
+    let read = |pointer: &str, key: &str| -> Option<Quantity> {
+        quota.pointer(pointer).and_then(|m| m.get(key)).and_then(Value::as_str).and_then(|s| Quantity::parse(s).ok())
+    };
+    for resource in POD_RESOURCES {
+        let Some(hard) = read("/spec/hard", resource) else { continue };
+        let used = read("/status/used", resource).unwrap_or_default();
+        let available = hard.checked_sub(&used).unwrap_or_default();
+        let Some(each) = per_pod.get(resource) else {
+            continue;
+        };
+        let needed = each.checked_mul(u64::from(extra)).unwrap_or(hard.clone());
+        report.resources.insert(resource.to_string(), (show(resource, &needed), show(resource, &available)));
+        if needed > available {
+            let raise_to = used.checked_add(&needed).unwrap_or(needed.clone());
+            let mut hint = format!("raise the tenant's quota {resource} from {} to at least {}", show(resource, &hard), show(resource, &raise_to));
+            if let Strategy::Canary(_) = strategy {
+                let fits = if each.is_zero() { 0 } else { available.millis() / each.millis() };
+                hint.push_str(&format!(", or use canary steps that never run more than {fits} extra pod(s)"));
+            } else if let Strategy::Rolling(_) = strategy {
+                hint.push_str(", or lower maxSurge");
+            }
+            return Err(RolloutError::QuotaInsufficient {
+                resource: resource.to_string(),
+                needed: show(resource, &needed),
+                available: show(resource, &available),
+                hint,
+            });
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::strategy::{CanaryStep, Strategy};
+
+    #[test]
+    fn peak_pods_per_strategy() {
+        assert_eq!(extra_pods(&Strategy::blue_green().into(), 3, 0, 3), 3);
+        assert_eq!(extra_pods(&Strategy::blue_green().into(), 3, 1, 3), 2, "resume counts pods already there");
+        assert_eq!(extra_pods(&Strategy::rolling("1", "0"), 3, 0, 3), 1);
+        assert_eq!(extra_pods(&Strategy::rolling("25%", "0"), 3, 0, 3), 1);
+        assert_eq!(extra_pods(&Strategy::rolling("25%", "0"), 5, 0, 3), 4, "scale up plus surge");
+        let canary = Strategy::canary([CanaryStep::set_weight(25), CanaryStep::set_weight(50)]).into();
+        assert_eq!(extra_pods(&canary, 4, 0, 4), 2);
+        assert_eq!(extra_pods(&canary, 3, 0, 3), 2, "weights round up to whole pods");
+    }
+}
