@@ -217,7 +217,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         for theirs in &other.fields {
             for mine in new_paths.iter().filter(|p| overlaps(p, theirs)) {
                 let shorter = if mine.len() <= theirs.len() { mine } else { theirs };
-                if util::get(&base, shorter) != util::get(object, shorter) {
+                if !same_value(util::get(object, shorter), util::get(&base, shorter)) {
                     conflicts.push((theirs.clone(), other.name.clone()));
                 }
             }
@@ -284,7 +284,12 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     }
     let after_sets: BTreeMap<String, BTreeSet<Path>> = managers.iter().map(|m| (m.name.clone(), m.fields.clone())).collect();
 
+    let ip_counter = state.service_ips;
     defaults(state, &kind, &mut merged, existing.is_none());
+    if options.dry_run {
+        // A dry run allocates nothing.
+        state.service_ips = ip_counter;
+    }
 
     let Some(existing) = existing else {
         // Creation: admission, then server-set metadata.
@@ -326,6 +331,24 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     }
     let stored = state.put(merged);
     Ok(Applied { object: reference, change: Change::Updated, result: stored })
+}
+
+/// Whether an applied value equals the live one, allowing the live one to carry server defaults
+/// (fields the applied value leaves out, e.g. a Service port's `protocol`).
+fn same_value(applied: Option<&Value>, live: Option<&Value>) -> bool {
+    match (applied, live) {
+        (None, None) => true,
+        (Some(a), Some(l)) => subset(a, l),
+        _ => false,
+    }
+}
+
+fn subset(applied: &Value, live: &Value) -> bool {
+    match (applied, live) {
+        (Value::Object(a), Value::Object(l)) => a.iter().all(|(k, v)| v.is_null() || l.get(k).is_some_and(|lv| subset(v, lv))),
+        (Value::Array(a), Value::Array(l)) => a.len() == l.len() && a.iter().zip(l).all(|(x, y)| subset(x, y)),
+        _ => applied == live,
+    }
 }
 
 fn strip_managed(v: &Value) -> Value {

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::admission;
 use super::controllers::{pod_ready, pod_terminal};
+use super::selector::match_label_selector;
 use super::state::{self, owned_by, owner_ref, State};
 use super::util::{self, int, int_or_percent, parse_rfc3339, text};
 
@@ -378,7 +379,8 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
         })
         .count();
     let previous_conditions = rs.pointer("/status/conditions").cloned();
-    let mut status = json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "observedGeneration": int(&rs, "/metadata/generation", 1)});
+    let fully_labeled = pods.iter().filter(|p| match_label_selector(rs.pointer("/spec/selector"), &util::labels(p))).count();
+    let mut status = json!({"replicas": pods.len(), "fullyLabeledReplicas": fully_labeled, "observedGeneration": int(&rs, "/metadata/generation", 1)});
     if !ready.is_empty() {
         util::set(&mut status, &["readyReplicas".into()], Value::from(ready.len()));
     }
