@@ -3,6 +3,7 @@
 
 mod error;
 mod kind;
+pub mod sim;
 pub mod wait;
 
 use std::pin::Pin;

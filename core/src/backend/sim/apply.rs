@@ -1,0 +1,452 @@
+//! Server-side apply: field ownership per manager, conflicts, removal of dropped fields, defaulting.
+//!
+//! Ownership is tracked per leaf field. Maps are owned key by key; **lists are atomic**: a list is
+//! one leaf, owned as a whole (the real API server merges lists with `x-kubernetes-list-map-keys`,
+//! e.g. containers by name; the simulation does not).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+use super::admission;
+use super::state::{self, State};
+use super::util::{self, text, Path};
+use crate::backend::{Applied, ApplyOptions, BackendError, Cause, Change, ConflictPolicy, Kind, ObjectRef};
+
+/// Metadata fields a manager can own.
+const OWNED_METADATA: [&str; 4] = ["labels", "annotations", "ownerReferences", "finalizers"];
+
+/// The leaf paths an applied object sets (status and server-set metadata excluded).
+pub(crate) fn leaf_paths(object: &Value) -> BTreeSet<Path> {
+    let mut out = BTreeSet::new();
+    let Some(map) = object.as_object() else { return out };
+    for (k, v) in map {
+        match k.as_str() {
+            "apiVersion" | "kind" | "status" => {}
+            "metadata" => {
+                for field in OWNED_METADATA {
+                    if let Some(v) = v.get(field) {
+                        walk(v, vec!["metadata".to_string(), field.to_string()], &mut out);
+                    }
+                }
+            }
+            _ => walk(v, vec![k.clone()], &mut out),
+        }
+    }
+    out
+}
+
+fn walk(v: &Value, prefix: Path, out: &mut BTreeSet<Path>) {
+    match v {
+        Value::Null => {}
+        Value::Object(m) if !m.is_empty() => {
+            for (k, c) in m {
+                let mut p = prefix.clone();
+                p.push(k.clone());
+                walk(c, p, out);
+            }
+        }
+        _ => {
+            out.insert(prefix);
+        }
+    }
+}
+
+/// A path as the API server writes it in conflicts: `.spec.selector.app.kubernetes.io/version`.
+pub(crate) fn display(path: &[String]) -> String {
+    path.iter().map(|s| format!(".{s}")).collect()
+}
+
+/// One managedFields entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Manager {
+    name: String,
+    time: String,
+    api_version: String,
+    fields: BTreeSet<Path>,
+}
+
+fn to_fields_v1(paths: &BTreeSet<Path>) -> Value {
+    let mut root = Value::Object(Map::new());
+    for p in paths {
+        let keys: Path = p.iter().map(|s| format!("f:{s}")).collect();
+        if util::get(&root, &keys).is_some() {
+            // Already an interior node: mark the node itself as owned too.
+            let mut dot = keys.clone();
+            dot.push(".".into());
+            util::set(&mut root, &dot, json!({}));
+        } else {
+            util::set(&mut root, &keys, json!({}));
+        }
+    }
+    root
+}
+
+fn from_fields_v1(v: &Value, prefix: Path, out: &mut BTreeSet<Path>) {
+    let Some(m) = v.as_object() else { return };
+    if m.is_empty() {
+        if !prefix.is_empty() {
+            out.insert(prefix);
+        }
+        return;
+    }
+    for (k, c) in m {
+        if k == "." {
+            out.insert(prefix.clone());
+        } else if let Some(name) = k.strip_prefix("f:") {
+            let mut p = prefix.clone();
+            p.push(name.to_string());
+            from_fields_v1(c, p, out);
+        }
+    }
+}
+
+/// The apply managers recorded in an object's `metadata.managedFields`.
+pub(crate) fn read_managers(object: &Value) -> Vec<Manager> {
+    let entries = object.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default();
+    entries
+        .iter()
+        .map(|e| {
+            let mut fields = BTreeSet::new();
+            if let Some(f) = e.get("fieldsV1") {
+                from_fields_v1(f, Vec::new(), &mut fields);
+            }
+            Manager { name: text(e, "/manager").into(), time: text(e, "/time").into(), api_version: text(e, "/apiVersion").into(), fields }
+        })
+        .collect()
+}
+
+fn write_managers(object: &mut Value, managers: &[Manager]) {
+    let entries: Vec<Value> = managers
+        .iter()
+        .filter(|m| !m.fields.is_empty())
+        .map(|m| {
+            json!({"manager": m.name, "operation": "Apply", "apiVersion": m.api_version, "time": m.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(&m.fields)})
+        })
+        .collect();
+    let meta = util::map_at(object, &["metadata"]);
+    if entries.is_empty() {
+        meta.remove("managedFields");
+    } else {
+        meta.insert("managedFields".into(), Value::Array(entries));
+    }
+}
+
+fn overlaps(a: &[String], b: &[String]) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+fn invalid(object: ObjectRef, field: &str, message: String) -> BackendError {
+    BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
+}
+
+/// Everything outside `metadata` and `status`: what bumps `generation` when it changes.
+fn spec_part(object: &Value) -> Value {
+    let mut v = object.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        m.remove("status");
+    }
+    v
+}
+
+/// Checks that an object can be addressed: a kind the cluster serves, a valid name, an existing
+/// namespace. Returns the kind, the namespace (`""` when cluster-scoped) and the name.
+pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, String), BackendError> {
+    let reference = ObjectRef::of(object);
+    let api_version = text(object, "/apiVersion");
+    let kind_name = text(object, "/kind");
+    if api_version.is_empty() || kind_name.is_empty() {
+        let field = if api_version.is_empty() { "apiVersion" } else { "kind" };
+        return Err(invalid(reference, field, "Required value: must be set".into()));
+    }
+    let Some(kind) = Kind::of_object(object) else {
+        return Err(super::missing_kind(api_version, kind_name));
+    };
+    let name = text(object, "/metadata/name").to_string();
+    if name.is_empty() {
+        return Err(invalid(reference, "metadata.name", "Required value: name or generateName is required".into()));
+    }
+    if let Some(problem) = util::name_problem(&kind.kind, &name) {
+        return Err(invalid(reference, "metadata.name", problem));
+    }
+    let namespace = if kind.namespaced {
+        let ns = text(object, "/metadata/namespace");
+        let ns = if ns.is_empty() { "default" } else { ns };
+        if state.get_key(&state::key("v1", "Namespace", "", ns)).is_none() {
+            return Err(BackendError::NotFound { object: ObjectRef { kind: "Namespace".into(), namespace: None, name: ns.into() } });
+        }
+        ns.to_string()
+    } else {
+        String::new()
+    };
+    Ok((kind, namespace, name))
+}
+
+/// Applies one object as `options.field_manager`. Nothing is stored on a dry run.
+pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOptions) -> Result<Applied, BackendError> {
+    let (kind, namespace, name) = address(state, object)?;
+    let ns_opt = (!namespace.is_empty()).then_some(namespace.as_str());
+    let reference = ObjectRef::new(&kind, ns_opt, &name);
+    let key = state::key(&kind.api_version, &kind.kind, &namespace, &name);
+    let existing = state.get_key(&key).cloned();
+    if existing.as_ref().is_some_and(|e| e.pointer("/metadata/deletionTimestamp").is_some()) && kind.kind != "Namespace" {
+        return Err(BackendError::Conflict { object: reference, field: ".metadata.deletionTimestamp".into(), manager: "object is being deleted".into() });
+    }
+    if existing.is_none() && !namespace.is_empty() {
+        let ns_object = state.get_key(&state::key("v1", "Namespace", "", &namespace));
+        if ns_object.is_some_and(|n| text(n, "/status/phase") == "Terminating") {
+            return Err(BackendError::Forbidden {
+                object: reference,
+                message: format!(
+                    "{} {:?} is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
+                    kind.plural, name
+                ),
+            });
+        }
+    }
+
+    let manager = options.field_manager.clone();
+    let new_paths = leaf_paths(object);
+    let mut managers = existing.as_ref().map(read_managers).unwrap_or_default();
+    let base = existing.clone().unwrap_or_else(|| json!({}));
+
+    // Conflicts: another manager owns an overlapping field with a different value.
+    let mut conflicts: Vec<(Path, String)> = Vec::new();
+    for other in managers.iter().filter(|m| m.name != manager) {
+        for theirs in &other.fields {
+            for mine in new_paths.iter().filter(|p| overlaps(p, theirs)) {
+                let shorter = if mine.len() <= theirs.len() { mine } else { theirs };
+                if !same_value(util::get(object, shorter), util::get(&base, shorter)) {
+                    conflicts.push((theirs.clone(), other.name.clone()));
+                }
+            }
+        }
+    }
+    conflicts.sort();
+    conflicts.dedup();
+    if let Some((field, owner)) = conflicts.first() {
+        match options.conflicts {
+            ConflictPolicy::Fail => {
+                return Err(BackendError::Conflict { object: reference, field: display(field), manager: owner.clone() });
+            }
+            ConflictPolicy::Force => {
+                for (field, owner) in &conflicts {
+                    let shown = display(field);
+                    tracing::warn!(object = %reference, field = %shown, previous_manager = %owner, manager = %manager, "forced apply takes ownership of a field");
+                    if let Some(m) = managers.iter_mut().find(|m| &m.name == owner) {
+                        m.fields.remove(field);
+                    }
+                }
+            }
+        }
+    }
+
+    // Merge: drop what this manager owned and no longer sets (unless someone else owns it), then set.
+    let mut merged = base.clone();
+    let previous: BTreeSet<Path> = managers.iter().find(|m| m.name == manager).map(|m| m.fields.clone()).unwrap_or_default();
+    for gone in previous.difference(&new_paths) {
+        let shared = managers.iter().filter(|m| m.name != manager).any(|m| m.fields.iter().any(|f| overlaps(f, gone)));
+        if !shared {
+            util::remove(&mut merged, gone);
+            prune_empty_parents(&mut merged, gone);
+        }
+    }
+    for path in &new_paths {
+        if let Some(v) = util::get(object, path) {
+            util::set(&mut merged, path, v.clone());
+        }
+    }
+    if let Some(m) = merged.as_object_mut() {
+        m.insert("apiVersion".into(), Value::from(kind.api_version.clone()));
+        m.insert("kind".into(), Value::from(kind.kind.clone()));
+    }
+    {
+        let meta = util::map_at(&mut merged, &["metadata"]);
+        meta.insert("name".into(), Value::from(name.clone()));
+        if !namespace.is_empty() {
+            meta.insert("namespace".into(), Value::from(namespace.clone()));
+        }
+    }
+
+    // Ownership after the apply.
+    let now = state.now();
+    let before_sets: BTreeMap<String, BTreeSet<Path>> = existing.as_ref().map(read_managers).unwrap_or_default().into_iter().map(|m| (m.name, m.fields)).collect();
+    match managers.iter_mut().find(|m| m.name == manager) {
+        Some(m) => m.fields = new_paths.clone(),
+        None => managers.push(Manager { name: manager.clone(), time: now.clone(), api_version: kind.api_version.clone(), fields: new_paths.clone() }),
+    }
+    managers.retain(|m| !m.fields.is_empty());
+    for m in managers.iter_mut() {
+        if before_sets.get(&m.name) != Some(&m.fields) {
+            m.time = now.clone();
+        }
+    }
+    let after_sets: BTreeMap<String, BTreeSet<Path>> = managers.iter().map(|m| (m.name.clone(), m.fields.clone())).collect();
+
+    let ip_counter = state.service_ips;
+    defaults(state, &kind, &mut merged, existing.is_none());
+    if options.dry_run {
+        // A dry run allocates nothing.
+        state.service_ips = ip_counter;
+    }
+
+    let Some(existing) = existing else {
+        // Creation: admission, then server-set metadata.
+        admission::admit_create(state, &kind, &mut merged).map_err(|denied| denied.error)?;
+        write_managers(&mut merged, &managers);
+        let meta = util::map_at(&mut merged, &["metadata"]);
+        meta.insert("uid".into(), Value::from(state.peek_uid()));
+        meta.insert("creationTimestamp".into(), Value::from(now.clone()));
+        meta.insert("generation".into(), Value::from(1));
+        meta.insert("resourceVersion".into(), Value::from((state.resource_version + 1).to_string()));
+        if options.dry_run {
+            return Ok(Applied { object: reference, change: Change::Created, result: merged });
+        }
+        if let Some(m) = merged.pointer_mut("/metadata").and_then(Value::as_object_mut) {
+            for k in ["uid", "creationTimestamp", "generation", "resourceVersion"] {
+                m.remove(k);
+            }
+        }
+        let stored = state.create(merged);
+        return Ok(Applied { object: reference, change: Change::Created, result: stored });
+    };
+
+    if after_sets == before_sets && state::same_ignoring_rv(&strip_managed(&merged), &strip_managed(&existing)) {
+        return Ok(Applied { object: reference, change: Change::Unchanged, result: existing });
+    }
+    write_managers(&mut merged, &managers);
+    if spec_part(&merged) != spec_part(&existing) {
+        let generation = util::int(&existing, "/metadata/generation", 1) + 1;
+        util::map_at(&mut merged, &["metadata"]).insert("generation".into(), Value::from(generation));
+    }
+    if kind.kind == "ResourceQuota" || kind.kind == "LimitRange" {
+        // Admission inputs changed: controllers retry what was refused.
+        if !options.dry_run {
+            state.retry_after.clear();
+        }
+    }
+    if options.dry_run {
+        return Ok(Applied { object: reference, change: Change::Updated, result: merged });
+    }
+    let stored = state.put(merged);
+    Ok(Applied { object: reference, change: Change::Updated, result: stored })
+}
+
+/// Whether an applied value equals the live one, allowing the live one to carry server defaults
+/// (fields the applied value leaves out, e.g. a Service port's `protocol`).
+fn same_value(applied: Option<&Value>, live: Option<&Value>) -> bool {
+    match (applied, live) {
+        (None, None) => true,
+        (Some(a), Some(l)) => subset(a, l),
+        _ => false,
+    }
+}
+
+fn subset(applied: &Value, live: &Value) -> bool {
+    match (applied, live) {
+        (Value::Object(a), Value::Object(l)) => a.iter().all(|(k, v)| v.is_null() || l.get(k).is_some_and(|lv| subset(v, lv))),
+        (Value::Array(a), Value::Array(l)) => a.len() == l.len() && a.iter().zip(l).all(|(x, y)| subset(x, y)),
+        _ => applied == live,
+    }
+}
+
+fn strip_managed(v: &Value) -> Value {
+    let mut v = v.clone();
+    util::remove(&mut v, &["metadata".into(), "managedFields".into()]);
+    v
+}
+
+fn prune_empty_parents(v: &mut Value, path: &[String]) {
+    let mut parent = path.to_vec();
+    while parent.len() > 1 {
+        parent.pop();
+        let empty = util::get(v, &parent).and_then(Value::as_object).is_some_and(Map::is_empty);
+        if !empty {
+            break;
+        }
+        util::remove(v, &parent);
+    }
+}
+
+fn fill(v: &mut Value, path: &[&str], value: Value) {
+    let p: Path = path.iter().map(|s| s.to_string()).collect();
+    if util::get(v, &p).is_none_or(Value::is_null) {
+        util::set(v, &p, value);
+    }
+}
+
+/// Fills the defaults the API server would, for fields the object leaves unset.
+fn defaults(state: &mut State, kind: &Kind, object: &mut Value, creating: bool) {
+    match kind.kind.as_str() {
+        "Namespace" => {
+            let name = text(object, "/metadata/name").to_string();
+            fill(object, &["metadata", "labels", "kubernetes.io/metadata.name"], Value::from(name));
+            fill(object, &["spec", "finalizers"], json!(["kubernetes"]));
+            fill(object, &["status", "phase"], Value::from("Active"));
+        }
+        "Deployment" => {
+            fill(object, &["spec", "replicas"], Value::from(1));
+            fill(object, &["spec", "revisionHistoryLimit"], Value::from(10));
+            fill(object, &["spec", "progressDeadlineSeconds"], Value::from(600));
+            fill(object, &["spec", "strategy", "type"], Value::from("RollingUpdate"));
+            if text(object, "/spec/strategy/type") == "RollingUpdate" {
+                fill(object, &["spec", "strategy", "rollingUpdate", "maxSurge"], Value::from("25%"));
+                fill(object, &["spec", "strategy", "rollingUpdate", "maxUnavailable"], Value::from("25%"));
+            }
+            fill(object, &["spec", "template", "spec", "restartPolicy"], Value::from("Always"));
+        }
+        "Job" => {
+            fill(object, &["spec", "backoffLimit"], Value::from(6));
+            fill(object, &["spec", "completions"], Value::from(1));
+            fill(object, &["spec", "parallelism"], Value::from(1));
+        }
+        "Pod" => {
+            fill(object, &["spec", "restartPolicy"], Value::from("Always"));
+            admission::default_requests_from_limits(object);
+        }
+        "Service" => {
+            fill(object, &["spec", "type"], Value::from("ClusterIP"));
+            fill(object, &["spec", "sessionAffinity"], Value::from("None"));
+            if object.pointer("/spec/clusterIP").is_none() && text(object, "/spec/type") != "ExternalName" {
+                let ip = if creating { state.next_service_ip() } else { "10.96.0.1".into() };
+                fill(object, &["spec", "clusterIP"], Value::from(ip.clone()));
+                fill(object, &["spec", "clusterIPs"], json!([ip]));
+            }
+            if let Some(ports) = object.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
+                for p in ports.iter_mut() {
+                    let port = p.get("port").cloned().unwrap_or(Value::Null);
+                    fill(p, &["protocol"], Value::from("TCP"));
+                    fill(p, &["targetPort"], port);
+                }
+            }
+        }
+        "LimitRange" => {
+            if let Some(items) = object.pointer_mut("/spec/limits").and_then(Value::as_array_mut) {
+                for item in items.iter_mut().filter(|i| text(i, "/type") == "Container") {
+                    for r in item.pointer("/max").and_then(Value::as_object).map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                        if let Some(v) = item.pointer(&format!("/max/{r}")).cloned() {
+                            fill(item, &["default", &r], v);
+                        }
+                    }
+                    for r in item.pointer("/default").and_then(Value::as_object).map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                        if let Some(v) = item.pointer(&format!("/default/{r}")).cloned() {
+                            fill(item, &["defaultRequest", &r], v);
+                        }
+                    }
+                }
+            }
+        }
+        "PersistentVolumeClaim" => {
+            let storage = object.pointer("/spec/resources/requests/storage").cloned().unwrap_or(Value::Null);
+            let modes = object.pointer("/spec/accessModes").cloned().unwrap_or(json!([]));
+            fill(object, &["spec", "volumeMode"], Value::from("Filesystem"));
+            fill(object, &["status"], json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": storage}}));
+        }
+        "ResourceQuota" => {
+            let hard = object.pointer("/spec/hard").cloned().unwrap_or(json!({}));
+            util::set(object, &["status".into(), "hard".into()], hard);
+        }
+        _ => {}
+    }
+}

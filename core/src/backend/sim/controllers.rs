@@ -1,0 +1,253 @@
+//! The control loop on the virtual clock: reconcile passes, deletion with propagation, garbage
+//! collection, namespace termination and EndpointSlices.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::selector::match_map;
+use super::state::{self, owned_by, owner_ref, State};
+use super::util::{self, parse_rfc3339, text};
+use super::{admission, pods, workloads};
+use crate::backend::{BackendError, ObjectRef, Propagation};
+
+/// How long a terminating namespace stays before it is removed (after its content is gone).
+const NAMESPACE_FINALIZE_MS: u64 = 1000;
+/// Upper bound of reconcile passes at one instant (a safety net: passes stop when nothing changes).
+const MAX_PASSES: usize = 50;
+
+/// Runs every controller at the current virtual time until nothing changes.
+pub(crate) fn reconcile(state: &mut State) {
+    for _ in 0..MAX_PASSES {
+        let mut changed = false;
+        changed |= namespaces(state);
+        changed |= garbage_collect(state);
+        changed |= workloads::deployments(state);
+        changed |= workloads::replica_sets(state);
+        changed |= pods::jobs(state);
+        changed |= pods::schedule(state);
+        changed |= pods::kubelet(state);
+        changed |= endpoint_slices(state);
+        changed |= admission::quota_status(state);
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Advances the clock by `duration`, stopping at each instant where something was due.
+pub(crate) fn advance(state: &mut State, duration: Duration) {
+    let target = state.clock_ms.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+    reconcile(state);
+    while let Some(due) = next_due(state).filter(|&t| t > state.clock_ms && t <= target) {
+        state.clock_ms = due;
+        reconcile(state);
+    }
+    state.clock_ms = target;
+    reconcile(state);
+}
+
+/// The earliest future instant at which some controller has something to do.
+fn next_due(state: &State) -> Option<u64> {
+    let now = state.clock_ms;
+    let mut due: Vec<u64> = Vec::new();
+    due.extend(pods::due(state));
+    due.extend(workloads::due(state));
+    due.extend(state.retry_after.values().copied());
+    for ns in state.list("v1", "Namespace", None) {
+        if let Some(t) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) {
+            due.push(t + NAMESPACE_FINALIZE_MS);
+        }
+    }
+    due.into_iter().filter(|&t| t > now).min()
+}
+
+/// Deletes the object under `key` with `propagation`; `Ok(false)` when it did not exist.
+pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> Result<bool, BackendError> {
+    let Some(object) = state.get_key(key).cloned() else { return Ok(false) };
+    let uid = text(&object, "/metadata/uid").to_string();
+    if text(&object, "/kind") == "Namespace" {
+        let name = text(&object, "/metadata/name").to_string();
+        if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {
+            return Err(BackendError::Forbidden {
+                object: ObjectRef { kind: "Namespace".into(), namespace: None, name: name.clone() },
+                message: format!("namespaces {name:?} is forbidden: this namespace may not be deleted"),
+            });
+        }
+        if object.pointer("/metadata/deletionTimestamp").is_none() {
+            let mut ns = object;
+            let now = state.now();
+            util::set(&mut ns, &["metadata".into(), "deletionTimestamp".into()], Value::from(now));
+            util::set(&mut ns, &["status".into(), "phase".into()], Value::from("Terminating"));
+            state.put(ns);
+        }
+        return Ok(true);
+    }
+    match propagation {
+        Propagation::Background => {}
+        Propagation::Foreground => {
+            for dependent in dependents(state, &uid) {
+                delete(state, &dependent, Propagation::Foreground)?;
+            }
+        }
+        Propagation::Orphan => {
+            for dependent in dependents(state, &uid) {
+                if let Some(mut d) = state.get_key(&dependent).cloned() {
+                    if let Some(refs) = d.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+                        refs.retain(|r| text(r, "/uid") != uid);
+                        if refs.is_empty() {
+                            util::remove(&mut d, &["metadata".into(), "ownerReferences".into()]);
+                        }
+                    }
+                    state.put(d);
+                }
+            }
+        }
+    }
+    state.retry_after.remove(&uid);
+    state.remove(key);
+    Ok(true)
+}
+
+fn dependents(state: &State, uid: &str) -> Vec<String> {
+    state.objects.iter().filter(|(_, o)| owned_by(o, uid)).map(|(k, _)| k.clone()).collect()
+}
+
+/// The garbage collector: an object all of whose owners are gone is deleted (in the background).
+fn garbage_collect(state: &mut State) -> bool {
+    let uids: BTreeSet<String> = state.objects.values().map(|o| text(o, "/metadata/uid").to_string()).collect();
+    let orphans: Vec<String> = state
+        .objects
+        .iter()
+        .filter(|(_, o)| {
+            o.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| !uids.contains(text(r, "/uid"))))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in &orphans {
+        let _ = delete(state, key, Propagation::Background);
+    }
+    !orphans.is_empty()
+}
+
+/// The namespace controller: deletes the content of terminating namespaces, then the namespace.
+fn namespaces(state: &mut State) -> bool {
+    let mut changed = false;
+    for ns in state.list("v1", "Namespace", None) {
+        let Some(since) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) else { continue };
+        let name = text(&ns, "/metadata/name").to_string();
+        let content: Vec<String> = state.objects.keys().filter(|k| k.split('|').nth(2) == Some(name.as_str())).cloned().collect();
+        for key in &content {
+            state.remove(key);
+            changed = true;
+        }
+        if state.clock_ms >= since + NAMESPACE_FINALIZE_MS {
+            state.remove(&state::key("v1", "Namespace", "", &name));
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Whether a pod is Ready.
+pub(crate) fn pod_ready(pod: &Value) -> bool {
+    state::condition(pod, "Ready").is_some_and(|c| text(c, "/status") == "True")
+}
+
+/// Whether a pod has finished (Succeeded or Failed).
+pub(crate) fn pod_terminal(pod: &Value) -> bool {
+    matches!(text(pod, "/status/phase"), "Succeeded" | "Failed")
+}
+
+fn resolve_port(port: &Value, pods: &[Value]) -> Option<i64> {
+    let target = port.get("targetPort").or_else(|| port.get("port"))?;
+    if let Some(n) = target.as_i64() {
+        return Some(n);
+    }
+    let name = target.as_str()?;
+    if let Ok(n) = name.parse::<i64>() {
+        return Some(n);
+    }
+    pods.iter().find_map(|p| {
+        p.pointer("/spec/containers").and_then(Value::as_array)?.iter().find_map(|c| {
+            c.get("ports").and_then(Value::as_array)?.iter().find(|cp| text(cp, "/name") == name).and_then(|cp| cp.get("containerPort")).and_then(Value::as_i64)
+        })
+    })
+}
+
+/// The EndpointSlice controller: one slice per Service with a selector, listing the selected pods
+/// that have an IP, with `conditions.ready` following pod readiness.
+fn endpoint_slices(state: &mut State) -> bool {
+    let mut changed = false;
+    for svc in state.list("v1", "Service", None) {
+        let namespace = text(&svc, "/metadata/namespace").to_string();
+        let name = text(&svc, "/metadata/name").to_string();
+        let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty()).cloned() else { continue };
+        let pods: Vec<Value> = state
+            .list("v1", "Pod", Some(&namespace))
+            .into_iter()
+            .filter(|p| match_map(&selector, &util::labels(p)) && !pod_terminal(p) && !text(p, "/status/podIP").is_empty())
+            .collect();
+        let endpoints: Vec<Value> = pods
+            .iter()
+            .map(|p| {
+                let ready = pod_ready(p);
+                json!({
+                    "addresses": [text(p, "/status/podIP")],
+                    "conditions": {"ready": ready, "serving": ready, "terminating": false},
+                    "nodeName": text(p, "/spec/nodeName"),
+                    "targetRef": {"kind": "Pod", "namespace": namespace, "name": text(p, "/metadata/name"), "uid": text(p, "/metadata/uid")},
+                })
+            })
+            .collect();
+        let ports: Vec<Value> = svc
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| {
+                let port = resolve_port(p, &pods)?;
+                let mut out = json!({"port": port, "protocol": p.get("protocol").cloned().unwrap_or(Value::from("TCP"))});
+                if let Some(n) = p.get("name").filter(|n| n.as_str().is_some_and(|s| !s.is_empty())) {
+                    util::set(&mut out, &["name".into()], n.clone());
+                }
+                Some(out)
+            })
+            .collect();
+        let uid = text(&svc, "/metadata/uid").to_string();
+        let existing = state
+            .list("discovery.k8s.io/v1", "EndpointSlice", Some(&namespace))
+            .into_iter()
+            .find(|s| owned_by(s, &uid) && util::labels(s).get("kubernetes.io/service-name").and_then(Value::as_str) == Some(name.as_str()));
+        let mut slice = match existing {
+            Some(s) => s,
+            None => {
+                let suffix = state.suffix(5);
+                json!({
+                    "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                    "metadata": {
+                        "name": format!("{name}-{suffix}"), "namespace": namespace,
+                        "generateName": format!("{name}-"),
+                        "labels": {"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                        "ownerReferences": [owner_ref(&svc)],
+                    },
+                    "addressType": "IPv4",
+                })
+            }
+        };
+        let creating = slice.pointer("/metadata/uid").is_none();
+        if let Some(m) = slice.as_object_mut() {
+            m.insert("endpoints".into(), Value::Array(endpoints));
+            m.insert("ports".into(), Value::Array(ports));
+        }
+        if creating {
+            state.create(slice);
+            changed = true;
+        } else {
+            changed |= state.update(slice);
+        }
+    }
+    changed
+}

@@ -1,0 +1,350 @@
+//! The simulated cluster's state: the object store, counters, virtual clock, watchers and events.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::selector::ObjectSelector;
+use super::util::{self, text};
+use super::{ImageFailure, SimOptions};
+use crate::backend::{BackendError, Kind, WatchEvent};
+
+/// One open watch: what it wants and where to send it.
+#[derive(Debug, Clone)]
+pub(crate) struct Watcher {
+    /// `apiVersion|kind` of the watched objects.
+    pub kind_key: String,
+    /// The namespace, or all.
+    pub namespace: Option<String>,
+    /// Label and field selector.
+    pub selector: ObjectSelector,
+    /// Where events go.
+    pub tx: UnboundedSender<Result<WatchEvent, BackendError>>,
+}
+
+/// Everything the simulated cluster holds. Serialized as is by `save` (watchers excepted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct State {
+    /// The options the cluster was created with.
+    pub options: SimOptions,
+    /// Virtual time, in milliseconds since the Unix epoch.
+    pub clock_ms: u64,
+    /// The last resourceVersion handed out (one global counter, like etcd's revision).
+    pub resource_version: u64,
+    /// Counter for uids.
+    pub uid_counter: u64,
+    /// State of the deterministic random generator (splitmix64) used for name suffixes.
+    pub rng: u64,
+    /// Counter for Service cluster IPs.
+    pub service_ips: u64,
+    /// Counter for pod IPs.
+    pub pod_ips: u64,
+    /// Counter for Event names.
+    pub event_counter: u64,
+    /// Objects by `apiVersion|kind|namespace|name`.
+    pub objects: BTreeMap<String, Value>,
+    /// Injected failures, by image pattern.
+    pub failures: Vec<ImageFailure>,
+    /// When a controller may retry creating pods for an owner (uid) after an admission refusal.
+    pub retry_after: BTreeMap<String, u64>,
+    /// Open watches (not saved).
+    #[serde(skip)]
+    pub watchers: Vec<Watcher>,
+}
+
+/// The store key of an object.
+pub(crate) fn key(api_version: &str, kind: &str, namespace: &str, name: &str) -> String {
+    format!("{api_version}|{kind}|{namespace}|{name}")
+}
+
+/// The store key of a JSON object.
+pub(crate) fn key_of(object: &Value) -> String {
+    key(text(object, "/apiVersion"), text(object, "/kind"), text(object, "/metadata/namespace"), text(object, "/metadata/name"))
+}
+
+/// The owner reference that points at `owner` as its controller.
+pub(crate) fn owner_ref(owner: &Value) -> Value {
+    json!({
+        "apiVersion": text(owner, "/apiVersion"),
+        "kind": text(owner, "/kind"),
+        "name": text(owner, "/metadata/name"),
+        "uid": text(owner, "/metadata/uid"),
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+/// Whether `object` is controlled by (has an owner reference to) the object with `uid`.
+pub(crate) fn owned_by(object: &Value, uid: &str) -> bool {
+    object.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| refs.iter().any(|r| text(r, "/uid") == uid))
+}
+
+impl State {
+    /// A fresh cluster: the standard namespaces and the nodes of `options`.
+    pub(crate) fn new(options: SimOptions) -> Self {
+        let mut state = State {
+            rng: options.seed,
+            options,
+            clock_ms: util::EPOCH_MS,
+            resource_version: 0,
+            uid_counter: 0,
+            service_ips: 0,
+            pod_ips: 0,
+            event_counter: 0,
+            objects: BTreeMap::new(),
+            failures: Vec::new(),
+            retry_after: BTreeMap::new(),
+            watchers: Vec::new(),
+        };
+        for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
+            let namespace = json!({
+                "apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            });
+            state.create(namespace);
+        }
+        for node in state.options.nodes.clone() {
+            let resources = json!({"cpu": node.cpu, "memory": node.memory, "pods": node.pods.to_string()});
+            let object = json!({
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": node.name, "labels": {"kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux"}},
+                "spec": {},
+                "status": {
+                    "capacity": resources, "allocatable": resources,
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
+                    "nodeInfo": {"kubeletVersion": "v1.36.0-sim", "operatingSystem": "linux", "architecture": "amd64"},
+                },
+            });
+            state.create(object);
+        }
+        state
+    }
+
+    /// The current virtual time as RFC 3339.
+    pub(crate) fn now(&self) -> String {
+        util::rfc3339(self.clock_ms)
+    }
+
+    /// The next deterministic random number.
+    pub(crate) fn random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A random suffix of `n` characters from Kubernetes' alphabet (`x7k2q`).
+    pub(crate) fn suffix(&mut self, n: usize) -> String {
+        (0..n).map(|_| { let r = self.random(); util::alphanum(r) }).collect()
+    }
+
+    /// The uid the next created object will get (without using it).
+    pub(crate) fn peek_uid(&self) -> String {
+        format!("5e1a0000-0000-4000-8000-{:012x}", self.uid_counter + 1)
+    }
+
+    fn next_uid(&mut self) -> String {
+        let uid = self.peek_uid();
+        self.uid_counter += 1;
+        uid
+    }
+
+    /// The object stored under `key`.
+    pub(crate) fn get_key(&self, key: &str) -> Option<&Value> {
+        self.objects.get(key)
+    }
+
+    /// One object by kind, namespace and name.
+    pub(crate) fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Option<&Value> {
+        self.objects.get(&key(&kind.api_version, &kind.kind, namespace.unwrap_or(""), name))
+    }
+
+    /// Keys of the objects of a kind (given as `apiVersion`, `kind`), in one namespace or all.
+    pub(crate) fn keys(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<String> {
+        let prefix = match namespace {
+            Some(ns) => format!("{api_version}|{kind}|{ns}|"),
+            None => format!("{api_version}|{kind}|"),
+        };
+        self.objects.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect()
+    }
+
+    /// Copies of the objects of a kind, in one namespace or all, in key order.
+    pub(crate) fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
+        self.keys(api_version, kind, namespace).iter().filter_map(|k| self.objects.get(k).cloned()).collect()
+    }
+
+    /// Stores an object as is (bumping its resourceVersion) and tells the watchers.
+    pub(crate) fn put(&mut self, mut object: Value) -> Value {
+        self.resource_version += 1;
+        util::set(&mut object, &["metadata".into(), "resourceVersion".into()], Value::from(self.resource_version.to_string()));
+        let key = key_of(&object);
+        self.objects.insert(key, object.clone());
+        self.notify(&object, false);
+        object
+    }
+
+    /// Stores a new object made by a controller: uid, creationTimestamp and generation are set.
+    pub(crate) fn create(&mut self, mut object: Value) -> Value {
+        let uid = self.next_uid();
+        let now = self.now();
+        let meta = util::map_at(&mut object, &["metadata"]);
+        meta.insert("uid".into(), Value::from(uid));
+        meta.insert("creationTimestamp".into(), Value::from(now));
+        meta.insert("generation".into(), Value::from(1));
+        self.put(object)
+    }
+
+    /// Stores `object` if it differs from the stored one (resourceVersion aside); returns whether it did.
+    pub(crate) fn update(&mut self, object: Value) -> bool {
+        let key = key_of(&object);
+        let unchanged = self.objects.get(&key).is_some_and(|old| same_ignoring_rv(old, &object));
+        if unchanged {
+            return false;
+        }
+        self.put(object);
+        true
+    }
+
+    /// Removes an object and tells the watchers; returns it.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
+        let mut object = self.objects.remove(key)?;
+        self.resource_version += 1;
+        util::set(&mut object, &["metadata".into(), "resourceVersion".into()], Value::from(self.resource_version.to_string()));
+        self.notify(&object, true);
+        Some(object)
+    }
+
+    fn notify(&mut self, object: &Value, deleted: bool) {
+        let kind_key = format!("{}|{}", text(object, "/apiVersion"), text(object, "/kind"));
+        let namespace = text(object, "/metadata/namespace").to_string();
+        self.watchers.retain(|w| {
+            if w.kind_key != kind_key || w.namespace.as_ref().is_some_and(|ns| *ns != namespace) || !w.selector.matches(object) {
+                return !w.tx.is_closed();
+            }
+            let event = if deleted { WatchEvent::Deleted(object.clone()) } else { WatchEvent::Applied(object.clone()) };
+            w.tx.send(Ok(event)).is_ok()
+        });
+    }
+
+    /// Records an Event about `involved` (aggregated like the real event recorder: same reason and
+    /// message → `count` rises and `lastTimestamp` moves).
+    pub(crate) fn event(&mut self, involved: &Value, type_: &str, reason: &str, message: &str, component: &str) {
+        let namespace = match text(involved, "/metadata/namespace") {
+            "" => "default".to_string(),
+            ns => ns.to_string(),
+        };
+        let uid = text(involved, "/metadata/uid").to_string();
+        let now = self.now();
+        let existing = self.keys("v1", "Event", Some(&namespace)).into_iter().find(|k| {
+            self.objects.get(k).is_some_and(|e| {
+                text(e, "/involvedObject/uid") == uid && text(e, "/reason") == reason && text(e, "/message") == message
+            })
+        });
+        if let Some(k) = existing {
+            if let Some(mut e) = self.objects.get(&k).cloned() {
+                let count = util::int(&e, "/count", 1) + 1;
+                if let Some(m) = e.as_object_mut() {
+                    m.insert("count".into(), Value::from(count));
+                    m.insert("lastTimestamp".into(), Value::from(now));
+                }
+                self.put(e);
+            }
+            return;
+        }
+        self.event_counter += 1;
+        let name = format!("{}.{:016x}", text(involved, "/metadata/name"), self.clock_ms.wrapping_mul(1_000_000).wrapping_add(self.event_counter));
+        let event = json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": text(involved, "/apiVersion"), "kind": text(involved, "/kind"),
+                "name": text(involved, "/metadata/name"), "namespace": text(involved, "/metadata/namespace"),
+                "uid": uid, "resourceVersion": text(involved, "/metadata/resourceVersion"),
+            },
+            "reason": reason, "message": message, "type": type_,
+            "count": 1, "firstTimestamp": now, "lastTimestamp": now,
+            "source": {"component": component},
+            "reportingComponent": component, "reportingInstance": "",
+        });
+        self.create(event);
+    }
+
+    /// The injected failure for an image, if any (the last matching injection wins).
+    pub(crate) fn failure_for(&self, image: &str) -> Option<super::Failure> {
+        self.failures.iter().rev().find(|f| util::glob(&f.image_pattern, image)).map(|f| f.failure)
+    }
+
+    /// Allocates a Service cluster IP.
+    pub(crate) fn next_service_ip(&mut self) -> String {
+        self.service_ips += 1;
+        format!("10.96.{}.{}", (self.service_ips / 250) % 256, self.service_ips % 250 + 2)
+    }
+
+    /// Allocates a pod IP on node number `node`.
+    pub(crate) fn next_pod_ip(&mut self, node: usize) -> String {
+        self.pod_ips += 1;
+        format!("10.244.{}.{}", node % 256, self.pod_ips % 250 + 2)
+    }
+}
+
+/// Whether two objects are equal once their resourceVersions are ignored.
+pub(crate) fn same_ignoring_rv(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        util::remove(&mut v, &["metadata".into(), "resourceVersion".into()]);
+        v
+    };
+    strip(a) == strip(b)
+}
+
+/// Sets a condition in `object`'s `status.conditions`, keeping `lastTransitionTime` when the status
+/// does not change. `update_time` also maintains `lastUpdateTime` (Deployments). Returns whether
+/// anything changed.
+pub(crate) fn set_condition(object: &mut Value, type_: &str, status: &str, reason: &str, message: &str, now: &str, update_time: bool) -> bool {
+    let status_map = util::map_at(object, &["status"]);
+    let conditions = status_map.entry("conditions").or_insert_with(|| Value::Array(Vec::new()));
+    if !conditions.is_array() {
+        *conditions = Value::Array(Vec::new());
+    }
+    let Some(list) = conditions.as_array_mut() else { return false };
+    let existing = list.iter_mut().find(|c| text(c, "/type") == type_);
+    match existing {
+        Some(c) => {
+            if text(c, "/status") == status && text(c, "/reason") == reason && text(c, "/message") == message {
+                return false;
+            }
+            let transition = if text(c, "/status") == status { text(c, "/lastTransitionTime").to_string() } else { now.to_string() };
+            let mut new = json!({"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": transition});
+            if update_time {
+                util::set(&mut new, &["lastUpdateTime".into()], Value::from(now));
+            }
+            *c = new;
+        }
+        None => {
+            let mut new = json!({"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": now});
+            if update_time {
+                util::set(&mut new, &["lastUpdateTime".into()], Value::from(now));
+            }
+            list.push(new);
+        }
+    }
+    true
+}
+
+/// Removes a condition; returns whether it was there.
+pub(crate) fn remove_condition(object: &mut Value, type_: &str) -> bool {
+    let Some(list) = object.pointer_mut("/status/conditions").and_then(Value::as_array_mut) else { return false };
+    let before = list.len();
+    list.retain(|c| text(c, "/type") != type_);
+    before != list.len()
+}
+
+/// A condition of an object.
+pub(crate) fn condition<'a>(object: &'a Value, type_: &str) -> Option<&'a Value> {
+    object.pointer("/status/conditions").and_then(Value::as_array)?.iter().find(|c| text(c, "/type") == type_)
+}
