@@ -71,10 +71,15 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     // Resume the rollout of this very release, or start a new one.
     let resuming = history.rollout.clone().filter(|s| s.to == spec.version && history.revision(s.revision).is_some_and(|r| r.spec == *spec));
     let mut state = match resuming {
+        // A failed rollout of the same release is retried from the start.
+        Some(mut state) if state.phase == Phase::Failed => {
+            state.phase = Phase::Deploying;
+            state
+        }
         Some(state) => state,
         None => {
             if let Some(old) = history.rollout.take() {
-                if let Some(rev) = history.revision_mut(old.revision) {
+                if let Some(rev) = history.revision_mut(old.revision).filter(|r| r.outcome == Outcome::InProgress) {
                     rev.outcome = Outcome::Failed { reason: format!("replaced by the rollout of {}", spec.version) };
                 }
             }
@@ -127,7 +132,10 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
                     rev.outcome = Outcome::Failed { reason: e.to_string() };
                     rev.finished_at = Some(secs(backend.now()));
                 }
-                history.rollout = None;
+                // Kept so that `rollback` (or `resume`) cleans the failed version up, and a
+                // rollout of the same release retries it.
+                state.phase = Phase::Failed;
+                history.rollout = Some(state);
                 history.save(backend, ns, app).await?;
                 return Err(e);
             }

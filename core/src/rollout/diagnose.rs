@@ -111,8 +111,10 @@ pub(crate) async fn diagnose(backend: &dyn Backend, ns: &str, deployment: &str, 
     let dref = ObjectRef::new(&dkind, Some(ns), deployment);
     let d = backend.get(&dkind, Some(ns), deployment).await?;
     let pods = backend.list(&pkind, Some(ns), &Selector::labels(pod_selector)).await?;
+    let rkind = Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>();
+    let replica_sets = backend.list(&rkind, Some(ns), &Selector::labels(pod_selector)).await?;
     let mut names: Vec<String> = vec![deployment.to_string()];
-    names.extend(pods.iter().map(|p| ObjectRef::of(p).name));
+    names.extend(replica_sets.iter().chain(pods.iter()).map(|o| ObjectRef::of(o).name));
     let events = recent_events(backend, ns, &names).await?;
     if let Some((cause, message)) = d.as_ref().and_then(deployment_failure) {
         return Ok(Diagnosis { cause, object: dref, message, events });

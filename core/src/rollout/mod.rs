@@ -267,6 +267,10 @@ pub async fn resume(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     if state.phase == Phase::WaitingForPromotion {
         return Ok(Some(bluegreen::report_waiting(&history, &state)));
     }
+    if state.phase == Phase::Failed {
+        // A failed rollout is rolled back: its version's objects go, traffic never left the old one.
+        return Ok(Some(bluegreen::rollback(backend, tenant, app, None, options).await?));
+    }
     Ok(Some(bluegreen::rollout(backend, tenant, &release, options).await?))
 }
 
