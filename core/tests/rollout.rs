@@ -81,7 +81,7 @@ async fn the_demo_made_safe() {
     let RolloutError::QuotaInsufficient { resource, needed, available, hint } = &err else { panic!("expected QuotaInsufficient, got {err}") };
     assert_eq!(resource, "pods");
     assert_eq!((needed.as_str(), available.as_str()), ("3", "1"));
-    assert!(hint.contains("raise the tenant's quota pods from 4 to at least 6"), "{hint}");
+    assert!(hint.contains("raise the tenant's quota: pods from 4 to at least 6"), "{hint}");
     assert_eq!(list_deployments(backend).await, ["webserver-blue"], "nothing created");
 
     // The quota is raised; green rolls out; traffic switches once green is ready.

@@ -103,6 +103,9 @@ pub(crate) async fn check_quota(
     let read = |pointer: &str, key: &str| -> Option<Quantity> {
         quota.pointer(pointer).and_then(|m| m.get(key)).and_then(Value::as_str).and_then(|s| Quantity::parse(s).ok())
     };
+    // Every resource that does not fit, so that one raise is enough.
+    let mut short: Vec<(String, Quantity, Quantity, String)> = Vec::new();
+    let mut fits_pods = u64::MAX;
     for resource in POD_RESOURCES {
         let Some(hard) = read("/spec/hard", resource) else { continue };
         let used = read("/status/used", resource).unwrap_or_default();
@@ -111,23 +114,24 @@ pub(crate) async fn check_quota(
             continue;
         };
         let needed = each.checked_mul(u64::from(extra)).unwrap_or(hard.clone());
+        if !each.is_zero() {
+            fits_pods = fits_pods.min(u64::try_from(available.millis() / each.millis()).unwrap_or(0));
+        }
         report.resources.insert(resource.to_string(), (show(resource, &needed), show(resource, &available)));
         if needed > available {
             let raise_to = used.checked_add(&needed).unwrap_or(needed.clone());
-            let mut hint = format!("raise the tenant's quota {resource} from {} to at least {}", show(resource, &hard), show(resource, &raise_to));
-            if let Strategy::Canary(_) = strategy {
-                let fits = if each.is_zero() { 0 } else { available.millis() / each.millis() };
-                hint.push_str(&format!(", or use canary steps that never run more than {fits} extra pod(s)"));
-            } else if let Strategy::Rolling(_) = strategy {
-                hint.push_str(", or lower maxSurge");
-            }
-            return Err(RolloutError::QuotaInsufficient {
-                resource: resource.to_string(),
-                needed: show(resource, &needed),
-                available: show(resource, &available),
-                hint,
-            });
+            short.push((resource.to_string(), needed, available, format!("{resource} from {} to at least {}", show(resource, &hard), show(resource, &raise_to))));
         }
+    }
+    if let Some((resource, needed, available, _)) = short.first() {
+        let raises: Vec<&str> = short.iter().map(|s| s.3.as_str()).collect();
+        let mut hint = format!("raise the tenant's quota: {}", raises.join(", "));
+        match strategy {
+            Strategy::Canary(_) => hint.push_str(&format!("; or use canary steps that never run more than {fits_pods} extra pod(s)")),
+            Strategy::Rolling(_) => hint.push_str(&format!("; or lower maxSurge to at most {fits_pods}")),
+            Strategy::BlueGreen(_) => {}
+        }
+        return Err(RolloutError::QuotaInsufficient { resource: resource.clone(), needed: show(resource, needed), available: show(resource, available), hint });
     }
     Ok(report)
 }
