@@ -199,3 +199,24 @@ async fn quota_exceeded_mid_way_ends_with_the_quota_cause() {
     assert!(events.iter().any(|e| e.starts_with("FailedCreate") && e.contains("exceeded quota")), "{events:?}");
     assert_eq!(stable_selector_version(sim.as_ref()).await, "blue", "blue still serves");
 }
+
+#[tokio::test]
+async fn rollback_while_the_old_version_is_warm_is_one_selector_change() {
+    let sim = SimulatedCluster::new();
+    let t = tenant("4", "4Gi", 20);
+    apply_tenant(&sim, &t).await;
+    rollout::rollout(&sim, &t, &webserver("blue"), &RolloutOptions::default()).await.unwrap();
+    let switch_only = RolloutOptions { wait_for_scale_down: false, ..RolloutOptions::default() };
+    let green = rollout::rollout(&sim, &t, &webserver("green"), &switch_only).await.unwrap();
+    assert_eq!(green.phase, Phase::Switched);
+    let status = rollout::status(&sim, &t, "webserver").await.unwrap();
+    assert!(status.versions.iter().all(|v| v.ready == 3), "both versions warm: {status:?}");
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let log = events.clone();
+    let options = RolloutOptions::default().on_progress(move |p| log.lock().unwrap().push(p.clone()));
+    rollout::rollback(&sim, &t, "webserver", None, &options).await.unwrap();
+    let progress = events.lock().unwrap().clone();
+    assert!(matches!(&progress[0], Progress::TrafficSwitched { to, .. } if to == "blue"), "the first thing a warm rollback does is switch: {progress:#?}");
+    assert!(!progress.iter().any(|p| matches!(p, Progress::Applied { .. } | Progress::ReplicasReady { .. })), "{progress:#?}");
+    assert_eq!(stable_selector_version(&sim).await, "blue");
+}
