@@ -1,6 +1,8 @@
 //! Backends: the one trait every operation executes through, and its three targets
 //! (a real cluster, the embedded simulated cluster, a folder of manifests).
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod error;
 mod kind;
 pub mod sim;
