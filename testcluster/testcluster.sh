@@ -171,21 +171,21 @@ free_port() {
   die "no free port found"
 }
 
-gen_certs() { # gen_certs <pki dir>
+gen_certs() { # gen_certs <pki dir>: ECDSA P-256 keys everywhere (RSA key generation is slow)
   local d="$1"
   mkdir -p "$d"
   (
     cd "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -days 3650 \
       -subj "/CN=moorage-testcluster-ca" 2>/dev/null
     # name cn org [san]
     issue() {
       local name="$1" cn="$2" org="$3" san="${4:-}" ext="$1.ext"
-      openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" \
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$name.key" -out "$name.csr" \
         -subj "/CN=$cn${org:+/O=$org}" 2>/dev/null
       {
         echo "basicConstraints=CA:FALSE"
-        echo "keyUsage=critical,digitalSignature,keyEncipherment"
+        echo "keyUsage=critical,digitalSignature"
         if [ -n "$san" ]; then
           echo "extendedKeyUsage=serverAuth,clientAuth"
           echo "subjectAltName=$san"
@@ -204,16 +204,16 @@ gen_certs() { # gen_certs <pki dir>
     issue scheduler system:kube-scheduler ""
     issue kwok kwok-controller system:masters
     # front-proxy (aggregation layer) CA and client, so that requestheader authn is configured
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -out front-proxy-ca.crt \
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout front-proxy-ca.key -out front-proxy-ca.crt \
       -days 3650 -subj "/CN=moorage-testcluster-front-proxy-ca" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout front-proxy-client.key -out front-proxy-client.csr \
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout front-proxy-client.key -out front-proxy-client.csr \
       -subj "/CN=front-proxy-client" 2>/dev/null
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > fp.ext
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n' > fp.ext
     openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
       -CAcreateserial -out front-proxy-client.crt -days 3650 -extfile fp.ext 2>/dev/null
     rm -f front-proxy-client.csr fp.ext
-    openssl genrsa -out sa.key 2048 2>/dev/null
-    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out sa.key 2>/dev/null
+    openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
     chmod 600 ./*.key
   )
 }

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::compile::Object;
 
+pub mod yaml;
+
+pub use yaml::{to_yaml_string, YamlError};
+
 /// Errors of the manifest writer and reader.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -39,7 +43,11 @@ pub enum ManifestError {
 
 /// One object as a YAML document (without the `---` separator).
 pub fn to_yaml(object: &Object) -> Result<String, ManifestError> {
-    serde_yaml::to_string(object).map_err(|source| ManifestError::Serialize { reference: object.reference(), source })
+    yaml::to_yaml_string(object).map_err(|e| serialize_error(object, e))
+}
+
+fn serialize_error(object: &Object, e: YamlError) -> ManifestError {
+    ManifestError::Serialize { reference: object.reference(), source: <serde_yaml::Error as serde::ser::Error>::custom(e) }
 }
 
 /// All objects as one YAML stream, documents separated by `---`, in the given order.
@@ -47,7 +55,7 @@ pub fn to_yaml_stream(objects: &[Object]) -> Result<String, ManifestError> {
     let mut out = String::with_capacity(objects.len() * 1024);
     for object in objects {
         out.push_str("---\n");
-        out.push_str(&to_yaml(object)?);
+        yaml::append_yaml(&mut out, object).map_err(|e| serialize_error(object, e))?;
     }
     Ok(out)
 }
@@ -161,4 +169,126 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         f.write_all(bytes)?;
     }
     fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod yaml_tests {
+    use proptest::prelude::*;
+    use serde::Serialize;
+    use serde_json::{json, Map, Value};
+
+    use super::yaml::to_yaml_string;
+
+    fn round_trip(value: &Value) -> Result<(), TestCaseError> {
+        let yaml = to_yaml_string(value).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: Value = serde_yaml::from_str(&yaml).map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
+        prop_assert_eq!(&back, value, "yaml:\n{}", yaml);
+        Ok(())
+    }
+
+    const TRICKY: &[&str] = &[
+        "", " ", "  ", "yes", "no", "Yes", "NO", "on", "off", "y", "n", "true", "False", "null", "Null", "~", "1e3", "0x1F", "0o17", "0b101", "1_000", "08",
+        "-", "- a", "-a", "? x", "?x", ": x", ":x", "x:", "x: y", "a:b", "#", "a #b", "a#b", "'", "''", "\"", "a'b", "a\"b", "\\", "---", "...", "--- x", "%x", "@x",
+        "`x", "!x", "&x", "*x", "|", ">", "[a]", "{a}", "a, b", "<<", "=", ".inf", "-.inf", ".nan", ".5", "+1", "-1", "1.0", "1.27.3", "2001-12-14", "12:30",
+        "0 3 * * *", "20Gi", "500m", "\n", "\n\n", "a\n", "a\nb", "a\n\n", "a\n\nb\n", " a\nb", "a \nb", "a\n b", "a\n\tb", "\t", "a\rb", "\u{0}", "\u{7f}", "\u{85}",
+        "\u{a0}", "\u{2028}", "\u{feff}", "\u{fffe}", "é", "日本", "😀", "a\n---\nb", "a\n...\n", "#!/bin/sh\nset -eu\n",
+    ];
+
+    fn string() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ a-c#:'\"\\-?\\n\\t.0-9]{0,10}",
+            prop::sample::select(TRICKY).prop_map(str::to_owned),
+            (prop::sample::select(TRICKY), prop::sample::select(TRICKY), "[ a\\n:#]{0,3}").prop_map(|(a, b, c)| format!("{a}{c}{b}")),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+            prop_oneof![Just(0.5), Just(1.0), Just(-0.0), Just(1e16), Just(1.5e-7), Just(1e300)].prop_map(Value::from),
+            string().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((string(), inner), 0..5).prop_map(|entries| Value::Object(entries.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn any_value_round_trips(value in value()) {
+            round_trip(&value)?;
+        }
+
+        #[test]
+        fn any_string_round_trips_as_key_and_value(s in string()) {
+            round_trip(&Value::String(s.clone()))?;
+            round_trip(&json!({ s.clone(): s.clone(), "k": [s.clone(), { s.clone(): [s] }] }))?;
+        }
+    }
+
+    #[test]
+    fn edge_cases_round_trip() {
+        let long_key = "k".repeat(2000);
+        for value in [
+            json!({}),
+            json!([]),
+            json!([[]]),
+            json!([{}]),
+            json!({"a": {}, "b": [], "c": [[], {}], "d": [[1, [2, []]], [{"x": []}]]}),
+            json!([[1, 2], [[3], {"a": [4, {"b": {}}]}]]),
+            json!([{"a": 1, "b": [1, 2], "c": {"d": "e\nf\n"}}, {"x": "multi\n\nline\n\n"}]),
+            json!({ long_key.clone(): { long_key.clone(): [long_key.clone()] }, "s": [long_key] }),
+            json!("top\nlevel"),
+            json!(null),
+            json!(1.5),
+        ] {
+            round_trip(&value).unwrap();
+        }
+    }
+
+    #[test]
+    fn layout_matches_serde_yaml() {
+        let value = json!({
+            "apiVersion": "v1",
+            "data": {"index.html": "<h1>blue</h1>\n", "script": "set -eu\necho 'hi' | awk '{print $1}'", "keep": "a\n\n"},
+            "list": ["a", "8080", "true", "", "x: y", "- z", " lead", "tab\there", 3, 1.5, false, null],
+            "maps": [{"name": "a", "ports": [{"port": 80}], "env": []}, {"empty": {}}],
+            "nested": [[1, 2], ["a"]],
+            "quoted 'key'": 1,
+            "8080": "k",
+        });
+        assert_eq!(to_yaml_string(&value).unwrap(), serde_yaml::to_string(&value).unwrap());
+    }
+
+    #[test]
+    fn enums_are_single_key_maps() {
+        #[derive(Serialize)]
+        enum E {
+            Unit,
+            New(u8),
+            Tuple(u8, u8),
+            Struct { a: u8 },
+        }
+        let yaml = to_yaml_string(&json!(null)).unwrap();
+        assert_eq!(yaml, "null\n");
+        assert_eq!(to_yaml_string(&vec![E::Unit, E::New(1), E::Tuple(1, 2), E::Struct { a: 3 }]).unwrap(), "- Unit\n- New: 1\n- Tuple:\n  - 1\n  - 2\n- Struct:\n    a: 3\n");
+        assert_eq!(to_yaml_string(&std::collections::BTreeMap::from([("k", E::Tuple(1, 2)), ("s", E::Struct { a: 1 })])).unwrap(), "k:\n  Tuple:\n  - 1\n  - 2\ns:\n  Struct:\n    a: 1\n");
+    }
+
+    #[test]
+    fn non_string_keys_and_bad_keys() {
+        let map = std::collections::BTreeMap::from([(1, "a"), (2, "b")]);
+        assert_eq!(to_yaml_string(&map).unwrap(), "1: a\n2: b\n");
+        let bad = std::collections::BTreeMap::from([(vec![1], 1)]);
+        assert!(to_yaml_string(&bad).is_err());
+    }
 }

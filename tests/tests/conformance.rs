@@ -1,0 +1,317 @@
+//! The backend conformance suite: one set of cases, run against the embedded simulated cluster
+//! (always) and the real test control plane (whenever `MOORAGE_TEST_KUBECONFIG` is set; always in CI).
+//! Differences between the two are either fixed or listed in docs/simulated-cluster.md.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use moorage::backend::wait::{self, Target};
+use moorage::backend::{ApplyOptions, Backend, BackendError, Change, Kind, Propagation, Selector, WatchEvent};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn kind<K: k8s_openapi::Resource<Scope = S>, S: 'static>() -> Kind {
+    Kind::of::<K>()
+}
+fn deployment_kind() -> Kind {
+    kind::<k8s_openapi::api::apps::v1::Deployment, _>()
+}
+fn configmap_kind() -> Kind {
+    kind::<k8s_openapi::api::core::v1::ConfigMap, _>()
+}
+fn pod_kind() -> Kind {
+    kind::<k8s_openapi::api::core::v1::Pod, _>()
+}
+fn slice_kind() -> Kind {
+    kind::<k8s_openapi::api::discovery::v1::EndpointSlice, _>()
+}
+
+fn namespace(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+}
+
+fn configmap(ns: &str, name: &str, value: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns, "labels": {"suite": "conformance"}}, "data": {"key": value}})
+}
+
+fn deployment(ns: &str, name: &str, replicas: u32, image: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name, "tier": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image, "ports": [{"name": "http", "containerPort": 8080}],
+                          "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}, "requests": {"cpu": "50m", "memory": "32Mi"}}}]}
+            }
+        }
+    })
+}
+
+fn service(ns: &str, name: &str, selector_app: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"selector": {"app": selector_app}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}
+    })
+}
+
+async fn setup(backend: &dyn Backend, ns: &str) {
+    backend.apply(&[namespace(ns)], &ApplyOptions::default()).await.expect("namespace created");
+}
+
+async fn teardown(backend: &dyn Backend, ns: &str) {
+    let _ = backend.delete(&kind::<k8s_openapi::api::core::v1::Namespace, _>(), None, ns, Propagation::Background).await;
+}
+
+async fn wait_available(backend: &dyn Backend, ns: &str, name: &str) -> Value {
+    let found = wait::wait_for(backend, &Target::object(deployment_kind(), Some(ns), name), &wait::deployment_available(), WAIT).await.expect("deployment available");
+    found.into_iter().next().expect("one deployment")
+}
+
+/// The cases: each takes a backend and a fresh namespace name.
+mod cases {
+    use super::*;
+
+    pub async fn apply_is_idempotent(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let first = b.apply(&[configmap(ns, "settings", "a")], &ApplyOptions::default()).await.unwrap();
+        assert_eq!(first[0].change, Change::Created);
+        let again = b.apply(&[configmap(ns, "settings", "a")], &ApplyOptions::default()).await.unwrap();
+        assert_eq!(again[0].change, Change::Unchanged, "second apply changes nothing");
+        assert_eq!(first[0].result["metadata"]["resourceVersion"], again[0].result["metadata"]["resourceVersion"]);
+        let changed = b.apply(&[configmap(ns, "settings", "b")], &ApplyOptions::default()).await.unwrap();
+        assert_eq!(changed[0].change, Change::Updated);
+        let got = b.get(&configmap_kind(), Some(ns), "settings").await.unwrap().unwrap();
+        assert_eq!(got["data"]["key"], "b");
+        teardown(b, ns).await;
+    }
+
+    pub async fn dry_run_changes_nothing(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let would = b.apply(&[configmap(ns, "dry", "x")], &ApplyOptions::dry_run()).await.unwrap();
+        assert_eq!(would[0].change, Change::Created);
+        assert_eq!(b.get(&configmap_kind(), Some(ns), "dry").await.unwrap(), None);
+        teardown(b, ns).await;
+    }
+
+    pub async fn another_field_manager_conflicts_unless_forced(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        b.apply(&[service(ns, "web", "blue")], &ApplyOptions::default()).await.unwrap();
+        // Someone edits the selector with another tool (as `kubectl edit` would).
+        let edit = ApplyOptions { field_manager: "kubectl-edit".into(), ..ApplyOptions::force() };
+        b.apply(&[service(ns, "web", "green")], &edit).await.unwrap();
+        let err = b.apply(&[service(ns, "web", "blue")], &ApplyOptions::default()).await.unwrap_err();
+        let BackendError::Conflict { manager, field, object } = &err else { panic!("expected a conflict, got {err}") };
+        assert_eq!(manager, "kubectl-edit");
+        assert!(field.contains("selector"), "{field}");
+        assert_eq!(object.name, "web");
+        b.apply(&[service(ns, "web", "blue")], &ApplyOptions::force()).await.unwrap();
+        let svc = b.get(&kind::<k8s_openapi::api::core::v1::Service, _>(), Some(ns), "web").await.unwrap().unwrap();
+        assert_eq!(svc["spec"]["selector"]["app"], "blue", "force takes the field back");
+        teardown(b, ns).await;
+    }
+
+    pub async fn quota_admission_and_usage(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "quota", "namespace": ns},
+                           "spec": {"hard": {"pods": "2", "limits.memory": "128Mi", "limits.cpu": "1"}}});
+        b.apply(&[quota], &ApplyOptions::default()).await.unwrap();
+        wait::wait_for(b, &Target::object(kind::<k8s_openapi::api::core::v1::ResourceQuota, _>(), Some(ns), "quota"), &wait::quota_status_known(), WAIT).await.unwrap();
+        let pod = |name: &str, memory: &str| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "resources": {"limits": {"cpu": "100m", "memory": memory}}}]}});
+        b.apply(&[pod("small", "64Mi")], &ApplyOptions::default()).await.unwrap();
+        let err = b.apply(&[pod("big", "100Mi")], &ApplyOptions::default()).await.unwrap_err();
+        let BackendError::QuotaExceeded { resource, requested, used, limit, quota, object } = &err else { panic!("expected QuotaExceeded, got {err}") };
+        assert_eq!((resource.as_str(), requested.as_str(), used.as_str(), limit.as_str(), quota.as_str()), ("limits.memory", "100Mi", "64Mi", "128Mi", "quota"));
+        assert_eq!(object.name, "big");
+        let used = wait::wait_for(
+            b,
+            &Target::object(kind::<k8s_openapi::api::core::v1::ResourceQuota, _>(), Some(ns), "quota"),
+            &wait::condition("to count the pod", |q: &[Value]| q.first().is_some_and(|q| q["status"]["used"]["pods"] == "1")),
+            WAIT,
+        )
+        .await
+        .unwrap();
+        assert_eq!(used[0]["status"]["used"]["limits.memory"], "64Mi");
+        // A pod without limits where the quota tracks them is refused as Forbidden.
+        let bare = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare", "namespace": ns}, "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}});
+        let err = b.apply(&[bare], &ApplyOptions::default()).await.unwrap_err();
+        assert!(matches!(&err, BackendError::Forbidden { message, .. } if message.contains("must specify")), "{err}");
+        teardown(b, ns).await;
+    }
+
+    pub async fn limit_range_defaults(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let lr = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": ns},
+            "spec": {"limits": [{"type": "Container", "default": {"cpu": "300m", "memory": "96Mi"}, "defaultRequest": {"cpu": "30m", "memory": "48Mi"}}]}});
+        b.apply(&[lr], &ApplyOptions::default()).await.unwrap();
+        let bare = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare", "namespace": ns}, "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}});
+        b.apply(&[bare], &ApplyOptions::default()).await.unwrap();
+        let pod = b.get(&pod_kind(), Some(ns), "bare").await.unwrap().unwrap();
+        let r = &pod["spec"]["containers"][0]["resources"];
+        assert_eq!((r["limits"]["cpu"].as_str(), r["limits"]["memory"].as_str()), (Some("300m"), Some("96Mi")));
+        assert_eq!((r["requests"]["cpu"].as_str(), r["requests"]["memory"].as_str()), (Some("30m"), Some("48Mi")));
+        teardown(b, ns).await;
+    }
+
+    pub async fn deployment_becomes_available(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        b.apply(&[deployment(ns, "web", 3, "nginx:1.27")], &ApplyOptions::default()).await.unwrap();
+        let d = wait_available(b, ns, "web").await;
+        assert_eq!(d["status"]["readyReplicas"], 3);
+        let pods = b.list(&pod_kind(), Some(ns), &Selector::labels("app=web")).await.unwrap();
+        assert_eq!(pods.len(), 3);
+        // A new image rolls out to a new ReplicaSet.
+        b.apply(&[deployment(ns, "web", 3, "nginx:1.28")], &ApplyOptions::default()).await.unwrap();
+        wait::wait_for(
+            b,
+            &Target::labelled(pod_kind(), Some(ns), "app=web"),
+            &wait::condition("3 pods of nginx:1.28, and no other", |pods: &[Value]| {
+                pods.len() == 3 && pods.iter().all(|p| p["spec"]["containers"][0]["image"] == "nginx:1.28")
+            }),
+            WAIT,
+        )
+        .await
+        .unwrap();
+        wait_available(b, ns, "web").await;
+        teardown(b, ns).await;
+    }
+
+    pub async fn endpoint_slices_follow_selector_and_readiness(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        b.apply(&[deployment(ns, "blue", 3, "nginx:1.27"), deployment(ns, "green", 2, "nginx:1.27"), service(ns, "web", "blue")], &ApplyOptions::default())
+            .await
+            .unwrap();
+        wait_available(b, ns, "blue").await;
+        wait_available(b, ns, "green").await;
+        let slices = Target::labelled(slice_kind(), Some(ns), "kubernetes.io/service-name=web");
+        wait::wait_for(b, &slices, &wait::endpoints_ready(3), WAIT).await.unwrap();
+        b.apply(&[service(ns, "web", "green")], &ApplyOptions::default()).await.unwrap();
+        let moved = wait::wait_for(
+            b,
+            &slices,
+            &wait::condition("to list exactly the 2 green pods", |s: &[Value]| {
+                let targets: Vec<String> = s
+                    .iter()
+                    .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                    .filter(|e| e["conditions"]["ready"] == true)
+                    .map(|e| e["targetRef"]["name"].as_str().unwrap_or_default().to_string())
+                    .collect();
+                targets.len() == 2 && targets.iter().all(|t| t.starts_with("green-"))
+            }),
+            WAIT,
+        )
+        .await
+        .unwrap();
+        assert_eq!(wait::ready_endpoints(&moved), 2);
+        teardown(b, ns).await;
+    }
+
+    pub async fn jobs_run_to_completion(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "check", "namespace": ns},
+            "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1.36", "command": ["true"]}]}}}});
+        b.apply(&[job], &ApplyOptions::default()).await.unwrap();
+        let done = wait::wait_for(b, &Target::object(kind::<k8s_openapi::api::batch::v1::Job, _>(), Some(ns), "check"), &wait::job_finished(), WAIT).await.unwrap();
+        assert!(wait::job_succeeded(&done[0]), "{}", done[0]["status"]);
+        teardown(b, ns).await;
+    }
+
+    pub async fn watches_see_every_change_in_order(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        b.apply(&[configmap(ns, "before", "0")], &ApplyOptions::default()).await.unwrap();
+        let mut stream = b.watch(&configmap_kind(), Some(ns), &Selector::labels("suite=conformance")).await.unwrap();
+        b.apply(&[configmap(ns, "during", "1")], &ApplyOptions::default()).await.unwrap();
+        b.apply(&[configmap(ns, "during", "2")], &ApplyOptions::default()).await.unwrap();
+        b.delete(&configmap_kind(), Some(ns), "during", Propagation::Background).await.unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            let event = tokio::time::timeout(Duration::from_secs(30), stream.next()).await.expect("an event in time").expect("stream open").expect("no error");
+            seen.push(match event {
+                WatchEvent::Applied(o) => format!("applied {} {}", o["metadata"]["name"].as_str().unwrap(), o["data"]["key"].as_str().unwrap_or("")),
+                WatchEvent::Deleted(o) => format!("deleted {}", o["metadata"]["name"].as_str().unwrap()),
+            });
+        }
+        assert_eq!(seen, ["applied before 0", "applied during 1", "applied during 2", "deleted during"]);
+        teardown(b, ns).await;
+    }
+
+    pub async fn deletes_collect_dependents(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        b.apply(&[deployment(ns, "web", 2, "nginx:1.27")], &ApplyOptions::default()).await.unwrap();
+        wait_available(b, ns, "web").await;
+        assert!(b.delete(&deployment_kind(), Some(ns), "web", Propagation::Background).await.unwrap());
+        wait::wait_for(b, &Target::labelled(kind::<k8s_openapi::api::apps::v1::ReplicaSet, _>(), Some(ns), "app=web"), &wait::deleted(), WAIT).await.unwrap();
+        wait::wait_for(b, &Target::labelled(pod_kind(), Some(ns), "app=web"), &wait::deleted(), WAIT).await.unwrap();
+        assert!(!b.delete(&deployment_kind(), Some(ns), "web", Propagation::Background).await.unwrap(), "deleting again reports it was gone");
+        teardown(b, ns).await;
+    }
+
+    pub async fn missing_things_are_not_found(b: &dyn Backend, ns: &str) {
+        assert_eq!(b.get(&configmap_kind(), Some(ns), "nothing").await.unwrap(), None);
+        let err = b.apply(&[configmap(ns, "orphan", "x")], &ApplyOptions::default()).await.unwrap_err();
+        assert!(matches!(err, BackendError::NotFound { .. }), "namespace missing: {err}");
+        let unknown = Kind::custom("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", true);
+        let err = b.list(&unknown, Some(ns), &Selector::all()).await.unwrap_err();
+        assert!(matches!(err, BackendError::MissingKind { .. }), "{err}");
+    }
+
+    pub async fn invalid_objects_are_refused_with_causes(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let bad = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bad", "namespace": ns},
+            "spec": {"replicas": -1, "selector": {"matchLabels": {"app": "bad"}},
+                     "template": {"metadata": {"labels": {"app": "bad"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}});
+        let err = b.apply(&[bad], &ApplyOptions::default()).await.unwrap_err();
+        let BackendError::Invalid { causes, .. } = &err else { panic!("expected Invalid, got {err}") };
+        assert!(causes.iter().any(|c| c.field.contains("replicas")), "{causes:?}");
+        teardown(b, ns).await;
+    }
+}
+
+async fn real_backend() -> Option<moorage::backend::cluster::ClusterBackend> {
+    let config = moorage_tests::real_cluster_config().await?;
+    Some(moorage::backend::cluster::ClusterBackend::from_config(config).expect("a backend for the test control plane"))
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod simulated {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let sim = moorage::backend::sim::SimulatedCluster::new();
+                    super::cases::$case(&sim, concat!("conf-", stringify!($case)).replace('_', "-").as_str()).await;
+                }
+            )*
+        }
+        mod real {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(backend) = super::real_backend().await else { return };
+                    let ns = format!("conf-{}-{}", stringify!($case).replace('_', "-").chars().take(40).collect::<String>(), moorage_tests::random_suffix());
+                    super::cases::$case(&backend, &ns).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    apply_is_idempotent,
+    dry_run_changes_nothing,
+    another_field_manager_conflicts_unless_forced,
+    quota_admission_and_usage,
+    limit_range_defaults,
+    deployment_becomes_available,
+    endpoint_slices_follow_selector_and_readiness,
+    jobs_run_to_completion,
+    watches_see_every_change_in_order,
+    deletes_collect_dependents,
+    missing_things_are_not_found,
+    invalid_objects_are_refused_with_causes,
+);
