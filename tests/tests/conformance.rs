@@ -10,6 +10,9 @@ use moorage::backend::{ApplyOptions, Backend, BackendError, Change, Kind, Propag
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(90);
+/// Garbage collection on a freshly started control plane waits for its informers to sync, which
+/// takes a while on a loaded two-core machine.
+const GC_WAIT: Duration = Duration::from_secs(240);
 
 fn kind<K: k8s_openapi::Resource<Scope = S>, S: 'static>() -> Kind {
     Kind::of::<K>()
@@ -245,8 +248,8 @@ mod cases {
         b.apply(&[deployment(ns, "web", 2, "nginx:1.27")], &ApplyOptions::default()).await.unwrap();
         wait_available(b, ns, "web").await;
         assert!(b.delete(&deployment_kind(), Some(ns), "web", Propagation::Background).await.unwrap());
-        wait::wait_for(b, &Target::labelled(kind::<k8s_openapi::api::apps::v1::ReplicaSet, _>(), Some(ns), "app=web"), &wait::deleted(), WAIT).await.unwrap();
-        wait::wait_for(b, &Target::labelled(pod_kind(), Some(ns), "app=web"), &wait::deleted(), WAIT).await.unwrap();
+        wait::wait_for(b, &Target::labelled(kind::<k8s_openapi::api::apps::v1::ReplicaSet, _>(), Some(ns), "app=web"), &wait::deleted(), GC_WAIT).await.unwrap();
+        wait::wait_for(b, &Target::labelled(pod_kind(), Some(ns), "app=web"), &wait::deleted(), GC_WAIT).await.unwrap();
         assert!(!b.delete(&deployment_kind(), Some(ns), "web", Propagation::Background).await.unwrap(), "deleting again reports it was gone");
         teardown(b, ns).await;
     }

@@ -346,7 +346,7 @@ impl Backend for ClusterBackend {
     }
 
     async fn watch(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<WatchStream, BackendError> {
-        watch::watch(self, kind, namespace, selector)
+        watch::watch(self, kind, namespace, selector).await
     }
 
     async fn sleep(&self, duration: Duration) {

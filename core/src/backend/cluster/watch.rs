@@ -44,7 +44,10 @@ struct State {
 }
 
 /// Starts a watch of `kind` objects in `namespace` (or everywhere) matching `selector`.
-pub(super) fn watch(backend: &ClusterBackend, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<WatchStream, BackendError> {
+///
+/// The initial list happens before this returns (kube-runtime's watcher is lazy otherwise), so
+/// every change made after `watch` returns is seen as its own event, as on the simulated cluster.
+pub(super) async fn watch(backend: &ClusterBackend, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<WatchStream, BackendError> {
     let (group, version) = kind.api_version.rsplit_once('/').unwrap_or(("", &kind.api_version));
     let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, &kind.kind), &kind.plural);
     let api: Api<DynamicObject> = match namespace {
@@ -66,7 +69,34 @@ pub(super) fn watch(backend: &ClusterBackend, kind: &Kind, namespace: Option<&st
         jitter: Jitter::new(),
         done: false,
     };
+    let state = list_now(state).await;
     Ok(Box::pin(futures_util::stream::unfold(state, next)))
+}
+
+/// Runs the watcher through its initial list, keeping the events for the consumer.
+async fn list_now(mut state: State) -> State {
+    loop {
+        match state.events.next().await {
+            None => {
+                state.done = true;
+                return state;
+            }
+            Some(Ok(event)) => {
+                state.failures = 0;
+                let init_done = matches!(event, watcher::Event::InitDone);
+                state.handle(event);
+                if init_done {
+                    return state;
+                }
+            }
+            Some(Err(error)) => {
+                state.fail(error).await;
+                if state.done {
+                    return state;
+                }
+            }
+        }
+    }
 }
 
 fn key(object: &Value) -> String {
