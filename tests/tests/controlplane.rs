@@ -233,10 +233,14 @@ async fn quota_scenario(client: &Client, ns: &str) -> anyhow::Result<()> {
     let req_cpu = res.requests.as_ref().and_then(|r| r.get("cpu")).map(|q| q.0.clone());
     ensure!(req_cpu.as_deref() == Some("500m"), "LimitRange default request not applied: {res:?}");
     wait_for("ResourceQuota compute counts p1", WAIT, || async {
-        let used = quotas.get("compute").await?.status.and_then(|s| s.used).unwrap_or_default();
-        Ok((used.get("pods").map(|q| q.0.as_str()) == Some("1")
-            && used.get("requests.cpu").map(|q| q.0.as_str()) == Some("500m"))
-        .then_some(()))
+        let q = quotas.get("compute").await?;
+        let used = q.status.as_ref().and_then(|s| s.used.clone()).unwrap_or_default();
+        if used.get("pods").map(|q| q.0.as_str()) == Some("1")
+            && used.get("requests.cpu").map(|q| q.0.as_str()) == Some("500m")
+        {
+            return Ok(Some(()));
+        }
+        Err(anyhow!("status.used = {used:?} (resourceVersion {:?})", q.metadata.resource_version))
     })
     .await?;
 

@@ -150,6 +150,47 @@ fn spec_part(object: &Value) -> Value {
     v
 }
 
+/// The validation of the API server that moorage's objects can hit: negative replicas, a selector
+/// that does not match the pod template, containers without a name or an image.
+fn spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let mut cause = |field: &str, message: String| causes.push(Cause { field: field.into(), message });
+    let template = match kind {
+        "Deployment" | "ReplicaSet" | "StatefulSet" => {
+            if let Some(n) = object.pointer("/spec/replicas").and_then(Value::as_i64).filter(|n| *n < 0) {
+                cause("spec.replicas", format!("Invalid value: {n}: must be greater than or equal to 0"));
+            }
+            let selector = object.pointer("/spec/selector/matchLabels").and_then(Value::as_object);
+            let labels = object.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
+            if let Some(selector) = selector {
+                if !selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
+                    cause("spec.template.metadata.labels", "Invalid value: `selector` does not match template `labels`".into());
+                }
+            }
+            object.pointer("/spec/template/spec")
+        }
+        "Job" => object.pointer("/spec/template/spec"),
+        "Pod" => object.pointer("/spec"),
+        _ => None,
+    };
+    if let Some(pod) = template {
+        let prefix = if kind == "Pod" { "spec" } else { "spec.template.spec" };
+        let containers = pod.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
+        if containers.is_empty() {
+            cause(&format!("{prefix}.containers"), "Required value".into());
+        }
+        for (i, c) in containers.iter().enumerate() {
+            if c.get("name").and_then(Value::as_str).unwrap_or_default().is_empty() {
+                cause(&format!("{prefix}.containers[{i}].name"), "Required value".into());
+            }
+            if c.get("image").and_then(Value::as_str).unwrap_or_default().is_empty() {
+                cause(&format!("{prefix}.containers[{i}].image"), "Required value".into());
+            }
+        }
+    }
+    causes
+}
+
 /// Checks that an object can be addressed: a kind the cluster serves, a valid name, an existing
 /// namespace. Returns the kind, the namespace (`""` when cluster-scoped) and the name.
 pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, String), BackendError> {
@@ -169,6 +210,10 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
     }
     if let Some(problem) = util::name_problem(&kind.kind, &name) {
         return Err(invalid(reference, "metadata.name", problem));
+    }
+    let causes = spec_problems(&kind.kind, object);
+    if !causes.is_empty() {
+        return Err(BackendError::Invalid { object: reference, causes });
     }
     let namespace = if kind.namespaced {
         let ns = text(object, "/metadata/namespace");
