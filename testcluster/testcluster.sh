@@ -371,6 +371,7 @@ cmd_up() {
     --root-ca-file="$pki/ca.crt" \
     --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" \
+    --resource-quota-sync-period=10s \
     --profiling=false \
     --v=1
   start kube-scheduler "$BIN_DIR/kube-scheduler" \
