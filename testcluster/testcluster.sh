@@ -152,21 +152,24 @@ cmd_build() {
 # up
 # ---------------------------------------------------------------------------------------------
 declare -A USED_PORTS=()
-free_port() {
+# Ports are drawn below the kernel's ephemeral range (ip_local_port_range), so that an outgoing
+# connection cannot take one between the check and the bind, and must be unused in any state.
+PORT_LO=10000
+PORT_HI="$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)"
+[ "${PORT_HI:-0}" -gt $((PORT_LO + 1000)) ] 2>/dev/null || PORT_HI=32767
+free_port() { # sets FREE_PORT (no subshell, so USED_PORTS keeps track)
   local p i
   for i in $(seq 1 200); do
-    p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+    p=$(( PORT_LO + (RANDOM * 32768 + RANDOM) % (PORT_HI - PORT_LO) ))
     [ -n "${USED_PORTS[$p]:-}" ] && continue
     if command -v ss >/dev/null 2>&1; then
-      [ -z "$(ss -Hltn "( sport = :$p )" 2>/dev/null)" ] || continue
+      [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
     elif (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       continue # something answers there
     fi
-    if true; then
-      USED_PORTS[$p]=1
-      echo "$p"
-      return 0
-    fi
+    USED_PORTS[$p]=1
+    FREE_PORT="$p"
+    return 0
   done
   die "no free port found"
 }
@@ -306,8 +309,12 @@ cmd_up() {
   trap 'fail_up "interrupted"' INT TERM
 
   local etcd_port etcd_peer api_port kcm_port sched_port kwok_port
-  etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
-  kcm_port=$(free_port); sched_port=$(free_port); kwok_port=$(free_port)
+  free_port; etcd_port=$FREE_PORT
+  free_port; etcd_peer=$FREE_PORT
+  free_port; api_port=$FREE_PORT
+  free_port; kcm_port=$FREE_PORT
+  free_port; sched_port=$FREE_PORT
+  free_port; kwok_port=$FREE_PORT
   local server="https://127.0.0.1:$api_port" pki="$STATE/pki"
   gen_certs "$pki"
   write_kubeconfig "$STATE/admin.kubeconfig" "$server" "$pki/ca.crt" "$pki/admin.crt" "$pki/admin.key" admin

@@ -45,8 +45,12 @@ pub async fn real_cluster_config() -> Option<Config> {
         println!("skipped: no test control plane (set {KUBECONFIG_ENV})");
         return None;
     };
-    let kubeconfig = Kubeconfig::read_from(&path)
-        .unwrap_or_else(|e| panic!("cannot read {KUBECONFIG_ENV}={}: {e}", path.to_string_lossy()));
+    let kubeconfig = Kubeconfig::read_from(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {KUBECONFIG_ENV}={}: {e}",
+            path.to_string_lossy()
+        )
+    });
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .unwrap_or_else(|e| panic!("invalid kubeconfig {}: {e}", path.to_string_lossy()));
@@ -84,10 +88,15 @@ pub fn impersonating_client(admin: &Config, user: &str, groups: &[&str]) -> anyh
 /// A short random lowercase suffix, unique within the process, usable in DNS-1123 names.
 pub fn random_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let mut x = (nanos as u64)
         ^ (u64::from(std::process::id()) << 32)
-        ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     // splitmix64 finaliser, then base36
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -119,7 +128,10 @@ impl TestNamespace {
             .create(&PostParams::default(), &ns)
             .await
             .with_context(|| format!("creating namespace {name}"))?;
-        Ok(Self { name, client: client.clone() })
+        Ok(Self {
+            name,
+            client: client.clone(),
+        })
     }
 
     /// Starts the deletion of the namespace (the namespace controller finishes it).
@@ -151,7 +163,9 @@ where
         }
         if Instant::now() >= deadline {
             match last_error {
-                Some(e) => bail!("timed out after {timeout:?} waiting for {what}; last error: {e:#}"),
+                Some(e) => {
+                    bail!("timed out after {timeout:?} waiting for {what}; last error: {e:#}")
+                }
                 None => bail!("timed out after {timeout:?} waiting for {what}"),
             }
         }
