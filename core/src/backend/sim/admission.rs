@@ -197,18 +197,27 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
 
 /// What a namespace uses, summed over every object in it.
 pub(crate) fn namespace_usage(state: &State, namespace: &str) -> BTreeMap<String, Quantity> {
-    let mut total = BTreeMap::new();
+    all_usage(state).remove(namespace).unwrap_or_default()
+}
+
+/// What every namespace uses, in one pass over the store.
+fn all_usage(state: &State) -> BTreeMap<String, BTreeMap<String, Quantity>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Quantity>> = BTreeMap::new();
     for (key, object) in &state.objects {
-        let mut parts = key.split('|');
-        let ns = parts.nth(2).unwrap_or("");
-        if ns != namespace {
+        let ns = key.split('|').nth(2).unwrap_or("");
+        if ns.is_empty() {
             continue;
         }
-        for (r, q) in usage(object) {
-            add(&mut total, &r, &q);
+        let usage = usage(object);
+        if usage.is_empty() {
+            continue;
+        }
+        let total = out.entry(ns.to_string()).or_default();
+        for (r, q) in usage {
+            add(total, &r, &q);
         }
     }
-    total
+    out
 }
 
 fn pretty(map: &BTreeMap<String, Quantity>) -> String {
@@ -297,11 +306,17 @@ fn check_quota(state: &State, kind: &Kind, namespace: &str, object: &Value) -> R
 /// The quota controller: keeps `status.hard` and `status.used` of every ResourceQuota current.
 pub(crate) fn quota_status(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("v1", "ResourceQuota", None) {
+    let keys = state.keys("v1", "ResourceQuota", None);
+    if keys.is_empty() {
+        return false;
+    }
+    let usage = all_usage(state);
+    let none = BTreeMap::new();
+    for key in keys {
         let Some(mut quota) = state.get_key(&key).cloned() else { continue };
         let namespace = text(&quota, "/metadata/namespace").to_string();
         let hard = quota.pointer("/spec/hard").and_then(Value::as_object).cloned().unwrap_or_default();
-        let used = namespace_usage(state, &namespace);
+        let used = usage.get(&namespace).unwrap_or(&none);
         let used_json: serde_json::Map<String, Value> =
             hard.keys().map(|r| (r.clone(), Value::from(format_amount(r, &used.get(r).cloned().unwrap_or_else(zero))))).collect();
         util::set(&mut quota, &["status".into()], json!({"hard": hard, "used": used_json}));

@@ -291,6 +291,11 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         state.service_ips = ip_counter;
     }
 
+    let problems = validate_numbers(&kind.kind, &merged);
+    if !problems.is_empty() {
+        return Err(BackendError::Invalid { object: reference, causes: problems });
+    }
+
     let Some(existing) = existing else {
         // Creation: admission, then server-set metadata.
         admission::admit_create(state, &kind, &mut merged).map_err(|denied| denied.error)?;
@@ -349,6 +354,40 @@ fn subset(applied: &Value, live: &Value) -> bool {
         (Value::Array(a), Value::Array(l)) => a.len() == l.len() && a.iter().zip(l).all(|(x, y)| subset(x, y)),
         _ => applied == live,
     }
+}
+
+/// Integer fields the controllers compute with, checked like the API server's validation
+/// (non-negative, at most 2^31 - 1).
+fn validate_numbers(kind: &str, object: &Value) -> Vec<Cause> {
+    let fields: &[&str] = match kind {
+        "Deployment" => &["spec.replicas", "spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.progressDeadlineSeconds", "spec.strategy.rollingUpdate.maxSurge", "spec.strategy.rollingUpdate.maxUnavailable"],
+        "ReplicaSet" => &["spec.replicas", "spec.minReadySeconds"],
+        "Job" => &["spec.completions", "spec.parallelism", "spec.backoffLimit"],
+        _ => &[],
+    };
+    let mut causes = Vec::new();
+    for field in fields {
+        let pointer = format!("/{}", field.replace('.', "/"));
+        let Some(value) = object.pointer(&pointer) else { continue };
+        let problem = match value {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) if i < 0 => Some("must be greater than or equal to 0"),
+                Some(i) if i > i64::from(i32::MAX) => Some("must be less than or equal to 2147483647"),
+                Some(_) => None,
+                None => Some("must be an integer"),
+            },
+            Value::String(text) if field.ends_with("maxSurge") || field.ends_with("maxUnavailable") => {
+                let ok = text.strip_suffix('%').and_then(|p| p.parse::<u32>().ok()).is_some_and(|p| p <= 100 || field.ends_with("maxSurge"));
+                (!ok).then_some("a valid percent string must be a numeric string followed by an ending '%'")
+            }
+            Value::Null => None,
+            _ => Some("must be an integer"),
+        };
+        if let Some(problem) = problem {
+            causes.push(Cause { field: field.to_string(), message: format!("Invalid value: {value}: {problem}") });
+        }
+    }
+    causes
 }
 
 fn strip_managed(v: &Value) -> Value {

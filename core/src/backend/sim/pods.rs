@@ -34,6 +34,15 @@ fn images(pod: &Value) -> Vec<(String, String)> {
 pub(crate) fn schedule(state: &mut State) -> bool {
     let mut changed = false;
     let nodes = state.options.nodes.clone();
+    // What each node already runs: pod count and requested CPU and memory.
+    let mut load: BTreeMap<String, (u64, Quantity, Quantity)> = nodes.iter().map(|n| (n.name.clone(), (0, zero(), zero()))).collect();
+    for p in state.list("v1", "Pod", None).iter().filter(|p| !pod_terminal(p)) {
+        if let Some(entry) = load.get_mut(text(p, "/spec/nodeName")) {
+            entry.0 += 1;
+            entry.1 = entry.1.checked_add(&requests(p, "cpu")).unwrap_or_else(|| entry.1.clone());
+            entry.2 = entry.2.checked_add(&requests(p, "memory")).unwrap_or_else(|| entry.2.clone());
+        }
+    }
     for key in state.keys("v1", "Pod", None) {
         let Some(mut pod) = state.get_key(&key).cloned() else { continue };
         if !text(&pod, "/spec/nodeName").is_empty() || pod_terminal(&pod) {
@@ -43,13 +52,11 @@ pub(crate) fn schedule(state: &mut State) -> bool {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         let mut best: Option<(i128, String)> = None;
         for node in &nodes {
-            let on_node: Vec<Value> = state.list("v1", "Pod", None).into_iter().filter(|p| text(p, "/spec/nodeName") == node.name && !pod_terminal(p)).collect();
-            let used_cpu = on_node.iter().fold(zero(), |a, p| a.checked_add(&requests(p, "cpu")).unwrap_or(a));
-            let used_mem = on_node.iter().fold(zero(), |a, p| a.checked_add(&requests(p, "memory")).unwrap_or(a));
+            let (count, used_cpu, used_mem) = load.get(&node.name).cloned().unwrap_or((0, zero(), zero()));
             let cap_cpu = qty(Some(&Value::from(node.cpu.clone())));
             let cap_mem = qty(Some(&Value::from(node.memory.clone())));
             let mut fits = true;
-            if on_node.len() as u64 >= u64::from(node.pods) {
+            if count >= u64::from(node.pods) {
                 *reasons.entry("Too many pods".into()).or_default() += 1;
                 fits = false;
             }
@@ -73,6 +80,11 @@ pub(crate) fn schedule(state: &mut State) -> bool {
         let now = state.now();
         match best {
             Some((_, node)) => {
+                if let Some(entry) = load.get_mut(&node) {
+                    entry.0 += 1;
+                    entry.1 = entry.1.checked_add(&cpu).unwrap_or_else(|| entry.1.clone());
+                    entry.2 = entry.2.checked_add(&memory).unwrap_or_else(|| entry.2.clone());
+                }
                 util::set(&mut pod, &["spec".into(), "nodeName".into()], Value::from(node.clone()));
                 state::set_condition(&mut pod, "PodScheduled", "True", "", "", &now, false);
                 let message = format!("Successfully assigned {}/{} to {node}", text(&pod, "/metadata/namespace"), text(&pod, "/metadata/name"));
@@ -331,7 +343,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
             state::set_condition(&mut job, "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit", &now, false);
             event = Some(("Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit".into()));
         } else {
-            let want = parallelism.min(completions - succeeded);
+            let want = parallelism.min(completions - succeeded).min(active + super::workloads::BURST);
             let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
             if may_create {
                 state.retry_after.remove(&uid);

@@ -104,6 +104,9 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let sec_text = tp.next()?;
     let (sec_whole, frac) = sec_text.split_once('.').unwrap_or((sec_text, ""));
     let sec = sec_whole.parse::<i64>().ok()?;
+    if !(0..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&sec) {
+        return None;
+    }
     let millis = frac.chars().chain("000".chars()).take(3).collect::<String>().parse::<i64>().ok()?;
     let total = (days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + sec) * 1000 + millis;
     u64::try_from(total).ok()
@@ -225,7 +228,7 @@ pub(crate) fn format_amount(resource: &str, q: &Quantity) -> String {
 /// Resolves an int-or-percent value (`2`, `"25%"`) against `total`, rounding up or down.
 pub(crate) fn int_or_percent(v: Option<&Value>, total: i64, default: &str, round_up: bool) -> i64 {
     let text = match v {
-        Some(Value::Number(n)) => return n.as_i64().unwrap_or(0).max(0),
+        Some(Value::Number(n)) => return n.as_i64().unwrap_or(0).clamp(0, i64::from(i32::MAX)),
         Some(Value::String(s)) => s.clone(),
         _ => default.to_string(),
     };
@@ -233,13 +236,10 @@ pub(crate) fn int_or_percent(v: Option<&Value>, total: i64, default: &str, round
         Some(p) => {
             let p = p.parse::<i64>().unwrap_or(0).max(0);
             let scaled = total.saturating_mul(p);
-            if round_up {
-                (scaled + 99) / 100
-            } else {
-                scaled / 100
-            }
+            let n = if round_up { scaled.saturating_add(99) / 100 } else { scaled / 100 };
+            n.min(i64::from(i32::MAX))
         }
-        None => text.parse::<i64>().unwrap_or(0).max(0),
+        None => text.parse::<i64>().unwrap_or(0).clamp(0, i64::from(i32::MAX)),
     }
 }
 

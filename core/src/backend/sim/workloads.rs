@@ -24,7 +24,15 @@ fn owned(state: &State, api_version: &str, kind: &str, namespace: &str, uid: &st
 }
 
 fn spec_replicas(o: &Value) -> i64 {
-    int(o, "/spec/replicas", 1).max(0)
+    int(o, "/spec/replicas", 1).clamp(0, i64::from(i32::MAX))
+}
+
+/// At most this many pods are created per owner and pass (Kubernetes' `burstReplicas`).
+pub(crate) const BURST: i64 = 500;
+
+/// Seconds from an object field as milliseconds (non-negative, bounded).
+pub(crate) fn seconds_ms(o: &Value, pointer: &str, default: i64) -> u64 {
+    u64::try_from(int(o, pointer, default).clamp(0, i64::from(i32::MAX))).unwrap_or(0) * 1000
 }
 
 fn available(rs: &Value) -> i64 {
@@ -38,6 +46,8 @@ fn scale(state: &mut State, deployment: &Value, rs: &mut Value, to: i64, max_sur
     }
     let replicas = spec_replicas(deployment);
     util::set(rs, &["spec".into(), "replicas".into()], Value::from(to));
+    let generation = int(rs, "/metadata/generation", 1) + 1;
+    util::set(rs, &["metadata".into(), "generation".into()], Value::from(generation));
     let annotations = util::map_at(rs, &["metadata", "annotations"]);
     annotations.insert("deployment.kubernetes.io/desired-replicas".into(), Value::from(replicas.to_string()));
     annotations.insert("deployment.kubernetes.io/max-replicas".into(), Value::from((replicas + max_surge).to_string()));
@@ -188,7 +198,7 @@ fn deployment(state: &mut State, d: Value) -> bool {
     }
 
     // History: old ReplicaSets at zero beyond revisionHistoryLimit are deleted, oldest first.
-    let limit = int(&d, "/spec/revisionHistoryLimit", 10).max(0) as usize;
+    let limit = usize::try_from(int(&d, "/spec/revisionHistoryLimit", 10).max(0)).unwrap_or(usize::MAX);
     let idle: Vec<&Value> = old.iter().filter(|rs| spec_replicas(rs) == 0 && int(rs, "/status/replicas", 0) == 0).collect();
     if idle.len() > limit {
         for rs in idle.iter().take(idle.len() - limit) {
@@ -248,7 +258,7 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
         remove_progressing_if_same(&mut d);
         state::set_condition(&mut d, "Progressing", "True", "ReplicaSetUpdated", &format!("ReplicaSet {rs_name:?} is progressing."), &now, true);
     } else if let Some(p) = progressing {
-        let deadline = int(&d, "/spec/progressDeadlineSeconds", 600).max(0) as u64 * 1000;
+        let deadline = seconds_ms(&d, "/spec/progressDeadlineSeconds", 600);
         let since = parse_rfc3339(text(&p, "/lastUpdateTime")).unwrap_or(state.clock_ms);
         if text(&p, "/reason") != "ProgressDeadlineExceeded" && state.clock_ms >= since + deadline {
             state::set_condition(&mut d, "Progressing", "False", "ProgressDeadlineExceeded", &format!("ReplicaSet {rs_name:?} has timed out progressing."), &now, true);
@@ -344,7 +354,7 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
     let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
     if diff > 0 && may_create {
         state.retry_after.remove(&uid);
-        for _ in 0..diff {
+        for _ in 0..diff.min(BURST) {
             match create_pod(state, &rs, &[], "replicaset-controller") {
                 Ok(pod) => {
                     pods.push(pod);
@@ -369,7 +379,7 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
     }
     let Some(mut rs) = state.get_key(&state::key_of(&rs)).cloned() else { return changed };
     let now = state.now();
-    let min_ready_ms = int(&rs, "/spec/minReadySeconds", 0).max(0) as u64 * 1000;
+    let min_ready_ms = seconds_ms(&rs, "/spec/minReadySeconds", 0);
     let ready: Vec<&Value> = pods.iter().filter(|p| pod_ready(p)).collect();
     let available = ready
         .iter()
@@ -413,11 +423,11 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
         if let Some(p) = state::condition(&d, "Progressing") {
             if text(p, "/status") == "True" && text(p, "/reason") != "NewReplicaSetAvailable" {
                 if let Some(t) = parse_rfc3339(text(p, "/lastUpdateTime")) {
-                    out.push(t + int(&d, "/spec/progressDeadlineSeconds", 600).max(0) as u64 * 1000);
+                    out.push(t + seconds_ms(&d, "/spec/progressDeadlineSeconds", 600));
                 }
             }
         }
-        let min_ready = int(&d, "/spec/minReadySeconds", 0).max(0) as u64 * 1000;
+        let min_ready = seconds_ms(&d, "/spec/minReadySeconds", 0);
         if min_ready > 0 {
             for p in state.list("v1", "Pod", Some(text(&d, "/metadata/namespace"))) {
                 if let Some(t) = state::condition(&p, "Ready").filter(|c| text(c, "/status") == "True").and_then(|c| parse_rfc3339(text(c, "/lastTransitionTime"))) {
