@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(rfc3339(EPOCH_MS), "2026-01-01T00:00:00Z");
         assert_eq!(rfc3339(EPOCH_MS + 61_000), "2026-01-01T00:01:01Z");
         assert_eq!(parse_rfc3339("2026-01-01T00:01:01Z"), Some(EPOCH_MS + 61_000));
-        assert_eq!(parse_rfc3339("2024-02-29T12:00:00.5Z").map(|ms| rfc3339(ms)), Some("2024-02-29T12:00:00Z".into()));
+        assert_eq!(parse_rfc3339("2024-02-29T12:00:00.5Z").map(rfc3339), Some("2024-02-29T12:00:00Z".into()));
         assert_eq!(parse_rfc3339("garbage"), None);
     }
 
