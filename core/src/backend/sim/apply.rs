@@ -296,6 +296,11 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         return Err(BackendError::Invalid { object: reference, causes: problems });
     }
 
+    if (kind.kind == "ResourceQuota" || kind.kind == "LimitRange") && !options.dry_run {
+        // Admission inputs change: controllers retry at once what was refused.
+        state.retry_after.clear();
+    }
+
     let Some(existing) = existing else {
         // Creation: admission, then server-set metadata.
         admission::admit_create(state, &kind, &mut merged).map_err(|denied| denied.error)?;
@@ -324,12 +329,6 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     if spec_part(&merged) != spec_part(&existing) {
         let generation = util::int(&existing, "/metadata/generation", 1) + 1;
         util::map_at(&mut merged, &["metadata"]).insert("generation".into(), Value::from(generation));
-    }
-    if kind.kind == "ResourceQuota" || kind.kind == "LimitRange" {
-        // Admission inputs changed: controllers retry what was refused.
-        if !options.dry_run {
-            state.retry_after.clear();
-        }
     }
     if options.dry_run {
         return Ok(Applied { object: reference, change: Change::Updated, result: merged });

@@ -106,6 +106,9 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
         }
     }
     state.retry_after.remove(&uid);
+    if matches!(text(&object, "/kind"), "ResourceQuota" | "LimitRange") {
+        state.retry_after.clear();
+    }
     state.remove(key);
     Ok(true)
 }

@@ -510,6 +510,36 @@ async fn same_scenario_same_state() {
     assert_eq!(a.now(), b.now());
 }
 
+#[tokio::test]
+async fn recreate_strategy_and_late_limit_range() {
+    let c = SimulatedCluster::new();
+    let mut d = deployment("rc", "web", "v", "nginx:1", 2);
+    d["spec"]["strategy"] = json!({"type": "Recreate"});
+    d["spec"]["template"]["spec"]["containers"][0].as_object_mut().map(|m| m.remove("resources"));
+    apply(&c, &[namespace("rc"), quota("rc", json!({"limits.cpu": "4", "limits.memory": "4Gi"})), d.clone()]).await;
+    // The quota tracks limits the pods do not set: the ReplicaSet cannot create them.
+    let rs = list(&c, "ReplicaSet", "rc", None).await;
+    let message = s(&rs[0], "/status/conditions/0/message").to_string();
+    assert!(message.ends_with("is forbidden: failed quota: quota: must specify limits.cpu for: web; limits.memory for: web"), "{message}");
+    assert!(list(&c, "Pod", "rc", None).await.is_empty());
+    // A LimitRange with defaults unblocks it at once.
+    let lr = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "rc"}, "spec": {"limits": [{"type": "Container", "default": {"cpu": "100m", "memory": "64Mi"}}]}});
+    apply(&c, &[lr]).await;
+    assert_eq!(list(&c, "Pod", "rc", None).await.len(), 2);
+    wait_available(&c, "rc", "web", 30).await.expect("v1");
+    // Recreate: old pods go before new ones come.
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+    apply(&c, &[d]).await;
+    let images: Vec<String> = list(&c, "Pod", "rc", None).await.iter().map(|p| s(p, "/spec/containers/0/image").to_string()).collect();
+    assert!(images.iter().all(|i| i == "nginx:2"), "{images:?}");
+    wait_available(&c, "rc", "web", 30).await.expect("v2");
+    let kinds = Selector { labels: None, fields: Some("involvedObject.kind=Deployment,reason=ScalingReplicaSet".into()) };
+    let scaling = c.list(&kind("Event"), Some("rc"), &kinds).await.expect("events");
+    let messages: Vec<&str> = scaling.iter().map(|e| s(e, "/message")).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[1].starts_with("Scaled down replica set web-") && messages[1].ends_with("from 2 to 0"), "{messages:?}");
+}
+
 #[test]
 fn simulated_cluster_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
