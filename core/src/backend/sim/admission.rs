@@ -148,7 +148,7 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
     let mut out = BTreeMap::new();
     let one = Quantity::from_millis(1000).unwrap_or_else(zero);
     let kind = text(object, "/kind");
-    let plural = Kind::of_object(object).map(|k| if k.group().is_empty() { k.plural.clone() } else { format!("{}.{}", k.plural, k.group()) });
+    let plural = util::kind_of(object).map(|k| if k.group().is_empty() { k.plural.clone() } else { format!("{}.{}", k.plural, k.group()) });
     match kind {
         "Pod" => {
             if matches!(text(object, "/status/phase"), "Succeeded" | "Failed") {
@@ -197,7 +197,17 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
 
 /// What a namespace uses, summed over every object in it.
 pub(crate) fn namespace_usage(state: &State, namespace: &str) -> BTreeMap<String, Quantity> {
-    all_usage(state).remove(namespace).unwrap_or_default()
+    let mut total = BTreeMap::new();
+    for kind in util::served_kinds().iter().filter(|k| k.namespaced && k.kind != "Event") {
+        for key in state.keys(&kind.api_version, &kind.kind, Some(namespace)) {
+            if let Some(object) = state.get_key(&key) {
+                for (r, q) in usage(object) {
+                    add(&mut total, &r, &q);
+                }
+            }
+        }
+    }
+    total
 }
 
 /// What every namespace uses, in one pass over the store.
@@ -306,11 +316,14 @@ fn check_quota(state: &State, kind: &Kind, namespace: &str, object: &Value) -> R
 /// The quota controller: keeps `status.hard` and `status.used` of every ResourceQuota current.
 pub(crate) fn quota_status(state: &mut State) -> bool {
     let mut changed = false;
-    let keys = state.keys("v1", "ResourceQuota", None);
+    let keys = state.scoped_keys("v1", "ResourceQuota");
     if keys.is_empty() {
         return false;
     }
-    let usage = all_usage(state);
+    let usage = match &state.scope {
+        None => all_usage(state),
+        Some(namespaces) => namespaces.iter().map(|ns| (ns.clone(), namespace_usage(state, ns))).collect(),
+    };
     let none = BTreeMap::new();
     for key in keys {
         let Some(mut quota) = state.get_key(&key).cloned() else { continue };
@@ -327,7 +340,7 @@ pub(crate) fn quota_status(state: &mut State) -> bool {
 
 /// Creates an object on behalf of a controller, through admission; returns the stored object.
 pub(crate) fn controller_create(state: &mut State, mut object: Value) -> Result<Value, Denied> {
-    let Some(kind) = Kind::of_object(&object) else {
+    let Some(kind) = util::kind_of(&object).cloned() else {
         return Err(Denied { message: "unknown kind".into(), error: super::missing_kind(text(&object, "/apiVersion"), text(&object, "/kind")) });
     };
     let namespace = text(&object, "/metadata/namespace").to_string();

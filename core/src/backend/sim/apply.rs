@@ -160,7 +160,7 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
         let field = if api_version.is_empty() { "apiVersion" } else { "kind" };
         return Err(invalid(reference, field, "Required value: must be set".into()));
     }
-    let Some(kind) = Kind::of_object(object) else {
+    let Some(kind) = util::kind_of(object).cloned() else {
         return Err(super::missing_kind(api_version, kind_name));
     };
     let name = text(object, "/metadata/name").to_string();

@@ -17,23 +17,35 @@ const NAMESPACE_FINALIZE_MS: u64 = 1000;
 /// Upper bound of reconcile passes at one instant (a safety net: passes stop when nothing changes).
 const MAX_PASSES: usize = 50;
 
-/// Runs every controller at the current virtual time until nothing changes.
+/// Runs every controller at the current virtual time until nothing changes. Each pass looks at
+/// the namespaces where something changed since the previous one (everything when time moved).
 pub(crate) fn reconcile(state: &mut State) {
     for _ in 0..MAX_PASSES {
-        let mut changed = false;
-        changed |= namespaces(state);
-        changed |= garbage_collect(state);
-        changed |= workloads::deployments(state);
-        changed |= workloads::replica_sets(state);
-        changed |= pods::jobs(state);
-        changed |= pods::schedule(state);
-        changed |= pods::kubelet(state);
-        changed |= endpoint_slices(state);
-        changed |= admission::quota_status(state);
-        if !changed {
+        let all = std::mem::take(&mut state.all_dirty);
+        let dirty = std::mem::take(&mut state.dirty);
+        if !all && dirty.is_empty() {
             break;
         }
+        state.scope = if all { None } else { Some(dirty) };
+        if std::mem::take(&mut state.deleted) || all {
+            garbage_collect(state);
+        }
+        namespaces(state);
+        workloads::deployments(state);
+        workloads::replica_sets(state);
+        pods::jobs(state);
+        pods::schedule(state);
+        pods::kubelet(state);
+        endpoint_slices(state);
+        admission::quota_status(state);
     }
+    state.scope = None;
+}
+
+/// Runs the controllers over everything (after time moved or failures changed).
+pub(crate) fn reconcile_all(state: &mut State) {
+    state.all_dirty = true;
+    reconcile(state);
 }
 
 /// Advances the clock by `duration`, stopping at each instant where something was due.
@@ -42,10 +54,10 @@ pub(crate) fn advance(state: &mut State, duration: Duration) {
     reconcile(state);
     while let Some(due) = next_due(state).filter(|&t| t > state.clock_ms && t <= target) {
         state.clock_ms = due;
-        reconcile(state);
+        reconcile_all(state);
     }
     state.clock_ms = target;
-    reconcile(state);
+    reconcile_all(state);
 }
 
 /// The earliest future instant at which some controller has something to do.
@@ -55,7 +67,7 @@ fn next_due(state: &State) -> Option<u64> {
     due.extend(pods::due(state));
     due.extend(workloads::due(state));
     due.extend(state.retry_after.values().copied());
-    for ns in state.list("v1", "Namespace", None) {
+    for ns in state.iter("v1", "Namespace") {
         if let Some(t) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) {
             due.push(t + NAMESPACE_FINALIZE_MS);
         }
@@ -137,7 +149,8 @@ fn garbage_collect(state: &mut State) -> bool {
 /// The namespace controller: deletes the content of terminating namespaces, then the namespace.
 fn namespaces(state: &mut State) -> bool {
     let mut changed = false;
-    for ns in state.list("v1", "Namespace", None) {
+    let terminating: Vec<Value> = state.iter("v1", "Namespace").filter(|n| n.pointer("/metadata/deletionTimestamp").is_some()).cloned().collect();
+    for ns in terminating {
         let Some(since) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) else { continue };
         let name = text(&ns, "/metadata/name").to_string();
         let content: Vec<String> = state.objects.keys().filter(|k| k.split('|').nth(2) == Some(name.as_str())).cloned().collect();
@@ -183,7 +196,8 @@ fn resolve_port(port: &Value, pods: &[Value]) -> Option<i64> {
 /// that have an IP, with `conditions.ready` following pod readiness.
 fn endpoint_slices(state: &mut State) -> bool {
     let mut changed = false;
-    for svc in state.list("v1", "Service", None) {
+    for key in state.scoped_keys("v1", "Service") {
+        let Some(svc) = state.get_key(&key).cloned() else { continue };
         let namespace = text(&svc, "/metadata/namespace").to_string();
         let name = text(&svc, "/metadata/name").to_string();
         let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty()).cloned() else { continue };

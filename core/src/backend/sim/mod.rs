@@ -144,7 +144,7 @@ pub(crate) fn missing_kind(api_version: &str, kind: &str) -> BackendError {
 }
 
 fn check_kind(kind: &Kind) -> Result<(), BackendError> {
-    if super::kind::known_kinds().iter().any(|k| k.api_version == kind.api_version && k.kind == kind.kind) {
+    if util::served(&kind.api_version, &kind.kind).is_some() {
         Ok(())
     } else {
         Err(missing_kind(&kind.api_version, &kind.kind))
@@ -176,14 +176,14 @@ impl SimulatedCluster {
     pub fn inject(&self, failure: ImageFailure) {
         let mut state = self.lock();
         state.failures.push(failure);
-        controllers::reconcile(&mut state);
+        controllers::reconcile_all(&mut state);
     }
 
     /// Removes every injected failure.
     pub fn clear_failures(&self) {
         let mut state = self.lock();
         state.failures.clear();
-        controllers::reconcile(&mut state);
+        controllers::reconcile_all(&mut state);
     }
 
     /// The injected failures.

@@ -18,9 +18,9 @@ const CRASH_AFTER_MS: u64 = 1000;
 const PULL_BACKOFF_MS: u64 = 10_000;
 
 fn requests(pod: &Value, resource: &str) -> Quantity {
-    let containers = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
+    let Some(containers) = pod.pointer("/spec/containers").and_then(Value::as_array) else { return zero() };
     containers.iter().fold(zero(), |acc, c| {
-        let q = qty(c.pointer(&format!("/resources/requests/{resource}")));
+        let q = qty(c.get("resources").and_then(|r| r.get("requests")).and_then(|r| r.get(resource)));
         acc.checked_add(&q).unwrap_or(acc)
     })
 }
@@ -33,17 +33,25 @@ fn images(pod: &Value) -> Vec<(String, String)> {
 /// The scheduler: binds pending pods to the least allocated node that fits their requests.
 pub(crate) fn schedule(state: &mut State) -> bool {
     let mut changed = false;
+    let pending: Vec<String> = state
+        .scoped_keys("v1", "Pod")
+        .into_iter()
+        .filter(|k| state.get_key(k).is_some_and(|p| text(p, "/spec/nodeName").is_empty() && !pod_terminal(p)))
+        .collect();
+    if pending.is_empty() {
+        return false;
+    }
     let nodes = state.options.nodes.clone();
     // What each node already runs: pod count and requested CPU and memory.
     let mut load: BTreeMap<String, (u64, Quantity, Quantity)> = nodes.iter().map(|n| (n.name.clone(), (0, zero(), zero()))).collect();
-    for p in state.list("v1", "Pod", None).iter().filter(|p| !pod_terminal(p)) {
+    for p in state.iter("v1", "Pod").filter(|p| !pod_terminal(p)) {
         if let Some(entry) = load.get_mut(text(p, "/spec/nodeName")) {
             entry.0 += 1;
             entry.1 = entry.1.checked_add(&requests(p, "cpu")).unwrap_or_else(|| entry.1.clone());
             entry.2 = entry.2.checked_add(&requests(p, "memory")).unwrap_or_else(|| entry.2.clone());
         }
     }
-    for key in state.keys("v1", "Pod", None) {
+    for key in pending {
         let Some(mut pod) = state.get_key(&key).cloned() else { continue };
         if !text(&pod, "/spec/nodeName").is_empty() || pod_terminal(&pod) {
             continue;
@@ -154,7 +162,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
     let mut changed = false;
     let delay = u64::try_from(state.options.readiness_delay.as_millis()).unwrap_or(u64::MAX);
     let job_ms = u64::try_from(state.options.job_duration.as_millis()).unwrap_or(u64::MAX);
-    for key in state.keys("v1", "Pod", None) {
+    for key in state.scoped_keys("v1", "Pod") {
         let Some(mut pod) = state.get_key(&key).cloned() else { continue };
         let node = text(&pod, "/spec/nodeName").to_string();
         if node.is_empty() || pod_terminal(&pod) {
@@ -308,7 +316,7 @@ fn backoff_ms(restarts: i64) -> u64 {
 /// `Complete` or `Failed` (after `backoffLimit` failures).
 pub(crate) fn jobs(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("batch/v1", "Job", None) {
+    for key in state.scoped_keys("batch/v1", "Job") {
         let Some(mut job) = state.get_key(&key).cloned() else { continue };
         let finished = ["Complete", "Failed"].iter().any(|t| state::condition(&job, t).is_some_and(|c| text(c, "/status") == "True"));
         if finished {
@@ -394,8 +402,8 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
     let delay = u64::try_from(state.options.readiness_delay.as_millis()).unwrap_or(u64::MAX);
     let job_ms = u64::try_from(state.options.job_duration.as_millis()).unwrap_or(u64::MAX);
     let mut out = Vec::new();
-    for pod in state.list("v1", "Pod", None) {
-        if pod_terminal(&pod) {
+    for pod in state.iter("v1", "Pod") {
+        if pod_terminal(pod) {
             continue;
         }
         let Some(start) = parse_rfc3339(text(&pod, "/status/startTime")) else { continue };

@@ -545,3 +545,30 @@ fn simulated_cluster_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<SimulatedCluster>();
 }
+
+/// Several tenants in one cluster: each namespace is reconciled on its own and accounted on its own.
+/// `SIM_TENANTS=200 cargo test -p moorage --lib many_tenants -- --nocapture` prints timings.
+#[tokio::test]
+async fn many_tenants_are_independent() {
+    let c = SimulatedCluster::with_options(super::SimOptions { nodes: (0..20).map(|i| super::SimNode::new(&format!("n{i}"), "64", "256Gi", 500)).collect(), ..Default::default() });
+    let t0 = std::time::Instant::now();
+    let n: usize = std::env::var("SIM_TENANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    for i in 0..n {
+        let tenant_yaml = include_str!("../../../../examples/specs/acme.tenant.yaml").replace("name: acme", &format!("name: t{i}"));
+        let tenant = crate::spec::tenant_from_yaml(&tenant_yaml).expect("tenant");
+        let blue_yaml = include_str!("../../../../examples/specs/webserver-blue.release.yaml").replace("tenant: acme", &format!("tenant: t{i}"));
+        let release = crate::spec::release_from_yaml(&blue_yaml).expect("release");
+        apply(&c, &compiled(&tenant, &[release])).await;
+    }
+    let applied = t0.elapsed();
+    c.sleep(Duration::from_secs(5)).await;
+    eprintln!("{n} tenants: apply {applied:?}, then 5 s of virtual time: {:?} in all", t0.elapsed());
+    for i in 0..n {
+        let ns = format!("t{i}");
+        let d = get(&c, "Deployment", Some(&ns), "webserver-blue").await;
+        assert!(wait::deployment_available().holds(&[d]), "tenant {ns}");
+        let q = get(&c, "ResourceQuota", Some(&ns), "quota").await;
+        assert_eq!(s(&q, "/status/used/limits.memory"), "384Mi");
+        assert_eq!(s(&q, "/status/used/pods"), "3");
+    }
+}

@@ -2,7 +2,24 @@
 
 use serde_json::{Map, Value};
 
+use crate::backend::Kind;
 use crate::quantity::Quantity;
+
+/// The kinds the simulated cluster serves (built once).
+pub(crate) fn served_kinds() -> &'static [Kind] {
+    static KINDS: std::sync::OnceLock<Vec<Kind>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(crate::backend::kind::known_kinds)
+}
+
+/// The served kind with this apiVersion and kind.
+pub(crate) fn served(api_version: &str, kind: &str) -> Option<&'static Kind> {
+    served_kinds().iter().find(|k| k.api_version == api_version && k.kind == kind)
+}
+
+/// The served kind of a JSON object.
+pub(crate) fn kind_of(object: &Value) -> Option<&'static Kind> {
+    served(text(object, "/apiVersion"), text(object, "/kind"))
+}
 
 /// A path of map keys into a JSON object (`["spec", "selector", "app"]`).
 pub(crate) type Path = Vec<String>;

@@ -61,7 +61,7 @@ fn scale(state: &mut State, deployment: &Value, rs: &mut Value, to: i64, max_sur
 /// The Deployment controller.
 pub(crate) fn deployments(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("apps/v1", "Deployment", None) {
+    for key in state.scoped_keys("apps/v1", "Deployment") {
         if let Some(d) = state.get_key(&key).cloned() {
             changed |= deployment(state, d);
         }
@@ -293,7 +293,7 @@ fn remove_progressing_if_same(d: &mut Value) {
 /// The ReplicaSet controller.
 pub(crate) fn replica_sets(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("apps/v1", "ReplicaSet", None) {
+    for key in state.scoped_keys("apps/v1", "ReplicaSet") {
         if let Some(rs) = state.get_key(&key).cloned() {
             changed |= replica_set(state, rs);
         }
@@ -419,17 +419,17 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
 /// Future instants the workload controllers care about: progress deadlines and minReadySeconds.
 pub(crate) fn due(state: &State) -> Vec<u64> {
     let mut out = Vec::new();
-    for d in state.list("apps/v1", "Deployment", None) {
-        if let Some(p) = state::condition(&d, "Progressing") {
+    for d in state.iter("apps/v1", "Deployment") {
+        if let Some(p) = state::condition(d, "Progressing") {
             if text(p, "/status") == "True" && text(p, "/reason") != "NewReplicaSetAvailable" {
                 if let Some(t) = parse_rfc3339(text(p, "/lastUpdateTime")) {
-                    out.push(t + seconds_ms(&d, "/spec/progressDeadlineSeconds", 600));
+                    out.push(t + seconds_ms(d, "/spec/progressDeadlineSeconds", 600));
                 }
             }
         }
-        let min_ready = seconds_ms(&d, "/spec/minReadySeconds", 0);
+        let min_ready = seconds_ms(d, "/spec/minReadySeconds", 0);
         if min_ready > 0 {
-            for p in state.list("v1", "Pod", Some(text(&d, "/metadata/namespace"))) {
+            for p in state.list("v1", "Pod", Some(text(d, "/metadata/namespace"))) {
                 if let Some(t) = state::condition(&p, "Ready").filter(|c| text(c, "/status") == "True").and_then(|c| parse_rfc3339(text(c, "/lastTransitionTime"))) {
                     out.push(t + min_ready);
                 }
