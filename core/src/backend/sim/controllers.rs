@@ -99,8 +99,12 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
     match propagation {
         Propagation::Background => {}
         Propagation::Foreground => {
-            for dependent in dependents(state, &uid) {
-                delete(state, &dependent, Propagation::Foreground)?;
+            // Dependents first, depth first; owner-reference cycles are cut by `visited`.
+            let mut visited = BTreeSet::from([uid.clone()]);
+            let mut order = Vec::new();
+            collect_dependents(state, &uid, &mut visited, &mut order);
+            for dependent in order.iter().rev() {
+                state.remove(dependent);
             }
         }
         Propagation::Orphan => {
@@ -123,6 +127,20 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
     }
     state.remove(key);
     Ok(true)
+}
+
+fn collect_dependents(state: &State, uid: &str, visited: &mut BTreeSet<String>, order: &mut Vec<String>) {
+    let mut stack = vec![uid.to_string()];
+    while let Some(owner) = stack.pop() {
+        for key in dependents(state, &owner) {
+            let Some(child) = state.get_key(&key) else { continue };
+            let child_uid = text(child, "/metadata/uid").to_string();
+            if visited.insert(child_uid.clone()) {
+                order.push(key);
+                stack.push(child_uid);
+            }
+        }
+    }
 }
 
 fn dependents(state: &State, uid: &str) -> Vec<String> {
@@ -200,7 +218,17 @@ fn endpoint_slices(state: &mut State) -> bool {
         let Some(svc) = state.get_key(&key).cloned() else { continue };
         let namespace = text(&svc, "/metadata/namespace").to_string();
         let name = text(&svc, "/metadata/name").to_string();
-        let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty()).cloned() else { continue };
+        let uid = text(&svc, "/metadata/uid").to_string();
+        let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty()).cloned() else {
+            // No selector: the controller manages no slice for this Service.
+            for slice in state.keys("discovery.k8s.io/v1", "EndpointSlice", Some(&namespace)) {
+                if state.get_key(&slice).is_some_and(|s| owned_by(s, &uid)) {
+                    state.remove(&slice);
+                    changed = true;
+                }
+            }
+            continue;
+        };
         let pods: Vec<Value> = state
             .list("v1", "Pod", Some(&namespace))
             .into_iter()
@@ -233,7 +261,6 @@ fn endpoint_slices(state: &mut State) -> bool {
                 Some(out)
             })
             .collect();
-        let uid = text(&svc, "/metadata/uid").to_string();
         let existing = state
             .list("discovery.k8s.io/v1", "EndpointSlice", Some(&namespace))
             .into_iter()

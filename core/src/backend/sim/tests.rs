@@ -467,6 +467,31 @@ async fn namespace_deletion_and_garbage_collection() {
     assert!(matches!(c.delete(&kind("Namespace"), None, "default", Propagation::Background).await, Err(BackendError::Forbidden { .. })));
 }
 
+#[tokio::test]
+async fn foreground_deletion_survives_owner_cycles() {
+    let c = SimulatedCluster::new();
+    let cm = |name: &str, owner: Option<(&str, &str)>| {
+        let mut v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"}});
+        if let Some((n, uid)) = owner {
+            v["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": n, "uid": uid}]);
+        }
+        v
+    };
+    let a = apply(&c, &[cm("a", None)]).await;
+    let a_uid = s(&a[0].result, "/metadata/uid").to_string();
+    let b = apply(&c, &[cm("b", Some(("a", &a_uid)))]).await;
+    let b_uid = s(&b[0].result, "/metadata/uid").to_string();
+    apply(&c, &[cm("a", Some(("b", &b_uid)))]).await;
+    assert_eq!(c.delete(&kind("ConfigMap"), Some("default"), "a", Propagation::Foreground).await, Ok(true));
+    assert!(c.get(&kind("ConfigMap"), Some("default"), "b").await.expect("get").is_none());
+    // A Deployment deleted in the foreground takes its ReplicaSet and pods first.
+    apply(&c, &[deployment("default", "fg", "v", "nginx:1", 2)]).await;
+    assert_eq!(list(&c, "Pod", "default", Some("app=web")).await.len(), 2);
+    c.delete(&kind("Deployment"), Some("default"), "fg", Propagation::Foreground).await.expect("delete");
+    assert!(list(&c, "Pod", "default", Some("app=web")).await.is_empty());
+    assert!(list(&c, "ReplicaSet", "default", None).await.is_empty());
+}
+
 async fn scenario(c: &SimulatedCluster) {
     let (tenant, blue, green) = spec_files();
     c.inject(ImageFailure::new("never:*", Failure::NeverReady));

@@ -247,20 +247,27 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
         state::set_condition(&mut d, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", &now, true);
     }
     let complete = updated == replicas && total == replicas && avail == replicas;
-    let progressed = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"].iter().any(|k| previous.get(*k) != d.pointer(&format!("/status/{k}")));
+    // Progress as the real controller defines it: more updated, ready or available replicas, or
+    // fewer old ones.
+    let prev = |k: &str| previous.get(k).and_then(Value::as_i64).unwrap_or(0);
+    let progressed = updated > prev("updatedReplicas")
+        || total - updated < prev("replicas") - prev("updatedReplicas")
+        || ready > prev("readyReplicas")
+        || avail > prev("availableReplicas");
     let progressing = state::condition(&d, "Progressing").cloned();
+    let reason = progressing.as_ref().map(|p| text(p, "/reason").to_string()).unwrap_or_default();
     if complete {
         state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetAvailable", &format!("ReplicaSet {rs_name:?} has successfully progressed."), &now, true);
     } else if created_rs {
         state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetCreated", &format!("Created new replica set {rs_name:?}"), &now, true);
-    } else if progressed || progressing.is_none() || text(progressing.as_ref().unwrap_or(&Value::Null), "/reason") == "NewReplicaSetAvailable" {
-        // Progress (or a new rollout): the deadline starts again.
+    } else if progressed {
+        // Progress moves the deadline: lastUpdateTime is refreshed even when the reason is the same.
         remove_progressing_if_same(&mut d);
         state::set_condition(&mut d, "Progressing", "True", "ReplicaSetUpdated", &format!("ReplicaSet {rs_name:?} is progressing."), &now, true);
-    } else if let Some(p) = progressing {
+    } else if let Some(p) = progressing.filter(|_| reason != "NewReplicaSetAvailable" && reason != "ProgressDeadlineExceeded") {
         let deadline = seconds_ms(&d, "/spec/progressDeadlineSeconds", 600);
         let since = parse_rfc3339(text(&p, "/lastUpdateTime")).unwrap_or(state.clock_ms);
-        if text(&p, "/reason") != "ProgressDeadlineExceeded" && state.clock_ms >= since + deadline {
+        if state.clock_ms > since.saturating_add(deadline) {
             state::set_condition(&mut d, "Progressing", "False", "ProgressDeadlineExceeded", &format!("ReplicaSet {rs_name:?} has timed out progressing."), &now, true);
         }
     }
@@ -423,7 +430,7 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
         if let Some(p) = state::condition(d, "Progressing") {
             if text(p, "/status") == "True" && text(p, "/reason") != "NewReplicaSetAvailable" {
                 if let Some(t) = parse_rfc3339(text(p, "/lastUpdateTime")) {
-                    out.push(t + seconds_ms(d, "/spec/progressDeadlineSeconds", 600));
+                    out.push(t.saturating_add(seconds_ms(d, "/spec/progressDeadlineSeconds", 600)).saturating_add(1));
                 }
             }
         }
