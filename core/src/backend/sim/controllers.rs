@@ -50,7 +50,7 @@ pub(crate) fn reconcile_all(state: &mut State) {
 
 /// Advances the clock by `duration`, stopping at each instant where something was due.
 pub(crate) fn advance(state: &mut State, duration: Duration) {
-    let target = state.clock_ms.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+    let target = state.clock_ms.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)).min(util::MAX_CLOCK_MS).max(state.clock_ms);
     reconcile(state);
     while let Some(due) = next_due(state).filter(|&t| t > state.clock_ms && t <= target) {
         state.clock_ms = due;

@@ -216,7 +216,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
         let waiting = text(&pod, "/status/containerStatuses/0/state/waiting/reason").to_string();
         match failure {
             Some(Failure::PullError) => {
-                if waiting == "ErrImagePull" && now_ms >= start + PULL_BACKOFF_MS {
+                if waiting == "ErrImagePull" && now_ms >= start.saturating_add(PULL_BACKOFF_MS) {
                     if let Some(list) = pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut) {
                         for c in list.iter_mut() {
                             let image = text(c, "/image").to_string();
@@ -234,7 +234,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
             Some(Failure::CrashLoop) => {
                 let running_since = pod.pointer("/status/containerStatuses/0/state/running/startedAt").and_then(Value::as_str).and_then(parse_rfc3339);
                 let restarts = int(&pod, "/status/containerStatuses/0/restartCount", 0);
-                if let Some(since) = running_since.filter(|s| now_ms >= s + CRASH_AFTER_MS) {
+                if let Some(since) = running_since.filter(|s| now_ms >= s.saturating_add(CRASH_AFTER_MS)) {
                     let last = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": util::rfc3339(since), "finishedAt": now}});
                     if is_job_pod(&pod) {
                         let statuses = container_statuses(&pod, |_, _| last.clone(), restarts, None);
@@ -262,7 +262,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
                     changed = true;
                 } else if waiting == "CrashLoopBackOff" {
                     let finished = pod.pointer("/status/containerStatuses/0/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_rfc3339).unwrap_or(now_ms);
-                    if now_ms >= finished + backoff_ms(restarts) {
+                    if now_ms >= finished.saturating_add(backoff_ms(restarts)) {
                         let last = pod.pointer("/status/containerStatuses/0/lastState").cloned();
                         let statuses = container_statuses(&pod, |_, _| json!({"running": {"startedAt": now}}), restarts, last);
                         util::set(&mut pod, &["status".into(), "containerStatuses".into()], statuses);
@@ -276,7 +276,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
             }
             Some(Failure::NeverReady) | None => {
                 if is_job_pod(&pod) {
-                    if now_ms >= start + job_ms {
+                    if now_ms >= start.saturating_add(job_ms) {
                         let finished = json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": util::rfc3339(start), "finishedAt": now}});
                         let statuses = container_statuses(&pod, |_, _| finished.clone(), 0, None);
                         util::set(&mut pod, &["status".into(), "containerStatuses".into()], statuses);
@@ -286,7 +286,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
                         state.put(pod);
                         changed = true;
                     }
-                } else if !pod_ready(&pod) && now_ms >= start + delay {
+                } else if !pod_ready(&pod) && now_ms >= start.saturating_add(delay) {
                     if failure == Some(Failure::NeverReady) {
                         if state::condition(&pod, "Ready").is_some_and(|c| text(c, "/reason") != "ReadinessProbeFailed") {
                             state::set_condition(&mut pod, "Ready", "False", "ReadinessProbeFailed", "Readiness probe failed: HTTP probe failed with statuscode: 503", &now, false);
@@ -368,7 +368,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
                             changed = true;
                         }
                         Err(_) => {
-                            state.retry_after.insert(uid.clone(), state.clock_ms + CREATE_RETRY_MS);
+                            state.retry_after.insert(uid.clone(), state.clock_ms.saturating_add(CREATE_RETRY_MS));
                             break;
                         }
                     }
@@ -408,17 +408,17 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
         }
         let Some(start) = parse_rfc3339(text(&pod, "/status/startTime")) else { continue };
         match failure_of(state, &pod) {
-            Some(Failure::PullError) => out.push(start + PULL_BACKOFF_MS),
+            Some(Failure::PullError) => out.push(start.saturating_add(PULL_BACKOFF_MS)),
             Some(Failure::CrashLoop) => {
                 if let Some(s) = pod.pointer("/status/containerStatuses/0/state/running/startedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push(s + CRASH_AFTER_MS);
+                    out.push(s.saturating_add(CRASH_AFTER_MS));
                 }
                 if let Some(f) = pod.pointer("/status/containerStatuses/0/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push(f + backoff_ms(int(&pod, "/status/containerStatuses/0/restartCount", 0)));
+                    out.push(f.saturating_add(backoff_ms(int(pod, "/status/containerStatuses/0/restartCount", 0))));
                 }
             }
-            _ if is_job_pod(&pod) => out.push(start + job_ms),
-            _ if !pod_ready(&pod) => out.push(start + delay),
+            _ if is_job_pod(&pod) => out.push(start.saturating_add(job_ms)),
+            _ if !pod_ready(&pod) => out.push(start.saturating_add(delay)),
             _ => {}
         }
     }

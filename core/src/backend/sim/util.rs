@@ -26,6 +26,8 @@ pub(crate) type Path = Vec<String>;
 
 /// The start of virtual time: 2026-01-01T00:00:00Z, in milliseconds since the Unix epoch.
 pub(crate) const EPOCH_MS: u64 = 1_767_225_600_000;
+/// The end of virtual time: 9999-12-31T23:59:59.999Z (RFC 3339 has four-digit years).
+pub(crate) const MAX_CLOCK_MS: u64 = 253_402_300_799_999;
 
 /// The value at `path`, if every step is a map key that exists.
 pub(crate) fn get<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {

@@ -368,7 +368,7 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
                     changed = true;
                 }
                 Err(message) => {
-                    state.retry_after.insert(uid.clone(), state.clock_ms + CREATE_RETRY_MS);
+                    state.retry_after.insert(uid.clone(), state.clock_ms.saturating_add(CREATE_RETRY_MS));
                     failure = Some(message);
                     break;
                 }
