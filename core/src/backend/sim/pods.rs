@@ -406,8 +406,8 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
         if pod_terminal(pod) {
             continue;
         }
-        let Some(start) = parse_rfc3339(text(&pod, "/status/startTime")) else { continue };
-        match failure_of(state, &pod) {
+        let Some(start) = parse_rfc3339(text(pod, "/status/startTime")) else { continue };
+        match failure_of(state, pod) {
             Some(Failure::PullError) => out.push(start.saturating_add(PULL_BACKOFF_MS)),
             Some(Failure::CrashLoop) => {
                 if let Some(s) = pod.pointer("/status/containerStatuses/0/state/running/startedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
@@ -417,8 +417,8 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
                     out.push(f.saturating_add(backoff_ms(int(pod, "/status/containerStatuses/0/restartCount", 0))));
                 }
             }
-            _ if is_job_pod(&pod) => out.push(start.saturating_add(job_ms)),
-            _ if !pod_ready(&pod) => out.push(start.saturating_add(delay)),
+            _ if is_job_pod(pod) => out.push(start.saturating_add(job_ms)),
+            _ if !pod_ready(pod) => out.push(start.saturating_add(delay)),
             _ => {}
         }
     }
