@@ -77,8 +77,34 @@ pub(crate) fn admit_create(state: &State, kind: &Kind, object: &mut Value) -> Re
     if kind.kind == "Pod" {
         default_requests_from_limits(object);
         limit_ranger(state, kind, &namespace, object)?;
+        let qos = qos_class(object);
+        util::set(object, &["status".into(), "qosClass".into()], Value::from(qos));
+        if text(object, "/status/phase").is_empty() {
+            util::set(object, &["status".into(), "phase".into()], Value::from("Pending"));
+        }
     }
     check_quota(state, kind, &namespace, object)
+}
+
+/// The pod's QoS class: Guaranteed (every container's limits equal its requests for CPU and
+/// memory), BestEffort (nothing set), Burstable otherwise.
+fn qos_class(pod: &Value) -> &'static str {
+    let all: Vec<Value> = containers(pod, "containers").into_iter().chain(containers(pod, "initContainers")).collect();
+    let set = |c: &Value, which: &str| COMPUTE.iter().any(|r| c.pointer(&format!("/resources/{which}/{r}")).is_some());
+    if all.iter().all(|c| !set(c, "requests") && !set(c, "limits")) {
+        return "BestEffort";
+    }
+    let guaranteed = all.iter().all(|c| {
+        COMPUTE.iter().all(|r| {
+            let limit = c.pointer(&format!("/resources/limits/{r}"));
+            limit.is_some() && c.pointer(&format!("/resources/requests/{r}")).is_none_or(|q| qty(Some(q)) == qty(limit))
+        })
+    });
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
 }
 
 fn limit_ranger(state: &State, kind: &Kind, namespace: &str, pod: &mut Value) -> Result<(), Denied> {

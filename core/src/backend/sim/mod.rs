@@ -34,6 +34,8 @@ mod util;
 mod workloads;
 
 #[cfg(test)]
+mod controller_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod tests;

@@ -137,6 +137,20 @@ fn deployment(state: &mut State, d: Value) -> bool {
         changed = true;
     }
     let Some(mut new_rs) = new_rs else { return changed };
+    // A rollback to an older template reuses its ReplicaSet, which becomes the newest revision.
+    let newest_old = old.iter().map(revision).max().unwrap_or(0);
+    if revision(&new_rs) <= newest_old {
+        util::set(&mut new_rs, &["metadata".into(), "annotations".into(), REVISION.into()], Value::from((newest_old + 1).to_string()));
+        changed |= state.update(new_rs.clone());
+    }
+    // The Deployment carries the revision of its current ReplicaSet, like the real controller.
+    let current_revision = revision(&new_rs).to_string();
+    if text(&d, "/metadata/annotations/deployment.kubernetes.io~1revision") != current_revision {
+        if let Some(mut fresh) = state.get_key(&state::key_of(&d)).cloned() {
+            util::set(&mut fresh, &["metadata".into(), "annotations".into(), REVISION.into()], Value::from(current_revision));
+            changed |= state.update(fresh);
+        }
+    }
     // Keep the template's minReadySeconds in step.
     if int(&new_rs, "/spec/minReadySeconds", 0) != int(&d, "/spec/minReadySeconds", 0) {
         util::set(&mut new_rs, &["spec".into(), "minReadySeconds".into()], Value::from(int(&d, "/spec/minReadySeconds", 0)));
@@ -335,7 +349,7 @@ pub(crate) fn create_pod(state: &mut State, owner: &Value, extra_labels: &[(&str
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
         "spec": owner.pointer("/spec/template/spec").cloned().unwrap_or(json!({})),
-        "status": {"phase": "Pending", "qosClass": "Burstable"},
+        "status": {"phase": "Pending"},
     });
     match admission::controller_create(state, pod) {
         Ok(pod) => {
