@@ -108,3 +108,88 @@ proptest! {
         }
     }
 }
+
+/// One step of a random scenario.
+#[derive(Debug, Clone)]
+enum Step {
+    Deploy { name: u8, replicas: i64, image: u8 },
+    Scale { name: u8, replicas: i64 },
+    Delete { name: u8, propagation: u8 },
+    Quota { pods: u8 },
+    Sleep { millis: u64 },
+    Inject { image: u8, failure: u8 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0u8..3, 0i64..5, 0u8..4).prop_map(|(name, replicas, image)| Step::Deploy { name, replicas, image }),
+        (0u8..3, 0i64..6).prop_map(|(name, replicas)| Step::Scale { name, replicas }),
+        (0u8..3, 0u8..3).prop_map(|(name, propagation)| Step::Delete { name, propagation }),
+        (0u8..8).prop_map(|pods| Step::Quota { pods }),
+        (0u64..20_000).prop_map(|millis| Step::Sleep { millis }),
+        (0u8..4, 0u8..3).prop_map(|(image, failure)| Step::Inject { image, failure }),
+    ]
+}
+
+fn run(steps: &[Step]) -> Value {
+    let c = SimulatedCluster::new();
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "d"}});
+    let _ = c.apply(&[ns], &ApplyOptions::default()).now_or_never();
+    let deployment = |name: u8, replicas: i64, image: u8| {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": format!("app{name}"), "namespace": "d"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": format!("app{name}")}},
+                "template": {"metadata": {"labels": {"app": format!("app{name}")}}, "spec": {"containers": [{"name": "c", "image": format!("img:{image}"),
+                    "resources": {"limits": {"cpu": "100m", "memory": "64Mi"}}}]}}},
+        })
+    };
+    let mut images = [0u8; 3];
+    let kind = |k: &str| crate::backend::kind::known_kinds().into_iter().find(|x| x.kind == k);
+    for step in steps {
+        match step {
+            Step::Deploy { name, replicas, image } => {
+                images[usize::from(*name) % 3] = *image;
+                let _ = c.apply(&[deployment(*name, *replicas, *image)], &ApplyOptions::default()).now_or_never();
+            }
+            Step::Scale { name, replicas } => {
+                let _ = c.apply(&[deployment(*name, *replicas, images[usize::from(*name) % 3])], &ApplyOptions::default()).now_or_never();
+            }
+            Step::Delete { name, propagation } => {
+                let p = [Propagation::Background, Propagation::Foreground, Propagation::Orphan][usize::from(*propagation) % 3];
+                if let Some(k) = kind("Deployment") {
+                    let _ = c.delete(&k, Some("d"), &format!("app{name}"), p).now_or_never();
+                }
+            }
+            Step::Quota { pods } => {
+                let q = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "d"}, "spec": {"hard": {"pods": pods.to_string()}}});
+                let _ = c.apply(&[q], &ApplyOptions::default()).now_or_never();
+            }
+            Step::Sleep { millis } => c.advance(Duration::from_millis(*millis)),
+            Step::Inject { image, failure } => {
+                let f = [Failure::PullError, Failure::CrashLoop, Failure::NeverReady][usize::from(*failure) % 3];
+                c.inject(ImageFailure::new(&format!("img:{image}"), f));
+            }
+        }
+    }
+    c.advance(Duration::from_secs(30));
+    c.to_json()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Same calls, same cluster: every random scenario gives identical JSON when run twice, and the
+    /// quota's `status.used.pods` is the number of pods in the namespace.
+    #[test]
+    fn random_scenarios_are_deterministic(steps in prop::collection::vec(step(), 1..14)) {
+        let first = run(&steps);
+        let second = run(&steps);
+        prop_assert_eq!(&first, &second);
+        let objects = first.get("objects").and_then(Value::as_object).cloned().unwrap_or_default();
+        let pods = objects.keys().filter(|k| k.starts_with("v1|Pod|d|")).count();
+        if let Some(q) = objects.get("v1|ResourceQuota|d|q") {
+            let used = q.pointer("/status/used/pods").and_then(Value::as_str).map(str::to_string);
+            prop_assert_eq!(used, Some(pods.to_string()));
+        }
+    }
+}
