@@ -186,6 +186,14 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
 /// Applies one object as `options.field_manager`. Nothing is stored on a dry run.
 pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOptions) -> Result<Applied, BackendError> {
     let (kind, namespace, name) = address(state, object)?;
+    let manager_problem = match options.field_manager.chars().count() {
+        0 => Some("Required value: is required for apply patch"),
+        n if n > 128 => Some("Too long: may not be more than 128 bytes"),
+        _ => None,
+    };
+    if let Some(problem) = manager_problem {
+        return Err(invalid(ObjectRef::of(object), "fieldManager", problem.into()));
+    }
     let ns_opt = (!namespace.is_empty()).then_some(namespace.as_str());
     let reference = ObjectRef::new(&kind, ns_opt, &name);
     let key = state::key(&kind.api_version, &kind.kind, &namespace, &name);

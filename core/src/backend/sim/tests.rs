@@ -222,6 +222,8 @@ async fn addressing_errors() {
     assert!(c.get(&kind("ConfigMap"), Some("default"), "one").await.expect("get").is_some());
     assert!(c.get(&kind("ConfigMap"), Some("default"), "three").await.expect("get").is_none());
     assert!(matches!(c.list(&kind("Pod"), None, &Selector::labels("a in b")).await, Err(BackendError::Invalid { .. })));
+    let nameless = ApplyOptions { field_manager: String::new(), ..ApplyOptions::default() };
+    assert!(matches!(c.apply(&[cm("four")], &nameless).await, Err(BackendError::Invalid { ref causes, .. }) if causes[0].field == "fieldManager"));
     assert_eq!(c.list(&kind("Node"), None, &Selector::all()).await.map(|n| n.len()).unwrap_or(0), 3);
 }
 
