@@ -248,6 +248,10 @@ async fn compiled_tenant_rolls_out_and_serves() {
     assert_eq!(s(&q, "/status/used/limits.cpu"), "600m");
     let slices = list(&c, "EndpointSlice", "acme", Some("kubernetes.io/service-name=webserver")).await;
     assert_eq!(wait::ready_endpoints(&slices), 3);
+    // Re-applying the compiled objects after the rollout changes nothing.
+    let again = apply(&c, &objects).await;
+    let changed: Vec<String> = again.iter().filter(|a| a.change != Change::Unchanged).map(|a| a.object.to_string()).collect();
+    assert!(changed.is_empty(), "changed on re-apply: {changed:?}");
     let events = events(&c, "acme", s(&pods[0], "/metadata/name")).await;
     let reasons: Vec<&str> = events.iter().map(|e| s(e, "/reason")).collect();
     assert_eq!(reasons, ["Scheduled", "Pulled", "Created", "Started"]);
