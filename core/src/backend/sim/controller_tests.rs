@@ -103,6 +103,9 @@ async fn unschedulable_pod() {
     assert_eq!(s(&cond, "/message"), "0/3 nodes are available: 3 Insufficient cpu.");
     let ev = events(&c, "s", "huge").await;
     assert_eq!(s(&ev[0], "/reason"), "FailedScheduling");
+    // Events expire an hour after their last occurrence, like the API server's --event-ttl.
+    c.sleep(Duration::from_secs(3601)).await;
+    assert!(events(&c, "s", "huge").await.is_empty());
 }
 
 pub(super) fn job(ns: &str, name: &str, image: &str) -> Value {

@@ -14,6 +14,8 @@ use crate::backend::{BackendError, ObjectRef, Propagation};
 
 /// How long a terminating namespace stays before it is removed (after its content is gone).
 const NAMESPACE_FINALIZE_MS: u64 = 1000;
+/// How long Events are kept after their last occurrence (the API server's default `--event-ttl`).
+const EVENT_TTL_MS: u64 = 3_600_000;
 /// Upper bound of reconcile passes at one instant (a safety net: passes stop when nothing changes).
 const MAX_PASSES: usize = 50;
 
@@ -29,6 +31,9 @@ pub(crate) fn reconcile(state: &mut State) {
         state.scope = if all { None } else { Some(dirty) };
         if std::mem::take(&mut state.deleted) || all {
             garbage_collect(state);
+        }
+        if all {
+            expire_events(state);
         }
         namespaces(state);
         workloads::deployments(state);
@@ -162,6 +167,21 @@ fn garbage_collect(state: &mut State) -> bool {
         let _ = delete(state, key, Propagation::Background);
     }
     !orphans.is_empty()
+}
+
+/// Deletes Events whose last occurrence is older than the event TTL (one hour).
+fn expire_events(state: &mut State) {
+    let now = state.clock_ms;
+    let expired: Vec<String> = state
+        .objects
+        .range("v1|Event|".to_string()..)
+        .take_while(|(k, _)| k.starts_with("v1|Event|"))
+        .filter(|(_, e)| parse_rfc3339(text(e, "/lastTimestamp")).is_some_and(|t| t.saturating_add(EVENT_TTL_MS) < now))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in expired {
+        state.remove(&key);
+    }
 }
 
 /// The namespace controller: deletes the content of terminating namespaces, then the namespace.

@@ -63,7 +63,7 @@ fn object() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn arbitrary_objects_never_panic(objects in prop::collection::vec(object(), 1..8), force in any::<bool>(), seconds in 0u64..120) {
@@ -176,7 +176,7 @@ fn run(steps: &[Step]) -> Value {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     /// Same calls, same cluster: every random scenario gives identical JSON when run twice, and the
     /// quota's `status.used.pods` is the number of pods in the namespace.
