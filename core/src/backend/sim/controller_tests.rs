@@ -214,3 +214,48 @@ async fn revisions_rollback_and_qos() {
         assert_eq!(s(&get(&c, "Pod", Some("rv"), name).await, "/status/qosClass"), class);
     }
 }
+
+#[tokio::test]
+async fn rolling_update_with_max_unavailable_and_scaling_midway() {
+    let c = SimulatedCluster::new();
+    let mut d = deployment("mu", "web", "v", "nginx:1", 4);
+    d["spec"]["strategy"]["rollingUpdate"] = json!({"maxSurge": 1, "maxUnavailable": "25%"});
+    apply(&c, &[namespace("mu"), d.clone()]).await;
+    wait_available(&c, "mu", "web", 30).await.expect("v1");
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:2");
+    apply(&c, &[d.clone()]).await;
+    let (mut max_pods, mut min_ready) = (0, usize::MAX);
+    for step in 0..30 {
+        if step == 3 {
+            // Scale up in the middle of the rollout.
+            d["spec"]["replicas"] = json!(6);
+            apply(&c, &[d.clone()]).await;
+        }
+        c.sleep(Duration::from_millis(500)).await;
+        let pods = list(&c, "Pod", "mu", None).await;
+        let want: usize = if step >= 3 { 6 } else { 4 };
+        max_pods = max_pods.max(pods.len());
+        min_ready = min_ready.min(pods.iter().filter(|p| super::controllers::pod_ready(p)).count());
+        assert!(pods.len() <= want + 2, "{} pods at step {step}", pods.len());
+    }
+    assert!(min_ready >= 3, "at most one of four unavailable, saw {min_ready} ready");
+    let done = wait_available(&c, "mu", "web", 60).await.expect("v2");
+    assert_eq!(done[0].pointer("/status/availableReplicas"), Some(&json!(6)));
+    let pods = list(&c, "Pod", "mu", None).await;
+    assert_eq!(pods.len(), 6);
+    assert!(pods.iter().all(|p| s(p, "/spec/containers/0/image") == "nginx:2"));
+    // Paused: a template change creates nothing until resumed.
+    d["spec"]["paused"] = json!(true);
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:3");
+    apply(&c, &[d.clone()]).await;
+    c.sleep(Duration::from_secs(5)).await;
+    assert!(list(&c, "Pod", "mu", None).await.iter().all(|p| s(p, "/spec/containers/0/image") == "nginx:2"));
+    let paused = get(&c, "Deployment", Some("mu"), "web").await;
+    let progressing = paused.pointer("/status/conditions").and_then(Value::as_array).and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Progressing")).cloned().unwrap_or_default();
+    assert_eq!((s(&progressing, "/status"), s(&progressing, "/reason")), ("Unknown", "DeploymentPaused"));
+    assert_eq!(paused.pointer("/status/observedGeneration"), paused.pointer("/metadata/generation"));
+    d["spec"]["paused"] = json!(false);
+    apply(&c, &[d]).await;
+    wait_available(&c, "mu", "web", 60).await.expect("v3");
+    assert!(list(&c, "Pod", "mu", None).await.iter().all(|p| s(p, "/spec/containers/0/image") == "nginx:3"));
+}

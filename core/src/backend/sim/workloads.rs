@@ -136,7 +136,11 @@ fn deployment(state: &mut State, d: Value) -> bool {
         created_rs = true;
         changed = true;
     }
-    let Some(mut new_rs) = new_rs else { return changed };
+    let Some(mut new_rs) = new_rs else {
+        // Paused with a template nobody rolled out yet: only the status is kept current.
+        changed |= deployment_status(state, &d, &Value::Null, false, max_unavailable);
+        return changed;
+    };
     // A rollback to an older template reuses its ReplicaSet, which becomes the newest revision.
     let newest_old = old.iter().map(revision).max().unwrap_or(0);
     if revision(&new_rs) <= newest_old {
@@ -270,7 +274,15 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
         || avail > prev("availableReplicas");
     let progressing = state::condition(&d, "Progressing").cloned();
     let reason = progressing.as_ref().map(|p| text(p, "/reason").to_string()).unwrap_or_default();
-    if complete {
+    let paused = d.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
+    if paused {
+        state::set_condition(&mut d, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", &now, true);
+    } else if reason == "DeploymentPaused" {
+        state::set_condition(&mut d, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", &now, true);
+    }
+    if paused {
+        // No progress is expected while paused.
+    } else if complete {
         state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetAvailable", &format!("ReplicaSet {rs_name:?} has successfully progressed."), &now, true);
     } else if created_rs {
         state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetCreated", &format!("Created new replica set {rs_name:?}"), &now, true);
@@ -442,7 +454,7 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
     let mut out = Vec::new();
     for d in state.iter("apps/v1", "Deployment") {
         if let Some(p) = state::condition(d, "Progressing") {
-            if text(p, "/status") == "True" && text(p, "/reason") != "NewReplicaSetAvailable" {
+            if !matches!(text(p, "/reason"), "NewReplicaSetAvailable" | "ProgressDeadlineExceeded" | "DeploymentPaused") {
                 if let Some(t) = parse_rfc3339(text(p, "/lastUpdateTime")) {
                     out.push(t.saturating_add(seconds_ms(d, "/spec/progressDeadlineSeconds", 600)).saturating_add(1));
                 }
