@@ -184,7 +184,10 @@ pub async fn wait_for(backend: &dyn Backend, target: &Target, condition: &dyn Co
             });
         }
         let tick = TICK.min(deadline - now);
+        // Biased: events already delivered are handled before time moves on, which keeps waits on
+        // the simulated cluster's virtual clock deterministic.
         tokio::select! {
+            biased;
             event = stream.next() => match event {
                 Some(Ok(WatchEvent::Applied(o))) => { current.insert(key(&o), o); }
                 Some(Ok(WatchEvent::Deleted(o))) => { current.remove(&key(&o)); }

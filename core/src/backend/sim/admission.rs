@@ -77,8 +77,34 @@ pub(crate) fn admit_create(state: &State, kind: &Kind, object: &mut Value) -> Re
     if kind.kind == "Pod" {
         default_requests_from_limits(object);
         limit_ranger(state, kind, &namespace, object)?;
+        let qos = qos_class(object);
+        util::set(object, &["status".into(), "qosClass".into()], Value::from(qos));
+        if text(object, "/status/phase").is_empty() {
+            util::set(object, &["status".into(), "phase".into()], Value::from("Pending"));
+        }
     }
     check_quota(state, kind, &namespace, object)
+}
+
+/// The pod's QoS class: Guaranteed (every container's limits equal its requests for CPU and
+/// memory), BestEffort (nothing set), Burstable otherwise.
+fn qos_class(pod: &Value) -> &'static str {
+    let all: Vec<Value> = containers(pod, "containers").into_iter().chain(containers(pod, "initContainers")).collect();
+    let set = |c: &Value, which: &str| COMPUTE.iter().any(|r| c.pointer(&format!("/resources/{which}/{r}")).is_some());
+    if all.iter().all(|c| !set(c, "requests") && !set(c, "limits")) {
+        return "BestEffort";
+    }
+    let guaranteed = all.iter().all(|c| {
+        COMPUTE.iter().all(|r| {
+            let limit = c.pointer(&format!("/resources/limits/{r}"));
+            limit.is_some() && c.pointer(&format!("/resources/requests/{r}")).is_none_or(|q| qty(Some(q)) == qty(limit))
+        })
+    });
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
 }
 
 fn limit_ranger(state: &State, kind: &Kind, namespace: &str, pod: &mut Value) -> Result<(), Denied> {
@@ -148,7 +174,7 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
     let mut out = BTreeMap::new();
     let one = Quantity::from_millis(1000).unwrap_or_else(zero);
     let kind = text(object, "/kind");
-    let plural = Kind::of_object(object).map(|k| if k.group().is_empty() { k.plural.clone() } else { format!("{}.{}", k.plural, k.group()) });
+    let plural = util::kind_of(object).map(|k| if k.group().is_empty() { k.plural.clone() } else { format!("{}.{}", k.plural, k.group()) });
     match kind {
         "Pod" => {
             if matches!(text(object, "/status/phase"), "Succeeded" | "Failed") {
@@ -198,17 +224,36 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
 /// What a namespace uses, summed over every object in it.
 pub(crate) fn namespace_usage(state: &State, namespace: &str) -> BTreeMap<String, Quantity> {
     let mut total = BTreeMap::new();
-    for (key, object) in &state.objects {
-        let mut parts = key.split('|');
-        let ns = parts.nth(2).unwrap_or("");
-        if ns != namespace {
-            continue;
-        }
-        for (r, q) in usage(object) {
-            add(&mut total, &r, &q);
+    for kind in util::served_kinds().iter().filter(|k| k.namespaced && k.kind != "Event") {
+        for key in state.keys(&kind.api_version, &kind.kind, Some(namespace)) {
+            if let Some(object) = state.get_key(&key) {
+                for (r, q) in usage(object) {
+                    add(&mut total, &r, &q);
+                }
+            }
         }
     }
     total
+}
+
+/// What every namespace uses, in one pass over the store.
+fn all_usage(state: &State) -> BTreeMap<String, BTreeMap<String, Quantity>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Quantity>> = BTreeMap::new();
+    for (key, object) in &state.objects {
+        let ns = key.split('|').nth(2).unwrap_or("");
+        if ns.is_empty() {
+            continue;
+        }
+        let usage = usage(object);
+        if usage.is_empty() {
+            continue;
+        }
+        let total = out.entry(ns.to_string()).or_default();
+        for (r, q) in usage {
+            add(total, &r, &q);
+        }
+    }
+    out
 }
 
 fn pretty(map: &BTreeMap<String, Quantity>) -> String {
@@ -297,11 +342,20 @@ fn check_quota(state: &State, kind: &Kind, namespace: &str, object: &Value) -> R
 /// The quota controller: keeps `status.hard` and `status.used` of every ResourceQuota current.
 pub(crate) fn quota_status(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("v1", "ResourceQuota", None) {
+    let keys = state.scoped_keys("v1", "ResourceQuota");
+    if keys.is_empty() {
+        return false;
+    }
+    let usage = match &state.scope {
+        None => all_usage(state),
+        Some(namespaces) => namespaces.iter().map(|ns| (ns.clone(), namespace_usage(state, ns))).collect(),
+    };
+    let none = BTreeMap::new();
+    for key in keys {
         let Some(mut quota) = state.get_key(&key).cloned() else { continue };
         let namespace = text(&quota, "/metadata/namespace").to_string();
         let hard = quota.pointer("/spec/hard").and_then(Value::as_object).cloned().unwrap_or_default();
-        let used = namespace_usage(state, &namespace);
+        let used = usage.get(&namespace).unwrap_or(&none);
         let used_json: serde_json::Map<String, Value> =
             hard.keys().map(|r| (r.clone(), Value::from(format_amount(r, &used.get(r).cloned().unwrap_or_else(zero))))).collect();
         util::set(&mut quota, &["status".into()], json!({"hard": hard, "used": used_json}));
@@ -312,7 +366,7 @@ pub(crate) fn quota_status(state: &mut State) -> bool {
 
 /// Creates an object on behalf of a controller, through admission; returns the stored object.
 pub(crate) fn controller_create(state: &mut State, mut object: Value) -> Result<Value, Denied> {
-    let Some(kind) = Kind::of_object(&object) else {
+    let Some(kind) = util::kind_of(&object).cloned() else {
         return Err(Denied { message: "unknown kind".into(), error: super::missing_kind(text(&object, "/apiVersion"), text(&object, "/kind")) });
     };
     let namespace = text(&object, "/metadata/namespace").to_string();

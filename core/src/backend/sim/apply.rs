@@ -201,7 +201,7 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
         let field = if api_version.is_empty() { "apiVersion" } else { "kind" };
         return Err(invalid(reference, field, "Required value: must be set".into()));
     }
-    let Some(kind) = Kind::of_object(object) else {
+    let Some(kind) = util::kind_of(object).cloned() else {
         return Err(super::missing_kind(api_version, kind_name));
     };
     let name = text(object, "/metadata/name").to_string();
@@ -231,6 +231,14 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
 /// Applies one object as `options.field_manager`. Nothing is stored on a dry run.
 pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOptions) -> Result<Applied, BackendError> {
     let (kind, namespace, name) = address(state, object)?;
+    let manager_problem = match options.field_manager.chars().count() {
+        0 => Some("Required value: is required for apply patch"),
+        n if n > 128 => Some("Too long: may not be more than 128 bytes"),
+        _ => None,
+    };
+    if let Some(problem) = manager_problem {
+        return Err(invalid(ObjectRef::of(object), "fieldManager", problem.into()));
+    }
     let ns_opt = (!namespace.is_empty()).then_some(namespace.as_str());
     let reference = ObjectRef::new(&kind, ns_opt, &name);
     let key = state::key(&kind.api_version, &kind.kind, &namespace, &name);
@@ -336,6 +344,16 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         state.service_ips = ip_counter;
     }
 
+    let problems = validate_numbers(&kind.kind, &merged);
+    if !problems.is_empty() {
+        return Err(BackendError::Invalid { object: reference, causes: problems });
+    }
+
+    if (kind.kind == "ResourceQuota" || kind.kind == "LimitRange") && !options.dry_run {
+        // Admission inputs change: controllers retry at once what was refused.
+        state.retry_after.clear();
+    }
+
     let Some(existing) = existing else {
         // Creation: admission, then server-set metadata.
         admission::admit_create(state, &kind, &mut merged).map_err(|denied| denied.error)?;
@@ -365,12 +383,6 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         let generation = util::int(&existing, "/metadata/generation", 1) + 1;
         util::map_at(&mut merged, &["metadata"]).insert("generation".into(), Value::from(generation));
     }
-    if kind.kind == "ResourceQuota" || kind.kind == "LimitRange" {
-        // Admission inputs changed: controllers retry what was refused.
-        if !options.dry_run {
-            state.retry_after.clear();
-        }
-    }
     if options.dry_run {
         return Ok(Applied { object: reference, change: Change::Updated, result: merged });
     }
@@ -394,6 +406,40 @@ fn subset(applied: &Value, live: &Value) -> bool {
         (Value::Array(a), Value::Array(l)) => a.len() == l.len() && a.iter().zip(l).all(|(x, y)| subset(x, y)),
         _ => applied == live,
     }
+}
+
+/// Integer fields the controllers compute with, checked like the API server's validation
+/// (non-negative, at most 2^31 - 1).
+fn validate_numbers(kind: &str, object: &Value) -> Vec<Cause> {
+    let fields: &[&str] = match kind {
+        "Deployment" => &["spec.replicas", "spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.progressDeadlineSeconds", "spec.strategy.rollingUpdate.maxSurge", "spec.strategy.rollingUpdate.maxUnavailable"],
+        "ReplicaSet" => &["spec.replicas", "spec.minReadySeconds"],
+        "Job" => &["spec.completions", "spec.parallelism", "spec.backoffLimit"],
+        _ => &[],
+    };
+    let mut causes = Vec::new();
+    for field in fields {
+        let pointer = format!("/{}", field.replace('.', "/"));
+        let Some(value) = object.pointer(&pointer) else { continue };
+        let problem = match value {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) if i < 0 => Some("must be greater than or equal to 0"),
+                Some(i) if i > i64::from(i32::MAX) => Some("must be less than or equal to 2147483647"),
+                Some(_) => None,
+                None => Some("must be an integer"),
+            },
+            Value::String(text) if field.ends_with("maxSurge") || field.ends_with("maxUnavailable") => {
+                let ok = text.strip_suffix('%').and_then(|p| p.parse::<u32>().ok()).is_some_and(|p| p <= 100 || field.ends_with("maxSurge"));
+                (!ok).then_some("a valid percent string must be a numeric string followed by an ending '%'")
+            }
+            Value::Null => None,
+            _ => Some("must be an integer"),
+        };
+        if let Some(problem) = problem {
+            causes.push(Cause { field: field.to_string(), message: format!("Invalid value: {value}: {problem}") });
+        }
+    }
+    causes
 }
 
 fn strip_managed(v: &Value) -> Value {

@@ -14,38 +14,55 @@ use crate::backend::{BackendError, ObjectRef, Propagation};
 
 /// How long a terminating namespace stays before it is removed (after its content is gone).
 const NAMESPACE_FINALIZE_MS: u64 = 1000;
+/// How long Events are kept after their last occurrence (the API server's default `--event-ttl`).
+const EVENT_TTL_MS: u64 = 3_600_000;
 /// Upper bound of reconcile passes at one instant (a safety net: passes stop when nothing changes).
 const MAX_PASSES: usize = 50;
 
-/// Runs every controller at the current virtual time until nothing changes.
+/// Runs every controller at the current virtual time until nothing changes. Each pass looks at
+/// the namespaces where something changed since the previous one (everything when time moved).
 pub(crate) fn reconcile(state: &mut State) {
     for _ in 0..MAX_PASSES {
-        let mut changed = false;
-        changed |= namespaces(state);
-        changed |= garbage_collect(state);
-        changed |= workloads::deployments(state);
-        changed |= workloads::replica_sets(state);
-        changed |= pods::jobs(state);
-        changed |= pods::schedule(state);
-        changed |= pods::kubelet(state);
-        changed |= endpoint_slices(state);
-        changed |= admission::quota_status(state);
-        if !changed {
+        let all = std::mem::take(&mut state.all_dirty);
+        let dirty = std::mem::take(&mut state.dirty);
+        if !all && dirty.is_empty() {
             break;
         }
+        state.scope = if all { None } else { Some(dirty) };
+        if std::mem::take(&mut state.deleted) || all {
+            garbage_collect(state);
+        }
+        if all {
+            expire_events(state);
+        }
+        namespaces(state);
+        workloads::deployments(state);
+        workloads::replica_sets(state);
+        pods::jobs(state);
+        pods::schedule(state);
+        pods::kubelet(state);
+        endpoint_slices(state);
+        admission::quota_status(state);
     }
+    state.scope = None;
+}
+
+/// Runs the controllers over everything (after time moved or failures changed).
+pub(crate) fn reconcile_all(state: &mut State) {
+    state.all_dirty = true;
+    reconcile(state);
 }
 
 /// Advances the clock by `duration`, stopping at each instant where something was due.
 pub(crate) fn advance(state: &mut State, duration: Duration) {
-    let target = state.clock_ms.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+    let target = state.clock_ms.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)).min(util::MAX_CLOCK_MS).max(state.clock_ms);
     reconcile(state);
     while let Some(due) = next_due(state).filter(|&t| t > state.clock_ms && t <= target) {
         state.clock_ms = due;
-        reconcile(state);
+        reconcile_all(state);
     }
     state.clock_ms = target;
-    reconcile(state);
+    reconcile_all(state);
 }
 
 /// The earliest future instant at which some controller has something to do.
@@ -55,7 +72,7 @@ fn next_due(state: &State) -> Option<u64> {
     due.extend(pods::due(state));
     due.extend(workloads::due(state));
     due.extend(state.retry_after.values().copied());
-    for ns in state.list("v1", "Namespace", None) {
+    for ns in state.iter("v1", "Namespace") {
         if let Some(t) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) {
             due.push(t + NAMESPACE_FINALIZE_MS);
         }
@@ -87,8 +104,12 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
     match propagation {
         Propagation::Background => {}
         Propagation::Foreground => {
-            for dependent in dependents(state, &uid) {
-                delete(state, &dependent, Propagation::Foreground)?;
+            // Dependents first, depth first; owner-reference cycles are cut by `visited`.
+            let mut visited = BTreeSet::from([uid.clone()]);
+            let mut order = Vec::new();
+            collect_dependents(state, &uid, &mut visited, &mut order);
+            for dependent in order.iter().rev() {
+                state.remove(dependent);
             }
         }
         Propagation::Orphan => {
@@ -106,8 +127,25 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
         }
     }
     state.retry_after.remove(&uid);
+    if matches!(text(&object, "/kind"), "ResourceQuota" | "LimitRange") {
+        state.retry_after.clear();
+    }
     state.remove(key);
     Ok(true)
+}
+
+fn collect_dependents(state: &State, uid: &str, visited: &mut BTreeSet<String>, order: &mut Vec<String>) {
+    let mut stack = vec![uid.to_string()];
+    while let Some(owner) = stack.pop() {
+        for key in dependents(state, &owner) {
+            let Some(child) = state.get_key(&key) else { continue };
+            let child_uid = text(child, "/metadata/uid").to_string();
+            if visited.insert(child_uid.clone()) {
+                order.push(key);
+                stack.push(child_uid);
+            }
+        }
+    }
 }
 
 fn dependents(state: &State, uid: &str) -> Vec<String> {
@@ -131,10 +169,26 @@ fn garbage_collect(state: &mut State) -> bool {
     !orphans.is_empty()
 }
 
+/// Deletes Events whose last occurrence is older than the event TTL (one hour).
+fn expire_events(state: &mut State) {
+    let now = state.clock_ms;
+    let expired: Vec<String> = state
+        .objects
+        .range("v1|Event|".to_string()..)
+        .take_while(|(k, _)| k.starts_with("v1|Event|"))
+        .filter(|(_, e)| parse_rfc3339(text(e, "/lastTimestamp")).is_some_and(|t| t.saturating_add(EVENT_TTL_MS) < now))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in expired {
+        state.remove(&key);
+    }
+}
+
 /// The namespace controller: deletes the content of terminating namespaces, then the namespace.
 fn namespaces(state: &mut State) -> bool {
     let mut changed = false;
-    for ns in state.list("v1", "Namespace", None) {
+    let terminating: Vec<Value> = state.iter("v1", "Namespace").filter(|n| n.pointer("/metadata/deletionTimestamp").is_some()).cloned().collect();
+    for ns in terminating {
         let Some(since) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) else { continue };
         let name = text(&ns, "/metadata/name").to_string();
         let content: Vec<String> = state.objects.keys().filter(|k| k.split('|').nth(2) == Some(name.as_str())).cloned().collect();
@@ -180,10 +234,21 @@ fn resolve_port(port: &Value, pods: &[Value]) -> Option<i64> {
 /// that have an IP, with `conditions.ready` following pod readiness.
 fn endpoint_slices(state: &mut State) -> bool {
     let mut changed = false;
-    for svc in state.list("v1", "Service", None) {
+    for key in state.scoped_keys("v1", "Service") {
+        let Some(svc) = state.get_key(&key).cloned() else { continue };
         let namespace = text(&svc, "/metadata/namespace").to_string();
         let name = text(&svc, "/metadata/name").to_string();
-        let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty()).cloned() else { continue };
+        let uid = text(&svc, "/metadata/uid").to_string();
+        let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty()).cloned() else {
+            // No selector: the controller manages no slice for this Service.
+            for slice in state.keys("discovery.k8s.io/v1", "EndpointSlice", Some(&namespace)) {
+                if state.get_key(&slice).is_some_and(|s| owned_by(s, &uid)) {
+                    state.remove(&slice);
+                    changed = true;
+                }
+            }
+            continue;
+        };
         let pods: Vec<Value> = state
             .list("v1", "Pod", Some(&namespace))
             .into_iter()
@@ -216,7 +281,6 @@ fn endpoint_slices(state: &mut State) -> bool {
                 Some(out)
             })
             .collect();
-        let uid = text(&svc, "/metadata/uid").to_string();
         let existing = state
             .list("discovery.k8s.io/v1", "EndpointSlice", Some(&namespace))
             .into_iter()

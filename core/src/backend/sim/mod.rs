@@ -21,6 +21,9 @@
 //!
 //! See `docs/simulated-cluster.md` for what is simulated and how it differs from a real API server.
 
+// The internal functions return the trait's own error type, whatever its size.
+#![allow(clippy::result_large_err)]
+
 mod admission;
 mod apply;
 mod controllers;
@@ -30,6 +33,10 @@ mod state;
 mod util;
 mod workloads;
 
+#[cfg(test)]
+mod controller_tests;
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod tests;
 
@@ -141,7 +148,7 @@ pub(crate) fn missing_kind(api_version: &str, kind: &str) -> BackendError {
 }
 
 fn check_kind(kind: &Kind) -> Result<(), BackendError> {
-    if super::kind::known_kinds().iter().any(|k| k.api_version == kind.api_version && k.kind == kind.kind) {
+    if util::served(&kind.api_version, &kind.kind).is_some() {
         Ok(())
     } else {
         Err(missing_kind(&kind.api_version, &kind.kind))
@@ -173,14 +180,14 @@ impl SimulatedCluster {
     pub fn inject(&self, failure: ImageFailure) {
         let mut state = self.lock();
         state.failures.push(failure);
-        controllers::reconcile(&mut state);
+        controllers::reconcile_all(&mut state);
     }
 
     /// Removes every injected failure.
     pub fn clear_failures(&self) {
         let mut state = self.lock();
         state.failures.clear();
-        controllers::reconcile(&mut state);
+        controllers::reconcile_all(&mut state);
     }
 
     /// The injected failures.

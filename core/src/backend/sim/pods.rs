@@ -18,9 +18,9 @@ const CRASH_AFTER_MS: u64 = 1000;
 const PULL_BACKOFF_MS: u64 = 10_000;
 
 fn requests(pod: &Value, resource: &str) -> Quantity {
-    let containers = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
+    let Some(containers) = pod.pointer("/spec/containers").and_then(Value::as_array) else { return zero() };
     containers.iter().fold(zero(), |acc, c| {
-        let q = qty(c.pointer(&format!("/resources/requests/{resource}")));
+        let q = qty(c.get("resources").and_then(|r| r.get("requests")).and_then(|r| r.get(resource)));
         acc.checked_add(&q).unwrap_or(acc)
     })
 }
@@ -33,8 +33,25 @@ fn images(pod: &Value) -> Vec<(String, String)> {
 /// The scheduler: binds pending pods to the least allocated node that fits their requests.
 pub(crate) fn schedule(state: &mut State) -> bool {
     let mut changed = false;
+    let pending: Vec<String> = state
+        .scoped_keys("v1", "Pod")
+        .into_iter()
+        .filter(|k| state.get_key(k).is_some_and(|p| text(p, "/spec/nodeName").is_empty() && !pod_terminal(p)))
+        .collect();
+    if pending.is_empty() {
+        return false;
+    }
     let nodes = state.options.nodes.clone();
-    for key in state.keys("v1", "Pod", None) {
+    // What each node already runs: pod count and requested CPU and memory.
+    let mut load: BTreeMap<String, (u64, Quantity, Quantity)> = nodes.iter().map(|n| (n.name.clone(), (0, zero(), zero()))).collect();
+    for p in state.iter("v1", "Pod").filter(|p| !pod_terminal(p)) {
+        if let Some(entry) = load.get_mut(text(p, "/spec/nodeName")) {
+            entry.0 += 1;
+            entry.1 = entry.1.checked_add(&requests(p, "cpu")).unwrap_or_else(|| entry.1.clone());
+            entry.2 = entry.2.checked_add(&requests(p, "memory")).unwrap_or_else(|| entry.2.clone());
+        }
+    }
+    for key in pending {
         let Some(mut pod) = state.get_key(&key).cloned() else { continue };
         if !text(&pod, "/spec/nodeName").is_empty() || pod_terminal(&pod) {
             continue;
@@ -43,13 +60,11 @@ pub(crate) fn schedule(state: &mut State) -> bool {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         let mut best: Option<(i128, String)> = None;
         for node in &nodes {
-            let on_node: Vec<Value> = state.list("v1", "Pod", None).into_iter().filter(|p| text(p, "/spec/nodeName") == node.name && !pod_terminal(p)).collect();
-            let used_cpu = on_node.iter().fold(zero(), |a, p| a.checked_add(&requests(p, "cpu")).unwrap_or(a));
-            let used_mem = on_node.iter().fold(zero(), |a, p| a.checked_add(&requests(p, "memory")).unwrap_or(a));
+            let (count, used_cpu, used_mem) = load.get(&node.name).cloned().unwrap_or((0, zero(), zero()));
             let cap_cpu = qty(Some(&Value::from(node.cpu.clone())));
             let cap_mem = qty(Some(&Value::from(node.memory.clone())));
             let mut fits = true;
-            if on_node.len() as u64 >= u64::from(node.pods) {
+            if count >= u64::from(node.pods) {
                 *reasons.entry("Too many pods".into()).or_default() += 1;
                 fits = false;
             }
@@ -73,6 +88,11 @@ pub(crate) fn schedule(state: &mut State) -> bool {
         let now = state.now();
         match best {
             Some((_, node)) => {
+                if let Some(entry) = load.get_mut(&node) {
+                    entry.0 += 1;
+                    entry.1 = entry.1.checked_add(&cpu).unwrap_or_else(|| entry.1.clone());
+                    entry.2 = entry.2.checked_add(&memory).unwrap_or_else(|| entry.2.clone());
+                }
                 util::set(&mut pod, &["spec".into(), "nodeName".into()], Value::from(node.clone()));
                 state::set_condition(&mut pod, "PodScheduled", "True", "", "", &now, false);
                 let message = format!("Successfully assigned {}/{} to {node}", text(&pod, "/metadata/namespace"), text(&pod, "/metadata/name"));
@@ -142,7 +162,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
     let mut changed = false;
     let delay = u64::try_from(state.options.readiness_delay.as_millis()).unwrap_or(u64::MAX);
     let job_ms = u64::try_from(state.options.job_duration.as_millis()).unwrap_or(u64::MAX);
-    for key in state.keys("v1", "Pod", None) {
+    for key in state.scoped_keys("v1", "Pod") {
         let Some(mut pod) = state.get_key(&key).cloned() else { continue };
         let node = text(&pod, "/spec/nodeName").to_string();
         if node.is_empty() || pod_terminal(&pod) {
@@ -196,7 +216,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
         let waiting = text(&pod, "/status/containerStatuses/0/state/waiting/reason").to_string();
         match failure {
             Some(Failure::PullError) => {
-                if waiting == "ErrImagePull" && now_ms >= start + PULL_BACKOFF_MS {
+                if waiting == "ErrImagePull" && now_ms >= start.saturating_add(PULL_BACKOFF_MS) {
                     if let Some(list) = pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut) {
                         for c in list.iter_mut() {
                             let image = text(c, "/image").to_string();
@@ -214,7 +234,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
             Some(Failure::CrashLoop) => {
                 let running_since = pod.pointer("/status/containerStatuses/0/state/running/startedAt").and_then(Value::as_str).and_then(parse_rfc3339);
                 let restarts = int(&pod, "/status/containerStatuses/0/restartCount", 0);
-                if let Some(since) = running_since.filter(|s| now_ms >= s + CRASH_AFTER_MS) {
+                if let Some(since) = running_since.filter(|s| now_ms >= s.saturating_add(CRASH_AFTER_MS)) {
                     let last = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": util::rfc3339(since), "finishedAt": now}});
                     if is_job_pod(&pod) {
                         let statuses = container_statuses(&pod, |_, _| last.clone(), restarts, None);
@@ -242,7 +262,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
                     changed = true;
                 } else if waiting == "CrashLoopBackOff" {
                     let finished = pod.pointer("/status/containerStatuses/0/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_rfc3339).unwrap_or(now_ms);
-                    if now_ms >= finished + backoff_ms(restarts) {
+                    if now_ms >= finished.saturating_add(backoff_ms(restarts)) {
                         let last = pod.pointer("/status/containerStatuses/0/lastState").cloned();
                         let statuses = container_statuses(&pod, |_, _| json!({"running": {"startedAt": now}}), restarts, last);
                         util::set(&mut pod, &["status".into(), "containerStatuses".into()], statuses);
@@ -256,7 +276,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
             }
             Some(Failure::NeverReady) | None => {
                 if is_job_pod(&pod) {
-                    if now_ms >= start + job_ms {
+                    if now_ms >= start.saturating_add(job_ms) {
                         let finished = json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": util::rfc3339(start), "finishedAt": now}});
                         let statuses = container_statuses(&pod, |_, _| finished.clone(), 0, None);
                         util::set(&mut pod, &["status".into(), "containerStatuses".into()], statuses);
@@ -266,7 +286,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
                         state.put(pod);
                         changed = true;
                     }
-                } else if !pod_ready(&pod) && now_ms >= start + delay {
+                } else if !pod_ready(&pod) && now_ms >= start.saturating_add(delay) {
                     if failure == Some(Failure::NeverReady) {
                         if state::condition(&pod, "Ready").is_some_and(|c| text(c, "/reason") != "ReadinessProbeFailed") {
                             state::set_condition(&mut pod, "Ready", "False", "ReadinessProbeFailed", "Readiness probe failed: HTTP probe failed with statuscode: 503", &now, false);
@@ -296,7 +316,7 @@ fn backoff_ms(restarts: i64) -> u64 {
 /// `Complete` or `Failed` (after `backoffLimit` failures).
 pub(crate) fn jobs(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("batch/v1", "Job", None) {
+    for key in state.scoped_keys("batch/v1", "Job") {
         let Some(mut job) = state.get_key(&key).cloned() else { continue };
         let finished = ["Complete", "Failed"].iter().any(|t| state::condition(&job, t).is_some_and(|c| text(c, "/status") == "True"));
         if finished {
@@ -331,7 +351,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
             state::set_condition(&mut job, "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit", &now, false);
             event = Some(("Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit".into()));
         } else {
-            let want = parallelism.min(completions - succeeded);
+            let want = parallelism.min(completions - succeeded).min(active + super::workloads::BURST);
             let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
             if may_create {
                 state.retry_after.remove(&uid);
@@ -348,7 +368,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
                             changed = true;
                         }
                         Err(_) => {
-                            state.retry_after.insert(uid.clone(), state.clock_ms + CREATE_RETRY_MS);
+                            state.retry_after.insert(uid.clone(), state.clock_ms.saturating_add(CREATE_RETRY_MS));
                             break;
                         }
                     }
@@ -382,23 +402,23 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
     let delay = u64::try_from(state.options.readiness_delay.as_millis()).unwrap_or(u64::MAX);
     let job_ms = u64::try_from(state.options.job_duration.as_millis()).unwrap_or(u64::MAX);
     let mut out = Vec::new();
-    for pod in state.list("v1", "Pod", None) {
-        if pod_terminal(&pod) {
+    for pod in state.iter("v1", "Pod") {
+        if pod_terminal(pod) {
             continue;
         }
-        let Some(start) = parse_rfc3339(text(&pod, "/status/startTime")) else { continue };
-        match failure_of(state, &pod) {
-            Some(Failure::PullError) => out.push(start + PULL_BACKOFF_MS),
+        let Some(start) = parse_rfc3339(text(pod, "/status/startTime")) else { continue };
+        match failure_of(state, pod) {
+            Some(Failure::PullError) => out.push(start.saturating_add(PULL_BACKOFF_MS)),
             Some(Failure::CrashLoop) => {
                 if let Some(s) = pod.pointer("/status/containerStatuses/0/state/running/startedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push(s + CRASH_AFTER_MS);
+                    out.push(s.saturating_add(CRASH_AFTER_MS));
                 }
                 if let Some(f) = pod.pointer("/status/containerStatuses/0/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push(f + backoff_ms(int(&pod, "/status/containerStatuses/0/restartCount", 0)));
+                    out.push(f.saturating_add(backoff_ms(int(pod, "/status/containerStatuses/0/restartCount", 0))));
                 }
             }
-            _ if is_job_pod(&pod) => out.push(start + job_ms),
-            _ if !pod_ready(&pod) => out.push(start + delay),
+            _ if is_job_pod(pod) => out.push(start.saturating_add(job_ms)),
+            _ if !pod_ready(pod) => out.push(start.saturating_add(delay)),
             _ => {}
         }
     }

@@ -1,6 +1,6 @@
 //! The simulated cluster's state: the object store, counters, virtual clock, watchers and events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -52,6 +52,18 @@ pub(crate) struct State {
     /// Open watches (not saved).
     #[serde(skip)]
     pub watchers: Vec<Watcher>,
+    /// Namespaces whose objects changed since the controllers last looked (Events aside).
+    #[serde(skip)]
+    pub dirty: BTreeSet<String>,
+    /// Whether the controllers must look at everything (time moved, a cluster object changed).
+    #[serde(skip)]
+    pub all_dirty: bool,
+    /// Whether something was deleted since the garbage collector last ran.
+    #[serde(skip)]
+    pub deleted: bool,
+    /// The namespaces the current reconcile pass looks at (`None`: all).
+    #[serde(skip)]
+    pub scope: Option<BTreeSet<String>>,
 }
 
 /// The store key of an object.
@@ -97,6 +109,10 @@ impl State {
             failures: Vec::new(),
             retry_after: BTreeMap::new(),
             watchers: Vec::new(),
+            dirty: BTreeSet::new(),
+            all_dirty: true,
+            deleted: false,
+            scope: None,
         };
         for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
             let namespace = json!({
@@ -173,6 +189,36 @@ impl State {
         self.objects.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect()
     }
 
+    /// Keys of the objects of a kind in the namespaces of the current reconcile pass.
+    pub(crate) fn scoped_keys(&self, api_version: &str, kind: &str) -> Vec<String> {
+        match &self.scope {
+            None => self.keys(api_version, kind, None),
+            Some(namespaces) => namespaces.iter().flat_map(|ns| self.keys(api_version, kind, Some(ns))).collect(),
+        }
+    }
+
+    /// The objects of a kind in all namespaces, borrowed, in key order.
+    pub(crate) fn iter<'a>(&'a self, api_version: &str, kind: &str) -> impl Iterator<Item = &'a Value> + 'a {
+        let prefix = format!("{api_version}|{kind}|");
+        self.objects.range(prefix.clone()..).take_while(move |(k, _)| k.starts_with(&prefix)).map(|(_, v)| v)
+    }
+
+    fn mark(&mut self, object: &Value) {
+        let kind = text(object, "/kind");
+        if kind == "Event" {
+            return;
+        }
+        match (text(object, "/metadata/namespace"), kind) {
+            ("", "Namespace") => {
+                self.dirty.insert(text(object, "/metadata/name").to_string());
+            }
+            ("", _) => self.all_dirty = true,
+            (ns, _) => {
+                self.dirty.insert(ns.to_string());
+            }
+        }
+    }
+
     /// Copies of the objects of a kind, in one namespace or all, in key order.
     pub(crate) fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
         self.keys(api_version, kind, namespace).iter().filter_map(|k| self.objects.get(k).cloned()).collect()
@@ -184,6 +230,7 @@ impl State {
         util::set(&mut object, &["metadata".into(), "resourceVersion".into()], Value::from(self.resource_version.to_string()));
         let key = key_of(&object);
         self.objects.insert(key, object.clone());
+        self.mark(&object);
         self.notify(&object, false);
         object
     }
@@ -213,6 +260,8 @@ impl State {
     /// Removes an object and tells the watchers; returns it.
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let mut object = self.objects.remove(key)?;
+        self.mark(&object);
+        self.deleted = true;
         self.resource_version += 1;
         util::set(&mut object, &["metadata".into(), "resourceVersion".into()], Value::from(self.resource_version.to_string()));
         self.notify(&object, true);

@@ -2,13 +2,32 @@
 
 use serde_json::{Map, Value};
 
+use crate::backend::Kind;
 use crate::quantity::Quantity;
+
+/// The kinds the simulated cluster serves (built once).
+pub(crate) fn served_kinds() -> &'static [Kind] {
+    static KINDS: std::sync::OnceLock<Vec<Kind>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(crate::backend::kind::known_kinds)
+}
+
+/// The served kind with this apiVersion and kind.
+pub(crate) fn served(api_version: &str, kind: &str) -> Option<&'static Kind> {
+    served_kinds().iter().find(|k| k.api_version == api_version && k.kind == kind)
+}
+
+/// The served kind of a JSON object.
+pub(crate) fn kind_of(object: &Value) -> Option<&'static Kind> {
+    served(text(object, "/apiVersion"), text(object, "/kind"))
+}
 
 /// A path of map keys into a JSON object (`["spec", "selector", "app"]`).
 pub(crate) type Path = Vec<String>;
 
 /// The start of virtual time: 2026-01-01T00:00:00Z, in milliseconds since the Unix epoch.
 pub(crate) const EPOCH_MS: u64 = 1_767_225_600_000;
+/// The end of virtual time: 9999-12-31T23:59:59.999Z (RFC 3339 has four-digit years).
+pub(crate) const MAX_CLOCK_MS: u64 = 253_402_300_799_999;
 
 /// The value at `path`, if every step is a map key that exists.
 pub(crate) fn get<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
@@ -104,6 +123,9 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let sec_text = tp.next()?;
     let (sec_whole, frac) = sec_text.split_once('.').unwrap_or((sec_text, ""));
     let sec = sec_whole.parse::<i64>().ok()?;
+    if !(0..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&sec) {
+        return None;
+    }
     let millis = frac.chars().chain("000".chars()).take(3).collect::<String>().parse::<i64>().ok()?;
     let total = (days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + sec) * 1000 + millis;
     u64::try_from(total).ok()
@@ -225,7 +247,7 @@ pub(crate) fn format_amount(resource: &str, q: &Quantity) -> String {
 /// Resolves an int-or-percent value (`2`, `"25%"`) against `total`, rounding up or down.
 pub(crate) fn int_or_percent(v: Option<&Value>, total: i64, default: &str, round_up: bool) -> i64 {
     let text = match v {
-        Some(Value::Number(n)) => return n.as_i64().unwrap_or(0).max(0),
+        Some(Value::Number(n)) => return n.as_i64().unwrap_or(0).clamp(0, i64::from(i32::MAX)),
         Some(Value::String(s)) => s.clone(),
         _ => default.to_string(),
     };
@@ -233,13 +255,10 @@ pub(crate) fn int_or_percent(v: Option<&Value>, total: i64, default: &str, round
         Some(p) => {
             let p = p.parse::<i64>().unwrap_or(0).max(0);
             let scaled = total.saturating_mul(p);
-            if round_up {
-                (scaled + 99) / 100
-            } else {
-                scaled / 100
-            }
+            let n = if round_up { scaled.saturating_add(99) / 100 } else { scaled / 100 };
+            n.min(i64::from(i32::MAX))
         }
-        None => text.parse::<i64>().unwrap_or(0).max(0),
+        None => text.parse::<i64>().unwrap_or(0).clamp(0, i64::from(i32::MAX)),
     }
 }
 
@@ -277,7 +296,7 @@ mod tests {
         assert_eq!(rfc3339(EPOCH_MS), "2026-01-01T00:00:00Z");
         assert_eq!(rfc3339(EPOCH_MS + 61_000), "2026-01-01T00:01:01Z");
         assert_eq!(parse_rfc3339("2026-01-01T00:01:01Z"), Some(EPOCH_MS + 61_000));
-        assert_eq!(parse_rfc3339("2024-02-29T12:00:00.5Z").map(|ms| rfc3339(ms)), Some("2024-02-29T12:00:00Z".into()));
+        assert_eq!(parse_rfc3339("2024-02-29T12:00:00.5Z").map(rfc3339), Some("2024-02-29T12:00:00Z".into()));
         assert_eq!(parse_rfc3339("garbage"), None);
     }
 

@@ -24,7 +24,15 @@ fn owned(state: &State, api_version: &str, kind: &str, namespace: &str, uid: &st
 }
 
 fn spec_replicas(o: &Value) -> i64 {
-    int(o, "/spec/replicas", 1).max(0)
+    int(o, "/spec/replicas", 1).clamp(0, i64::from(i32::MAX))
+}
+
+/// At most this many pods are created per owner and pass (Kubernetes' `burstReplicas`).
+pub(crate) const BURST: i64 = 500;
+
+/// Seconds from an object field as milliseconds (non-negative, bounded).
+pub(crate) fn seconds_ms(o: &Value, pointer: &str, default: i64) -> u64 {
+    u64::try_from(int(o, pointer, default).clamp(0, i64::from(i32::MAX))).unwrap_or(0) * 1000
 }
 
 fn available(rs: &Value) -> i64 {
@@ -38,6 +46,8 @@ fn scale(state: &mut State, deployment: &Value, rs: &mut Value, to: i64, max_sur
     }
     let replicas = spec_replicas(deployment);
     util::set(rs, &["spec".into(), "replicas".into()], Value::from(to));
+    let generation = int(rs, "/metadata/generation", 1) + 1;
+    util::set(rs, &["metadata".into(), "generation".into()], Value::from(generation));
     let annotations = util::map_at(rs, &["metadata", "annotations"]);
     annotations.insert("deployment.kubernetes.io/desired-replicas".into(), Value::from(replicas.to_string()));
     annotations.insert("deployment.kubernetes.io/max-replicas".into(), Value::from((replicas + max_surge).to_string()));
@@ -51,7 +61,7 @@ fn scale(state: &mut State, deployment: &Value, rs: &mut Value, to: i64, max_sur
 /// The Deployment controller.
 pub(crate) fn deployments(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("apps/v1", "Deployment", None) {
+    for key in state.scoped_keys("apps/v1", "Deployment") {
         if let Some(d) = state.get_key(&key).cloned() {
             changed |= deployment(state, d);
         }
@@ -126,7 +136,25 @@ fn deployment(state: &mut State, d: Value) -> bool {
         created_rs = true;
         changed = true;
     }
-    let Some(mut new_rs) = new_rs else { return changed };
+    let Some(mut new_rs) = new_rs else {
+        // Paused with a template nobody rolled out yet: only the status is kept current.
+        changed |= deployment_status(state, &d, &Value::Null, false, max_unavailable);
+        return changed;
+    };
+    // A rollback to an older template reuses its ReplicaSet, which becomes the newest revision.
+    let newest_old = old.iter().map(revision).max().unwrap_or(0);
+    if revision(&new_rs) <= newest_old {
+        util::set(&mut new_rs, &["metadata".into(), "annotations".into(), REVISION.into()], Value::from((newest_old + 1).to_string()));
+        changed |= state.update(new_rs.clone());
+    }
+    // The Deployment carries the revision of its current ReplicaSet, like the real controller.
+    let current_revision = revision(&new_rs).to_string();
+    if text(&d, "/metadata/annotations/deployment.kubernetes.io~1revision") != current_revision {
+        if let Some(mut fresh) = state.get_key(&state::key_of(&d)).cloned() {
+            util::set(&mut fresh, &["metadata".into(), "annotations".into(), REVISION.into()], Value::from(current_revision));
+            changed |= state.update(fresh);
+        }
+    }
     // Keep the template's minReadySeconds in step.
     if int(&new_rs, "/spec/minReadySeconds", 0) != int(&d, "/spec/minReadySeconds", 0) {
         util::set(&mut new_rs, &["spec".into(), "minReadySeconds".into()], Value::from(int(&d, "/spec/minReadySeconds", 0)));
@@ -188,7 +216,7 @@ fn deployment(state: &mut State, d: Value) -> bool {
     }
 
     // History: old ReplicaSets at zero beyond revisionHistoryLimit are deleted, oldest first.
-    let limit = int(&d, "/spec/revisionHistoryLimit", 10).max(0) as usize;
+    let limit = usize::try_from(int(&d, "/spec/revisionHistoryLimit", 10).max(0)).unwrap_or(usize::MAX);
     let idle: Vec<&Value> = old.iter().filter(|rs| spec_replicas(rs) == 0 && int(rs, "/status/replicas", 0) == 0).collect();
     if idle.len() > limit {
         for rs in idle.iter().take(idle.len() - limit) {
@@ -237,20 +265,35 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
         state::set_condition(&mut d, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", &now, true);
     }
     let complete = updated == replicas && total == replicas && avail == replicas;
-    let progressed = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"].iter().any(|k| previous.get(*k) != d.pointer(&format!("/status/{k}")));
+    // Progress as the real controller defines it: more updated, ready or available replicas, or
+    // fewer old ones.
+    let prev = |k: &str| previous.get(k).and_then(Value::as_i64).unwrap_or(0);
+    let progressed = updated > prev("updatedReplicas")
+        || total - updated < prev("replicas") - prev("updatedReplicas")
+        || ready > prev("readyReplicas")
+        || avail > prev("availableReplicas");
     let progressing = state::condition(&d, "Progressing").cloned();
-    if complete {
+    let reason = progressing.as_ref().map(|p| text(p, "/reason").to_string()).unwrap_or_default();
+    let paused = d.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
+    if paused {
+        state::set_condition(&mut d, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", &now, true);
+    } else if reason == "DeploymentPaused" {
+        state::set_condition(&mut d, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", &now, true);
+    }
+    if paused {
+        // No progress is expected while paused.
+    } else if complete {
         state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetAvailable", &format!("ReplicaSet {rs_name:?} has successfully progressed."), &now, true);
     } else if created_rs {
         state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetCreated", &format!("Created new replica set {rs_name:?}"), &now, true);
-    } else if progressed || progressing.is_none() || text(progressing.as_ref().unwrap_or(&Value::Null), "/reason") == "NewReplicaSetAvailable" {
-        // Progress (or a new rollout): the deadline starts again.
+    } else if progressed {
+        // Progress moves the deadline: lastUpdateTime is refreshed even when the reason is the same.
         remove_progressing_if_same(&mut d);
         state::set_condition(&mut d, "Progressing", "True", "ReplicaSetUpdated", &format!("ReplicaSet {rs_name:?} is progressing."), &now, true);
-    } else if let Some(p) = progressing {
-        let deadline = int(&d, "/spec/progressDeadlineSeconds", 600).max(0) as u64 * 1000;
+    } else if let Some(p) = progressing.filter(|_| reason != "NewReplicaSetAvailable" && reason != "ProgressDeadlineExceeded") {
+        let deadline = seconds_ms(&d, "/spec/progressDeadlineSeconds", 600);
         let since = parse_rfc3339(text(&p, "/lastUpdateTime")).unwrap_or(state.clock_ms);
-        if text(&p, "/reason") != "ProgressDeadlineExceeded" && state.clock_ms >= since + deadline {
+        if state.clock_ms > since.saturating_add(deadline) {
             state::set_condition(&mut d, "Progressing", "False", "ProgressDeadlineExceeded", &format!("ReplicaSet {rs_name:?} has timed out progressing."), &now, true);
         }
     }
@@ -283,7 +326,7 @@ fn remove_progressing_if_same(d: &mut Value) {
 /// The ReplicaSet controller.
 pub(crate) fn replica_sets(state: &mut State) -> bool {
     let mut changed = false;
-    for key in state.keys("apps/v1", "ReplicaSet", None) {
+    for key in state.scoped_keys("apps/v1", "ReplicaSet") {
         if let Some(rs) = state.get_key(&key).cloned() {
             changed |= replica_set(state, rs);
         }
@@ -318,7 +361,7 @@ pub(crate) fn create_pod(state: &mut State, owner: &Value, extra_labels: &[(&str
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod", "metadata": metadata,
         "spec": owner.pointer("/spec/template/spec").cloned().unwrap_or(json!({})),
-        "status": {"phase": "Pending", "qosClass": "Burstable"},
+        "status": {"phase": "Pending"},
     });
     match admission::controller_create(state, pod) {
         Ok(pod) => {
@@ -344,14 +387,14 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
     let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
     if diff > 0 && may_create {
         state.retry_after.remove(&uid);
-        for _ in 0..diff {
+        for _ in 0..diff.min(BURST) {
             match create_pod(state, &rs, &[], "replicaset-controller") {
                 Ok(pod) => {
                     pods.push(pod);
                     changed = true;
                 }
                 Err(message) => {
-                    state.retry_after.insert(uid.clone(), state.clock_ms + CREATE_RETRY_MS);
+                    state.retry_after.insert(uid.clone(), state.clock_ms.saturating_add(CREATE_RETRY_MS));
                     failure = Some(message);
                     break;
                 }
@@ -369,7 +412,7 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
     }
     let Some(mut rs) = state.get_key(&state::key_of(&rs)).cloned() else { return changed };
     let now = state.now();
-    let min_ready_ms = int(&rs, "/spec/minReadySeconds", 0).max(0) as u64 * 1000;
+    let min_ready_ms = seconds_ms(&rs, "/spec/minReadySeconds", 0);
     let ready: Vec<&Value> = pods.iter().filter(|p| pod_ready(p)).collect();
     let available = ready
         .iter()
@@ -409,17 +452,17 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
 /// Future instants the workload controllers care about: progress deadlines and minReadySeconds.
 pub(crate) fn due(state: &State) -> Vec<u64> {
     let mut out = Vec::new();
-    for d in state.list("apps/v1", "Deployment", None) {
-        if let Some(p) = state::condition(&d, "Progressing") {
-            if text(p, "/status") == "True" && text(p, "/reason") != "NewReplicaSetAvailable" {
+    for d in state.iter("apps/v1", "Deployment") {
+        if let Some(p) = state::condition(d, "Progressing") {
+            if !matches!(text(p, "/reason"), "NewReplicaSetAvailable" | "ProgressDeadlineExceeded" | "DeploymentPaused") {
                 if let Some(t) = parse_rfc3339(text(p, "/lastUpdateTime")) {
-                    out.push(t + int(&d, "/spec/progressDeadlineSeconds", 600).max(0) as u64 * 1000);
+                    out.push(t.saturating_add(seconds_ms(d, "/spec/progressDeadlineSeconds", 600)).saturating_add(1));
                 }
             }
         }
-        let min_ready = int(&d, "/spec/minReadySeconds", 0).max(0) as u64 * 1000;
+        let min_ready = seconds_ms(d, "/spec/minReadySeconds", 0);
         if min_ready > 0 {
-            for p in state.list("v1", "Pod", Some(text(&d, "/metadata/namespace"))) {
+            for p in state.list("v1", "Pod", Some(text(d, "/metadata/namespace"))) {
                 if let Some(t) = state::condition(&p, "Ready").filter(|c| text(c, "/status") == "True").and_then(|c| parse_rfc3339(text(c, "/lastTransitionTime"))) {
                     out.push(t + min_ready);
                 }
