@@ -11,7 +11,7 @@ pub(crate) enum Failure {
     /// The server answered with an error status.
     Api {
         /// The answer (synthesised when the body was not a Status).
-        status: Status,
+        status: Box<Status>,
         /// The server's `Retry-After`, from the header or `details.retryAfterSeconds`.
         retry_after: Option<std::time::Duration>,
     },
@@ -57,7 +57,7 @@ impl Failure {
         match error {
             kube::Error::Api(status) => {
                 let retry_after = status.details.as_ref().map(|d| d.retry_after_seconds).filter(|s| *s > 0).map(|s| std::time::Duration::from_secs(s.into()));
-                Failure::Api { status: (**status).clone(), retry_after }
+                Failure::Api { status: status.clone(), retry_after }
             }
             kube::Error::HyperError(e) if is_timeout(e) => Failure::Timeout(e.to_string()),
             kube::Error::HyperError(e) => Failure::Connection(e.to_string()),

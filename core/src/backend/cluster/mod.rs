@@ -17,6 +17,9 @@
 //! # Ok(()) }
 //! ```
 
+// `BackendError` is the trait's error type; boxing it in private helpers would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod apply;
 mod errors;
 mod retry;
@@ -209,7 +212,7 @@ impl ClusterBackend {
                     .unwrap_or_else(|| Status::failure(String::from_utf8_lossy(&body).trim(), code.canonical_reason().unwrap_or("")));
                 status.code = code.as_u16();
                 let from_details = status.details.as_ref().map(|d| d.retry_after_seconds).filter(|s| *s > 0).map(|s| Duration::from_secs(s.into()));
-                return Err(Failure::Api { status, retry_after: retry_after.or(from_details) });
+                return Err(Failure::Api { status: Box::new(status), retry_after: retry_after.or(from_details) });
             }
             Ok((code, body))
         };
