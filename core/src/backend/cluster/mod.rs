@@ -394,4 +394,41 @@ mod tests {
         assert!(!debug.contains("s3cr3t-token"), "{debug}");
         assert_eq!(backend.describe(), "cluster (https://127.0.0.1:6443/)");
     }
+
+    #[tokio::test]
+    async fn kubeconfig_contexts_are_selected() {
+        let dir = std::env::temp_dir().join(format!("moorage-kubeconfig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("config");
+        let kubeconfig = r#"
+apiVersion: v1
+kind: Config
+current-context: first
+clusters:
+- name: one
+  cluster: { server: "https://one.example.test:6443", insecure-skip-tls-verify: true }
+- name: two
+  cluster: { server: "https://two.example.test:6443", insecure-skip-tls-verify: true }
+users:
+- name: admin
+  user: { token: "kubeconfig-s3cr3t" }
+contexts:
+- name: first
+  context: { cluster: one, user: admin }
+- name: second
+  context: { cluster: two, user: admin, namespace: apps }
+"#;
+        std::fs::write(&path, kubeconfig).expect("kubeconfig written");
+        let current = ClusterBackend::from_kubeconfig(Some(&path), None).await.expect("current context");
+        assert_eq!(current.describe(), "cluster (context first)");
+        let second = ClusterBackend::from_kubeconfig(Some(&path), Some("second")).await.expect("second context");
+        let debug = format!("{second:?}");
+        assert!(debug.contains("two.example.test") && debug.contains("second"), "{debug}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        let e = ClusterBackend::from_kubeconfig(Some(&path), Some("third")).await.expect_err("no such context");
+        assert!(e.message.contains("third") && !e.message.contains("s3cr3t"), "{e}");
+        let e = ClusterBackend::from_kubeconfig(Some(&dir.join("missing")), None).await.expect_err("no such file");
+        assert!(e.message.contains("missing"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
