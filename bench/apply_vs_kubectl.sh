@@ -12,6 +12,9 @@
 # started with testcluster/testcluster.sh and stopped at the end.
 # Environment: KUBECTL (default kubectl), BENCH_PROFILE (dev|release, default dev),
 # MOORAGE_APPLY_CONCURRENCY (default 16), KEEP=1 to keep the tenants afterwards.
+# The tenants' namespaces are deleted at the end without waiting: the namespace controller keeps
+# the control plane busy for minutes afterwards, so run the benchmark on its own control plane
+# (leave both variables unset) or after the other tests, never next to them.
 set -euo pipefail
 
 N="${1:-200}"

@@ -81,7 +81,8 @@ async fn handle(upstream: String, client: HttpClient<HttpConnector, Incoming>, c
                     .status(429)
                     .header("Retry-After", "1")
                     .header("Content-Type", "application/json")
-                    .body(status_body(429, "TooManyRequests", "Too many requests, please try again later.", 1))
+                    // Only the header says how long to wait: the backend must read it.
+                    .body(status_body(429, "TooManyRequests", "Too many requests, please try again later.", 0))
                     .map_err(std::io::Error::other);
             }
             Some(Fault::Unavailable) => {

@@ -6,9 +6,10 @@
 //! flight. The first error stops the apply (objects in flight are abandoned) and is returned.
 //!
 //! What changed is told by the server: a `201 Created` answer (or no object before) is
-//! [`Change::Created`]; an unchanged resourceVersion is [`Change::Unchanged`]. The object is read
-//! before the apply to know its resourceVersion, except in namespaces this same apply has just
-//! created, where nothing can exist yet.
+//! [`Change::Created`]; an unchanged resourceVersion, or unchanged values of every applied field
+//! (when a controller wrote status meanwhile), is [`Change::Unchanged`]. The object is read before
+//! the apply to compare, except in namespaces this same apply has just created, where nothing can
+//! exist yet.
 
 use std::collections::{HashMap, HashSet};
 
@@ -104,39 +105,49 @@ async fn apply_one(backend: &ClusterBackend, object: &Value, options: &ApplyOpti
         .map_err(|e| invalid(&reference, "", &format!("cannot build the apply request: {e}")))?;
     let (status, body, _) = backend.send(&request, Some(&reference), Some(&kind)).await?;
     let result = complete(&kind, parse_body(Some(&reference), &body)?);
-    let change = change(status, before.as_ref(), &result, options.dry_run);
+    let change = change(status, before.as_ref(), &result, object, &options.field_manager, options.dry_run);
     tracing::debug!(object = %reference, ?change, "applied");
     Ok(Applied { object: reference, change, result })
 }
 
-/// What an apply did, from the answer's status, the object before and the object after.
-pub(crate) fn change(status: http::StatusCode, before: Option<&Value>, after: &Value, dry_run: bool) -> Change {
+/// What an apply did, from the answer's status, the object before, the object after and what
+/// was applied (`intent`, owned by `manager`).
+///
+/// `Unchanged` when the resourceVersion did not move, or when it moved for someone else's reasons
+/// (a controller writing status or its own annotations between our read and our apply): every
+/// field moorage applies has the same value before and after, and moorage owns the same set of
+/// fields. A dry run never moves the resourceVersion, so only the second test applies to it.
+pub(crate) fn change(status: http::StatusCode, before: Option<&Value>, after: &Value, intent: &Value, manager: &str, dry_run: bool) -> Change {
     let Some(before) = before else { return Change::Created };
     if status == http::StatusCode::CREATED {
         return Change::Created;
     }
-    let unchanged = if dry_run {
-        // A dry run writes nothing, so the resourceVersion never moves: compare the objects.
-        comparable(before) == comparable(after)
-    } else {
-        let rv = |v: &Value| v.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
-        rv(before).is_some() && rv(before) == rv(after)
-    };
-    if unchanged {
+    let rv = |v: &Value| v.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+    if !dry_run && rv(before).is_some() && rv(before) == rv(after) {
+        return Change::Unchanged;
+    }
+    let same_values = project(intent, before) == project(intent, after);
+    let same_ownership = owned_fields(before, manager) == owned_fields(after, manager);
+    if same_values && same_ownership {
         Change::Unchanged
     } else {
         Change::Updated
     }
 }
 
-/// An object without the metadata that moves without a change (managedFields times, resourceVersion).
-fn comparable(object: &Value) -> Value {
-    let mut object = object.clone();
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        meta.remove("resourceVersion");
+/// The parts of `actual` at the paths `intent` sets (whole values below arrays and scalars).
+fn project(intent: &Value, actual: &Value) -> Value {
+    match (intent, actual) {
+        (Value::Object(wanted), Value::Object(actual)) => {
+            Value::Object(wanted.iter().map(|(k, w)| (k.clone(), actual.get(k).map(|a| project(w, a)).unwrap_or(Value::Null))).collect())
+        }
+        (_, actual) => actual.clone(),
     }
-    object
+}
+
+/// The fields `manager` owns by apply (its `managedFields` entry), if any.
+fn owned_fields<'a>(object: &'a Value, manager: &str) -> Option<&'a Value> {
+    object.pointer("/metadata/managedFields")?.as_array()?.iter().find(|e| e.get("manager").and_then(Value::as_str) == Some(manager) && e.get("operation").and_then(Value::as_str) == Some("Apply") && e.get("subresource").is_none())?.get("fieldsV1")
 }
 
 #[cfg(test)]
@@ -166,18 +177,29 @@ mod tests {
     }
 
     #[test]
-    fn change_is_read_from_status_and_resource_version() {
-        let at = |rv: &str| json!({"metadata": {"name": "x", "resourceVersion": rv, "managedFields": [{"time": rv}]}});
-        assert_eq!(change(http::StatusCode::CREATED, None, &at("1"), false), Change::Created);
-        assert_eq!(change(http::StatusCode::OK, None, &at("1"), false), Change::Created);
-        assert_eq!(change(http::StatusCode::CREATED, Some(&at("1")), &at("2"), false), Change::Created);
-        assert_eq!(change(http::StatusCode::OK, Some(&at("1")), &at("1"), false), Change::Unchanged);
-        assert_eq!(change(http::StatusCode::OK, Some(&at("1")), &at("2"), false), Change::Updated);
-        // dry run: the objects are compared, without their resourceVersion and managedFields
-        assert_eq!(change(http::StatusCode::OK, Some(&at("1")), &at("2"), true), Change::Unchanged);
-        let mut changed = at("1");
-        changed["spec"] = json!({"replicas": 3});
-        assert_eq!(change(http::StatusCode::OK, Some(&at("1")), &changed, true), Change::Updated);
+    fn change_is_read_from_status_resource_version_and_owned_values() {
+        let intent = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"a": "1"}}, "data": {"k": "v"}});
+        let fields = json!({"f:data": {"f:k": {}}});
+        let at = |rv: &str, value: &str, fields: &Value| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"a": "1"}, "resourceVersion": rv,
+                "managedFields": [{"manager": "moorage", "operation": "Apply", "time": rv, "fieldsV1": fields}]}, "data": {"k": value}})
+        };
+        let c = |status: u16, before: Option<&Value>, after: &Value, dry_run: bool| change(http::StatusCode::from_u16(status).expect("status"), before, after, &intent, "moorage", dry_run);
+        assert_eq!(c(201, None, &at("1", "v", &fields), false), Change::Created);
+        assert_eq!(c(200, None, &at("1", "v", &fields), false), Change::Created);
+        assert_eq!(c(201, Some(&at("1", "v", &fields)), &at("2", "v", &fields), false), Change::Created);
+        assert_eq!(c(200, Some(&at("1", "v", &fields)), &at("1", "v", &fields), false), Change::Unchanged);
+        assert_eq!(c(200, Some(&at("1", "old", &fields)), &at("2", "v", &fields), false), Change::Updated);
+        // someone else wrote status or their own fields meanwhile: not our change
+        let mut with_status = at("2", "v", &fields);
+        with_status["status"] = json!({"observed": true});
+        with_status["metadata"]["annotations"] = json!({"controller/revision": "1"});
+        assert_eq!(c(200, Some(&at("1", "v", &fields)), &with_status, false), Change::Unchanged);
+        // we dropped a field we owned: the set of fields we own shrank
+        assert_eq!(c(200, Some(&at("1", "v", &json!({"f:data": {"f:k": {}, "f:gone": {}}}))), &at("2", "v", &fields), false), Change::Updated);
+        // dry run: the resourceVersion never moves, the values tell
+        assert_eq!(c(200, Some(&at("1", "v", &fields)), &at("1", "v", &fields), true), Change::Unchanged);
+        assert_eq!(c(200, Some(&at("1", "old", &fields)), &at("1", "v", &fields), true), Change::Updated);
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub(crate) enum Failure {
     /// The server answered with an error status.
     Api {
         /// The answer (synthesised when the body was not a Status).
-        status: Status,
+        status: Box<Status>,
         /// The server's `Retry-After`, from the header or `details.retryAfterSeconds`.
         retry_after: Option<std::time::Duration>,
     },
@@ -27,6 +27,10 @@ impl Failure {
     /// What the retry policy looks at. Local failures count as a 400: never retried.
     pub(crate) fn outcome(&self) -> Outcome {
         match self {
+            // The API server answers 500 when a server-side apply names fields its schema does
+            // not have ("failed to create typed patch object ... field not declared in schema"):
+            // the same request will fail the same way, so it is an invalid object, not an outage.
+            Failure::Api { status, .. } if status.code == 500 && is_untyped_patch(status) => Outcome::Status(422),
             Failure::Api { status, .. } => Outcome::Status(status.code),
             Failure::Connection(_) => Outcome::Connection,
             Failure::Timeout(_) => Outcome::Timeout,
@@ -57,7 +61,7 @@ impl Failure {
         match error {
             kube::Error::Api(status) => {
                 let retry_after = status.details.as_ref().map(|d| d.retry_after_seconds).filter(|s| *s > 0).map(|s| std::time::Duration::from_secs(s.into()));
-                Failure::Api { status: (**status).clone(), retry_after }
+                Failure::Api { status: status.clone(), retry_after }
             }
             kube::Error::HyperError(e) if is_timeout(e) => Failure::Timeout(e.to_string()),
             kube::Error::HyperError(e) => Failure::Connection(e.to_string()),
@@ -71,12 +75,17 @@ impl Failure {
     /// The error a caller sees, for a failure that is final (not retried or out of attempts).
     pub(crate) fn into_error(self, object: Option<ObjectRef>, kind: Option<&Kind>, attempts: u32) -> BackendError {
         match self {
-            Failure::Api { status, .. } if !super::retry::RetryPolicy::is_transient(Outcome::Status(status.code)) => {
-                from_status(&status, object.unwrap_or_else(|| ObjectRef { kind: kind.map(|k| k.kind.clone()).unwrap_or_default(), namespace: None, name: String::new() }), kind)
+            ref failure @ Failure::Api { ref status, .. } if !super::retry::RetryPolicy::is_transient(failure.outcome()) => {
+                from_status(status, object.unwrap_or_else(|| ObjectRef { kind: kind.map(|k| k.kind.clone()).unwrap_or_default(), namespace: None, name: String::new() }), kind)
             }
             other => BackendError::Unavailable { object, attempts, message: other.describe() },
         }
     }
+}
+
+/// Whether a 500 is the API server failing to type a server-side apply patch (unknown fields).
+fn is_untyped_patch(status: &Status) -> bool {
+    status.message.contains("failed to create typed patch object") || status.message.contains("field not declared in schema")
 }
 
 /// Whether an error (or one of its sources) is a timeout.
@@ -265,6 +274,9 @@ mod tests {
         // strict field validation answers 400 without causes
         let e = map(api_error(400, "BadRequest", ".spec.bogus: field not declared in schema", None));
         assert!(matches!(e, BackendError::Invalid { ref causes, .. } if causes.len() == 1 && causes[0].message.contains("not declared")), "{e:?}");
+        // server-side apply of unknown fields: a 500 that is not an outage
+        let e = map(api_error(500, "", "failed to create typed patch object (acme/web; /v1, Kind=Service): .spec.bogus: field not declared in schema", None));
+        assert!(matches!(e, BackendError::Invalid { ref causes, .. } if causes[0].message.contains("not declared")), "{e:?}");
         let e = map(api_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format", None));
         assert!(matches!(e, BackendError::Invalid { ref causes, .. } if causes[0].message.starts_with("HTTP 415")), "{e:?}");
     }

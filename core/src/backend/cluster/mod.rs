@@ -17,6 +17,9 @@
 //! # Ok(()) }
 //! ```
 
+// `BackendError` is the trait's error type; boxing it in private helpers would only add noise.
+#![allow(clippy::result_large_err)]
+
 mod apply;
 mod errors;
 mod retry;
@@ -209,7 +212,7 @@ impl ClusterBackend {
                     .unwrap_or_else(|| Status::failure(String::from_utf8_lossy(&body).trim(), code.canonical_reason().unwrap_or("")));
                 status.code = code.as_u16();
                 let from_details = status.details.as_ref().map(|d| d.retry_after_seconds).filter(|s| *s > 0).map(|s| Duration::from_secs(s.into()));
-                return Err(Failure::Api { status, retry_after: retry_after.or(from_details) });
+                return Err(Failure::Api { status: Box::new(status), retry_after: retry_after.or(from_details) });
             }
             Ok((code, body))
         };
@@ -390,5 +393,42 @@ mod tests {
         assert!(debug.contains("127.0.0.1:6443"), "{debug}");
         assert!(!debug.contains("s3cr3t-token"), "{debug}");
         assert_eq!(backend.describe(), "cluster (https://127.0.0.1:6443/)");
+    }
+
+    #[tokio::test]
+    async fn kubeconfig_contexts_are_selected() {
+        let dir = std::env::temp_dir().join(format!("moorage-kubeconfig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("config");
+        let kubeconfig = r#"
+apiVersion: v1
+kind: Config
+current-context: first
+clusters:
+- name: one
+  cluster: { server: "https://one.example.test:6443", insecure-skip-tls-verify: true }
+- name: two
+  cluster: { server: "https://two.example.test:6443", insecure-skip-tls-verify: true }
+users:
+- name: admin
+  user: { token: "kubeconfig-s3cr3t" }
+contexts:
+- name: first
+  context: { cluster: one, user: admin }
+- name: second
+  context: { cluster: two, user: admin, namespace: apps }
+"#;
+        std::fs::write(&path, kubeconfig).expect("kubeconfig written");
+        let current = ClusterBackend::from_kubeconfig(Some(&path), None).await.expect("current context");
+        assert_eq!(current.describe(), "cluster (context first)");
+        let second = ClusterBackend::from_kubeconfig(Some(&path), Some("second")).await.expect("second context");
+        let debug = format!("{second:?}");
+        assert!(debug.contains("two.example.test") && debug.contains("second"), "{debug}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        let e = ClusterBackend::from_kubeconfig(Some(&path), Some("third")).await.expect_err("no such context");
+        assert!(e.message.contains("third") && !e.message.contains("s3cr3t"), "{e}");
+        let e = ClusterBackend::from_kubeconfig(Some(&dir.join("missing")), None).await.expect_err("no such file");
+        assert!(e.message.contains("missing"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

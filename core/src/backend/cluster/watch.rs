@@ -54,9 +54,7 @@ pub(super) async fn watch(backend: &ClusterBackend, kind: &Kind, namespace: Opti
         Some(ns) if kind.namespaced => Api::namespaced_with(backend.client.clone(), ns, &resource),
         _ => Api::all_with(backend.client.clone(), &resource),
     };
-    let mut config = watcher::Config::default();
-    config.label_selector = selector.labels.clone();
-    config.field_selector = selector.fields.clone();
+    let config = watcher::Config { label_selector: selector.labels.clone(), field_selector: selector.fields.clone(), ..watcher::Config::default() };
     let state = State {
         events: Box::pin(watcher(api, config)),
         kind: kind.clone(),
@@ -172,7 +170,7 @@ impl State {
                     tracing::debug!(watch = %self.reference, "watch expired (410 Gone); listing again");
                     return;
                 }
-                Failure::Api { status: (**status).clone(), retry_after: None }
+                Failure::Api { status: status.clone(), retry_after: None }
             }
             watcher::Error::NoResourceVersion => Failure::Local(error.to_string()),
         };
