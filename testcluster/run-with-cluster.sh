@@ -30,7 +30,7 @@ trap cleanup EXIT
 trap 'status=130; exit 130' INT
 trap 'status=143; exit 143' TERM
 
-kubeconfig="$("$TC" up "$STATE_DIR")" || {
+kubeconfig="$(MOORAGE_TESTCLUSTER_REMEMBER=0 "$TC" up "$STATE_DIR")" || {
   # `up` shows the logs, keeps them and cleans up after itself on failure
   status=1
   echo "[run-with-cluster] the test control plane did not come up" >&2

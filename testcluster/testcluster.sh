@@ -16,6 +16,7 @@
 #   MOORAGE_TESTCLUSTER_GO_P    `go build -p` (default 2; use 1 on machines short of memory)
 #   MOORAGE_TESTCLUSTER_TIMEOUT seconds `up` waits for everything (default 120)
 #   MOORAGE_TESTCLUSTER_NODES   number of kwok nodes (default 3)
+#   MOORAGE_TESTCLUSTER_REMEMBER=0  `up` does not record its state dir as the current cluster
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -303,7 +304,9 @@ cmd_up() {
   mkdir -p "$STATE/logs" "$STATE/etcd"
   chmod 700 "$STATE/etcd"
   : > "$STATE/pids"
-  echo "$STATE" > "$CURRENT_FILE"
+  # run-with-cluster.sh sets MOORAGE_TESTCLUSTER_REMEMBER=0 so that it never replaces the
+  # cluster a user started by hand as the "current" one
+  if [ "${MOORAGE_TESTCLUSTER_REMEMBER:-1}" != 0 ]; then echo "$STATE" > "$CURRENT_FILE"; fi
   T0=$SECONDS
   DEADLINE=$((SECONDS + UP_TIMEOUT))
   trap 'fail_up "interrupted"' INT TERM
