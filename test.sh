@@ -38,8 +38,11 @@ install_prerequisites() {
 
 run_tests() {
   local failed=0
+  local log
+  log="$(mktemp)"
   step "Rust: cargo test --workspace (simulated cluster${MOORAGE_TEST_KUBECONFIG:+ and the real control plane})"
-  cargo test --workspace --no-fail-fast || failed=1
+  cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || failed=1
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 
   step "examples (each one runs)"
   for example in $(sed -n 's/^name = "\(.*\)"$/\1/p' examples/Cargo.toml | grep -v '^moorage-examples$'); do
@@ -47,6 +50,18 @@ run_tests() {
     cargo run -q -p moorage-examples --example "$example" >/tmp/moorage-example-"$example".log 2>&1 || { failed=1; cat /tmp/moorage-example-"$example".log; echo "example $example FAILED"; }
     tail -n 3 /tmp/moorage-example-"$example".log
   done
+
+  # One closing line for the whole run: every Rust test binary's counts added up.
+  local passed failures
+  passed=$(sed -n 's/^test result: .* \([0-9]*\) passed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  failures=$(sed -n 's/^test result: .* \([0-9]*\) failed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  rm -f "$log"
+  if [ -n "${MOORAGE_SUMMARY_FILE:-}" ]; then
+    echo "$passed passed, $failures failed" >"$MOORAGE_SUMMARY_FILE"
+  else
+    step "summary"
+    echo "$passed passed, $failures failed"
+  fi
   return "$failed"
 }
 
@@ -63,7 +78,14 @@ case "${1:-}" in
     install_prerequisites
     export MOORAGE_REQUIRE_CLUSTER=1
     step "test control plane: build (cached after the first time) and start"
-    "$ROOT/testcluster/run-with-cluster.sh" "$ROOT/test.sh" --inner
+    MOORAGE_SUMMARY_FILE="$(mktemp)"
+    export MOORAGE_SUMMARY_FILE
+    status=0
+    "$ROOT/testcluster/run-with-cluster.sh" "$ROOT/test.sh" --inner || status=$?
+    step "summary (Rust tests against the simulated cluster and the real control plane)"
+    cat "$MOORAGE_SUMMARY_FILE" 2>/dev/null || echo "0 passed, 1 failed"
+    rm -f "$MOORAGE_SUMMARY_FILE"
+    exit "$status"
     ;;
   *)
     echo "usage: $0 [--no-cluster]" >&2
