@@ -5,6 +5,8 @@
 pub mod cluster;
 mod error;
 mod kind;
+pub mod manifests;
+pub(crate) mod selector;
 pub mod sim;
 pub mod wait;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::selector::match_map;
+use crate::backend::selector::match_map;
 use super::state::{self, owned_by, owner_ref, State};
 use super::util::{self, parse_rfc3339, text};
 use super::{admission, pods, workloads};

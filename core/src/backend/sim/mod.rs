@@ -28,7 +28,6 @@ mod admission;
 mod apply;
 mod controllers;
 mod pods;
-mod selector;
 mod state;
 mod util;
 mod workloads;
@@ -49,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Applied, ApplyOptions, Backend, BackendError, Cause, Kind, ObjectRef, Propagation, Selector, WatchEvent, WatchStream};
-use selector::ObjectSelector;
+use crate::backend::selector::ObjectSelector;
 use state::State;
 
 /// A virtual node of the simulated cluster.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::selector::ObjectSelector;
+use crate::backend::selector::ObjectSelector;
 use super::util::{self, text};
 use super::{ImageFailure, SimOptions};
 use crate::backend::{BackendError, Kind, WatchEvent};

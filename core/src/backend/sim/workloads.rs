@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::admission;
 use super::controllers::{pod_ready, pod_terminal};
-use super::selector::match_label_selector;
+use crate::backend::selector::match_label_selector;
 use super::state::{self, owned_by, owner_ref, State};
 use super::util::{self, int, int_or_percent, parse_rfc3339, text};
 

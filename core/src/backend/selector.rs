@@ -186,7 +186,8 @@ impl ObjectSelector {
 
     /// Whether an object matches both selectors.
     pub(crate) fn matches(&self, object: &Value) -> bool {
-        self.labels.matches(&super::util::labels(object)) && self.fields.matches(object)
+        let labels = object.pointer("/metadata/labels").and_then(Value::as_object).cloned().unwrap_or_default();
+        self.labels.matches(&labels) && self.fields.matches(object)
     }
 }
 
