@@ -260,7 +260,7 @@ mod yaml_tests {
         let value = json!({
             "apiVersion": "v1",
             "data": {"index.html": "<h1>blue</h1>\n", "script": "set -eu\necho 'hi' | awk '{print $1}'", "keep": "a\n\n"},
-            "list": ["a", "8080", "true", "", "x: y", "- z", " lead", "tab\there", 3, 1.5, false, null],
+            "list": ["a", "8080", "true", "", "x: y", "- z", " lead", "tab\there", "9f79acaa72", "1e3", "12", "1.5", "0x1F", 3, 1.5, false, null],
             "maps": [{"name": "a", "ports": [{"port": 80}], "env": []}, {"empty": {}}],
             "nested": [[1, 2], ["a"]],
             "quoted 'key'": 1,

@@ -139,14 +139,21 @@ fn looks_typed(s: &str) -> bool {
     }
     let t = s.strip_prefix(['+', '-']).unwrap_or(s);
     let Some(&first) = t.as_bytes().first() else { return false };
-    (first.is_ascii_digit() || first == b'.')
-        && t.bytes().all(|b| b.is_ascii_hexdigit() || matches!(b, b'x' | b'X' | b'o' | b'O' | b'_' | b'.' | b':' | b'+' | b'-' | b' ' | b't' | b'T' | b'z' | b'Z' | b'i' | b'I' | b'n' | b'N'))
+    if t.eq_ignore_ascii_case(".inf") || t.eq_ignore_ascii_case(".nan") || matches!(t.get(..2), Some("0x" | "0X" | "0o" | "0O" | "0b" | "0B")) {
+        return true;
+    }
+    // Decimal numbers, exponents, sexagesimals (`1:30`) and timestamps; hex digests like `9f79acaa72` stay plain.
+    (first.is_ascii_digit() || first == b'.') && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'e' | b'E' | b'_' | b'.' | b':' | b'+' | b'-' | b' ' | b't' | b'T' | b'z' | b'Z'))
 }
 
 /// Picks a scalar style like libyaml's analysis in block context, plus the type check `serde_yaml` does.
 fn choose_style(s: &str, key: bool) -> Style {
     let bytes = s.as_bytes();
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return Style::Single };
+    // Fast path for the common names, labels and paths: nothing to analyse but the keywords.
+    if first.is_ascii_alphabetic() && bytes.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/' | b'_')) {
+        return if looks_typed(s) { Style::Single } else { Style::Plain };
+    }
     let mut indicators = s.starts_with("---") || s.starts_with("...");
     let (mut breaks, mut space_break, mut prev_space) = (false, false, false);
     let mut preceded_by_ws = true;
