@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile throughput, whole process: 1,000 tenants with one release each compiled and written as
-# YAML (one file per tenant) by `compile_tenants`, timed from outside the process (start-up
-# included). Prints the median of RUNS runs as objects/s and a Markdown row for docs/benchmarks.md.
+# YAML by `compile_tenants`, timed from outside the process (start-up included), for both layouts:
+# one YAML stream for all tenants, and one file per tenant. Prints the median of RUNS runs of each
+# as objects/s and Markdown rows for docs/benchmarks.md.
 #   bench/compile.sh [TENANTS] [RUNS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,17 +13,21 @@ cargo build -q --release -p moorage-bench --bin compile_tenants
 BIN="$CARGO_TARGET_DIR/release/compile_tenants"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
-times=()
-objects=0
-for _ in $(seq "$RUNS"); do
-  rm -rf "$OUT/run"
-  start=$(date +%s%N)
-  line="$("$BIN" "$TENANTS" "$OUT/run")"
-  end=$(date +%s%N)
-  objects=$(echo "$line" | sed -n 's/.*"objects":\([0-9]*\).*/\1/p')
-  times+=($(( (end - start) / 1000 )))
-done
-median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-rate=$(( objects * 1000000 / median ))
-echo "tenants=$TENANTS objects=$objects runs=$RUNS median_wall_us=$median objects_per_second=$rate all_us=${times[*]}"
-echo "| compile + write YAML, whole process | $TENANTS tenants, $objects objects | $(awk "BEGIN{printf \"%.1f\", $median/1000}") ms | **$rate objects/s** |"
+measure() {
+  local layout_flag="$1" label="$2"
+  local times=() objects=0 start end line median rate
+  for _ in $(seq "$RUNS"); do
+    rm -rf "$OUT/run"
+    start=$(date +%s%N)
+    line="$("$BIN" "$TENANTS" "$OUT/run" $layout_flag)"
+    end=$(date +%s%N)
+    objects=$(echo "$line" | sed -n 's/.*"objects":\([0-9]*\).*/\1/p')
+    times+=($(( (end - start) / 1000 )))
+  done
+  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+  rate=$(( objects * 1000000 / median ))
+  echo "layout=$label tenants=$TENANTS objects=$objects runs=$RUNS median_wall_us=$median objects_per_second=$rate all_us=${times[*]}" >&2
+  echo "| compile + write YAML ($label), whole process | $TENANTS tenants, $objects objects | $(awk "BEGIN{printf \"%.1f\", $median/1000}") ms | **$rate objects/s** |"
+}
+measure "" "one stream file"
+measure "--per-tenant" "one file per tenant"

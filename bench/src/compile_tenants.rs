@@ -1,13 +1,15 @@
-//! Compiles N tenants with one release each and writes each tenant's manifests as one YAML file.
+//! Compiles N tenants with one release each and writes their manifests as YAML.
 //!
-//! Usage: `compile_tenants [N] [OUT_DIR]` (default 1000 tenants into a temporary folder). Prints one
-//! line of JSON: tenants, objects, bytes and the time spent inside the process. The whole-process
-//! figure (start-up included) is measured around it by `bench/compile.sh`.
+//! Usage: `compile_tenants [N] [OUT_DIR] [--per-tenant]`. By default every tenant's objects go into
+//! one YAML stream, `OUT_DIR/manifests.yaml`; with `--per-tenant`, one file per tenant,
+//! `OUT_DIR/<tenant>.yaml`. Files are written atomically. Prints one line of JSON: tenants,
+//! objects, bytes and the time spent inside the process. The whole-process figure (start-up
+//! included) is measured around it by `bench/compile.sh`.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use moorage::manifest::{self, Layout};
+use moorage::manifest;
 use moorage::{compile, Quota, Release, Role, Strategy, Tenant};
 
 fn tenant_and_release(i: usize) -> (Tenant, Release) {
@@ -34,35 +36,48 @@ fn tenant_and_release(i: usize) -> (Tenant, Release) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let out = args.next().map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("moorage-bench-{}", std::process::id())));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let per_tenant = args.iter().any(|a| a == "--per-tenant");
+    let mut positional = args.iter().filter(|a| !a.starts_with("--"));
+    let n: usize = positional.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let out = positional.next().map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("moorage-bench-{}", std::process::id())));
     std::fs::create_dir_all(&out).expect("output folder");
     let start = Instant::now();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let (objects, bytes) = std::thread::scope(|s| {
+    let results: Vec<(usize, usize, String)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let out = &out;
                 s.spawn(move || {
-                    let (mut objects, mut bytes) = (0usize, 0usize);
+                    let (mut objects, mut bytes, mut stream) = (0usize, 0usize, String::new());
                     for i in (t..n).step_by(threads) {
                         let (tenant, release) = tenant_and_release(i);
                         let compiled = compile(&tenant, &[release]).expect("compiles");
-                        let dir = out.join(tenant.name());
-                        let files = manifest::write_dir(&dir, &compiled.objects, Layout::Single).expect("written");
                         objects += compiled.objects.len();
-                        bytes += files.iter().map(|f| std::fs::metadata(f).map(|m| m.len() as usize).unwrap_or(0)).sum::<usize>();
+                        if per_tenant {
+                            bytes += manifest::write_file(&out.join(format!("{}.yaml", tenant.name())), &compiled.objects).expect("written");
+                        } else {
+                            stream.push_str(&manifest::to_yaml_stream(&compiled.objects).expect("yaml"));
+                        }
                     }
-                    (objects, bytes)
+                    (objects, bytes, stream)
                 })
             })
             .collect();
-        workers.into_iter().map(|w| w.join().expect("worker")).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        workers.into_iter().map(|w| w.join().expect("worker")).collect()
     });
+    let objects: usize = results.iter().map(|r| r.0).sum();
+    let mut bytes: usize = results.iter().map(|r| r.1).sum();
+    if !per_tenant {
+        let stream: String = results.into_iter().map(|r| r.2).collect();
+        std::fs::write(out.join("manifests.yaml.tmp"), &stream).expect("written");
+        std::fs::rename(out.join("manifests.yaml.tmp"), out.join("manifests.yaml")).expect("renamed");
+        bytes = stream.len();
+    }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{{\"tenants\":{n},\"objects\":{objects},\"bytes\":{bytes},\"threads\":{threads},\"in_process_seconds\":{secs:.4},\"in_process_objects_per_second\":{:.0}}}",
+        "{{\"tenants\":{n},\"objects\":{objects},\"bytes\":{bytes},\"layout\":\"{}\",\"threads\":{threads},\"in_process_seconds\":{secs:.4},\"in_process_objects_per_second\":{:.0}}}",
+        if per_tenant { "per-tenant" } else { "stream" },
         objects as f64 / secs
     );
 }

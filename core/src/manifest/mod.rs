@@ -160,6 +160,14 @@ fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Manifest
     Ok(())
 }
 
+/// Writes objects as one YAML stream into the file `path` (its folder must exist), atomically
+/// (a temporary file renamed into place). Returns the number of bytes written.
+pub fn write_file(path: &Path, objects: &[Object]) -> Result<usize, ManifestError> {
+    let yaml = to_yaml_stream(objects)?;
+    write_atomic(path, yaml.as_bytes()).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
+    Ok(yaml.len())
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

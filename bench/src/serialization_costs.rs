@@ -1,3 +1,4 @@
+//! Where compile time goes: compile, JSON, JSON values and YAML for 1,000 runs of one 13-object tenant.
 use std::time::Instant;
 fn main() {
     let t = moorage::Tenant::builder("customer-0001").quota(moorage::Quota::new().limits("4", "8Gi").requests("2", "4Gi").pods(20)).member("admin@x.test", moorage::Role::Admin).domain("c.shop.test").build().unwrap();
