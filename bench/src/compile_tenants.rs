@@ -16,7 +16,7 @@ fn tenant_and_release(i: usize) -> (Tenant, Release) {
     let name = format!("customer-{i:04}");
     let tenant = Tenant::builder(&name)
         .display_name(format!("Customer {i}"))
-        .label("plan", if i % 3 == 0 { "business" } else { "standard" })
+        .label("plan", if i.is_multiple_of(3) { "business" } else { "standard" })
         .quota(Quota::new().limits("4", "8Gi").requests("2", "4Gi").pods(20))
         .member(format!("admin@{name}.test"), Role::Admin)
         .domain(format!("{name}.shop.test"))

@@ -5,7 +5,7 @@ fn main() {
     let r = moorage::Release::builder("customer-0001", "webserver", "v1").image("nginxinc/nginx-unprivileged:1.27").replicas(3).port("http", 8080).resources(("100m", "64Mi"), ("200m", "128Mi")).config_file("index.html", "x").host("c.shop.test").strategy(moorage::Strategy::blue_green()).build().unwrap();
     let s = Instant::now();
     let mut objs = Vec::new();
-    for _ in 0..1000 { objs = moorage::compile(&t, &[r.clone()]).unwrap().objects; }
+    for _ in 0..1000 { objs = moorage::compile(&t, std::slice::from_ref(&r)).unwrap().objects; }
     println!("compile: {:?}", s.elapsed());
     let s = Instant::now();
     let mut n = 0;

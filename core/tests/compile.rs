@@ -74,7 +74,7 @@ fn the_stable_service_selects_name_and_version_so_versions_never_mix() {
 fn config_is_versioned_by_content() {
     let (tenant, blue, _) = demo();
     let config_name = |r: &Release| {
-        compile(&tenant, &[r.clone()]).unwrap().objects.iter().find(|o| o.kind() == "ConfigMap").map(|o| o.name().to_string()).unwrap()
+        compile(&tenant, std::slice::from_ref(r)).unwrap().objects.iter().find(|o| o.kind() == "ConfigMap").map(|o| o.name().to_string()).unwrap()
     };
     let a = config_name(&blue);
     let mut changed = blue.clone().into_spec();
@@ -125,7 +125,7 @@ fn two_releases_of_one_app_are_refused() {
 #[test]
 fn yaml_round_trips_and_output_is_deterministic() {
     let (tenant, blue, _) = demo();
-    let objects = compile(&tenant, &[blue.clone()]).unwrap().objects;
+    let objects = compile(&tenant, std::slice::from_ref(&blue)).unwrap().objects;
     let yaml = manifest::to_yaml_stream(&objects).unwrap();
     let back = manifest::from_yaml_stream(&yaml, std::path::Path::new("stream.yaml")).unwrap();
     assert_eq!(back, objects);

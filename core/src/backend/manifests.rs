@@ -23,11 +23,14 @@ pub struct ManifestBackend {
     state: Mutex<Files>,
 }
 
+/// A watch registered on the folder: kind, namespace, selector, and where its events go.
+type Watcher = (String, Option<String>, ObjectSelector, UnboundedSender<Result<WatchEvent, BackendError>>);
+
 #[derive(Default)]
 struct Files {
     /// `(kind, namespace, name)` to the object as written and its file.
     objects: BTreeMap<(String, String, String), (Value, PathBuf)>,
-    watchers: Vec<(String, Option<String>, ObjectSelector, UnboundedSender<Result<WatchEvent, BackendError>>)>,
+    watchers: Vec<Watcher>,
 }
 
 impl std::fmt::Debug for ManifestBackend {
