@@ -180,3 +180,10 @@ pub fn api_status(err: &kube::Error) -> Option<&kube::core::Status> {
         _ => None,
     }
 }
+
+/// moorage's backend for the test control plane, or `None` when the test must be skipped
+/// (see [`real_cluster_config`] for when it panics instead).
+pub async fn real_backend() -> Option<moorage::backend::cluster::ClusterBackend> {
+    let config = real_cluster_config().await?;
+    Some(moorage::backend::cluster::ClusterBackend::from_config(config).expect("a backend for the test control plane"))
+}

@@ -275,11 +275,6 @@ mod cases {
     }
 }
 
-async fn real_backend() -> Option<moorage::backend::cluster::ClusterBackend> {
-    let config = moorage_tests::real_cluster_config().await?;
-    Some(moorage::backend::cluster::ClusterBackend::from_config(config).expect("a backend for the test control plane"))
-}
-
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod simulated {
@@ -295,7 +290,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    let Some(backend) = super::real_backend().await else { return };
+                    let Some(backend) = moorage_tests::real_backend().await else { return };
                     let ns = format!("conf-{}-{}", stringify!($case).replace('_', "-").chars().take(40).collect::<String>(), moorage_tests::random_suffix());
                     super::cases::$case(&backend, &ns).await;
                 }
