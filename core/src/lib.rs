@@ -51,3 +51,8 @@ pub use model::release::{ConfigFiles, EnvVar, Port, Probe, Protocol, Release, Re
 pub use model::strategy::{BlueGreen, Canary, CanaryStep, Rolling, Strategy, TrafficRouting};
 pub use model::tenant::{Member, MemberKind, NetworkIsolation, PodSecurityLevel, Role, Tenant, TenantBuilder, TenantSpec, Volume};
 pub use quantity::Quantity;
+
+/// The README's Rust example, compiled and run as a doc test so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
