@@ -13,7 +13,10 @@ TC="$HERE/testcluster.sh"
 
 [ $# -gt 0 ] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
 
-"$TC" build >/dev/null || { echo "[run-with-cluster] build failed" >&2; exit 1; }
+BIN_DIR="$("$TC" build)" || { echo "[run-with-cluster] build failed" >&2; exit 1; }
+# The tests use the kubectl built with the control plane (a fresh machine may have none).
+export KUBECTL="$BIN_DIR/kubectl"
+export PATH="$BIN_DIR:$PATH"
 
 STATE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/moorage-testcluster.XXXXXX")"
 status=1
