@@ -44,6 +44,20 @@ run_tests() {
   cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || failed=1
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 
+  if [ -x bindings-python/test.sh ]; then
+    step "Python bindings: pip install ./bindings-python, stubtest, pytest${MOORAGE_TEST_KUBECONFIG:+ (with the real control plane)}"
+    local pylog
+    pylog="$(mktemp)"
+    bindings-python/test.sh 2>&1 | tee "$pylog" || failed=1
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+    # pytest's closing line ("12 passed, 1 skipped in 3.2s") joins the summary as a "test result" line.
+    local py_passed py_failed
+    py_passed=$(grep -Eo '[0-9]+ passed' "$pylog" | tail -n 1 | grep -Eo '[0-9]+' || echo 0)
+    py_failed=$(grep -Eo '[0-9]+ (failed|error)' "$pylog" | tail -n 1 | grep -Eo '[0-9]+' || echo 0)
+    echo "test result: python. ${py_passed:-0} passed; ${py_failed:-0} failed; (pytest)" >>"$log"
+    rm -f "$pylog"
+  fi
+
   step "examples (each one runs)"
   for example in $(sed -n 's/^name = "\(.*\)"$/\1/p' examples/Cargo.toml | grep -v '^moorage-examples$'); do
     echo "--- example $example"
