@@ -218,7 +218,7 @@ async fn can(client: &kube::Client, user: &str, namespace: &str, group: &str, re
     answer.status.is_some_and(|s| s.allowed)
 }
 
-/// Four tenants; every member of every tenant against every tenant's namespace, for get/list/create/delete
+/// Four tenants; every member (and the CI ServiceAccount) of every tenant against every tenant's namespace, for get/list/create/delete
 /// on pods, deployments, secrets and configmaps: allowed exactly where the member's role says, in its
 /// own tenant only. Real control plane only (the simulated cluster has no RBAC authorizer).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,6 +240,7 @@ async fn isolation_matrix() {
         .collect();
     for t in &tenants {
         tenant::apply(&backend, t, &options()).await.unwrap();
+        tenant::ci_credentials(&backend, t, &ci_options(&config)).await.unwrap();
     }
     // RBAC is served from informers: wait until the last tenant's admin is authorized.
     let last = tenants.last().unwrap();
@@ -255,8 +256,9 @@ async fn isolation_matrix() {
     let verbs = ["get", "list", "create", "delete"];
     let (mut checks, mut wrong) = (0usize, Vec::new());
     for a in &tenants {
-        for role in roles {
-            let user = format!("{}@{}.test", role.as_str(), a.name());
+        let mut subjects: Vec<(String, Role)> = roles.iter().map(|r| (format!("{}@{}.test", r.as_str(), a.name()), *r)).collect();
+        subjects.push((format!("system:serviceaccount:{}:{}", a.namespace(), tenant::CI_SERVICE_ACCOUNT), Role::Developer));
+        for (user, role) in subjects {
             for b in &tenants {
                 for (group, resource) in resources {
                     for verb in verbs {
@@ -284,5 +286,49 @@ async fn isolation_matrix() {
         let _ = tenant::delete(&backend, t, DeleteOptions { confirm: true, purge: true }).await;
     }
     assert!(wrong.is_empty(), "{} of {checks} checks wrong:\n{}", wrong.len(), wrong.join("\n"));
-    assert_eq!(checks, 4 * 3 * 4 * 4 * 4);
+    assert_eq!(checks, 4 * 4 * 4 * 4 * 4);
+}
+
+fn ci_options(config: &kube::Config) -> tenant::CiOptions {
+    let path = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the admin kubeconfig");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let ca = kubeconfig.clusters.first().and_then(|c| c.cluster.as_ref()).and_then(|c| c.certificate_authority_data.clone());
+    tenant::CiOptions { ttl: Duration::from_secs(600), server: config.cluster_url.to_string(), certificate_authority_data: ca }
+}
+
+/// The CI kubeconfig of a tenant works in its namespace with the developer's rights, and nowhere else.
+/// Real control plane only (the simulated cluster serves no TokenRequest API).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ci_credentials_are_scoped_to_the_tenant() {
+    let Some(config) = moorage_tests::real_cluster_config().await else { return };
+    let backend = moorage::backend::cluster::ClusterBackend::from_config(config.clone()).unwrap();
+    let suffix = moorage_tests::random_suffix();
+    let own = Tenant::builder(format!("ci-{suffix}")).protected(false).build().unwrap();
+    let other = Tenant::builder(format!("ci2-{suffix}")).protected(false).build().unwrap();
+    for t in [&own, &other] {
+        tenant::apply(&backend, t, &options()).await.unwrap();
+    }
+    let creds = tenant::ci_credentials(&backend, &own, &ci_options(&config)).await.unwrap();
+    assert!(!creds.token.is_empty() && !creds.expires_at.is_empty());
+    assert!(tenant::plan(&backend, &own).await.unwrap().is_empty(), "the CI objects are not planned for deletion");
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&creds.kubeconfig).expect("a parsable kubeconfig");
+    let ci_config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    assert_eq!(ci_config.default_namespace, own.namespace());
+    let client = kube::Client::try_from(ci_config).unwrap();
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::default_namespaced(client.clone());
+    moorage_tests::wait_for("the CI token to list deployments", WAIT, || {
+        let d = deployments.clone();
+        async move { Ok(d.list(&Default::default()).await.ok().map(|_| ())) }
+    })
+    .await
+    .unwrap();
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::default_namespaced(client.clone());
+    let err = secrets.list(&Default::default()).await.unwrap_err();
+    assert_eq!(moorage_tests::api_status(&err).map(|s| s.code), Some(403), "developers do not read secrets: {err}");
+    let elsewhere: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, other.namespace());
+    let err = elsewhere.list(&Default::default()).await.unwrap_err();
+    assert_eq!(moorage_tests::api_status(&err).map(|s| s.code), Some(403), "{err}");
+    for t in [&own, &other] {
+        tenant::delete(&backend, t, DeleteOptions { confirm: true, purge: true }).await.unwrap();
+    }
 }

@@ -4,6 +4,8 @@
 //! and on a real one. A tenant's domains are recorded on its Namespace (annotation
 //! [`DOMAINS_ANNOTATION`]) so that a domain held by another tenant is refused before any write.
 
+#[cfg(feature = "cluster")]
+mod ci;
 mod delete;
 mod plan;
 mod status;
@@ -21,6 +23,8 @@ use crate::compile::QUOTA_NAME;
 use crate::labels;
 use crate::model::tenant::Tenant;
 
+#[cfg(feature = "cluster")]
+pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
 pub use delete::{delete, DeleteOptions, DeleteReport};
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
 pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, QuotaUsage, ReleasePods, TenantStatus};
@@ -58,6 +62,14 @@ pub enum TenantError {
         /// The object.
         object: String,
         /// The serializer's message.
+        message: String,
+    },
+    /// The TokenRequest API refused to issue a token.
+    #[error("cannot issue a CI token for tenant {tenant:?}: {message}")]
+    TokenRequest {
+        /// The tenant.
+        tenant: String,
+        /// The API server's explanation.
         message: String,
     },
     /// The backend failed.

@@ -121,7 +121,9 @@ pub async fn plan(backend: &dyn Backend, tenant: &Tenant) -> Result<Plan, Tenant
     }
     for live in live_tenant_objects(backend, tenant).await? {
         let reference = ObjectRef::of(&live);
-        if !compiled.iter().any(|(k, n)| *k == reference.kind && *n == reference.name) {
+        // The CI access objects of `ci_credentials` are not compiled from the tenant but belong to it.
+        let ci = matches!((reference.kind.as_str(), reference.name.as_str()), ("ServiceAccount", "ci") | ("Role" | "RoleBinding", "moorage-ci"));
+        if !ci && !compiled.iter().any(|(k, n)| *k == reference.kind && *n == reference.name) {
             plan.objects.push(PlannedObject { object: reference, action: PlannedAction::Delete, changes: Vec::new() });
         }
     }
