@@ -7,6 +7,7 @@
 #[cfg(feature = "cluster")]
 mod ci;
 mod delete;
+mod fleet;
 mod plan;
 mod status;
 mod suspend;
@@ -26,6 +27,7 @@ use crate::model::tenant::Tenant;
 #[cfg(feature = "cluster")]
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
 pub use delete::{delete, DeleteOptions, DeleteReport};
+pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
 pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, QuotaUsage, ReleasePods, TenantStatus};
 pub use suspend::{resume, suspend, SUSPENDED_REPLICAS};
@@ -192,12 +194,31 @@ pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(),
 /// (the simulated cluster creates it as the real service account controller does).
 /// A second apply of the same tenant reports zero changes.
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
-    let objects = tenant_objects(tenant)?;
+    let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
+    apply_objects(backend, tenant, &objects, options).await
+}
+
+/// Keeps the fleet placement recorded on the live Namespace (see [`Fleet`]) in the objects applied,
+/// so that applying a placed tenant directly does not erase where it lives.
+pub(crate) async fn with_live_placement(backend: &dyn Backend, tenant: &Tenant, mut objects: Vec<Value>) -> Result<Vec<Value>, TenantError> {
+    let Some(live) = backend.get(&namespace_kind(), None, tenant.namespace()).await? else { return Ok(objects) };
+    let Some(cluster) = live.pointer("/metadata/annotations").and_then(|a| a.get(CLUSTER_ANNOTATION)).cloned() else { return Ok(objects) };
+    if let Some(meta) = objects.iter_mut().find(|o| text(o, "/kind") == "Namespace").and_then(|ns| ns.get_mut("metadata")).and_then(Value::as_object_mut) {
+        let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
+        if let Some(a) = annotations.as_object_mut() {
+            a.entry(CLUSTER_ANNOTATION).or_insert(cluster);
+        }
+    }
+    Ok(objects)
+}
+
+/// [`apply`] of already compiled objects.
+pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     check_domains(backend, tenant).await?;
     let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
-    let applied = backend.apply(&objects, &apply_options).await?;
+    let applied = backend.apply(objects, &apply_options).await?;
     let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };
-    wait_usable(backend, tenant, &objects, options.timeout).await?;
+    wait_usable(backend, tenant, objects, options.timeout).await?;
     Ok(report)
 }
 

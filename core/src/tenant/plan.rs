@@ -93,7 +93,7 @@ pub(crate) async fn live_tenant_objects(backend: &dyn Backend, tenant: &Tenant) 
 /// Computes what [`super::apply`] would do, with a server-side dry run, without changing anything.
 /// Conflicts with other field managers are planned as forced (the diff shows the field taken back).
 pub async fn plan(backend: &dyn Backend, tenant: &Tenant) -> Result<Plan, TenantError> {
-    let objects = tenant_objects(tenant)?;
+    let objects = super::with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
     let ns = tenant.namespace();
     let mut plan = Plan::default();
     if backend.get(&namespace_kind(), None, ns).await?.is_none() {
