@@ -4,13 +4,15 @@
 //! and on a real one. A tenant's domains are recorded on its Namespace (annotation
 //! [`DOMAINS_ANNOTATION`]) so that a domain held by another tenant is refused before any write.
 
+// Errors carry the backend's error, with its object, by value, as the backends do.
+#![allow(clippy::result_large_err)]
+
 #[cfg(feature = "cluster")]
 mod ci;
-mod delete;
 mod fleet;
+mod ops;
 mod plan;
 mod status;
-mod suspend;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -26,11 +28,10 @@ use crate::model::tenant::Tenant;
 
 #[cfg(feature = "cluster")]
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
-pub use delete::{delete, DeleteOptions, DeleteReport};
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
+pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
 pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, QuotaUsage, ReleasePods, TenantStatus};
-pub use suspend::{resume, suspend, SUSPENDED_REPLICAS};
 
 /// Annotation on a tenant's Namespace: its domains, comma separated.
 pub const DOMAINS_ANNOTATION: &str = "moorage.dev/domains";
