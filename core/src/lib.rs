@@ -42,6 +42,7 @@ pub mod quantity;
 pub mod rollout;
 pub mod schema;
 pub mod spec;
+pub mod tenant;
 
 pub use compile::{compile, compile_release, compile_tenant, Compiled, Note, Object};
 pub use error::{FieldError, ValidationErrors};

@@ -187,6 +187,18 @@ fn expire_events(state: &mut State) {
 /// The namespace controller: deletes the content of terminating namespaces, then the namespace.
 fn namespaces(state: &mut State) -> bool {
     let mut changed = false;
+    // The service account controller: every active namespace gets a `default` ServiceAccount.
+    let active: Vec<String> = state
+        .iter("v1", "Namespace")
+        .filter(|n| n.pointer("/metadata/deletionTimestamp").is_none())
+        .map(|n| text(n, "/metadata/name").to_string())
+        .collect();
+    for name in active {
+        if state.get_key(&state::key("v1", "ServiceAccount", &name, "default")).is_none() {
+            state.create(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}));
+            changed = true;
+        }
+    }
     let terminating: Vec<Value> = state.iter("v1", "Namespace").filter(|n| n.pointer("/metadata/deletionTimestamp").is_some()).cloned().collect();
     for ns in terminating {
         let Some(since) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) else { continue };

@@ -1,0 +1,240 @@
+//! The tenant lifecycle: apply, plan, status, suspend/resume and delete of one customer instance.
+//!
+//! Every function executes through a [`Backend`], so the same calls work on the simulated cluster
+//! and on a real one. A tenant's domains are recorded on its Namespace (annotation
+//! [`DOMAINS_ANNOTATION`]) so that a domain held by another tenant is refused before any write.
+
+// Errors carry the backend's error, with its object, by value, as the backends do.
+#![allow(clippy::result_large_err)]
+
+#[cfg(feature = "cluster")]
+mod ci;
+mod fleet;
+mod ops;
+mod plan;
+mod status;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::backend::wait::{self, Target};
+use crate::backend::{ApplyOptions, Backend, BackendError, Change, ConflictPolicy, Kind, ObjectRef, Selector};
+use crate::compile::compile_tenant;
+use crate::compile::QUOTA_NAME;
+use crate::labels;
+use crate::model::tenant::Tenant;
+
+#[cfg(feature = "cluster")]
+pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
+pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
+pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
+pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
+pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, QuotaUsage, ReleasePods, TenantStatus};
+
+/// Annotation on a tenant's Namespace: its domains, comma separated.
+pub const DOMAINS_ANNOTATION: &str = "moorage.dev/domains";
+
+/// Why a tenant operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TenantError {
+    /// Another tenant of the cluster already holds one of the tenant's domains. Nothing was written.
+    #[error("domain {domain:?} is already held by tenant {holder:?}")]
+    DomainTaken {
+        /// The domain.
+        domain: String,
+        /// The tenant holding it.
+        holder: String,
+    },
+    /// The tenant is protected: deleting it needs `confirm`.
+    #[error("tenant {tenant:?} is protected; deleting it needs an explicit confirmation")]
+    Protected {
+        /// The tenant.
+        tenant: String,
+    },
+    /// The tenant does not exist in the cluster.
+    #[error("tenant {tenant:?} does not exist")]
+    NotFound {
+        /// The tenant.
+        tenant: String,
+    },
+    /// A compiled object could not be turned into JSON (a bug in moorage).
+    #[error("cannot serialize {object}: {message}")]
+    Serialize {
+        /// The object.
+        object: String,
+        /// The serializer's message.
+        message: String,
+    },
+    /// The TokenRequest API refused to issue a token.
+    #[error("cannot issue a CI token for tenant {tenant:?}: {message}")]
+    TokenRequest {
+        /// The tenant.
+        tenant: String,
+        /// The API server's explanation.
+        message: String,
+    },
+    /// The backend failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// Options of [`apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyTenantOptions {
+    /// How long to wait, in all, for the tenant to become usable after the writes.
+    pub timeout: Duration,
+    /// What to do when another field manager owns a field moorage applies.
+    pub conflicts: ConflictPolicy,
+}
+
+impl Default for ApplyTenantOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(60), conflicts: ConflictPolicy::Fail }
+    }
+}
+
+/// What [`apply`] did to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectChange {
+    /// The object.
+    pub object: ObjectRef,
+    /// Created, updated or unchanged.
+    pub change: Change,
+}
+
+/// The outcome of [`apply`]: one entry per object, in apply order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TenantReport {
+    /// Every object and what happened to it.
+    pub objects: Vec<ObjectChange>,
+}
+
+impl TenantReport {
+    fn count(&self, change: Change) -> usize {
+        self.objects.iter().filter(|o| o.change == change).count()
+    }
+    /// How many objects were created.
+    pub fn created(&self) -> usize {
+        self.count(Change::Created)
+    }
+    /// How many objects were updated.
+    pub fn updated(&self) -> usize {
+        self.count(Change::Updated)
+    }
+    /// How many objects were left unchanged.
+    pub fn unchanged(&self) -> usize {
+        self.count(Change::Unchanged)
+    }
+    /// How many objects were created or updated (zero on a repeated apply).
+    pub fn changes(&self) -> usize {
+        self.created() + self.updated()
+    }
+}
+
+/// The objects a tenant compiles to, as JSON in apply order, with the domains recorded on the Namespace.
+pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
+    let compiled = compile_tenant(tenant);
+    let mut out = Vec::with_capacity(compiled.objects.len());
+    for object in &compiled.objects {
+        let mut value = serde_json::to_value(object)
+            .map_err(|e| TenantError::Serialize { object: object.kind().to_string(), message: e.to_string() })?;
+        if value.get("kind").and_then(Value::as_str) == Some("Namespace") && !tenant.spec().domains.is_empty() {
+            if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
+                if let Some(a) = annotations.as_object_mut() {
+                    a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
+                }
+            }
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
+pub(crate) fn namespace_kind() -> Kind {
+    Kind::of::<k8s_openapi::api::core::v1::Namespace>()
+}
+
+pub(crate) fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The label selector of every object of a tenant.
+pub(crate) fn tenant_selector(tenant: &Tenant) -> String {
+    format!("{}={},{}={}", labels::MANAGED_BY, labels::MANAGER, labels::TENANT, tenant.name())
+}
+
+/// Refuses a domain of `tenant` that another moorage tenant of the cluster holds. Reads only.
+pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(), TenantError> {
+    let wanted: BTreeSet<String> = tenant.spec().domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let selector = Selector::labels(format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
+    for ns in backend.list(&namespace_kind(), None, &selector).await? {
+        let name = text(&ns, "/metadata/name");
+        let holder = ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str).unwrap_or(name);
+        if name == tenant.namespace() || holder == tenant.name() {
+            continue;
+        }
+        let held = ns.pointer("/metadata/annotations").and_then(|a| a.get(DOMAINS_ANNOTATION)).and_then(Value::as_str).unwrap_or_default();
+        for domain in held.split(',').map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()) {
+            if wanted.contains(&domain) {
+                return Err(TenantError::DomainTaken { domain, holder: holder.to_string() });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates or updates everything `tenant` compiles to, in apply order, after checking that no other
+/// tenant holds one of its domains, then waits until the tenant is usable: the Namespace is Active,
+/// the ResourceQuota (when there is one) reports its usage, and the `default` ServiceAccount exists
+/// (the simulated cluster creates it as the real service account controller does).
+/// A second apply of the same tenant reports zero changes.
+pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
+    let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
+    apply_objects(backend, tenant, &objects, options).await
+}
+
+/// Keeps the fleet placement recorded on the live Namespace (see [`Fleet`]) in the objects applied,
+/// so that applying a placed tenant directly does not erase where it lives.
+pub(crate) async fn with_live_placement(backend: &dyn Backend, tenant: &Tenant, mut objects: Vec<Value>) -> Result<Vec<Value>, TenantError> {
+    let Some(live) = backend.get(&namespace_kind(), None, tenant.namespace()).await? else { return Ok(objects) };
+    let Some(cluster) = live.pointer("/metadata/annotations").and_then(|a| a.get(CLUSTER_ANNOTATION)).cloned() else { return Ok(objects) };
+    if let Some(meta) = objects.iter_mut().find(|o| text(o, "/kind") == "Namespace").and_then(|ns| ns.get_mut("metadata")).and_then(Value::as_object_mut) {
+        let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
+        if let Some(a) = annotations.as_object_mut() {
+            a.entry(CLUSTER_ANNOTATION).or_insert(cluster);
+        }
+    }
+    Ok(objects)
+}
+
+/// [`apply`] of already compiled objects.
+pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
+    check_domains(backend, tenant).await?;
+    let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
+    let applied = backend.apply(objects, &apply_options).await?;
+    let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };
+    wait_usable(backend, tenant, objects, options.timeout).await?;
+    Ok(report)
+}
+
+/// Waits, within `timeout` in all, for the Namespace to be Active, the quota to report its usage
+/// and the `default` ServiceAccount to exist.
+async fn wait_usable(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], timeout: Duration) -> Result<(), TenantError> {
+    let deadline = backend.now() + timeout;
+    let left = |backend: &dyn Backend| deadline.saturating_sub(backend.now());
+    let ns = tenant.namespace();
+    wait::wait_for(backend, &Target::object(namespace_kind(), None, ns), &wait::namespace_active(), left(backend)).await?;
+    if objects.iter().any(|o| text(o, "/kind") == "ResourceQuota") {
+        let quota = Kind::of::<k8s_openapi::api::core::v1::ResourceQuota>();
+        wait::wait_for(backend, &Target::object(quota, Some(ns), QUOTA_NAME), &wait::quota_status_known(), left(backend)).await?;
+    }
+    let sa = Kind::of::<k8s_openapi::api::core::v1::ServiceAccount>();
+    wait::wait_for(backend, &Target::object(sa, Some(ns), "default"), &wait::exists(), left(backend)).await?;
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! The tenant lifecycle against both backends (apply, plan, status, suspend/resume, delete, domain
+//! uniqueness), and the isolation matrix on the real control plane only: the simulated cluster has no
+//! RBAC authorizer, so access checks mean nothing there.
+
+use std::time::Duration;
+
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use kube::api::PostParams;
+use moorage::backend::wait::{self, Target};
+use moorage::backend::{ApplyOptions, Backend, Kind, Propagation};
+use moorage::compile::{compile_release, role_rules};
+use moorage::tenant::{self, ApplyTenantOptions, BackupRun, CertificateState, DeleteOptions, PlannedAction, TenantError, SUSPENDED_REPLICAS};
+use moorage::{BackupPolicy, Database, Quota, Release, Role, S3Target, Tenant};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn options() -> ApplyTenantOptions {
+    ApplyTenantOptions { timeout: WAIT, ..Default::default() }
+}
+
+fn customer(name: &str, pods: u32) -> Tenant {
+    Tenant::builder(name)
+        .quota(Quota::new().limits("4", "8Gi").requests("2", "4Gi").pods(pods))
+        .member(format!("alice@{name}.test"), Role::Admin)
+        .member(format!("bob@{name}.test"), Role::Developer)
+        .domain(format!("shop.{name}.test"))
+        .volume("data", "replicated", "1Gi")
+        .backup(BackupPolicy {
+            name: "nightly".into(),
+            volume: "data".into(),
+            schedule: "0 3 * * *".into(),
+            retention: 7,
+            target: S3Target { endpoint: "https://minio.example.test:9000".into(), bucket: "backups".into(), prefix: None, credentials_secret: "s3-keys".into() },
+            database: Database::Postgres { host: "db".into(), database: "app".into(), credentials_secret: "db-keys".into() },
+        })
+        .build()
+        .expect("a valid tenant")
+}
+
+fn deployment_kind() -> Kind {
+    Kind::of::<k8s_openapi::api::apps::v1::Deployment>()
+}
+
+async fn deploy_release(b: &dyn Backend, t: &Tenant) -> String {
+    let release = Release::builder(t.name(), "webserver", "v1")
+        .image("nginxinc/nginx-unprivileged:1.27")
+        .replicas(2)
+        .port("http", 8080)
+        .resources(("100m", "64Mi"), ("200m", "128Mi"))
+        .build()
+        .unwrap();
+    let objects: Vec<Value> = compile_release(t, &release).unwrap().objects.iter().map(|o| serde_json::to_value(o).unwrap()).collect();
+    b.apply(&objects, &ApplyOptions::default()).await.unwrap();
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap()["metadata"]["name"].as_str().unwrap().to_string();
+    wait::wait_for(b, &Target::object(deployment_kind(), Some(t.namespace()), &deployment), &wait::deployment_available(), WAIT).await.unwrap();
+    deployment
+}
+
+async fn cleanup(b: &dyn Backend, t: &Tenant) {
+    let _ = b.delete(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, t.namespace(), Propagation::Background).await;
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn lifecycle(b: &dyn Backend, name: &str) {
+        let t = customer(name, 20);
+        let plan = tenant::plan(b, &t).await.unwrap();
+        assert!(plan.objects.iter().all(|o| o.action == PlannedAction::Create), "{plan:#?}");
+
+        let first = tenant::apply(b, &t, &options()).await.unwrap();
+        assert!(first.created() >= 8, "{first:#?}");
+        let again = tenant::apply(b, &t, &options()).await.unwrap();
+        assert_eq!(again.changes(), 0, "a second apply changes nothing: {again:#?}");
+        assert!(tenant::plan(b, &t).await.unwrap().is_empty());
+
+        // A change shows in the plan, field by field, and the plan writes nothing.
+        let bigger = customer(name, 30);
+        let plan = tenant::plan(b, &bigger).await.unwrap();
+        let updates: Vec<_> = plan.with_action(PlannedAction::Update).collect();
+        assert_eq!(updates.len(), 1, "{plan:#?}");
+        assert_eq!(updates[0].object.kind, "ResourceQuota");
+        let change = updates[0].changes.iter().find(|c| c.path == "spec.hard.pods").expect("the pods field changes");
+        assert_eq!(change.before, Some(Value::from("20")));
+        assert_eq!(change.after, Some(Value::from("30")));
+        assert_eq!(tenant::apply(b, &t, &options()).await.unwrap().changes(), 0, "the plan changed nothing");
+
+        // Status.
+        let deployment = deploy_release(b, &t).await;
+        let status = tenant::status(b, &t).await.unwrap();
+        let pods = status.quota.iter().find(|q| q.resource == "pods").expect("pods in quota");
+        assert_eq!(pods.hard, "20");
+        assert_eq!(pods.used.as_deref(), Some("2"), "{status:#?}");
+        let release = status.releases.iter().find(|r| r.app == "webserver" && r.version == "v1").expect("the release");
+        assert_eq!((release.ready, release.desired), (2, 2));
+        assert_eq!(status.domains.len(), 1);
+        assert!(matches!(status.domains[0].certificate, CertificateState::CertManagerMissing | CertificateState::None), "{status:#?}");
+        assert_eq!(status.backups.values().collect::<Vec<_>>(), vec![&BackupRun::None]);
+        assert!(status.drift.is_empty(), "{status:#?}");
+
+        // Drift: someone edits the quota with another tool.
+        let mut edited = tenant::tenant_objects(&t).unwrap().into_iter().find(|o| o["kind"] == "ResourceQuota").unwrap();
+        edited["spec"]["hard"]["pods"] = Value::from("25");
+        let edit = ApplyOptions { field_manager: "kubectl-edit".into(), ..ApplyOptions::force() };
+        b.apply(&[edited], &edit).await.unwrap();
+        let drift = tenant::status(b, &t).await.unwrap().drift;
+        assert!(drift.iter().any(|d| d.object.kind == "ResourceQuota" && d.manager == "kubectl-edit" && d.fields.iter().any(|f| f == "spec.hard.pods")), "{drift:#?}");
+        let err = tenant::apply(b, &t, &options()).await.unwrap_err();
+        assert!(matches!(err, TenantError::Backend(moorage::backend::BackendError::Conflict { .. })), "{err}");
+        let forced = ApplyTenantOptions { conflicts: moorage::backend::ConflictPolicy::Force, ..options() };
+        assert_eq!(tenant::apply(b, &t, &forced).await.unwrap().updated(), 1);
+
+        // Suspend and resume.
+        assert_eq!(tenant::suspend(b, &t).await.unwrap(), vec![deployment.clone()]);
+        let d = b.get(&deployment_kind(), Some(name), &deployment).await.unwrap().unwrap();
+        assert_eq!(d["spec"]["replicas"], 0);
+        assert_eq!(d["metadata"]["annotations"][SUSPENDED_REPLICAS], "2");
+        assert!(d["spec"]["template"]["spec"]["containers"].is_array(), "the rest of the Deployment is untouched");
+        assert!(tenant::suspend(b, &t).await.unwrap().is_empty(), "suspending twice keeps the recorded replicas");
+        assert_eq!(tenant::resume(b, &t).await.unwrap(), vec![deployment.clone()]);
+        let d = b.get(&deployment_kind(), Some(name), &deployment).await.unwrap().unwrap();
+        assert_eq!(d["spec"]["replicas"], 2);
+        assert!(d["metadata"]["annotations"].get(SUSPENDED_REPLICAS).is_none());
+        wait::wait_for(b, &Target::object(deployment_kind(), Some(name), &deployment), &wait::deployment_available(), WAIT).await.unwrap();
+
+        // Delete: refused while protected, then confirmed; the volume and its namespace stay.
+        let err = tenant::delete(b, &t, DeleteOptions::default()).await.unwrap_err();
+        assert!(matches!(err, TenantError::Protected { .. }), "{err}");
+        assert!(b.get(&deployment_kind(), Some(name), &deployment).await.unwrap().is_some(), "a refused delete deletes nothing");
+        let report = tenant::delete(b, &t, DeleteOptions { confirm: true, purge: false }).await.unwrap();
+        assert!(report.kept.iter().any(|r| r.kind == "PersistentVolumeClaim" && r.name == "data"), "{report:#?}");
+        assert!(report.kept.iter().any(|r| r.kind == "Namespace"), "{report:#?}");
+        assert!(report.deleted.iter().any(|r| r.kind == "ResourceQuota"), "{report:#?}");
+        let pvc = Kind::of::<k8s_openapi::api::core::v1::PersistentVolumeClaim>();
+        assert!(b.get(&pvc, Some(name), "data").await.unwrap().is_some(), "the volume is kept");
+        let quota = Kind::of::<k8s_openapi::api::core::v1::ResourceQuota>();
+        assert!(b.get(&quota, Some(name), "quota").await.unwrap().is_none());
+        let cronjob = Kind::of::<k8s_openapi::api::batch::v1::CronJob>();
+        assert!(b.list(&cronjob, Some(name), &moorage::backend::Selector::all()).await.unwrap().is_empty());
+        cleanup(b, &t).await;
+    }
+
+    pub async fn a_domain_of_another_tenant_is_refused(b: &dyn Backend, name: &str) {
+        let a = Tenant::builder(name).domain(format!("shop.{name}.test")).build().unwrap();
+        let other = format!("{name}-b");
+        let b_tenant = Tenant::builder(&other).domain(format!("shop.{name}.test")).domain(format!("b.{name}.test")).build().unwrap();
+        tenant::apply(b, &a, &options()).await.unwrap();
+        let err = tenant::apply(b, &b_tenant, &options()).await.unwrap_err();
+        let TenantError::DomainTaken { domain, holder } = &err else { panic!("expected DomainTaken, got {err}") };
+        assert_eq!(domain, &format!("shop.{name}.test"));
+        assert_eq!(holder, name);
+        let ns = Kind::of::<k8s_openapi::api::core::v1::Namespace>();
+        assert!(b.get(&ns, None, &other).await.unwrap().is_none(), "nothing of the second tenant was written");
+        // Re-applying the holder is fine: its own domains do not conflict with themselves.
+        assert_eq!(tenant::apply(b, &a, &options()).await.unwrap().changes(), 0);
+        cleanup(b, &a).await;
+    }
+}
+
+async fn real_backend() -> Option<moorage::backend::cluster::ClusterBackend> {
+    let config = moorage_tests::real_cluster_config().await?;
+    Some(moorage::backend::cluster::ClusterBackend::from_config(config).expect("a backend for the test control plane"))
+}
+
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod simulated {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let sim = moorage::backend::sim::SimulatedCluster::new();
+                    super::cases::$case(&sim, "acme").await;
+                }
+            )*
+        }
+        mod real {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(backend) = super::real_backend().await else { return };
+                    let name = format!("tn-{}", moorage_tests::random_suffix());
+                    super::cases::$case(&backend, &name).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(lifecycle, a_domain_of_another_tenant_is_refused);
+
+/// Whether a role's rules allow `verb` on `resource` of API group `group`.
+fn allowed(role: Role, group: &str, resource: &str, verb: &str) -> bool {
+    role_rules(role).iter().any(|r| {
+        r.api_groups.as_ref().is_some_and(|g| g.iter().any(|g| g == group))
+            && r.resources.as_ref().is_some_and(|rs| rs.iter().any(|x| x == resource))
+            && r.verbs.iter().any(|v| v == verb)
+    })
+}
+
+async fn can(client: &kube::Client, user: &str, namespace: &str, group: &str, resource: &str, verb: &str) -> bool {
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(user.to_string()),
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(namespace.to_string()),
+                group: Some(group.to_string()),
+                resource: Some(resource.to_string()),
+                verb: Some(verb.to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let api: kube::Api<SubjectAccessReview> = kube::Api::all(client.clone());
+    let answer = api.create(&PostParams::default(), &review).await.expect("a SubjectAccessReview");
+    answer.status.is_some_and(|s| s.allowed)
+}
+
+/// Four tenants; every member (and the CI ServiceAccount) of every tenant against every tenant's namespace, for get/list/create/delete
+/// on pods, deployments, secrets and configmaps: allowed exactly where the member's role says, in its
+/// own tenant only. Real control plane only (the simulated cluster has no RBAC authorizer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolation_matrix() {
+    let Some(config) = moorage_tests::real_cluster_config().await else { return };
+    let backend = moorage::backend::cluster::ClusterBackend::from_config(config.clone()).unwrap();
+    let admin = kube::Client::try_from(config.clone()).unwrap();
+    let suffix = moorage_tests::random_suffix();
+    let roles = [Role::Admin, Role::Developer, Role::Viewer];
+    let tenants: Vec<Tenant> = (0..4)
+        .map(|i| {
+            let name = format!("iso{i}-{suffix}");
+            let mut builder = Tenant::builder(&name).protected(false);
+            for role in roles {
+                builder = builder.member(format!("{}@{name}.test", role.as_str()), role);
+            }
+            builder.build().unwrap()
+        })
+        .collect();
+    for t in &tenants {
+        tenant::apply(&backend, t, &options()).await.unwrap();
+        tenant::ci_credentials(&backend, t, &ci_options(&config)).await.unwrap();
+    }
+    // RBAC is served from informers: wait until the last tenant's admin is authorized.
+    let last = tenants.last().unwrap();
+    moorage_tests::wait_for("RBAC to see the last tenant's roles", WAIT, || {
+        let admin = admin.clone();
+        let user = format!("admin@{}.test", last.name());
+        let ns = last.namespace().to_string();
+        async move { Ok(can(&admin, &user, &ns, "", "pods", "get").await.then_some(())) }
+    })
+    .await
+    .unwrap();
+    let resources = [("", "pods"), ("apps", "deployments"), ("", "secrets"), ("", "configmaps")];
+    let verbs = ["get", "list", "create", "delete"];
+    let (mut checks, mut wrong) = (0usize, Vec::new());
+    for a in &tenants {
+        let mut subjects: Vec<(String, Role)> = roles.iter().map(|r| (format!("{}@{}.test", r.as_str(), a.name()), *r)).collect();
+        subjects.push((format!("system:serviceaccount:{}:{}", a.namespace(), tenant::CI_SERVICE_ACCOUNT), Role::Developer));
+        for (user, role) in subjects {
+            for b in &tenants {
+                for (group, resource) in resources {
+                    for verb in verbs {
+                        let expected = a.name() == b.name() && allowed(role, group, resource, verb);
+                        let got = can(&admin, &user, b.namespace(), group, resource, verb).await;
+                        checks += 1;
+                        if got != expected {
+                            wrong.push(format!("{user} {verb} {resource} in {}: got {got}, expected {expected}", b.name()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // And through impersonation, a real request: a member of tenant 0 lists pods in its namespace, not in tenant 1's.
+    let user = format!("viewer@{}.test", tenants[0].name());
+    let as_viewer = moorage_tests::impersonating_client(&config, &user, &[]).unwrap();
+    let own: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(as_viewer.clone(), tenants[0].namespace());
+    assert!(own.list(&Default::default()).await.is_ok());
+    let other: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(as_viewer, tenants[1].namespace());
+    let err = other.list(&Default::default()).await.unwrap_err();
+    assert_eq!(moorage_tests::api_status(&err).map(|s| s.code), Some(403), "{err}");
+    println!("isolation matrix: {checks} SubjectAccessReview checks (+2 impersonated requests), {} wrong", wrong.len());
+    for t in &tenants {
+        let _ = tenant::delete(&backend, t, DeleteOptions { confirm: true, purge: true }).await;
+    }
+    assert!(wrong.is_empty(), "{} of {checks} checks wrong:\n{}", wrong.len(), wrong.join("\n"));
+    assert_eq!(checks, 4 * 4 * 4 * 4 * 4);
+}
+
+fn ci_options(config: &kube::Config) -> tenant::CiOptions {
+    let path = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the admin kubeconfig");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let ca = kubeconfig.clusters.first().and_then(|c| c.cluster.as_ref()).and_then(|c| c.certificate_authority_data.clone());
+    tenant::CiOptions { ttl: Duration::from_secs(600), server: config.cluster_url.to_string(), certificate_authority_data: ca }
+}
+
+/// The CI kubeconfig of a tenant works in its namespace with the developer's rights, and nowhere else.
+/// Real control plane only (the simulated cluster serves no TokenRequest API).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ci_credentials_are_scoped_to_the_tenant() {
+    let Some(config) = moorage_tests::real_cluster_config().await else { return };
+    let backend = moorage::backend::cluster::ClusterBackend::from_config(config.clone()).unwrap();
+    let suffix = moorage_tests::random_suffix();
+    let own = Tenant::builder(format!("ci-{suffix}")).protected(false).build().unwrap();
+    let other = Tenant::builder(format!("ci2-{suffix}")).protected(false).build().unwrap();
+    for t in [&own, &other] {
+        tenant::apply(&backend, t, &options()).await.unwrap();
+    }
+    let creds = tenant::ci_credentials(&backend, &own, &ci_options(&config)).await.unwrap();
+    assert!(!creds.token.is_empty() && !creds.expires_at.is_empty());
+    assert!(tenant::plan(&backend, &own).await.unwrap().is_empty(), "the CI objects are not planned for deletion");
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&creds.kubeconfig).expect("a parsable kubeconfig");
+    let ci_config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    assert_eq!(ci_config.default_namespace, own.namespace());
+    let client = kube::Client::try_from(ci_config).unwrap();
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::default_namespaced(client.clone());
+    moorage_tests::wait_for("the CI token to list deployments", WAIT, || {
+        let d = deployments.clone();
+        async move { Ok(d.list(&Default::default()).await.ok().map(|_| ())) }
+    })
+    .await
+    .unwrap();
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::default_namespaced(client.clone());
+    let err = secrets.list(&Default::default()).await.unwrap_err();
+    assert_eq!(moorage_tests::api_status(&err).map(|s| s.code), Some(403), "developers do not read secrets: {err}");
+    let elsewhere: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, other.namespace());
+    let err = elsewhere.list(&Default::default()).await.unwrap_err();
+    assert_eq!(moorage_tests::api_status(&err).map(|s| s.code), Some(403), "{err}");
+    for t in [&own, &other] {
+        tenant::delete(&backend, t, DeleteOptions { confirm: true, purge: true }).await.unwrap();
+    }
+}
