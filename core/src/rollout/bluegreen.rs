@@ -121,7 +121,6 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         if let Some(d) = deployment {
             preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;
         }
-        options.emit(Progress::PreflightPassed { extra_pods: preflight.extra_pods });
         if history.revision(state.revision).is_none() {
             history.push(Revision {
                 number: state.revision,
@@ -139,6 +138,8 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         }
         history.rollout = Some(state.clone());
         history.save(backend, ns, app).await?;
+        // Emitted once recorded, so that a driver dying after it is resumed.
+        options.emit(Progress::PreflightPassed { extra_pods: preflight.extra_pods });
 
         // Hold the stable routes on the old version until the new one is ready (blue/green);
         // a first release, or a rolling update, applies everything at once.

@@ -179,9 +179,11 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
             if let Some(d) = compiled.objects.iter().find(|o| o.kind() == "Deployment") {
                 preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;
             }
-            options.emit(Progress::PreflightPassed { extra_pods: preflight.extra_pods });
             let state = RolloutState { revision: history.next_number(), from: Some(from.clone()), to: spec.version.clone(), phase: Phase::Deploying, switched_at: None, step: Some(0) };
             record_new_revision(backend, &mut history, &state, release);
+            save(backend, ns, app, &mut history, &state).await?;
+            // Emitted once recorded, so that a driver dying after it is resumed.
+            options.emit(Progress::PreflightPassed { extra_pods: preflight.extra_pods });
             state
         }
     };
