@@ -8,7 +8,7 @@ use super::bluegreen::{finish, record_new_revision};
 use super::history::{History, Outcome, Phase, RolloutState};
 use super::preflight::{check_quota, Preflight};
 use super::wait::wait_version_ready;
-use super::{active_version, deployment_kind, service_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
+use super::{active_version, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
 use crate::backend::wait::{condition, ready_endpoints, wait_for, Target};
 use crate::backend::{ApplyOptions, Backend, BackendError, Kind, Propagation, Selector};
 use crate::checks::parse_duration;
@@ -286,7 +286,7 @@ async fn complete(
     let ns = tenant.namespace();
     let app = release.app();
     let r = release.spec().replicas;
-    let traffic = canary_of(release).map(|c| c.traffic.clone()).unwrap_or_default();
+    let traffic = canary_of(release).map(|c| c.traffic).unwrap_or_default();
     let chunk = canary_of(release).map(|c| canary_replicas(r, c.max_weight())).unwrap_or(r).max(1);
     let mut n = desired_replicas(backend, ns, &release.deployment_name()).await?;
     let started = std::time::Instant::now();
@@ -356,7 +356,6 @@ pub(super) async fn abort(backend: &dyn Backend, tenant: &Tenant, app: &str, opt
     if backend.get(&deployment_kind(), Some(ns), &release.deployment_name()).await?.is_some() {
         scale(backend, tenant, &release, 0, options).await?;
     }
-    let _ = service_kind;
     if let Some(rev) = history.revision_mut(state.revision) {
         rev.outcome = Outcome::Failed { reason: "aborted".into() };
         rev.finished_at = Some(secs(backend.now()));
@@ -366,4 +365,26 @@ pub(super) async fn abort(backend: &dyn Backend, tenant: &Tenant, app: &str, opt
     options.emit(Progress::Aborted { version: state.to.clone() });
     let current = history.revisions.iter().rev().find(|r| Some(&r.version) == state.from.as_ref()).map(|r| r.number).unwrap_or(0);
     Ok(RolloutReport { revision: current, version: state.from.clone().unwrap_or_default(), previous: Some(state.to), phase: Phase::Done, unchanged: false, switch_latency: None, preflight: Preflight::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canary_replicas_round_with_at_least_one_pod() {
+        assert_eq!(canary_replicas(4, 25), 1);
+        assert_eq!(canary_replicas(4, 50), 2);
+        assert_eq!(canary_replicas(3, 10), 1, "at least one pod once the weight is above zero");
+        assert_eq!(canary_replicas(3, 50), 2, "1.5 rounds up");
+        assert_eq!(canary_replicas(4, 100), 4);
+        assert_eq!(canary_replicas(4, 0), 0);
+    }
+
+    #[test]
+    fn a_rollout_state_without_a_step_still_reads() {
+        let old = r#"{"revision":2,"from":"blue","to":"green","phase":"deploying"}"#;
+        let state: RolloutState = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(state.step, None);
+    }
 }
