@@ -264,7 +264,7 @@ async fn set_weight(backend: &dyn Backend, tenant: &Tenant, release: &Release, s
             let s = if w >= 100 { 0 } else { r.saturating_sub(c).max(1) };
             scale(backend, tenant, stable, s, options).await?;
             let (ready_canary, total) = measure(backend, ns, app, &release.spec().version, (c + s) as usize).await?;
-            let actual = if total == 0 { 0 } else { (ready_canary * 100 + total / 2) / total };
+            let actual = (ready_canary * 100 + total / 2).checked_div(total).unwrap_or(0);
             options.emit(Progress::WeightSet { requested: w, actual, canary: ready_canary, total });
         }
     }
