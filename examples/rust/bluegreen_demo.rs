@@ -41,6 +41,9 @@ fn show_progress(p: &Progress) {
         Progress::KeepingWarm { version, delay } => println!("   {version} kept warm for {}s for an instant rollback", delay.as_secs()),
         Progress::ScaledDown { version } => println!("   {version} scaled down (kept for rollback)"),
         Progress::Pruned { version } => println!("   {version} deleted (beyond keepPrevious)"),
+        Progress::WeightSet { requested, actual, canary, total } => println!("   canary weight {requested}% asked, {actual}% reached ({canary}/{total})"),
+        Progress::Paused { version, step, note } => println!("   {version} paused at step {step}: {note}"),
+        Progress::Aborted { version } => println!("   {version} aborted; all traffic on the stable version"),
         Progress::Done { revision, version } => println!("   ✓ revision {revision} ({version}) is live"),
     }
 }

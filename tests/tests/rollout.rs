@@ -88,8 +88,12 @@ fn record_ready_endpoints(mut stream: WatchStream) -> (tokio::sync::oneshot::Sen
     (stop, task)
 }
 
+#[path = "rollout/canary_cases.rs"]
+mod canary_cases;
+
 mod cases {
     use super::*;
+    pub use super::canary_cases::*;
 
     pub async fn the_demo_made_safe(backend: &dyn Backend, name: &str) {
         // A quota sized for one version of 3 pods (3 x 200m / 128Mi limits).
@@ -229,4 +233,9 @@ both_backends!(
     applying_the_live_release_again_changes_nothing,
     manual_promotion_waits_then_switches,
     rollback_while_warm_is_one_selector_change,
+    canary_weights_match_endpoints,
+    canary_abort_returns_traffic_to_stable,
+    canary_ingress_nginx_sets_the_weight,
+    blue_green_survives_a_kill_at_every_step,
+    canary_survives_a_kill_at_every_step,
 );

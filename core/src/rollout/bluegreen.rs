@@ -37,6 +37,27 @@ fn report(history: &History, state: &RolloutState, preflight: Preflight, latency
     RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency: latency, preflight }
 }
 
+/// Adds the revision of `state` to the history (not saved yet) unless it is already there.
+pub(super) fn record_new_revision(backend: &dyn Backend, history: &mut History, state: &RolloutState, release: &Release) {
+    let spec = release.spec();
+    if history.revision(state.revision).is_some() {
+        return;
+    }
+    history.push(Revision {
+        number: state.revision,
+        version: spec.version.clone(),
+        image: spec.image.clone(),
+        config_hash: spec.config.as_ref().map(|c| config_hash(&c.files)),
+        replicas: spec.replicas,
+        strategy: spec.strategy.kind().to_string(),
+        by: who(),
+        started_at: secs(backend.now()),
+        finished_at: None,
+        outcome: Outcome::InProgress,
+        spec: spec.clone(),
+    });
+}
+
 pub(super) fn report_waiting(history: &History, state: &RolloutState) -> RolloutReport {
     report(history, state, Preflight::default(), None)
 }
@@ -83,7 +104,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
                     rev.outcome = Outcome::Failed { reason: format!("replaced by the rollout of {}", spec.version) };
                 }
             }
-            RolloutState { revision: history.next_number(), from: active.clone().filter(|a| *a != spec.version), to: spec.version.clone(), phase: Phase::Deploying, switched_at: None }
+            RolloutState { revision: history.next_number(), from: active.clone().filter(|a| *a != spec.version), to: spec.version.clone(), phase: Phase::Deploying, switched_at: None, step: None }
         }
     };
 
@@ -100,7 +121,6 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         if let Some(d) = deployment {
             preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;
         }
-        options.emit(Progress::PreflightPassed { extra_pods: preflight.extra_pods });
         if history.revision(state.revision).is_none() {
             history.push(Revision {
                 number: state.revision,
@@ -118,6 +138,8 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         }
         history.rollout = Some(state.clone());
         history.save(backend, ns, app).await?;
+        // Emitted once recorded, so that a driver dying after it is resumed.
+        options.emit(Progress::PreflightPassed { extra_pods: preflight.extra_pods });
 
         // Hold the stable routes on the old version until the new one is ready (blue/green);
         // a first release, or a rolling update, applies everything at once.
@@ -189,7 +211,7 @@ async fn switch(
 /// After the switch: keep the old version warm for the scale-down delay, scale it down, prune
 /// versions beyond `keep_previous`, and record the outcome.
 #[allow(clippy::too_many_arguments)]
-async fn finish(
+pub(super) async fn finish(
     backend: &dyn Backend,
     tenant: &Tenant,
     release: &Release,
@@ -300,7 +322,7 @@ pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, 
     };
     let release = Release::from_spec(target.spec.clone())?;
     let from_revision = history.revisions.iter().rev().find(|r| Some(r.version.as_str()) == active.as_deref()).map(|r| r.number);
-    let mut state = RolloutState { revision: history.next_number(), from: active.clone(), to: target.version.clone(), phase: Phase::Deploying, switched_at: None };
+    let mut state = RolloutState { revision: history.next_number(), from: active.clone(), to: target.version.clone(), phase: Phase::Deploying, switched_at: None, step: None };
     history.push(Revision { number: state.revision, strategy: "rollback".into(), by: who(), started_at: secs(backend.now()), finished_at: None, outcome: Outcome::InProgress, ..target.clone() });
     history.rollout = Some(state.clone());
     history.save(backend, ns, app).await?;

@@ -74,6 +74,8 @@ pub enum Phase {
     WaitingForPromotion,
     /// Traffic moved; the old version stays warm until the scale-down delay has passed.
     Switched,
+    /// A canary paused until promoted (a `pause: {}` or `analysis` step).
+    Paused,
     /// Finished.
     Done,
     /// Failed; the previous version still serves.
@@ -96,6 +98,9 @@ pub struct RolloutState {
     /// When traffic switched (backend time, seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switched_at: Option<u64>,
+    /// Canary: the index of the next step to run (or of the pause waiting for promotion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
 }
 
 /// An application's history: its revisions (newest last) and the rollout in progress.

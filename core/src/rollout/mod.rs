@@ -2,6 +2,7 @@
 //! cluster, resume, rollback and diagnosis.
 
 mod bluegreen;
+mod canary;
 mod diagnose;
 mod history;
 mod preflight;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use canary::{NGINX_CANARY, NGINX_CANARY_WEIGHT};
 pub use diagnose::{Diagnosis, StuckCause};
 pub use history::{History, Outcome, Phase, Revision, RolloutState, MAX_REVISIONS};
 pub use preflight::Preflight;
@@ -76,6 +78,32 @@ pub enum Progress {
     /// A version's objects were deleted (beyond `keep_previous`).
     Pruned {
         /// The version.
+        version: String,
+    },
+    /// A canary weight was set.
+    WeightSet {
+        /// The weight the step asked for (percent).
+        requested: u32,
+        /// The weight reached (percent): ready canary endpoints over all ready endpoints of the
+        /// stable Service (replica ratio), or the Ingress weight (ingress-nginx).
+        actual: u32,
+        /// Ready canary endpoints (replica ratio) or canary replicas (ingress-nginx).
+        canary: u32,
+        /// All ready endpoints of the stable Service (replica ratio) or all replicas (ingress-nginx).
+        total: u32,
+    },
+    /// A canary paused until promoted (`pause: {}`, or an `analysis` step: no analysis engine yet).
+    Paused {
+        /// The canary version.
+        version: String,
+        /// The index of the step.
+        step: u32,
+        /// Why, for people.
+        note: String,
+    },
+    /// A canary was aborted: all traffic is back on the stable version.
+    Aborted {
+        /// The canary version.
         version: String,
     },
     /// The rollout finished.
@@ -204,6 +232,26 @@ pub enum RolloutError {
         /// The application.
         app: String,
     },
+    /// There is no canary in progress to abort.
+    #[error("{app} has no canary in progress to abort")]
+    NothingToAbort {
+        /// The application.
+        app: String,
+    },
+    /// There is no failed or aborted revision to retry.
+    #[error("{app} has no failed or aborted rollout to retry")]
+    NothingToRetry {
+        /// The application.
+        app: String,
+    },
+    /// The release asks for something the release engine does not do yet.
+    #[error("{app}: {what} is not supported yet")]
+    Unsupported {
+        /// The application.
+        app: String,
+        /// What.
+        what: String,
+    },
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -253,8 +301,30 @@ pub async fn active_version(backend: &dyn Backend, ns: &str, app: &str) -> Resul
 /// Rolls `release` out with its strategy: quota preflight, apply, wait until ready (driven by a
 /// watch), switch traffic, keep the old version warm, scale it down. Idempotent: rolling out the
 /// live release again changes nothing. Resumes a rollout of the same version whose driver died.
+///
+/// A canary runs its steps (`setWeight`, `pause`, `analysis`) and returns with
+/// [`Phase::Paused`] at a pause until promoted; see [`promote`] and [`abort`].
 pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
-    bluegreen::rollout(backend, tenant, release, options).await
+    match release.spec().strategy {
+        crate::model::strategy::Strategy::Canary(_) => canary::rollout(backend, tenant, release, options).await,
+        _ => bluegreen::rollout(backend, tenant, release, options).await,
+    }
+}
+
+/// Aborts the canary of `app` in progress: the stable version back at full size and selected
+/// alone, the canary scaled to 0, its revision recorded as failed (`aborted`).
+pub async fn abort(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    canary::abort(backend, tenant, app, options).await
+}
+
+/// Rolls out again the newest revision of `app` that failed or was aborted, from its first step.
+pub async fn retry(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    let history = History::load(backend, tenant.namespace(), app).await?;
+    let Some(rev) = history.revisions.last().filter(|r| matches!(r.outcome, Outcome::Failed { .. })) else {
+        return Err(RolloutError::NothingToRetry { app: app.to_string() });
+    };
+    let release = Release::from_spec(rev.spec.clone())?;
+    rollout(backend, tenant, &release, options).await
 }
 
 /// Finishes the rollout of `app` in progress, whatever step its driver died at (or rolls back a
@@ -264,8 +334,15 @@ pub async fn resume(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     let Some(state) = history.rollout.clone() else { return Ok(None) };
     let Some(rev) = history.revision(state.revision) else { return Ok(None) };
     let release = Release::from_spec(rev.spec.clone())?;
-    if state.phase == Phase::WaitingForPromotion {
+    if matches!(state.phase, Phase::WaitingForPromotion | Phase::Paused) {
         return Ok(Some(bluegreen::report_waiting(&history, &state)));
+    }
+    let is_canary = matches!(release.spec().strategy, crate::model::strategy::Strategy::Canary(_)) && state.from.is_some();
+    if is_canary && state.phase == Phase::Failed {
+        return Ok(Some(canary::abort(backend, tenant, app, options).await?));
+    }
+    if is_canary {
+        return Ok(Some(canary::rollout(backend, tenant, &release, options).await?));
     }
     if state.phase == Phase::Failed {
         // A failed rollout is rolled back: its version's objects go, traffic never left the old one.
@@ -275,13 +352,23 @@ pub async fn resume(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
 }
 
 /// Switches traffic to the version waiting for promotion (blue/green with `autoPromote: false`).
+/// For a canary paused until promoted: skips the remaining steps and goes to 100%.
 pub async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    let history = History::load(backend, tenant.namespace(), app).await?;
+    if history.rollout.as_ref().is_some_and(|s| s.phase == Phase::Paused) {
+        return canary::promote(backend, tenant, app, options).await;
+    }
     bluegreen::promote(backend, tenant, app, options).await
 }
 
 /// Rolls back to revision `to` (default: the last one that succeeded before the live one),
 /// restoring its image **and** config. Instant (one selector change) while the old version is warm.
 pub async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Option<u32>, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    // A canary not yet at 100% is aborted: the stable version gets all traffic back at full size.
+    let history = History::load(backend, tenant.namespace(), app).await?;
+    if to.is_none() && history.rollout.as_ref().is_some_and(|s| s.step.is_some() && s.from.is_some() && matches!(s.phase, Phase::Deploying | Phase::Paused | Phase::Failed)) {
+        return canary::abort(backend, tenant, app, options).await;
+    }
     bluegreen::rollback(backend, tenant, app, to, options).await
 }
 
@@ -313,6 +400,11 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
 pub async fn delete_version(backend: &dyn Backend, tenant: &Tenant, app: &str, version: &str) -> Result<(), RolloutError> {
     let ns = tenant.namespace();
     if active_version(backend, ns, app).await?.as_deref() == Some(version) {
+        return Err(RolloutError::VersionSelected { app: app.to_string(), version: version.to_string() });
+    }
+    // During a canary the stable Service selects both versions (replica ratio): both serve.
+    let history = History::load(backend, ns, app).await?;
+    if history.rollout.as_ref().is_some_and(|s| s.phase != Phase::Failed && (s.from.as_deref() == Some(version) || (s.to == version && s.step.is_some()))) {
         return Err(RolloutError::VersionSelected { app: app.to_string(), version: version.to_string() });
     }
     delete_version_objects(backend, ns, app, version).await?;

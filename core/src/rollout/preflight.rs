@@ -61,6 +61,8 @@ pub(crate) fn pod_resources(deployment: &Deployment) -> BTreeMap<&'static str, Q
 pub(crate) fn extra_pods(strategy: &Strategy, replicas: u32, running_new: u32, running_old: u32) -> u32 {
     match strategy {
         Strategy::BlueGreen(_) => replicas.saturating_sub(running_new),
+        // ingress-nginx keeps the stable version at full size: the canary reaches full size at 100%.
+        Strategy::Canary(c) if c.traffic == crate::model::strategy::TrafficRouting::IngressNginx => replicas.saturating_sub(running_new),
         Strategy::Canary(c) => {
             let weight = c.max_weight().min(100);
             let canary = (u64::from(replicas) * u64::from(weight)).div_ceil(100);
