@@ -4,10 +4,48 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
-Json = Any
-StrPath = Union[str, "os.PathLike[str]"]
-ProgressCallback = Callable[[dict[str, Any]], object]
+from typing_extensions import TypeAlias, final
 
+__all__ = [
+    "Tenant",
+    "Quota",
+    "Release",
+    "BlueGreen",
+    "Rolling",
+    "Canary",
+    "Cluster",
+    "RolloutReport",
+    "ReleaseStatus",
+    "VersionStatus",
+    "Revision",
+    "compile",
+    "compile_tenants",
+    "MoorageError",
+    "ValidationError",
+    "SpecError",
+    "QuotaInsufficient",
+    "RolloutStuck",
+    "VersionSelected",
+    "NoSuchRevision",
+    "NothingToPromote",
+    "BackendError",
+    "QuotaExceeded",
+    "Forbidden",
+    "Conflict",
+    "InvalidObject",
+    "NotFound",
+    "MissingKind",
+    "Timeout",
+    "Unavailable",
+    "ConfigError",
+    "ManifestError",
+]
+
+_Json: TypeAlias = Any
+_StrPath: TypeAlias = Union[str, "os.PathLike[str]"]
+_ProgressCallback: TypeAlias = Callable[[dict[str, Any]], object]
+
+@final
 class Quota:
     def __new__(
         cls,
@@ -22,7 +60,7 @@ class Quota:
         configmaps: Optional[int] = None,
         secrets: Optional[int] = None,
         persistentvolumeclaims: Optional[int] = None,
-        container_defaults: Optional[Mapping[str, Json]] = None,
+        container_defaults: Optional[Mapping[str, _Json]] = None,
     ) -> Quota: ...
     @property
     def limits_cpu(self) -> Optional[str]: ...
@@ -36,8 +74,9 @@ class Quota:
     def requests_storage(self) -> Optional[str]: ...
     @property
     def pods(self) -> Optional[int]: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def to_dict(self) -> dict[str, _Json]: ...
 
+@final
 class BlueGreen:
     def __new__(
         cls,
@@ -47,18 +86,21 @@ class BlueGreen:
         scale_down_delay: Optional[str] = None,
         keep_previous: Optional[int] = None,
     ) -> BlueGreen: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def to_dict(self) -> dict[str, _Json]: ...
 
+@final
 class Rolling:
     def __new__(cls, *, max_surge: Union[str, int, None] = None, max_unavailable: Union[str, int, None] = None) -> Rolling: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def to_dict(self) -> dict[str, _Json]: ...
 
+@final
 class Canary:
-    def __new__(cls, steps: Sequence[Mapping[str, Json]], *, traffic: Optional[str] = None) -> Canary: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def __new__(cls, steps: Sequence[Mapping[str, _Json]], *, traffic: Optional[str] = None) -> Canary: ...
+    def to_dict(self) -> dict[str, _Json]: ...
 
-Strategy = Union[BlueGreen, Rolling, Canary]
+_Strategy: TypeAlias = Union[BlueGreen, Rolling, Canary]
 
+@final
 class Tenant:
     def __new__(
         cls,
@@ -66,21 +108,21 @@ class Tenant:
         *,
         display_name: Optional[str] = None,
         labels: Optional[Mapping[str, str]] = None,
-        quota: Union[Quota, Mapping[str, Json], None] = None,
-        members: Union[Mapping[str, str], Sequence[Mapping[str, Json]], None] = None,
+        quota: Union[Quota, Mapping[str, _Json], None] = None,
+        members: Union[Mapping[str, str], Sequence[Mapping[str, _Json]], None] = None,
         domains: Optional[Sequence[str]] = None,
         allow_wildcard_domains: Optional[bool] = None,
         cert_issuer: Optional[str] = None,
-        storage: Optional[Sequence[Mapping[str, Json]]] = None,
-        backups: Optional[Sequence[Mapping[str, Json]]] = None,
-        network: Optional[Mapping[str, Json]] = None,
+        storage: Optional[Sequence[Mapping[str, _Json]]] = None,
+        backups: Optional[Sequence[Mapping[str, _Json]]] = None,
+        network: Optional[Mapping[str, _Json]] = None,
         pod_security: Optional[str] = None,
         protected: Optional[bool] = None,
     ) -> Tenant: ...
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Json]) -> Tenant: ...
+    def from_dict(cls, spec: Mapping[str, _Json]) -> Tenant: ...
     @classmethod
-    def from_yaml(cls, text_or_path: StrPath) -> Tenant: ...
+    def from_yaml(cls, text_or_path: _StrPath) -> Tenant: ...
     def with_quota(self, quota: Quota) -> Tenant: ...
     @property
     def name(self) -> str: ...
@@ -92,10 +134,11 @@ class Tenant:
     def domains(self) -> list[str]: ...
     @property
     def quota(self) -> Quota: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def to_dict(self) -> dict[str, _Json]: ...
     def to_yaml(self) -> str: ...
     def compile(self) -> str: ...
 
+@final
 class Release:
     def __new__(
         cls,
@@ -105,20 +148,20 @@ class Release:
         *,
         image: str,
         replicas: Optional[int] = None,
-        ports: Optional[Sequence[Mapping[str, Json]]] = None,
-        resources: Optional[Mapping[str, Json]] = None,
-        env: Optional[Sequence[Mapping[str, Json]]] = None,
+        ports: Optional[Sequence[Mapping[str, _Json]]] = None,
+        resources: Optional[Mapping[str, _Json]] = None,
+        env: Optional[Sequence[Mapping[str, _Json]]] = None,
         config_files: Optional[Mapping[str, str]] = None,
         config_mount_path: Optional[str] = None,
-        liveness: Optional[Mapping[str, Json]] = None,
-        readiness: Optional[Mapping[str, Json]] = None,
+        liveness: Optional[Mapping[str, _Json]] = None,
+        readiness: Optional[Mapping[str, _Json]] = None,
         hosts: Optional[Sequence[str]] = None,
-        strategy: Union[Strategy, Mapping[str, Json], None] = None,
+        strategy: Union[_Strategy, Mapping[str, _Json], None] = None,
     ) -> Release: ...
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Json]) -> Release: ...
+    def from_dict(cls, spec: Mapping[str, _Json]) -> Release: ...
     @classmethod
-    def from_yaml(cls, text_or_path: StrPath) -> Release: ...
+    def from_yaml(cls, text_or_path: _StrPath) -> Release: ...
     @property
     def tenant(self) -> str: ...
     @property
@@ -132,13 +175,14 @@ class Release:
     @property
     def hosts(self) -> list[str]: ...
     @property
-    def strategy(self) -> Strategy: ...
-    def to_dict(self) -> dict[str, Json]: ...
+    def strategy(self) -> _Strategy: ...
+    def to_dict(self) -> dict[str, _Json]: ...
     def to_yaml(self) -> str: ...
 
 def compile(tenant: Tenant, releases: Sequence[Release] = ...) -> str: ...
 def compile_tenants(tenants: Sequence[Tenant]) -> str: ...
 
+@final
 class RolloutReport:
     @property
     def revision(self) -> int: ...
@@ -155,6 +199,7 @@ class RolloutReport:
     @property
     def extra_pods(self) -> int: ...
 
+@final
 class VersionStatus:
     @property
     def version(self) -> str: ...
@@ -165,6 +210,7 @@ class VersionStatus:
     @property
     def selected(self) -> bool: ...
 
+@final
 class ReleaseStatus:
     @property
     def app(self) -> str: ...
@@ -177,6 +223,7 @@ class ReleaseStatus:
     @property
     def revision(self) -> Optional[int]: ...
 
+@final
 class Revision:
     @property
     def number(self) -> int: ...
@@ -197,30 +244,31 @@ class Revision:
     @property
     def outcome(self) -> str: ...
     @property
-    def outcome_detail(self) -> dict[str, Json]: ...
+    def outcome_detail(self) -> dict[str, _Json]: ...
 
+@final
 class Cluster:
     @classmethod
     def simulated(cls) -> Cluster: ...
     @classmethod
-    def manifests(cls, path: StrPath) -> Cluster: ...
+    def manifests(cls, path: _StrPath) -> Cluster: ...
     @classmethod
-    def from_kubeconfig(cls, path: Optional[StrPath] = None, context: Optional[str] = None) -> Cluster: ...
+    def from_kubeconfig(cls, path: Optional[_StrPath] = None, context: Optional[str] = None) -> Cluster: ...
     def describe(self) -> str: ...
     def apply_tenant(self, tenant: Tenant) -> int: ...
     def a_apply_tenant(self, tenant: Tenant) -> Awaitable[int]: ...
     def rollout(
-        self, tenant: Tenant, release: Release, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[ProgressCallback] = None
+        self, tenant: Tenant, release: Release, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
     ) -> RolloutReport: ...
     def a_rollout(
-        self, tenant: Tenant, release: Release, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[ProgressCallback] = None
+        self, tenant: Tenant, release: Release, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
     ) -> Awaitable[RolloutReport]: ...
-    def resume(self, tenant: Tenant, app: str, *, timeout: float = 600.0, on_progress: Optional[ProgressCallback] = None) -> Optional[RolloutReport]: ...
+    def resume(self, tenant: Tenant, app: str, *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None) -> Optional[RolloutReport]: ...
     def promote(
-        self, tenant: Tenant, app: str, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[ProgressCallback] = None
+        self, tenant: Tenant, app: str, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
     ) -> RolloutReport: ...
     def a_promote(
-        self, tenant: Tenant, app: str, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[ProgressCallback] = None
+        self, tenant: Tenant, app: str, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
     ) -> Awaitable[RolloutReport]: ...
     def rollback(
         self,
@@ -230,7 +278,7 @@ class Cluster:
         *,
         timeout: float = 600.0,
         wait_for_scale_down: bool = True,
-        on_progress: Optional[ProgressCallback] = None,
+        on_progress: Optional[_ProgressCallback] = None,
     ) -> RolloutReport: ...
     def a_rollback(
         self,
@@ -240,7 +288,7 @@ class Cluster:
         *,
         timeout: float = 600.0,
         wait_for_scale_down: bool = True,
-        on_progress: Optional[ProgressCallback] = None,
+        on_progress: Optional[_ProgressCallback] = None,
     ) -> Awaitable[RolloutReport]: ...
     def status(self, tenant: Tenant, app: str) -> ReleaseStatus: ...
     def history(self, tenant: Tenant, app: str) -> list[Revision]: ...
@@ -265,7 +313,7 @@ class QuotaInsufficient(MoorageError):
 class RolloutStuck(MoorageError):
     version: str
     cause: str
-    cause_detail: dict[str, Json]
+    cause_detail: dict[str, _Json]
     object: str
     message: str
     events: list[str]
