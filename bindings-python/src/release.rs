@@ -9,7 +9,11 @@ use crate::errors;
 use crate::tenant::Tenant;
 
 fn from_json(py: Python<'_>, spec: &Value) -> PyResult<moorage::Release> {
-    moorage::spec::release_from_yaml(&spec.to_string()).map_err(|e| errors::spec(py, &e))
+    // Built from Python values: the JSON text's line numbers mean nothing to the caller.
+    moorage::spec::release_from_yaml(&spec.to_string()).map_err(|e| match e {
+        moorage::spec::SpecError::Parse { path, message, .. } => errors::spec(py, &moorage::spec::SpecError::Parse { path, line: None, message }),
+        e => errors::spec(py, &e),
+    })
 }
 
 /// One version of an application of a tenant: image, replicas, ports, resources, config files,

@@ -10,7 +10,11 @@ use crate::errors;
 
 /// Reads and validates a tenant from its spec as JSON (the core decides everything).
 pub(crate) fn from_json(py: Python<'_>, spec: &Value) -> PyResult<moorage::Tenant> {
-    moorage::spec::tenant_from_yaml(&spec.to_string()).map_err(|e| errors::spec(py, &e))
+    // Built from Python values: the JSON text's line numbers mean nothing to the caller.
+    moorage::spec::tenant_from_yaml(&spec.to_string()).map_err(|e| match e {
+        moorage::spec::SpecError::Parse { path, message, .. } => errors::spec(py, &moorage::spec::SpecError::Parse { path, line: None, message }),
+        e => errors::spec(py, &e),
+    })
 }
 
 /// A customer's project: namespace, quota, members, domains, storage, backups.
