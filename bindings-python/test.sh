@@ -26,7 +26,21 @@ step "python: stubs match the compiled module (mypy stubtest)"
 (cd /tmp && "$VENV/bin/python" -m mypy.stubtest moorage)
 
 step "python: pytest"
-"$VENV/bin/python" -m pytest -q bindings-python/tests
+REPORT="$(mktemp)"
+status=0
+"$VENV/bin/python" -m pytest -q bindings-python/tests --junitxml="$REPORT" || status=$?
+# One line in cargo's format, so that the root test.sh adds the Python tests to its summary.
+"$VENV/bin/python" - "$REPORT" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suite = root if root.tag == "testsuite" else root.find("testsuite")
+total, failed, errors, skipped = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+bad = failed + errors
+print(f"test result: {'ok' if bad == 0 else 'FAILED'}. {total - bad - skipped} passed; {bad} failed; {skipped} ignored; 0 measured; 0 filtered out (python)")
+PY
+rm -f "$REPORT"
+[ "$status" -eq 0 ] || exit "$status"
 
 step "python: examples/python/onboard.py"
 "$VENV/bin/python" examples/python/onboard.py
