@@ -41,7 +41,7 @@ def main():
     out = sys.argv[2] if len(sys.argv) > 2 else f"/tmp/moorage-bench-py-{os.getpid()}"
     os.makedirs(out, exist_ok=True)
     start = time.perf_counter()
-    threads = os.cpu_count() or 1
+    threads = int(os.environ.get("THREADS", os.cpu_count() or 1))
     with ThreadPoolExecutor(threads) as pool:
         stream = "".join(pool.map(work, [range(t, n, threads) for t in range(threads)]))
     with open(os.path.join(out, "manifests.yaml.tmp"), "w") as f:
