@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Compiling 1,000 tenants (one release each) from Python vs the same from Rust, same run: the
+# Python twin (bench/compile_tenants.py, the `moorage` package from the venv) and the Rust binary
+# (bench/src/compile_tenants.rs), alternated RUNS times, whole process timed from outside
+# (start-up included). Prints both medians and the ratio.
+#   bench/compile_python.sh [TENANTS] [RUNS]      (after bindings-python/test.sh has installed moorage)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
+TENANTS="${1:-1000}"
+RUNS="${2:-9}"
+PY="${MOORAGE_VENV:-$HOME/.cache/moorage/venv}/bin/python"
+cargo build -q --release -p moorage-bench --bin compile_tenants
+BIN="$CARGO_TARGET_DIR/release/compile_tenants"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+now() { date +%s%N; }
+rust=() python=()
+for _ in $(seq "$RUNS"); do
+  s=$(now); "$BIN" "$TENANTS" "$OUT/rs" >/dev/null; e=$(now); rust+=($(( (e - s) / 1000 )))
+  s=$(now); "$PY" bench/compile_tenants.py "$TENANTS" "$OUT/py" >/dev/null; e=$(now); python+=($(( (e - s) / 1000 )))
+done
+cmp -s "$OUT/rs/manifests.yaml" "$OUT/py/manifests.yaml" && same=identical || same=DIFFERENT
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+r=$(median "${rust[@]}"); p=$(median "${python[@]}")
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r python_median_us=$p ratio=$(awk "BEGIN{printf \"%.2f\", $p/$r}") output=$same rust_all_us=${rust[*]} python_all_us=${python[*]}"

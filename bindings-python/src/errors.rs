@@ -1,0 +1,164 @@
+//! Exceptions: one class per core error variant, under `moorage.MoorageError`.
+//!
+//! The fields of every exception are set as attributes from the typed Rust error, never parsed
+//! from its message. The message is the core's `Display` text.
+
+use moorage::backend::BackendError as CoreBackendError;
+use moorage::rollout::RolloutError;
+use moorage::spec::SpecError as CoreSpecError;
+use moorage::ValidationErrors;
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
+use pyo3::types::PyList;
+
+use crate::convert::json_to_py;
+
+create_exception!(moorage, MoorageError, PyException, "The base class of every moorage error.");
+create_exception!(moorage, ValidationError, MoorageError, "A spec breaks the model's rules; `.errors` lists every (path, message).");
+create_exception!(moorage, SpecError, MoorageError, "A spec is not well-formed (bad YAML, unknown field, wrong type); `.path`, `.line`, `.message`.");
+create_exception!(moorage, QuotaInsufficient, MoorageError, "The quota cannot hold the rollout's peak; nothing was created. `.resource .needed .available .hint`.");
+create_exception!(moorage, RolloutStuck, MoorageError, "The new version did not become ready; the previous one still serves. `.version .cause .object .message .events`.");
+create_exception!(moorage, VersionSelected, MoorageError, "The version is selected by the stable Service. `.app .version`.");
+create_exception!(moorage, NoSuchRevision, MoorageError, "No such revision in the history. `.app .revision`.");
+create_exception!(moorage, NothingToPromote, MoorageError, "No rollout is waiting for promotion. `.app`.");
+create_exception!(moorage, BackendError, MoorageError, "A backend operation failed.");
+create_exception!(moorage, QuotaExceeded, BackendError, "A ResourceQuota refused an object. `.object .quota .resource .requested .used .limit`.");
+create_exception!(moorage, Forbidden, BackendError, "The credentials may not do this. `.object .message`.");
+create_exception!(moorage, Conflict, BackendError, "Another field manager owns a field. `.object .field .manager`.");
+create_exception!(moorage, InvalidObject, BackendError, "The API server rejected an object. `.object .causes` (list of (field, message)).");
+create_exception!(moorage, NotFound, BackendError, "The object or its namespace does not exist. `.object`.");
+create_exception!(moorage, MissingKind, BackendError, "The cluster does not serve this kind. `.api_version .kind .hint`.");
+create_exception!(moorage, Timeout, BackendError, "A wait ended before its condition held. `.waiting_for .object .seconds`.");
+create_exception!(moorage, Unavailable, BackendError, "The API server could not be reached. `.object .attempts .message`.");
+create_exception!(moorage, ConfigError, MoorageError, "The kubeconfig could not be read or used. `.message`.");
+create_exception!(moorage, ManifestError, MoorageError, "Manifests could not be written or read. `.message`.");
+
+fn with_attrs<'py>(py: Python<'py>, err: PyErr, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
+    let value = err.value(py);
+    for (name, v) in attrs {
+        // Setting an attribute on a fresh exception instance cannot fail.
+        let _ = value.setattr(*name, v.clone_ref(py));
+    }
+    err
+}
+
+fn obj<'py, T: IntoPyObject<'py>>(py: Python<'py>, v: T) -> Py<PyAny> {
+    v.into_py_any(py).unwrap_or_else(|_| py.None())
+}
+
+/// A `ValidationError` with `.errors`, a list of (path, message).
+pub fn validation(py: Python<'_>, e: &ValidationErrors) -> PyErr {
+    let errors: Vec<(String, String)> = e.errors().iter().map(|f| (f.path.clone(), f.message.clone())).collect();
+    let list = PyList::new(py, errors).map(|l| l.into_any().unbind()).unwrap_or_else(|_| py.None());
+    with_attrs(py, ValidationError::new_err(e.to_string()), &[("errors", list)])
+}
+
+/// A `SpecError` (parse) or `ValidationError` (rules).
+pub fn spec(py: Python<'_>, e: &CoreSpecError) -> PyErr {
+    match e {
+        CoreSpecError::Parse { path, line, message } => {
+            with_attrs(py, SpecError::new_err(e.to_string()), &[("path", obj(py, path)), ("line", obj(py, *line)), ("message", obj(py, message))])
+        }
+        CoreSpecError::Invalid(v) => validation(py, v),
+    }
+}
+
+fn object_str(o: Option<&moorage::backend::ObjectRef>) -> Option<String> {
+    o.map(ToString::to_string)
+}
+
+/// The exception of a backend error.
+pub fn backend(py: Python<'_>, e: &CoreBackendError) -> PyErr {
+    let msg = e.to_string();
+    let object = obj(py, object_str(e.object()));
+    match e {
+        CoreBackendError::QuotaExceeded { quota, resource, requested, used, limit, .. } => with_attrs(
+            py,
+            QuotaExceeded::new_err(msg),
+            &[("object", object), ("quota", obj(py, quota)), ("resource", obj(py, resource)), ("requested", obj(py, requested)), ("used", obj(py, used)), ("limit", obj(py, limit))],
+        ),
+        CoreBackendError::Forbidden { message, .. } => with_attrs(py, Forbidden::new_err(msg), &[("object", object), ("message", obj(py, message))]),
+        CoreBackendError::Conflict { field, manager, .. } => with_attrs(py, Conflict::new_err(msg), &[("object", object), ("field", obj(py, field)), ("manager", obj(py, manager))]),
+        CoreBackendError::Invalid { causes, .. } => {
+            let causes: Vec<(String, String)> = causes.iter().map(|c| (c.field.clone(), c.message.clone())).collect();
+            with_attrs(py, InvalidObject::new_err(msg), &[("object", object), ("causes", obj(py, causes))])
+        }
+        CoreBackendError::NotFound { .. } => with_attrs(py, NotFound::new_err(msg), &[("object", object)]),
+        CoreBackendError::MissingKind { api_version, kind, hint } => {
+            with_attrs(py, MissingKind::new_err(msg), &[("object", object), ("api_version", obj(py, api_version)), ("kind", obj(py, kind)), ("hint", obj(py, hint))])
+        }
+        CoreBackendError::Timeout { waiting_for, seconds, .. } => {
+            with_attrs(py, Timeout::new_err(msg), &[("object", object), ("waiting_for", obj(py, waiting_for)), ("seconds", obj(py, *seconds))])
+        }
+        CoreBackendError::Unavailable { attempts, message, .. } => {
+            with_attrs(py, Unavailable::new_err(msg), &[("object", object), ("attempts", obj(py, *attempts)), ("message", obj(py, message))])
+        }
+    }
+}
+
+/// The exception of a rollout error.
+pub fn rollout(py: Python<'_>, e: &RolloutError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        RolloutError::Invalid(v) => validation(py, v),
+        RolloutError::QuotaInsufficient { resource, needed, available, hint } => with_attrs(
+            py,
+            QuotaInsufficient::new_err(msg),
+            &[("resource", obj(py, resource)), ("needed", obj(py, needed)), ("available", obj(py, available)), ("hint", obj(py, hint))],
+        ),
+        RolloutError::Stuck { version, cause, object, message, events } => {
+            let cause_value = serde_json::to_value(cause).unwrap_or_default();
+            let kind = cause_value.get("cause").and_then(|c| c.as_str()).unwrap_or_default().to_string();
+            with_attrs(
+                py,
+                RolloutStuck::new_err(msg),
+                &[
+                    ("version", obj(py, version)),
+                    ("cause", obj(py, kind)),
+                    ("cause_detail", json_to_py(py, &cause_value)),
+                    ("object", obj(py, object.to_string())),
+                    ("message", obj(py, message)),
+                    ("events", obj(py, events.clone())),
+                ],
+            )
+        }
+        RolloutError::VersionSelected { app, version } => with_attrs(py, VersionSelected::new_err(msg), &[("app", obj(py, app)), ("version", obj(py, version))]),
+        RolloutError::NoSuchRevision { app, revision } => with_attrs(py, NoSuchRevision::new_err(msg), &[("app", obj(py, app)), ("revision", obj(py, *revision))]),
+        RolloutError::NothingToPromote { app } => with_attrs(py, NothingToPromote::new_err(msg), &[("app", obj(py, app))]),
+        RolloutError::Backend(b) => backend(py, b),
+    }
+}
+
+/// A `ConfigError` or `ManifestError` carrying the core's message.
+pub fn message<E: std::fmt::Display>(py: Python<'_>, manifest: bool, e: &E) -> PyErr {
+    let m = e.to_string();
+    let err = if manifest { ManifestError::new_err(m.clone()) } else { ConfigError::new_err(m.clone()) };
+    with_attrs(py, err, &[("message", obj(py, m))])
+}
+
+/// Registers the exception classes on the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("MoorageError", py.get_type::<MoorageError>())?;
+    m.add("ValidationError", py.get_type::<ValidationError>())?;
+    m.add("SpecError", py.get_type::<SpecError>())?;
+    m.add("QuotaInsufficient", py.get_type::<QuotaInsufficient>())?;
+    m.add("RolloutStuck", py.get_type::<RolloutStuck>())?;
+    m.add("VersionSelected", py.get_type::<VersionSelected>())?;
+    m.add("NoSuchRevision", py.get_type::<NoSuchRevision>())?;
+    m.add("NothingToPromote", py.get_type::<NothingToPromote>())?;
+    m.add("BackendError", py.get_type::<BackendError>())?;
+    m.add("QuotaExceeded", py.get_type::<QuotaExceeded>())?;
+    m.add("Forbidden", py.get_type::<Forbidden>())?;
+    m.add("Conflict", py.get_type::<Conflict>())?;
+    m.add("InvalidObject", py.get_type::<InvalidObject>())?;
+    m.add("NotFound", py.get_type::<NotFound>())?;
+    m.add("MissingKind", py.get_type::<MissingKind>())?;
+    m.add("Timeout", py.get_type::<Timeout>())?;
+    m.add("Unavailable", py.get_type::<Unavailable>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("ManifestError", py.get_type::<ManifestError>())?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! `moorage.Release`: one version of an application (the core's `Release`), and `moorage.compile`.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyType};
+use serde_json::{Map, Value};
+
+use crate::convert::{py_to_json, text_or_file, to_py};
+use crate::errors;
+use crate::tenant::Tenant;
+
+fn from_json(py: Python<'_>, spec: &Value) -> PyResult<moorage::Release> {
+    // Fast path: the spec deserializes straight from the JSON value and the core validates it.
+    // Only a malformed spec goes through the core's spec reader, for the field's path. Built from
+    // Python values, the JSON text's line numbers mean nothing to the caller: none is reported.
+    match serde_json::from_value::<moorage::ReleaseSpec>(spec.clone()) {
+        Ok(s) => moorage::Release::from_spec(s).map_err(|e| errors::validation(py, &e)),
+        Err(_) => match moorage::spec::release_from_yaml(&spec.to_string()) {
+            Ok(t) => Ok(t),
+            Err(moorage::spec::SpecError::Parse { path, message, .. }) => Err(errors::spec(py, &moorage::spec::SpecError::Parse { path, line: None, message })),
+            Err(e) => Err(errors::spec(py, &e)),
+        },
+    }
+}
+
+/// One version of an application of a tenant: image, replicas, ports, resources, config files,
+/// hosts and the strategy that replaces the previous version.
+#[pyclass(module = "moorage", frozen)]
+#[derive(Clone)]
+pub struct Release {
+    pub(crate) inner: moorage::Release,
+}
+
+#[pymethods]
+impl Release {
+    #[new]
+    #[pyo3(signature = (tenant, app, version, *, image, replicas=None, ports=None, resources=None, env=None, config_files=None, config_mount_path=None, liveness=None, readiness=None, hosts=None, strategy=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        tenant: &Bound<'_, PyAny>,
+        app: String,
+        version: String,
+        image: String,
+        replicas: Option<&Bound<'_, PyAny>>,
+        ports: Option<&Bound<'_, PyAny>>,
+        resources: Option<&Bound<'_, PyAny>>,
+        env: Option<&Bound<'_, PyAny>>,
+        config_files: Option<&Bound<'_, PyAny>>,
+        config_mount_path: Option<String>,
+        liveness: Option<&Bound<'_, PyAny>>,
+        readiness: Option<&Bound<'_, PyAny>>,
+        hosts: Option<&Bound<'_, PyAny>>,
+        strategy: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        // `tenant` is a Tenant or its name.
+        let tenant_name = match tenant.cast::<Tenant>() {
+            Ok(t) => t.get().inner.name().to_string(),
+            Err(_) => tenant.cast::<PyString>()?.to_cow()?.into_owned(),
+        };
+        let mut m = Map::new();
+        m.insert("tenant".into(), Value::String(tenant_name));
+        m.insert("app".into(), Value::String(app));
+        m.insert("version".into(), Value::String(version));
+        m.insert("image".into(), Value::String(image));
+        let j = |v: Option<&Bound<'_, PyAny>>| v.map(py_to_json).transpose();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                m.insert(k.into(), v);
+            }
+        };
+        put("replicas", j(replicas)?);
+        put("ports", j(ports)?);
+        put("resources", j(resources)?);
+        put("env", j(env)?);
+        if config_files.is_some() || config_mount_path.is_some() {
+            let mut c = Map::new();
+            if let Some(files) = j(config_files)? {
+                c.insert("files".into(), files);
+            }
+            if let Some(p) = config_mount_path {
+                c.insert("mountPath".into(), Value::String(p));
+            }
+            put("config", Some(Value::Object(c)));
+        }
+        put("liveness", j(liveness)?);
+        put("readiness", j(readiness)?);
+        put("hosts", j(hosts)?);
+        put("strategy", j(strategy)?);
+        Ok(Release { inner: from_json(py, &Value::Object(m))? })
+    }
+
+    /// A release from its spec as a dict (the keys of a release YAML file).
+    #[classmethod]
+    fn from_dict(_cls: &Bound<'_, PyType>, py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Release { inner: from_json(py, &py_to_json(spec)?)? })
+    }
+
+    /// A release from YAML or JSON text, or from the path of a file holding it.
+    #[classmethod]
+    fn from_yaml(_cls: &Bound<'_, PyType>, py: Python<'_>, text_or_path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = text_or_file(text_or_path)?;
+        let inner = moorage::spec::release_from_yaml(&text).map_err(|e| errors::spec(py, &e))?;
+        Ok(Release { inner })
+    }
+
+    /// The tenant's name.
+    #[getter]
+    fn tenant(&self) -> String {
+        self.inner.spec().tenant.clone()
+    }
+    /// The application.
+    #[getter]
+    fn app(&self) -> String {
+        self.inner.spec().app.clone()
+    }
+    /// The version.
+    #[getter]
+    fn version(&self) -> String {
+        self.inner.spec().version.clone()
+    }
+    /// The image.
+    #[getter]
+    fn image(&self) -> String {
+        self.inner.spec().image.clone()
+    }
+    /// Replicas.
+    #[getter]
+    fn replicas(&self) -> u32 {
+        self.inner.spec().replicas
+    }
+    /// Host names served.
+    #[getter]
+    fn hosts(&self) -> Vec<String> {
+        self.inner.spec().hosts.clone()
+    }
+    /// The strategy.
+    #[getter]
+    fn strategy(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        crate::strategy::to_object(py, &self.inner.spec().strategy)
+    }
+
+    /// The spec as a dict.
+    fn to_dict(&self, py: Python<'_>) -> Py<PyAny> {
+        to_py(py, self.inner.spec())
+    }
+
+    /// The spec as YAML.
+    fn to_yaml(&self) -> PyResult<String> {
+        moorage::spec::release_to_yaml(&self.inner).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+    }
+
+    fn __eq__(&self, other: &Self) -> bool {
+        self.inner.spec() == other.inner.spec()
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.inner.spec();
+        let strategy = s.strategy.kind();
+        format!("Release('{}', '{}', '{}', image='{}', replicas={}, hosts={:?}, strategy='{strategy}')", s.tenant, s.app, s.version, s.image, s.replicas, s.hosts).replace('"', "'")
+    }
+}
+
+/// The Kubernetes objects of a tenant and its releases, as a multi-document YAML stream.
+#[pyfunction]
+#[pyo3(signature = (tenant, releases=Vec::new()))]
+pub fn compile(py: Python<'_>, tenant: &Tenant, releases: Vec<Release>) -> PyResult<String> {
+    let releases: Vec<moorage::Release> = releases.into_iter().map(|r| r.inner).collect();
+    let compiled = py.detach(|| moorage::compile(&tenant.inner, &releases)).map_err(|e| errors::validation(py, &e))?;
+    moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::message(py, true, &e))
+}
+
+/// Compiles many tenants (each alone) to one YAML stream: the whole loop runs without the GIL.
+#[pyfunction]
+pub fn compile_tenants(py: Python<'_>, tenants: Vec<Tenant>) -> PyResult<String> {
+    py.detach(|| {
+        let mut out = String::new();
+        for t in &tenants {
+            let objects = moorage::compile_tenant(&t.inner).objects;
+            out.push_str(&moorage::manifest::to_yaml_stream(&objects)?);
+        }
+        Ok(out)
+    })
+    .map_err(|e: moorage::manifest::ManifestError| errors::message(py, true, &e))
+}

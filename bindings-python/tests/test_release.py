@@ -1,0 +1,55 @@
+"""moorage.Release, the strategies and moorage.compile (the core's model::release and compile)."""
+
+import pytest
+
+import moorage
+
+
+def tenant() -> moorage.Tenant:
+    return moorage.Tenant("acme", quota=moorage.Quota(limits_cpu="2", limits_memory="2Gi", pods=10), domains=["shop.acme.test"])
+
+
+def test_keyword_arguments_and_defaults_are_the_core_s():
+    r = moorage.Release(tenant(), "web", "v1", image="nginx:1.27", ports=[{"name": "http", "port": 8080}], hosts=["shop.acme.test"])
+    assert r.replicas == 1
+    assert isinstance(r.strategy, moorage.Rolling)
+    assert r.tenant == "acme"
+    assert repr(r) == "Release('acme', 'web', 'v1', image='nginx:1.27', replicas=1, hosts=['shop.acme.test'], strategy='rolling')"
+
+
+def test_strategies_repr_and_round_trip():
+    bg = moorage.BlueGreen(preview_host="preview.acme.test")
+    assert repr(bg) == "BlueGreen(auto_promote=True, keep_previous=1, preview_host='preview.acme.test', scale_down_delay='30s')"
+    canary = moorage.Canary([{"setWeight": 20}, {"pause": {}}, {"setWeight": 100}])
+    r = moorage.Release("acme", "web", "v2", image="nginx:1.27", strategy=canary)
+    assert isinstance(r.strategy, moorage.Canary)
+    assert r.strategy.to_dict()["steps"][0] == {"setWeight": 20}
+    assert moorage.Release.from_dict(r.to_dict()) == r
+
+
+def test_bad_strategy_is_a_spec_error():
+    with pytest.raises(moorage.SpecError):
+        moorage.Canary([{"setWeight": "lots"}])
+
+
+def test_release_validation_lists_paths():
+    with pytest.raises(moorage.ValidationError) as info:
+        moorage.Release("acme", "Web_App", "v1", image="", replicas=1, resources={"limits": {"memory": "128mb"}})
+    paths = [p for p, _ in info.value.errors]
+    assert len(paths) >= 2
+    assert all(p.startswith("release.") for p in paths)
+
+
+def test_compile_refuses_a_foreign_host():
+    r = moorage.Release("acme", "web", "v1", image="nginx:1.27", ports=[{"name": "http", "port": 8080}], hosts=["shop.other.test"])
+    with pytest.raises(moorage.ValidationError) as info:
+        moorage.compile(tenant(), [r])
+    assert any("hosts" in p for p, _ in info.value.errors)
+
+
+def test_compile_tenant_and_release(specs):
+    t = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    green = moorage.Release.from_yaml(specs / "webserver-green.release.yaml")
+    text = moorage.compile(t, [green])
+    assert "kind: Deployment" in text and "webserver-green" in text
+    assert green.to_yaml().startswith("tenant: acme")

@@ -1,0 +1,144 @@
+"""Release operations (the core's rollout module) on the simulated cluster, a manifests directory
+and, when MOORAGE_TEST_KUBECONFIG is set, the real test control plane."""
+
+import asyncio
+
+import pytest
+
+import moorage
+from conftest import unique
+
+RAISED = moorage.Quota(limits_cpu="2", limits_memory="1Gi", requests_cpu="1", requests_memory="512Mi", requests_storage="50Gi", pods=6)
+
+
+def bluegreen_demo(cluster: moorage.Cluster, tenant: moorage.Tenant, blue: moorage.Release, green: moorage.Release, timeout: float = 300):
+    events = []
+    cluster.apply_tenant(tenant)
+    report = cluster.rollout(tenant, blue, timeout=timeout, on_progress=events.append)
+    assert (report.version, report.phase, report.revision) == ("blue", "done", 1)
+    assert events[0] == {"event": "preflight_passed", "extra_pods": 3}
+    assert events[-1] == {"event": "done", "revision": 1, "version": "blue"}
+
+    # The quota preflight refuses green before anything is created.
+    with pytest.raises(moorage.QuotaInsufficient) as info:
+        cluster.rollout(tenant, green, timeout=timeout)
+    e = info.value
+    assert e.resource == "limits.cpu"
+    assert (e.needed, e.available) == ("600m", "400m")
+    assert "raise the tenant's quota" in e.hint
+    assert [v.version for v in cluster.status(tenant, "webserver").versions] == ["blue"]
+
+    # Raise the quota; green rolls out and traffic switches.
+    raised = tenant.with_quota(RAISED)
+    assert cluster.apply_tenant(raised) >= 1
+    report = cluster.rollout(raised, green, timeout=timeout, wait_for_scale_down=False)
+    assert (report.version, report.previous, report.phase) == ("green", "blue", "switched")
+    assert report.switch_latency is not None
+
+    with pytest.raises(moorage.VersionSelected) as selected:
+        cluster.delete_version(raised, "webserver", "green")
+    assert (selected.value.app, selected.value.version) == ("webserver", "green")
+
+    report = cluster.rollback(raised, "webserver", timeout=timeout)
+    assert (report.version, report.previous) == ("blue", "green")
+    status = cluster.status(raised, "webserver")
+    assert status.active == "blue"
+    assert [(v.version, v.selected) for v in status.versions][0] == ("blue", True)
+    history = cluster.history(raised, "webserver")
+    assert [(r.number, r.version, r.outcome) for r in history] == [(1, "blue", "superseded"), (2, "green", "rolledBack"), (3, "blue", "succeeded")]
+    assert history[1].outcome_detail == {"state": "rolledBack", "to": 3} or history[1].outcome_detail["state"] == "rolledBack"
+
+
+def test_bluegreen_demo_on_the_simulated_cluster(specs):
+    tenant = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    blue = moorage.Release.from_yaml(specs / "webserver-blue.release.yaml")
+    green = moorage.Release.from_yaml(specs / "webserver-green.release.yaml")
+    bluegreen_demo(moorage.Cluster.simulated(), tenant, blue, green)
+
+
+def test_bluegreen_demo_on_the_real_control_plane(specs, real_cluster):
+    name = unique("pyacme")
+    spec = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml").to_dict()
+    spec["name"] = name
+    spec["protected"] = False
+    tenant = moorage.Tenant.from_dict(spec)
+    releases = []
+    for color in ("blue", "green"):
+        r = moorage.Release.from_yaml(specs / f"webserver-{color}.release.yaml").to_dict()
+        r["tenant"] = name
+        releases.append(moorage.Release.from_dict(r))
+    bluegreen_demo(real_cluster, tenant, releases[0], releases[1], timeout=120)
+
+
+def test_canary_rolls_out():
+    t = moorage.Tenant("shop", quota=moorage.Quota(limits_cpu="4", limits_memory="4Gi", pods=20))
+    c = moorage.Cluster.simulated()
+    c.apply_tenant(t)
+    c.rollout(t, moorage.Release(t, "web", "v1", image="nginx:1.27", replicas=2, ports=[{"name": "http", "port": 8080}], strategy=moorage.BlueGreen()))
+    canary = moorage.Canary([{"setWeight": 50}, {"pause": {}}, {"setWeight": 100}])
+    v2 = moorage.Release(t, "web", "v2", image="nginx:1.28", replicas=2, ports=[{"name": "http", "port": 8080}], strategy=canary)
+    report = c.rollout(t, v2)
+    assert (report.version, report.previous) == ("v2", "v1")
+    assert c.status(t, "web").active == "v2"
+    assert c.history(t, "web")[-1].strategy == "canary"
+
+
+def test_manual_promotion():
+    t = moorage.Tenant("shop", quota=moorage.Quota(limits_cpu="4", limits_memory="4Gi", pods=20))
+    c = moorage.Cluster.simulated()
+    c.apply_tenant(t)
+    c.rollout(t, moorage.Release(t, "web", "v1", image="nginx:1.27", replicas=2, ports=[{"name": "http", "port": 8080}], strategy=moorage.BlueGreen()))
+    manual = moorage.BlueGreen(auto_promote=False)
+    v2 = moorage.Release(t, "web", "v2", image="nginx:1.28", replicas=2, ports=[{"name": "http", "port": 8080}], strategy=manual)
+    report = c.rollout(t, v2)
+    assert (report.version, report.phase) == ("v2", "waitingForPromotion")
+    assert c.status(t, "web").rollout_phase == "waitingForPromotion"
+    report = c.promote(t, "web")
+    assert (report.version, report.phase) == ("v2", "done")
+    assert c.status(t, "web").active == "v2"
+
+
+def test_asyncio_twins(specs):
+    tenant = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    blue = moorage.Release.from_yaml(specs / "webserver-blue.release.yaml")
+    green = moorage.Release.from_yaml(specs / "webserver-green.release.yaml")
+    c = moorage.Cluster.simulated()
+
+    async def main():
+        await c.a_apply_tenant(tenant)
+        first = await c.a_rollout(tenant, blue)
+        with pytest.raises(moorage.QuotaInsufficient):
+            await c.a_rollout(tenant, green)
+        raised = tenant.with_quota(RAISED)
+        await c.a_apply_tenant(raised)
+        second = await c.a_rollout(raised, green)
+        back = await c.a_rollback(raised, "webserver")
+        return first, second, back
+
+    first, second, back = asyncio.run(main())
+    assert (first.version, second.version, back.version) == ("blue", "green", "blue")
+
+
+def test_an_exception_in_the_callback_is_raised_after_the_operation(specs):
+    tenant = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    blue = moorage.Release.from_yaml(specs / "webserver-blue.release.yaml")
+    c = moorage.Cluster.simulated()
+    c.apply_tenant(tenant)
+
+    def boom(event):
+        raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        c.rollout(tenant, blue, on_progress=boom)
+
+
+def test_manifests_directory(tmp_path, specs):
+    tenant = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    blue = moorage.Release.from_yaml(specs / "webserver-blue.release.yaml")
+    c = moorage.Cluster.manifests(tmp_path)
+    assert "manifests" in repr(c)
+    assert c.apply_tenant(tenant) > 0
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert files, "apply_tenant writes files"
+    text = "".join(p.read_text() for p in files)
+    assert "kind: ResourceQuota" in text

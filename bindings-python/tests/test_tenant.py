@@ -1,0 +1,94 @@
+"""moorage.Tenant and moorage.Quota (the core's model::tenant and model::quota)."""
+
+import pytest
+
+import moorage
+
+
+def test_keyword_arguments_build_a_valid_tenant():
+    t = moorage.Tenant(
+        "acme",
+        display_name="ACME Corp",
+        quota=moorage.Quota(limits_cpu="2", limits_memory="1Gi", pods=10),
+        members={"alice@acme.test": "admin"},
+        domains=["shop.acme.test"],
+    )
+    assert t.name == "acme"
+    assert t.namespace == "acme"
+    assert t.quota.limits_memory == "1Gi"
+    assert t.to_dict()["members"] == [{"name": "alice@acme.test", "kind": "user", "role": "admin"}]
+    assert repr(t).startswith("Tenant('acme', display_name='ACME Corp', quota=Quota(limits_cpu='2'")
+
+
+def test_from_yaml_file_and_dict_agree(specs):
+    from_file = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    from_text = moorage.Tenant.from_yaml((specs / "acme.tenant.yaml").read_text())
+    assert from_file == from_text
+    assert moorage.Tenant.from_dict(from_file.to_dict()) == from_file
+    assert from_file.domains == ["shop.acme.test", "preview.acme.test"]
+
+
+def test_validation_error_lists_every_path():
+    with pytest.raises(moorage.ValidationError) as info:
+        moorage.Tenant("Acme!", quota=moorage.Quota(limits_cpu="1", limits_memory="2g"), domains=["bad domain"])
+    paths = [path for path, _ in info.value.errors]
+    assert "tenant.quota.limits.memory" in paths
+    assert "tenant.domains[0]" in paths
+    assert len(paths) >= 3
+    memory = dict(info.value.errors)["tenant.quota.limits.memory"]
+    assert "2Gi" in memory
+    assert isinstance(info.value, moorage.MoorageError)
+
+
+def test_spec_error_has_path_and_line():
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Tenant.from_yaml("name: acme\nquota:\n  pods: many\n")
+    assert info.value.path.startswith("tenant.quota")
+    assert info.value.line == 3
+
+
+def test_unknown_field_in_dict_is_refused():
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Tenant.from_dict({"name": "acme", "quotas": {}})
+    assert info.value.path.startswith("tenant")
+
+
+def test_with_quota_validates_again(specs):
+    t = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    raised = t.with_quota(moorage.Quota(limits_cpu="2", limits_memory="1Gi", pods=6))
+    assert raised.quota.limits_cpu == "2"
+    with pytest.raises(moorage.ValidationError):
+        t.with_quota(moorage.Quota(limits_memory="lots"))
+
+
+def test_compile_is_a_yaml_stream(specs):
+    t = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    text = t.compile()
+    assert "kind: Namespace" in text
+    assert "kind: ResourceQuota" in text
+    assert "kind: CronJob" in text  # the nightly backup
+    assert "---" in text
+
+
+def test_onboarding_with_custom_domain_and_backups():
+    t = moorage.Tenant(
+        "globex",
+        quota=moorage.Quota(limits_cpu="2", limits_memory="2Gi", requests_storage="20Gi", pods=10),
+        members={"hank@globex.test": "admin"},
+        domains=["shop.globex.test"],
+        storage=[{"name": "db", "storageClass": "openebs-replicated", "size": "10Gi"}],
+        backups=[
+            {
+                "name": "nightly",
+                "volume": "db",
+                "schedule": "0 3 * * *",
+                "retention": 7,
+                "target": {"endpoint": "https://minio.backup.svc:9000", "bucket": "globex", "credentialsSecret": "globex-s3"},
+                "database": {"engine": "postgres", "host": "db", "database": "shop", "credentialsSecret": "globex-db"},
+            }
+        ],
+    )
+    cluster = moorage.Cluster.simulated()
+    assert cluster.apply_tenant(t) > 0
+    assert cluster.apply_tenant(t) == 0  # idempotent
+    assert "credentialsSecret" not in repr(t)
