@@ -68,6 +68,14 @@ fn record_ready_endpoints(mut stream: WatchStream) -> (tokio::sync::oneshot::Sen
                 WatchEvent::Deleted(s) => slices.remove(s["metadata"]["name"].as_str().unwrap_or_default()),
             };
             counts.push(moorage::backend::wait::ready_endpoints(&slices.values().cloned().collect::<Vec<_>>()));
+            if std::env::var_os("MOORAGE_TRACE_ENDPOINTS").is_some() {
+                let names: Vec<String> = slices
+                    .values()
+                    .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                    .map(|e| format!("{}:{}", e["targetRef"]["name"].as_str().unwrap_or("?"), e["conditions"]["ready"]))
+                    .collect();
+                eprintln!("endpoints: {names:?}");
+            }
         };
         loop {
             tokio::select! {
@@ -199,10 +207,12 @@ mod cases {
     }
 }
 
-async fn real_backend() -> Option<moorage::backend::cluster::ClusterBackend> {
-    let config = moorage_tests::real_cluster_config().await?;
-    Some(moorage::backend::cluster::ClusterBackend::from_config(config).expect("a backend for the test control plane"))
-}
+
+/// The real rollout cases run one at a time. Run two at a time on this two-core machine (the
+/// kill-and-resume cases create and abandon many requests), `the_demo_made_safe` sometimes saw the
+/// stable Service's ready endpoints fall to zero and come back (`[3, 3, 2, 1, 1, 0, 0, 1, 2, 3]`).
+/// The cause is not found yet: set `MOORAGE_TRACE_ENDPOINTS=1` to print every EndpointSlice state.
+static REAL_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 macro_rules! both_backends {
     ($($case:ident),* $(,)?) => {
@@ -219,7 +229,9 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let Some(backend) = super::real_backend().await else { return };
+                    let Some(backend) = moorage_tests::real_backend().await else { return };
+                    // One rollout case at a time on the shared control plane: see REAL_CASES.
+                    let _turn = super::REAL_CASES.lock().await;
                     let name = format!("ro-{}", moorage_tests::random_suffix());
                     super::cases::$case(&backend, &name).await;
                 }

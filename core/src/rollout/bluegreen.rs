@@ -232,6 +232,8 @@ pub(super) async fn finish(
         if !options.wait_for_scale_down {
             return Ok(report(&history, &state, preflight, latency));
         }
+        // Never scale the old version down while the stable Service's endpoints still point at it.
+        super::wait::wait_traffic_settled(backend, release, options.timeout).await?;
         let elapsed = backend.now().saturating_sub(Duration::from_secs(state.switched_at.unwrap_or(0)));
         if elapsed < delay {
             options.emit(Progress::KeepingWarm { version: from.clone(), delay: delay - elapsed });

@@ -63,3 +63,32 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
         }
     }
 }
+
+/// Waits until the stable Service's EndpointSlices route only to `release`'s pods, and to at least
+/// one ready pod of it: the switch has settled in the data plane. The old version must not be scaled
+/// down before: the EndpointSlice controller applies a selector change a moment after the API
+/// server accepted it (seconds on a loaded control plane), and until then the old pods still serve.
+pub(crate) async fn wait_traffic_settled(backend: &dyn Backend, release: &Release, timeout: Duration) -> Result<(), RolloutError> {
+    let spec = release.spec();
+    if spec.ports.is_empty() || spec.replicas == 0 {
+        return Ok(());
+    }
+    let service = crate::compile::ServiceRole::Stable.service_name(&spec.app);
+    let prefix = format!("{}-", release.deployment_name());
+    let slices = Target::labelled(
+        crate::backend::Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(),
+        Some(spec.tenant.as_str()),
+        &format!("kubernetes.io/service-name={service}"),
+    );
+    let settled = condition(format!("to route only to {}", release.deployment_name()), move |slices: &[Value]| {
+        let ready: Vec<&str> = slices
+            .iter()
+            .flat_map(|s| s.get("endpoints").and_then(Value::as_array).map(|e| e.iter().collect::<Vec<_>>()).unwrap_or_default())
+            .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool).unwrap_or(false))
+            .map(|e| e.pointer("/targetRef/name").and_then(Value::as_str).unwrap_or_default())
+            .collect();
+        !ready.is_empty() && ready.iter().all(|name| name.starts_with(&prefix))
+    });
+    wait_for(backend, &slices, &settled, timeout).await?;
+    Ok(())
+}
