@@ -58,11 +58,15 @@ run_tests() {
     tail -n 3 /tmp/moorage-example-"$example".log
   done
 
-  # One closing line for the whole run: every Rust test binary's counts added up.
+  # One closing line for the whole run: every test binary's counts added up (a failed build,
+  # install or example step counts as one failure, so the line can never read as a success).
   local passed failures
   passed=$(sed -n 's/^test result: .* \([0-9]*\) passed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
   failures=$(sed -n 's/^test result: .* \([0-9]*\) failed; .*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
   rm -f "$log"
+  if [ "$failed" -ne 0 ] && [ "$failures" -eq 0 ]; then
+    failures=1
+  fi
   if [ -n "${MOORAGE_SUMMARY_FILE:-}" ]; then
     echo "$passed passed, $failures failed" >"$MOORAGE_SUMMARY_FILE"
   else

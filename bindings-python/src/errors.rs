@@ -23,6 +23,9 @@ create_exception!(moorage, RolloutStuck, MoorageError, "The new version did not 
 create_exception!(moorage, VersionSelected, MoorageError, "The version is selected by the stable Service. `.app .version`.");
 create_exception!(moorage, NoSuchRevision, MoorageError, "No such revision in the history. `.app .revision`.");
 create_exception!(moorage, NothingToPromote, MoorageError, "No rollout is waiting for promotion. `.app`.");
+create_exception!(moorage, NothingToAbort, MoorageError, "No canary is in progress. `.app`.");
+create_exception!(moorage, NothingToRetry, MoorageError, "No failed or aborted revision to retry. `.app`.");
+create_exception!(moorage, Unsupported, MoorageError, "The release asks for something the engine does not do yet. `.app .what`.");
 create_exception!(moorage, BackendError, MoorageError, "A backend operation failed.");
 create_exception!(moorage, QuotaExceeded, BackendError, "A ResourceQuota refused an object. `.object .quota .resource .requested .used .limit`.");
 create_exception!(moorage, Forbidden, BackendError, "The credentials may not do this. `.object .message`.");
@@ -127,6 +130,9 @@ pub fn rollout(py: Python<'_>, e: &RolloutError) -> PyErr {
         RolloutError::VersionSelected { app, version } => with_attrs(py, VersionSelected::new_err(msg), &[("app", obj(py, app)), ("version", obj(py, version))]),
         RolloutError::NoSuchRevision { app, revision } => with_attrs(py, NoSuchRevision::new_err(msg), &[("app", obj(py, app)), ("revision", obj(py, *revision))]),
         RolloutError::NothingToPromote { app } => with_attrs(py, NothingToPromote::new_err(msg), &[("app", obj(py, app))]),
+        RolloutError::NothingToAbort { app } => with_attrs(py, NothingToAbort::new_err(msg), &[("app", obj(py, app))]),
+        RolloutError::NothingToRetry { app } => with_attrs(py, NothingToRetry::new_err(msg), &[("app", obj(py, app))]),
+        RolloutError::Unsupported { app, what } => with_attrs(py, Unsupported::new_err(msg), &[("app", obj(py, app)), ("what", obj(py, what))]),
         RolloutError::Backend(b) => backend(py, b),
     }
 }
@@ -149,6 +155,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VersionSelected", py.get_type::<VersionSelected>())?;
     m.add("NoSuchRevision", py.get_type::<NoSuchRevision>())?;
     m.add("NothingToPromote", py.get_type::<NothingToPromote>())?;
+    m.add("NothingToAbort", py.get_type::<NothingToAbort>())?;
+    m.add("NothingToRetry", py.get_type::<NothingToRetry>())?;
+    m.add("Unsupported", py.get_type::<Unsupported>())?;
     m.add("BackendError", py.get_type::<BackendError>())?;
     m.add("QuotaExceeded", py.get_type::<QuotaExceeded>())?;
     m.add("Forbidden", py.get_type::<Forbidden>())?;

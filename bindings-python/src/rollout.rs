@@ -167,6 +167,9 @@ fn progress_json(p: &Progress) -> Value {
         Progress::ScaledDown { version } => json!({"event": "scaled_down", "version": version}),
         Progress::Pruned { version } => json!({"event": "pruned", "version": version}),
         Progress::Done { revision, version } => json!({"event": "done", "revision": revision, "version": version}),
+        Progress::WeightSet { requested, actual, canary, total } => json!({"event": "weight_set", "requested": requested, "actual": actual, "canary": canary, "total": total}),
+        Progress::Paused { version, step, note } => json!({"event": "paused", "version": version, "step": step, "note": note}),
+        Progress::Aborted { version } => json!({"event": "aborted", "version": version}),
     }
 }
 

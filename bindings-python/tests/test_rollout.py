@@ -70,15 +70,21 @@ def test_bluegreen_demo_on_the_real_control_plane(specs, real_cluster):
     bluegreen_demo(real_cluster, tenant, releases[0], releases[1], timeout=120)
 
 
-def test_canary_rolls_out():
+def test_canary_pauses_then_is_promoted():
     t = moorage.Tenant("shop", quota=moorage.Quota(limits_cpu="4", limits_memory="4Gi", pods=20))
     c = moorage.Cluster.simulated()
     c.apply_tenant(t)
     c.rollout(t, moorage.Release(t, "web", "v1", image="nginx:1.27", replicas=2, ports=[{"name": "http", "port": 8080}], strategy=moorage.BlueGreen()))
     canary = moorage.Canary([{"setWeight": 50}, {"pause": {}}, {"setWeight": 100}])
     v2 = moorage.Release(t, "web", "v2", image="nginx:1.28", replicas=2, ports=[{"name": "http", "port": 8080}], strategy=canary)
-    report = c.rollout(t, v2)
-    assert (report.version, report.previous) == ("v2", "v1")
+    weights = []
+    report = c.rollout(t, v2, on_progress=lambda p: weights.append(p["actual"]) if p["event"] == "weight_set" else None)
+    assert (report.version, report.previous, report.phase) == ("v2", "v1", "paused")
+    assert weights == [50]
+    # During a replica-ratio canary the stable Service selects both versions.
+    assert c.status(t, "web").active is None
+    done = c.promote(t, "web")
+    assert done.phase == "done"
     assert c.status(t, "web").active == "v2"
     assert c.history(t, "web")[-1].strategy == "canary"
 

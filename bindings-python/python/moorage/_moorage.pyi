@@ -28,6 +28,9 @@ __all__ = [
     "VersionSelected",
     "NoSuchRevision",
     "NothingToPromote",
+    "NothingToAbort",
+    "NothingToRetry",
+    "Unsupported",
     "BackendError",
     "QuotaExceeded",
     "Forbidden",
@@ -328,6 +331,16 @@ class NoSuchRevision(MoorageError):
 
 class NothingToPromote(MoorageError):
     app: str
+
+class NothingToAbort(MoorageError):
+    app: str
+
+class NothingToRetry(MoorageError):
+    app: str
+
+class Unsupported(MoorageError):
+    app: str
+    what: str
 
 class BackendError(MoorageError):
     object: Optional[str]
