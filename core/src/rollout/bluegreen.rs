@@ -32,10 +32,6 @@ async fn replicas_of(backend: &dyn Backend, ns: &str, name: &str) -> Result<u32,
     Ok(d.and_then(|d| d.pointer("/status/replicas").and_then(serde_json::Value::as_u64)).and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
 }
 
-fn report(history: &History, state: &RolloutState, preflight: Preflight, latency: Option<Duration>) -> RolloutReport {
-    let _ = history;
-    RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency: latency, preflight }
-}
 
 /// Adds the revision of `state` to the history (not saved yet) unless it is already there.
 pub(super) fn record_new_revision(backend: &dyn Backend, history: &mut History, state: &RolloutState, release: &Release) {
@@ -58,9 +54,6 @@ pub(super) fn record_new_revision(backend: &dyn Backend, history: &mut History, 
     });
 }
 
-pub(super) fn report_waiting(history: &History, state: &RolloutState) -> RolloutReport {
-    report(history, state, Preflight::default(), None)
-}
 
 pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
     let spec = release.spec();
@@ -168,7 +161,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
                 history.rollout = Some(state.clone());
                 history.save(backend, ns, app).await?;
                 options.emit(Progress::WaitingForPromotion { version: spec.version.clone() });
-                return Ok(report(&history, &state, preflight, None));
+                return Ok(RolloutReport::from_state(&state, preflight, None));
             }
             _ => {}
         }
@@ -180,7 +173,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         return finish(backend, tenant, release, history, state, options, preflight, latency).await;
     }
     if state.phase == Phase::WaitingForPromotion {
-        return Ok(report(&history, &state, preflight, None));
+        return Ok(RolloutReport::from_state(&state, preflight, None));
     }
     finish(backend, tenant, release, history, state, options, preflight, None).await
 }
@@ -230,7 +223,7 @@ pub(super) async fn finish(
     };
     if let (Some(from), false) = (&state.from, matches!(spec.strategy, Strategy::Rolling(_))) {
         if !options.wait_for_scale_down {
-            return Ok(report(&history, &state, preflight, latency));
+            return Ok(RolloutReport::from_state(&state, preflight, latency));
         }
         // Never scale the old version down while the stable Service's endpoints still point at it.
         super::wait::wait_traffic_settled(backend, release, options.timeout).await?;
@@ -278,7 +271,7 @@ pub(super) async fn finish(
     history.rollout = None;
     history.save(backend, ns, app).await?;
     options.emit(Progress::Done { revision: state.revision, version: live });
-    Ok(report(&history, &state, preflight, latency))
+    Ok(RolloutReport::from_state(&state, preflight, latency))
 }
 
 pub(super) async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {

@@ -137,9 +137,6 @@ async fn save(backend: &dyn Backend, ns: &str, app: &str, history: &mut History,
     Ok(())
 }
 
-fn report(state: &RolloutState, preflight: Preflight) -> RolloutReport {
-    RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency: None, preflight }
-}
 
 /// Runs (or resumes) the canary of `release`. A first release, or the live one again, goes the
 /// blue/green way (there is nothing to split traffic with).
@@ -188,7 +185,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         }
     };
     match state.phase {
-        Phase::Paused | Phase::WaitingForPromotion => return Ok(report(&state, preflight)),
+        Phase::Paused | Phase::WaitingForPromotion => return Ok(RolloutReport::from_state(&state, preflight, None)),
         Phase::Switched | Phase::Done => return finish(backend, tenant, release, history, state, options, preflight, None).await,
         Phase::Deploying | Phase::Failed => {}
     }
@@ -229,7 +226,7 @@ async fn pause(backend: &dyn Backend, history: &mut History, mut state: RolloutS
     state.step = Some(u32::try_from(step).unwrap_or(u32::MAX));
     save(backend, &ns, &app, history, &state).await?;
     options.emit(Progress::Paused { version: state.to.clone(), step: state.step.unwrap_or(0), note });
-    Ok(report(&state, Preflight::default()))
+    Ok(RolloutReport::from_state(&state, Preflight::default(), None))
 }
 
 async fn fail(backend: &dyn Backend, history: &mut History, mut state: RolloutState, e: RolloutError) -> Result<RolloutReport, RolloutError> {

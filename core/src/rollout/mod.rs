@@ -178,6 +178,13 @@ pub struct RolloutReport {
     pub preflight: Preflight,
 }
 
+impl RolloutReport {
+    /// The report of a rollout that stands at `state`.
+    pub(crate) fn from_state(state: &RolloutState, preflight: Preflight, switch_latency: Option<Duration>) -> Self {
+        RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency, preflight }
+    }
+}
+
 /// Why a rollout, rollback or deletion did not happen or did not finish.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RolloutError {
@@ -335,7 +342,7 @@ pub async fn resume(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     let Some(rev) = history.revision(state.revision) else { return Ok(None) };
     let release = Release::from_spec(rev.spec.clone())?;
     if matches!(state.phase, Phase::WaitingForPromotion | Phase::Paused) {
-        return Ok(Some(bluegreen::report_waiting(&history, &state)));
+        return Ok(Some(RolloutReport::from_state(&state, Preflight::default(), None)));
     }
     let is_canary = matches!(release.spec().strategy, crate::model::strategy::Strategy::Canary(_)) && state.from.is_some();
     if is_canary && state.phase == Phase::Failed {
