@@ -114,21 +114,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         if let Some(d) = deployment {
             preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;
         }
-        if history.revision(state.revision).is_none() {
-            history.push(Revision {
-                number: state.revision,
-                version: spec.version.clone(),
-                image: spec.image.clone(),
-                config_hash: spec.config.as_ref().map(|c| config_hash(&c.files)),
-                replicas: spec.replicas,
-                strategy: spec.strategy.kind().to_string(),
-                by: who(),
-                started_at: secs(backend.now()),
-                finished_at: None,
-                outcome: Outcome::InProgress,
-                spec: spec.clone(),
-            });
-        }
+        record_new_revision(backend, &mut history, &state, release);
         history.rollout = Some(state.clone());
         history.save(backend, ns, app).await?;
         // Emitted once recorded, so that a driver dying after it is resumed.
