@@ -158,11 +158,6 @@ mod cases {
     }
 }
 
-async fn real_backend() -> Option<moorage::backend::cluster::ClusterBackend> {
-    let config = moorage_tests::real_cluster_config().await?;
-    Some(moorage::backend::cluster::ClusterBackend::from_config(config).expect("a backend for the test control plane"))
-}
-
 macro_rules! both_backends {
     ($($case:ident),* $(,)?) => {
         mod simulated {
@@ -178,7 +173,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let Some(backend) = super::real_backend().await else { return };
+                    let Some(backend) = moorage_tests::real_backend().await else { return };
                     let name = format!("tn-{}", moorage_tests::random_suffix());
                     super::cases::$case(&backend, &name).await;
                 }
