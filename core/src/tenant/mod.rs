@@ -28,6 +28,7 @@ use crate::model::tenant::Tenant;
 
 #[cfg(feature = "cluster")]
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
+pub(crate) use fleet::tenant_namespaces;
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
 pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
@@ -35,6 +36,21 @@ pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, Quota
 
 /// Annotation on a tenant's Namespace: its domains, comma separated.
 pub const DOMAINS_ANNOTATION: &str = "moorage.dev/domains";
+
+/// Annotation on a tenant's Namespace: the tenant's spec as last applied (JSON; specs hold Secret
+/// names, never secret values), so that any process can rebuild the tenant with [`load`].
+pub const SPEC_ANNOTATION: &str = "moorage.dev/tenant-spec";
+
+/// The tenant `name` as last applied to `backend`, rebuilt from its Namespace; `None` when the
+/// tenant does not exist there.
+pub async fn load(backend: &dyn Backend, name: &str) -> Result<Option<Tenant>, TenantError> {
+    let Some(ns) = backend.get(&namespace_kind(), None, name).await? else { return Ok(None) };
+    let Some(text) = ns.pointer("/metadata/annotations").and_then(|a| a.get(SPEC_ANNOTATION)).and_then(Value::as_str) else {
+        return Err(TenantError::SpecUnreadable { tenant: name.to_string(), message: format!("its Namespace has no {SPEC_ANNOTATION} annotation; apply the tenant again") });
+    };
+    let spec: crate::model::tenant::TenantSpec = serde_json::from_str(text).map_err(|e| TenantError::SpecUnreadable { tenant: name.to_string(), message: e.to_string() })?;
+    Tenant::from_spec(spec).map(Some).map_err(|e| TenantError::SpecUnreadable { tenant: name.to_string(), message: e.to_string() })
+}
 
 /// Why a tenant operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -65,6 +81,14 @@ pub enum TenantError {
         /// The object.
         object: String,
         /// The serializer's message.
+        message: String,
+    },
+    /// The tenant's spec recorded on its Namespace is missing or cannot be read.
+    #[error("the spec of tenant {tenant:?} recorded in the cluster cannot be read: {message}")]
+    SpecUnreadable {
+        /// The tenant.
+        tenant: String,
+        /// Why.
         message: String,
     },
     /// The TokenRequest API refused to issue a token.
@@ -140,11 +164,15 @@ pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
     for object in &compiled.objects {
         let mut value = serde_json::to_value(object)
             .map_err(|e| TenantError::Serialize { object: object.kind().to_string(), message: e.to_string() })?;
-        if value.get("kind").and_then(Value::as_str) == Some("Namespace") && !tenant.spec().domains.is_empty() {
+        if value.get("kind").and_then(Value::as_str) == Some("Namespace") {
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
                 let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
                 if let Some(a) = annotations.as_object_mut() {
-                    a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
+                    if !tenant.spec().domains.is_empty() {
+                        a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
+                    }
+                    let spec = serde_json::to_string(tenant.spec()).map_err(|e| TenantError::Serialize { object: "Namespace".into(), message: e.to_string() })?;
+                    a.insert(SPEC_ANNOTATION.into(), Value::from(spec));
                 }
             }
         }
