@@ -74,8 +74,8 @@ mod cases {
         let again = tenant::apply(b, &t, &options()).await.unwrap();
         assert_eq!(again.changes(), 0, "a second apply changes nothing: {again:#?}");
         // Another process rebuilds the same tenant from the cluster.
-        assert_eq!(tenant::load(b, name).await.unwrap(), Some(t.clone()));
-        assert_eq!(tenant::load(b, "nobody-here").await.unwrap(), None);
+        assert_eq!(tenant::live(b, name).await.unwrap(), t);
+        assert!(matches!(tenant::live(b, "nobody-here").await, Err(tenant::TenantError::NotFound { .. })));
         assert!(tenant::plan(b, &t).await.unwrap().is_empty());
 
         // A change shows in the plan, field by field, and the plan writes nothing.

@@ -37,20 +37,9 @@ pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, Quota
 /// Annotation on a tenant's Namespace: its domains, comma separated.
 pub const DOMAINS_ANNOTATION: &str = "moorage.dev/domains";
 
-/// Annotation on a tenant's Namespace: the tenant's spec as last applied (JSON; specs hold Secret
-/// names, never secret values), so that any process can rebuild the tenant with [`load`].
+/// Annotation on a tenant's Namespace: the tenant's whole spec as JSON (no secret values: specs
+/// only name Secrets), so that [`live`] gives any process the tenant as it was applied.
 pub const SPEC_ANNOTATION: &str = "moorage.dev/tenant-spec";
-
-/// The tenant `name` as last applied to `backend`, rebuilt from its Namespace; `None` when the
-/// tenant does not exist there.
-pub async fn load(backend: &dyn Backend, name: &str) -> Result<Option<Tenant>, TenantError> {
-    let Some(ns) = backend.get(&namespace_kind(), None, name).await? else { return Ok(None) };
-    let Some(text) = ns.pointer("/metadata/annotations").and_then(|a| a.get(SPEC_ANNOTATION)).and_then(Value::as_str) else {
-        return Err(TenantError::SpecUnreadable { tenant: name.to_string(), message: format!("its Namespace has no {SPEC_ANNOTATION} annotation; apply the tenant again") });
-    };
-    let spec: crate::model::tenant::TenantSpec = serde_json::from_str(text).map_err(|e| TenantError::SpecUnreadable { tenant: name.to_string(), message: e.to_string() })?;
-    Tenant::from_spec(spec).map(Some).map_err(|e| TenantError::SpecUnreadable { tenant: name.to_string(), message: e.to_string() })
-}
 
 /// Why a tenant operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -83,20 +72,21 @@ pub enum TenantError {
         /// The serializer's message.
         message: String,
     },
-    /// The tenant's spec recorded on its Namespace is missing or cannot be read.
-    #[error("the spec of tenant {tenant:?} recorded in the cluster cannot be read: {message}")]
-    SpecUnreadable {
-        /// The tenant.
-        tenant: String,
-        /// Why.
-        message: String,
-    },
     /// The TokenRequest API refused to issue a token.
     #[error("cannot issue a CI token for tenant {tenant:?}: {message}")]
     TokenRequest {
         /// The tenant.
         tenant: String,
         /// The API server's explanation.
+        message: String,
+    },
+    /// The tenant's Namespace carries no readable spec (applied by an older moorage, or edited by
+    /// hand); apply the tenant from its spec again.
+    #[error("tenant {tenant:?} has no readable recorded spec ({message}); apply it again from its spec")]
+    SpecNotRecorded {
+        /// The tenant.
+        tenant: String,
+        /// What is missing or wrong.
         message: String,
     },
     /// The backend failed.
@@ -157,7 +147,8 @@ impl TenantReport {
     }
 }
 
-/// The objects a tenant compiles to, as JSON in apply order, with the domains recorded on the Namespace.
+/// The objects a tenant compiles to, as JSON in apply order, with the domains and the spec
+/// ([`SPEC_ANNOTATION`]) recorded on the Namespace.
 pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
     let compiled = compile_tenant(tenant);
     let mut out = Vec::with_capacity(compiled.objects.len());
@@ -165,13 +156,13 @@ pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
         let mut value = serde_json::to_value(object)
             .map_err(|e| TenantError::Serialize { object: object.kind().to_string(), message: e.to_string() })?;
         if value.get("kind").and_then(Value::as_str) == Some("Namespace") {
+            let spec = serde_json::to_string(tenant.spec()).map_err(|e| TenantError::Serialize { object: "tenant spec".into(), message: e.to_string() })?;
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
                 let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
                 if let Some(a) = annotations.as_object_mut() {
                     if !tenant.spec().domains.is_empty() {
                         a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
                     }
-                    let spec = serde_json::to_string(tenant.spec()).map_err(|e| TenantError::Serialize { object: "Namespace".into(), message: e.to_string() })?;
                     a.insert(SPEC_ANNOTATION.into(), Value::from(spec));
                 }
             }
@@ -179,6 +170,21 @@ pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
         out.push(value);
     }
     Ok(out)
+}
+
+/// The tenant `name` as it was last applied, read from the spec recorded on its Namespace
+/// ([`SPEC_ANNOTATION`]): what the release operations of a process that has no spec file need
+/// (domains, container defaults, Pod Security level). [`TenantError::NotFound`] without a Namespace.
+pub async fn live(backend: &dyn Backend, name: &str) -> Result<Tenant, TenantError> {
+    let not_found = || TenantError::NotFound { tenant: name.to_string() };
+    let ns = backend.get(&namespace_kind(), None, name).await?.ok_or_else(not_found)?;
+    if ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).is_none() {
+        return Err(not_found());
+    }
+    let unreadable = |message: String| TenantError::SpecNotRecorded { tenant: name.to_string(), message };
+    let text = ns.pointer("/metadata/annotations").and_then(|a| a.get(SPEC_ANNOTATION)).and_then(Value::as_str).ok_or_else(|| unreadable(format!("no {SPEC_ANNOTATION} annotation")))?;
+    let spec: crate::model::tenant::TenantSpec = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
+    Tenant::from_spec(spec).map_err(|e| unreadable(e.to_string()))
 }
 
 pub(crate) fn namespace_kind() -> Kind {

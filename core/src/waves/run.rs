@@ -27,11 +27,7 @@ pub(super) fn control(fleet: &Fleet) -> Result<Arc<dyn Backend>, WaveError> {
 
 /// The tenant as last applied (its domains, quota defaults and pod security shape its release).
 async fn load_tenant(backend: &dyn Backend, name: &str) -> Result<Tenant, String> {
-    match crate::tenant::load(backend, name).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(format!("tenant {name:?} does not exist")),
-        Err(e) => Err(e.to_string()),
-    }
+    crate::tenant::live(backend, name).await.map_err(|e| e.to_string())
 }
 
 /// The release `spec` asks of `tenant`: its live release with the plan's version and image.
