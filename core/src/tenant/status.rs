@@ -11,7 +11,8 @@ use crate::labels;
 use crate::model::tenant::Tenant;
 
 /// One resource of the tenant's quota.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuotaUsage {
     /// The resource, e.g. `limits.memory`.
     pub resource: String,
@@ -22,7 +23,8 @@ pub struct QuotaUsage {
 }
 
 /// The pods of one version of one application.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReleasePods {
     /// The application (`app.kubernetes.io/name`).
     pub app: String,
@@ -35,7 +37,8 @@ pub struct ReleasePods {
 }
 
 /// The state of a domain's certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "state", content = "reason")]
 pub enum CertificateState {
     /// A cert-manager Certificate for the domain is Ready.
     Ready,
@@ -48,7 +51,8 @@ pub enum CertificateState {
 }
 
 /// One domain of the tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainStatus {
     /// The domain.
     pub domain: String,
@@ -57,7 +61,8 @@ pub struct DomainStatus {
 }
 
 /// The last run of a backup CronJob.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
 pub enum BackupRun {
     /// No Job ran yet.
     None,
@@ -79,7 +84,8 @@ pub enum BackupRun {
 }
 
 /// An object where another field manager owns fields moorage applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Drift {
     /// The object.
     pub object: ObjectRef,
@@ -90,7 +96,8 @@ pub struct Drift {
 }
 
 /// Everything [`status`] reports.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantStatus {
     /// Quota usage per resource (empty without a quota).
     pub quota: Vec<QuotaUsage>,

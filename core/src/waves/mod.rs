@@ -74,8 +74,10 @@ pub enum WaveError {
     Backend(#[from] BackendError),
 }
 
-/// Something that happened during a wave plan, for CLIs and UIs.
-#[derive(Debug, Clone, PartialEq)]
+/// Something that happened during a wave plan, for CLIs and UIs. Serializes as an object with an
+/// `event` field (`tenant_started`, ...) and the variant's fields.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum WaveProgress {
     /// The plan was worked out: tenants per wave, and those left out.
     Planned {
@@ -132,8 +134,8 @@ pub enum WaveProgress {
     },
     /// The plan waits before the next wave.
     Waiting {
-        /// For how long (backend time).
-        duration: std::time::Duration,
+        /// For how long, in seconds of backend time.
+        seconds: u64,
     },
     /// The plan stopped: too many tenants failed.
     Stopped {

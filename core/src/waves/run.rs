@@ -115,7 +115,7 @@ pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOpt
             let now = control.now().as_secs();
             if at > now {
                 let left = Duration::from_secs(at - now);
-                options.emit(WaveProgress::Waiting { duration: left });
+                options.emit(WaveProgress::Waiting { seconds: left.as_secs() });
                 control.sleep(left).await;
             }
             state.resume_at = None;
