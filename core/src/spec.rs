@@ -27,8 +27,10 @@ pub enum SpecError {
 fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
+        // A syntax error has no field yet: serde_path_to_error ends the path with `?`, which names nothing.
         let segments = e.path().to_string();
-        let path = if segments == "." { root.to_string() } else { format!("{root}.{segments}") };
+        let segments = segments.trim_end_matches('?').trim_end_matches('.');
+        let path = if segments.is_empty() { root.to_string() } else { format!("{root}.{segments}") };
         let inner = e.into_inner();
         let line = inner.location().map(|l| l.line());
         let mut message = inner.to_string();
