@@ -305,8 +305,9 @@ async fn ci_credentials_are_scoped_to_the_tenant() {
     }
     let creds = tenant::ci_credentials(&backend, &own, &ci_options(&config)).await.unwrap();
     assert!(!creds.token.is_empty() && !creds.expires_at.is_empty());
+    assert!(!format!("{creds:?}").contains(creds.token.expose()), "Debug hides the token");
     assert!(tenant::plan(&backend, &own).await.unwrap().is_empty(), "the CI objects are not planned for deletion");
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&creds.kubeconfig).expect("a parsable kubeconfig");
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(creds.kubeconfig.expose()).expect("a parsable kubeconfig");
     let ci_config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
     assert_eq!(ci_config.default_namespace, own.namespace());
     let client = kube::Client::try_from(ci_config).unwrap();
