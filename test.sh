@@ -51,6 +51,13 @@ run_tests() {
     [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
   fi
 
+  if [ -x core/fuzz/run-bounded.sh ]; then
+    step "fuzzing: core/fuzz/run-bounded.sh (every cargo-fuzz target for ${MOORAGE_FUZZ_SECONDS:-20} s; a panic or a hang fails)"
+    # Its per-target results come out as one cargo-style "test result" line, which the summary adds up.
+    core/fuzz/run-bounded.sh 2>&1 | tee -a "$log" || failed=1
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  fi
+
   step "examples (each one runs)"
   for example in $(sed -n 's/^name = "\(.*\)"$/\1/p' examples/Cargo.toml | grep -v '^moorage-examples$'); do
     echo "--- example $example"

@@ -41,6 +41,7 @@ pub mod model;
 pub mod quantity;
 pub mod rollout;
 pub mod schema;
+pub mod secret;
 pub mod spec;
 pub mod tenant;
 pub mod waves;

@@ -360,7 +360,7 @@ impl ReleaseSpec {
             match (&e.value, &e.secret) {
                 (Some(_), Some(_)) | (None, None) => p.add(epath.clone(), "set exactly one of value or secret"),
                 (None, Some(s)) => {
-                    p.check(|| format!("{epath}.secret.name"), checks::check_dns1123_subdomain(&s.name));
+                    p.check(|| format!("{epath}.secret.name"), checks::check_secret_name(&s.name));
                     p.check(|| format!("{epath}.secret.key"), check_config_key(&s.key));
                 }
                 (Some(_), None) => {}

@@ -202,7 +202,8 @@ pub(crate) fn tenant_selector(tenant: &Tenant) -> String {
     format!("{}={},{}={}", labels::MANAGED_BY, labels::MANAGER, labels::TENANT, tenant.name())
 }
 
-/// Refuses a domain of `tenant` that another moorage tenant of the cluster holds. Reads only.
+/// Refuses a domain of `tenant` that another moorage tenant of the cluster holds, or that overlaps
+/// one through a wildcard ([`domains_overlap`]). Reads only.
 pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(), TenantError> {
     let wanted: BTreeSet<String> = tenant.spec().domains.iter().map(|d| d.to_ascii_lowercase()).collect();
     if wanted.is_empty() {
@@ -217,12 +218,24 @@ pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(),
         }
         let held = ns.pointer("/metadata/annotations").and_then(|a| a.get(DOMAINS_ANNOTATION)).and_then(Value::as_str).unwrap_or_default();
         for domain in held.split(',').map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()) {
-            if wanted.contains(&domain) {
-                return Err(TenantError::DomainTaken { domain, holder: holder.to_string() });
+            if let Some(claimed) = wanted.iter().find(|w| domains_overlap(w, &domain)) {
+                return Err(TenantError::DomainTaken { domain: claimed.clone(), holder: holder.to_string() });
             }
         }
     }
     Ok(())
+}
+
+/// Whether two domains can serve the same host: equal, or one a wildcard (`*.example.com`) that
+/// covers the other (`shop.example.com`). A tenant holding `*.example.com` keeps every host directly
+/// under it; a tenant holding `shop.example.com` keeps it from another's wildcard.
+pub fn domains_overlap(a: &str, b: &str) -> bool {
+    let covers = |wildcard: &str, host: &str| {
+        wildcard.strip_prefix("*.").is_some_and(|suffix| {
+            host.strip_suffix(suffix).and_then(|head| head.strip_suffix('.')).is_some_and(|label| !label.is_empty() && !label.contains('.'))
+        })
+    };
+    a == b || covers(a, b) || covers(b, a)
 }
 
 /// Creates or updates everything `tenant` compiles to, in apply order, after checking that no other
@@ -275,4 +288,22 @@ async fn wait_usable(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], 
     let sa = Kind::of::<k8s_openapi::api::core::v1::ServiceAccount>();
     wait::wait_for(backend, &Target::object(sa, Some(ns), "default"), &wait::exists(), left(backend)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::domains_overlap;
+
+    #[test]
+    fn wildcards_overlap_the_hosts_directly_under_them() {
+        assert!(domains_overlap("shop.acme.test", "shop.acme.test"));
+        assert!(domains_overlap("*.acme.test", "shop.acme.test"));
+        assert!(domains_overlap("shop.acme.test", "*.acme.test"));
+        assert!(domains_overlap("*.acme.test", "*.acme.test"));
+        assert!(!domains_overlap("*.acme.test", "acme.test"), "a wildcard does not cover its apex");
+        assert!(!domains_overlap("*.acme.test", "a.shop.acme.test"), "nor hosts two levels down");
+        assert!(!domains_overlap("*.acme.test", "shopacme.test"));
+        assert!(!domains_overlap("*.shop.acme.test", "*.acme.test"));
+        assert!(!domains_overlap("shop.acme.test", "shop.globex.test"));
+    }
 }
