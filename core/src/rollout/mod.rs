@@ -5,6 +5,7 @@ mod bluegreen;
 mod canary;
 mod diagnose;
 mod history;
+mod plan;
 mod preflight;
 mod wait;
 
@@ -16,6 +17,7 @@ use serde_json::Value;
 pub use canary::{NGINX_CANARY, NGINX_CANARY_WEIGHT};
 pub use diagnose::{Diagnosis, StuckCause};
 pub use history::{History, Outcome, Phase, Revision, RolloutState, MAX_REVISIONS};
+pub use plan::plan;
 pub use preflight::Preflight;
 
 use crate::backend::{ApplyOptions, Backend, BackendError, Kind, Propagation, Selector};
@@ -377,6 +379,25 @@ pub async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Opt
         return canary::abort(backend, tenant, app, options).await;
     }
     bluegreen::rollback(backend, tenant, app, to, options).await
+}
+
+/// Sets the replicas of the version of `app` that serves: a rollout of its live revision's spec
+/// with `replicas` changed, so the quota preflight applies and the history records it as a new
+/// revision (a rollback restores the replicas too). Refused with [`RolloutError::NoSuchRevision`]
+/// (revision 0) when nothing of `app` serves, and with [`RolloutError::Unsupported`] while a
+/// rollout is in progress (promote, abort or finish it first).
+pub async fn scale(backend: &dyn Backend, tenant: &Tenant, app: &str, replicas: u32, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    let history = History::load(backend, tenant.namespace(), app).await?;
+    if history.rollout.as_ref().is_some_and(|s| s.phase != Phase::Done) {
+        return Err(RolloutError::Unsupported { app: app.to_string(), what: "scaling while a rollout is in progress".into() });
+    }
+    let active = active_version(backend, tenant.namespace(), app).await?;
+    let live = active.and_then(|v| history.revisions.iter().rev().find(|r| r.version == v && r.outcome == Outcome::Succeeded));
+    let Some(live) = live else { return Err(RolloutError::NoSuchRevision { app: app.to_string(), revision: 0 }) };
+    let mut spec = live.spec.clone();
+    spec.replicas = replicas;
+    let release = Release::from_spec(spec)?;
+    rollout(backend, tenant, &release, options).await
 }
 
 /// The history of `app` (revisions, oldest first).

@@ -1,4 +1,4 @@
-//! The tenant lifecycle: apply, plan, status, suspend/resume and delete of one customer instance.
+//! The tenant lifecycle: apply, plan, status, list, suspend/resume and delete of customer instances.
 //!
 //! Every function executes through a [`Backend`], so the same calls work on the simulated cluster
 //! and on a real one. A tenant's domains are recorded on its Namespace (annotation
@@ -10,6 +10,7 @@
 #[cfg(feature = "cluster")]
 mod ci;
 mod fleet;
+mod list;
 mod ops;
 mod plan;
 mod status;
@@ -29,7 +30,9 @@ use crate::model::tenant::Tenant;
 #[cfg(feature = "cluster")]
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
+pub use list::{list, TenantSummary};
 pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
+pub(crate) use plan::plan_objects;
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
 pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, QuotaUsage, ReleasePods, TenantStatus};
 
