@@ -58,6 +58,7 @@ pub async fn list(backend: &dyn Backend) -> Result<Vec<TenantSummary>, TenantErr
 mod tests {
     use super::*;
     use crate::backend::sim::SimulatedCluster;
+    use crate::backend::Backend;
     use crate::tenant::{apply, suspend, ApplyTenantOptions};
     use crate::Tenant;
 
@@ -82,5 +83,18 @@ mod tests {
         assert!(tenants[0].protected && tenants[0].suspended);
         // A tenant without Deployments is not reported suspended.
         assert!(!tenants[1].protected && !tenants[1].suspended);
+    }
+
+    #[tokio::test]
+    async fn live_gives_the_tenant_as_applied() {
+        let sim = SimulatedCluster::new();
+        let acme = Tenant::builder("acme").domain("shop.acme.test").pod_security(crate::PodSecurityLevel::Baseline).build().expect("tenant");
+        assert!(matches!(crate::tenant::live(&sim, "acme").await, Err(TenantError::NotFound { .. })));
+        apply(&sim, &acme, &ApplyTenantOptions::default()).await.expect("apply");
+        assert_eq!(crate::tenant::live(&sim, "acme").await.expect("live"), acme);
+        // A Namespace without the recorded spec (applied by hand, or by an older moorage).
+        let bare = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "old", "labels": {labels::TENANT: "old"}}});
+        sim.apply(&[bare], &crate::backend::ApplyOptions::default()).await.expect("namespace");
+        assert!(matches!(crate::tenant::live(&sim, "old").await, Err(TenantError::SpecNotRecorded { .. })));
     }
 }

@@ -39,6 +39,10 @@ pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, Quota
 /// Annotation on a tenant's Namespace: its domains, comma separated.
 pub const DOMAINS_ANNOTATION: &str = "moorage.dev/domains";
 
+/// Annotation on a tenant's Namespace: the tenant's whole spec as JSON (no secret values: specs
+/// only name Secrets), so that [`live`] gives any process the tenant as it was applied.
+pub const SPEC_ANNOTATION: &str = "moorage.dev/tenant-spec";
+
 /// Why a tenant operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TenantError {
@@ -76,6 +80,15 @@ pub enum TenantError {
         /// The tenant.
         tenant: String,
         /// The API server's explanation.
+        message: String,
+    },
+    /// The tenant's Namespace carries no readable spec (applied by an older moorage, or edited by
+    /// hand); apply the tenant from its spec again.
+    #[error("tenant {tenant:?} has no readable recorded spec ({message}); apply it again from its spec")]
+    SpecNotRecorded {
+        /// The tenant.
+        tenant: String,
+        /// What is missing or wrong.
         message: String,
     },
     /// The backend failed.
@@ -136,24 +149,44 @@ impl TenantReport {
     }
 }
 
-/// The objects a tenant compiles to, as JSON in apply order, with the domains recorded on the Namespace.
+/// The objects a tenant compiles to, as JSON in apply order, with the domains and the spec
+/// ([`SPEC_ANNOTATION`]) recorded on the Namespace.
 pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
     let compiled = compile_tenant(tenant);
     let mut out = Vec::with_capacity(compiled.objects.len());
     for object in &compiled.objects {
         let mut value = serde_json::to_value(object)
             .map_err(|e| TenantError::Serialize { object: object.kind().to_string(), message: e.to_string() })?;
-        if value.get("kind").and_then(Value::as_str) == Some("Namespace") && !tenant.spec().domains.is_empty() {
+        if value.get("kind").and_then(Value::as_str) == Some("Namespace") {
+            let spec = serde_json::to_string(tenant.spec()).map_err(|e| TenantError::Serialize { object: "tenant spec".into(), message: e.to_string() })?;
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
                 let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
                 if let Some(a) = annotations.as_object_mut() {
-                    a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
+                    if !tenant.spec().domains.is_empty() {
+                        a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
+                    }
+                    a.insert(SPEC_ANNOTATION.into(), Value::from(spec));
                 }
             }
         }
         out.push(value);
     }
     Ok(out)
+}
+
+/// The tenant `name` as it was last applied, read from the spec recorded on its Namespace
+/// ([`SPEC_ANNOTATION`]): what the release operations of a process that has no spec file need
+/// (domains, container defaults, Pod Security level). [`TenantError::NotFound`] without a Namespace.
+pub async fn live(backend: &dyn Backend, name: &str) -> Result<Tenant, TenantError> {
+    let not_found = || TenantError::NotFound { tenant: name.to_string() };
+    let ns = backend.get(&namespace_kind(), None, name).await?.ok_or_else(not_found)?;
+    if ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).is_none() {
+        return Err(not_found());
+    }
+    let unreadable = |message: String| TenantError::SpecNotRecorded { tenant: name.to_string(), message };
+    let text = ns.pointer("/metadata/annotations").and_then(|a| a.get(SPEC_ANNOTATION)).and_then(Value::as_str).ok_or_else(|| unreadable(format!("no {SPEC_ANNOTATION} annotation")))?;
+    let spec: crate::model::tenant::TenantSpec = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
+    Tenant::from_spec(spec).map_err(|e| unreadable(e.to_string()))
 }
 
 pub(crate) fn namespace_kind() -> Kind {
