@@ -60,7 +60,7 @@ pub struct TargetArgs {
     #[arg(long, global = true, conflicts_with_all = ["manifests", "context"])]
     pub simulated: bool,
     /// The simulated cluster's state file, loaded before and saved after every command.
-    #[arg(long, global = true, env = "MOORAGE_STATE", default_value = "moorage-simulated.json", requires = "simulated")]
+    #[arg(long, global = true, env = "MOORAGE_STATE", default_value = "moorage-simulated.json")]
     pub state: PathBuf,
     /// Write manifests to this folder (GitOps) instead of a cluster.
     #[arg(long, global = true, value_name = "DIR", conflicts_with = "context")]

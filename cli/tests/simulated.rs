@@ -251,3 +251,22 @@ fn no_colour_when_not_a_terminal() {
     let (stdout, stderr) = ws.run(&["history", "acme", "webserver"], 0);
     assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'), "{stdout:?}");
 }
+
+#[test]
+fn a_quota_raise_plans_as_the_fields_that_change() {
+    let (ws, tenant, _, _) = with_blue();
+    let raised_tenant = ws.write("raised.tenant.yaml", &raised(&example("acme.tenant.yaml"))).display().to_string();
+    let (stdout, _) = ws.run(&["plan", "-f", &raised_tenant], 0);
+    insta::assert_snapshot!("plan_quota_raise", stdout);
+    assert!(ws.run(&["plan", "-f", &tenant], 0).0.ends_with("Plan: 0 to create, 0 to change, 0 to delete, 11 unchanged.\n"));
+}
+
+#[test]
+fn the_cli_demo_script_runs() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cli_demo.sh");
+    let output = std::process::Command::new("bash").arg(&script).env("MOORAGE_BIN", assert_cmd::cargo::cargo_bin("moorage")).env_remove("MOORAGE_STATE").output().expect("run the script");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("acme/webserver: revision 2 green (from blue): done"), "{stdout}");
+    assert!(stdout.contains("acme/webserver: revision 3 blue (from green): done"), "{stdout}");
+}

@@ -121,12 +121,21 @@ fn plan_view(tenant: &str, release: Option<&Release>, plan: Plan) -> PlanView {
     PlanView { tenant: tenant.into(), app: release.map(|r| r.spec().app.clone()), version: release.map(|r| r.spec().version.clone()), objects }
 }
 
+/// The longest value shown whole in the human plan (`-o json` has every value whole).
+const SHOWN_CHARS: usize = 60;
+
 fn show_value(v: &Option<Value>) -> String {
-    match v {
-        None => "(absent)".into(),
+    let text = match v {
+        None => return "(absent)".into(),
         Some(Value::String(s)) => format!("{s:?}"),
         Some(other) => other.to_string(),
+    };
+    let count = text.chars().count();
+    if count <= SHOWN_CHARS {
+        return text;
     }
+    let head: String = text.chars().take(SHOWN_CHARS - 20).collect();
+    format!("{head}... ({count} characters)")
 }
 
 fn plans_human(out: &Output, plans: &[PlanView]) -> String {
@@ -227,4 +236,18 @@ pub async fn apply(ctx: &Context, files: &[PathBuf]) -> Result<(), CliError> {
         }
         text
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_abbreviated_with_their_length() {
+        assert_eq!(show_value(&None), "(absent)");
+        assert_eq!(show_value(&Some(Value::from("20"))), "\"20\"");
+        assert_eq!(show_value(&Some(Value::from(3))), "3");
+        let long = show_value(&Some(Value::from("x".repeat(100))));
+        assert_eq!(long, format!("\"{}... (102 characters)", "x".repeat(39)));
+    }
 }

@@ -114,8 +114,13 @@ pub async fn plan(backend: &dyn Backend, tenant: &Tenant) -> Result<Plan, Tenant
     Ok(plan)
 }
 
+/// The path of the tenant's recorded spec ([`super::SPEC_ANNOTATION`]) in a plan's field changes.
+const RECORDED_SPEC_PATH: &str = "metadata.annotations.moorage.dev/tenant-spec";
+
 /// What applying `objects` (JSON, in apply order, their namespace existing) would do to each,
-/// from a forced server-side dry run compared field by field with the live objects.
+/// from a forced server-side dry run compared field by field with the live objects. The tenant's
+/// recorded spec is not compared: it changes exactly when the spec does, and the fields that
+/// change with it are listed on the objects the spec compiles to.
 pub(crate) async fn plan_objects(backend: &dyn Backend, objects: &[Value]) -> Result<Vec<PlannedObject>, BackendError> {
     let dry = ApplyOptions { dry_run: true, ..ApplyOptions::force() };
     let results = backend.apply(objects, &dry).await?;
@@ -127,7 +132,7 @@ pub(crate) async fn plan_objects(backend: &dyn Backend, objects: &[Value]) -> Re
         out.push(match live {
             None => PlannedObject { object: reference, action: PlannedAction::Create, changes: Vec::new() },
             Some(live) => {
-                let changes = diff(&clean(&live), &clean(&result.result));
+                let changes: Vec<FieldChange> = diff(&clean(&live), &clean(&result.result)).into_iter().filter(|c| c.path != RECORDED_SPEC_PATH).collect();
                 let action = if changes.is_empty() { PlannedAction::Unchanged } else { PlannedAction::Update };
                 PlannedObject { object: reference, action, changes }
             }
