@@ -57,7 +57,7 @@ pub struct TargetArgs {
     #[arg(long, global = true)]
     pub context: Option<String>,
     /// Use the embedded simulated cluster instead of a real one.
-    #[arg(long, global = true, conflicts_with_all = ["manifests", "context"])]
+    #[arg(long, global = true, conflicts_with_all = ["manifests", "context", "kubeconfig"])]
     pub simulated: bool,
     /// The simulated cluster's state file, loaded before and saved after every command.
     #[arg(long, global = true, env = "MOORAGE_STATE", default_value = "moorage-simulated.json")]

@@ -270,3 +270,21 @@ fn the_cli_demo_script_runs() {
     assert!(stdout.contains("acme/webserver: revision 2 green (from blue): done"), "{stdout}");
     assert!(stdout.contains("acme/webserver: revision 3 blue (from green): done"), "{stdout}");
 }
+
+#[test]
+fn a_manifests_folder_takes_tenants_and_refuses_rollouts() {
+    let ws = Workspace::simulated();
+    let (tenant, blue, _) = ws.demo_specs();
+    // Not the workspace's simulated cluster: only --manifests.
+    let gitops = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("moorage").expect("moorage binary");
+        cmd.current_dir(ws.dir.path()).args(["--manifests", "gitops"]).args(args).output().expect("run moorage")
+    };
+    assert_eq!(gitops(&["apply", "-f", &tenant]).status.code(), Some(0));
+    assert!(ws.dir.path().join("gitops/acme").is_dir());
+    let refused = gitops(&["rollout", "-f", &blue]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no controllers"), "{}", String::from_utf8_lossy(&refused.stderr));
+    // Targets exclude each other.
+    ws.run(&["--manifests", "x", "tenants", "list"], 2);
+}

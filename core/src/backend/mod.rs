@@ -152,6 +152,13 @@ pub trait Backend: Send + Sync {
     /// A short description, e.g. `simulated`, `cluster (context kind-dev)`, `manifests (./out)`.
     fn describe(&self) -> String;
 
+    /// Whether controllers act on what is applied (Deployments get pods, Namespaces become Active),
+    /// so that waiting for a status makes sense. True for clusters, real or simulated; false for a
+    /// manifests folder, where nothing ever becomes ready.
+    fn runs_controllers(&self) -> bool {
+        true
+    }
+
     /// Server-side applies `objects` in the given order (callers sort them with
     /// [`crate::compile::sort_for_apply`]), all or nothing as far as admission goes: an error on one
     /// object stops the apply and is returned with that object's reference.

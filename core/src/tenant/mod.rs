@@ -228,7 +228,8 @@ pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(),
 /// Creates or updates everything `tenant` compiles to, in apply order, after checking that no other
 /// tenant holds one of its domains, then waits until the tenant is usable: the Namespace is Active,
 /// the ResourceQuota (when there is one) reports its usage, and the `default` ServiceAccount exists
-/// (the simulated cluster creates it as the real service account controller does).
+/// (the simulated cluster creates it as the real service account controller does); on a backend
+/// without controllers (a manifests folder) it returns once the objects are written.
 /// A second apply of the same tenant reports zero changes.
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
@@ -255,7 +256,10 @@ pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, object
     let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
     let applied = backend.apply(objects, &apply_options).await?;
     let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };
-    wait_usable(backend, tenant, objects, options.timeout).await?;
+    // A manifests folder has no controllers: the objects are written, nothing would become usable.
+    if backend.runs_controllers() {
+        wait_usable(backend, tenant, objects, options.timeout).await?;
+    }
     Ok(report)
 }
 
