@@ -1,6 +1,12 @@
 //! Spec files: tenants and releases read from YAML or JSON, validated, with the path and line of every problem.
 
+mod files;
+mod lines;
+
 use serde::de::DeserializeOwned;
+
+pub use files::{document_from_yaml, read_paths, SpecDocument, SpecFile, SpecFilesError, SpecProblem, SpecProblemKind};
+pub use lines::line_of;
 
 use crate::error::ValidationErrors;
 use crate::model::release::{Release, ReleaseSpec};
@@ -24,7 +30,7 @@ pub enum SpecError {
     Invalid(#[from] ValidationErrors),
 }
 
-fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
+pub(crate) fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         // A syntax error has no field yet: serde_path_to_error ends the path with `?`, which names nothing.

@@ -103,7 +103,7 @@ pub struct Fleet {
     clusters: Vec<FleetCluster>,
 }
 
-/// The Namespaces of moorage tenants in one cluster.
+/// The Namespaces of moorage tenants (managed by moorage, with the tenant label).
 pub(crate) async fn tenant_namespaces(backend: &dyn Backend) -> Result<Vec<Value>, BackendError> {
     let selector = Selector::labels(format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
     let namespaces = backend.list(&namespace_kind(), None, &selector).await?;

@@ -1,4 +1,4 @@
-//! The tenant lifecycle: apply, plan, status, suspend/resume and delete of one customer instance.
+//! The tenant lifecycle: apply, plan, status, list, suspend/resume and delete of customer instances.
 //!
 //! Every function executes through a [`Backend`], so the same calls work on the simulated cluster
 //! and on a real one. A tenant's domains are recorded on its Namespace (annotation
@@ -10,6 +10,7 @@
 #[cfg(feature = "cluster")]
 mod ci;
 mod fleet;
+mod list;
 mod ops;
 mod plan;
 mod status;
@@ -30,7 +31,9 @@ use crate::model::tenant::Tenant;
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
 pub(crate) use fleet::tenant_namespaces;
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
+pub use list::{list, TenantSummary};
 pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
+pub(crate) use plan::plan_objects;
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
 pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, QuotaUsage, ReleasePods, TenantStatus};
 
@@ -241,8 +244,9 @@ pub fn domains_overlap(a: &str, b: &str) -> bool {
 /// Creates or updates everything `tenant` compiles to, in apply order, after checking that no other
 /// tenant holds one of its domains, then waits until the tenant is usable: the Namespace is Active,
 /// the ResourceQuota (when there is one) reports its usage, and the `default` ServiceAccount exists
-/// (the simulated cluster creates it as the real service account controller does); a manifests
-/// folder is not waited on. A second apply of the same tenant reports zero changes.
+/// (the simulated cluster creates it as the real service account controller does); on a backend
+/// without controllers (a manifests folder) it returns once the objects are written.
+/// A second apply of the same tenant reports zero changes.
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
     apply_objects(backend, tenant, &objects, options).await
@@ -268,6 +272,7 @@ pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, object
     let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
     let applied = backend.apply(objects, &apply_options).await?;
     let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };
+    // A manifests folder has no controllers: the objects are written, nothing would become usable.
     if backend.runs_controllers() {
         wait_usable(backend, tenant, objects, options.timeout).await?;
     }
