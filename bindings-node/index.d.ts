@@ -375,6 +375,12 @@ export interface CanaryOptions {
  */
 export declare function compile(tenant: Tenant, releases?: Array<Release> | undefined | null): string
 
+/**
+ * `compile` on the tokio runtime's threads: a Promise of the YAML stream, for large batches that
+ * should neither block the event loop nor run on one core.
+ */
+export declare function compileAsync(tenant: Tenant, releases?: Array<Release> | undefined | null): Promise<string>
+
 /** Compiles many tenants (each alone) to one YAML stream. */
 export declare function compileTenants(tenants: Array<Tenant>): string
 

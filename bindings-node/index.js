@@ -843,6 +843,7 @@ module.exports.Release = nativeBinding.Release
 module.exports.Rolling = nativeBinding.Rolling
 module.exports.Tenant = nativeBinding.Tenant
 module.exports.compile = nativeBinding.compile
+module.exports.compileAsync = nativeBinding.compileAsync
 module.exports.compileTenants = nativeBinding.compileTenants
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.registerErrorFactory = nativeBinding.registerErrorFactory

@@ -49,9 +49,6 @@ pub fn spec_object_json(
 
 /// A member of a plain object, if present and neither `null` nor `undefined`.
 pub fn member<'env>(object: &Object<'env>, key: &str) -> napi::Result<Option<Unknown<'env>>> {
-    if !object.has_named_property(key)? {
-        return Ok(None);
-    }
     let v: Unknown<'env> = object.get_named_property(key)?;
     Ok(match v.get_type()? {
         ValueType::Null | ValueType::Undefined => None,

@@ -1,10 +1,11 @@
 //! `Release`: one version of an application (the core's `Release`), and `compile`.
 
-use napi::bindgen_prelude::{ClassInstance, Either3, JavaScriptClassExt, JsObjectValue, Object};
+use napi::bindgen_prelude::{ClassInstance, Either3, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::cluster::spawn;
 use crate::convert::{spec_json, spec_object_json, text_or_file};
 use crate::errors::{self, Failure};
 use crate::strategy::{self, BlueGreen, Canary, Rolling};
@@ -121,6 +122,22 @@ pub fn compile(env: Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> na
     let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
     let compiled = moorage::compile(&tenant.inner, &releases).map_err(|e| errors::validation(&e).into_error(&env))?;
     moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::manifest(&e).into_error(&env))
+}
+
+/// `compile` on the tokio runtime's threads: a Promise of the YAML stream, for large batches that
+/// should neither block the event loop nor run on one core.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn compile_async<'env>(env: &'env Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<PromiseRaw<'env, String>> {
+    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
+    let tenant = tenant.inner.clone();
+    spawn(
+        env,
+        async move {
+            let compiled = moorage::compile(&tenant, &releases).map_err(|e| errors::validation(&e))?;
+            moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::manifest(&e))
+        },
+        |yaml| yaml,
+    )
 }
 
 /// Compiles many tenants (each alone) to one YAML stream.
