@@ -20,13 +20,14 @@ step() { printf '\n==> %s\n' "$*"; }
 install_prerequisites() {
   step "checking prerequisites"
   local missing=()
-  for tool in cargo go openssl curl ss python3; do
+  for tool in cargo go openssl curl ss python3 node npm; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "missing tools: ${missing[*]}; installing the Debian packages that provide them where possible"
     if command -v apt-get >/dev/null 2>&1; then
       apt-get update -qq && apt-get install -y -qq openssl curl iproute2 python3 python3-venv >/dev/null
+      command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt-get install -y -qq nodejs npm >/dev/null
     fi
     for tool in cargo go; do
       command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Rust via rustup, Go >= 1.26)" >&2; exit 1; }
@@ -34,6 +35,7 @@ install_prerequisites() {
   fi
   cargo --version
   go version
+  echo "node $(node --version), npm $(npm --version)"
 }
 
 run_tests() {
@@ -48,6 +50,13 @@ run_tests() {
     step "Python bindings: pip install ./bindings-python, stubtest, pytest${MOORAGE_TEST_KUBECONFIG:+ (with the real control plane)}, examples/python"
     # Its pytest counts come out as a cargo-style "test result" line, which the summary adds up.
     bindings-python/test.sh 2>&1 | tee -a "$log" || failed=1
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  fi
+
+  if [ -x bindings-node/test.sh ]; then
+    step "Node bindings: npm ci in bindings-node (napi build), index.d.ts check, tsc, node --test${MOORAGE_TEST_KUBECONFIG:+ (with the real control plane)}, examples/node"
+    # Its node --test counts come out as a cargo-style "test result" line, which the summary adds up.
+    bindings-node/test.sh 2>&1 | tee -a "$log" || failed=1
     [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
   fi
 
