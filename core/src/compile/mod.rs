@@ -2,7 +2,7 @@
 
 mod backup;
 mod object;
-mod release;
+pub(crate) mod release;
 mod tenant;
 
 use std::collections::BTreeSet;

@@ -1,5 +1,6 @@
 //! The model: tenants, releases, quotas, strategies and backups, as validated types.
 
+pub mod analysis;
 pub mod backup;
 pub mod quota;
 pub mod release;
