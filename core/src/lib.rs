@@ -48,6 +48,7 @@ pub mod tenant;
 pub use compile::{compile, compile_release, compile_tenant, Compiled, Note, Object};
 pub use error::{FieldError, ValidationErrors};
 pub use model::analysis::{Analysis, HttpAnalysis, JobAnalysis, PrometheusAnalysis};
+pub use model::metrics::{BusinessMetric, MetricKind, Metrics};
 pub use model::backup::{BackupPolicy, Database, S3Target};
 pub use model::quota::{ComputeResources, ContainerDefaults, ObjectCounts, Quota, RequestQuota};
 pub use model::release::{ConfigFiles, EnvVar, Port, Probe, Protocol, Release, ReleaseBuilder, ReleaseSpec, Resources};

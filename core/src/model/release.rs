@@ -9,6 +9,7 @@ use crate::checks;
 use crate::error::{Problems, ValidationErrors};
 use crate::model::quota::{check_not_above, ComputeResources};
 use crate::model::analysis::Analysis;
+use crate::model::metrics::Metrics;
 use crate::model::strategy::Strategy;
 use crate::model::tenant::MAX_TENANT_NAME;
 
@@ -63,6 +64,9 @@ pub struct ReleaseSpec {
     /// Analyses that gate the rollout, referred to by name from the strategy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analyses: Vec<Analysis>,
+    /// The application's metrics endpoint and business metrics (scraped, and shown on the tenant's dashboard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
 }
 
 fn default_replicas() -> u32 {
@@ -257,6 +261,7 @@ impl Release {
                 hosts: Vec::new(),
                 strategy: Strategy::default(),
                 analyses: Vec::new(),
+                metrics: None,
             },
         }
     }
@@ -407,6 +412,9 @@ impl ReleaseSpec {
             p.add(format!("{path}.hosts"), "hosts route to the release's first port, but it declares none; add one under ports");
         }
         self.strategy.validate(p, &format!("{path}.strategy"), self.replicas);
+        if let Some(m) = &self.metrics {
+            m.validate(p, &format!("{path}.metrics"), &self.ports);
+        }
         let mut analysis_names = BTreeSet::new();
         for (i, a) in self.analyses.iter().enumerate() {
             a.validate(p, &format!("{path}.analyses[{i}]"));
@@ -583,6 +591,11 @@ impl ReleaseBuilder {
     /// Adds a host name.
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.spec.hosts.push(host.into());
+        self
+    }
+    /// Declares the metrics endpoint and business metrics.
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.spec.metrics = Some(metrics);
         self
     }
     /// Adds an analysis, which the strategy refers to by name.
