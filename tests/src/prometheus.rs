@@ -28,6 +28,8 @@ struct Counters {
     versions: BTreeMap<String, (f64, f64, f64, Option<Instant>)>,
     /// Extra text served as is (gauges a test sets).
     extra: String,
+    /// (namespace, pod) -> (CPU cores, memory bytes, volume bytes, since)
+    pods: BTreeMap<(String, String), (f64, f64, f64, Instant)>,
 }
 
 /// A `/metrics` endpoint on loopback serving `http_requests_total{tenant,app,version,code}` for the
@@ -70,13 +72,21 @@ impl Exporter {
     /// Makes `version` serve requests of which `error_fraction` (0 to 1) answer 500 from now on.
     pub fn set_error_rate(&self, version: &str, error_fraction: f64) {
         let mut c = self.counters.lock().expect("exporter state");
-        let entry = c.versions.entry(version.to_string()).or_insert((0.0, 0.0, 0.0, None));
+        // Counting starts now (not at the first scrape), like a server that was already running.
+        let entry = c.versions.entry(version.to_string()).or_insert((0.0, 0.0, 0.0, Some(Instant::now())));
         entry.0 = error_fraction;
     }
 
     /// Serves `text` (Prometheus exposition lines) in addition to the request counters.
     pub fn set_extra(&self, text: &str) {
         self.counters.lock().expect("exporter state").extra = text.to_string();
+    }
+
+    /// Makes pod `pod` of `namespace` use `cpu_cores` (its CPU counter grows by that many seconds per
+    /// second from now), `memory_bytes` of working set and a volume of `volume_bytes`.
+    pub fn set_usage(&self, namespace: &str, pod: &str, cpu_cores: f64, memory_bytes: f64, volume_bytes: f64) {
+        let mut c = self.counters.lock().expect("exporter state");
+        c.pods.insert((namespace.to_string(), pod.to_string()), (cpu_cores, memory_bytes, volume_bytes, Instant::now()));
     }
 
     /// The tenant and application it reports for.
@@ -101,8 +111,15 @@ fn render(shared: &Mutex<Counters>, tenant: &str, app: &str) -> String {
         *total += REQUESTS_PER_SECOND * elapsed;
         *errors += REQUESTS_PER_SECOND * elapsed * *fraction;
         *last = Some(now);
-        out.push_str(&format!("http_requests_total{{tenant=\"{tenant}\",app=\"{app}\",version=\"{version}\",code=\"200\"}} {}\n", *total - *errors));
-        out.push_str(&format!("http_requests_total{{tenant=\"{tenant}\",app=\"{app}\",version=\"{version}\",code=\"500\"}} {}\n", *errors));
+        let labels = format!("namespace=\"{tenant}\",tenant=\"{tenant}\",app=\"{app}\",version=\"{version}\"");
+        out.push_str(&format!("http_requests_total{{{labels},code=\"200\"}} {}\n", *total - *errors));
+        out.push_str(&format!("http_requests_total{{{labels},code=\"500\"}} {}\n", *errors));
+    }
+    for ((namespace, pod), (cores, memory, volume, since)) in &c.pods {
+        let labels = format!("namespace=\"{namespace}\",pod=\"{pod}\",container=\"app\"");
+        out.push_str(&format!("container_cpu_usage_seconds_total{{{labels}}} {}\n", cores * now.duration_since(*since).as_secs_f64()));
+        out.push_str(&format!("container_memory_working_set_bytes{{{labels}}} {memory}\n"));
+        out.push_str(&format!("kubelet_volume_stats_capacity_bytes{{namespace=\"{namespace}\",persistentvolumeclaim=\"{pod}-data\"}} {volume}\n"));
     }
     out.push_str(&c.extra);
     out
