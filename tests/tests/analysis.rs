@@ -242,3 +242,58 @@ mod real {
         super::cases::a_passing_verification_job_promotes(&backend, &name).await;
     }
 }
+
+// ---------------------------------------------------------------- HTTP checks (blue/green)
+
+/// A blue/green checked over HTTP against a URL served by the test (the exporter's page).
+fn http_checked(url: &str, body: &str, post: bool) -> (Strategy, Vec<Analysis>) {
+    let mut check = Analysis::http_url("page", url);
+    if let Some(h) = check.http.as_mut() {
+        h.body_contains = Some(body.to_string());
+    }
+    let bg = Strategy::blue_green().scale_down_delay("1s");
+    let bg = if post { bg.post_promotion_analysis("page") } else { bg.pre_promotion_analysis("page") };
+    (bg.into(), vec![check])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passing_http_check_promotes() {
+    let exporter = Exporter::start("acme", "webserver").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/metrics", exporter.port);
+    let sim = SimulatedCluster::new();
+    let t = tenant("acme");
+    apply_tenant(&sim, &t).await;
+    let (strategy, analyses) = http_checked(&url, "", false);
+    rollout::rollout(&sim, &t, &webserver(&t, "blue", strategy.clone(), analyses.clone()), &options()).await.unwrap();
+    exporter.set_error_rate("green", 0.0);
+    let (strategy, analyses) = http_checked(&url, "version=\"green\"", false);
+    let report = rollout::rollout(&sim, &t, &webserver(&t, "green", strategy, analyses), &options()).await.unwrap();
+    assert_eq!(report.phase, Phase::Done);
+    assert_eq!(report.analyses[0].verdict, Verdict::Passed);
+    assert_eq!(report.analyses[0].measurements[0].detail, format!("GET {url} answered 200"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_post_promotion_check_switches_traffic_back() {
+    let exporter = Exporter::start("acme", "webserver").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/metrics", exporter.port);
+    let sim = SimulatedCluster::new();
+    let t = tenant("acme");
+    apply_tenant(&sim, &t).await;
+    let (strategy, analyses) = http_checked(&url, "", true);
+    rollout::rollout(&sim, &t, &webserver(&t, "blue", strategy, analyses), &options()).await.unwrap();
+    // The page never mentions green: the check after the switch fails.
+    let (strategy, analyses) = http_checked(&url, "version=\"green\"", true);
+    let (events, opts) = recording();
+    let err = rollout::rollout(&sim, &t, &webserver(&t, "green", strategy, analyses), &opts).await.unwrap_err();
+    let RolloutError::AnalysisFailed { gate, rolled_back_to, reason, .. } = &err else { panic!("expected AnalysisFailed, got {err:?}") };
+    assert_eq!((gate.as_str(), rolled_back_to.as_str()), ("postPromotion", "blue"));
+    assert!(reason.contains("does not contain \"version=\\\"green\\\"\""), "{reason}");
+    let switches: Vec<String> = events.lock().unwrap().iter().filter_map(|p| if let Progress::TrafficSwitched { to, .. } = p { Some(to.clone()) } else { None }).collect();
+    assert_eq!(switches, ["green", "blue"], "switched, then back");
+    assert_eq!(rollout::active_version(&sim, "acme", "webserver").await.unwrap().as_deref(), Some("blue"));
+    assert_eq!(replicas(&sim, "acme", "webserver-blue").await, Some(4), "blue was kept warm");
+    assert_eq!(replicas(&sim, "acme", "webserver-green").await, None);
+    let history = rollout::history(&sim, &t, "webserver").await.unwrap();
+    assert!(matches!(&history.revisions.last().unwrap().outcome, Outcome::Failed { reason } if reason.starts_with("analysis page failed (postPromotion)")));
+}
