@@ -173,7 +173,7 @@ async fn measure_prometheus(p: &crate::model::analysis::PrometheusAnalysis, subj
     if samples.is_empty() {
         return (Verdict::Inconclusive, format!("no data: `{query}` returned no series"));
     }
-    let shown = samples.iter().map(|s| describe_sample(s)).collect::<Vec<_>>().join(", ");
+    let shown = samples.iter().map(describe_sample).collect::<Vec<_>>().join(", ");
     if samples.iter().any(|s| s.value.is_nan()) {
         return (Verdict::Inconclusive, format!("no data: `{query}` returned NaN ({shown})"));
     }

@@ -87,10 +87,7 @@ pub fn compile_dashboard(tenant: &Tenant, releases: &[Release]) -> Value {
                 MetricKind::Gauge => format!("sum by (version) ({series})"),
             };
             let title = format!("{}: {}", release.app(), b.title.as_deref().unwrap_or(&b.name));
-            panels.push(Panel { title, kind: "timeseries", unit: "short", width: 12, targets: vec![(expr, "{{version}}".into())] });
-            if let Some(last) = panels.last_mut() {
-                last.unit = unit_of(&b.unit);
-            }
+            panels.push(Panel { title, kind: "timeseries", unit: unit_of(&b.unit), width: 12, targets: vec![(expr, "{{version}}".into())] });
         }
     }
     json!({

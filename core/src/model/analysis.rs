@@ -248,8 +248,9 @@ fn check_http_url(url: &str) -> Result<(), String> {
     if authority.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("{url:?} has no host; e.g. \"http://prometheus.monitoring:9090\""));
     }
-    if let Some((_, port)) = authority.rsplit_once(':').filter(|(h, _)| !h.ends_with(']') || authority.starts_with('[')) {
-        if !port.is_empty() && port.parse::<u16>().map_or(true, |p| p == 0) && !authority.ends_with(']') {
+    // A port after the host (not inside an IPv6 literal such as `[::1]`) must be 1 to 65535.
+    if let Some((_, port)) = authority.rsplit_once(':').filter(|_| !authority.ends_with(']')) {
+        if !port.is_empty() && port.parse::<u16>().ok().is_none_or(|p| p == 0) {
             return Err(format!("{url:?}: {port:?} is not a port (1 to 65535)"));
         }
     }
@@ -387,5 +388,7 @@ mod tests {
         assert!(check_http_url("http://").is_err());
         assert!(check_http_url("http://p:99999").is_err());
         assert!(check_http_url("prometheus:9090").is_err());
+        assert!(check_http_url("http://[::1]:9090").is_ok());
+        assert!(check_http_url("http://[::1]").is_ok());
     }
 }
