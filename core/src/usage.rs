@@ -11,6 +11,9 @@ use crate::analysis::{Prometheus, PrometheusError};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
+/// Adds an integrated value to the field of [`Usage`] a query measures.
+type AddTo = fn(&mut Usage, f64);
+
 /// The period of a report and how finely it is sampled.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Period {
@@ -81,7 +84,7 @@ pub async fn fleet_usage(prometheus: &Prometheus, tenants: &[String], period: Pe
     let ns = format!("namespace=~\"^({})$\"", tenants.iter().map(|t| regex_escape(t)).collect::<Vec<_>>().join("|"));
     let w = format!("{}s", period.rate_window.as_secs().max(1));
     let step = period.step.as_secs_f64();
-    let queries: [(String, f64, fn(&mut Usage, f64)); 4] = [
+    let queries: [(String, f64, AddTo); 4] = [
         (format!("sum by (namespace) (rate(container_cpu_usage_seconds_total{{{ns}, container!=\"\"}}[{w}]))"), step / 3600.0, |u, v| u.cpu_core_hours += v),
         (format!("sum by (namespace) (container_memory_working_set_bytes{{{ns}, container!=\"\"}})"), step / GIB / 3600.0, |u, v| u.memory_gib_hours += v),
         (format!("sum by (namespace) (kubelet_volume_stats_capacity_bytes{{{ns}}})"), step / GIB / 86_400.0, |u, v| u.storage_gib_days += v),
