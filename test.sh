@@ -33,9 +33,21 @@ install_prerequisites() {
       command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Rust via rustup, Go >= 1.26)" >&2; exit 1; }
     done
   fi
+  # The analysis tests run a real Prometheus on loopback (tests/src/prometheus.rs starts the binary
+  # itself with a config of its own; the Debian service is never started).
+  if ! command -v prometheus >/dev/null 2>&1; then
+    echo "installing Debian's prometheus (the analysis tests start it on loopback)"
+    if command -v apt-get >/dev/null 2>&1; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+        || echo "warning: prometheus could not be installed; the Prometheus analysis tests will fail where a cluster is required" >&2
+      # The package's service is not wanted: the tests run their own servers.
+      if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+    fi
+  fi
   cargo --version
   go version
   echo "node $(node --version), npm $(npm --version)"
+  prometheus --version 2>/dev/null | head -1 || true
 }
 
 run_tests() {

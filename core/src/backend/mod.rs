@@ -183,4 +183,11 @@ pub trait Backend: Send + Sync {
 
     /// The backend's current time, as a duration since the Unix epoch.
     fn now(&self) -> Duration;
+
+    /// The last `lines` lines of the log of pod `pod`; `Ok(None)` when the backend keeps no logs
+    /// (the simulated cluster and the manifests folder do not run containers).
+    async fn pod_log_tail(&self, namespace: &str, pod: &str, lines: u32) -> Result<Option<String>, BackendError> {
+        let _ = (namespace, pod, lines);
+        Ok(None)
+    }
 }

@@ -4,6 +4,7 @@
 mod bluegreen;
 mod canary;
 mod diagnose;
+mod gates;
 mod history;
 mod plan;
 mod preflight;
@@ -20,6 +21,7 @@ pub use history::{History, Outcome, Phase, Revision, RolloutState, MAX_REVISIONS
 pub use plan::plan;
 pub use preflight::{preflight, Preflight};
 
+use crate::analysis::{AnalysisResult, Verdict};
 use crate::backend::{ApplyOptions, Backend, BackendError, Kind, Propagation, Selector};
 use crate::compile::{Object, ServiceRole};
 use crate::error::ValidationErrors;
@@ -94,7 +96,7 @@ pub enum Progress {
         /// All ready endpoints of the stable Service (replica ratio) or all replicas (ingress-nginx).
         total: u32,
     },
-    /// A canary paused until promoted (`pause: {}`, or an `analysis` step: no analysis engine yet).
+    /// A rollout paused: a canary `pause: {}`, or an analysis that was inconclusive.
     Paused {
         /// The canary version.
         version: String,
@@ -102,6 +104,17 @@ pub enum Progress {
         step: u32,
         /// Why, for people.
         note: String,
+    },
+    /// An analysis finished (its full result is in the revision's `analyses`).
+    AnalysisFinished {
+        /// The analysis' name.
+        name: String,
+        /// Where it ran: `prePromotion`, `postPromotion`, `step N`.
+        gate: String,
+        /// What it concluded.
+        verdict: Verdict,
+        /// Why.
+        reason: String,
     },
     /// A canary was aborted: all traffic is back on the stable version.
     Aborted {
@@ -178,12 +191,14 @@ pub struct RolloutReport {
     pub switch_latency: Option<Duration>,
     /// The quota preflight's figures.
     pub preflight: Preflight,
+    /// The analyses this call ran (all of them are also recorded in the revision).
+    pub analyses: Vec<AnalysisResult>,
 }
 
 impl RolloutReport {
     /// The report of a rollout that stands at `state`.
     pub(crate) fn from_state(state: &RolloutState, preflight: Preflight, switch_latency: Option<Duration>) -> Self {
-        RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency, preflight }
+        RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency, preflight, analyses: Vec::new() }
     }
 }
 
@@ -260,6 +275,24 @@ pub enum RolloutError {
         app: String,
         /// What.
         what: String,
+    },
+    /// An analysis failed: the new version was rolled back and the previous one serves.
+    #[error("analysis {analysis} of {app} {version} failed ({gate}): {reason}; rolled back to {rolled_back_to}")]
+    AnalysisFailed {
+        /// The application.
+        app: String,
+        /// The version that failed its analysis.
+        version: String,
+        /// The analysis' name.
+        analysis: String,
+        /// Where it ran: `prePromotion`, `postPromotion`, `step N`.
+        gate: String,
+        /// Why it failed.
+        reason: String,
+        /// The version serving again.
+        rolled_back_to: String,
+        /// The whole result, also recorded in the revision.
+        result: Box<AnalysisResult>,
     },
     /// The backend failed.
     #[error(transparent)]

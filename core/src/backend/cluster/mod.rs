@@ -320,6 +320,22 @@ fn parse_body(object: Option<&ObjectRef>, body: &[u8]) -> Result<Value, BackendE
 
 #[async_trait]
 impl Backend for ClusterBackend {
+    async fn pod_log_tail(&self, namespace: &str, pod: &str, lines: u32) -> Result<Option<String>, BackendError> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::LogParams { tail_lines: Some(i64::from(lines)), ..Default::default() };
+        match tokio::time::timeout(self.options.request_timeout, api.logs(pod, &params)).await {
+            Ok(Ok(text)) => Ok(Some(text)),
+            Ok(Err(e)) => {
+                let kind = Kind::of::<k8s_openapi::api::core::v1::Pod>();
+                Err(Failure::from_kube(&e).into_error(Some(ObjectRef::new(&kind, Some(namespace), pod)), Some(&kind), 1))
+            }
+            Err(_) => {
+                let kind = Kind::of::<k8s_openapi::api::core::v1::Pod>();
+                Err(BackendError::Timeout { waiting_for: format!("the log of pod {namespace}/{pod}"), object: Some(ObjectRef::new(&kind, Some(namespace), pod)), seconds: self.options.request_timeout.as_secs() })
+            }
+        }
+    }
+
     fn describe(&self) -> String {
         match (&self.context, &self.server) {
             (Some(context), _) => format!("cluster (context {context})"),

@@ -29,7 +29,7 @@ mod apply;
 mod controllers;
 mod pods;
 mod state;
-mod util;
+pub(crate) mod util;
 mod workloads;
 
 #[cfg(test)]
