@@ -17,9 +17,9 @@ export declare class TenantError extends MoorageError {}
 
 export type ErrorCode =
   | 'VALIDATION' | 'SPEC' | 'QUOTA_INSUFFICIENT' | 'ROLLOUT_STUCK' | 'VERSION_SELECTED' | 'NO_SUCH_REVISION'
-  | 'NOTHING_TO_PROMOTE' | 'NOTHING_TO_ABORT' | 'NOTHING_TO_RETRY' | 'UNSUPPORTED'
+  | 'NOTHING_TO_PROMOTE' | 'NOTHING_TO_ABORT' | 'NOTHING_TO_RETRY' | 'UNSUPPORTED' | 'ANALYSIS_FAILED'
   | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'CONFLICT' | 'INVALID_OBJECT' | 'NOT_FOUND' | 'MISSING_KIND' | 'TIMEOUT' | 'UNAVAILABLE'
-  | 'DOMAIN_TAKEN' | 'TENANT_PROTECTED' | 'TENANT_NOT_FOUND' | 'SERIALIZE' | 'TOKEN_REQUEST' | 'CONFIG' | 'MANIFEST'
+  | 'DOMAIN_TAKEN' | 'TENANT_PROTECTED' | 'TENANT_NOT_FOUND' | 'SERIALIZE' | 'TOKEN_REQUEST' | 'SPEC_NOT_RECORDED' | 'CONFIG' | 'MANIFEST'
 
 /** `VALIDATION`: every problem of a spec, each with its field's path. */
 export declare class ValidationError extends MoorageError {
@@ -159,6 +159,23 @@ export declare class TokenRequestError extends TenantError {
   readonly code: 'TOKEN_REQUEST'
   readonly tenant: string
   readonly detail: string
+}
+/** `SPEC_NOT_RECORDED`: the tenant's Namespace has no readable recorded spec; apply it again. */
+export declare class SpecNotRecordedError extends TenantError {
+  readonly code: 'SPEC_NOT_RECORDED'
+  readonly tenant: string
+  readonly detail: string
+}
+/** `ANALYSIS_FAILED`: an analysis failed and the new version was rolled back. */
+export declare class AnalysisFailedError extends MoorageError {
+  readonly code: 'ANALYSIS_FAILED'
+  readonly app: string
+  readonly version: string
+  readonly analysis: string
+  readonly gate: string
+  readonly reason: string
+  readonly rolledBackTo: string
+  readonly result: unknown
 }
 /** `CONFIG`: the kubeconfig could not be read or used. */
 export declare class ConfigError extends MoorageError {

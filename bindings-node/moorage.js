@@ -33,6 +33,7 @@ const CLASSES = {
   NOTHING_TO_ABORT: ['NothingToAbortError', MoorageError],
   NOTHING_TO_RETRY: ['NothingToRetryError', MoorageError],
   UNSUPPORTED: ['UnsupportedError', MoorageError],
+  ANALYSIS_FAILED: ['AnalysisFailedError', MoorageError],
   QUOTA_EXCEEDED: ['QuotaExceededError', BackendError],
   FORBIDDEN: ['ForbiddenError', BackendError],
   CONFLICT: ['ConflictError', BackendError],
@@ -46,6 +47,7 @@ const CLASSES = {
   TENANT_NOT_FOUND: ['TenantNotFoundError', TenantError],
   SERIALIZE: ['SerializeError', TenantError],
   TOKEN_REQUEST: ['TokenRequestError', TenantError],
+  SPEC_NOT_RECORDED: ['SpecNotRecordedError', TenantError],
   CONFIG: ['ConfigError', MoorageError],
   MANIFEST: ['ManifestError', MoorageError],
 }

@@ -169,6 +169,11 @@ pub fn rollout(e: &RolloutError) -> Failure {
         RolloutError::NothingToAbort { app } => Failure::new("NOTHING_TO_ABORT", e, json!({ "app": app })),
         RolloutError::NothingToRetry { app } => Failure::new("NOTHING_TO_RETRY", e, json!({ "app": app })),
         RolloutError::Unsupported { app, what } => Failure::new("UNSUPPORTED", e, json!({"app": app, "what": what})),
+        RolloutError::AnalysisFailed { app, version, analysis, gate, reason, rolled_back_to, result } => Failure::new(
+            "ANALYSIS_FAILED",
+            e,
+            json!({"app": app, "version": version, "analysis": analysis, "gate": gate, "reason": reason, "rolledBackTo": rolled_back_to, "result": serde_json::to_value(result.as_ref()).unwrap_or_default()}),
+        ),
         RolloutError::Backend(b) => backend(b),
     }
 }
@@ -181,6 +186,7 @@ pub fn tenant(e: &TenantError) -> Failure {
         TenantError::NotFound { tenant } => Failure::new("TENANT_NOT_FOUND", e, json!({ "tenant": tenant })),
         TenantError::Serialize { object, message } => Failure::new("SERIALIZE", e, json!({"object": object, "detail": message})),
         TenantError::TokenRequest { tenant, message } => Failure::new("TOKEN_REQUEST", e, json!({"tenant": tenant, "detail": message})),
+        TenantError::SpecNotRecorded { tenant, message } => Failure::new("SPEC_NOT_RECORDED", e, json!({"tenant": tenant, "detail": message})),
         TenantError::Backend(b) => backend(b),
     }
 }

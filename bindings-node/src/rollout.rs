@@ -172,6 +172,7 @@ pub fn progress_json(p: &Progress) -> Value {
         Progress::WeightSet { requested, actual, canary, total } => json!({"event": "weightSet", "requested": requested, "actual": actual, "canary": canary, "total": total}),
         Progress::Paused { version, step, note } => json!({"event": "paused", "version": version, "step": step, "note": note}),
         Progress::Aborted { version } => json!({"event": "aborted", "version": version}),
+        Progress::AnalysisFinished { name, gate, verdict, reason } => json!({"event": "analysisFinished", "name": name, "gate": gate, "verdict": verdict.as_str(), "reason": reason}),
     }
 }
 

@@ -118,7 +118,7 @@ pub fn exit_code(error: &CliError) -> u8 {
             RolloutError::Invalid(_) | RolloutError::Unsupported { .. } => BAD_INPUT,
             RolloutError::QuotaInsufficient { .. } | RolloutError::VersionSelected { .. } => REFUSED,
             RolloutError::NoSuchRevision { .. } | RolloutError::NothingToPromote { .. } | RolloutError::NothingToAbort { .. } | RolloutError::NothingToRetry { .. } => NOT_FOUND,
-            RolloutError::Stuck { .. } => FAILED,
+            RolloutError::Stuck { .. } | RolloutError::AnalysisFailed { .. } => FAILED,
             RolloutError::Backend(e) => backend_code(e),
         },
     }
@@ -171,6 +171,7 @@ pub fn kind(error: &CliError) -> String {
             RolloutError::NothingToAbort { .. } => "NothingToAbort",
             RolloutError::NothingToRetry { .. } => "NothingToRetry",
             RolloutError::Unsupported { .. } => "Unsupported",
+            RolloutError::AnalysisFailed { .. } => "AnalysisFailed",
             RolloutError::Backend(e) => return backend(e),
         }
         .into(),

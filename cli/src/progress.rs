@@ -25,6 +25,7 @@ pub fn describe(p: &Progress) -> String {
         Progress::WeightSet { requested, actual, canary, total } => format!("canary weight {actual}% (asked {requested}%, {canary}/{total} endpoints)"),
         Progress::Paused { version, step, note } => format!("{version} paused at step {step}: {note}"),
         Progress::Aborted { version } => format!("canary {version} aborted; all traffic on the stable version"),
+        Progress::AnalysisFinished { name, gate, verdict, reason } => format!("analysis {name} ({gate}): {} ({reason})", verdict.as_str()),
         Progress::Done { revision, version } => format!("done: revision {revision} ({version}) is live"),
     }
 }

@@ -8,7 +8,7 @@ use super::preflight::{check_quota, running_pods, Preflight};
 use super::wait::wait_version_ready;
 use super::{active_version, apply_objects, delete_version_objects, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
 use crate::analysis::{AnalysisResult, Verdict};
-use crate::backend::{Backend, BackendError, Selector};
+use crate::backend::{Backend, Selector};
 use crate::checks::parse_duration;
 use crate::compile::{compile_release, config_hash, Object, ServiceRole};
 use crate::labels;
