@@ -137,6 +137,7 @@ export type ProgressEvent =
   | { event: 'weightSet'; requested: number; actual: number; canary: number; total: number }
   | { event: 'paused'; version: string; step: number; note: string }
   | { event: 'aborted'; version: string }
+  | { event: 'analysisFinished'; name: string; gate: string; verdict: string; reason: string }
   | { event: 'done'; revision: number; version: string }
 
 
