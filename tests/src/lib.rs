@@ -14,6 +14,8 @@ use kube::api::{DeleteParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
+pub mod fixtures;
+
 /// Environment variable holding the admin kubeconfig of the test control plane.
 pub const KUBECONFIG_ENV: &str = "MOORAGE_TEST_KUBECONFIG";
 

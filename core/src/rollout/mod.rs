@@ -264,6 +264,15 @@ pub enum RolloutError {
     Backend(#[from] BackendError),
 }
 
+impl RolloutError {
+    /// Whether the same call (or [`resume`]) may succeed later without any change: the cluster was
+    /// unreachable or a wait ran out. Every step of a rollout is recorded in the cluster before it
+    /// is taken, so retrying never duplicates anything.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, RolloutError::Backend(b) if b.is_retryable())
+    }
+}
+
 /// The state of one version of an application in the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionStatus {

@@ -1,0 +1,119 @@
+//! Fixtures shared by the reliability tests, their driver binaries and the load benchmark.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::StreamExt;
+use moorage::backend::{ApplyOptions, Backend, Kind, Propagation, Selector, WatchEvent, WatchStream};
+use moorage::{compile_tenant, CanaryStep, Quota, Release, Strategy, Tenant, TrafficRouting};
+use serde_json::Value;
+
+/// A tenant with room for two versions of a few small releases.
+pub fn roomy_tenant(name: &str) -> Tenant {
+    Tenant::builder(name).quota(Quota::new().limits("8", "8Gi").pods(60)).build().expect("a valid tenant")
+}
+
+/// The strategies the crash tests drive, by name: `bluegreen` (scale-down delay 1 s) or `canary`
+/// (25 %, pause 1 s, 50 %, pause until promoted; replica ratio).
+pub fn strategy(name: &str) -> Strategy {
+    match name {
+        "canary" => Strategy::canary([CanaryStep::set_weight(25), CanaryStep::pause_for("1s"), CanaryStep::set_weight(50), CanaryStep::pause_until_promoted()])
+            .traffic(TrafficRouting::ReplicaRatio)
+            .into(),
+        _ => Strategy::blue_green().scale_down_delay("1s").into(),
+    }
+}
+
+/// Version `version` of the application `app` of `tenant`: nginx, `replicas` pods, a page from a
+/// ConfigMap, the given strategy.
+pub fn webserver(tenant: &str, app: &str, version: &str, replicas: u32, strategy: Strategy) -> Release {
+    Release::builder(tenant, app, version)
+        .image("nginxinc/nginx-unprivileged:1.27")
+        .replicas(replicas)
+        .port("http", 8080)
+        .resources(("50m", "32Mi"), ("100m", "64Mi"))
+        .config_file("index.html", format!("<h1>{version}</h1>"))
+        .strategy(strategy)
+        .build()
+        .expect("a valid release")
+}
+
+/// Applies everything `tenant` compiles to.
+pub async fn apply_tenant(backend: &dyn Backend, tenant: &Tenant) {
+    let objects: Vec<Value> = compile_tenant(tenant).objects.iter().map(|o| serde_json::to_value(o).expect("json")).collect();
+    backend.apply(&objects, &ApplyOptions::default()).await.expect("tenant applied");
+}
+
+/// Starts the deletion of the tenant's namespace.
+pub async fn delete_tenant(backend: &dyn Backend, name: &str) {
+    let _ = backend.delete(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, name, Propagation::Background).await;
+}
+
+/// The objects of a namespace a rollout creates or changes, as `kind/name` (ReplicaSets as
+/// `ReplicaSet/<owner>#<n>`, their names carry a hash of the namespace): equal inventories mean
+/// no object lost and none duplicated.
+pub async fn inventory(backend: &dyn Backend, ns: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for kind in [
+        Kind::of::<k8s_openapi::api::apps::v1::Deployment>(),
+        Kind::of::<k8s_openapi::api::core::v1::Service>(),
+        Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(),
+        Kind::of::<k8s_openapi::api::policy::v1::PodDisruptionBudget>(),
+        Kind::of::<k8s_openapi::api::networking::v1::Ingress>(),
+    ] {
+        for o in backend.list(&kind, Some(ns), &Selector::all()).await.expect("list") {
+            out.insert(format!("{}/{}", kind.kind, o["metadata"]["name"].as_str().unwrap_or_default()));
+        }
+    }
+    let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();
+    for rs in backend.list(&Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>(), Some(ns), &Selector::all()).await.expect("list") {
+        let owner = rs["metadata"]["ownerReferences"][0]["name"].as_str().unwrap_or("none").to_string();
+        *per_owner.entry(owner).or_default() += 1;
+    }
+    for (owner, n) in per_owner {
+        out.insert(format!("ReplicaSet/{owner}#{n}"));
+    }
+    out
+}
+
+/// Records the ready endpoints of the Service `service` of `ns` at every EndpointSlice change, until
+/// the returned sender is used; the task returns the counts in order.
+pub async fn record_ready_endpoints(backend: &dyn Backend, ns: &str, service: &str) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Vec<usize>>) {
+    let slices = Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>();
+    let stream: WatchStream = backend.watch(&slices, Some(ns), &Selector::labels(format!("kubernetes.io/service-name={service}"))).await.expect("EndpointSlice watch");
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut stream = stream;
+    let task = tokio::spawn(async move {
+        let (mut current, mut counts) = (BTreeMap::new(), Vec::new());
+        let mut record = |event: WatchEvent, counts: &mut Vec<usize>| {
+            match event {
+                WatchEvent::Applied(s) => current.insert(s["metadata"]["name"].as_str().unwrap_or_default().to_string(), s),
+                WatchEvent::Deleted(s) => current.remove(s["metadata"]["name"].as_str().unwrap_or_default()),
+            };
+            counts.push(moorage::backend::wait::ready_endpoints(&current.values().cloned().collect::<Vec<_>>()));
+        };
+        loop {
+            tokio::select! {
+                event = stream.next() => match event {
+                    Some(Ok(e)) => record(e, &mut counts),
+                    _ => break,
+                },
+                _ = &mut stopped => {
+                    while let Some(Some(Ok(e))) = futures_util::FutureExt::now_or_never(stream.next()) {
+                        record(e, &mut counts);
+                    }
+                    break;
+                }
+            }
+        }
+        counts
+    });
+    (stop, task)
+}
+
+/// Whether the recorded counts never fall to zero once the Service had a ready endpoint.
+pub fn never_without_endpoints(counts: &[usize]) -> bool {
+    match counts.iter().position(|c| *c > 0) {
+        Some(first) => counts[first..].iter().all(|c| *c > 0),
+        None => false,
+    }
+}
