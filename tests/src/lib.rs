@@ -15,6 +15,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
 pub mod fixtures;
+pub mod load;
 pub mod log_capture;
 
 /// Environment variable holding the admin kubeconfig of the test control plane.

@@ -357,11 +357,12 @@ async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Relea
         ConflictPolicy::Force => {
             ownership::warn_forced_takeover(backend, &objects).await?;
         }
-        ConflictPolicy::Fail => match backend.apply(&objects, &ApplyOptions::dry_run()).await {
-            Err(conflict @ BackendError::Conflict { .. }) => return Err(conflict.into()),
-            // Anything else (quota, a namespace not there yet...) is for the rollout itself to report.
-            Ok(_) | Err(_) => {}
-        },
+        ConflictPolicy::Fail => {
+            // Anything but a conflict (quota, a namespace not there yet...) is for the rollout itself to report.
+            if let Err(conflict @ BackendError::Conflict { .. }) = backend.apply(&objects, &ApplyOptions::dry_run()).await {
+                return Err(conflict.into());
+            }
+        }
     }
     Ok(())
 }
