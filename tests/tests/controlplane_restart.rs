@@ -160,7 +160,7 @@ async fn apiserver_down_longer_than_the_retries_gives_a_retryable_error() {
     let outcome = rollout::rollout(&backend, &tenant, &green, &opts).await;
     let restart = restarted.lock().unwrap().take().expect("the API server was killed");
     tokio::task::spawn_blocking(move || restart.join().expect("restarted")).await.expect("restart");
-    let err = outcome.as_ref().err().expect("10 s without an API server outlasts the retries (at most 6.2 s of backoff)");
+    let err = outcome.as_ref().expect_err("10 s without an API server outlasts the retries (at most 6.2 s of backoff)");
     assert!(err.is_retryable(), "{err}");
     let how = settle(&backend, &tenant, outcome, &reference).await;
     println!("S2 API server down 10 s at a step boundary: {how}");
