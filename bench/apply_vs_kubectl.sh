@@ -5,7 +5,9 @@
 # Renders N tenants (default 200; each a tenant + one release, 12 objects) with moorage's
 # manifest writer and applies them with `kubectl apply --server-side -f DIR -R`; then compiles
 # N other tenants (other names, so both start from empty namespaces) and applies them with
-# `ClusterBackend` (tests/src/bin/apply_bench.rs). Each is then re-applied unchanged. Wall
+# `ClusterBackend` (tests/src/bin/apply_bench.rs). Each is then re-applied unchanged. Last, a third
+# set is applied by a raw concurrent server-side-apply loop (one PATCH per object, no reads, waits
+# or retries: the API server's limit on this machine). Wall
 # times include process start (kubectl's discovery, moorage's compile) and are printed side by side.
 #
 # Cluster: $MOORAGE_TEST_KUBECONFIG, else $KUBECONFIG; with neither, a test control plane is
@@ -56,6 +58,7 @@ fi
 RUN="$(date +%H%M%S)"
 KPREFIX="k$RUN"   # tenants applied by kubectl
 MPREFIX="m$RUN"   # tenants applied by moorage
+RPREFIX="r$RUN"   # tenants applied by the raw server-side-apply loop
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -96,6 +99,11 @@ MOBJECTS="$(sed -n 's/.*objects=\([0-9]*\) .*/\1/p' <<<"$M1LINE")"
 grep -q "created=$OBJECTS " <<<"$M1LINE" || { log "first moorage apply did not create everything: $M1LINE"; exit 1; }
 grep -q "unchanged=$OBJECTS " <<<"$M2LINE" || { log "second moorage apply was not a no-op: $M2LINE"; exit 1; }
 
+settle
+log "raw concurrent server-side-apply loop of $N tenants (the API server's limit)"
+t0="$(now)"; RLINE="$("$BENCH" raw "$RPREFIX" "$N")"; t1="$(now)"
+R1="$(elapsed "$t0" "$t1")"
+
 echo
 echo "machine: $(nproc) CPU ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server:  $("$KUBECTL" version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1); kubectl $("$KUBECTL" version --client -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | head -n1)"
@@ -106,8 +114,12 @@ printf '%-34s %11ss %11ss %9sx\n' "first apply (empty namespaces)" "$K1" "$M1" "
 printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K1")" "$(rate "$OBJECTS" "$M1")"
 printf '%-34s %11ss %11ss %9sx\n' "re-apply (no change)" "$K2" "$M2" "$(awk -v k="$K2" -v m="$M2" 'BEGIN { printf "%.1f", k / m }')"
 printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K2")" "$(rate "$OBJECTS" "$M2")"
+echo
+printf '%-34s %11ss %11ss %9sx\n' "first apply: raw SSA loop vs moorage" "$R1" "$M1" "$(awk -v r="$R1" -v m="$M1" 'BEGIN { printf "%.2f", m / r }')"
+echo "raw loop: $RLINE"
+echo "P2 kubectl_s=$K1 moorage_s=$M1 raw_s=$R1 speedup_vs_kubectl=$(awk -v k="$K1" -v m="$M1" 'BEGIN { printf "%.1f", k / m }') moorage_over_raw=$(awk -v r="$R1" -v m="$M1" 'BEGIN { printf "%.2f", m / r }')"
 
 if [ "${KEEP:-0}" != 1 ]; then
   log "deleting the benchmark tenants"
-  "$KUBECTL" get ns -o name | grep -E "^namespace/($KPREFIX|$MPREFIX)-" | xargs -r "$KUBECTL" delete --wait=false >/dev/null
+  "$KUBECTL" get ns -o name | grep -E "^namespace/($KPREFIX|$MPREFIX|$RPREFIX)-" | xargs -r "$KUBECTL" delete --wait=false >/dev/null
 fi

@@ -1,6 +1,7 @@
 //! Compiles N tenants with one release each and writes their manifests as YAML.
 //!
-//! Usage: `compile_tenants [N] [OUT_DIR] [--per-tenant]`. By default every tenant's objects go into
+//! Usage: `compile_tenants [N] [OUT_DIR] [--per-tenant] [--json=FILE]` (`--json` writes the same
+//! objects as JSON for the cdk8s baseline and exits). By default every tenant's objects go into
 //! one YAML stream, `OUT_DIR/manifests.yaml`; with `--per-tenant`, one file per tenant,
 //! `OUT_DIR/<tenant>.yaml`. Files are written atomically. Prints one line of JSON: tenants,
 //! objects, bytes and the time spent inside the process. The whole-process figure (start-up
@@ -41,6 +42,18 @@ fn main() {
     let mut positional = args.iter().filter(|a| !a.starts_with("--"));
     let n: usize = positional.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let out = positional.next().map(PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("moorage-bench-{}", std::process::id())));
+    if let Some(path) = args.iter().find_map(|a| a.strip_prefix("--json=")) {
+        // The same objects as JSON, for the cdk8s baseline (bench/p1_cdk8s.sh); not timed.
+        let all: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let (tenant, release) = tenant_and_release(i);
+                let compiled = compile(&tenant, &[release]).expect("compiles");
+                serde_json::json!({"tenant": tenant.name(), "objects": compiled.objects})
+            })
+            .collect();
+        std::fs::write(path, serde_json::to_vec(&all).expect("json")).expect("written");
+        return;
+    }
     std::fs::create_dir_all(&out).expect("output folder");
     let start = Instant::now();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -9,12 +9,11 @@ use std::time::Duration;
 use moorage::backend::cluster::ClusterBackend;
 use moorage::backend::manifests::ManifestBackend;
 use moorage::backend::sim::SimulatedCluster;
-use moorage::backend::{ApplyOptions, Backend, Change};
+use moorage::backend::Backend;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::errors;
-use crate::tenant::Tenant;
 
 /// Runs `fut` on the shared tokio runtime with the GIL released. Signals (Ctrl-C) are checked
 /// every 50 ms: a `KeyboardInterrupt` drops (cancels) the operation and is raised.
@@ -69,23 +68,6 @@ impl Cluster {
         Ok(Cluster { backend: Arc::new(backend) })
     }
 
-    /// Applies the tenant's objects (namespace, quota, limits, access, isolation, storage,
-    /// backups); returns how many were created or changed.
-    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant) -> PyResult<usize> {
-        let backend = self.backend.clone();
-        let tenant = tenant.inner.clone();
-        block_on(py, async move { apply_tenant(backend.as_ref(), &tenant).await })?.map_err(|e| errors::backend(py, &e))
-    }
-
-    /// `apply_tenant`, as a coroutine.
-    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant) -> PyResult<Bound<'py, PyAny>> {
-        let backend = self.backend.clone();
-        let tenant = tenant.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            apply_tenant(backend.as_ref(), &tenant).await.map_err(|e| Python::attach(|py| errors::backend(py, &e)))
-        })
-    }
-
     /// What this backend is, e.g. `simulated`.
     fn describe(&self) -> String {
         self.backend.describe()
@@ -94,10 +76,4 @@ impl Cluster {
     fn __repr__(&self) -> String {
         format!("Cluster({})", self.backend.describe())
     }
-}
-
-async fn apply_tenant(backend: &dyn Backend, tenant: &moorage::Tenant) -> Result<usize, moorage::backend::BackendError> {
-    let objects: Vec<serde_json::Value> = moorage::compile_tenant(tenant).objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
-    let applied = backend.apply(&objects, &ApplyOptions::default()).await?;
-    Ok(applied.iter().filter(|a| a.change != Change::Unchanged).count())
 }

@@ -37,6 +37,24 @@ create_exception!(moorage, Timeout, BackendError, "A wait ended before its condi
 create_exception!(moorage, Unavailable, BackendError, "The API server could not be reached. `.object .attempts .message`.");
 create_exception!(moorage, ConfigError, MoorageError, "The kubeconfig could not be read or used. `.message`.");
 create_exception!(moorage, ManifestError, MoorageError, "Manifests could not be written or read. `.message`.");
+create_exception!(moorage, TenantError, MoorageError, "A tenant lifecycle operation failed.");
+create_exception!(moorage, DomainTaken, TenantError, "Another tenant holds the domain; nothing was written. `.domain .holder`.");
+create_exception!(moorage, TenantProtected, TenantError, "The tenant is protected: deleting it needs `confirm=True`. `.tenant`.");
+create_exception!(moorage, TenantNotFound, TenantError, "The tenant does not exist in the cluster. `.tenant`.");
+create_exception!(moorage, SpecNotRecorded, TenantError, "The tenant's Namespace has no readable recorded spec; apply it again. `.tenant .message`.");
+create_exception!(moorage, TokenRequestRefused, TenantError, "The TokenRequest API refused a CI token. `.tenant .message`.");
+create_exception!(moorage, InternalError, MoorageError, "An object could not be serialized (a bug in moorage). `.object .message`.");
+create_exception!(moorage, FleetError, MoorageError, "A fleet operation failed.");
+create_exception!(moorage, DuplicateCluster, FleetError, "Two clusters of the fleet share a name. `.cluster`.");
+create_exception!(moorage, UnknownCluster, FleetError, "The fleet has no cluster of that name. `.cluster`.");
+create_exception!(moorage, NoCapacity, FleetError, "No cluster with the required labels has free capacity. `.required`.");
+create_exception!(moorage, AlreadyPlaced, FleetError, "The tenant lives on another cluster than its pin. `.tenant .cluster`.");
+create_exception!(moorage, WaveError, MoorageError, "A fleet wave plan could not start or go on.");
+create_exception!(moorage, PlanExists, WaveError, "A wave plan of this name exists with another spec. `.plan`.");
+create_exception!(moorage, NoSuchPlan, WaveError, "No wave plan of this name was started. `.plan`.");
+create_exception!(moorage, NothingSelected, WaveError, "No tenant of the fleet runs the app and matches the selection. `.app`.");
+create_exception!(moorage, WaveStateUnreadable, WaveError, "The stored wave plan cannot be read. `.plan .message`.");
+create_exception!(moorage, EmptyFleet, WaveError, "The fleet has no cluster.");
 
 fn with_attrs<'py>(py: Python<'py>, err: PyErr, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
     let value = err.value(py);
@@ -144,6 +162,51 @@ pub fn message<E: std::fmt::Display>(py: Python<'_>, manifest: bool, e: &E) -> P
     with_attrs(py, err, &[("message", obj(py, m))])
 }
 
+/// The exception of a tenant lifecycle error.
+pub fn tenant(py: Python<'_>, e: &moorage::tenant::TenantError) -> PyErr {
+    use moorage::tenant::TenantError as E;
+    let msg = e.to_string();
+    match e {
+        E::DomainTaken { domain, holder } => with_attrs(py, DomainTaken::new_err(msg), &[("domain", obj(py, domain)), ("holder", obj(py, holder))]),
+        E::Protected { tenant } => with_attrs(py, TenantProtected::new_err(msg), &[("tenant", obj(py, tenant))]),
+        E::NotFound { tenant } => with_attrs(py, TenantNotFound::new_err(msg), &[("tenant", obj(py, tenant))]),
+        E::SpecNotRecorded { tenant, message } => with_attrs(py, SpecNotRecorded::new_err(msg), &[("tenant", obj(py, tenant)), ("message", obj(py, message))]),
+        E::TokenRequest { tenant, message } => with_attrs(py, TokenRequestRefused::new_err(msg), &[("tenant", obj(py, tenant)), ("message", obj(py, message))]),
+        E::Serialize { object, message } => with_attrs(py, InternalError::new_err(msg), &[("object", obj(py, object)), ("message", obj(py, message))]),
+        E::Backend(b) => backend(py, b),
+    }
+}
+
+/// The exception of a fleet error.
+pub fn fleet(py: Python<'_>, e: &moorage::tenant::FleetError) -> PyErr {
+    use moorage::tenant::FleetError as E;
+    let msg = e.to_string();
+    match e {
+        E::DuplicateCluster(c) => with_attrs(py, DuplicateCluster::new_err(msg), &[("cluster", obj(py, c))]),
+        E::UnknownCluster(c) => with_attrs(py, UnknownCluster::new_err(msg), &[("cluster", obj(py, c))]),
+        E::NoCapacity { required } => with_attrs(py, NoCapacity::new_err(msg), &[("required", obj(py, required.clone()))]),
+        E::AlreadyPlaced { tenant, cluster } => with_attrs(py, AlreadyPlaced::new_err(msg), &[("tenant", obj(py, tenant)), ("cluster", obj(py, cluster))]),
+        E::Tenant(t) => tenant(py, t),
+        E::Backend(b) => backend(py, b),
+    }
+}
+
+/// The exception of a fleet wave error.
+pub fn waves(py: Python<'_>, e: &moorage::waves::WaveError) -> PyErr {
+    use moorage::waves::WaveError as E;
+    let msg = e.to_string();
+    match e {
+        E::Invalid(v) => validation(py, v),
+        E::PlanExists { plan } => with_attrs(py, PlanExists::new_err(msg), &[("plan", obj(py, plan))]),
+        E::NoSuchPlan { plan } => with_attrs(py, NoSuchPlan::new_err(msg), &[("plan", obj(py, plan))]),
+        E::NothingSelected { app } => with_attrs(py, NothingSelected::new_err(msg), &[("app", obj(py, app))]),
+        E::UnreadableState { plan, message } => with_attrs(py, WaveStateUnreadable::new_err(msg), &[("plan", obj(py, plan)), ("message", obj(py, message))]),
+        E::EmptyFleet => EmptyFleet::new_err(msg),
+        E::Fleet(f) => fleet(py, f),
+        E::Backend(b) => backend(py, b),
+    }
+}
+
 /// Registers the exception classes on the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -169,5 +232,29 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Unavailable", py.get_type::<Unavailable>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("ManifestError", py.get_type::<ManifestError>())?;
+    register_lifecycle(m)
+}
+
+/// Registers the tenant, fleet and wave exception classes.
+fn register_lifecycle(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("TenantError", py.get_type::<TenantError>())?;
+    m.add("DomainTaken", py.get_type::<DomainTaken>())?;
+    m.add("TenantProtected", py.get_type::<TenantProtected>())?;
+    m.add("TenantNotFound", py.get_type::<TenantNotFound>())?;
+    m.add("SpecNotRecorded", py.get_type::<SpecNotRecorded>())?;
+    m.add("TokenRequestRefused", py.get_type::<TokenRequestRefused>())?;
+    m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add("FleetError", py.get_type::<FleetError>())?;
+    m.add("DuplicateCluster", py.get_type::<DuplicateCluster>())?;
+    m.add("UnknownCluster", py.get_type::<UnknownCluster>())?;
+    m.add("NoCapacity", py.get_type::<NoCapacity>())?;
+    m.add("AlreadyPlaced", py.get_type::<AlreadyPlaced>())?;
+    m.add("WaveError", py.get_type::<WaveError>())?;
+    m.add("PlanExists", py.get_type::<PlanExists>())?;
+    m.add("NoSuchPlan", py.get_type::<NoSuchPlan>())?;
+    m.add("NothingSelected", py.get_type::<NothingSelected>())?;
+    m.add("WaveStateUnreadable", py.get_type::<WaveStateUnreadable>())?;
+    m.add("EmptyFleet", py.get_type::<EmptyFleet>())?;
     Ok(())
 }

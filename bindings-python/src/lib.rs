@@ -5,6 +5,8 @@
 mod cluster;
 mod convert;
 mod errors;
+mod fleet;
+mod lifecycle;
 mod quota;
 mod release;
 mod rollout;
@@ -23,6 +25,7 @@ fn _moorage(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<strategy::Rolling>()?;
     m.add_class::<strategy::Canary>()?;
     m.add_class::<cluster::Cluster>()?;
+    m.add_class::<fleet::Fleet>()?;
     m.add_class::<rollout::RolloutReport>()?;
     m.add_class::<rollout::ReleaseStatus>()?;
     m.add_class::<rollout::VersionStatus>()?;

@@ -92,3 +92,64 @@ def test_onboarding_with_custom_domain_and_backups():
     assert cluster.apply_tenant(t) > 0
     assert cluster.apply_tenant(t) == 0  # idempotent
     assert "credentialsSecret" not in repr(t)
+
+
+def lifecycle(cluster: moorage.Cluster, name: str) -> None:
+    """The core's tenant lifecycle through Python: apply, plan, status, suspend/resume, live, delete."""
+    t = moorage.Tenant(name, quota=moorage.Quota(limits_cpu="2", limits_memory="1Gi", pods=10), domains=[f"shop.{name}.test"])
+    assert cluster.apply_tenant(t, timeout=120) > 0
+    assert cluster.apply_tenant(t, timeout=120) == 0
+    plan = cluster.plan_tenant(t)
+    assert plan["objects"] and all(o["action"] == "unchanged" for o in plan["objects"]), plan
+    bigger = t.with_quota(moorage.Quota(limits_cpu="2", limits_memory="1Gi", pods=30))
+    updates = [o for o in cluster.plan_tenant(bigger)["objects"] if o["action"] == "update"]
+    quota = next(o for o in updates if o["object"]["kind"] == "ResourceQuota")
+    assert {"path": "spec.hard.pods", "before": "10", "after": "30"} in quota["changes"]
+
+    status = cluster.tenant_status(t)
+    pods = next(q for q in status["quota"] if q["resource"] == "pods")
+    assert pods["hard"] == "10"
+    assert [d["domain"] for d in status["domains"]] == [f"shop.{name}.test"]
+    assert cluster.live_tenant(name) == t
+
+    # Another tenant cannot claim the domain; nothing is written for it.
+    thief = moorage.Tenant(f"{name}-x", domains=[f"shop.{name}.test"])
+    with pytest.raises(moorage.DomainTaken) as taken:
+        cluster.apply_tenant(thief)
+    assert (taken.value.domain, taken.value.holder) == (f"shop.{name}.test", name)
+    with pytest.raises(moorage.TenantNotFound) as missing:
+        cluster.live_tenant(f"{name}-x")
+    assert missing.value.tenant == f"{name}-x"
+
+    assert cluster.suspend_tenant(t) == [] and cluster.resume_tenant(t) == []
+    with pytest.raises(moorage.TenantProtected) as protected:
+        cluster.delete_tenant(t)
+    assert protected.value.tenant == name
+    assert isinstance(protected.value, moorage.TenantError)
+    report = cluster.delete_tenant(t, confirm=True, purge=True)
+    assert any(o["kind"] == "Namespace" for o in report["deleted"]), report
+
+
+def test_lifecycle_on_the_simulated_cluster():
+    lifecycle(moorage.Cluster.simulated(), "lifecycle")
+
+
+def test_lifecycle_on_the_real_control_plane(real_cluster):
+    from conftest import unique
+
+    lifecycle(real_cluster, unique("pylife"))
+
+
+def test_lifecycle_coroutines():
+    async def main():
+        c = moorage.Cluster.simulated()
+        t = moorage.Tenant("coro", domains=["shop.coro.test"])
+        assert await c.a_apply_tenant(t) > 0
+        assert (await c.a_plan_tenant(t))["objects"]
+        assert (await c.a_tenant_status(t))["domains"][0]["domain"] == "shop.coro.test"
+        with pytest.raises(moorage.TenantProtected):
+            await c.a_delete_tenant(t)
+
+    import asyncio
+
+    asyncio.run(main())

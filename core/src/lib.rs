@@ -43,6 +43,7 @@ pub mod rollout;
 pub mod schema;
 pub mod spec;
 pub mod tenant;
+pub mod waves;
 
 pub use compile::{compile, compile_release, compile_tenant, Compiled, Note, Object};
 pub use error::{FieldError, ValidationErrors};

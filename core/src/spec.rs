@@ -56,6 +56,11 @@ pub fn release_from_yaml(text: &str) -> Result<Release, SpecError> {
     Ok(Release::from_spec(parse::<ReleaseSpec>(text, "release")?)?)
 }
 
+/// Reads and validates a fleet wave plan (YAML or JSON); paths start at `plan`.
+pub fn wave_plan_from_yaml(text: &str) -> Result<crate::waves::WavePlan, SpecError> {
+    Ok(crate::waves::WavePlan::from_spec(parse::<crate::waves::WavePlanSpec>(text, "plan")?)?)
+}
+
 /// Writes a tenant's spec as YAML.
 pub fn tenant_to_yaml(tenant: &Tenant) -> Result<String, serde_yaml::Error> {
     serde_yaml::to_string(tenant.spec())

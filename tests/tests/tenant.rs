@@ -73,15 +73,21 @@ mod cases {
         assert!(first.created() >= 8, "{first:#?}");
         let again = tenant::apply(b, &t, &options()).await.unwrap();
         assert_eq!(again.changes(), 0, "a second apply changes nothing: {again:#?}");
+        // Another process rebuilds the same tenant from the cluster.
+        assert_eq!(tenant::live(b, name).await.unwrap(), t);
+        assert!(matches!(tenant::live(b, "nobody-here").await, Err(tenant::TenantError::NotFound { .. })));
         assert!(tenant::plan(b, &t).await.unwrap().is_empty());
 
         // A change shows in the plan, field by field, and the plan writes nothing.
         let bigger = customer(name, 30);
         let plan = tenant::plan(b, &bigger).await.unwrap();
         let updates: Vec<_> = plan.with_action(PlannedAction::Update).collect();
-        assert_eq!(updates.len(), 1, "{plan:#?}");
-        assert_eq!(updates[0].object.kind, "ResourceQuota");
-        let change = updates[0].changes.iter().find(|c| c.path == "spec.hard.pods").expect("the pods field changes");
+        let kinds: Vec<&str> = updates.iter().map(|u| u.object.kind.as_str()).collect();
+        assert_eq!(kinds, ["Namespace", "ResourceQuota"], "{plan:#?}");
+        // The Namespace changes only in the tenant's recorded spec (what `tenant::load` reads back).
+        assert!(!updates[0].changes.is_empty() && updates[0].changes.iter().all(|c| c.path.contains(tenant::SPEC_ANNOTATION)), "{:#?}", updates[0]);
+        let quota = updates[1];
+        let change = quota.changes.iter().find(|c| c.path == "spec.hard.pods").expect("the pods field changes");
         assert_eq!(change.before, Some(Value::from("20")));
         assert_eq!(change.after, Some(Value::from("30")));
         assert_eq!(tenant::apply(b, &t, &options()).await.unwrap().changes(), 0, "the plan changed nothing");

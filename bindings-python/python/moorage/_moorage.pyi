@@ -42,6 +42,25 @@ __all__ = [
     "Unavailable",
     "ConfigError",
     "ManifestError",
+    "Fleet",
+    "TenantError",
+    "DomainTaken",
+    "TenantProtected",
+    "TenantNotFound",
+    "SpecNotRecorded",
+    "TokenRequestRefused",
+    "InternalError",
+    "FleetError",
+    "DuplicateCluster",
+    "UnknownCluster",
+    "NoCapacity",
+    "AlreadyPlaced",
+    "WaveError",
+    "PlanExists",
+    "NoSuchPlan",
+    "NothingSelected",
+    "WaveStateUnreadable",
+    "EmptyFleet",
 ]
 
 _Json: TypeAlias = Any
@@ -258,8 +277,17 @@ class Cluster:
     @classmethod
     def from_kubeconfig(cls, path: Optional[_StrPath] = None, context: Optional[str] = None) -> Cluster: ...
     def describe(self) -> str: ...
-    def apply_tenant(self, tenant: Tenant) -> int: ...
-    def a_apply_tenant(self, tenant: Tenant) -> Awaitable[int]: ...
+    def apply_tenant(self, tenant: Tenant, *, timeout: float = 60.0) -> int: ...
+    def a_apply_tenant(self, tenant: Tenant, *, timeout: float = 60.0) -> Awaitable[int]: ...
+    def plan_tenant(self, tenant: Tenant) -> dict[str, Any]: ...
+    def a_plan_tenant(self, tenant: Tenant) -> Awaitable[dict[str, Any]]: ...
+    def tenant_status(self, tenant: Tenant) -> dict[str, Any]: ...
+    def a_tenant_status(self, tenant: Tenant) -> Awaitable[dict[str, Any]]: ...
+    def suspend_tenant(self, tenant: Tenant) -> list[str]: ...
+    def resume_tenant(self, tenant: Tenant) -> list[str]: ...
+    def delete_tenant(self, tenant: Tenant, *, confirm: bool = False, purge: bool = False) -> dict[str, Any]: ...
+    def a_delete_tenant(self, tenant: Tenant, *, confirm: bool = False, purge: bool = False) -> Awaitable[dict[str, Any]]: ...
+    def live_tenant(self, name: str) -> Tenant: ...
     def rollout(
         self, tenant: Tenant, release: Release, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
     ) -> RolloutReport: ...
@@ -296,6 +324,22 @@ class Cluster:
     def status(self, tenant: Tenant, app: str) -> ReleaseStatus: ...
     def history(self, tenant: Tenant, app: str) -> list[Revision]: ...
     def delete_version(self, tenant: Tenant, app: str, version: str) -> None: ...
+
+@final
+class Fleet:
+    def __new__(cls, clusters: Sequence[Mapping[str, Any]]) -> Fleet: ...
+    def apply_tenant(
+        self, tenant: Tenant, *, pin: Optional[str] = None, labels: Optional[Mapping[str, str]] = None, timeout: float = 60.0
+    ) -> tuple[str, int]: ...
+    def list(self) -> list[tuple[str, str]]: ...
+    def start_waves(
+        self, plan: Union[Mapping[str, Any], _StrPath], *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None
+    ) -> dict[str, Any]: ...
+    def a_start_waves(
+        self, plan: Union[Mapping[str, Any], _StrPath], *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None
+    ) -> Awaitable[dict[str, Any]]: ...
+    def resume_waves(self, name: str, *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None) -> dict[str, Any]: ...
+    def waves_status(self, name: str) -> Optional[dict[str, Any]]: ...
 
 class MoorageError(Exception): ...
 
@@ -382,3 +426,59 @@ class ConfigError(MoorageError):
 
 class ManifestError(MoorageError):
     message: str
+
+class TenantError(MoorageError): ...
+
+class DomainTaken(TenantError):
+    domain: str
+    holder: str
+
+class TenantProtected(TenantError):
+    tenant: str
+
+class TenantNotFound(TenantError):
+    tenant: str
+
+class SpecNotRecorded(TenantError):
+    tenant: str
+    message: str
+
+class TokenRequestRefused(TenantError):
+    tenant: str
+    message: str
+
+class InternalError(MoorageError):
+    object: str
+    message: str
+
+class FleetError(MoorageError): ...
+
+class DuplicateCluster(FleetError):
+    cluster: str
+
+class UnknownCluster(FleetError):
+    cluster: str
+
+class NoCapacity(FleetError):
+    required: list[str]
+
+class AlreadyPlaced(FleetError):
+    tenant: str
+    cluster: str
+
+class WaveError(MoorageError): ...
+
+class PlanExists(WaveError):
+    plan: str
+
+class NoSuchPlan(WaveError):
+    plan: str
+
+class NothingSelected(WaveError):
+    app: str
+
+class WaveStateUnreadable(WaveError):
+    plan: str
+    message: str
+
+class EmptyFleet(WaveError): ...

@@ -166,6 +166,10 @@ impl Backend for ManifestBackend {
         tokio::time::sleep(duration).await;
     }
 
+    fn runs_controllers(&self) -> bool {
+        false
+    }
+
     fn now(&self) -> Duration {
         SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
     }

@@ -63,7 +63,8 @@ impl ApplyOptions {
 }
 
 /// What an apply did to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Change {
     /// The object did not exist.
     Created,
@@ -176,4 +177,11 @@ pub trait Backend: Send + Sync {
 
     /// The backend's current time, as a duration since the Unix epoch.
     fn now(&self) -> Duration;
+
+    /// Whether controllers act on what is applied here (a cluster, the simulated cluster), so that
+    /// waiting for readiness makes sense. A manifests folder says no: nothing there ever becomes
+    /// ready, and operations that would wait return once the objects are written.
+    fn runs_controllers(&self) -> bool {
+        true
+    }
 }

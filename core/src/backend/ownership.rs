@@ -11,13 +11,15 @@ use serde_json::Value;
 use super::{Backend, BackendError, Kind, ObjectRef, FIELD_MANAGER};
 
 /// An object where another field manager owns fields moorage applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Drift {
     /// The object.
     pub object: ObjectRef,
     /// The other field manager (e.g. `kubectl-edit`, or `kubectl` for `kubectl scale`).
     pub manager: String,
     /// The subresource it wrote through (`scale` for a scale), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subresource: Option<String>,
     /// The fields it owns that moorage applies, dot separated (e.g. `spec.replicas`).
     pub fields: Vec<String>,

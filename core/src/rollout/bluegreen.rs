@@ -3,10 +3,10 @@
 use std::time::{Duration, Instant};
 
 use super::history::{History, Outcome, Phase, Revision, RolloutState};
-use super::preflight::{check_quota, Preflight};
+use super::preflight::{check_quota, running_pods, Preflight};
 use super::wait::wait_version_ready;
 use super::{active_version, apply_objects, delete_version_objects, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
-use crate::backend::{Backend, BackendError, Selector};
+use crate::backend::{Backend, Selector};
 use crate::checks::parse_duration;
 use crate::compile::{compile_release, config_hash, Object, ServiceRole};
 use crate::labels;
@@ -27,10 +27,6 @@ fn is_stable_route(o: &Object, app: &str) -> bool {
     matches!(o.kind(), "Service" | "Ingress") && o.name() == ServiceRole::Stable.service_name(app)
 }
 
-async fn replicas_of(backend: &dyn Backend, ns: &str, name: &str) -> Result<u32, BackendError> {
-    let d = backend.get(&deployment_kind(), Some(ns), name).await?;
-    Ok(d.and_then(|d| d.pointer("/status/replicas").and_then(serde_json::Value::as_u64)).and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
-}
 
 
 /// Adds the revision of `state` to the history (not saved yet) unless it is already there.
@@ -103,13 +99,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
 
     let mut preflight = Preflight::default();
     if state.phase == Phase::Deploying {
-        let running_new = replicas_of(backend, ns, &release.deployment_name()).await?;
-        let running_old = match (&spec.strategy, &state.from) {
-            (Strategy::Rolling(_), _) => running_new,
-            (_, Some(from)) => replicas_of(backend, ns, &format!("{app}-{from}")).await?,
-            (_, None) => 0,
-        };
-        let running_new = if matches!(spec.strategy, Strategy::Rolling(_)) { 0 } else { running_new };
+        let (running_new, running_old) = running_pods(backend, ns, release, state.from.as_deref()).await?;
         let deployment = compiled.objects.iter().find(|o| o.kind() == "Deployment");
         if let Some(d) = deployment {
             preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;

@@ -16,7 +16,7 @@ use serde_json::Value;
 pub use canary::{NGINX_CANARY, NGINX_CANARY_WEIGHT};
 pub use diagnose::{Diagnosis, StuckCause};
 pub use history::{History, Outcome, Phase, Revision, RolloutState, MAX_REVISIONS};
-pub use preflight::Preflight;
+pub use preflight::{preflight, Preflight};
 
 use crate::backend::ownership::{self, Drift};
 use crate::backend::{ApplyOptions, Backend, BackendError, ConflictPolicy, Kind, Propagation, Selector};

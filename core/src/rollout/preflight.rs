@@ -6,7 +6,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::Value;
 
 use super::RolloutError;
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, BackendError, Kind};
+use crate::compile::compile_release;
+use crate::model::release::Release;
+use crate::model::tenant::Tenant;
 use crate::compile::{Object, QUOTA_NAME};
 use crate::model::strategy::{CountOrPercent, Strategy};
 use crate::quantity::Quantity;
@@ -83,6 +86,39 @@ fn show(resource: &str, q: &Quantity) -> String {
     } else {
         q.to_canonical_bytes()
     }
+}
+
+/// Pods running now for the new version and for the one serving before (`from`), as the peak
+/// computation counts them (a rolling update replaces pods in place).
+pub(super) async fn running_pods(backend: &dyn Backend, ns: &str, release: &Release, from: Option<&str>) -> Result<(u32, u32), BackendError> {
+    let spec = release.spec();
+    let running_new = replicas_of(backend, ns, &release.deployment_name()).await?;
+    let running_old = match (&spec.strategy, from) {
+        (Strategy::Rolling(_), _) => running_new,
+        (_, Some(from)) => replicas_of(backend, ns, &format!("{}-{from}", spec.app)).await?,
+        (_, None) => 0,
+    };
+    let running_new = if matches!(spec.strategy, Strategy::Rolling(_)) { 0 } else { running_new };
+    Ok((running_new, running_old))
+}
+
+async fn replicas_of(backend: &dyn Backend, ns: &str, name: &str) -> Result<u32, BackendError> {
+    let d = backend.get(&Kind::of::<Deployment>(), Some(ns), name).await?;
+    Ok(d.and_then(|d| d.pointer("/status/replicas").and_then(Value::as_u64)).and_then(|n| u32::try_from(n).ok()).unwrap_or(0))
+}
+
+/// What rolling `release` out on `tenant` now would need at its peak, checked against what the
+/// tenant's quota has left, without creating anything: [`RolloutError::QuotaInsufficient`] when it
+/// does not fit. Fleet waves run it for every tenant before the first wave.
+pub async fn preflight(backend: &dyn Backend, tenant: &Tenant, release: &Release) -> Result<Preflight, RolloutError> {
+    let spec = release.spec();
+    let ns = tenant.namespace();
+    let compiled = compile_release(tenant, release)?;
+    let Some(deployment) = compiled.objects.iter().find(|o| o.kind() == "Deployment") else { return Ok(Preflight::default()) };
+    let active = super::active_version(backend, ns, &spec.app).await?;
+    let from = active.filter(|a| *a != spec.version);
+    let (running_new, running_old) = running_pods(backend, ns, release, from.as_deref()).await?;
+    check_quota(backend, ns, deployment, &spec.strategy, spec.replicas, running_new, running_old).await
 }
 
 /// Checks that the peak of `strategy` fits in what the tenant's quota has left; refuses with

@@ -103,7 +103,8 @@ pub struct Fleet {
     clusters: Vec<FleetCluster>,
 }
 
-async fn tenant_namespaces(backend: &dyn Backend) -> Result<Vec<Value>, BackendError> {
+/// The Namespaces of moorage tenants in one cluster.
+pub(crate) async fn tenant_namespaces(backend: &dyn Backend) -> Result<Vec<Value>, BackendError> {
     let selector = Selector::labels(format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
     let namespaces = backend.list(&namespace_kind(), None, &selector).await?;
     Ok(namespaces.into_iter().filter(|n| n.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).is_some()).collect())

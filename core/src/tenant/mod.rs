@@ -28,6 +28,7 @@ use crate::model::tenant::Tenant;
 
 #[cfg(feature = "cluster")]
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
+pub(crate) use fleet::tenant_namespaces;
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
 pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
@@ -35,6 +36,10 @@ pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, Quota
 
 /// Annotation on a tenant's Namespace: its domains, comma separated.
 pub const DOMAINS_ANNOTATION: &str = "moorage.dev/domains";
+
+/// Annotation on a tenant's Namespace: the tenant's whole spec as JSON (no secret values: specs
+/// only name Secrets), so that [`live`] gives any process the tenant as it was applied.
+pub const SPEC_ANNOTATION: &str = "moorage.dev/tenant-spec";
 
 /// Why a tenant operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -75,6 +80,15 @@ pub enum TenantError {
         /// The API server's explanation.
         message: String,
     },
+    /// The tenant's Namespace carries no readable spec (applied by an older moorage, or edited by
+    /// hand); apply the tenant from its spec again.
+    #[error("tenant {tenant:?} has no readable recorded spec ({message}); apply it again from its spec")]
+    SpecNotRecorded {
+        /// The tenant.
+        tenant: String,
+        /// What is missing or wrong.
+        message: String,
+    },
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -96,7 +110,8 @@ impl Default for ApplyTenantOptions {
 }
 
 /// What [`apply`] did to one object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectChange {
     /// The object.
     pub object: ObjectRef,
@@ -105,7 +120,8 @@ pub struct ObjectChange {
 }
 
 /// The outcome of [`apply`]: one entry per object, in apply order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantReport {
     /// Every object and what happened to it.
     pub objects: Vec<ObjectChange>,
@@ -133,24 +149,44 @@ impl TenantReport {
     }
 }
 
-/// The objects a tenant compiles to, as JSON in apply order, with the domains recorded on the Namespace.
+/// The objects a tenant compiles to, as JSON in apply order, with the domains and the spec
+/// ([`SPEC_ANNOTATION`]) recorded on the Namespace.
 pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
     let compiled = compile_tenant(tenant);
     let mut out = Vec::with_capacity(compiled.objects.len());
     for object in &compiled.objects {
         let mut value = serde_json::to_value(object)
             .map_err(|e| TenantError::Serialize { object: object.kind().to_string(), message: e.to_string() })?;
-        if value.get("kind").and_then(Value::as_str) == Some("Namespace") && !tenant.spec().domains.is_empty() {
+        if value.get("kind").and_then(Value::as_str) == Some("Namespace") {
+            let spec = serde_json::to_string(tenant.spec()).map_err(|e| TenantError::Serialize { object: "tenant spec".into(), message: e.to_string() })?;
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
                 let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
                 if let Some(a) = annotations.as_object_mut() {
-                    a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
+                    if !tenant.spec().domains.is_empty() {
+                        a.insert(DOMAINS_ANNOTATION.into(), Value::from(tenant.spec().domains.join(",")));
+                    }
+                    a.insert(SPEC_ANNOTATION.into(), Value::from(spec));
                 }
             }
         }
         out.push(value);
     }
     Ok(out)
+}
+
+/// The tenant `name` as it was last applied, read from the spec recorded on its Namespace
+/// ([`SPEC_ANNOTATION`]): what the release operations of a process that has no spec file need
+/// (domains, container defaults, Pod Security level). [`TenantError::NotFound`] without a Namespace.
+pub async fn live(backend: &dyn Backend, name: &str) -> Result<Tenant, TenantError> {
+    let not_found = || TenantError::NotFound { tenant: name.to_string() };
+    let ns = backend.get(&namespace_kind(), None, name).await?.ok_or_else(not_found)?;
+    if ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).is_none() {
+        return Err(not_found());
+    }
+    let unreadable = |message: String| TenantError::SpecNotRecorded { tenant: name.to_string(), message };
+    let text = ns.pointer("/metadata/annotations").and_then(|a| a.get(SPEC_ANNOTATION)).and_then(Value::as_str).ok_or_else(|| unreadable(format!("no {SPEC_ANNOTATION} annotation")))?;
+    let spec: crate::model::tenant::TenantSpec = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
+    Tenant::from_spec(spec).map_err(|e| unreadable(e.to_string()))
 }
 
 pub(crate) fn namespace_kind() -> Kind {
@@ -192,8 +228,8 @@ pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(),
 /// Creates or updates everything `tenant` compiles to, in apply order, after checking that no other
 /// tenant holds one of its domains, then waits until the tenant is usable: the Namespace is Active,
 /// the ResourceQuota (when there is one) reports its usage, and the `default` ServiceAccount exists
-/// (the simulated cluster creates it as the real service account controller does).
-/// A second apply of the same tenant reports zero changes.
+/// (the simulated cluster creates it as the real service account controller does); a manifests
+/// folder is not waited on. A second apply of the same tenant reports zero changes.
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
     apply_objects(backend, tenant, &objects, options).await
@@ -222,7 +258,9 @@ pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, object
     let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
     let applied = backend.apply(objects, &apply_options).await?;
     let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };
-    wait_usable(backend, tenant, objects, options.timeout).await?;
+    if backend.runs_controllers() {
+        wait_usable(backend, tenant, objects, options.timeout).await?;
+    }
     Ok(report)
 }
 

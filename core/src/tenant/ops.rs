@@ -163,7 +163,8 @@ pub struct DeleteOptions {
 }
 
 /// What [`delete`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteReport {
     /// The objects deleted, in order (the Namespace last, when it was deleted).
     pub deleted: Vec<ObjectRef>,

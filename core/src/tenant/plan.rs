@@ -8,7 +8,8 @@ use crate::labels;
 use crate::model::tenant::Tenant;
 
 /// What an apply would do to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum PlannedAction {
     /// The object does not exist yet.
     Create,
@@ -21,7 +22,8 @@ pub enum PlannedAction {
 }
 
 /// One field that would change: its path (`spec.hard.pods`) and its values before and after.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldChange {
     /// The field's path, dot separated (array items as `[i]`).
     pub path: String,
@@ -32,7 +34,8 @@ pub struct FieldChange {
 }
 
 /// One object of a plan.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PlannedObject {
     /// The object.
     pub object: ObjectRef,
@@ -43,7 +46,8 @@ pub struct PlannedObject {
 }
 
 /// The plan of a tenant: every compiled object, then the objects that would be deleted.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// The objects, in apply order, then deletions.
     pub objects: Vec<PlannedObject>,

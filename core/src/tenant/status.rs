@@ -12,7 +12,8 @@ use crate::labels;
 use crate::model::tenant::Tenant;
 
 /// One resource of the tenant's quota.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuotaUsage {
     /// The resource, e.g. `limits.memory`.
     pub resource: String,
@@ -23,7 +24,8 @@ pub struct QuotaUsage {
 }
 
 /// The pods of one version of one application.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReleasePods {
     /// The application (`app.kubernetes.io/name`).
     pub app: String,
@@ -36,7 +38,8 @@ pub struct ReleasePods {
 }
 
 /// The state of a domain's certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "state", content = "reason")]
 pub enum CertificateState {
     /// A cert-manager Certificate for the domain is Ready.
     Ready,
@@ -49,7 +52,8 @@ pub enum CertificateState {
 }
 
 /// One domain of the tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainStatus {
     /// The domain.
     pub domain: String,
@@ -58,7 +62,8 @@ pub struct DomainStatus {
 }
 
 /// The last run of a backup CronJob.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
 pub enum BackupRun {
     /// No Job ran yet.
     None,
@@ -80,7 +85,8 @@ pub enum BackupRun {
 }
 
 /// Everything [`status`] reports.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TenantStatus {
     /// Quota usage per resource (empty without a quota).
     pub quota: Vec<QuotaUsage>,

@@ -36,6 +36,34 @@ fn tenant(prefix: &str, i: usize) -> anyhow::Result<Compiled> {
     Ok(compile(&tenant, &[release])?)
 }
 
+/// The API server's limit: one server-side apply PATCH per object, `concurrency` in flight, no
+/// reads, no waits, no retries (kube-rs directly, the kind's resource from its group/version/kind).
+async fn raw_apply(client: &kube::Client, objects: Vec<serde_json::Value>, concurrency: usize) -> anyhow::Result<()> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    use kube::api::{Api, DynamicObject, Patch, PatchParams};
+    use kube::core::{ApiResource, GroupVersionKind};
+    let params = PatchParams::apply("moorage-raw-bench").force();
+    stream::iter(objects)
+        .map(|o| {
+            let client = client.clone();
+            let params = params.clone();
+            async move {
+                let (group, version) = o["apiVersion"].as_str().unwrap_or("v1").rsplit_once('/').map(|(g, v)| (g.to_string(), v.to_string())).unwrap_or((String::new(), o["apiVersion"].as_str().unwrap_or("v1").to_string()));
+                let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, &version, o["kind"].as_str().unwrap_or_default()));
+                let name = o["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let api: Api<DynamicObject> = match o["metadata"]["namespace"].as_str() {
+                    Some(ns) => Api::namespaced_with(client, ns, &resource),
+                    None => Api::all_with(client, &resource),
+                };
+                api.patch(&name, &params, &Patch::Apply(&o)).await.with_context(|| format!("{} {name}", resource.kind)).map(|_| ())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect::<Vec<()>>()
+        .await
+        .map(|_| ())
+}
+
 fn count(arg: Option<&String>) -> anyhow::Result<usize> {
     arg.context("missing N")?.parse().context("N must be a number")
 }
@@ -79,7 +107,26 @@ async fn main() -> anyhow::Result<()> {
                 by(Change::Unchanged)
             );
         }
-        _ => bail!("usage: apply_bench render DIR PREFIX N | apply_bench apply PREFIX N"),
+        Some("raw") => {
+            let prefix = args.get(2).context("missing PREFIX")?;
+            let n = count(args.get(3))?;
+            let concurrency = std::env::var("MOORAGE_APPLY_CONCURRENCY").ok().and_then(|c| c.parse().ok()).unwrap_or(ClusterOptions::default().concurrency);
+            let started = Instant::now();
+            let client = kube::Client::try_default().await?;
+            let mut objects = Vec::new();
+            for i in 1..=n {
+                for object in tenant(prefix, i)?.objects {
+                    objects.push(serde_json::to_value(&object)?);
+                }
+            }
+            let (namespaces, rest): (Vec<_>, Vec<_>) = objects.into_iter().partition(|o| o["kind"] == "Namespace");
+            let total = namespaces.len() + rest.len();
+            raw_apply(&client, namespaces, concurrency).await?;
+            raw_apply(&client, rest, concurrency).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!("objects={total} seconds={seconds:.2} objects_per_second={:.0} concurrency={concurrency}", total as f64 / seconds);
+        }
+        _ => bail!("usage: apply_bench render DIR PREFIX N | apply_bench apply PREFIX N | apply_bench raw PREFIX N"),
     }
     Ok(())
 }

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Writes the figures collected by bench/run-all.sh into docs/benchmarks.md.
+
+Usage: write_results.py RESULTS MACHINE DOC. RESULTS holds one line per figure, as run-all.sh
+collects them (`P1 key=value ...`, `P3 {json}`, ...). The section between the
+`<!-- bench:run-all:begin -->` and `<!-- bench:run-all:end -->` markers is replaced (appended
+when the markers are missing); the rest of the document is left alone.
+"""
+import datetime
+import json
+import re
+import sys
+
+BEGIN, END = "<!-- bench:run-all:begin -->", "<!-- bench:run-all:end -->"
+
+
+def fields(line):
+    """`P1 a=1 b=x` -> {'a': '1', 'b': 'x'}; `P3 {...}` -> the JSON object."""
+    rest = line.split(" ", 1)[1] if " " in line else ""
+    rest = re.sub(r"^(python|node) ", "", rest)
+    if rest.startswith("{"):
+        return json.loads(rest)
+    return dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+
+
+def verdict(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def rows(lines):
+    out = []
+    for line in lines:
+        tag = line.split(" ", 1)[0]
+        f = fields(line)
+        if tag == "P1":
+            ratio = float(f["ratio"])
+            out.append(("P1", f"compile {f['tenants']} tenants ({f['objects']} objects) to YAML, {f['layout']}, whole process: moorage vs cdk8s",
+                        f"moorage {int(f['moorage_objects_per_s']):,} obj/s vs cdk8s {int(f['cdk8s_objects_per_s']):,} obj/s: **{ratio}x**",
+                        f"≥ 50x: {verdict(ratio >= 50)}", "`bench/p1_cdk8s.sh 1000 5`"))
+        elif tag == "P2":
+            speedup, over = float(f["speedup_vs_kubectl"]), float(f["moorage_over_raw"])
+            out.append(("P2", "apply 200 tenants on the real control plane: moorage vs `kubectl apply --server-side` vs a raw concurrent SSA loop",
+                        f"moorage {f['moorage_s']} s, kubectl {f['kubectl_s']} s, raw loop {f['raw_s']} s: **{speedup}x** kubectl, **{over}x** the raw loop",
+                        f"≥ 3x kubectl: {verdict(speedup >= 3)}; within 1.3x of raw: {verdict(over <= 1.3)}", "`BENCH_PROFILE=release bench/apply_vs_kubectl.sh 200`"))
+        elif tag == "P3":
+            p50, p99 = f["p50_ms"], f["p99_ms"]
+            out.append(("P3", f"switch latency, green Available → stable selector patched, {f['rollouts']} blue/green rollouts ({f['backend']})",
+                        f"p50 **{p50} ms**, p99 **{p99} ms**", f"p50 < 50 ms, p99 < 250 ms: {verdict(p50 < 50 and p99 < 250)}", "`switch_latency 50`"))
+        elif tag == "P4":
+            peak = f["peak_rss_after_status_mib"]
+            flag = " --simulated" if f["backend"] == "simulated" else ""
+            out.append(("P4", f"peak RSS of one process managing {f['tenants']} tenants ({f['backend']}{', the simulated cluster in the same process' if flag else ''}): apply, release, status of each twice",
+                        f"**{peak} MiB**", f"< 150 MiB: {verdict(peak < 150)}", f"`fleet_memory{flag} {f['tenants']}`"))
+        elif tag == "P5":
+            lang = line.split(" ")[1]
+            ratio = float(f["ratio"])
+            out.append(("P5", f"the P1 work from {lang.capitalize()} vs Rust, same run, whole process",
+                        f"{lang} {int(f[lang + '_median_us']) / 1000:.1f} ms vs Rust {int(f['rust_median_us']) / 1000:.1f} ms: **{ratio}x** (output {f.get('output', '?')})",
+                        f"within 1.5x: {verdict(ratio <= 1.5)}", f"`bench/compile_{lang}.sh 1000 7`"))
+        elif tag == "WAVES":
+            out.append(("11", f"fleet wave upgrade of {f['tenants']} tenants ({f['backend']}): canary tenant, 10%, 50%, 100%, 10 at once",
+                        f"**{f['wave_wall_s']} s** wall ({f['per_tenant_ms']} ms per tenant); CPU {f['wave_cpu_s']} s, so **{float(f['waiting_share']) * 100:.0f}%** of the wall time is spent waiting on the cluster; peak RSS {f['peak_rss_mib']} MiB",
+                        "recorded (no target)", f"`wave_bench {f['tenants']}`"))
+    return out
+
+
+def main():
+    results, machine, doc = sys.argv[1:4]
+    lines = [l.strip() for l in open(results) if l.strip()]
+    table = ["| figure | what | measured | target | command |", "| --- | --- | --- | --- | --- |"]
+    table += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows(lines)]
+    section = "\n".join([
+        BEGIN,
+        "## Issue 11: P1 to P5 and the fleet wave upgrade (generated)",
+        "",
+        f"Written by `bench/run-all.sh` on {datetime.date.today().isoformat()}; machine: {machine}. "
+        "Each comparison is measured side by side in the same run; the release programs live in "
+        "`bench/` and `tests/src/bin/`. Raw lines of the run:",
+        "",
+        *table,
+        "",
+        "```",
+        *lines,
+        "```",
+        END,
+    ])
+    text = open(doc).read()
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    open(doc, "w").write(text)
+
+
+if __name__ == "__main__":
+    main()

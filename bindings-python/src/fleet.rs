@@ -1,0 +1,151 @@
+//! `moorage.Fleet`: named clusters (the core's `tenant::Fleet`), tenant placement, and fleet wave
+//! upgrades (the core's `waves`); blocking and `a_*` coroutine twins. Plans are dicts or YAML files
+//! read by the core's spec reader; states and progress events are the core's serialized structs.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use moorage::tenant::{ApplyTenantOptions, Fleet as CoreFleet, FleetCluster, Placement};
+use moorage::waves::{self, WaveError, WaveOptions, WavePlan, WaveProgress};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::cluster::{block_on, Cluster};
+use crate::convert::{py_to_json, text_or_file, to_py};
+use crate::errors;
+use crate::lifecycle::seconds;
+use crate::tenant::Tenant;
+
+/// Several named clusters, each with labels and a capacity in tenants.
+#[pyclass(module = "moorage", frozen)]
+pub struct Fleet {
+    inner: Arc<CoreFleet>,
+}
+
+/// A plan from a dict, or from a YAML/JSON file or text, through the core's reader.
+fn plan_from(py: Python<'_>, plan: &Bound<'_, PyAny>) -> PyResult<WavePlan> {
+    let text = if plan.is_instance_of::<PyDict>() { py_to_json(plan)?.to_string() } else { text_or_file(plan)? };
+    py.detach(|| moorage::spec::wave_plan_from_yaml(&text)).map_err(|e| errors::spec(py, &e))
+}
+
+type CallbackError = Arc<Mutex<Option<PyErr>>>;
+
+fn wave_options(timeout: f64, on_progress: Option<Py<PyAny>>) -> PyResult<(WaveOptions, CallbackError)> {
+    let mut options = WaveOptions::default();
+    options.rollout.timeout = seconds("timeout", timeout)?;
+    let failed: CallbackError = Arc::new(Mutex::new(None));
+    if let Some(cb) = on_progress {
+        let slot = failed.clone();
+        options = options.on_progress(move |p: &WaveProgress| {
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (to_py(py, p),)) {
+                    if let Ok(mut s) = slot.lock() {
+                        s.get_or_insert(e);
+                    }
+                }
+            })
+        });
+    }
+    Ok((options, failed))
+}
+
+fn finish<T: serde::Serialize>(py: Python<'_>, r: Result<T, WaveError>, failed: &CallbackError) -> PyResult<Py<PyAny>> {
+    let value = r.map_err(|e| errors::waves(py, &e))?;
+    if let Some(e) = failed.lock().ok().and_then(|mut s| s.take()) {
+        return Err(e);
+    }
+    Ok(to_py(py, &value))
+}
+
+#[pymethods]
+impl Fleet {
+    /// `clusters`: a list of dicts `{"name": str, "cluster": Cluster, "labels": {str: str}, "capacity": int}`.
+    #[new]
+    fn new(py: Python<'_>, clusters: Vec<Bound<'_, PyDict>>) -> PyResult<Self> {
+        let mut out = Vec::new();
+        for (i, c) in clusters.iter().enumerate() {
+            let field = |name: &str| -> PyResult<Bound<'_, PyAny>> {
+                c.get_item(name)?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("clusters[{i}].{name} is missing")))
+            };
+            let cluster: PyRef<'_, Cluster> = field("cluster")?.extract()?;
+            let labels: BTreeMap<String, String> = match c.get_item("labels")? {
+                Some(l) => l.extract()?,
+                None => BTreeMap::new(),
+            };
+            let capacity: u32 = match c.get_item("capacity")? {
+                Some(v) => v.extract()?,
+                None => u32::MAX,
+            };
+            out.push(FleetCluster { name: field("name")?.extract()?, labels, capacity, backend: cluster.backend.clone() });
+        }
+        let inner = CoreFleet::new(out).map_err(|e| errors::fleet(py, &e))?;
+        Ok(Fleet { inner: Arc::new(inner) })
+    }
+
+    /// Places the tenant (where it already is, else `pin`, else among the clusters carrying
+    /// `labels` the one with the most free capacity), applies it there and waits until it is
+    /// usable. Returns `(cluster, changes)`.
+    #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0))]
+    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64) -> PyResult<(String, usize)> {
+        let placement = match pin {
+            Some(p) => Placement::Pinned(p),
+            None => Placement::Rule { required_labels: labels.unwrap_or_default() },
+        };
+        let options = ApplyTenantOptions { timeout: seconds("timeout", timeout)?, ..ApplyTenantOptions::default() };
+        let (fleet, tenant) = (self.inner.clone(), tenant.inner.clone());
+        let r = block_on(py, async move { fleet.apply(&tenant, &placement, &options).await })?;
+        r.map(|(cluster, report)| (cluster, report.changes())).map_err(|e| errors::fleet(py, &e))
+    }
+
+    /// Every tenant of the fleet and its cluster: a list of `(tenant, cluster)`.
+    fn list(&self, py: Python<'_>) -> PyResult<Vec<(String, String)>> {
+        let fleet = self.inner.clone();
+        let r = block_on(py, async move { fleet.list().await })?;
+        r.map(|l| l.into_iter().map(|t| (t.tenant, t.cluster)).collect()).map_err(|e| errors::fleet(py, &e))
+    }
+
+    /// Starts a wave plan (a dict or a YAML file) and runs it until it is done, paused or stopped;
+    /// returns its state as a dict (`phase`, `waves`, `currentWave`, `tenants`: each with `state`).
+    /// `on_progress` receives dicts (`{"event": "tenant_succeeded", "tenant": ..., "cluster": ...}`).
+    #[pyo3(signature = (plan, *, timeout=600.0, on_progress=None))]
+    fn start_waves(&self, py: Python<'_>, plan: &Bound<'_, PyAny>, timeout: f64, on_progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        let plan = plan_from(py, plan)?;
+        let (options, failed) = wave_options(timeout, on_progress)?;
+        let fleet = self.inner.clone();
+        let r = block_on(py, async move { waves::start(&fleet, &plan, &options).await })?;
+        finish(py, r, &failed)
+    }
+
+    /// `start_waves`, as a coroutine.
+    #[pyo3(signature = (plan, *, timeout=600.0, on_progress=None))]
+    fn a_start_waves<'py>(&self, py: Python<'py>, plan: &Bound<'_, PyAny>, timeout: f64, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let plan = plan_from(py, plan)?;
+        let (options, failed) = wave_options(timeout, on_progress)?;
+        let fleet = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = waves::start(&fleet, &plan, &options).await;
+            Python::attach(|py| finish(py, r, &failed))
+        })
+    }
+
+    /// Goes on with the wave plan `name` (after a pause, a wait, or a driver that died).
+    #[pyo3(signature = (name, *, timeout=600.0, on_progress=None))]
+    fn resume_waves(&self, py: Python<'_>, name: String, timeout: f64, on_progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        let (options, failed) = wave_options(timeout, on_progress)?;
+        let fleet = self.inner.clone();
+        let r = block_on(py, async move { waves::resume(&fleet, &name, &options).await })?;
+        finish(py, r, &failed)
+    }
+
+    /// The state of the wave plan `name` as a dict, or `None` when it was never started.
+    fn waves_status(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
+        let fleet = self.inner.clone();
+        let r = block_on(py, async move { waves::status(&fleet, &name).await })?;
+        finish(py, r, &Arc::new(Mutex::new(None)))
+    }
+
+    fn __repr__(&self) -> String {
+        let names: Vec<&str> = self.inner.clusters().iter().map(|c| c.name.as_str()).collect();
+        format!("Fleet({names:?})")
+    }
+}
