@@ -117,3 +117,70 @@ pub fn never_without_endpoints(counts: &[usize]) -> bool {
         None => false,
     }
 }
+
+/// The fleet-wave scenario of the crash tests: `n` tenants `wk<i>-<suffix>` on a one-cluster fleet
+/// (the real control plane, named `onprem`), each running `shop` 1.0; the plan `wk-<suffix>`
+/// upgrades them to 2.0, tenant 0 first as the canary tenant, then the rest in one wave.
+pub mod wave {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use moorage::backend::Backend;
+    use moorage::rollout::{self, RolloutOptions};
+    use moorage::tenant::{ApplyTenantOptions, Fleet, FleetCluster, Placement};
+    use moorage::waves::WavePlan;
+    use moorage::{Quota, Release, Strategy, Tenant};
+
+    /// The tenants' names.
+    pub fn tenants(suffix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("wk{i}-{suffix}")).collect()
+    }
+
+    /// A tenant of the scenario.
+    pub fn tenant(name: &str) -> Tenant {
+        Tenant::builder(name).protected(false).quota(Quota::new().limits("4", "4Gi").pods(10)).build().expect("a valid tenant")
+    }
+
+    /// `shop` at `version` (image tag = version), 2 replicas, blue/green.
+    pub fn shop(tenant: &str, version: &str) -> Release {
+        Release::builder(tenant, "shop", version)
+            .image(format!("nginxinc/nginx-unprivileged:{version}"))
+            .replicas(2)
+            .port("http", 8080)
+            .resources(("50m", "32Mi"), ("100m", "64Mi"))
+            .strategy(Strategy::blue_green().scale_down_delay("0s"))
+            .build()
+            .expect("a valid release")
+    }
+
+    /// The one-cluster fleet.
+    pub fn fleet(backend: Arc<dyn Backend>) -> Fleet {
+        Fleet::new(vec![FleetCluster { name: "onprem".into(), labels: BTreeMap::new(), capacity: 1000, backend }]).expect("a valid fleet")
+    }
+
+    /// The plan's name.
+    pub fn plan_name(suffix: &str) -> String {
+        format!("wk-{suffix}")
+    }
+
+    /// The plan: 2.0 for every tenant, tenant 0 first.
+    pub fn plan(suffix: &str, n: usize) -> WavePlan {
+        let names = tenants(suffix, n);
+        WavePlan::builder(plan_name(suffix), "shop", "2.0", "nginxinc/nginx-unprivileged:2.0")
+            .select_tenants(names.clone())
+            .canary_tenants([names[0].clone()])
+            .waves([100])
+            .build()
+            .expect("a valid plan")
+    }
+
+    /// Places every tenant on the fleet and rolls `shop` 1.0 out on each.
+    pub async fn onboard(fleet: &Fleet, backend: &dyn Backend, suffix: &str, n: usize) {
+        for name in tenants(suffix, n) {
+            let t = tenant(&name);
+            fleet.apply(&t, &Placement::Pinned("onprem".into()), &ApplyTenantOptions { timeout: Duration::from_secs(120), ..Default::default() }).await.expect("tenant placed");
+            rollout::rollout(backend, &t, &shop(&name, "1.0"), &RolloutOptions::with_timeout(Duration::from_secs(120))).await.expect("shop 1.0");
+        }
+    }
+}

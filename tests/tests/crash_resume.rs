@@ -1,11 +1,11 @@
 //! S1 crash and resume (docs/reliability.md): the process driving a rollout is killed with SIGKILL
-//! at every step boundary (after each progress event) of a blue/green and of a canary rollout on the
-//! real control plane, then a new process resumes it. Each run must converge to the new version,
+//! at every step boundary (after each progress event) of a blue/green and of a canary rollout, and
+//! of a fleet wave, on the real control plane, then a new process resumes it. Each run must converge to the new version,
 //! with the same objects as an uninterrupted run (none lost, none duplicated), a history of exactly
 //! two revisions, and the stable Service never without ready endpoints.
 //!
-//! The driver is `src/bin/rollout_driver.rs`; with `--step` it waits for the test's answer after
-//! each event, so it is frozen at the boundary when the SIGKILL arrives.
+//! The drivers are `src/bin/rollout_driver.rs` and `src/bin/wave_driver.rs`; with `--step` they wait
+//! for the test's answer after each event, so they are frozen at the boundary when the SIGKILL arrives.
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
@@ -27,7 +27,11 @@ enum End {
 }
 
 fn driver(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rollout_driver"))
+    let (program, args) = match args.split_first() {
+        Some((&"wave", rest)) => (env!("CARGO_BIN_EXE_wave_driver"), rest),
+        _ => (env!("CARGO_BIN_EXE_rollout_driver"), args),
+    };
+    Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -38,6 +42,7 @@ fn driver(args: &[&str]) -> Child {
 }
 
 /// Runs a driver; with `kill_at`, answers every event but that one, at which it sends SIGKILL.
+/// (`args` starting with `wave` run the wave driver with the rest.)
 async fn run_driver(args: &[&str], kill_at: Option<usize>) -> End {
     let mut child = driver(args);
     let mut stdin = child.stdin.take().expect("stdin");
@@ -146,4 +151,74 @@ async fn blue_green_driver_killed_at_every_step_boundary_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_driver_killed_at_every_step_boundary_resumes() {
     every_kill_point("canary").await;
+}
+
+/// A fleet wave over 3 tenants (tenant 0 alone first, then the other two), killed at every wave
+/// progress event; new processes resume it. Every tenant converges on 2.0 with exactly one new
+/// revision, the objects of the uninterrupted run, and its stable Service never without endpoints.
+async fn wave_kill_and_resume(backend: &ClusterBackend, kill_at: Option<usize>) -> (End, Vec<BTreeSet<String>>) {
+    use moorage_tests::fixtures::wave;
+    const TENANTS: usize = 3;
+    let suffix = moorage_tests::random_suffix();
+    let shared: std::sync::Arc<dyn moorage::backend::Backend> = std::sync::Arc::new(moorage_tests::real_backend().await.expect("cluster"));
+    let fleet = wave::fleet(shared);
+    wave::onboard(&fleet, backend, &suffix, TENANTS).await;
+    let names = wave::tenants(&suffix, TENANTS);
+    let mut recorders = Vec::new();
+    for name in &names {
+        recorders.push(fixtures::record_ready_endpoints(backend, name, "shop").await);
+    }
+    let n = TENANTS.to_string();
+    let end = run_driver(&["wave", "--step", &suffix, &n, "start"], kill_at).await;
+    let mut phase = match &end {
+        End::Result(p, _) => p.clone(),
+        End::Killed(_) => String::new(),
+    };
+    for _ in 0..4 {
+        if phase == "Done" {
+            break;
+        }
+        match run_driver(&["wave", &suffix, &n, "resume"], None).await {
+            End::Result(p, _) => phase = p,
+            End::Killed(_) => unreachable!("no kill point given"),
+        }
+    }
+    let at = format!("wave, kill at {kill_at:?} ({end:?})");
+    assert_eq!(phase, "Done", "{at}: the plan finished");
+    let state = moorage::waves::status(&fleet, &wave::plan_name(&suffix)).await.expect("status").expect("the plan is recorded");
+    assert_eq!((state.succeeded(), state.failed(), state.remaining()), (TENANTS, 0, 0), "{at}: {:?}", state.tenants);
+    let mut inventories = Vec::new();
+    for (name, (stop, recorder)) in names.iter().zip(recorders) {
+        let t = wave::tenant(name);
+        assert_eq!(rollout::active_version(backend, name, "shop").await.expect("active").as_deref(), Some("2.0"), "{at}: {name}");
+        let history = rollout::history(backend, &t, "shop").await.expect("history");
+        let versions: Vec<&str> = history.revisions.iter().map(|r| r.version.as_str()).collect();
+        assert_eq!(versions, ["1.0", "2.0"], "{at}: {name}: one revision per rollout");
+        stop.send(()).expect("recorder running");
+        let counts = recorder.await.expect("recorder");
+        assert!(fixtures::never_without_endpoints(&counts), "{at}: {name} lost its ready endpoints: {counts:?}");
+        inventories.push(fixtures::inventory(backend, name).await);
+        fixtures::delete_tenant(backend, name).await;
+    }
+    let cm = moorage::backend::Kind::of::<k8s_openapi::api::core::v1::ConfigMap>();
+    let _ = moorage::backend::Backend::delete(backend, &cm, Some(moorage::waves::WAVES_NAMESPACE), &moorage::waves::WaveState::config_map_name(&wave::plan_name(&suffix)), moorage::backend::Propagation::Background).await;
+    (end, inventories)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_wave_driver_killed_at_every_step_boundary_resumes() {
+    let Some(backend) = moorage_tests::real_backend().await else { return };
+    let (clean, reference) = wave_kill_and_resume(&backend, None).await;
+    let End::Result(_, total) = clean else { panic!("the clean run was not killed") };
+    assert!(total > 3, "a clean wave emits progress events ({total})");
+    let mut killed = 0;
+    for n in 1..total {
+        let (end, inventories) = wave_kill_and_resume(&backend, Some(n)).await;
+        assert_eq!(inventories, reference, "wave, kill at {n}: the same objects as the uninterrupted run");
+        if end == End::Killed(n) {
+            killed += 1;
+        }
+    }
+    println!("S1 fleet wave: {total} events in a clean run, {} kill points, {killed} driver(s) killed by SIGKILL and resumed", total - 1);
+    assert_eq!(killed, total - 1, "wave events do not vary from run to run: every kill point is reached");
 }
