@@ -48,9 +48,10 @@ pub async fn delete_tenant(backend: &dyn Backend, name: &str) {
     let _ = backend.delete(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, name, Propagation::Background).await;
 }
 
-/// The objects of a namespace a rollout creates or changes, as `kind/name` (ReplicaSets as
-/// `ReplicaSet/<owner>#<n>`, their names carry a hash of the namespace): equal inventories mean
-/// no object lost and none duplicated.
+/// The objects of a namespace a rollout creates or changes, as `kind/name`: those moorage applied
+/// (a field manager `moorage`; not, say, `kube-root-ca.crt`, which a controller publishes when it
+/// gets to it), and the ReplicaSets of their Deployments as `ReplicaSet/<owner>#<n>` (their names
+/// carry a hash of the namespace). Equal inventories mean no object lost and none duplicated.
 pub async fn inventory(backend: &dyn Backend, ns: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for kind in [
@@ -61,7 +62,10 @@ pub async fn inventory(backend: &dyn Backend, ns: &str) -> BTreeSet<String> {
         Kind::of::<k8s_openapi::api::networking::v1::Ingress>(),
     ] {
         for o in backend.list(&kind, Some(ns), &Selector::all()).await.expect("list") {
-            out.insert(format!("{}/{}", kind.kind, o["metadata"]["name"].as_str().unwrap_or_default()));
+            let applied_by_moorage = o["metadata"]["managedFields"].as_array().is_some_and(|m| m.iter().any(|e| e["manager"] == moorage::backend::FIELD_MANAGER));
+            if applied_by_moorage {
+                out.insert(format!("{}/{}", kind.kind, o["metadata"]["name"].as_str().unwrap_or_default()));
+            }
         }
     }
     let mut per_owner: BTreeMap<String, usize> = BTreeMap::new();

@@ -17,6 +17,10 @@ use moorage_tests::fixtures;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The cases take turns: each kills and starts many processes, and rollouts of different cases at the
+/// same time on the two-core test machine slow each other down (see `REAL_CASES` in rollout.rs).
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// How a driver process ended.
 #[derive(Debug, PartialEq)]
 enum End {
@@ -124,6 +128,7 @@ async fn kill_and_resume(backend: &ClusterBackend, strategy: &str, kill_at: Opti
 /// Kills the driver at every event of a clean run's count; returns (events, kill points, killed).
 async fn every_kill_point(strategy: &str) -> Option<(usize, usize, usize)> {
     let backend = moorage_tests::real_backend().await?;
+    let _turn = TURN.lock().await;
     let clean = kill_and_resume(&backend, strategy, None).await;
     let End::Result(_, total) = clean.end else { panic!("the clean run was not killed") };
     assert!(total > 3, "a clean run emits progress events ({total})");
@@ -208,6 +213,7 @@ async fn wave_kill_and_resume(backend: &ClusterBackend, kill_at: Option<usize>) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_wave_driver_killed_at_every_step_boundary_resumes() {
     let Some(backend) = moorage_tests::real_backend().await else { return };
+    let _turn = TURN.lock().await;
     let (clean, reference) = wave_kill_and_resume(&backend, None).await;
     let End::Result(_, total) = clean else { panic!("the clean run was not killed") };
     assert!(total > 3, "a clean wave emits progress events ({total})");
