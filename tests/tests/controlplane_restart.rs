@@ -18,6 +18,8 @@ use moorage::rollout::{self, Outcome, Progress, RolloutError, RolloutOptions};
 use moorage_tests::fixtures;
 
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The objects of an uninterrupted rollout, measured once for both cases.
+static REFERENCE: tokio::sync::OnceCell<BTreeSet<String>> = tokio::sync::OnceCell::const_new();
 
 fn state_dir() -> PathBuf {
     let kubeconfig = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the test control plane's kubeconfig");
@@ -55,8 +57,12 @@ async fn blue_live(backend: &ClusterBackend) -> moorage::Tenant {
     tenant
 }
 
-/// The objects of an uninterrupted blue -> green rollout, for comparison.
+/// The objects of an uninterrupted blue -> green rollout, for comparison (measured once).
 async fn reference_inventory(backend: &ClusterBackend) -> BTreeSet<String> {
+    REFERENCE.get_or_init(|| measure_reference(backend)).await.clone()
+}
+
+async fn measure_reference(backend: &ClusterBackend) -> BTreeSet<String> {
     let tenant = blue_live(backend).await;
     let ns = tenant.name().to_string();
     rollout::rollout(backend, &tenant, &fixtures::webserver(&ns, "webserver", "green", 3, fixtures::strategy("bluegreen")), &options()).await.expect("green rolled out");
