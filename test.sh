@@ -20,20 +20,34 @@ step() { printf '\n==> %s\n' "$*"; }
 install_prerequisites() {
   step "checking prerequisites"
   local missing=()
-  for tool in cargo go openssl curl ss python3; do
+  for tool in cargo go openssl curl ss python3 node npm; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "missing tools: ${missing[*]}; installing the Debian packages that provide them where possible"
     if command -v apt-get >/dev/null 2>&1; then
       apt-get update -qq && apt-get install -y -qq openssl curl iproute2 python3 python3-venv >/dev/null
+      command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt-get install -y -qq nodejs npm >/dev/null
     fi
     for tool in cargo go; do
       command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required (Rust via rustup, Go >= 1.26)" >&2; exit 1; }
     done
   fi
+  # The analysis tests run a real Prometheus on loopback (tests/src/prometheus.rs starts the binary
+  # itself with a config of its own; the Debian service is never started).
+  if ! command -v prometheus >/dev/null 2>&1; then
+    echo "installing Debian's prometheus (the analysis tests start it on loopback)"
+    if command -v apt-get >/dev/null 2>&1; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+        || echo "warning: prometheus could not be installed; the Prometheus analysis tests will fail where a cluster is required" >&2
+      # The package's service is not wanted: the tests run their own servers.
+      if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+    fi
+  fi
   cargo --version
   go version
+  echo "node $(node --version), npm $(npm --version)"
+  prometheus --version 2>/dev/null | head -1 || true
 }
 
 run_tests() {
@@ -48,6 +62,20 @@ run_tests() {
     step "Python bindings: pip install ./bindings-python, stubtest, pytest${MOORAGE_TEST_KUBECONFIG:+ (with the real control plane)}, examples/python"
     # Its pytest counts come out as a cargo-style "test result" line, which the summary adds up.
     bindings-python/test.sh 2>&1 | tee -a "$log" || failed=1
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  fi
+
+  if [ -x bindings-node/test.sh ]; then
+    step "Node bindings: npm ci in bindings-node (napi build), index.d.ts check, tsc, node --test${MOORAGE_TEST_KUBECONFIG:+ (with the real control plane)}, examples/node"
+    # Its node --test counts come out as a cargo-style "test result" line, which the summary adds up.
+    bindings-node/test.sh 2>&1 | tee -a "$log" || failed=1
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  fi
+
+  if [ -x core/fuzz/run-bounded.sh ]; then
+    step "fuzzing: core/fuzz/run-bounded.sh (every cargo-fuzz target for ${MOORAGE_FUZZ_SECONDS:-20} s; a panic or a hang fails)"
+    # Its per-target results come out as one cargo-style "test result" line, which the summary adds up.
+    core/fuzz/run-bounded.sh 2>&1 | tee -a "$log" || failed=1
     [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
   fi
 

@@ -26,6 +26,12 @@ create_exception!(moorage, NothingToPromote, MoorageError, "No rollout is waitin
 create_exception!(moorage, NothingToAbort, MoorageError, "No canary is in progress. `.app`.");
 create_exception!(moorage, NothingToRetry, MoorageError, "No failed or aborted revision to retry. `.app`.");
 create_exception!(moorage, Unsupported, MoorageError, "The release asks for something the engine does not do yet. `.app .what`.");
+create_exception!(
+    moorage,
+    AnalysisFailed,
+    MoorageError,
+    "An analysis failed and the new version was rolled back. `.app .version .analysis .gate .reason .rolled_back_to .result` (dict)."
+);
 create_exception!(moorage, BackendError, MoorageError, "A backend operation failed.");
 create_exception!(moorage, QuotaExceeded, BackendError, "A ResourceQuota refused an object. `.object .quota .resource .requested .used .limit`.");
 create_exception!(moorage, Forbidden, BackendError, "The credentials may not do this. `.object .message`.");
@@ -151,6 +157,19 @@ pub fn rollout(py: Python<'_>, e: &RolloutError) -> PyErr {
         RolloutError::NothingToAbort { app } => with_attrs(py, NothingToAbort::new_err(msg), &[("app", obj(py, app))]),
         RolloutError::NothingToRetry { app } => with_attrs(py, NothingToRetry::new_err(msg), &[("app", obj(py, app))]),
         RolloutError::Unsupported { app, what } => with_attrs(py, Unsupported::new_err(msg), &[("app", obj(py, app)), ("what", obj(py, what))]),
+        RolloutError::AnalysisFailed { app, version, analysis, gate, reason, rolled_back_to, result } => with_attrs(
+            py,
+            AnalysisFailed::new_err(msg),
+            &[
+                ("app", obj(py, app)),
+                ("version", obj(py, version)),
+                ("analysis", obj(py, analysis)),
+                ("gate", obj(py, gate)),
+                ("reason", obj(py, reason)),
+                ("rolled_back_to", obj(py, rolled_back_to)),
+                ("result", json_to_py(py, &serde_json::to_value(result.as_ref()).unwrap_or_default())),
+            ],
+        ),
         RolloutError::Backend(b) => backend(py, b),
     }
 }
@@ -221,6 +240,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NothingToAbort", py.get_type::<NothingToAbort>())?;
     m.add("NothingToRetry", py.get_type::<NothingToRetry>())?;
     m.add("Unsupported", py.get_type::<Unsupported>())?;
+    m.add("AnalysisFailed", py.get_type::<AnalysisFailed>())?;
     m.add("BackendError", py.get_type::<BackendError>())?;
     m.add("QuotaExceeded", py.get_type::<QuotaExceeded>())?;
     m.add("Forbidden", py.get_type::<Forbidden>())?;

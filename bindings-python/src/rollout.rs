@@ -130,6 +130,8 @@ pub struct Revision {
     pub outcome: String,
     /// The outcome's fields (`reason` of a failure, `to` of a rollback).
     pub outcome_detail: Py<PyAny>,
+    /// The analyses run for it (dicts: name, provider, gate, verdict, reason, measurements).
+    pub analyses: Py<PyAny>,
 }
 
 #[pymethods]
@@ -152,6 +154,7 @@ fn revision(py: Python<'_>, r: &rollout::Revision) -> Revision {
         finished_at: r.finished_at,
         outcome: outcome.get("state").and_then(Value::as_str).unwrap_or_default().to_string(),
         outcome_detail: json_to_py(py, &outcome),
+        analyses: json_to_py(py, &serde_json::to_value(&r.analyses).unwrap_or_default()),
     }
 }
 
@@ -170,6 +173,7 @@ fn progress_json(p: &Progress) -> Value {
         Progress::WeightSet { requested, actual, canary, total } => json!({"event": "weight_set", "requested": requested, "actual": actual, "canary": canary, "total": total}),
         Progress::Paused { version, step, note } => json!({"event": "paused", "version": version, "step": step, "note": note}),
         Progress::Aborted { version } => json!({"event": "aborted", "version": version}),
+        Progress::AnalysisFinished { name, gate, verdict, reason } => json!({"event": "analysis_finished", "name": name, "gate": gate, "verdict": verdict.as_str(), "reason": reason}),
     }
 }
 

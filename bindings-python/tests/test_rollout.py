@@ -148,3 +148,57 @@ def test_manifests_directory(tmp_path, specs):
     assert files, "apply_tenant writes files"
     text = "".join(p.read_text() for p in files)
     assert "kind: ResourceQuota" in text
+
+
+def test_a_failed_analysis_raises_analysis_failed_and_the_revision_keeps_it(specs):
+    import http.server
+    import threading
+
+    class Down(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503)
+            self.end_headers()
+            self.wfile.write(b"down")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Down)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/health"
+
+    def release(version):
+        return moorage.Release.from_yaml(
+            f"""tenant: acme
+app: shop
+version: {version}
+image: nginxinc/nginx-unprivileged:1.27
+ports: [{{name: http, port: 8080}}]
+resources: {{requests: {{cpu: 50m, memory: 32Mi}}, limits: {{cpu: 100m, memory: 64Mi}}}}
+strategy: {{type: blueGreen, scaleDownDelay: 1s, prePromotionAnalysis: [health]}}
+analyses:
+  - name: health
+    http: {{url: "{url}", expectedStatus: 200}}
+"""
+        )
+
+    cluster = moorage.Cluster.simulated()
+    tenant = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    cluster.apply_tenant(tenant)
+    try:
+        # A first release has nothing to gate: it goes live at once.
+        assert cluster.rollout(tenant, release("v1")).phase == "done"
+        events = []
+        with pytest.raises(moorage.AnalysisFailed) as info:
+            cluster.rollout(tenant, release("v2"), on_progress=events.append)
+    finally:
+        server.shutdown()
+    e = info.value
+    assert (e.app, e.version, e.analysis, e.gate, e.rolled_back_to) == ("shop", "v2", "health", "prePromotion", "v1")
+    assert "answered 503 instead of 200" in e.reason
+    assert e.result["verdict"] == "failed"
+    assert {"event": "analysis_finished", "name": "health", "gate": "prePromotion", "verdict": "failed", "reason": e.reason} in events
+    assert cluster.status(tenant, "shop").active == "v1"
+    last = cluster.history(tenant, "shop")[-1]
+    assert (last.version, last.outcome) == ("v2", "failed")
+    assert last.analyses[0]["measurements"][0]["verdict"] == "failed"

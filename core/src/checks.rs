@@ -133,6 +133,33 @@ pub fn check_dns1123_subdomain(value: &str) -> Result<(), String> {
     ))
 }
 
+/// Checks the name of a Secret that holds credentials (S3 keys, database passwords): a DNS-1123 subdomain. Unlike
+/// the other checkers, the message never quotes the value: a value that is not a name may be the key itself,
+/// pasted where the Secret's name belongs, and must not end up in logs.
+pub fn check_secret_name(value: &str) -> Result<(), String> {
+    if is_dns1123_subdomain(value) {
+        return Ok(());
+    }
+    let what = if value.is_empty() { "it is empty" } else { "the value is not shown, as it may be a credential" };
+    Err(format!(
+        "is not the name of a Secret (a DNS-1123 subdomain such as \"s3-keys\"); {what}: give the name of the Secret \
+         holding the credentials, never the credentials themselves"
+    ))
+}
+
+/// `value` with the user information of a URL (`https://user:password@host`) replaced by `***`, so that messages
+/// quoting a URL never show credentials.
+pub fn redact_userinfo(value: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return std::borrow::Cow::Borrowed(value);
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest.get(..authority_end).and_then(|authority| authority.rfind('@')) {
+        Some(at) => std::borrow::Cow::Owned(format!("{scheme}://***{}", rest.get(at..).unwrap_or_default())),
+        None => std::borrow::Cow::Borrowed(value),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Labels
 // ---------------------------------------------------------------------------------------------------------------
@@ -276,7 +303,8 @@ pub fn check_hostname(value: &str, allow_wildcard: bool) -> Result<(), String> {
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
         let host = strip_port(host);
         return Err(format!(
-            "{value:?} is a URL, not a host name; give the host name only, without scheme or path{}",
+            "{:?} is a URL, not a host name; give the host name only, without scheme or path{}",
+            redact_userinfo(value),
             suggest(host)
         ));
     }
@@ -456,8 +484,10 @@ fn parse_image_reference(value: &str) -> Result<ImageRef<'_>, String> {
         } else {
             String::new()
         };
+        let shown = redact_userinfo(value);
+        let hint = if shown == value { hint } else { String::new() };
         return Err(format!(
-            "{value:?} is not an image reference: it has a URL scheme; image references have none, write \
+            "{shown:?} is not an image reference: it has a URL scheme; image references have none, write \
              registry/repository:tag{hint}"
         ));
     }
@@ -1225,10 +1255,12 @@ mod tests {
         for (input, wildcard, needle) in cases {
             let e = err(check_hostname(input, wildcard));
             assert!(e.contains(needle), "{input:?}: {e}");
+            // Quoted first, user information (credentials) excepted.
             assert!(
-                e.starts_with(&format!("{input:?}")),
+                e.starts_with(&format!("{:?}", redact_userinfo(input))),
                 "{input:?} not quoted first: {e}"
             );
+            assert!(!e.contains("user@"), "{input:?}: {e}");
         }
         let long_label = format!("{}.com", "a".repeat(64));
         assert!(err(check_hostname(&long_label, false)).contains("at most 63"));

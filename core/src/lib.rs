@@ -31,6 +31,7 @@
 
 #![deny(missing_docs)]
 
+pub mod analysis;
 pub mod backend;
 pub mod checks;
 pub mod compile;
@@ -41,12 +42,16 @@ pub mod model;
 pub mod quantity;
 pub mod rollout;
 pub mod schema;
+pub mod secret;
 pub mod spec;
 pub mod tenant;
+pub mod usage;
 pub mod waves;
 
 pub use compile::{compile, compile_release, compile_tenant, Compiled, Note, Object};
 pub use error::{FieldError, ValidationErrors};
+pub use model::analysis::{Analysis, HttpAnalysis, JobAnalysis, PrometheusAnalysis};
+pub use model::metrics::{BusinessMetric, MetricKind, Metrics};
 pub use model::backup::{BackupPolicy, Database, S3Target};
 pub use model::quota::{ComputeResources, ContainerDefaults, ObjectCounts, Quota, RequestQuota};
 pub use model::release::{ConfigFiles, EnvVar, Port, Probe, Protocol, Release, ReleaseBuilder, ReleaseSpec, Resources};

@@ -1,6 +1,12 @@
 //! Spec files: tenants and releases read from YAML or JSON, validated, with the path and line of every problem.
 
+mod files;
+mod lines;
+
 use serde::de::DeserializeOwned;
+
+pub use files::{document_from_yaml, read_paths, SpecDocument, SpecFile, SpecFilesError, SpecProblem, SpecProblemKind};
+pub use lines::line_of;
 
 use crate::error::ValidationErrors;
 use crate::model::release::{Release, ReleaseSpec};
@@ -24,11 +30,13 @@ pub enum SpecError {
     Invalid(#[from] ValidationErrors),
 }
 
-fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
+pub(crate) fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
+        // A syntax error has no field yet: serde_path_to_error ends the path with `?`, which names nothing.
         let segments = e.path().to_string();
-        let path = if segments == "." { root.to_string() } else { format!("{root}.{segments}") };
+        let segments = segments.trim_end_matches('?').trim_end_matches('.');
+        let path = if segments.is_empty() { root.to_string() } else { format!("{root}.{segments}") };
         let inner = e.into_inner();
         let line = inner.location().map(|l| l.line());
         let mut message = inner.to_string();
@@ -42,8 +50,21 @@ fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
                 message = rest.to_string();
             }
         }
-        SpecError::Parse { path, line, message }
+        SpecError::Parse { path, line, message: without_string_values(&message) }
     })
+}
+
+/// serde quotes a string in the wrong place (`invalid type: string "…", expected a boolean`); a value
+/// in the wrong field may be a key or a token pasted by mistake, so the message keeps its type only.
+fn without_string_values(message: &str) -> String {
+    for prefix in ["invalid type: string \"", "invalid value: string \""] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some(end) = rest.rfind("\", expected") {
+                return format!("{}{}", &prefix[..prefix.len() - 2], &rest[end + 1..]);
+            }
+        }
+    }
+    message.to_string()
 }
 
 /// Reads and validates a tenant spec (YAML or JSON).

@@ -90,3 +90,25 @@ async fn quota_exceeded_mid_way_ends_with_the_quota_cause() {
     assert_eq!(stable_selector_version(sim.as_ref()).await, "blue", "blue still serves");
 }
 
+
+#[tokio::test]
+async fn scale_rolls_the_live_revision_out_with_new_replicas_inside_the_quota() {
+    let sim = SimulatedCluster::new();
+    // 3 pods of 200m/128Mi limits; blue/green needs room for both versions, scaling for the extra pods.
+    let t = tenant("2", "1Gi", 10);
+    apply_tenant(&sim, &t).await;
+    let options = RolloutOptions::with_timeout(Duration::from_secs(120));
+    let err = rollout::scale(&sim, &t, "webserver", 4, &options).await.unwrap_err();
+    assert!(matches!(err, RolloutError::NoSuchRevision { revision: 0, .. }), "{err}");
+    rollout::rollout(&sim, &t, &webserver("blue"), &options).await.unwrap();
+    let report = rollout::scale(&sim, &t, "webserver", 5, &options).await.unwrap();
+    assert_eq!((report.version.as_str(), report.revision), ("blue", 2));
+    let status = rollout::status(&sim, &t, "webserver").await.unwrap();
+    assert_eq!((status.versions[0].desired, status.versions[0].ready), (5, 5));
+    let history = rollout::history(&sim, &t, "webserver").await.unwrap();
+    assert_eq!(history.revisions.iter().map(|r| r.replicas).collect::<Vec<_>>(), [3, 5]);
+    // 12 pods x 128Mi do not fit in 1Gi: refused by the preflight, nothing changes.
+    let err = rollout::scale(&sim, &t, "webserver", 12, &options).await.unwrap_err();
+    assert!(matches!(err, RolloutError::QuotaInsufficient { .. }), "{err}");
+    assert_eq!(rollout::status(&sim, &t, "webserver").await.unwrap().versions[0].desired, 5);
+}

@@ -11,7 +11,7 @@ fn tenant_and_release_specs_round_trip() {
     let tenant = tenant_from_yaml(&read("acme.tenant.yaml")).unwrap();
     let again = tenant_from_yaml(&tenant_to_yaml(&tenant).unwrap()).unwrap();
     assert_eq!(tenant, again);
-    for file in ["webserver-blue.release.yaml", "webserver-green.release.yaml"] {
+    for file in ["webserver-blue.release.yaml", "webserver-green.release.yaml", "erp-verified.release.yaml"] {
         let release = release_from_yaml(&read(file)).unwrap();
         assert_eq!(release, release_from_yaml(&release_to_yaml(&release).unwrap()).unwrap());
     }
@@ -59,7 +59,7 @@ fn wrong_types_name_the_field() {
 #[test]
 fn canary_steps_and_databases_read_as_plain_maps() {
     let r = release_from_yaml(
-        "tenant: acme\napp: web\nversion: v1\nimage: nginx:1.27\nstrategy:\n  type: canary\n  traffic: ingressNginx\n  steps:\n    - setWeight: 25\n    - pause: {duration: 5m}\n    - analysis: {name: errors}\n    - pause: {}\n    - setWeight: 100\n",
+        "tenant: acme\napp: web\nversion: v1\nimage: nginx:1.27\nstrategy:\n  type: canary\n  traffic: ingressNginx\n  steps:\n    - setWeight: 25\n    - pause: {duration: 5m}\n    - analysis: {name: errors}\n    - pause: {}\n    - setWeight: 100\nanalyses:\n  - name: errors\n    http: {url: \"http://web.acme.svc:8080/healthz\"}\n",
     )
     .unwrap();
     let yaml = release_to_yaml(&r).unwrap();
@@ -99,4 +99,39 @@ fn published_schemas_are_up_to_date() {
     // The schema knows the fields users write.
     let tenant = moorage::schema::tenant_schema().to_string();
     assert!(tenant.contains("containerDefaults") && tenant.contains("podSecurity"));
+}
+
+#[test]
+fn analyses_are_checked_with_their_paths() {
+    let r = release_from_yaml(&read("erp-verified.release.yaml")).unwrap();
+    assert_eq!(r.analysis("smoke-tests").map(|a| a.provider()), Some("job"));
+    assert_eq!(r.analysis("error-rate").map(|a| (a.provider(), a.count, a.failure_limit)), Some(("prometheus", 5, 1)));
+    let yaml = read("erp-verified.release.yaml")
+        .replace("postPromotionAnalysis: [error-rate]", "postPromotionAnalysis: [error-rates]")
+        .replace("successCondition: result < 0.02", "successCondition: result ~ 0.02")
+        .replace("{{version}}\"}[2m]))\n", "{{pod}}\"}[2m]))\n")
+        .replace("failureLimit: 1", "failureLimit: 5")
+        .replace("address: http://prometheus.monitoring:9090", "address: https://prometheus.monitoring:9090")
+        .replace("      expectedStatus: 200", "      url: http://erp.acme.test/web/login\n      expectedStatus: 200")
+        .replace("      timeout: 15m", "      timeout: soon");
+    let SpecError::Invalid(v) = release_from_yaml(&yaml).unwrap_err() else { panic!("expected validation errors") };
+    let paths: Vec<&str> = v.errors().iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "release.analyses[0].job.timeout",
+            "release.analyses[1].failureLimit",
+            "release.analyses[1].prometheus.address",
+            "release.analyses[1].prometheus.query",
+            "release.analyses[1].prometheus.successCondition",
+            "release.analyses[2].http",
+            "release.strategy.postPromotionAnalysis[0]",
+        ],
+        "{v}"
+    );
+    assert!(v.to_string().contains("\"error-rates\" is not an analysis of this release (declared: error-rate, login-page, smoke-tests)"), "{v}");
+    assert!(v.to_string().contains("{{pod}} is not a variable"), "{v}");
+    let (path, _, message) = parse_error(release_from_yaml(&read("erp-verified.release.yaml").replace("scaleDownDelay: 10m", "scaleDownDelay: 10m\n  steps: []")));
+    assert_eq!(path, "release.strategy");
+    assert!(message.contains("prePromotionAnalysis, postPromotionAnalysis"), "{message}");
 }

@@ -43,6 +43,7 @@ fn show_progress(p: &Progress) {
         Progress::Pruned { version } => println!("   {version} deleted (beyond keepPrevious)"),
         Progress::WeightSet { requested, actual, canary, total } => println!("   canary weight {requested}% asked, {actual}% reached ({canary}/{total})"),
         Progress::Paused { version, step, note } => println!("   {version} paused at step {step}: {note}"),
+        Progress::AnalysisFinished { name, gate, verdict, reason } => println!("   analysis {name} ({gate}): {} ({reason})", verdict.as_str()),
         Progress::Aborted { version } => println!("   {version} aborted; all traffic on the stable version"),
         Progress::Done { revision, version } => println!("   ✓ revision {revision} ({version}) is live"),
     }

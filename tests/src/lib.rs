@@ -4,6 +4,8 @@
 //! kube-scheduler, etcd and kwok fake nodes) started by `testcluster/testcluster.sh up`, or
 //! by `testcluster/run-with-cluster.sh`, which exports [`KUBECONFIG_ENV`].
 
+pub mod prometheus;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -60,6 +60,23 @@ async fn tenants_are_placed_by_rule_or_pin_and_found_again() {
     assert!(matches!(Fleet::new(vec![cluster("a", "x", 1, onprem.clone()), cluster("a", "y", 1, cloud)]), Err(FleetError::DuplicateCluster(_))));
 }
 
+#[tokio::test]
+async fn a_domain_is_unique_across_the_fleet() {
+    let onprem: Arc<dyn Backend> = Arc::new(SimulatedCluster::new());
+    let cloud: Arc<dyn Backend> = Arc::new(SimulatedCluster::new());
+    let fleet = Fleet::new(vec![cluster("onprem", "onprem", 5, onprem.clone()), cluster("cloud", "cloud", 5, cloud.clone())]).unwrap();
+    let holder = Tenant::builder("holder").protected(false).domain("shop.example.test").build().unwrap();
+    assert_eq!(fleet.apply(&holder, &Placement::Pinned("onprem".into()), &options()).await.unwrap().0, "onprem");
+    // The same domain on the other cluster is refused before anything is written there.
+    let thief = Tenant::builder("thief").protected(false).domain("shop.example.test").build().unwrap();
+    let err = fleet.apply(&thief, &Placement::Pinned("cloud".into()), &options()).await.unwrap_err();
+    assert!(matches!(&err, FleetError::Tenant(tenant::TenantError::DomainTaken { domain, holder }) if domain == "shop.example.test" && holder == "holder"), "{err}");
+    let ns = moorage::backend::Kind::of::<k8s_openapi::api::core::v1::Namespace>();
+    assert!(cloud.get(&ns, None, "thief").await.unwrap().is_none(), "nothing written for the refused tenant");
+    // Its own domains stay its own: a re-apply of the holder passes.
+    assert_eq!(fleet.apply(&holder, &Placement::anywhere(), &options()).await.unwrap().1.changes(), 0);
+}
+
 /// Onboards 100 tenants through the fleet API on the real control plane and prints the wall time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: run with --ignored against a test control plane"]

@@ -31,6 +31,7 @@ __all__ = [
     "NothingToAbort",
     "NothingToRetry",
     "Unsupported",
+    "AnalysisFailed",
     "BackendError",
     "QuotaExceeded",
     "Forbidden",
@@ -267,6 +268,8 @@ class Revision:
     def outcome(self) -> str: ...
     @property
     def outcome_detail(self) -> dict[str, _Json]: ...
+    @property
+    def analyses(self) -> list[dict[str, _Json]]: ...
 
 @final
 class Cluster:
@@ -385,6 +388,15 @@ class NothingToRetry(MoorageError):
 class Unsupported(MoorageError):
     app: str
     what: str
+
+class AnalysisFailed(MoorageError):
+    app: str
+    version: str
+    analysis: str
+    gate: str
+    reason: str
+    rolled_back_to: str
+    result: dict[str, _Json]
 
 class BackendError(MoorageError):
     object: Optional[str]

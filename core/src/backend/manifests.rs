@@ -90,6 +90,10 @@ impl Backend for ManifestBackend {
         format!("manifests ({})", self.dir.display())
     }
 
+    fn runs_controllers(&self) -> bool {
+        false
+    }
+
     async fn apply(&self, objects: &[Value], options: &ApplyOptions) -> Result<Vec<Applied>, BackendError> {
         let mut out = Vec::with_capacity(objects.len());
         for value in objects {
@@ -166,10 +170,6 @@ impl Backend for ManifestBackend {
         tokio::time::sleep(duration).await;
     }
 
-    fn runs_controllers(&self) -> bool {
-        false
-    }
-
     fn now(&self) -> Duration {
         SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
     }
@@ -185,6 +185,25 @@ mod tests {
         let tenant = Tenant::builder("acme").quota(Quota::new().limits("2", "2Gi")).domain("shop.acme.test").build().unwrap();
         let release = Release::builder("acme", "web", "v1").image("nginx:1.27").replicas(2).port("http", 8080).host("shop.acme.test").build().unwrap();
         compile(&tenant, &[release]).unwrap().objects.iter().map(|o| serde_json::to_value(o).unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn tenants_are_written_without_waiting_and_rollouts_are_refused() {
+        let dir = std::env::temp_dir().join(format!("moorage-manifests-no-controllers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let backend = ManifestBackend::open(&dir).unwrap();
+        assert!(!backend.runs_controllers());
+        let tenant = Tenant::builder("acme").build().unwrap();
+        // A minute's timeout that would fail if apply waited for the Namespace to become Active.
+        let options = crate::tenant::ApplyTenantOptions { timeout: Duration::from_secs(60), ..Default::default() };
+        let report = tokio::time::timeout(Duration::from_secs(5), crate::tenant::apply(&backend, &tenant, &options)).await.expect("no wait").unwrap();
+        assert!(report.created() > 0);
+        let release = Release::builder("acme", "web", "v1").image("nginx:1.27").port("http", 8080).build().unwrap();
+        let err = crate::rollout::rollout(&backend, &tenant, &release, &crate::rollout::RolloutOptions::default()).await.unwrap_err();
+        assert!(matches!(err, crate::rollout::RolloutError::Unsupported { .. }), "{err}");
+        let deployment = Kind::of::<k8s_openapi::api::apps::v1::Deployment>();
+        assert!(backend.list(&deployment, Some("acme"), &Selector::all()).await.unwrap().is_empty(), "nothing of the release written");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

@@ -154,6 +154,13 @@ pub trait Backend: Send + Sync {
     /// A short description, e.g. `simulated`, `cluster (context kind-dev)`, `manifests (./out)`.
     fn describe(&self) -> String;
 
+    /// Whether controllers act on what is applied (Deployments get pods, Namespaces become Active),
+    /// so that waiting for a status makes sense. True for clusters, real or simulated; false for a
+    /// manifests folder, where nothing ever becomes ready.
+    fn runs_controllers(&self) -> bool {
+        true
+    }
+
     /// Server-side applies `objects` in the given order (callers sort them with
     /// [`crate::compile::sort_for_apply`]), all or nothing as far as admission goes: an error on one
     /// object stops the apply and is returned with that object's reference.
@@ -178,10 +185,10 @@ pub trait Backend: Send + Sync {
     /// The backend's current time, as a duration since the Unix epoch.
     fn now(&self) -> Duration;
 
-    /// Whether controllers act on what is applied here (a cluster, the simulated cluster), so that
-    /// waiting for readiness makes sense. A manifests folder says no: nothing there ever becomes
-    /// ready, and operations that would wait return once the objects are written.
-    fn runs_controllers(&self) -> bool {
-        true
+    /// The last `lines` lines of the log of pod `pod`; `Ok(None)` when the backend keeps no logs
+    /// (the simulated cluster and the manifests folder do not run containers).
+    async fn pod_log_tail(&self, namespace: &str, pod: &str, lines: u32) -> Result<Option<String>, BackendError> {
+        let _ = (namespace, pod, lines);
+        Ok(None)
     }
 }

@@ -106,6 +106,15 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
     let selector = release.pod_selector();
     let version_labels = labels::version_labels(ns, &spec.app, &spec.version);
     let mut template_annotations = BTreeMap::new();
+    // Scrape annotations: what a Prometheus without the operator discovers pods by (the operator
+    // ignores them; it gets a ServiceMonitor from `compile_monitoring`).
+    if let Some(m) = &spec.metrics {
+        if let Some(port) = spec.ports.iter().find(|p| p.name == m.port) {
+            template_annotations.insert("prometheus.io/scrape".to_string(), "true".to_string());
+            template_annotations.insert("prometheus.io/port".to_string(), port.port.to_string());
+            template_annotations.insert("prometheus.io/path".to_string(), m.path.clone());
+        }
+    }
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
     if let Some((name, hash, mount_path)) = &config {

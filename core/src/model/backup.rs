@@ -172,10 +172,11 @@ impl BackupPolicy {
             p.add(format!("{path}.retention"), format!("{} is outside 1 to 1000 backups kept", self.retention));
         }
         let t = &self.target;
-        if !(t.endpoint.starts_with("https://") || t.endpoint.starts_with("http://")) || t.endpoint.chars().any(char::is_whitespace) {
-            p.add(format!("{path}.target.endpoint"), format!("{:?} is not an http(s) URL such as \"https://minio.example.com:9000\"", t.endpoint));
-        } else if t.endpoint.contains('@') {
+        // Credentials first: an endpoint carrying keys is never quoted back.
+        if checks::redact_userinfo(&t.endpoint) != t.endpoint.as_str() || t.endpoint.contains('@') {
             p.add(format!("{path}.target.endpoint"), "must not embed credentials; put the keys in the Secret named by credentialsSecret");
+        } else if !(t.endpoint.starts_with("https://") || t.endpoint.starts_with("http://")) || t.endpoint.chars().any(char::is_whitespace) {
+            p.add(format!("{path}.target.endpoint"), format!("{:?} is not an http(s) URL such as \"https://minio.example.com:9000\"", t.endpoint));
         }
         p.check(|| format!("{path}.target.bucket"), check_bucket(&t.bucket));
         if let Some(prefix) = &t.prefix {
@@ -183,14 +184,14 @@ impl BackupPolicy {
                 p.add(format!("{path}.target.prefix"), "must be a relative key prefix without a leading '/', at most 512 characters");
             }
         }
-        p.check(|| format!("{path}.target.credentialsSecret"), checks::check_dns1123_subdomain(&t.credentials_secret));
+        p.check(|| format!("{path}.target.credentialsSecret"), checks::check_secret_name(&t.credentials_secret));
         match &self.database {
             Database::Postgres { host, database, credentials_secret } | Database::Mysql { host, database, credentials_secret } => {
                 p.check(|| format!("{path}.database.host"), checks::check_dns1123_subdomain(host));
                 if database.is_empty() || database.len() > 63 || !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
                     p.add(format!("{path}.database.database"), format!("{database:?} is not a database name (1 to 63 letters, digits, '_' or '-')"));
                 }
-                p.check(|| format!("{path}.database.credentialsSecret"), checks::check_dns1123_subdomain(credentials_secret));
+                p.check(|| format!("{path}.database.credentialsSecret"), checks::check_secret_name(credentials_secret));
             }
             Database::Custom { image, command } => {
                 p.check(|| format!("{path}.database.image"), checks::check_image_reference(image));

@@ -1,6 +1,8 @@
 //! The model: tenants, releases, quotas, strategies and backups, as validated types.
 
+pub mod analysis;
 pub mod backup;
+pub mod metrics;
 pub mod quota;
 pub mod release;
 pub mod strategy;

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::checks;
 use crate::error::{Problems, ValidationErrors};
 use crate::model::quota::{check_not_above, ComputeResources};
+use crate::model::analysis::Analysis;
+use crate::model::metrics::Metrics;
 use crate::model::strategy::Strategy;
 use crate::model::tenant::MAX_TENANT_NAME;
 
@@ -59,6 +61,12 @@ pub struct ReleaseSpec {
     /// How this version replaces the previous one.
     #[serde(default)]
     pub strategy: Strategy,
+    /// Analyses that gate the rollout, referred to by name from the strategy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analyses: Vec<Analysis>,
+    /// The application's metrics endpoint and business metrics (scraped, and shown on the tenant's dashboard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
 }
 
 fn default_replicas() -> u32 {
@@ -252,6 +260,8 @@ impl Release {
                 readiness: None,
                 hosts: Vec::new(),
                 strategy: Strategy::default(),
+                analyses: Vec::new(),
+                metrics: None,
             },
         }
     }
@@ -286,6 +296,11 @@ impl Release {
     /// The version.
     pub fn version(&self) -> &str {
         &self.spec.version
+    }
+
+    /// The analysis named `name`, if the release declares it.
+    pub fn analysis(&self, name: &str) -> Option<&Analysis> {
+        self.spec.analyses.iter().find(|a| a.name == name)
     }
 
     /// The name of this version's Deployment: `<app>-<version>` for blue/green and canary, where
@@ -360,7 +375,7 @@ impl ReleaseSpec {
             match (&e.value, &e.secret) {
                 (Some(_), Some(_)) | (None, None) => p.add(epath.clone(), "set exactly one of value or secret"),
                 (None, Some(s)) => {
-                    p.check(|| format!("{epath}.secret.name"), checks::check_dns1123_subdomain(&s.name));
+                    p.check(|| format!("{epath}.secret.name"), checks::check_secret_name(&s.name));
                     p.check(|| format!("{epath}.secret.key"), check_config_key(&s.key));
                 }
                 (Some(_), None) => {}
@@ -397,6 +412,22 @@ impl ReleaseSpec {
             p.add(format!("{path}.hosts"), "hosts route to the release's first port, but it declares none; add one under ports");
         }
         self.strategy.validate(p, &format!("{path}.strategy"), self.replicas);
+        if let Some(m) = &self.metrics {
+            m.validate(p, &format!("{path}.metrics"), &self.ports);
+        }
+        let mut analysis_names = BTreeSet::new();
+        for (i, a) in self.analyses.iter().enumerate() {
+            a.validate(p, &format!("{path}.analyses[{i}]"));
+            if !analysis_names.insert(a.name.as_str()) {
+                p.add(format!("{path}.analyses[{i}].name"), format!("{:?} is used by two analyses", a.name));
+            }
+        }
+        for (rpath, name) in self.strategy.analysis_references(&format!("{path}.strategy")) {
+            if !analysis_names.contains(name) {
+                let known = if analysis_names.is_empty() { "the release declares none under analyses".to_string() } else { format!("declared: {}", analysis_names.iter().copied().collect::<Vec<_>>().join(", ")) };
+                p.add(rpath, format!("{name:?} is not an analysis of this release ({known})"));
+            }
+        }
         if let Strategy::BlueGreen(b) = &self.strategy {
             if b.preview_host.is_some() && self.ports.is_empty() {
                 p.add(format!("{path}.strategy.previewHost"), "the preview host routes to the release's first port, but it declares none");
@@ -560,6 +591,16 @@ impl ReleaseBuilder {
     /// Adds a host name.
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.spec.hosts.push(host.into());
+        self
+    }
+    /// Declares the metrics endpoint and business metrics.
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.spec.metrics = Some(metrics);
+        self
+    }
+    /// Adds an analysis, which the strategy refers to by name.
+    pub fn analysis(mut self, analysis: Analysis) -> Self {
+        self.spec.analyses.push(analysis);
         self
     }
     /// Sets the strategy.

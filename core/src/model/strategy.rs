@@ -51,6 +51,24 @@ impl Strategy {
         }
     }
 
+    /// The analyses the strategy refers to, with the field path of each reference.
+    pub(crate) fn analysis_references(&self, path: &str) -> Vec<(String, &str)> {
+        match self {
+            Strategy::Rolling(_) => Vec::new(),
+            Strategy::BlueGreen(b) => {
+                let pre = b.pre_promotion_analysis.iter().enumerate().map(|(i, n)| (format!("{path}.prePromotionAnalysis[{i}]"), n.as_str()));
+                let post = b.post_promotion_analysis.iter().enumerate().map(|(i, n)| (format!("{path}.postPromotionAnalysis[{i}]"), n.as_str()));
+                pre.chain(post).collect()
+            }
+            Strategy::Canary(c) => c
+                .steps
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| if let CanaryStep::Analysis(a) = s { Some((format!("{path}.steps[{i}].analysis.name"), a.name.as_str())) } else { None })
+                .collect(),
+        }
+    }
+
     pub(crate) fn validate(&self, p: &mut Problems, path: &str, replicas: u32) {
         match self {
             Strategy::Rolling(r) => r.validate(p, path, replicas),
@@ -86,6 +104,12 @@ pub struct StrategyRepr {
     /// Blue/green: previous versions kept for rollback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_previous: Option<u32>,
+    /// Blue/green: analyses (by name) that must pass before traffic switches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_promotion_analysis: Option<Vec<String>>,
+    /// Blue/green: analyses (by name) run after the switch; a failure switches traffic back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_promotion_analysis: Option<Vec<String>>,
     /// Canary: the steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<CanaryStep>>,
@@ -119,6 +143,8 @@ impl TryFrom<StrategyRepr> for Strategy {
                 ("previewHost", r.preview_host.is_some()),
                 ("scaleDownDelay", r.scale_down_delay.is_some()),
                 ("keepPrevious", r.keep_previous.is_some()),
+                ("prePromotionAnalysis", r.pre_promotion_analysis.is_some()),
+                ("postPromotionAnalysis", r.post_promotion_analysis.is_some()),
                 ("steps", r.steps.is_some()),
                 ("traffic", r.traffic.is_some()),
             ];
@@ -134,13 +160,15 @@ impl TryFrom<StrategyRepr> for Strategy {
                 Strategy::Rolling(Rolling { max_surge: r.max_surge.unwrap_or(d.max_surge), max_unavailable: r.max_unavailable.unwrap_or(d.max_unavailable) })
             }
             StrategyType::BlueGreen => {
-                misplaced(&["autoPromote", "previewHost", "scaleDownDelay", "keepPrevious"], "blueGreen")?;
+                misplaced(&["autoPromote", "previewHost", "scaleDownDelay", "keepPrevious", "prePromotionAnalysis", "postPromotionAnalysis"], "blueGreen")?;
                 let d = BlueGreen::default();
                 Strategy::BlueGreen(BlueGreen {
                     auto_promote: r.auto_promote.unwrap_or(d.auto_promote),
                     preview_host: r.preview_host,
                     scale_down_delay: r.scale_down_delay.unwrap_or(d.scale_down_delay),
                     keep_previous: r.keep_previous.unwrap_or(d.keep_previous),
+                    pre_promotion_analysis: r.pre_promotion_analysis.unwrap_or_default(),
+                    post_promotion_analysis: r.post_promotion_analysis.unwrap_or_default(),
                 })
             }
             StrategyType::Canary => {
@@ -161,6 +189,8 @@ impl From<Strategy> for StrategyRepr {
                 preview_host: b.preview_host,
                 scale_down_delay: Some(b.scale_down_delay),
                 keep_previous: Some(b.keep_previous),
+                pre_promotion_analysis: Some(b.pre_promotion_analysis).filter(|a| !a.is_empty()),
+                post_promotion_analysis: Some(b.post_promotion_analysis).filter(|a| !a.is_empty()),
                 ..Default::default()
             },
             Strategy::Canary(c) => StrategyRepr { type_: StrategyType::Canary, steps: Some(c.steps), traffic: Some(c.traffic), ..Default::default() },
@@ -259,6 +289,12 @@ pub struct BlueGreen {
     /// How many previous versions are kept (scaled down) for rollback.
     #[serde(default = "default_keep_previous")]
     pub keep_previous: u32,
+    /// Analyses (names from the release's `analyses`) that must pass before traffic switches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_promotion_analysis: Vec<String>,
+    /// Analyses run after the switch, while the old version is warm; a failure switches back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_promotion_analysis: Vec<String>,
 }
 
 fn default_true() -> bool {
@@ -274,7 +310,7 @@ fn default_keep_previous() -> u32 {
 impl Default for BlueGreen {
     /// Auto-promote, no preview host, 30 s warm, one previous version kept.
     fn default() -> Self {
-        Self { auto_promote: true, preview_host: None, scale_down_delay: default_scale_down_delay(), keep_previous: 1 }
+        Self { auto_promote: true, preview_host: None, scale_down_delay: default_scale_down_delay(), keep_previous: 1, pre_promotion_analysis: Vec::new(), post_promotion_analysis: Vec::new() }
     }
 }
 
@@ -297,6 +333,16 @@ impl BlueGreen {
     /// How many previous versions are kept for rollback.
     pub fn keep_previous(mut self, n: u32) -> Self {
         self.keep_previous = n;
+        self
+    }
+    /// Adds an analysis (by name) that must pass before traffic switches.
+    pub fn pre_promotion_analysis(mut self, name: impl Into<String>) -> Self {
+        self.pre_promotion_analysis.push(name.into());
+        self
+    }
+    /// Adds an analysis (by name) run after the switch; a failure switches traffic back.
+    pub fn post_promotion_analysis(mut self, name: impl Into<String>) -> Self {
+        self.post_promotion_analysis.push(name.into());
         self
     }
 

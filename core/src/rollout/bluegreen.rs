@@ -2,10 +2,12 @@
 
 use std::time::{Duration, Instant};
 
+use super::gates;
 use super::history::{History, Outcome, Phase, Revision, RolloutState};
 use super::preflight::{check_quota, running_pods, Preflight};
 use super::wait::wait_version_ready;
 use super::{active_version, apply_objects, delete_version_objects, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
+use crate::analysis::{AnalysisResult, Verdict};
 use crate::backend::{Backend, Selector};
 use crate::checks::parse_duration;
 use crate::compile::{compile_release, config_hash, Object, ServiceRole};
@@ -47,6 +49,7 @@ pub(super) fn record_new_revision(backend: &dyn Backend, history: &mut History, 
         finished_at: None,
         outcome: Outcome::InProgress,
         spec: spec.clone(),
+        analyses: Vec::new(),
     });
 }
 
@@ -73,6 +76,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
                     unchanged: changed == 0,
                     switch_latency: None,
                     preflight: Preflight::default(),
+                    analyses: Vec::new(),
                 });
             }
         }
@@ -131,13 +135,38 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
                 return Err(e);
             }
         };
+        // Pre-promotion analyses gate the switch: a failure rolls the new version back, an
+        // inconclusive result waits for `promote` (never passes silently).
+        let mut analyses = Vec::new();
+        let mut ready_at = ready_at;
+        if let (Strategy::BlueGreen(bg), true) = (&spec.strategy, hold) {
+            if !bg.pre_promotion_analysis.is_empty() {
+                analyses = gates::run_gate(backend, release, ns, &bg.pre_promotion_analysis, "prePromotion", ServiceRole::Preview, &mut history, state.revision, options).await?;
+                match analyses.last() {
+                    Some(r) if r.verdict == Verdict::Failed => {
+                        let r = r.clone();
+                        return Err(reject_before_switch(backend, release, &mut history, state, &r, options).await?);
+                    }
+                    Some(r) if r.verdict == Verdict::Inconclusive => {
+                        state.phase = Phase::WaitingForPromotion;
+                        history.rollout = Some(state.clone());
+                        history.save(backend, ns, app).await?;
+                        options.emit(Progress::WaitingForPromotion { version: spec.version.clone() });
+                        return Ok(RolloutReport { analyses, ..RolloutReport::from_state(&state, preflight, None) });
+                    }
+                    _ => {}
+                }
+                // The switch follows the analyses' verdict, not the readiness they waited on.
+                ready_at = Instant::now();
+            }
+        }
         match &spec.strategy {
             Strategy::BlueGreen(bg) if hold && !bg.auto_promote => {
                 state.phase = Phase::WaitingForPromotion;
                 history.rollout = Some(state.clone());
                 history.save(backend, ns, app).await?;
                 options.emit(Progress::WaitingForPromotion { version: spec.version.clone() });
-                return Ok(RolloutReport::from_state(&state, preflight, None));
+                return Ok(RolloutReport { analyses, ..RolloutReport::from_state(&state, preflight, None) });
             }
             _ => {}
         }
@@ -146,7 +175,13 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
             state.phase = Phase::Switched;
             state.switched_at = Some(secs(backend.now()));
         }
-        return finish(backend, tenant, release, history, state, options, preflight, latency).await;
+        if hold {
+            if let Some(report) = post_promotion(backend, tenant, release, &mut history, &state, options, &mut analyses).await? {
+                return Ok(report);
+            }
+        }
+        let report = finish(backend, tenant, release, history, state, options, preflight, latency).await?;
+        return Ok(RolloutReport { analyses, ..report });
     }
     if state.phase == Phase::WaitingForPromotion {
         return Ok(RolloutReport::from_state(&state, preflight, None));
@@ -258,7 +293,88 @@ pub(super) async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, o
     let Some(rev) = history.revision(state.revision) else { return Err(RolloutError::NothingToPromote { app: app.to_string() }) };
     let release = Release::from_spec(rev.spec.clone())?;
     let latency = switch(backend, tenant, &release, &mut history, &mut state, options, Instant::now()).await?;
-    finish(backend, tenant, &release, history, state, options, Preflight::default(), Some(latency)).await
+    let mut analyses = Vec::new();
+    if let Some(report) = post_promotion(backend, tenant, &release, &mut history, &state, options, &mut analyses).await? {
+        return Ok(report);
+    }
+    let report = finish(backend, tenant, &release, history, state, options, Preflight::default(), Some(latency)).await?;
+    Ok(RolloutReport { analyses, ..report })
+}
+
+/// A pre-promotion analysis failed: the new version's objects go (traffic never left the old
+/// version) and the revision records why. Returns the error to give the caller.
+async fn reject_before_switch(
+    backend: &dyn Backend,
+    release: &Release,
+    history: &mut History,
+    state: RolloutState,
+    result: &AnalysisResult,
+    options: &RolloutOptions,
+) -> Result<RolloutError, RolloutError> {
+    let ns = release.tenant();
+    let app = release.app();
+    delete_version_objects(backend, ns, app, &state.to).await?;
+    if let Some(rev) = history.revision_mut(state.revision) {
+        rev.outcome = Outcome::Failed { reason: gates::failure_reason(result) };
+        rev.finished_at = Some(secs(backend.now()));
+    }
+    history.rollout = None;
+    history.save(backend, ns, app).await?;
+    options.emit(Progress::Aborted { version: state.to.clone() });
+    Ok(gates::failed(release, result, state.from.as_deref().unwrap_or_default()))
+}
+
+/// Post-promotion analyses, right after the switch while the old version is still warm. A failure
+/// switches traffic back to it (one selector change) and removes the new version; an inconclusive
+/// result leaves the rollout switched with the old version warm (`rollback` or `resume` decide).
+/// Returns a report when the rollout must stop here.
+async fn post_promotion(
+    backend: &dyn Backend,
+    tenant: &Tenant,
+    release: &Release,
+    history: &mut History,
+    state: &RolloutState,
+    options: &RolloutOptions,
+    analyses: &mut Vec<AnalysisResult>,
+) -> Result<Option<RolloutReport>, RolloutError> {
+    let Strategy::BlueGreen(bg) = &release.spec().strategy else { return Ok(None) };
+    if bg.post_promotion_analysis.is_empty() {
+        return Ok(None);
+    }
+    let ns = tenant.namespace();
+    let app = release.app();
+    // The stable Service now selects the new version: the analyses look at it.
+    let results = gates::run_gate(backend, release, ns, &bg.post_promotion_analysis, "postPromotion", ServiceRole::Stable, history, state.revision, options).await?;
+    analyses.extend(results.iter().cloned());
+    match results.last() {
+        Some(r) if r.verdict == Verdict::Failed => {
+            let from = state.from.clone().unwrap_or_default();
+            let Some(old) = history.revisions.iter().rev().find(|rev| rev.version == from).map(|rev| rev.spec.clone()) else {
+                return Err(gates::failed(release, r, ""));
+            };
+            let old = Release::from_spec(old)?;
+            let compiled = compile_release(tenant, &old)?;
+            let routes: Vec<&Object> = compiled.objects.iter().filter(|o| is_stable_route(o, app)).collect();
+            let started = Instant::now();
+            apply_objects(backend, &routes).await?;
+            options.emit(Progress::TrafficSwitched { from: Some(state.to.clone()), to: from.clone(), latency: started.elapsed() });
+            super::wait::wait_traffic_settled(backend, &old, options.timeout).await?;
+            delete_version_objects(backend, ns, app, &state.to).await?;
+            if let Some(rev) = history.revision_mut(state.revision) {
+                rev.outcome = Outcome::Failed { reason: gates::failure_reason(r) };
+                rev.finished_at = Some(secs(backend.now()));
+            }
+            history.rollout = None;
+            history.save(backend, ns, app).await?;
+            options.emit(Progress::Aborted { version: state.to.clone() });
+            Err(gates::failed(release, r, &from))
+        }
+        Some(r) if r.verdict == Verdict::Inconclusive => {
+            options.emit(Progress::Paused { version: state.to.clone(), step: 0, note: format!("post-promotion analysis {} inconclusive: {}; the old version stays warm until resume or rollback", r.name, r.reason) });
+            Ok(Some(RolloutReport { analyses: analyses.clone(), ..RolloutReport::from_state(state, Preflight::default(), None) }))
+        }
+        _ => Ok(None),
+    }
 }
 
 pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Option<u32>, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
@@ -284,6 +400,7 @@ pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, 
                 unchanged: false,
                 switch_latency: None,
                 preflight: Preflight::default(),
+                analyses: Vec::new(),
             });
         }
     }
@@ -294,7 +411,7 @@ pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, 
     let release = Release::from_spec(target.spec.clone())?;
     let from_revision = history.revisions.iter().rev().find(|r| Some(r.version.as_str()) == active.as_deref()).map(|r| r.number);
     let mut state = RolloutState { revision: history.next_number(), from: active.clone(), to: target.version.clone(), phase: Phase::Deploying, switched_at: None, step: None };
-    history.push(Revision { number: state.revision, strategy: "rollback".into(), by: who(), started_at: secs(backend.now()), finished_at: None, outcome: Outcome::InProgress, ..target.clone() });
+    history.push(Revision { number: state.revision, strategy: "rollback".into(), by: who(), started_at: secs(backend.now()), finished_at: None, outcome: Outcome::InProgress, analyses: Vec::new(), ..target.clone() });
     history.rollout = Some(state.clone());
     history.save(backend, ns, app).await?;
     // Warm (ready at full size): one selector change. Otherwise bring it back first.

@@ -5,10 +5,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::bluegreen::{finish, record_new_revision};
+use super::gates;
 use super::history::{History, Outcome, Phase, RolloutState};
 use super::preflight::{check_quota, Preflight};
 use super::wait::wait_version_ready;
 use super::{active_version, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
+use crate::analysis::Verdict;
 use crate::backend::wait::{condition, ready_endpoints, wait_for, Target};
 use crate::backend::{Backend, BackendError, Kind, Propagation, Selector};
 use crate::checks::parse_duration;
@@ -209,8 +211,20 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
                 _ => return pause(backend, &mut history, state, i, "paused until promoted".into(), options).await,
             },
             CanaryStep::Analysis(a) => {
-                let note = format!("analysis {:?} cannot run yet (no analysis engine); paused until promoted", a.name);
-                return pause(backend, &mut history, state, i, note, options).await;
+                let gate = format!("step {i}");
+                let results = gates::run_gate(backend, release, ns, std::slice::from_ref(&a.name), &gate, ServiceRole::Canary, &mut history, state.revision, options).await?;
+                match results.last() {
+                    Some(r) if r.verdict == Verdict::Failed => {
+                        abort_with(backend, tenant, app, options, gates::failure_reason(r)).await?;
+                        return Err(gates::failed(release, r, &from));
+                    }
+                    Some(r) if r.verdict == Verdict::Inconclusive => {
+                        let note = format!("analysis {} inconclusive: {}; promote to go on, or abort", r.name, r.reason);
+                        let report = pause(backend, &mut history, state, i, note, options).await?;
+                        return Ok(RolloutReport { analyses: results, ..report });
+                    }
+                    _ => {}
+                }
             }
         }
         state.step = Some(u32::try_from(i + 1).unwrap_or(u32::MAX));
@@ -337,6 +351,11 @@ pub(super) async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, o
 
 /// Aborts the canary of `app`: all traffic back to the stable version at full size, the canary scaled to 0.
 pub(super) async fn abort(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    abort_with(backend, tenant, app, options, "aborted".into()).await
+}
+
+/// Aborts the canary of `app`, recording `reason` as its revision's failure.
+async fn abort_with(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions, reason: String) -> Result<RolloutReport, RolloutError> {
     let ns = tenant.namespace();
     let mut history = History::load(backend, ns, app).await?;
     let nothing = || RolloutError::NothingToAbort { app: app.to_string() };
@@ -354,14 +373,14 @@ pub(super) async fn abort(backend: &dyn Backend, tenant: &Tenant, app: &str, opt
         scale(backend, tenant, &release, 0, options).await?;
     }
     if let Some(rev) = history.revision_mut(state.revision) {
-        rev.outcome = Outcome::Failed { reason: "aborted".into() };
+        rev.outcome = Outcome::Failed { reason };
         rev.finished_at = Some(secs(backend.now()));
     }
     history.rollout = None;
     history.save(backend, ns, app).await?;
     options.emit(Progress::Aborted { version: state.to.clone() });
     let current = history.revisions.iter().rev().find(|r| Some(&r.version) == state.from.as_ref()).map(|r| r.number).unwrap_or(0);
-    Ok(RolloutReport { revision: current, version: state.from.clone().unwrap_or_default(), previous: Some(state.to), phase: Phase::Done, unchanged: false, switch_latency: None, preflight: Preflight::default() })
+    Ok(RolloutReport { revision: current, version: state.from.clone().unwrap_or_default(), previous: Some(state.to), phase: Phase::Done, unchanged: false, switch_latency: None, preflight: Preflight::default(), analyses: Vec::new() })
 }
 
 #[cfg(test)]

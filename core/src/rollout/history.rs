@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::analysis::AnalysisResult;
 use crate::backend::{ApplyOptions, Backend, BackendError, Kind};
 use crate::labels;
 use crate::model::release::ReleaseSpec;
@@ -62,6 +63,9 @@ pub struct Revision {
     pub outcome: Outcome,
     /// The whole release spec, so that a rollback restores image **and** config.
     pub spec: ReleaseSpec,
+    /// The analyses run for this revision (newest last), with their measurements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analyses: Vec<AnalysisResult>,
 }
 
 /// The phase of a rollout in progress.

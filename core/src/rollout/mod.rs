@@ -4,7 +4,9 @@
 mod bluegreen;
 mod canary;
 mod diagnose;
+mod gates;
 mod history;
+mod plan;
 mod preflight;
 mod wait;
 
@@ -16,8 +18,10 @@ use serde_json::Value;
 pub use canary::{NGINX_CANARY, NGINX_CANARY_WEIGHT};
 pub use diagnose::{Diagnosis, StuckCause};
 pub use history::{History, Outcome, Phase, Revision, RolloutState, MAX_REVISIONS};
+pub use plan::plan;
 pub use preflight::{preflight, Preflight};
 
+use crate::analysis::{AnalysisResult, Verdict};
 use crate::backend::ownership::{self, Drift};
 use crate::backend::{ApplyOptions, Backend, BackendError, ConflictPolicy, Kind, Propagation, Selector};
 use crate::compile::{Object, ServiceRole};
@@ -93,7 +97,7 @@ pub enum Progress {
         /// All ready endpoints of the stable Service (replica ratio) or all replicas (ingress-nginx).
         total: u32,
     },
-    /// A canary paused until promoted (`pause: {}`, or an `analysis` step: no analysis engine yet).
+    /// A rollout paused: a canary `pause: {}`, or an analysis that was inconclusive.
     Paused {
         /// The canary version.
         version: String,
@@ -101,6 +105,17 @@ pub enum Progress {
         step: u32,
         /// Why, for people.
         note: String,
+    },
+    /// An analysis finished (its full result is in the revision's `analyses`).
+    AnalysisFinished {
+        /// The analysis' name.
+        name: String,
+        /// Where it ran: `prePromotion`, `postPromotion`, `step N`.
+        gate: String,
+        /// What it concluded.
+        verdict: Verdict,
+        /// Why.
+        reason: String,
     },
     /// A canary was aborted: all traffic is back on the stable version.
     Aborted {
@@ -190,12 +205,14 @@ pub struct RolloutReport {
     pub switch_latency: Option<Duration>,
     /// The quota preflight's figures.
     pub preflight: Preflight,
+    /// The analyses this call ran (all of them are also recorded in the revision).
+    pub analyses: Vec<AnalysisResult>,
 }
 
 impl RolloutReport {
     /// The report of a rollout that stands at `state`.
     pub(crate) fn from_state(state: &RolloutState, preflight: Preflight, switch_latency: Option<Duration>) -> Self {
-        RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency, preflight }
+        RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency, preflight, analyses: Vec::new() }
     }
 }
 
@@ -273,6 +290,24 @@ pub enum RolloutError {
         /// What.
         what: String,
     },
+    /// An analysis failed: the new version was rolled back and the previous one serves.
+    #[error("analysis {analysis} of {app} {version} failed ({gate}): {reason}; rolled back to {rolled_back_to}")]
+    AnalysisFailed {
+        /// The application.
+        app: String,
+        /// The version that failed its analysis.
+        version: String,
+        /// The analysis' name.
+        analysis: String,
+        /// Where it ran: `prePromotion`, `postPromotion`, `step N`.
+        gate: String,
+        /// Why it failed.
+        reason: String,
+        /// The version serving again.
+        rolled_back_to: String,
+        /// The whole result, also recorded in the revision.
+        result: Box<AnalysisResult>,
+    },
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -332,6 +367,16 @@ pub async fn active_version(backend: &dyn Backend, ns: &str, app: &str) -> Resul
     Ok(svc.and_then(|s| s.pointer("/spec/selector").and_then(|sel| sel.get(labels::VERSION)).and_then(Value::as_str).map(str::to_string)))
 }
 
+/// Refuses a rollout operation on a backend without controllers (a manifests folder): it waits for
+/// versions to become ready, which never happens there. Nothing is written.
+fn needs_controllers(backend: &dyn Backend, app: &str) -> Result<(), RolloutError> {
+    if backend.runs_controllers() {
+        Ok(())
+    } else {
+        Err(RolloutError::Unsupported { app: app.to_string(), what: format!("a rollout on {} (no controllers: nothing becomes ready; render the manifests instead)", backend.describe()) })
+    }
+}
+
 /// Rolls `release` out with its strategy: quota preflight, apply, wait until ready (driven by a
 /// watch), switch traffic, keep the old version warm, scale it down. Idempotent: rolling out the
 /// live release again changes nothing. Resumes a rollout of the same version whose driver died.
@@ -339,6 +384,7 @@ pub async fn active_version(backend: &dyn Backend, ns: &str, app: &str) -> Resul
 /// A canary runs its steps (`setWeight`, `pause`, `analysis`) and returns with
 /// [`Phase::Paused`] at a pause until promoted; see [`promote`] and [`abort`].
 pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    needs_controllers(backend, &release.spec().app)?;
     check_ownership(backend, tenant, release, options).await?;
     match release.spec().strategy {
         crate::model::strategy::Strategy::Canary(_) => canary::rollout(backend, tenant, release, options).await,
@@ -370,6 +416,7 @@ async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Relea
 /// Aborts the canary of `app` in progress: the stable version back at full size and selected
 /// alone, the canary scaled to 0, its revision recorded as failed (`aborted`).
 pub async fn abort(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    needs_controllers(backend, app)?;
     canary::abort(backend, tenant, app, options).await
 }
 
@@ -386,6 +433,7 @@ pub async fn retry(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &
 /// Finishes the rollout of `app` in progress, whatever step its driver died at (or rolls back a
 /// failed one's leftovers). Returns `None` when nothing was in progress.
 pub async fn resume(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<Option<RolloutReport>, RolloutError> {
+    needs_controllers(backend, app)?;
     let history = History::load(backend, tenant.namespace(), app).await?;
     let Some(state) = history.rollout.clone() else { return Ok(None) };
     let Some(rev) = history.revision(state.revision) else { return Ok(None) };
@@ -410,6 +458,7 @@ pub async fn resume(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
 /// Switches traffic to the version waiting for promotion (blue/green with `autoPromote: false`).
 /// For a canary paused until promoted: skips the remaining steps and goes to 100%.
 pub async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    needs_controllers(backend, app)?;
     let history = History::load(backend, tenant.namespace(), app).await?;
     if history.rollout.as_ref().is_some_and(|s| s.phase == Phase::Paused) {
         return canary::promote(backend, tenant, app, options).await;
@@ -420,12 +469,32 @@ pub async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options:
 /// Rolls back to revision `to` (default: the last one that succeeded before the live one),
 /// restoring its image **and** config. Instant (one selector change) while the old version is warm.
 pub async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Option<u32>, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    needs_controllers(backend, app)?;
     // A canary not yet at 100% is aborted: the stable version gets all traffic back at full size.
     let history = History::load(backend, tenant.namespace(), app).await?;
     if to.is_none() && history.rollout.as_ref().is_some_and(|s| s.step.is_some() && s.from.is_some() && matches!(s.phase, Phase::Deploying | Phase::Paused | Phase::Failed)) {
         return canary::abort(backend, tenant, app, options).await;
     }
     bluegreen::rollback(backend, tenant, app, to, options).await
+}
+
+/// Sets the replicas of the version of `app` that serves: a rollout of its live revision's spec
+/// with `replicas` changed, so the quota preflight applies and the history records it as a new
+/// revision (a rollback restores the replicas too). Refused with [`RolloutError::NoSuchRevision`]
+/// (revision 0) when nothing of `app` serves, and with [`RolloutError::Unsupported`] while a
+/// rollout is in progress (promote, abort or finish it first).
+pub async fn scale(backend: &dyn Backend, tenant: &Tenant, app: &str, replicas: u32, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+    let history = History::load(backend, tenant.namespace(), app).await?;
+    if history.rollout.as_ref().is_some_and(|s| s.phase != Phase::Done) {
+        return Err(RolloutError::Unsupported { app: app.to_string(), what: "scaling while a rollout is in progress".into() });
+    }
+    let active = active_version(backend, tenant.namespace(), app).await?;
+    let live = active.and_then(|v| history.revisions.iter().rev().find(|r| r.version == v && r.outcome == Outcome::Succeeded));
+    let Some(live) = live else { return Err(RolloutError::NoSuchRevision { app: app.to_string(), revision: 0 }) };
+    let mut spec = live.spec.clone();
+    spec.replicas = replicas;
+    let release = Release::from_spec(spec)?;
+    rollout(backend, tenant, &release, options).await
 }
 
 /// The history of `app` (revisions, oldest first).

@@ -60,6 +60,44 @@ pub(crate) fn pod_resources(deployment: &Deployment) -> BTreeMap<&'static str, Q
     out
 }
 
+/// What the pods of `ns` that are not finished use, per quota resource, as the quota controller
+/// counts it (containers' requests and limits; `pods` counts the pods).
+async fn observed_usage(backend: &dyn Backend, ns: &str) -> Result<BTreeMap<&'static str, Quantity>, BackendError> {
+    let pods = backend.list(&Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &crate::backend::Selector::all()).await?;
+    let mut out: BTreeMap<&'static str, Quantity> = BTreeMap::new();
+    let mut add = |key: &'static str, q: Quantity| {
+        let sum = out.get(key).and_then(|a| a.checked_add(&q)).unwrap_or(q);
+        out.insert(key, sum);
+    };
+    for pod in pods.iter().filter(|p| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"))) {
+        add("pods", Quantity::from_millis(1000).unwrap_or_default());
+        let containers = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
+        for c in &containers {
+            for (prefix, keys) in [("limits", ["limits.cpu", "limits.memory"]), ("requests", ["requests.cpu", "requests.memory"])] {
+                for (resource, key) in [("cpu", keys[0]), ("memory", keys[1])] {
+                    let value = c.pointer(&format!("/resources/{prefix}/{resource}")).and_then(Value::as_str).and_then(|v| Quantity::parse(v).ok());
+                    if let Some(q) = value {
+                        add(key, q.clone());
+                        if prefix == "requests" {
+                            add(resource_alias(resource), q);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `cpu` and `memory` in a quota mean requests.
+fn resource_alias(resource: &str) -> &'static str {
+    if resource == "cpu" {
+        "cpu"
+    } else {
+        "memory"
+    }
+}
+
 /// How many pods beyond those already running the strategy adds at its peak.
 pub(crate) fn extra_pods(strategy: &Strategy, replicas: u32, running_new: u32, running_old: u32) -> u32 {
     match strategy {
@@ -138,6 +176,7 @@ pub(crate) async fn check_quota(
     let kind = Kind::of::<k8s_openapi::api::core::v1::ResourceQuota>();
     let Some(quota) = backend.get(&kind, Some(ns), QUOTA_NAME).await? else { return Ok(report) };
     let per_pod = pod_resources(deployment);
+    let observed = observed_usage(backend, ns).await?;
     let read = |pointer: &str, key: &str| -> Option<Quantity> {
         quota.pointer(pointer).and_then(|m| m.get(key)).and_then(Value::as_str).and_then(|s| Quantity::parse(s).ok())
     };
@@ -146,7 +185,10 @@ pub(crate) async fn check_quota(
     let mut fits_pods = u64::MAX;
     for resource in POD_RESOURCES {
         let Some(hard) = read("/spec/hard", resource) else { continue };
-        let used = read("/status/used", resource).unwrap_or_default();
+        // The quota controller updates `status.used` a moment after pods change: the pods the
+        // namespace runs now count even when the status has not caught up yet.
+        let reported = read("/status/used", resource).unwrap_or_default();
+        let used = observed.get(resource).cloned().map_or(reported.clone(), |o| o.max(reported));
         let available = hard.checked_sub(&used).unwrap_or_default();
         let Some(each) = per_pod.get(resource) else {
             continue;

@@ -18,6 +18,7 @@ use crate::backend::cluster::ClusterBackend;
 use crate::backend::{ApplyOptions, Backend};
 use crate::compile::role_rules;
 use crate::labels;
+use crate::secret::Secret;
 use crate::model::tenant::{Role, Tenant};
 
 /// The name of the tenant's CI ServiceAccount.
@@ -36,7 +37,7 @@ pub struct CiOptions {
     pub certificate_authority_data: Option<String>,
 }
 
-/// Credentials for a tenant's CI.
+/// Credentials for a tenant's CI. The token and the kubeconfig are [`Secret`]s: `Debug` hides them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CiCredentials {
     /// The namespace (the tenant's).
@@ -44,11 +45,11 @@ pub struct CiCredentials {
     /// The ServiceAccount, `ci`.
     pub service_account: String,
     /// The bearer token.
-    pub token: String,
+    pub token: Secret,
     /// When the token expires (RFC 3339), as the API server says.
     pub expires_at: String,
     /// A kubeconfig (YAML) with the token, the server and the namespace as default.
-    pub kubeconfig: String,
+    pub kubeconfig: Secret,
 }
 
 fn meta(name: &str, ns: &str) -> ObjectMeta {
@@ -122,8 +123,8 @@ pub async fn ci_credentials(backend: &ClusterBackend, tenant: &Tenant, options: 
     Ok(CiCredentials {
         namespace: ns.to_string(),
         service_account: CI_SERVICE_ACCOUNT.to_string(),
-        token,
+        token: Secret::new(token),
         expires_at,
-        kubeconfig,
+        kubeconfig: Secret::new(kubeconfig),
     })
 }

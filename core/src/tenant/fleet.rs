@@ -103,7 +103,7 @@ pub struct Fleet {
     clusters: Vec<FleetCluster>,
 }
 
-/// The Namespaces of moorage tenants in one cluster.
+/// The Namespaces of moorage tenants (managed by moorage, with the tenant label).
 pub(crate) async fn tenant_namespaces(backend: &dyn Backend) -> Result<Vec<Value>, BackendError> {
     let selector = Selector::labels(format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
     let namespaces = backend.list(&namespace_kind(), None, &selector).await?;
@@ -171,8 +171,14 @@ impl Fleet {
     }
 
     /// Places the tenant, then applies it there (as [`super::apply`] does) with the placement
-    /// recorded on its Namespace. Returns the cluster and the apply's report.
+    /// recorded on its Namespace, after checking on every cluster of the fleet that no other tenant
+    /// holds one of its domains ([`TenantError::DomainTaken`]; nothing is written). Returns the
+    /// cluster and the apply's report.
     pub async fn apply(&self, tenant: &Tenant, placement: &Placement, options: &ApplyTenantOptions) -> Result<(String, TenantReport), FleetError> {
+        // A domain is unique across the fleet, not only within one cluster.
+        for c in &self.clusters {
+            super::check_domains(c.backend.as_ref(), tenant).await?;
+        }
         let name = self.place(tenant.name(), placement).await?;
         let cluster = self.cluster(&name).ok_or_else(|| FleetError::UnknownCluster(name.clone()))?;
         let mut objects = tenant_objects(tenant)?;

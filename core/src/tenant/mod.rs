@@ -1,4 +1,4 @@
-//! The tenant lifecycle: apply, plan, status, suspend/resume and delete of one customer instance.
+//! The tenant lifecycle: apply, plan, status, list, suspend/resume and delete of customer instances.
 //!
 //! Every function executes through a [`Backend`], so the same calls work on the simulated cluster
 //! and on a real one. A tenant's domains are recorded on its Namespace (annotation
@@ -10,6 +10,7 @@
 #[cfg(feature = "cluster")]
 mod ci;
 mod fleet;
+mod list;
 mod ops;
 mod plan;
 mod status;
@@ -30,7 +31,9 @@ use crate::model::tenant::Tenant;
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
 pub(crate) use fleet::tenant_namespaces;
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
+pub use list::{list, TenantSummary};
 pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
+pub(crate) use plan::plan_objects;
 pub use plan::{plan, FieldChange, Plan, PlannedAction, PlannedObject};
 pub use status::{status, BackupRun, CertificateState, DomainStatus, Drift, QuotaUsage, ReleasePods, TenantStatus};
 
@@ -202,7 +205,8 @@ pub(crate) fn tenant_selector(tenant: &Tenant) -> String {
     format!("{}={},{}={}", labels::MANAGED_BY, labels::MANAGER, labels::TENANT, tenant.name())
 }
 
-/// Refuses a domain of `tenant` that another moorage tenant of the cluster holds. Reads only.
+/// Refuses a domain of `tenant` that another moorage tenant of the cluster holds, or that overlaps
+/// one through a wildcard ([`domains_overlap`]). Reads only.
 pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(), TenantError> {
     let wanted: BTreeSet<String> = tenant.spec().domains.iter().map(|d| d.to_ascii_lowercase()).collect();
     if wanted.is_empty() {
@@ -217,19 +221,32 @@ pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(),
         }
         let held = ns.pointer("/metadata/annotations").and_then(|a| a.get(DOMAINS_ANNOTATION)).and_then(Value::as_str).unwrap_or_default();
         for domain in held.split(',').map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()) {
-            if wanted.contains(&domain) {
-                return Err(TenantError::DomainTaken { domain, holder: holder.to_string() });
+            if let Some(claimed) = wanted.iter().find(|w| domains_overlap(w, &domain)) {
+                return Err(TenantError::DomainTaken { domain: claimed.clone(), holder: holder.to_string() });
             }
         }
     }
     Ok(())
 }
 
+/// Whether two domains can serve the same host: equal, or one a wildcard (`*.example.com`) that
+/// covers the other (`shop.example.com`). A tenant holding `*.example.com` keeps every host directly
+/// under it; a tenant holding `shop.example.com` keeps it from another's wildcard.
+pub fn domains_overlap(a: &str, b: &str) -> bool {
+    let covers = |wildcard: &str, host: &str| {
+        wildcard.strip_prefix("*.").is_some_and(|suffix| {
+            host.strip_suffix(suffix).and_then(|head| head.strip_suffix('.')).is_some_and(|label| !label.is_empty() && !label.contains('.'))
+        })
+    };
+    a == b || covers(a, b) || covers(b, a)
+}
+
 /// Creates or updates everything `tenant` compiles to, in apply order, after checking that no other
 /// tenant holds one of its domains, then waits until the tenant is usable: the Namespace is Active,
 /// the ResourceQuota (when there is one) reports its usage, and the `default` ServiceAccount exists
-/// (the simulated cluster creates it as the real service account controller does); a manifests
-/// folder is not waited on. A second apply of the same tenant reports zero changes.
+/// (the simulated cluster creates it as the real service account controller does); on a backend
+/// without controllers (a manifests folder) it returns once the objects are written.
+/// A second apply of the same tenant reports zero changes.
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
     apply_objects(backend, tenant, &objects, options).await
@@ -258,6 +275,7 @@ pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, object
     let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
     let applied = backend.apply(objects, &apply_options).await?;
     let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };
+    // A manifests folder has no controllers: the objects are written, nothing would become usable.
     if backend.runs_controllers() {
         wait_usable(backend, tenant, objects, options.timeout).await?;
     }
@@ -278,4 +296,22 @@ async fn wait_usable(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], 
     let sa = Kind::of::<k8s_openapi::api::core::v1::ServiceAccount>();
     wait::wait_for(backend, &Target::object(sa, Some(ns), "default"), &wait::exists(), left(backend)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::domains_overlap;
+
+    #[test]
+    fn wildcards_overlap_the_hosts_directly_under_them() {
+        assert!(domains_overlap("shop.acme.test", "shop.acme.test"));
+        assert!(domains_overlap("*.acme.test", "shop.acme.test"));
+        assert!(domains_overlap("shop.acme.test", "*.acme.test"));
+        assert!(domains_overlap("*.acme.test", "*.acme.test"));
+        assert!(!domains_overlap("*.acme.test", "acme.test"), "a wildcard does not cover its apex");
+        assert!(!domains_overlap("*.acme.test", "a.shop.acme.test"), "nor hosts two levels down");
+        assert!(!domains_overlap("*.acme.test", "shopacme.test"));
+        assert!(!domains_overlap("*.shop.acme.test", "*.acme.test"));
+        assert!(!domains_overlap("shop.acme.test", "shop.globex.test"));
+    }
 }

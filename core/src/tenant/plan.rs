@@ -1,4 +1,4 @@
-//! Plan: what an apply of a tenant would create, change or delete, field by field, changing nothing.
+//! Plan: what an apply of a tenant (or a release's objects) would create, change or delete, field by field, changing nothing.
 
 use serde_json::Value;
 
@@ -105,24 +105,8 @@ pub async fn plan(backend: &dyn Backend, tenant: &Tenant) -> Result<Plan, Tenant
         plan.objects = objects.iter().map(|o| PlannedObject { object: ObjectRef::of(o), action: PlannedAction::Create, changes: Vec::new() }).collect();
         return Ok(plan);
     }
-    let dry = ApplyOptions { dry_run: true, ..ApplyOptions::force() };
-    let results = backend.apply(&objects, &dry).await?;
-    let mut compiled = Vec::new();
-    for (object, result) in objects.iter().zip(results) {
-        let reference = ObjectRef::of(object);
-        let Some(kind) = Kind::of_object(object) else { continue };
-        let live = backend.get(&kind, reference.namespace.as_deref(), &reference.name).await?;
-        compiled.push((reference.kind.clone(), reference.name.clone()));
-        let planned = match live {
-            None => PlannedObject { object: reference, action: PlannedAction::Create, changes: Vec::new() },
-            Some(live) => {
-                let changes = diff(&clean(&live), &clean(&result.result));
-                let action = if changes.is_empty() { PlannedAction::Unchanged } else { PlannedAction::Update };
-                PlannedObject { object: reference, action, changes }
-            }
-        };
-        plan.objects.push(planned);
-    }
+    plan.objects = plan_objects(backend, &objects).await?;
+    let compiled: Vec<(String, String)> = plan.objects.iter().map(|o| (o.object.kind.clone(), o.object.name.clone())).collect();
     for live in live_tenant_objects(backend, tenant).await? {
         let reference = ObjectRef::of(&live);
         // The CI access objects of `ci_credentials` are not compiled from the tenant but belong to it.
@@ -132,6 +116,33 @@ pub async fn plan(backend: &dyn Backend, tenant: &Tenant) -> Result<Plan, Tenant
         }
     }
     Ok(plan)
+}
+
+/// The path of the tenant's recorded spec ([`super::SPEC_ANNOTATION`]) in a plan's field changes.
+const RECORDED_SPEC_PATH: &str = "metadata.annotations.moorage.dev/tenant-spec";
+
+/// What applying `objects` (JSON, in apply order, their namespace existing) would do to each,
+/// from a forced server-side dry run compared field by field with the live objects. The tenant's
+/// recorded spec is not compared: it changes exactly when the spec does, and the fields that
+/// change with it are listed on the objects the spec compiles to.
+pub(crate) async fn plan_objects(backend: &dyn Backend, objects: &[Value]) -> Result<Vec<PlannedObject>, BackendError> {
+    let dry = ApplyOptions { dry_run: true, ..ApplyOptions::force() };
+    let results = backend.apply(objects, &dry).await?;
+    let mut out = Vec::with_capacity(objects.len());
+    for (object, result) in objects.iter().zip(results) {
+        let reference = ObjectRef::of(object);
+        let Some(kind) = Kind::of_object(object) else { continue };
+        let live = backend.get(&kind, reference.namespace.as_deref(), &reference.name).await?;
+        out.push(match live {
+            None => PlannedObject { object: reference, action: PlannedAction::Create, changes: Vec::new() },
+            Some(live) => {
+                let changes: Vec<FieldChange> = diff(&clean(&live), &clean(&result.result)).into_iter().filter(|c| c.path != RECORDED_SPEC_PATH).collect();
+                let action = if changes.is_empty() { PlannedAction::Unchanged } else { PlannedAction::Update };
+                PlannedObject { object: reference, action, changes }
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// The object without what the server maintains (status, resourceVersion, managedFields, ...).

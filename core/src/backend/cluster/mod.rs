@@ -73,9 +73,39 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(message: impl std::fmt::Display) -> Self {
-        ConfigError { message: message.to_string() }
+    /// `context: <kube's error>`, keeping only the first line of kube's message with every quoted
+    /// string elided: kube quotes the kubeconfig (a YAML error shows the offending line, a token
+    /// included) and the values it cannot use.
+    fn from_kube(context: impl std::fmt::Display, error: &dyn std::fmt::Display) -> Self {
+        let full = error.to_string();
+        let first = full.lines().next().unwrap_or_default().trim_end();
+        let mut shown = String::with_capacity(first.len());
+        let mut quoted = false;
+        for c in first.chars() {
+            if c == '"' || c == '`' {
+                if !quoted {
+                    shown.push(c);
+                    shown.push('…');
+                } else {
+                    shown.push(c);
+                }
+                quoted = !quoted;
+            } else if !quoted {
+                shown.push(c);
+            }
+        }
+        ConfigError { message: format!("{context}: {shown}") }
     }
+}
+
+/// The server URL without user information: kube-rs does not authenticate with it, and its
+/// request spans (`http.url`) would show it.
+fn without_userinfo(url: &http::Uri) -> http::Uri {
+    let Some(authority) = url.authority().filter(|a| a.as_str().contains('@')) else { return url.clone() };
+    let host = authority.as_str().rsplit_once('@').map_or(authority.as_str(), |(_, host)| host);
+    let mut parts = url.clone().into_parts();
+    parts.authority = host.parse().ok();
+    http::Uri::from_parts(parts).unwrap_or_else(|_| url.clone())
 }
 
 /// A real Kubernetes cluster, reached through kube-rs.
@@ -101,12 +131,12 @@ impl ClusterBackend {
     /// or else the kubeconfig's current context.
     pub async fn from_kubeconfig(path: Option<&Path>, context: Option<&str>) -> Result<Self, ConfigError> {
         let kubeconfig = match path {
-            Some(path) => Kubeconfig::read_from(path).map_err(|e| ConfigError::new(format!("reading kubeconfig {}: {e}", path.display())))?,
-            None => Kubeconfig::read().map_err(|e| ConfigError::new(format!("reading the kubeconfig ($KUBECONFIG or ~/.kube/config): {e}")))?,
+            Some(path) => Kubeconfig::read_from(path).map_err(|e| ConfigError::from_kube(format!("reading kubeconfig {}", path.display()), &e))?,
+            None => Kubeconfig::read().map_err(|e| ConfigError::from_kube("reading the kubeconfig ($KUBECONFIG or ~/.kube/config)", &e))?,
         };
         let context = context.map(str::to_string).or_else(|| kubeconfig.current_context.clone());
         let options = KubeConfigOptions { context: context.clone(), ..KubeConfigOptions::default() };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| ConfigError::new(format!("kubeconfig context {}: {e}", context.as_deref().unwrap_or("(current)"))))?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| ConfigError::from_kube(format!("kubeconfig context {}", context.as_deref().unwrap_or("(current)")), &e))?;
         let mut backend = Self::from_config(config)?;
         backend.context = context;
         Ok(backend)
@@ -114,7 +144,7 @@ impl ClusterBackend {
 
     /// From the service account of the pod this process runs in.
     pub fn in_cluster() -> Result<Self, ConfigError> {
-        let config = kube::Config::incluster().map_err(|e| ConfigError::new(format!("in-cluster configuration: {e}")))?;
+        let config = kube::Config::incluster().map_err(|e| ConfigError::from_kube("in-cluster configuration", &e))?;
         let mut backend = Self::from_config(config)?;
         backend.context = Some("in-cluster".into());
         Ok(backend)
@@ -123,15 +153,17 @@ impl ClusterBackend {
     /// The kubeconfig if there is one (`$KUBECONFIG`, `~/.kube/config`), else the in-cluster
     /// configuration: what `kubectl` would use.
     pub async fn infer() -> Result<Self, ConfigError> {
-        let config = kube::Config::infer().await.map_err(|e| ConfigError::new(format!("no kubeconfig and not in a cluster: {e}")))?;
+        let config = kube::Config::infer().await.map_err(|e| ConfigError::from_kube("no kubeconfig and not in a cluster", &e))?;
         Self::from_config(config)
     }
 
     /// From a kube-rs configuration. kube-rs' own retry layer is turned off: this backend retries.
     pub fn from_config(mut config: kube::Config) -> Result<Self, ConfigError> {
         config.default_retry = false;
+        // A server URL may carry credentials (`https://user:password@host`): drop them.
+        config.cluster_url = without_userinfo(&config.cluster_url);
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|e| ConfigError::new(format!("building the client for {server}: {e}")))?;
+        let client = kube::Client::try_from(config).map_err(|e| ConfigError::from_kube(format!("building the client for {server}"), &e))?;
         let mut backend = Self::from_client(client);
         backend.server = Some(server);
         Ok(backend)
@@ -288,6 +320,22 @@ fn parse_body(object: Option<&ObjectRef>, body: &[u8]) -> Result<Value, BackendE
 
 #[async_trait]
 impl Backend for ClusterBackend {
+    async fn pod_log_tail(&self, namespace: &str, pod: &str, lines: u32) -> Result<Option<String>, BackendError> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::LogParams { tail_lines: Some(i64::from(lines)), ..Default::default() };
+        match tokio::time::timeout(self.options.request_timeout, api.logs(pod, &params)).await {
+            Ok(Ok(text)) => Ok(Some(text)),
+            Ok(Err(e)) => {
+                let kind = Kind::of::<k8s_openapi::api::core::v1::Pod>();
+                Err(Failure::from_kube(&e).into_error(Some(ObjectRef::new(&kind, Some(namespace), pod)), Some(&kind), 1))
+            }
+            Err(_) => {
+                let kind = Kind::of::<k8s_openapi::api::core::v1::Pod>();
+                Err(BackendError::Timeout { waiting_for: format!("the log of pod {namespace}/{pod}"), object: Some(ObjectRef::new(&kind, Some(namespace), pod)), seconds: self.options.request_timeout.as_secs() })
+            }
+        }
+    }
+
     fn describe(&self) -> String {
         match (&self.context, &self.server) {
             (Some(context), _) => format!("cluster (context {context})"),

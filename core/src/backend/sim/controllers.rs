@@ -53,31 +53,60 @@ pub(crate) fn reconcile_all(state: &mut State) {
     reconcile(state);
 }
 
-/// Advances the clock by `duration`, stopping at each instant where something was due.
+/// Advances the clock by `duration`, stopping at each instant where something was due. At each
+/// instant only the namespaces with something due (readiness, back-offs, deadlines, finalizers)
+/// are reconciled, so the cost of time passing grows with what is due, not with the cluster.
 pub(crate) fn advance(state: &mut State, duration: Duration) {
     let target = state.clock_ms.saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)).min(util::MAX_CLOCK_MS).max(state.clock_ms);
     reconcile(state);
+    let moved = target > state.clock_ms;
     while let Some(due) = next_due(state).filter(|&t| t > state.clock_ms && t <= target) {
         state.clock_ms = due;
-        reconcile_all(state);
+        mark_due(state, due);
+        reconcile(state);
     }
     state.clock_ms = target;
-    reconcile_all(state);
+    if moved {
+        expire_events(state);
+    }
+    mark_due(state, target);
+    reconcile(state);
+}
+
+/// Every instant at which some controller has something to do, with the namespace concerned
+/// (`None`: a retry of an object whose namespace is not tracked, which reconciles everything).
+fn due_work(state: &State) -> Vec<(u64, Option<String>)> {
+    let mut due: Vec<(u64, Option<String>)> = Vec::new();
+    due.extend(pods::due(state).into_iter().map(|(t, ns)| (t, Some(ns))));
+    due.extend(workloads::due(state).into_iter().map(|(t, ns)| (t, Some(ns))));
+    due.extend(state.retry_after.values().map(|&t| (t, None)));
+    for ns in state.iter("v1", "Namespace") {
+        if let Some(t) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) {
+            due.push((t + NAMESPACE_FINALIZE_MS, Some(text(ns, "/metadata/name").to_string())));
+        }
+    }
+    due
 }
 
 /// The earliest future instant at which some controller has something to do.
 fn next_due(state: &State) -> Option<u64> {
     let now = state.clock_ms;
-    let mut due: Vec<u64> = Vec::new();
-    due.extend(pods::due(state));
-    due.extend(workloads::due(state));
-    due.extend(state.retry_after.values().copied());
-    for ns in state.iter("v1", "Namespace") {
-        if let Some(t) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) {
-            due.push(t + NAMESPACE_FINALIZE_MS);
+    due_work(state).into_iter().map(|(t, _)| t).filter(|&t| t > now).min()
+}
+
+/// Marks for the next reconcile the namespaces where something is due at or before `upto`.
+fn mark_due(state: &mut State, upto: u64) {
+    for (t, ns) in due_work(state) {
+        if t > upto {
+            continue;
+        }
+        match ns {
+            Some(ns) => {
+                state.dirty.insert(ns);
+            }
+            None => state.all_dirty = true,
         }
     }
-    due.into_iter().filter(|&t| t > now).min()
 }
 
 /// Deletes the object under `key` with `propagation`; `Ok(false)` when it did not exist.

@@ -29,7 +29,7 @@ mod apply;
 mod controllers;
 mod pods;
 mod state;
-mod util;
+pub(crate) mod util;
 mod workloads;
 
 #[cfg(test)]
@@ -124,9 +124,18 @@ impl ImageFailure {
 }
 
 /// The embedded simulated cluster. `Send + Sync`; all calls are deterministic.
-#[derive(Debug)]
+///
+/// Its `Debug` output shows the clock and how many objects it holds, never the objects: Secrets are
+/// among them.
 pub struct SimulatedCluster {
     state: Mutex<State>,
+}
+
+impl std::fmt::Debug for SimulatedCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (objects, clock_ms) = self.state.lock().map(|s| (s.objects.len(), s.clock_ms)).unwrap_or_default();
+        f.debug_struct("SimulatedCluster").field("objects", &objects).field("clock_ms", &clock_ms).finish_non_exhaustive()
+    }
 }
 
 impl Default for SimulatedCluster {

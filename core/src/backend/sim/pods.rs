@@ -398,7 +398,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
 }
 
 /// Future instants the kubelet cares about: readiness, Job completion, crash restarts, pull back-off.
-pub(crate) fn due(state: &State) -> Vec<u64> {
+pub(crate) fn due(state: &State) -> Vec<(u64, String)> {
     let delay = u64::try_from(state.options.readiness_delay.as_millis()).unwrap_or(u64::MAX);
     let job_ms = u64::try_from(state.options.job_duration.as_millis()).unwrap_or(u64::MAX);
     let mut out = Vec::new();
@@ -407,18 +407,19 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
             continue;
         }
         let Some(start) = parse_rfc3339(text(pod, "/status/startTime")) else { continue };
+        let ns = || text(pod, "/metadata/namespace").to_string();
         match failure_of(state, pod) {
-            Some(Failure::PullError) => out.push(start.saturating_add(PULL_BACKOFF_MS)),
+            Some(Failure::PullError) => out.push((start.saturating_add(PULL_BACKOFF_MS), ns())),
             Some(Failure::CrashLoop) => {
                 if let Some(s) = pod.pointer("/status/containerStatuses/0/state/running/startedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push(s.saturating_add(CRASH_AFTER_MS));
+                    out.push((s.saturating_add(CRASH_AFTER_MS), ns()));
                 }
                 if let Some(f) = pod.pointer("/status/containerStatuses/0/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push(f.saturating_add(backoff_ms(int(pod, "/status/containerStatuses/0/restartCount", 0))));
+                    out.push((f.saturating_add(backoff_ms(int(pod, "/status/containerStatuses/0/restartCount", 0))), ns()));
                 }
             }
-            _ if is_job_pod(pod) => out.push(start.saturating_add(job_ms)),
-            _ if !pod_ready(pod) => out.push(start.saturating_add(delay)),
+            _ if is_job_pod(pod) => out.push((start.saturating_add(job_ms), ns())),
+            _ if !pod_ready(pod) => out.push((start.saturating_add(delay), ns())),
             _ => {}
         }
     }

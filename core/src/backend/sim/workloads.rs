@@ -450,13 +450,13 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
 }
 
 /// Future instants the workload controllers care about: progress deadlines and minReadySeconds.
-pub(crate) fn due(state: &State) -> Vec<u64> {
+pub(crate) fn due(state: &State) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     for d in state.iter("apps/v1", "Deployment") {
         if let Some(p) = state::condition(d, "Progressing") {
             if !matches!(text(p, "/reason"), "NewReplicaSetAvailable" | "ProgressDeadlineExceeded" | "DeploymentPaused") {
                 if let Some(t) = parse_rfc3339(text(p, "/lastUpdateTime")) {
-                    out.push(t.saturating_add(seconds_ms(d, "/spec/progressDeadlineSeconds", 600)).saturating_add(1));
+                    out.push((t.saturating_add(seconds_ms(d, "/spec/progressDeadlineSeconds", 600)).saturating_add(1), text(d, "/metadata/namespace").to_string()));
                 }
             }
         }
@@ -464,7 +464,7 @@ pub(crate) fn due(state: &State) -> Vec<u64> {
         if min_ready > 0 {
             for p in state.list("v1", "Pod", Some(text(d, "/metadata/namespace"))) {
                 if let Some(t) = state::condition(&p, "Ready").filter(|c| text(c, "/status") == "True").and_then(|c| parse_rfc3339(text(c, "/lastTransitionTime"))) {
-                    out.push(t + min_ready);
+                    out.push((t + min_ready, text(d, "/metadata/namespace").to_string()));
                 }
             }
         }

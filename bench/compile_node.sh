@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Compiling 1,000 tenants (one release each) from Node vs the same from Rust, same run: the Node
+# twin (bench/compile_tenants.mjs, the `moorage` package of bindings-node) and the Rust binary
+# (bench/src/compile_tenants.rs), alternated RUNS times, whole process timed from outside
+# (start-up included). Prints both medians, the ratio, and whether both outputs are identical.
+#   bench/compile_node.sh [TENANTS] [RUNS]      (after bindings-node/test.sh or `npm install` in bindings-node)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
+TENANTS="${1:-1000}"
+RUNS="${2:-9}"
+cargo build -q --release -p moorage-bench --bin compile_tenants
+BIN="$CARGO_TARGET_DIR/release/compile_tenants"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+now() { date +%s%N; }
+rust=() node=() rust_in=() node_in=()
+in_us() { sed -n 's/.*"in_process_seconds":\([0-9.]*\).*/\1/p' <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
+for _ in $(seq "$RUNS"); do
+  s=$(now); line=$("$BIN" "$TENANTS" "$OUT/rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
+  s=$(now); line=$(node bench/compile_tenants.mjs "$TENANTS" "$OUT/js"); e=$(now); node+=($(( (e - s) / 1000 )))
+  node_in+=($(in_us "$line"))
+done
+cmp -s "$OUT/rs/manifests.yaml" "$OUT/js/manifests.yaml" && same=identical || same=DIFFERENT
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+r=$(median "${rust[@]}"); j=$(median "${node[@]}"); ri=$(median "${rust_in[@]}"); ji=$(median "${node_in[@]}")
+s=$(now); node -e 'require("./bindings-node/moorage.js")'; e=$(now); startup=$(( (e - s) / 1000 ))
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_startup_and_load_us=$startup output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"

@@ -1,0 +1,11 @@
+//! Node bindings of moorage (napi-rs v3): the native module behind the npm package `moorage`.
+//! Bindings translate and never decide: every check and every default is the core's.
+
+mod cluster;
+mod convert;
+mod errors;
+mod quota;
+mod release;
+mod rollout;
+mod strategy;
+mod tenant;

@@ -1,0 +1,113 @@
+//! `Quota`: a tenant's resource quota (the core's `Quota`), from a camelCase option object.
+
+use moorage::model::quota::{ComputeResources, ContainerDefaults, ObjectCounts, RequestQuota};
+use napi::Env;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::convert::spec_json;
+use crate::errors;
+
+/// The options of `new Quota(...)`: Kubernetes quantities (`"2"`, `"500m"`, `"1Gi"`); the tenant
+/// validates them.
+#[napi(object)]
+#[derive(Default)]
+pub struct QuotaOptions {
+    /// `limits.cpu`.
+    pub limits_cpu: Option<String>,
+    /// `limits.memory`.
+    pub limits_memory: Option<String>,
+    /// `requests.cpu`.
+    pub requests_cpu: Option<String>,
+    /// `requests.memory`.
+    pub requests_memory: Option<String>,
+    /// `requests.storage`.
+    pub requests_storage: Option<String>,
+    /// Pods.
+    pub pods: Option<u32>,
+    /// Services.
+    pub services: Option<u32>,
+    /// ConfigMaps.
+    pub configmaps: Option<u32>,
+    /// Secrets.
+    pub secrets: Option<u32>,
+    /// PersistentVolumeClaims.
+    pub persistentvolumeclaims: Option<u32>,
+    /// Container defaults in spec form: `{default: {cpu, memory}, defaultRequest: {...}, max: {...}}`.
+    #[napi(ts_type = "ContainerDefaultsSpec")]
+    pub container_defaults: Option<Value>,
+}
+
+/// A tenant's resource quota.
+#[napi]
+#[derive(Clone)]
+pub struct Quota {
+    pub(crate) inner: moorage::Quota,
+}
+
+#[napi]
+impl Quota {
+    /// A quota from its options (all optional).
+    #[napi(constructor)]
+    pub fn new(env: Env, options: Option<QuotaOptions>) -> napi::Result<Self> {
+        let o = options.unwrap_or_default();
+        let container_defaults = match o.container_defaults {
+            Some(d) => Some(serde_json::from_value::<ContainerDefaults>(d).map_err(|e| {
+                errors::spec(&moorage::spec::SpecError::Parse { path: "quota.containerDefaults".into(), line: None, message: e.to_string() }).into_error(&env)
+            })?),
+            None => None,
+        };
+        Ok(Quota {
+            inner: moorage::Quota {
+                limits: ComputeResources { cpu: o.limits_cpu, memory: o.limits_memory },
+                requests: RequestQuota { cpu: o.requests_cpu, memory: o.requests_memory, storage: o.requests_storage },
+                pods: o.pods,
+                objects: ObjectCounts { services: o.services, configmaps: o.configmaps, secrets: o.secrets, persistentvolumeclaims: o.persistentvolumeclaims },
+                container_defaults,
+            },
+        })
+    }
+
+    /// `limits.cpu`.
+    #[napi(getter)]
+    pub fn limits_cpu(&self) -> Option<String> {
+        self.inner.limits.cpu.clone()
+    }
+    /// `limits.memory`.
+    #[napi(getter)]
+    pub fn limits_memory(&self) -> Option<String> {
+        self.inner.limits.memory.clone()
+    }
+    /// `requests.cpu`.
+    #[napi(getter)]
+    pub fn requests_cpu(&self) -> Option<String> {
+        self.inner.requests.cpu.clone()
+    }
+    /// `requests.memory`.
+    #[napi(getter)]
+    pub fn requests_memory(&self) -> Option<String> {
+        self.inner.requests.memory.clone()
+    }
+    /// `requests.storage`.
+    #[napi(getter)]
+    pub fn requests_storage(&self) -> Option<String> {
+        self.inner.requests.storage.clone()
+    }
+    /// Pods.
+    #[napi(getter)]
+    pub fn pods(&self) -> Option<u32> {
+        self.inner.pods
+    }
+
+    /// The spec form (as in a tenant YAML file).
+    #[napi(ts_return_type = "QuotaSpec")]
+    pub fn to_spec(&self) -> Value {
+        spec_json(&self.inner)
+    }
+
+    /// `JSON.stringify` writes the spec form.
+    #[napi(js_name = "toJSON", ts_return_type = "QuotaSpec")]
+    pub fn to_json(&self) -> Value {
+        self.to_spec()
+    }
+}

@@ -1,0 +1,152 @@
+//! `Release`: one version of an application (the core's `Release`), and `compile`.
+
+use napi::bindgen_prelude::{ClassInstance, Either3, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
+use napi::Env;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::cluster::spawn;
+use crate::convert::{spec_json, spec_object_json, text_or_file};
+use crate::errors::{self, Failure};
+use crate::strategy::{self, BlueGreen, Canary, Rolling};
+use crate::tenant::Tenant;
+
+fn from_json(spec: Value) -> Result<moorage::Release, Failure> {
+    // Fast path: the spec deserializes straight from the JSON value and the core validates it.
+    // Only a malformed spec goes through the core's spec reader, for the field's path.
+    match serde_json::from_value::<moorage::ReleaseSpec>(spec.clone()) {
+        Ok(s) => moorage::Release::from_spec(s).map_err(|e| errors::validation(&e)),
+        Err(_) => match moorage::spec::release_from_yaml(&spec.to_string()) {
+            Ok(r) => Ok(r),
+            Err(moorage::spec::SpecError::Parse { path, message, .. }) => Err(errors::spec(&moorage::spec::SpecError::Parse { path, line: None, message })),
+            Err(e) => Err(errors::spec(&e)),
+        },
+    }
+}
+
+/// One version of an application of a tenant: image, replicas, ports, resources, config files,
+/// hosts and the strategy that replaces the previous version.
+#[napi]
+#[derive(Clone)]
+pub struct Release {
+    pub(crate) inner: moorage::Release,
+}
+
+#[napi]
+impl Release {
+    /// A release from its spec: the keys of a release YAML file (`tenant`, `app`, `version`,
+    /// `image`, `replicas`, ...). `tenant` may be a `Tenant`; `strategy` a `Rolling`, `BlueGreen`
+    /// or `Canary`.
+    #[napi(constructor, ts_args_type = "spec: ReleaseOptions")]
+    pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
+        let json = spec_object_json(&env, &spec, |key, v| {
+            Ok(match key {
+                "tenant" if Tenant::instance_of(&env, v)? => Some(Value::String(spec.get_named_property::<ClassInstance<Tenant>>(key)?.inner.name().to_string())),
+                "strategy" => strategy::instance_json(&env, &spec, key, v)?,
+                _ => None,
+            })
+        })?;
+        Ok(Release { inner: from_json(json).map_err(|f| f.into_error(&env))? })
+    }
+
+    /// A release from YAML or JSON text, or from the path of a file holding it.
+    #[napi(factory)]
+    pub fn from_yaml(env: Env, text_or_path: String) -> napi::Result<Self> {
+        let text = text_or_file(text_or_path)?;
+        let inner = moorage::spec::release_from_yaml(&text).map_err(|e| errors::spec(&e).into_error(&env))?;
+        Ok(Release { inner })
+    }
+
+    /// The tenant's name.
+    #[napi(getter)]
+    pub fn tenant(&self) -> String {
+        self.inner.spec().tenant.clone()
+    }
+    /// The application.
+    #[napi(getter)]
+    pub fn app(&self) -> String {
+        self.inner.spec().app.clone()
+    }
+    /// The version.
+    #[napi(getter)]
+    pub fn version(&self) -> String {
+        self.inner.spec().version.clone()
+    }
+    /// The image.
+    #[napi(getter)]
+    pub fn image(&self) -> String {
+        self.inner.spec().image.clone()
+    }
+    /// Replicas.
+    #[napi(getter)]
+    pub fn replicas(&self) -> u32 {
+        self.inner.spec().replicas
+    }
+    /// Host names served.
+    #[napi(getter)]
+    pub fn hosts(&self) -> Vec<String> {
+        self.inner.spec().hosts.clone()
+    }
+    /// The strategy.
+    #[napi(getter)]
+    pub fn strategy(&self) -> Either3<Rolling, BlueGreen, Canary> {
+        strategy::to_object(&self.inner.spec().strategy)
+    }
+
+    /// The spec (the keys of a release YAML file).
+    #[napi(ts_return_type = "ReleaseSpec")]
+    pub fn to_spec(&self) -> Value {
+        spec_json(self.inner.spec())
+    }
+    /// `JSON.stringify` writes the spec.
+    #[napi(js_name = "toJSON", ts_return_type = "ReleaseSpec")]
+    pub fn to_json(&self) -> Value {
+        self.to_spec()
+    }
+    /// The spec as YAML.
+    #[napi]
+    pub fn to_yaml(&self) -> napi::Result<String> {
+        moorage::spec::release_to_yaml(&self.inner).map_err(|e| napi::Error::from_reason(e.to_string()))
+    }
+    /// Whether both releases have the same spec.
+    #[napi]
+    pub fn equals(&self, other: &Release) -> bool {
+        self.inner.spec() == other.inner.spec()
+    }
+}
+
+/// The Kubernetes objects of a tenant and its releases, as a multi-document YAML stream
+/// (`VALIDATION` when a release does not fit the tenant, e.g. a host outside its domains).
+#[napi]
+pub fn compile(env: Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<String> {
+    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
+    let compiled = moorage::compile(&tenant.inner, &releases).map_err(|e| errors::validation(&e).into_error(&env))?;
+    moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::manifest(&e).into_error(&env))
+}
+
+/// `compile` on the tokio runtime's threads: a Promise of the YAML stream, for large batches that
+/// should neither block the event loop nor run on one core.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn compile_async<'env>(env: &'env Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<PromiseRaw<'env, String>> {
+    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
+    let tenant = tenant.inner.clone();
+    spawn(
+        env,
+        async move {
+            let compiled = moorage::compile(&tenant, &releases).map_err(|e| errors::validation(&e))?;
+            moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::manifest(&e))
+        },
+        |yaml| yaml,
+    )
+}
+
+/// Compiles many tenants (each alone) to one YAML stream.
+#[napi]
+pub fn compile_tenants(env: Env, tenants: Vec<&Tenant>) -> napi::Result<String> {
+    let mut out = String::new();
+    for t in tenants {
+        let objects = moorage::compile_tenant(&t.inner).objects;
+        out.push_str(&moorage::manifest::to_yaml_stream(&objects).map_err(|e| errors::manifest(&e).into_error(&env))?);
+    }
+    Ok(out)
+}

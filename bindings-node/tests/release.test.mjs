@@ -1,0 +1,61 @@
+// Release, the strategies and compile (the core's model::release, model::strategy and compile).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { moorage, spec, thrown } from './helpers.mjs'
+
+const { BlueGreen, Canary, Quota, Release, Rolling, Tenant } = moorage
+
+const tenant = () => new Tenant({ name: 'acme', quota: new Quota({ limitsCpu: '2', limitsMemory: '2Gi', pods: 10 }), domains: ['shop.acme.test'] })
+
+test('defaults are the core\'s', () => {
+  const r = new Release({ tenant: tenant(), app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: ['shop.acme.test'] })
+  assert.equal(r.replicas, 1)
+  assert.ok(r.strategy instanceof Rolling)
+  assert.equal(r.tenant, 'acme')
+  assert.deepEqual(r.hosts, ['shop.acme.test'])
+})
+
+test('strategies: spec form and round trip', () => {
+  const bg = new BlueGreen({ previewHost: 'preview.acme.test' })
+  assert.deepEqual(bg.toSpec(), { type: 'blueGreen', autoPromote: true, keepPrevious: 1, previewHost: 'preview.acme.test', scaleDownDelay: '30s' })
+  const canary = new Canary([{ setWeight: 20 }, { pause: {} }, { setWeight: 100 }])
+  const r = new Release({ tenant: 'acme', app: 'web', version: 'v2', image: 'nginx:1.27', strategy: canary })
+  assert.ok(r.strategy instanceof Canary)
+  assert.deepEqual(r.strategy.toSpec().steps[0], { setWeight: 20 })
+  assert.ok(new Release(r.toSpec()).equals(r))
+  assert.ok(new Release(JSON.parse(JSON.stringify(r))).equals(r))
+  assert.deepEqual(new Rolling({ maxSurge: '50%' }).toSpec().maxSurge, '50%')
+})
+
+test('a malformed strategy is a SPEC error', () => {
+  const e = thrown(() => new Canary([{ setWeight: 'lots' }]))
+  assert.equal(e.code, 'SPEC')
+  assert.equal(e.path, 'strategy')
+})
+
+test('a release validation error lists several paths', () => {
+  const e = thrown(() => new Release({ tenant: 'acme', app: 'Web_App', version: 'v1', image: '', resources: { limits: { memory: '128mb' } } }))
+  assert.equal(e.code, 'VALIDATION')
+  const paths = e.errors.map((x) => x.path)
+  assert.ok(paths.length >= 3, paths.join(', '))
+  assert.ok(paths.includes('release.app'))
+  assert.ok(paths.includes('release.image'))
+  assert.ok(paths.includes('release.resources.limits.memory'))
+})
+
+test('compile refuses a host outside the tenant\'s domains', () => {
+  const r = new Release({ tenant: 'acme', app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: ['shop.other.test'] })
+  const e = thrown(() => moorage.compile(tenant(), [r]))
+  assert.equal(e.code, 'VALIDATION')
+  assert.ok(e.errors.some((x) => x.path.includes('hosts')))
+})
+
+test('compile a tenant and its release', () => {
+  const t = Tenant.fromYaml(spec('acme.tenant.yaml'))
+  const green = Release.fromYaml(spec('webserver-green.release.yaml'))
+  const text = moorage.compile(t, [green])
+  assert.match(text, /kind: Deployment/)
+  assert.match(text, /webserver-green/)
+  assert.match(green.toYaml(), /^tenant: acme/)
+  assert.equal(moorage.compileTenants([t, t]), t.compile() + t.compile())
+})

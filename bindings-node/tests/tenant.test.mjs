@@ -1,0 +1,156 @@
+// Tenant and Quota (the core's model::tenant and model::quota) and the tenant lifecycle (the
+// core's tenant module) on the simulated cluster and, with MOORAGE_TEST_KUBECONFIG, the real one.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import { moorage, realCluster, rejection, spec, thrown, unique } from './helpers.mjs'
+
+const { Cluster, Quota, Tenant } = moorage
+
+test('an option object builds a valid tenant', () => {
+  const t = new Tenant({
+    name: 'acme',
+    displayName: 'ACME Corp',
+    quota: new Quota({ limitsCpu: '2', limitsMemory: '1Gi', pods: 10 }),
+    members: { 'alice@acme.test': 'admin' },
+    domains: ['shop.acme.test'],
+  })
+  assert.equal(t.name, 'acme')
+  assert.equal(t.namespace, 'acme')
+  assert.equal(t.displayName, 'ACME Corp')
+  assert.equal(t.quota.limitsMemory, '1Gi')
+  assert.equal(t.quota.pods, 10)
+  assert.deepEqual(t.toSpec().members, [{ name: 'alice@acme.test', kind: 'user', role: 'admin' }])
+  assert.deepEqual(t.toSpec().quota.limits, { cpu: '2', memory: '1Gi' })
+})
+
+test('a plain quota object in the spec form is the same as a Quota', () => {
+  const a = new Tenant({ name: 'acme', quota: { limits: { cpu: '2', memory: '1Gi' }, pods: 10 } })
+  const b = new Tenant({ name: 'acme', quota: new Quota({ limitsCpu: '2', limitsMemory: '1Gi', pods: 10 }) })
+  assert.ok(a.equals(b))
+})
+
+test('fromYaml of a file, of its text and a spec object agree', () => {
+  const fromFile = Tenant.fromYaml(spec('acme.tenant.yaml'))
+  const fromText = Tenant.fromYaml(fs.readFileSync(spec('acme.tenant.yaml'), 'utf8'))
+  assert.ok(fromFile.equals(fromText))
+  assert.ok(new Tenant(fromFile.toSpec()).equals(fromFile))
+  assert.ok(new Tenant(JSON.parse(JSON.stringify(fromFile))).equals(fromFile))
+  assert.deepEqual(fromFile.domains, ['shop.acme.test', 'preview.acme.test'])
+  assert.match(fromFile.toYaml(), /^name: acme/)
+})
+
+test('a validation error lists every path', () => {
+  const e = thrown(() => new Tenant({ name: 'Acme!', quota: new Quota({ limitsCpu: '1', limitsMemory: '2g' }), domains: ['bad domain'] }))
+  assert.ok(e instanceof moorage.MoorageError)
+  assert.ok(e instanceof moorage.ValidationError)
+  assert.equal(e.code, 'VALIDATION')
+  const paths = e.errors.map((x) => x.path)
+  assert.deepEqual(paths, ['tenant.name', 'tenant.quota.limits.memory', 'tenant.domains[0]'])
+  const memory = e.errors.find((x) => x.path === 'tenant.quota.limits.memory')
+  assert.match(memory.message, /2Gi/)
+})
+
+test('a malformed spec is a SPEC error with its path and line', () => {
+  const e = thrown(() => Tenant.fromYaml('name: acme\nquota:\n  pods: many\n'))
+  assert.equal(e.code, 'SPEC')
+  assert.ok(e instanceof moorage.SpecError)
+  assert.equal(e.path, 'tenant.quota.pods')
+  assert.equal(e.line, 3)
+})
+
+test('an unknown field in a spec object is refused', () => {
+  const e = thrown(() => new Tenant({ name: 'acme', quotas: {} }))
+  assert.equal(e.code, 'SPEC')
+  assert.match(e.path, /^tenant/)
+})
+
+test('withQuota validates again', () => {
+  const t = Tenant.fromYaml(spec('acme.tenant.yaml'))
+  const raised = t.withQuota(new Quota({ limitsCpu: '2', limitsMemory: '1Gi', pods: 6 }))
+  assert.equal(raised.quota.limitsCpu, '2')
+  assert.equal(thrown(() => t.withQuota(new Quota({ limitsMemory: 'lots' }))).code, 'VALIDATION')
+})
+
+test('compile is a YAML stream', () => {
+  const text = Tenant.fromYaml(spec('acme.tenant.yaml')).compile()
+  for (const kind of ['Namespace', 'ResourceQuota', 'CronJob']) {
+    assert.match(text, new RegExp(`kind: ${kind}`))
+  }
+  assert.match(text, /^---$/m)
+})
+
+function customer(name) {
+  return new Tenant({
+    name,
+    protected: false,
+    quota: new Quota({ limitsCpu: '2', limitsMemory: '2Gi', requestsStorage: '20Gi', pods: 10 }),
+    members: { [`hank@${name}.test`]: 'admin' },
+    domains: [`shop.${name}.test`],
+    storage: [{ name: 'db', storageClass: 'openebs-replicated', size: '10Gi' }],
+    backups: [
+      {
+        name: 'nightly',
+        volume: 'db',
+        schedule: '0 3 * * *',
+        retention: 7,
+        target: { endpoint: 'https://minio.backup.svc:9000', bucket: name, credentialsSecret: `${name}-s3` },
+        database: { engine: 'postgres', host: 'db', database: 'shop', credentialsSecret: `${name}-db` },
+      },
+    ],
+  })
+}
+
+/** Onboards a customer with a custom domain and a backup, then the whole lifecycle. */
+async function onboarding(cluster, name) {
+  const t = customer(name)
+  const first = await cluster.applyTenant(t, { timeout: 60 })
+  assert.ok(first.created > 0)
+  assert.equal(first.objects[0].object, `Namespace ${name}`)
+  const again = await cluster.applyTenant(t)
+  assert.equal(again.changes, 0, 'a second apply changes nothing')
+  assert.equal((await cluster.planTenant(t)).empty, true)
+
+  const status = await cluster.tenantStatus(t)
+  assert.deepEqual(status.domains.map((d) => d.domain), [`shop.${name}.test`])
+  assert.ok(status.quota.some((q) => q.resource === 'pods' && q.hard === '10'))
+  assert.deepEqual(status.backups.map((b) => b.name), ['backup-nightly'])
+
+  // The domain is the tenant's: another tenant asking for it is refused before any write.
+  const rival = new Tenant({ name: `${name}-rival`, domains: [`shop.${name}.test`] })
+  const taken = await rejection(cluster.applyTenant(rival))
+  assert.equal(taken.code, 'DOMAIN_TAKEN')
+  assert.deepEqual([taken.domain, taken.holder], [`shop.${name}.test`, name])
+
+  const raised = t.withQuota(new Quota({ limitsCpu: '4', limitsMemory: '2Gi', requestsStorage: '20Gi', pods: 10 }))
+  const plan = await cluster.planTenant(raised)
+  assert.equal(plan.empty, false)
+  assert.ok(plan.objects.some((o) => o.action === 'update' && o.changes.some((c) => c.path === 'spec.hard.limits.cpu')))
+
+  assert.deepEqual(await cluster.suspendTenant(t), [])
+  const deleted = await cluster.deleteTenant(t, { purge: true })
+  assert.ok(deleted.deleted.includes(`Namespace ${name}`))
+}
+
+test('onboarding with a custom domain and backups on the simulated cluster', async () => {
+  await onboarding(Cluster.simulated(), 'globex')
+})
+
+test('onboarding with a custom domain and backups on the real control plane', async (t) => {
+  const cluster = await realCluster(t)
+  if (!cluster) return
+  await onboarding(cluster, unique('jsglobex'))
+})
+
+test('a protected tenant is deleted only with confirm', async () => {
+  const c = Cluster.simulated()
+  const t = new Tenant({ name: 'initech', protected: true })
+  await c.applyTenant(t)
+  const e = await rejection(c.deleteTenant(t))
+  assert.equal(e.code, 'TENANT_PROTECTED')
+  assert.ok(e instanceof moorage.TenantError)
+  assert.equal(e.tenant, 'initech')
+  assert.ok((await c.deleteTenant(t, { confirm: true })).deleted.length > 0)
+  const missing = await rejection(c.tenantStatus(new Tenant({ name: 'nobody' })))
+  assert.deepEqual([missing.code, missing.tenant], ['TENANT_NOT_FOUND', 'nobody'])
+})
