@@ -10,6 +10,12 @@
 #                                 (logs are copied to $CACHE_ROOT/last-logs when asked or failed)
 #   testcluster.sh env [DIR]      print `export KUBECONFIG=...` for the current cluster
 #   testcluster.sh status [DIR]   show the recorded processes and whether they run
+#   testcluster.sh stop-component [--kill] NAME [DIR]
+#                                 stop one component (etcd, kube-apiserver, kube-controller-manager,
+#                                 kube-scheduler, kwok): TERM, or KILL at once with --kill
+#   testcluster.sh start-component NAME [DIR]
+#                                 start it again with the same arguments and wait until it serves
+#   testcluster.sh restart-component [--kill] NAME [DIR]   both (fault-injection tests, S2)
 #
 # Environment:
 #   MOORAGE_TESTCLUSTER_CACHE   cache root (default $HOME/.cache/moorage/testcluster)
@@ -250,7 +256,10 @@ EOF
 
 start() { # start <name> <binary> args...
   local name="$1" bin="$2"; shift 2
-  nohup "$bin" "$@" > "$STATE/logs/$name.log" 2>&1 < /dev/null &
+  # The command line is kept so that start-component can start the component again.
+  mkdir -p "$STATE/cmd"
+  printf '%s\0' "$bin" "$@" > "$STATE/cmd/$name"
+  nohup "$bin" "$@" >> "$STATE/logs/$name.log" 2>&1 < /dev/null &
   local pid=$!
   echo "$name $pid $bin" >> "$STATE/pids"
   log "started $name (pid $pid)"
@@ -537,6 +546,85 @@ cmd_status() {
   done < "$STATE/pids"
 }
 
+# ---------------------------------------------------------------------------------------------
+# stop-component / start-component / restart-component (fault injection)
+# ---------------------------------------------------------------------------------------------
+component_pid() { # component_pid <name>: the recorded pid of a component (its latest start)
+  awk -v n="$1" '$1 == n { pid = $2 } END { if (pid) print pid }' "$STATE/pids"
+}
+
+cmd_stop_component() {
+  local signal=TERM name="" dir="" arg
+  for arg in "$@"; do
+    case "$arg" in
+      --kill) signal=KILL ;;
+      *) if [ -z "$name" ]; then name="$arg"; else dir="$arg"; fi ;;
+    esac
+  done
+  [ -n "$name" ] || die "usage: stop-component [--kill] NAME [DIR]"
+  resolve_state "$dir"
+  local pid bin i
+  pid="$(component_pid "$name")"
+  [ -n "$pid" ] || die "no component $name in $STATE/pids"
+  bin="$(awk -v n="$name" '$1 == n { bin = $3 } END { print bin }' "$STATE/pids")"
+  if ! is_ours "$pid" "$bin"; then log "$name (pid $pid) is not running"; return 0; fi
+  kill -"$signal" "$pid" 2>/dev/null || true
+  for i in $(seq 1 100); do
+    is_ours "$pid" "$bin" || break
+    sleep 0.1
+  done
+  if is_ours "$pid" "$bin"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+  log "stopped $name (pid $pid, SIG$signal)"
+}
+
+component_serves() { # component_serves <name>: the component answers its health check
+  local server etcd bin
+  server="$(sed -n 's/^server=//p' "$STATE/cluster.env")"
+  etcd="$(sed -n 's/^etcd=//p' "$STATE/cluster.env")"
+  bin="$(sed -n 's/^bin=//p' "$STATE/cluster.env")"
+  case "$1" in
+    etcd) curl -fsS "$etcd/health" ;;
+    kube-apiserver) "$bin/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz ;;
+    *) kill -0 "$(component_pid "$1")" ;;
+  esac
+}
+
+cmd_start_component() {
+  local name="${1:-}"
+  [ -n "$name" ] || die "usage: start-component NAME [DIR]"
+  resolve_state "${2:-}"
+  [ -f "$STATE/cmd/$name" ] || die "no recorded command line for $name in $STATE/cmd"
+  local pid bin
+  pid="$(component_pid "$name")"
+  bin="$(awk -v n="$name" '$1 == n { bin = $3 } END { print bin }' "$STATE/pids")"
+  if [ -n "$pid" ] && is_ours "$pid" "$bin"; then log "$name (pid $pid) is already running"; return 0; fi
+  local -a argv=()
+  mapfile -d '' argv < "$STATE/cmd/$name"
+  nohup "${argv[@]}" >> "$STATE/logs/$name.log" 2>&1 < /dev/null &
+  pid=$!
+  # The new pid replaces the old one in place: `down` keeps stopping in reverse start order.
+  awk -v n="$name" -v p="$pid" '$1 == n { $2 = p } { print }' "$STATE/pids" > "$STATE/pids.new" && mv "$STATE/pids.new" "$STATE/pids"
+  local t0=$SECONDS
+  until component_serves "$name" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) exited; see $STATE/logs/$name.log"
+    [ $((SECONDS - t0)) -lt "$UP_TIMEOUT" ] || die "$name did not serve within $UP_TIMEOUT s"
+    sleep 0.2
+  done
+  log "started $name again (pid $pid), serving after $((SECONDS - t0)) s"
+}
+
+cmd_restart_component() {
+  local kill="" name="" dir="" arg
+  for arg in "$@"; do
+    case "$arg" in
+      --kill) kill=--kill ;;
+      *) if [ -z "$name" ]; then name="$arg"; else dir="$arg"; fi ;;
+    esac
+  done
+  cmd_stop_component $kill "$name" $dir
+  cmd_start_component "$name" $dir
+}
+
 # Everything runs from main, called on the last line together with exit: bash has then parsed
 # the whole file, so editing this script while a cluster starts cannot break the running one.
 main() {
@@ -546,7 +634,10 @@ main() {
     down) shift; cmd_down "$@" ;;
     env) shift; cmd_env "$@" ;;
     status) shift; cmd_status "$@" ;;
-    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    stop-component) shift; cmd_stop_component "$@" ;;
+    start-component) shift; cmd_start_component "$@" ;;
+    restart-component) shift; cmd_restart_component "$@" ;;
+    *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 }
 

@@ -183,7 +183,7 @@ type CallbackError = Arc<Mutex<Option<PyErr>>>;
 fn options(timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<(RolloutOptions, CallbackError)> {
     let timeout = Duration::try_from_secs_f64(timeout).map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("timeout: {e}")))?;
     let failed: CallbackError = Arc::new(Mutex::new(None));
-    let mut options = RolloutOptions { timeout, wait_for_scale_down, progress: None };
+    let mut options = RolloutOptions { timeout, wait_for_scale_down, progress: None, ..RolloutOptions::default() };
     if let Some(cb) = on_progress {
         let slot = failed.clone();
         options = options.on_progress(move |p| {

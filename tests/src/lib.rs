@@ -16,6 +16,10 @@ use kube::api::{DeleteParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
+pub mod fixtures;
+pub mod load;
+pub mod log_capture;
+
 /// Environment variable holding the admin kubeconfig of the test control plane.
 pub const KUBECONFIG_ENV: &str = "MOORAGE_TEST_KUBECONFIG";
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use moorage::backend::wait::{self, Target};
-use moorage::backend::{ApplyOptions, Backend, BackendError, Change, Kind, Propagation, Selector, WatchEvent};
+use moorage::backend::{ownership, ApplyOptions, Backend, BackendError, Change, Kind, Propagation, Selector, WatchEvent};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -115,6 +115,34 @@ mod cases {
         b.apply(&[service(ns, "web", "blue")], &ApplyOptions::force()).await.unwrap();
         let svc = b.get(&kind::<k8s_openapi::api::core::v1::Service, _>(), Some(ns), "web").await.unwrap().unwrap();
         assert_eq!(svc["spec"]["selector"]["app"], "blue", "force takes the field back");
+        teardown(b, ns).await;
+    }
+
+    pub async fn a_scale_by_another_manager_is_drift_until_forced(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let mine = deployment(ns, "web", 2, "nginx:1.27");
+        b.apply(std::slice::from_ref(&mine), &ApplyOptions::default()).await.unwrap();
+        assert_eq!(ownership::drift(b, std::slice::from_ref(&mine)).await.unwrap(), [], "no drift after moorage's own apply");
+        // A UI scales the Deployment with its own field manager.
+        let scale = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": ns}, "spec": {"replicas": 5}});
+        b.apply(&[scale], &ApplyOptions { field_manager: "rancher-ui".into(), ..ApplyOptions::force() }).await.unwrap();
+        let drift = ownership::drift(b, std::slice::from_ref(&mine)).await.unwrap();
+        let found: Vec<(&str, Vec<String>)> = drift.iter().map(|d| (d.manager.as_str(), d.fields.clone())).collect();
+        assert_eq!(found, [("rancher-ui", vec!["spec.replicas".to_string()])]);
+        assert_eq!(drift[0].object.name, "web");
+        // moorage's apply (dry run or not) refuses to overwrite it, naming the field and the manager.
+        for options in [ApplyOptions::dry_run(), ApplyOptions::default()] {
+            let err = b.apply(std::slice::from_ref(&mine), &options).await.unwrap_err();
+            let BackendError::Conflict { manager, field, .. } = &err else { panic!("expected a conflict, got {err}") };
+            assert_eq!((manager.as_str(), field.as_str()), ("rancher-ui", ".spec.replicas"), "{err}");
+        }
+        let live = b.get(&deployment_kind(), Some(ns), "web").await.unwrap().unwrap();
+        assert_eq!(live["spec"]["replicas"], 5, "nothing overwritten");
+        // Forced, the field comes back to moorage and the drift is gone.
+        b.apply(std::slice::from_ref(&mine), &ApplyOptions::force()).await.unwrap();
+        let live = b.get(&deployment_kind(), Some(ns), "web").await.unwrap().unwrap();
+        assert_eq!(live["spec"]["replicas"], 2);
+        assert_eq!(ownership::drift(b, &[mine]).await.unwrap(), []);
         teardown(b, ns).await;
     }
 
@@ -303,6 +331,7 @@ conformance!(
     apply_is_idempotent,
     dry_run_changes_nothing,
     another_field_manager_conflicts_unless_forced,
+    a_scale_by_another_manager_is_drift_until_forced,
     quota_admission_and_usage,
     limit_range_defaults,
     deployment_becomes_available,

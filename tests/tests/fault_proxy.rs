@@ -1,5 +1,6 @@
 //! Fault injection between the cluster backend and a real API server: 429 with Retry-After, 503,
-//! dropped connections and a watch dropped mid-stream; every operation must still complete, once.
+//! dropped connections, slow answers and watches dropped mid-stream; every operation must still
+//! complete, once (S2 of docs/reliability.md).
 //!
 //! Layout: `ClusterBackend` -> fault proxy (this file, plain HTTP, hyper) -> `kubectl proxy`
 //! (plain HTTP, authenticates with the test kubeconfig) -> kube-apiserver (TLS).
@@ -7,6 +8,11 @@
 //! number 3 of every 10 gets a 429 with `Retry-After: 1`, number 5 a 503 and number 8 a dropped
 //! connection (closed without an answer). The first watch request is answered, then its
 //! connection is cut mid-stream after a second.
+//!
+//! The whole-rollout case adds slow answers: request 6 of every 10 is forwarded, then its answer
+//! held 1 s, and request 16 of every 20 held longer than the backend's request timeout (the
+//! server did the work, the client never hears of it and tries again); and every watch connection,
+//! not only the first, is cut after 1.5 s.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -39,7 +45,20 @@ struct Counters {
     dropped: AtomicU64,
     watches: AtomicU64,
     watches_cut: AtomicU64,
+    slow: AtomicU64,
+    too_slow: AtomicU64,
+    /// Whole-rollout plan: slow answers, and every watch cut (not only the first).
+    harsh: bool,
 }
+
+impl Counters {
+    fn harsh() -> Self {
+        Counters { harsh: true, ..Counters::default() }
+    }
+}
+
+/// The backend's request timeout in the whole-rollout case; "too slow" answers are held longer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
 enum Fault {
     TooManyRequests,
@@ -68,12 +87,23 @@ fn status_body(code: u16, reason: &str, message: &str, retry_after: u32) -> Prox
 async fn handle(upstream: String, client: HttpClient<HttpConnector, Incoming>, counters: Arc<Counters>, request: Request<Incoming>) -> Result<Response<ProxyBody>, std::io::Error> {
     let is_watch = request.uri().query().is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
     let mut cut_after = None;
+    let mut hold = None;
     if is_watch {
-        if counters.watches.fetch_add(1, Ordering::SeqCst) == 0 {
+        let first = counters.watches.fetch_add(1, Ordering::SeqCst) == 0;
+        if counters.harsh {
+            cut_after = Some(Duration::from_millis(1500));
+        } else if first {
             cut_after = Some(Duration::from_secs(1));
         }
     } else {
         let n = counters.requests.fetch_add(1, Ordering::SeqCst);
+        if counters.harsh && n % 20 == 16 {
+            counters.too_slow.fetch_add(1, Ordering::SeqCst);
+            hold = Some(REQUEST_TIMEOUT + Duration::from_secs(1));
+        } else if counters.harsh && n % 10 == 6 {
+            counters.slow.fetch_add(1, Ordering::SeqCst);
+            hold = Some(Duration::from_secs(1));
+        }
         match fault_for(n) {
             Some(Fault::TooManyRequests) => {
                 counters.too_many.fetch_add(1, Ordering::SeqCst);
@@ -102,6 +132,10 @@ async fn handle(upstream: String, client: HttpClient<HttpConnector, Incoming>, c
     parts.uri = format!("{upstream}{path}").parse().map_err(std::io::Error::other)?;
     parts.headers.remove(hyper::header::HOST);
     let response = client.request(Request::from_parts(parts, body)).await.map_err(std::io::Error::other)?;
+    if let Some(hold) = hold {
+        // The API server has done the work; its answer comes late (or too late).
+        tokio::time::sleep(hold).await;
+    }
     let (parts, body) = response.into_parts();
     let body: ProxyBody = match cut_after {
         None => body.map_err(std::io::Error::other).boxed(),
@@ -290,5 +324,55 @@ async fn every_operation_survives_injected_faults() -> anyhow::Result<()> {
         (counters.requests.load(Ordering::SeqCst), counters.too_many.load(Ordering::SeqCst), counters.unavailable.load(Ordering::SeqCst), counters.dropped.load(Ordering::SeqCst));
     println!("fault proxy: {requests} requests, {too_many} x 429, {unavailable} x 503, {dropped} dropped, {} watch(es), {} cut", counters.watches.load(Ordering::SeqCst), counters.watches_cut.load(Ordering::SeqCst));
     assert!(too_many > 0 && unavailable > 0 && dropped > 0, "every kind of fault was injected");
+    Ok(())
+}
+
+/// A whole blue/green rollout (tenant, blue, then green) through the fault proxy with every fault at
+/// once: it completes, with exactly the objects and history of a rollout without faults, and the
+/// stable Service keeps ready endpoints throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_rollout_survives_injected_faults() -> anyhow::Result<()> {
+    use moorage::rollout::{self, Outcome, RolloutOptions};
+    use moorage_tests::fixtures;
+    let Some(direct) = moorage_tests::real_backend().await else { return Ok(()) };
+    let kubeconfig = std::env::var(moorage_tests::KUBECONFIG_ENV)?;
+    let (_kubectl, upstream) = start_kubectl_proxy(&kubeconfig).await?;
+    let counters = Arc::new(Counters::harsh());
+    let port = start_fault_proxy(upstream, counters.clone()).await?;
+    let options = moorage::backend::cluster::ClusterOptions { request_timeout: REQUEST_TIMEOUT, ..Default::default() };
+    let faulty = ClusterBackend::from_config(kube::Config::new(format!("http://127.0.0.1:{port}").parse()?))?.with_options(options);
+    let timeout = RolloutOptions::with_timeout(Duration::from_secs(240));
+
+    // The reference: the same rollouts without faults.
+    let run = |backend: &'static str| format!("s2p-{backend}-{}", moorage_tests::random_suffix());
+    let (reference_ns, faulty_ns) = (run("ref"), run("flt"));
+    let mut inventories = Vec::new();
+    for (ns, backend) in [(&reference_ns, &direct), (&faulty_ns, &faulty)] {
+        let tenant = fixtures::roomy_tenant(ns);
+        fixtures::apply_tenant(backend, &tenant).await;
+        rollout::rollout(backend, &tenant, &fixtures::webserver(ns, "webserver", "blue", 3, fixtures::strategy("bluegreen")), &timeout).await.context("blue")?;
+        // Watched through the same backend: through the faults, its connection is cut every 1.5 s.
+        let (stop, recorder) = fixtures::record_ready_endpoints(backend, ns, "webserver").await;
+        let green = rollout::rollout(backend, &tenant, &fixtures::webserver(ns, "webserver", "green", 3, fixtures::strategy("bluegreen")), &timeout).await.context("green")?;
+        assert_eq!(green.version, "green");
+        stop.send(()).ok();
+        let counts = recorder.await?;
+        assert!(fixtures::never_without_endpoints(&counts), "{ns}: the stable Service lost its ready endpoints: {counts:?}");
+        let history = rollout::history(&direct, &tenant, "webserver").await?;
+        let revisions: Vec<(u32, &str, &Outcome)> = history.revisions.iter().map(|r| (r.number, r.version.as_str(), &r.outcome)).collect();
+        assert_eq!(revisions, [(1, "blue", &Outcome::Superseded), (2, "green", &Outcome::Succeeded)], "{ns}: one revision per rollout");
+        assert!(rollout::status(&direct, &tenant, "webserver").await?.rollout.is_none());
+        inventories.push(fixtures::inventory(&direct, ns).await);
+        fixtures::delete_tenant(&direct, ns).await;
+    }
+    assert_eq!(inventories[0], inventories[1], "through the faults: the objects of a rollout without faults, none duplicated");
+    let c = |a: &AtomicU64| a.load(Ordering::SeqCst);
+    println!(
+        "S2 fault proxy, whole rollout: {} requests, {} x 429 (Retry-After: 1), {} x 503, {} dropped, {} answers held 1 s, {} held past the {:?} request timeout, {} watches, {} cut",
+        c(&counters.requests), c(&counters.too_many), c(&counters.unavailable), c(&counters.dropped), c(&counters.slow), c(&counters.too_slow), REQUEST_TIMEOUT, c(&counters.watches), c(&counters.watches_cut)
+    );
+    assert!(c(&counters.too_many) > 0 && c(&counters.unavailable) > 0 && c(&counters.dropped) > 0, "every kind of error was injected");
+    assert!(c(&counters.slow) > 0 && c(&counters.too_slow) > 0, "slow and too slow answers were injected");
+    assert!(c(&counters.watches_cut) >= 2, "watches were cut during the rollout (the rollout's own waits, and the EndpointSlice watch)");
     Ok(())
 }

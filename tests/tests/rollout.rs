@@ -248,6 +248,21 @@ both_backends!(
     canary_weights_match_endpoints,
     canary_abort_returns_traffic_to_stable,
     canary_ingress_nginx_sets_the_weight,
-    blue_green_survives_a_kill_at_every_step,
-    canary_survives_a_kill_at_every_step,
 );
+
+/// Kill-and-resume with the driver in this process (its backend stops answering at the kill point):
+/// on the simulated cluster only. On the real control plane, tests/crash_resume.rs kills a driver
+/// process with SIGKILL at the same boundaries and resumes with a new process.
+mod simulated_kill_and_resume {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blue_green_survives_a_kill_at_every_step() {
+        let sim = moorage::backend::sim::SimulatedCluster::new();
+        super::cases::blue_green_survives_a_kill_at_every_step(&sim, "acme").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn canary_survives_a_kill_at_every_step() {
+        let sim = moorage::backend::sim::SimulatedCluster::new();
+        super::cases::canary_survives_a_kill_at_every_step(&sim, "acme").await;
+    }
+}

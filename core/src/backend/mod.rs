@@ -6,6 +6,7 @@ pub mod cluster;
 mod error;
 mod kind;
 pub mod manifests;
+pub mod ownership;
 pub(crate) mod selector;
 pub mod sim;
 pub mod wait;

@@ -67,7 +67,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         if let Some(rev) = history.revisions.iter().rev().find(|r| r.version == spec.version) {
             if rev.spec == *spec && rev.outcome == Outcome::Succeeded {
                 let all: Vec<&Object> = compiled.objects.iter().collect();
-                let changed = apply_objects(backend, &all).await?;
+                let changed = apply_objects(backend, &all, options).await?;
                 return Ok(RolloutReport {
                     revision: rev.number,
                     version: spec.version.clone(),
@@ -118,7 +118,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         // a first release, or a rolling update, applies everything at once.
         let hold = state.from.is_some() && matches!(spec.strategy, Strategy::BlueGreen(_) | Strategy::Canary(_));
         let to_apply: Vec<&Object> = compiled.objects.iter().filter(|o| !(hold && is_stable_route(o, app))).collect();
-        let changed = apply_objects(backend, &to_apply).await?;
+        let changed = apply_objects(backend, &to_apply, options).await?;
         options.emit(Progress::Applied { objects: to_apply.len(), changed });
         let ready_at = match wait_version_ready(backend, release, options, options.timeout).await {
             Ok(at) => at,
@@ -202,7 +202,7 @@ async fn switch(
     let app = release.app();
     let compiled = compile_release(tenant, release)?;
     let routes: Vec<&Object> = compiled.objects.iter().filter(|o| is_stable_route(o, app)).collect();
-    apply_objects(backend, &routes).await?;
+    apply_objects(backend, &routes, options).await?;
     let latency = ready_at.elapsed();
     state.phase = Phase::Switched;
     state.switched_at = Some(secs(backend.now()));
@@ -249,7 +249,7 @@ pub(super) async fn finish(
             if let Ok(old_release) = Release::from_spec(old) {
                 let compiled = compile_release(tenant, &old_release)?;
                 let deployment: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() == "Deployment").collect();
-                apply_objects(backend, &deployment).await?;
+                apply_objects(backend, &deployment, options).await?;
                 options.emit(Progress::ScaledDown { version: from.clone() });
             }
         }
@@ -428,7 +428,7 @@ pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, 
     } else {
         let compiled = compile_release(tenant, &release)?;
         let versioned: Vec<&Object> = compiled.objects.iter().filter(|o| !is_stable_route(o, app)).collect();
-        apply_objects(backend, &versioned).await?;
+        apply_objects(backend, &versioned, options).await?;
         wait_version_ready(backend, &release, options, options.timeout).await?
     };
     let latency = switch(backend, tenant, &release, &mut history, &mut state, options, ready_at).await?;

@@ -12,7 +12,7 @@ use super::wait::wait_version_ready;
 use super::{active_version, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
 use crate::analysis::Verdict;
 use crate::backend::wait::{condition, ready_endpoints, wait_for, Target};
-use crate::backend::{ApplyOptions, Backend, BackendError, Kind, Propagation, Selector};
+use crate::backend::{Backend, BackendError, Kind, Propagation, Selector};
 use crate::checks::parse_duration;
 use crate::compile::{compile_release, compile_service, Object, ServiceRole};
 use crate::labels;
@@ -62,7 +62,7 @@ async fn scale(backend: &dyn Backend, tenant: &Tenant, release: &Release, replic
     if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
         spec.insert("replicas".into(), json!(replicas));
     }
-    backend.apply(&[v], &ApplyOptions::default()).await?;
+    backend.apply(&[v], &options.apply_options()).await?;
     wait_version_ready(backend, release, options, options.timeout).await?;
     Ok(())
 }
@@ -195,7 +195,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     // Versioned objects and the canary Service; the stable routes stay where they are.
     let compiled = compile_release(tenant, release)?;
     let others: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() != "Deployment" && !(matches!(o.kind(), "Service" | "Ingress") && o.name() == app)).collect();
-    let changed = super::apply_objects(backend, &others).await?;
+    let changed = super::apply_objects(backend, &others, options).await?;
     options.emit(Progress::Applied { objects: others.len(), changed });
 
     let first = state.step.unwrap_or(0) as usize;
@@ -264,14 +264,14 @@ async fn set_weight(backend: &dyn Backend, tenant: &Tenant, release: &Release, s
         TrafficRouting::IngressNginx => {
             scale(backend, tenant, release, c, options).await?;
             if let Some(ingress) = canary_ingress(tenant, release, w)? {
-                backend.apply(&[ingress], &ApplyOptions::default()).await?;
+                backend.apply(&[ingress], &options.apply_options()).await?;
             }
             options.emit(Progress::WeightSet { requested: w, actual: w, canary: c, total: r + c });
         }
         _ => {
             scale(backend, tenant, release, c, options).await?;
             // Both versions behind the stable Service (idempotent), then the stable version shrinks.
-            backend.apply(&[shared_stable_service(release)], &ApplyOptions::default()).await?;
+            backend.apply(&[shared_stable_service(release)], &options.apply_options()).await?;
             let s = if w >= 100 { 0 } else { r.saturating_sub(c).max(1) };
             scale(backend, tenant, stable, s, options).await?;
             let (ready_canary, total) = measure(backend, ns, app, &release.spec().version, (c + s) as usize).await?;
@@ -323,7 +323,7 @@ async fn complete(
     }
     let compiled = compile_release(tenant, release)?;
     let routes: Vec<&Object> = compiled.objects.iter().filter(|o| matches!(o.kind(), "Service" | "Ingress") && o.name() == app).collect();
-    super::apply_objects(backend, &routes).await?;
+    super::apply_objects(backend, &routes, options).await?;
     backend.delete(&ingress_kind(), Some(ns), &ServiceRole::Canary.service_name(app), Propagation::Background).await?;
     state.phase = Phase::Switched;
     state.switched_at = Some(secs(backend.now()));
@@ -367,7 +367,7 @@ async fn abort_with(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     scale(backend, tenant, &stable, stable.spec().replicas, options).await?;
     let compiled = compile_release(tenant, &stable)?;
     let routes: Vec<&Object> = compiled.objects.iter().filter(|o| matches!(o.kind(), "Service" | "Ingress") && o.name() == app).collect();
-    super::apply_objects(backend, &routes).await?;
+    super::apply_objects(backend, &routes, options).await?;
     backend.delete(&ingress_kind(), Some(ns), &ServiceRole::Canary.service_name(app), Propagation::Background).await?;
     if backend.get(&deployment_kind(), Some(ns), &release.deployment_name()).await?.is_some() {
         scale(backend, tenant, &release, 0, options).await?;

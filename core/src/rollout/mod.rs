@@ -22,7 +22,8 @@ pub use plan::plan;
 pub use preflight::{preflight, Preflight};
 
 use crate::analysis::{AnalysisResult, Verdict};
-use crate::backend::{ApplyOptions, Backend, BackendError, Kind, Propagation, Selector};
+use crate::backend::ownership::{self, Drift};
+use crate::backend::{ApplyOptions, Backend, BackendError, ConflictPolicy, Kind, Propagation, Selector};
 use crate::compile::{Object, ServiceRole};
 use crate::error::ValidationErrors;
 use crate::labels;
@@ -143,17 +144,21 @@ pub struct RolloutOptions {
     pub wait_for_scale_down: bool,
     /// Receives progress.
     pub progress: Option<ProgressFn>,
+    /// What to do when another field manager changed a field the rollout applies (a `kubectl
+    /// edit` of the Service selector, a scale from a UI): fail with [`BackendError::Conflict`]
+    /// before anything changes (default), or take the fields back, logged at `warn` level.
+    pub conflicts: ConflictPolicy,
 }
 
 impl std::fmt::Debug for RolloutOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RolloutOptions").field("timeout", &self.timeout).field("wait_for_scale_down", &self.wait_for_scale_down).finish_non_exhaustive()
+        f.debug_struct("RolloutOptions").field("timeout", &self.timeout).field("wait_for_scale_down", &self.wait_for_scale_down).field("conflicts", &self.conflicts).finish_non_exhaustive()
     }
 }
 
 impl Default for RolloutOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(600), wait_for_scale_down: true, progress: None }
+        Self { timeout: Duration::from_secs(600), wait_for_scale_down: true, progress: None, conflicts: ConflictPolicy::Fail }
     }
 }
 
@@ -166,6 +171,15 @@ impl RolloutOptions {
     pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
         self
+    }
+    /// Takes back fields another field manager changed (server-side apply `force`), logged.
+    pub fn force(mut self) -> Self {
+        self.conflicts = ConflictPolicy::Force;
+        self
+    }
+    /// The backend options of the rollout's applies.
+    pub(crate) fn apply_options(&self) -> ApplyOptions {
+        ApplyOptions { conflicts: self.conflicts, ..ApplyOptions::default() }
     }
     pub(crate) fn emit(&self, p: Progress) {
         if let Some(f) = &self.progress {
@@ -299,6 +313,15 @@ pub enum RolloutError {
     Backend(#[from] BackendError),
 }
 
+impl RolloutError {
+    /// Whether the same call (or [`resume`]) may succeed later without any change: the cluster was
+    /// unreachable or a wait ran out. Every step of a rollout is recorded in the cluster before it
+    /// is taken, so retrying never duplicates anything.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, RolloutError::Backend(b) if b.is_retryable())
+    }
+}
+
 /// The state of one version of an application in the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionStatus {
@@ -325,6 +348,10 @@ pub struct ReleaseStatus {
     pub rollout: Option<RolloutState>,
     /// The newest revision.
     pub revision: Option<u32>,
+    /// Fields of the live version's objects that another field manager changed (a `kubectl edit`
+    /// of the Service selector, a scale from a UI): the next rollout refuses to overwrite them
+    /// unless forced.
+    pub drift: Vec<Drift>,
 }
 
 pub(crate) fn deployment_kind() -> Kind {
@@ -358,10 +385,32 @@ fn needs_controllers(backend: &dyn Backend, app: &str) -> Result<(), RolloutErro
 /// [`Phase::Paused`] at a pause until promoted; see [`promote`] and [`abort`].
 pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
     needs_controllers(backend, &release.spec().app)?;
+    check_ownership(backend, tenant, release, options).await?;
     match release.spec().strategy {
         crate::model::strategy::Strategy::Canary(_) => canary::rollout(backend, tenant, release, options).await,
         _ => bluegreen::rollout(backend, tenant, release, options).await,
     }
+}
+
+/// Before a rollout changes anything: with [`ConflictPolicy::Fail`], a server-side dry run of
+/// everything the release compiles to, so that a field another manager changed is refused with
+/// [`BackendError::Conflict`] (naming the field and the manager) before anything is created; with
+/// [`ConflictPolicy::Force`], each field taken back is logged at `warn` level.
+async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<(), RolloutError> {
+    let compiled = crate::compile::compile_release(tenant, release)?;
+    let objects: Vec<Value> = compiled.objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
+    match options.conflicts {
+        ConflictPolicy::Force => {
+            ownership::warn_forced_takeover(backend, &objects).await?;
+        }
+        ConflictPolicy::Fail => {
+            // Anything but a conflict (quota, a namespace not there yet...) is for the rollout itself to report.
+            if let Err(conflict @ BackendError::Conflict { .. }) = backend.apply(&objects, &ApplyOptions::dry_run()).await {
+                return Err(conflict.into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Aborts the canary of `app` in progress: the stable version back at full size and selected
@@ -468,7 +517,18 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
         .collect();
     versions.sort_by(|a, b| a.version.cmp(&b.version));
     let history = History::load(backend, ns, app).await?;
-    Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number) })
+    // Drift of the live version's objects, as its revision compiles them: the revision that last
+    // succeeded (the selector itself may be what another manager changed).
+    let live = history.revisions.iter().rev().find(|r| r.outcome == Outcome::Succeeded).or_else(|| history.revisions.iter().rev().find(|r| active.as_deref() == Some(r.version.as_str())));
+    let drift = match live.map(|r| Release::from_spec(r.spec.clone())) {
+        Some(Ok(release)) => {
+            let compiled = crate::compile::compile_release(tenant, &release)?;
+            let objects: Vec<Value> = compiled.objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
+            ownership::drift(backend, &objects).await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number), drift })
 }
 
 /// Deletes one version of `app` (Deployment, ConfigMaps, PodDisruptionBudget). Refused while the
@@ -503,8 +563,8 @@ pub(crate) async fn delete_version_objects(backend: &dyn Backend, ns: &str, app:
 }
 
 /// Applies compiled objects as JSON; returns how many were created or changed.
-pub(crate) async fn apply_objects(backend: &dyn Backend, objects: &[&Object]) -> Result<usize, BackendError> {
+pub(crate) async fn apply_objects(backend: &dyn Backend, objects: &[&Object], options: &RolloutOptions) -> Result<usize, BackendError> {
     let json: Vec<Value> = objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
-    let applied = backend.apply(&json, &ApplyOptions::default()).await?;
+    let applied = backend.apply(&json, &options.apply_options()).await?;
     Ok(applied.iter().filter(|a| a.change != crate::backend::Change::Unchanged).count())
 }

@@ -269,6 +269,9 @@ pub(crate) async fn with_live_placement(backend: &dyn Backend, tenant: &Tenant, 
 /// [`apply`] of already compiled objects.
 pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     check_domains(backend, tenant).await?;
+    if options.conflicts == ConflictPolicy::Force {
+        crate::backend::ownership::warn_forced_takeover(backend, objects).await?;
+    }
     let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
     let applied = backend.apply(objects, &apply_options).await?;
     let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };

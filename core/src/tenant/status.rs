@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{tenant_objects, tenant_selector, text, TenantError};
-use crate::backend::{Backend, BackendError, Kind, ObjectRef, Selector, FIELD_MANAGER};
+pub use crate::backend::ownership::Drift;
+use crate::backend::{Backend, BackendError, Kind, Selector};
 use crate::compile::QUOTA_NAME;
 use crate::labels;
 use crate::model::tenant::Tenant;
@@ -81,18 +82,6 @@ pub enum BackupRun {
         /// The Job's name.
         job: String,
     },
-}
-
-/// An object where another field manager owns fields moorage applies.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Drift {
-    /// The object.
-    pub object: ObjectRef,
-    /// The other field manager (e.g. `kubectl-edit`).
-    pub manager: String,
-    /// The fields it owns that moorage applies, dot separated.
-    pub fields: Vec<String>,
 }
 
 /// Everything [`status`] reports.
@@ -226,93 +215,14 @@ async fn backups(backend: &dyn Backend, tenant: &Tenant) -> Result<BTreeMap<Stri
     Ok(out)
 }
 
-type Path = Vec<String>;
-
-/// The paths an applied object sets: map keys down to scalars or lists (lists count as one field).
-fn applied_paths(v: &Value, prefix: Path, out: &mut Vec<Path>) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, child) in m {
-                if prefix.is_empty() && matches!(k.as_str(), "apiVersion" | "kind" | "status") {
-                    continue;
-                }
-                if prefix.len() == 1 && prefix[0] == "metadata" && matches!(k.as_str(), "name" | "namespace") {
-                    continue;
-                }
-                let mut p = prefix.clone();
-                p.push(k.clone());
-                applied_paths(child, p, out);
-            }
-        }
-        _ => out.push(prefix),
-    }
-}
-
-/// The fields a `fieldsV1` set owns, each cut at its first list item (`k:`, `v:`, `i:`).
-fn owned_paths(fields: &Value, prefix: Path, out: &mut Vec<Path>) {
-    let Some(m) = fields.as_object() else { return };
-    let children: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| k.as_str() != ".").collect();
-    if children.is_empty() {
-        out.push(prefix);
-        return;
-    }
-    for (k, child) in children {
-        match k.strip_prefix("f:") {
-            Some(name) => {
-                let mut p = prefix.clone();
-                p.push(name.to_string());
-                owned_paths(child, p, out);
-            }
-            None => out.push(prefix.clone()),
-        }
-    }
-}
-
 async fn drift(backend: &dyn Backend, tenant: &Tenant) -> Result<Vec<Drift>, TenantError> {
-    let mut out = Vec::new();
-    for object in tenant_objects(tenant)? {
-        let reference = ObjectRef::of(&object);
-        let Some(kind) = Kind::of_object(&object) else { continue };
-        let Some(live) = backend.get(&kind, reference.namespace.as_deref(), &reference.name).await? else { continue };
-        let mut mine = Vec::new();
-        applied_paths(&object, Vec::new(), &mut mine);
-        let entries = live.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default();
-        for entry in entries {
-            let manager = text(&entry, "/manager");
-            if manager == FIELD_MANAGER || !text(&entry, "/subresource").is_empty() {
-                continue;
-            }
-            let mut theirs = Vec::new();
-            if let Some(f) = entry.get("fieldsV1") {
-                owned_paths(f, Vec::new(), &mut theirs);
-            }
-            let mut fields: Vec<String> =
-                theirs.iter().filter(|t| mine.iter().any(|m| m.starts_with(t) || t.starts_with(m))).map(|t| t.join(".")).collect();
-            fields.sort();
-            fields.dedup();
-            if !fields.is_empty() {
-                out.push(Drift { object: reference.clone(), manager: manager.to_string(), fields });
-            }
-        }
-    }
-    Ok(out)
+    Ok(crate::backend::ownership::drift(backend, &tenant_objects(tenant)?).await?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn drift_paths_overlap_on_list_prefixes() {
-        let mut theirs = Vec::new();
-        owned_paths(&json!({"f:spec": {"f:hard": {"f:pods": {}}, "f:containers": {"k:{\"name\":\"a\"}": {".": {}, "f:image": {}}}}}), Vec::new(), &mut theirs);
-        assert!(theirs.contains(&vec!["spec".to_string(), "hard".into(), "pods".into()]));
-        assert!(theirs.contains(&vec!["spec".to_string(), "containers".into()]));
-        let mut mine = Vec::new();
-        applied_paths(&json!({"apiVersion": "v1", "metadata": {"name": "x", "labels": {"a": "b"}}, "spec": {"hard": {"pods": "3"}}}), Vec::new(), &mut mine);
-        assert_eq!(mine, vec![vec!["metadata".to_string(), "labels".into(), "a".into()], vec!["spec".to_string(), "hard".into(), "pods".into()]]);
-    }
 
     #[test]
     fn certificate_states() {

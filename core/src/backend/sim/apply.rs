@@ -1,8 +1,9 @@
 //! Server-side apply: field ownership per manager, conflicts, removal of dropped fields, defaulting.
 //!
-//! Ownership is tracked per leaf field. Maps are owned key by key; **lists are atomic**: a list is
-//! one leaf, owned as a whole (the real API server merges lists with `x-kubernetes-list-map-keys`,
-//! e.g. containers by name; the simulation does not).
+//! Ownership is tracked per leaf field. Maps are owned key by key, except the maps the API schema
+//! marks atomic (a Service's `spec.selector`, a `LabelSelector`), owned whole as on a real server;
+//! **lists are atomic**: a list is one leaf, owned as a whole (the real API server merges lists with
+//! `x-kubernetes-list-map-keys`, e.g. containers by name; the simulation does not).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +21,7 @@ const OWNED_METADATA: [&str; 4] = ["labels", "annotations", "ownerReferences", "
 pub(crate) fn leaf_paths(object: &Value) -> BTreeSet<Path> {
     let mut out = BTreeSet::new();
     let Some(map) = object.as_object() else { return out };
+    let kind = text(object, "/kind");
     for (k, v) in map {
         match k.as_str() {
             "apiVersion" | "kind" | "status" => {}
@@ -30,20 +32,35 @@ pub(crate) fn leaf_paths(object: &Value) -> BTreeSet<Path> {
                     }
                 }
             }
-            _ => walk(v, vec![k.clone()], &mut out),
+            _ => walk_kind(kind, v, vec![k.clone()], &mut out),
         }
     }
     out
 }
 
+/// Whether the API schema makes the map at `path` of a `kind` atomic (owned and replaced whole):
+/// a Service's `spec.selector` (`mapType=atomic`) and label selectors (`structType=atomic`).
+fn is_atomic_map(kind: &str, path: &[String]) -> bool {
+    let at = |p: &[&str]| path.len() == p.len() && path.iter().zip(p).all(|(a, b)| a == b);
+    match kind {
+        "Service" | "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "PodDisruptionBudget" => at(&["spec", "selector"]),
+        "NetworkPolicy" => at(&["spec", "podSelector"]),
+        _ => false,
+    }
+}
+
 fn walk(v: &Value, prefix: Path, out: &mut BTreeSet<Path>) {
+    walk_kind("", v, prefix, out)
+}
+
+fn walk_kind(kind: &str, v: &Value, prefix: Path, out: &mut BTreeSet<Path>) {
     match v {
         Value::Null => {}
-        Value::Object(m) if !m.is_empty() => {
+        Value::Object(m) if !m.is_empty() && !is_atomic_map(kind, &prefix) => {
             for (k, c) in m {
                 let mut p = prefix.clone();
                 p.push(k.clone());
-                walk(c, p, out);
+                walk_kind(kind, c, p, out);
             }
         }
         _ => {

@@ -131,7 +131,8 @@ async fn conflicts_with_another_field_manager() {
     match c.apply(&[service("acme", blue.clone())], &ApplyOptions::default()).await {
         Err(BackendError::Conflict { field, manager, object }) => {
             assert_eq!(manager, "kubectl-edit");
-            assert_eq!(field, ".spec.selector.app.kubernetes.io/version");
+            // A Service's selector is an atomic map, owned whole (as on a real API server).
+            assert_eq!(field, ".spec.selector");
             assert_eq!(object.name, "web");
         }
         other => panic!("expected a conflict, got {other:?}"),

@@ -1,0 +1,230 @@
+//! S1 crash and resume (docs/reliability.md): the process driving a rollout is killed with SIGKILL
+//! at every step boundary (after each progress event) of a blue/green and of a canary rollout, and
+//! of a fleet wave, on the real control plane, then a new process resumes it. Each run must converge to the new version,
+//! with the same objects as an uninterrupted run (none lost, none duplicated), a history of exactly
+//! two revisions, and the stable Service never without ready endpoints.
+//!
+//! The drivers are `src/bin/rollout_driver.rs` and `src/bin/wave_driver.rs`; with `--step` they wait
+//! for the test's answer after each event, so they are frozen at the boundary when the SIGKILL arrives.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use moorage::backend::cluster::ClusterBackend;
+use moorage::rollout::{self, Outcome};
+use moorage_tests::fixtures;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The cases take turns: each kills and starts many processes, and rollouts of different cases at the
+/// same time on the two-core test machine slow each other down (see `REAL_CASES` in rollout.rs).
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How a driver process ended.
+#[derive(Debug, PartialEq)]
+enum End {
+    /// Killed right after this many events.
+    Killed(usize),
+    /// Printed `result ...` after this many events.
+    Result(String, usize),
+}
+
+fn driver(args: &[&str]) -> Child {
+    let (program, args) = match args.split_first() {
+        Some((&"wave", rest)) => (env!("CARGO_BIN_EXE_wave_driver"), rest),
+        _ => (env!("CARGO_BIN_EXE_rollout_driver"), args),
+    };
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("rollout_driver started")
+}
+
+/// Runs a driver; with `kill_at`, answers every event but that one, at which it sends SIGKILL.
+/// (`args` starting with `wave` run the wave driver with the rest.)
+async fn run_driver(args: &[&str], kill_at: Option<usize>) -> End {
+    let mut child = driver(args);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut events = 0;
+    let guard = Duration::from_secs(300);
+    loop {
+        let line = tokio::time::timeout(guard, lines.next_line()).await.expect("the driver hangs").expect("driver output");
+        let Some(line) = line else { panic!("driver {args:?} ended without a result ({:?})", child.wait().await) };
+        if line.starts_with("event ") {
+            events += 1;
+            if Some(events) == kill_at {
+                child.start_kill().expect("SIGKILL sent");
+                let status = child.wait().await.expect("driver reaped");
+                assert!(!status.success(), "the driver was killed: {status}");
+                return End::Killed(events);
+            }
+            // A driver without --step does not read its stdin; a closed pipe is fine then.
+            let _ = stdin.write_all(b"go\n").await;
+            let _ = stdin.flush().await;
+        } else if let Some(result) = line.strip_prefix("result ") {
+            let status = child.wait().await.expect("driver reaped");
+            assert!(status.success(), "{args:?}: {status}");
+            return End::Result(result.to_string(), events);
+        } else if line.starts_with("error ") {
+            panic!("driver {args:?} failed: {line}");
+        }
+    }
+}
+
+/// What one kill-and-resume run saw.
+struct Run {
+    end: End,
+    inventory: BTreeSet<String>,
+}
+
+/// Blue live, then green rolled out by a driver killed at event `kill_at` (never with `None`),
+/// then new drivers resume (and promote) until nothing is in progress.
+async fn kill_and_resume(backend: &ClusterBackend, strategy: &str, kill_at: Option<usize>) -> Run {
+    let ns = format!("s1-{}", moorage_tests::random_suffix());
+    let tenant = fixtures::roomy_tenant(&ns);
+    fixtures::apply_tenant(backend, &tenant).await;
+    let blue = fixtures::webserver(&ns, "webserver", "blue", 4, fixtures::strategy(strategy));
+    rollout::rollout(backend, &tenant, &blue, &rollout::RolloutOptions::with_timeout(Duration::from_secs(180))).await.expect("blue rolled out");
+    let (stop, recorder) = fixtures::record_ready_endpoints(backend, &ns, "webserver").await;
+
+    let end = run_driver(&["--step", &ns, strategy, "run", "green"], kill_at).await;
+    let mut resumes = 0;
+    loop {
+        resumes += 1;
+        assert!(resumes <= 5, "{strategy} kill at {kill_at:?}: still not converged after 4 resumes");
+        match run_driver(&[&ns, strategy, "resume"], None).await {
+            End::Result(r, _) if r == "none" => break,
+            End::Result(r, _) if r == "Paused" => {
+                run_driver(&[&ns, strategy, "promote"], None).await;
+            }
+            End::Result(..) => {}
+            End::Killed(_) => unreachable!("no kill point given"),
+        }
+    }
+
+    let at = format!("{strategy}, kill at {kill_at:?} ({end:?})");
+    let status = rollout::status(backend, &tenant, "webserver").await.expect("status");
+    assert!(status.rollout.is_none(), "{at}: converged");
+    assert_eq!(status.active.as_deref(), Some("green"), "{at}");
+    let replicas: Vec<(String, u32)> = status.versions.iter().map(|v| (v.version.clone(), v.desired)).collect();
+    assert_eq!(replicas, [("blue".to_string(), 0), ("green".to_string(), 4)], "{at}");
+    let history = rollout::history(backend, &tenant, "webserver").await.expect("history");
+    let revisions: Vec<(u32, &str, &Outcome)> = history.revisions.iter().map(|r| (r.number, r.version.as_str(), &r.outcome)).collect();
+    assert_eq!(revisions, [(1, "blue", &Outcome::Superseded), (2, "green", &Outcome::Succeeded)], "{at}: one revision per rollout");
+    stop.send(()).expect("recorder running");
+    let counts = recorder.await.expect("recorder");
+    assert!(fixtures::never_without_endpoints(&counts), "{at}: the stable Service lost its ready endpoints: {counts:?}");
+    let inventory = fixtures::inventory(backend, &ns).await;
+    fixtures::delete_tenant(backend, &ns).await;
+    Run { end, inventory }
+}
+
+/// Kills the driver at every event of a clean run's count; returns (events, kill points, killed).
+async fn every_kill_point(strategy: &str) -> Option<(usize, usize, usize)> {
+    let backend = moorage_tests::real_backend().await?;
+    let _turn = TURN.lock().await;
+    let clean = kill_and_resume(&backend, strategy, None).await;
+    let End::Result(_, total) = clean.end else { panic!("the clean run was not killed") };
+    assert!(total > 3, "a clean run emits progress events ({total})");
+    let mut killed = 0;
+    // Killing after the last event (Done) leaves nothing to resume: every boundary before it.
+    for n in 1..total {
+        let run = kill_and_resume(&backend, strategy, Some(n)).await;
+        assert_eq!(run.inventory, clean.inventory, "{strategy}, kill at {n}: the same objects as the uninterrupted run");
+        // The number of `ReplicasReady` events varies from run to run on a real cluster: a run
+        // may finish before reaching event n.
+        if run.end == End::Killed(n) {
+            killed += 1;
+        }
+    }
+    println!("S1 {strategy}: {total} events in a clean run, {} kill points, {killed} driver(s) killed by SIGKILL and resumed", total - 1);
+    assert!(killed * 4 >= (total - 1) * 3, "most kill points were reached ({killed} of {})", total - 1);
+    Some((total, total - 1, killed))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_driver_killed_at_every_step_boundary_resumes() {
+    every_kill_point("bluegreen").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_driver_killed_at_every_step_boundary_resumes() {
+    every_kill_point("canary").await;
+}
+
+/// A fleet wave over 3 tenants (tenant 0 alone first, then the other two), killed at every wave
+/// progress event; new processes resume it. Every tenant converges on 2.0 with exactly one new
+/// revision, the objects of the uninterrupted run, and its stable Service never without endpoints.
+async fn wave_kill_and_resume(backend: &ClusterBackend, kill_at: Option<usize>) -> (End, Vec<BTreeSet<String>>) {
+    use moorage_tests::fixtures::wave;
+    const TENANTS: usize = 3;
+    let suffix = moorage_tests::random_suffix();
+    let shared: std::sync::Arc<dyn moorage::backend::Backend> = std::sync::Arc::new(moorage_tests::real_backend().await.expect("cluster"));
+    let fleet = wave::fleet(shared);
+    wave::onboard(&fleet, backend, &suffix, TENANTS).await;
+    let names = wave::tenants(&suffix, TENANTS);
+    let mut recorders = Vec::new();
+    for name in &names {
+        recorders.push(fixtures::record_ready_endpoints(backend, name, "shop").await);
+    }
+    let n = TENANTS.to_string();
+    let end = run_driver(&["wave", "--step", &suffix, &n, "start"], kill_at).await;
+    let mut phase = match &end {
+        End::Result(p, _) => p.clone(),
+        End::Killed(_) => String::new(),
+    };
+    for _ in 0..4 {
+        if phase == "Done" {
+            break;
+        }
+        match run_driver(&["wave", &suffix, &n, "resume"], None).await {
+            End::Result(p, _) => phase = p,
+            End::Killed(_) => unreachable!("no kill point given"),
+        }
+    }
+    let at = format!("wave, kill at {kill_at:?} ({end:?})");
+    assert_eq!(phase, "Done", "{at}: the plan finished");
+    let state = moorage::waves::status(&fleet, &wave::plan_name(&suffix)).await.expect("status").expect("the plan is recorded");
+    assert_eq!((state.succeeded(), state.failed(), state.remaining()), (TENANTS, 0, 0), "{at}: {:?}", state.tenants);
+    let mut inventories = Vec::new();
+    for (name, (stop, recorder)) in names.iter().zip(recorders) {
+        let t = wave::tenant(name);
+        assert_eq!(rollout::active_version(backend, name, "shop").await.expect("active").as_deref(), Some("2.0"), "{at}: {name}");
+        let history = rollout::history(backend, &t, "shop").await.expect("history");
+        let versions: Vec<&str> = history.revisions.iter().map(|r| r.version.as_str()).collect();
+        assert_eq!(versions, ["1.0", "2.0"], "{at}: {name}: one revision per rollout");
+        stop.send(()).expect("recorder running");
+        let counts = recorder.await.expect("recorder");
+        assert!(fixtures::never_without_endpoints(&counts), "{at}: {name} lost its ready endpoints: {counts:?}");
+        inventories.push(fixtures::inventory(backend, name).await);
+        fixtures::delete_tenant(backend, name).await;
+    }
+    let cm = moorage::backend::Kind::of::<k8s_openapi::api::core::v1::ConfigMap>();
+    let _ = moorage::backend::Backend::delete(backend, &cm, Some(moorage::waves::WAVES_NAMESPACE), &moorage::waves::WaveState::config_map_name(&wave::plan_name(&suffix)), moorage::backend::Propagation::Background).await;
+    (end, inventories)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_wave_driver_killed_at_every_step_boundary_resumes() {
+    let Some(backend) = moorage_tests::real_backend().await else { return };
+    let _turn = TURN.lock().await;
+    let (clean, reference) = wave_kill_and_resume(&backend, None).await;
+    let End::Result(_, total) = clean else { panic!("the clean run was not killed") };
+    assert!(total > 3, "a clean wave emits progress events ({total})");
+    let mut killed = 0;
+    for n in 1..total {
+        let (end, inventories) = wave_kill_and_resume(&backend, Some(n)).await;
+        assert_eq!(inventories, reference, "wave, kill at {n}: the same objects as the uninterrupted run");
+        if end == End::Killed(n) {
+            killed += 1;
+        }
+    }
+    println!("S1 fleet wave: {total} events in a clean run, {} kill points, {killed} driver(s) killed by SIGKILL and resumed", total - 1);
+    assert_eq!(killed, total - 1, "wave events do not vary from run to run: every kill point is reached");
+}
