@@ -356,7 +356,7 @@ async fn post_promotion(
             let compiled = compile_release(tenant, &old)?;
             let routes: Vec<&Object> = compiled.objects.iter().filter(|o| is_stable_route(o, app)).collect();
             let started = Instant::now();
-            apply_objects(backend, &routes).await?;
+            apply_objects(backend, &routes, options).await?;
             options.emit(Progress::TrafficSwitched { from: Some(state.to.clone()), to: from.clone(), latency: started.elapsed() });
             super::wait::wait_traffic_settled(backend, &old, options.timeout).await?;
             delete_version_objects(backend, ns, app, &state.to).await?;
