@@ -31,6 +31,7 @@ pub const CODES: &[&str] = &[
     "NOTHING_TO_ABORT",
     "NOTHING_TO_RETRY",
     "UNSUPPORTED",
+    "ANALYSIS_FAILED",
     "QUOTA_EXCEEDED",
     "FORBIDDEN",
     "CONFLICT",
@@ -44,6 +45,7 @@ pub const CODES: &[&str] = &[
     "TENANT_NOT_FOUND",
     "SERIALIZE",
     "TOKEN_REQUEST",
+    "SPEC_NOT_RECORDED",
     "CONFIG",
     "MANIFEST",
 ];

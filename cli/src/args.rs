@@ -141,10 +141,17 @@ pub enum Command {
     /// List, suspend, resume or delete tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
-    /// Resource usage per tenant over time (needs the core's usage report, not available yet).
+    /// Resource usage per tenant over a period, from Prometheus: CPU core-hours, memory GiB-hours,
+    /// storage GiB-days and requests (without TENANT: every tenant of the target and the total).
     Usage {
-        /// The tenant.
+        /// The tenant (default: every tenant of the target).
         tenant: Option<String>,
+        /// The Prometheus that scrapes the tenants (its HTTP address).
+        #[arg(long, env = "MOORAGE_PROMETHEUS")]
+        prometheus: String,
+        /// How far back, e.g. `3d`, `10m`, `720h`.
+        #[arg(long, default_value = "3d")]
+        last: String,
     },
     /// Print the JSON Schema of the spec files.
     Schema {

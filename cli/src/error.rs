@@ -73,9 +73,9 @@ pub enum CliError {
     /// A backend operation failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
-    /// The core has no usage report yet.
-    #[error("usage is not available: moorage's core has no usage report yet (it comes with the analysis engine); use `moorage status TENANT` for the quota used/hard now")]
-    UsageNotAvailable,
+    /// Prometheus could not answer a usage query.
+    #[error(transparent)]
+    Prometheus(#[from] moorage::analysis::PrometheusError),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(String),
@@ -105,7 +105,7 @@ pub fn exit_code(error: &CliError) -> u8 {
     match error {
         CliError::Specs(_) | CliError::Invalid(_) | CliError::State { .. } | CliError::Config(_) => BAD_INPUT,
         CliError::TenantUnknown { .. } => NOT_FOUND,
-        CliError::StateSave { .. } | CliError::Manifests(_) | CliError::UsageNotAvailable | CliError::Output(_) => FAILED,
+        CliError::StateSave { .. } | CliError::Manifests(_) | CliError::Prometheus(_) | CliError::Output(_) => FAILED,
         CliError::Interrupted { .. } => INTERRUPTED,
         CliError::Backend(e) => backend_code(e),
         CliError::Tenant(e) => match e {
@@ -147,7 +147,7 @@ pub fn kind(error: &CliError) -> String {
         CliError::StateSave { .. } => "StateSave".into(),
         CliError::Manifests(_) => "Manifests".into(),
         CliError::Config(_) => "Config".into(),
-        CliError::UsageNotAvailable => "UsageNotAvailable".into(),
+        CliError::Prometheus(_) => "Prometheus".into(),
         CliError::Output(_) => "Output".into(),
         CliError::Interrupted { .. } => "Interrupted".into(),
         CliError::Backend(e) => backend(e),

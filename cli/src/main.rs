@@ -26,7 +26,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Render { specs: s, out: dir } => return specs::render(&out, &s.files, dir.as_deref()).await,
         Command::Schema { kind } => return meta::schema(*kind),
         Command::Completion { shell } => return meta::completion(*shell),
-        Command::Usage { .. } => return tenants::usage(),
+        Command::Usage { tenant: Some(tenant), prometheus, last } => return tenants::usage(&out, Some(tenant), prometheus, last, None).await,
         _ => {}
     }
     let target = Target::open(&cli.target).await?;
@@ -44,7 +44,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Scale { app, replicas } => release::operate(&ctx, app, AppOperation::Scale(*replicas)).await,
         Command::History(a) => release::history(&ctx, a).await,
         Command::Tenants(command) => tenants::tenants(&ctx, command).await,
-        Command::Render { .. } | Command::Schema { .. } | Command::Completion { .. } | Command::Usage { .. } => Ok(()),
+        Command::Usage { tenant: None, prometheus, last } => tenants::usage(&ctx.out, None, prometheus, last, Some(ctx.target.backend())).await,
+        Command::Render { .. } | Command::Schema { .. } | Command::Completion { .. } | Command::Usage { tenant: Some(_), .. } => Ok(()),
     };
     // The simulated cluster's state is saved whatever happened: a failed or interrupted rollout leaves state too.
     let saved = ctx.target.finish();

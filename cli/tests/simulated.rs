@@ -217,10 +217,14 @@ fn render_writes_manifests_to_stdout_or_a_folder() {
 }
 
 #[test]
-fn usage_is_not_available_yet_and_says_so() {
+fn usage_needs_a_reachable_prometheus_and_a_valid_period() {
     let ws = Workspace::simulated();
-    let (_, stderr) = ws.run(&["usage", "acme"], 1);
-    assert!(stderr.contains("usage is not available"), "{stderr}");
+    // Nothing listens on port 9: a typed failure naming Prometheus, exit 1.
+    let (_, stderr) = ws.run(&["usage", "acme", "--prometheus", "http://127.0.0.1:9", "--last", "10m"], 1);
+    assert!(stderr.contains("Prometheus at http://127.0.0.1:9"), "{stderr}");
+    // A period that is not a duration is bad input, named by its option, exit 2.
+    let (_, stderr) = ws.run(&["usage", "acme", "--prometheus", "http://127.0.0.1:9", "--last", "soon"], 2);
+    assert!(stderr.contains("--last"), "{stderr}");
 }
 
 #[test]

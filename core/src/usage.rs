@@ -37,7 +37,8 @@ impl Period {
 }
 
 /// What a tenant (or the fleet) used over a period.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Usage {
     /// CPU used, in core-hours.
     pub cpu_core_hours: f64,

@@ -1,4 +1,4 @@
-//! Tenant commands: status, tenants list|suspend|resume|delete, and usage (not available in the core yet).
+//! Tenant commands: status, tenants list|suspend|resume|delete, and usage (from Prometheus).
 
 use std::collections::BTreeMap;
 
@@ -184,7 +184,46 @@ pub async fn tenants(ctx: &Context, command: &TenantsCommand) -> Result<(), CliE
     }
 }
 
-/// `usage`: the core has no usage report yet; a typed error, exit code 1.
-pub fn usage() -> Result<(), CliError> {
-    Err(CliError::UsageNotAvailable)
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageView {
+    /// Start and end of the period (unix seconds).
+    start: f64,
+    end: f64,
+    tenants: BTreeMap<String, moorage::usage::Usage>,
+    total: moorage::usage::Usage,
+}
+
+/// `usage [TENANT] --prometheus URL --last 3d`: the core's usage report (`moorage::usage`) of one
+/// tenant, or of every tenant of the target (`backend`) and their total.
+pub async fn usage(out: &crate::output::Output, tenant: Option<&String>, prometheus: &str, last: &str, backend: Option<&dyn moorage::backend::Backend>) -> Result<(), CliError> {
+    let length = moorage::checks::parse_duration(last).map_err(|message| {
+        moorage::ValidationErrors::from_errors(vec![moorage::FieldError { path: "--last".into(), message }]).map_or_else(|| CliError::Output(String::new()), CliError::Invalid)
+    })?;
+    let tenants: Vec<String> = match (tenant, backend) {
+        (Some(t), _) => vec![t.clone()],
+        (None, Some(b)) => tenant::list(b).await?.into_iter().map(|t| t.name).collect(),
+        (None, None) => Vec::new(),
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64().floor()).unwrap_or_default();
+    let period = moorage::usage::Period::last(length, now);
+    let client = moorage::analysis::Prometheus::new(prometheus);
+    let report = moorage::usage::fleet_usage(&client, &tenants, period).await?;
+    let view = UsageView { start: report.period.start, end: report.period.end, tenants: report.tenants, total: report.total };
+    out.emit(&view, |out| {
+        let row = |name: &str, u: &moorage::usage::Usage| {
+            vec![
+                Cell::plain(name.to_string()),
+                Cell::plain(format!("{:.3}", u.cpu_core_hours)),
+                Cell::plain(format!("{:.3}", u.memory_gib_hours)),
+                Cell::plain(format!("{:.3}", u.storage_gib_days)),
+                Cell::plain(format!("{:.0}", u.requests)),
+            ]
+        };
+        let mut rows: Vec<Vec<Cell>> = view.tenants.iter().map(|(n, u)| row(n, u)).collect();
+        if view.tenants.len() > 1 {
+            rows.push(row("total", &view.total));
+        }
+        format!("usage over the last {last} (from {prometheus})\n{}", table(out, &["tenant", "cpu core-hours", "memory GiB-hours", "storage GiB-days", "requests"], &rows))
+    })
 }
