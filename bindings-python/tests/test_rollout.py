@@ -202,3 +202,27 @@ analyses:
     last = cluster.history(tenant, "shop")[-1]
     assert (last.version, last.outcome) == ("v2", "failed")
     assert last.analyses[0]["measurements"][0]["verdict"] == "failed"
+
+
+def test_progress_as_an_async_iterator(specs):
+    """moorage.watch: the events of a coroutine's on_progress, in order, through `async for`; the
+    operation's result at the end, and its exception raised by the iteration."""
+    tenant = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    blue = moorage.Release.from_yaml(specs / "webserver-blue.release.yaml")
+    green = moorage.Release.from_yaml(specs / "webserver-green.release.yaml")
+
+    async def main():
+        c = moorage.Cluster.simulated()
+        await c.a_apply_tenant(tenant)
+        stream = moorage.watch(lambda on_progress: c.a_rollout(tenant, blue, on_progress=on_progress))
+        events = [e async for e in stream]
+        assert events[0] == {"event": "preflight_passed", "extra_pods": 3}
+        assert events[-1] == {"event": "done", "revision": 1, "version": "blue"}
+        assert stream.result is not None and stream.result.version == "blue"
+        # The quota preflight refuses green: the iteration raises the operation's exception.
+        refused = moorage.watch(lambda on_progress: c.a_rollout(tenant, green, on_progress=on_progress))
+        with pytest.raises(moorage.QuotaInsufficient):
+            async for _ in refused:
+                pass
+
+    asyncio.run(main())

@@ -3,6 +3,7 @@
 Everything here is the Rust core (``moorage._moorage``): the bindings translate, the core decides.
 """
 
+from moorage._progress import Watch, watch
 from moorage._moorage import (
     BackendError,
     BlueGreen,
@@ -117,4 +118,6 @@ __all__ = [
     "NothingSelected",
     "WaveStateUnreadable",
     "EmptyFleet",
+    "Watch",
+    "watch",
 ]
