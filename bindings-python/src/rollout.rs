@@ -97,6 +97,8 @@ pub struct ReleaseStatus {
     pub rollout_phase: Option<String>,
     /// The latest revision.
     pub revision: Option<u32>,
+    /// During a canary: the share of traffic (percent) the canary gets now.
+    pub canary_weight: Option<u32>,
 }
 
 #[pymethods]
@@ -296,6 +298,7 @@ impl Cluster {
             versions: s.versions.into_iter().map(|v| VersionStatus { version: v.version, desired: v.desired, ready: v.ready, selected: v.selected }).collect(),
             rollout_phase: s.rollout.map(|r| name(&r.phase)),
             revision: s.revision,
+            canary_weight: s.canary_weight,
         })
     }
 

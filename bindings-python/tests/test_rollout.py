@@ -83,9 +83,11 @@ def test_canary_pauses_then_is_promoted():
     assert weights == [50]
     # During a replica-ratio canary the stable Service selects both versions.
     assert c.status(t, "web").active is None
+    assert c.status(t, "web").canary_weight == 50
     done = c.promote(t, "web")
     assert done.phase == "done"
     assert c.status(t, "web").active == "v2"
+    assert c.status(t, "web").canary_weight is None
     assert c.history(t, "web")[-1].strategy == "canary"
 
 

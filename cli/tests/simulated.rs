@@ -127,6 +127,11 @@ fn a_paused_canary_is_promoted_or_aborted() {
     ws.run(&["retry", "acme", "webserver"], 3);
     let paused = ws.json(&["rollout", "-f", &v2]);
     assert_eq!(paused[0]["phase"].as_str(), Some("paused"), "{paused}");
+    // The status shows the weight the canary reached (34% of 3 replicas: one pod of three).
+    let status = ws.json(&["status", "acme", "webserver"]);
+    assert_eq!(status["canaryWeight"].as_u64(), Some(33), "{status}");
+    let (table, _) = ws.run(&["status", "acme", "webserver"], 0);
+    assert!(table.contains("canary weight: 33%"), "{table}");
     let promoted = ws.json(&["promote", "acme", "webserver"]);
     assert_eq!((promoted["version"].as_str(), promoted["phase"].as_str()), (Some("v2"), Some("done")), "{promoted}");
     ws.run(&["rollout", "-f", &v3], 0);

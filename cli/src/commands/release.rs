@@ -165,6 +165,9 @@ struct ReleaseStatusView {
     revision: Option<u32>,
     versions: Vec<VersionView>,
     rollout: Option<RolloutState>,
+    /// During a canary: the share of traffic the canary gets now (percent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canary_weight: Option<u32>,
 }
 
 /// `status TENANT APP`: versions, which one serves, and the rollout in progress.
@@ -181,6 +184,7 @@ pub async fn status(ctx: &Context, tenant: &str, app: &str) -> Result<(), CliErr
         revision: s.revision,
         versions: s.versions.iter().map(|v| VersionView { version: v.version.clone(), desired: v.desired, ready: v.ready, selected: v.selected }).collect(),
         rollout: s.rollout.clone(),
+        canary_weight: s.canary_weight,
     };
     ctx.out.emit(&view, |out| {
         let mut text = format!("{}/{}: serving {} (revision {})\n", view.tenant, view.app, out.paint(view.active.as_deref().unwrap_or("nothing"), Colour::Bold), view.revision.map(|r| r.to_string()).unwrap_or_else(|| "-".into()));
@@ -195,6 +199,9 @@ pub async fn status(ctx: &Context, tenant: &str, app: &str) -> Result<(), CliErr
         text.push_str(&table(out, &["version", "ready", "serving"], &rows));
         if let Some(state) = &view.rollout {
             text.push_str(&rollout_line(out, state));
+        }
+        if let Some(weight) = view.canary_weight {
+            text.push_str(&format!("canary weight: {weight}%\n"));
         }
         text
     })

@@ -352,6 +352,10 @@ pub struct ReleaseStatus {
     /// of the Service selector, a scale from a UI): the next rollout refuses to overwrite them
     /// unless forced.
     pub drift: Vec<Drift>,
+    /// During a canary: the share of traffic (percent) the canary gets now. With ingress-nginx the
+    /// canary Ingress' weight; by replica ratio, the canary's ready pods over both versions' ready
+    /// pods (what the stable Service's endpoints split).
+    pub canary_weight: Option<u32>,
 }
 
 pub(crate) fn deployment_kind() -> Kind {
@@ -528,7 +532,22 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
         }
         _ => Vec::new(),
     };
-    Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number), drift })
+    let canary_weight = canary_weight(backend, ns, app, history.rollout.as_ref(), &versions).await?;
+    Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number), drift, canary_weight })
+}
+
+/// The canary's share of traffic now, when a canary is in progress (see [`ReleaseStatus::canary_weight`]).
+async fn canary_weight(backend: &dyn Backend, ns: &str, app: &str, rollout: Option<&RolloutState>, versions: &[VersionStatus]) -> Result<Option<u32>, BackendError> {
+    let Some(state) = rollout.filter(|s| s.step.is_some() && s.phase != Phase::Failed) else { return Ok(None) };
+    let Some(from) = state.from.as_deref() else { return Ok(None) };
+    let ingress = Kind::of::<k8s_openapi::api::networking::v1::Ingress>();
+    if let Some(canary) = backend.get(&ingress, Some(ns), &format!("{app}-canary")).await? {
+        let weight = canary.pointer("/metadata/annotations").and_then(|a| a.get(NGINX_CANARY_WEIGHT)).and_then(Value::as_str).and_then(|w| w.parse().ok());
+        return Ok(weight);
+    }
+    let ready = |v: &str| versions.iter().find(|s| s.version == v).map_or(0, |s| s.ready);
+    let (canary, stable) = (ready(&state.to), ready(from));
+    Ok((canary + stable > 0).then(|| canary * 100 / (canary + stable)))
 }
 
 /// Deletes one version of `app` (Deployment, ConfigMaps, PodDisruptionBudget). Refused while the

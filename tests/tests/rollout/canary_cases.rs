@@ -58,7 +58,9 @@ pub async fn canary_weights_match_endpoints(backend: &dyn Backend, name: &str) {
     // Paused at 50%: the stable Service's ready endpoints are half green, half blue.
     assert_eq!(endpoint_share(backend, name, "green").await, (2, 4));
     assert_eq!(endpoint_share(backend, name, "blue").await, (2, 4));
-    assert_eq!(rollout::status(backend, &t, "webserver").await.unwrap().rollout.unwrap().step, Some(3));
+    let status = rollout::status(backend, &t, "webserver").await.unwrap();
+    assert_eq!(status.rollout.unwrap().step, Some(3));
+    assert_eq!(status.canary_weight, Some(50), "status reports the weight reached");
     let done = rollout::promote(backend, &t, "webserver", &opts).await.unwrap();
     assert_eq!(done.phase, Phase::Done);
     assert_eq!(selected(backend, name).await, "green");
