@@ -13,8 +13,10 @@ const RAISED = new Quota({ limitsCpu: '2', limitsMemory: '1Gi', requestsCpu: '1'
 
 /** The acme tenant and its blue and green releases, renamed for a shared control plane. */
 function demo(name = 'acme') {
-  const tenant = new Tenant({ ...Tenant.fromYaml(spec('acme.tenant.yaml')).toSpec(), name, protected: false })
-  const [blue, green] = ['blue', 'green'].map((color) => new Release({ ...Release.fromYaml(spec(`webserver-${color}.release.yaml`)).toSpec(), tenant: name }))
+  // Domains are unique across the cluster's tenants: a renamed copy gets its own.
+  const renamed = (s) => JSON.parse(JSON.stringify(s).replaceAll('acme.test', `${name}.test`))
+  const tenant = new Tenant({ ...renamed(Tenant.fromYaml(spec('acme.tenant.yaml')).toSpec()), name, protected: false })
+  const [blue, green] = ['blue', 'green'].map((color) => new Release({ ...renamed(Release.fromYaml(spec(`webserver-${color}.release.yaml`)).toSpec()), tenant: name }))
   return { tenant, blue, green }
 }
 
@@ -66,7 +68,8 @@ test('the blue/green demo on the real control plane', async (t) => {
   try {
     await bluegreenDemo(cluster, d, 120)
   } finally {
-    await cluster.deleteTenant(d.tenant, { purge: true })
+    // Never masks the demo's own failure (the tenant may not exist when it failed early).
+    await cluster.deleteTenant(d.tenant, { purge: true }).catch(() => {})
   }
 })
 

@@ -2,6 +2,7 @@
 and, when MOORAGE_TEST_KUBECONFIG is set, the real test control plane."""
 
 import asyncio
+import json
 
 import pytest
 
@@ -58,16 +59,24 @@ def test_bluegreen_demo_on_the_simulated_cluster(specs):
 
 def test_bluegreen_demo_on_the_real_control_plane(specs, real_cluster):
     name = unique("pyacme")
-    spec = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml").to_dict()
+
+    def renamed(spec: dict) -> dict:
+        # Domains are unique across the cluster's tenants: the copy gets its own.
+        return json.loads(json.dumps(spec).replace("acme.test", f"{name}.test"))
+
+    spec = renamed(moorage.Tenant.from_yaml(specs / "acme.tenant.yaml").to_dict())
     spec["name"] = name
     spec["protected"] = False
     tenant = moorage.Tenant.from_dict(spec)
     releases = []
     for color in ("blue", "green"):
-        r = moorage.Release.from_yaml(specs / f"webserver-{color}.release.yaml").to_dict()
+        r = renamed(moorage.Release.from_yaml(specs / f"webserver-{color}.release.yaml").to_dict())
         r["tenant"] = name
         releases.append(moorage.Release.from_dict(r))
-    bluegreen_demo(real_cluster, tenant, releases[0], releases[1], timeout=120)
+    try:
+        bluegreen_demo(real_cluster, tenant, releases[0], releases[1], timeout=120)
+    finally:
+        real_cluster.delete_tenant(tenant, confirm=True, purge=True)
 
 
 def test_canary_pauses_then_is_promoted():
