@@ -26,7 +26,9 @@ async fn main() {
     let simulated = args.iter().any(|a| a == "--simulated");
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1000);
     let backend: Arc<dyn Backend> = if simulated {
-        Arc::new(moorage::backend::sim::SimulatedCluster::new())
+        // Enough simulated nodes for every tenant's pods (the default three hold about 120 tenants).
+        let nodes = (0..n.div_ceil(50).max(3)).map(|i| moorage::backend::sim::SimNode::new(&format!("node-{i}"), "8", "32Gi", 110)).collect();
+        Arc::new(moorage::backend::sim::SimulatedCluster::with_options(moorage::backend::sim::SimOptions { nodes, ..Default::default() }))
     } else {
         let path = std::env::var("MOORAGE_TEST_KUBECONFIG").or_else(|_| std::env::var("KUBECONFIG")).expect("set MOORAGE_TEST_KUBECONFIG or KUBECONFIG");
         Arc::new(moorage::backend::cluster::ClusterBackend::from_kubeconfig(Some(std::path::Path::new(&path)), None).await.expect("cluster"))
