@@ -16,6 +16,7 @@ use kube::api::{DeleteParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
+pub mod dying;
 pub mod fixtures;
 pub mod load;
 pub mod log_capture;

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moorage::backend::sim::{Failure, ImageFailure, SimulatedCluster};
-use moorage::backend::{Applied, ApplyOptions, Backend, BackendError, Kind, Propagation, Selector, WatchStream};
-use serde_json::Value;
+use moorage::backend::{Backend, Kind, Propagation, Selector};
+use moorage_tests::dying::Dying;
 use moorage::rollout::{self, RolloutOptions};
 use moorage::tenant::{self, ApplyTenantOptions, DeleteOptions, Fleet, FleetCluster, Placement};
 use moorage::waves::{self, TenantWaveState, WaveError, WavePhase, WavePlan, WaveProgress, WaveOptions};
@@ -69,54 +69,6 @@ async fn revisions_of(fleet: &Fleet, tenant: &str) -> Vec<String> {
     let cluster = fleet.locate(tenant).await.unwrap().unwrap();
     let t = Tenant::builder(tenant).build().unwrap();
     rollout::history(fleet.cluster(&cluster).unwrap().backend.as_ref(), &t, "shop").await.unwrap().revisions.iter().map(|r| r.version.clone()).collect()
-}
-
-/// A backend whose calls never return once `dead` is set: the driving process froze or was killed.
-struct Freezable {
-    inner: Arc<dyn Backend>,
-    dead: Arc<AtomicBool>,
-}
-
-impl Freezable {
-    async fn check(&self) {
-        if self.dead.load(Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Backend for Freezable {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    async fn apply(&self, objects: &[Value], options: &ApplyOptions) -> Result<Vec<Applied>, BackendError> {
-        self.check().await;
-        self.inner.apply(objects, options).await
-    }
-    async fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, BackendError> {
-        self.check().await;
-        self.inner.get(kind, namespace, name).await
-    }
-    async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<Vec<Value>, BackendError> {
-        self.check().await;
-        self.inner.list(kind, namespace, selector).await
-    }
-    async fn delete(&self, kind: &Kind, namespace: Option<&str>, name: &str, propagation: Propagation) -> Result<bool, BackendError> {
-        self.check().await;
-        self.inner.delete(kind, namespace, name, propagation).await
-    }
-    async fn watch(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<WatchStream, BackendError> {
-        self.check().await;
-        self.inner.watch(kind, namespace, selector).await
-    }
-    async fn sleep(&self, duration: Duration) {
-        self.check().await;
-        self.inner.sleep(duration).await
-    }
-    fn now(&self) -> Duration {
-        self.inner.now()
-    }
 }
 
 fn recorder() -> (WaveOptions, Arc<Mutex<Vec<WaveProgress>>>) {
@@ -249,7 +201,7 @@ async fn a_paused_plan_waits_for_resume_and_a_dead_driver_is_replaced() {
     // The driver of the second wave dies after three tenants succeeded: from then on its calls never
     // return (a frozen, then killed, process), and its future is dropped mid-rollout.
     let dead = Arc::new(AtomicBool::new(false));
-    let frozen: Vec<FleetCluster> = fleet.clusters().iter().map(|c| cluster(&c.name, Arc::new(Freezable { inner: c.backend.clone(), dead: dead.clone() }))).collect();
+    let frozen: Vec<FleetCluster> = fleet.clusters().iter().map(|c| cluster(&c.name, Arc::new(Dying { inner: c.backend.clone(), dead: dead.clone() }))).collect();
     let doomed = Fleet::new(frozen).unwrap();
     let (flag, count) = (dead.clone(), Arc::new(AtomicUsize::new(0)));
     let counting = WaveOptions { rollout: rollout_options(), ..Default::default() }.on_progress(move |p| {

@@ -4,8 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use moorage::backend::{Applied, ApplyOptions, Backend, BackendError, Kind, Propagation, Selector, WatchStream};
+use moorage::backend::{Backend, Kind, Selector};
 use moorage::rollout::{self, Outcome, Phase, Progress, RolloutOptions};
 use moorage::{CanaryStep, Release, Strategy, Tenant, TrafficRouting};
 use serde_json::Value;
@@ -120,54 +119,6 @@ pub async fn canary_ingress_nginx_sets_the_weight(backend: &dyn Backend, name: &
     delete_tenant(backend, &t).await;
 }
 
-/// A backend whose driver "dies": once `dead` is set, every call hangs forever.
-struct Dying<'a> {
-    inner: &'a dyn Backend,
-    dead: Arc<AtomicBool>,
-}
-
-impl Dying<'_> {
-    async fn check(&self) {
-        if self.dead.load(Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-#[async_trait]
-impl Backend for Dying<'_> {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    async fn apply(&self, objects: &[Value], options: &ApplyOptions) -> Result<Vec<Applied>, BackendError> {
-        self.check().await;
-        self.inner.apply(objects, options).await
-    }
-    async fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, BackendError> {
-        self.check().await;
-        self.inner.get(kind, namespace, name).await
-    }
-    async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<Vec<Value>, BackendError> {
-        self.check().await;
-        self.inner.list(kind, namespace, selector).await
-    }
-    async fn delete(&self, kind: &Kind, namespace: Option<&str>, name: &str, propagation: Propagation) -> Result<bool, BackendError> {
-        self.check().await;
-        self.inner.delete(kind, namespace, name, propagation).await
-    }
-    async fn watch(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<WatchStream, BackendError> {
-        self.check().await;
-        self.inner.watch(kind, namespace, selector).await
-    }
-    async fn sleep(&self, duration: Duration) {
-        self.check().await;
-        self.inner.sleep(duration).await
-    }
-    fn now(&self) -> Duration {
-        self.inner.now()
-    }
-}
-
 /// Rolls blue then green out with `strategy`, killing green's driver right after its `kill_at`-th
 /// progress event (never, with `usize::MAX`), then resumes (and promotes) with new drivers until
 /// done. Returns how many progress events the green driver emitted before it died or finished.
@@ -185,7 +136,7 @@ async fn kill_and_resume(backend: &dyn Backend, name: &str, strategy: Strategy, 
             flag.store(true, Ordering::SeqCst);
         }
     });
-    let dying = Dying { inner: backend, dead: dead.clone() };
+    let dying = moorage_tests::dying::Dying { inner: backend, dead: dead.clone() };
     let green = webserver4(&t, "green", strategy);
     let (kill, killed) = tokio::sync::oneshot::channel::<()>();
     let watcher = {
