@@ -382,7 +382,14 @@ export declare function compile(tenant: Tenant, releases?: Array<Release> | unde
  */
 export declare function compileAsync(tenant: Tenant, releases?: Array<Release> | undefined | null): Promise<string>
 
-/** Compiles many tenants (each alone) to one YAML stream. */
+/**
+ * Compiles many tenants with their releases to one YAML stream, in input order: the core's
+ * `compile_many_to_yaml` on every core, off the event loop. A Promise of the stream
+ * (`VALIDATION` with paths `tenants[i]...` when releases do not fit their tenants).
+ */
+export declare function compileMany(units: Array<[Tenant, Array<Release>]>): Promise<string>
+
+/** Compiles many tenants (each alone, without releases) to one YAML stream. */
 export declare function compileTenants(tenants: Array<Tenant>): string
 
 /** What `deleteTenant` did. */

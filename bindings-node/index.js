@@ -844,6 +844,7 @@ module.exports.Rolling = nativeBinding.Rolling
 module.exports.Tenant = nativeBinding.Tenant
 module.exports.compile = nativeBinding.compile
 module.exports.compileAsync = nativeBinding.compileAsync
+module.exports.compileMany = nativeBinding.compileMany
 module.exports.compileTenants = nativeBinding.compileTenants
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.registerErrorFactory = nativeBinding.registerErrorFactory

@@ -57,13 +57,15 @@ fn main() {
     std::fs::create_dir_all(&out).expect("output folder");
     let start = Instant::now();
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    // Contiguous chunks, one per thread: the stream keeps the tenants' order.
+    let chunk = n.div_ceil(threads);
     let results: Vec<(usize, usize, String)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let out = &out;
                 s.spawn(move || {
                     let (mut objects, mut bytes, mut stream) = (0usize, 0usize, String::new());
-                    for i in (t..n).step_by(threads) {
+                    for i in (t * chunk).min(n)..((t + 1) * chunk).min(n) {
                         let (tenant, release) = tenant_and_release(i);
                         let compiled = compile(&tenant, &[release]).expect("compiles");
                         objects += compiled.objects.len();

@@ -140,13 +140,31 @@ pub fn compile_async<'env>(env: &'env Env, tenant: &Tenant, releases: Option<Vec
     )
 }
 
-/// Compiles many tenants (each alone) to one YAML stream.
+/// Compiles many tenants (each alone, without releases) to one YAML stream.
 #[napi]
 pub fn compile_tenants(env: Env, tenants: Vec<&Tenant>) -> napi::Result<String> {
-    let mut out = String::new();
-    for t in tenants {
-        let objects = moorage::compile_tenant(&t.inner).objects;
-        out.push_str(&moorage::manifest::to_yaml_stream(&objects).map_err(|e| errors::manifest(&e).into_error(&env))?);
+    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> = tenants.into_iter().map(|t| (t.inner.clone(), Vec::new())).collect();
+    moorage::compile_many_to_yaml(&units).map_err(|e| batch_failure(e).into_error(&env))
+}
+
+/// Compiles many tenants with their releases to one YAML stream, in input order: the core's
+/// `compile_many_to_yaml` on every core, off the event loop. A Promise of the stream
+/// (`VALIDATION` with paths `tenants[i]...` when releases do not fit their tenants).
+#[napi(ts_args_type = "units: Array<[Tenant, Array<Release>]>", ts_return_type = "Promise<string>")]
+pub fn compile_many<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>) -> napi::Result<PromiseRaw<'env, String>> {
+    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> =
+        units.into_iter().map(|(t, rs)| (t.inner.clone(), rs.into_iter().map(|r| r.inner.clone()).collect())).collect();
+    spawn(
+        env,
+        // Compilation spreads over its own threads (the core's scoped workers): this task only waits.
+        async move { moorage::compile_many_to_yaml(&units).map_err(batch_failure) },
+        |yaml| yaml,
+    )
+}
+
+fn batch_failure(e: moorage::compile::BatchError) -> errors::Failure {
+    match e {
+        moorage::compile::BatchError::Invalid(e) => errors::validation(&e),
+        moorage::compile::BatchError::Manifest(e) => errors::manifest(&e),
     }
-    Ok(out)
 }

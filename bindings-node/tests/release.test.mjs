@@ -59,3 +59,17 @@ test('compile a tenant and its release', () => {
   assert.match(green.toYaml(), /^tenant: acme/)
   assert.equal(moorage.compileTenants([t, t]), t.compile() + t.compile())
 })
+
+test('compileMany is each compile in input order, and names the tenant of a problem', async () => {
+  const unit = (i, host) => {
+    const t = new Tenant({ name: `shop-${i}`, domains: [`shop-${i}.test`] })
+    return [t, [new Release({ tenant: t, app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: [host ?? `shop-${i}.test`] })]]
+  }
+  const units = [0, 1, 2, 3, 4].map((i) => unit(i))
+  assert.equal(await moorage.compileMany(units), units.map(([t, rs]) => moorage.compile(t, rs)).join(''))
+  assert.equal(await moorage.compileMany([]), '')
+  const e = await moorage.compileMany([unit(0), unit(1, 'elsewhere.test'), unit(2, 'elsewhere.test')]).then(() => null, (err) => err)
+  assert.ok(e instanceof moorage.ValidationError, String(e))
+  assert.equal(e.code, 'VALIDATION')
+  assert.deepEqual(e.errors.map((x) => x.path), ['tenants[1].releases[0].hosts[0]', 'tenants[2].releases[0].hosts[0]'])
+})

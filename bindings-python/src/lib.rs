@@ -32,6 +32,7 @@ fn _moorage(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rollout::Revision>()?;
     m.add_function(wrap_pyfunction!(release::compile, m)?)?;
     m.add_function(wrap_pyfunction!(release::compile_tenants, m)?)?;
+    m.add_function(wrap_pyfunction!(release::compile_many, m)?)?;
     errors::register(m)?;
     Ok(())
 }

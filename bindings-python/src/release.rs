@@ -169,16 +169,25 @@ pub fn compile(py: Python<'_>, tenant: &Tenant, releases: Vec<Release>) -> PyRes
     moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::message(py, true, &e))
 }
 
-/// Compiles many tenants (each alone) to one YAML stream: the whole loop runs without the GIL.
+/// Compiles many tenants (each alone, without releases) to one YAML stream, without the GIL.
 #[pyfunction]
 pub fn compile_tenants(py: Python<'_>, tenants: Vec<Tenant>) -> PyResult<String> {
-    py.detach(|| {
-        let mut out = String::new();
-        for t in &tenants {
-            let objects = moorage::compile_tenant(&t.inner).objects;
-            out.push_str(&moorage::manifest::to_yaml_stream(&objects)?);
-        }
-        Ok(out)
+    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> = tenants.into_iter().map(|t| (t.inner, Vec::new())).collect();
+    compile_units(py, &units)
+}
+
+/// Compiles many tenants with their releases to one YAML stream, in input order: the core's
+/// `compile_many_to_yaml`, on every core, without the GIL.
+#[pyfunction]
+pub fn compile_many(py: Python<'_>, units: Vec<(Tenant, Vec<Release>)>) -> PyResult<String> {
+    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> =
+        units.into_iter().map(|(t, rs)| (t.inner, rs.into_iter().map(|r| r.inner).collect())).collect();
+    compile_units(py, &units)
+}
+
+fn compile_units(py: Python<'_>, units: &[(moorage::Tenant, Vec<moorage::Release>)]) -> PyResult<String> {
+    py.detach(|| moorage::compile_many_to_yaml(units)).map_err(|e| match e {
+        moorage::compile::BatchError::Invalid(e) => errors::validation(py, &e),
+        moorage::compile::BatchError::Manifest(e) => errors::message(py, true, &e),
     })
-    .map_err(|e: moorage::manifest::ManifestError| errors::message(py, true, &e))
 }

@@ -53,3 +53,19 @@ def test_compile_tenant_and_release(specs):
     text = moorage.compile(t, [green])
     assert "kind: Deployment" in text and "webserver-green" in text
     assert green.to_yaml().startswith("tenant: acme")
+
+
+def test_compile_many_is_each_compile_in_order_and_names_the_tenant_of_a_problem():
+    def unit(i: int, host: str):
+        t = moorage.Tenant(f"shop-{i}", domains=[f"shop-{i}.test"])
+        r = moorage.Release(t, "web", "v1", image="nginx:1.27", ports=[{"name": "http", "port": 8080}], hosts=[host.format(i=i)])
+        return t, [r]
+
+    units = [unit(i, "shop-{i}.test") for i in range(5)]
+    assert moorage.compile_many(units) == "".join(moorage.compile(t, rs) for t, rs in units)
+    assert moorage.compile_many([]) == ""
+    bad = [unit(0, "shop-{i}.test"), unit(1, "elsewhere.test"), unit(2, "elsewhere.test")]
+    with pytest.raises(moorage.ValidationError) as info:
+        moorage.compile_many(bad)
+    paths = [p for p, _ in info.value.errors]
+    assert paths == ["tenants[1].releases[0].hosts[0]", "tenants[2].releases[0].hosts[0]"]

@@ -20,6 +20,7 @@ __all__ = [
     "Revision",
     "compile",
     "compile_tenants",
+    "compile_many",
     "MoorageError",
     "ValidationError",
     "SpecError",
@@ -204,6 +205,7 @@ class Release:
 
 def compile(tenant: Tenant, releases: Sequence[Release] = ...) -> str: ...
 def compile_tenants(tenants: Sequence[Tenant]) -> str: ...
+def compile_many(units: Sequence[tuple[Tenant, Sequence[Release]]]) -> str: ...
 
 @final
 class RolloutReport:

@@ -1,6 +1,7 @@
 //! Compilation: tenants and releases to Kubernetes objects (k8s-openapi types), in apply order.
 
 mod backup;
+mod batch;
 mod dashboard;
 mod monitoring;
 mod object;
@@ -11,6 +12,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+pub use batch::{compile_many, compile_many_to_yaml, BatchError};
 pub use backup::{backup_sizing, BackupSizing, UPLOADER_IMAGE};
 pub use dashboard::{compile_dashboard, dashboard_uid, GRAFANA_SCHEMA_VERSION};
 pub use monitoring::{compile_monitoring, prometheus_operator_installed, Monitoring, GRAFANA_DASHBOARD_LABEL};

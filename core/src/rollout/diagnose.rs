@@ -84,6 +84,36 @@ pub(crate) fn deployment_failure(deployment: &Value) -> Option<(StuckCause, Stri
     None
 }
 
+/// Whether a quota refusal will resolve by itself: pods of the namespace that are going away still
+/// hold their quota until they are gone (a scaled-down version's pods, briefly), or the quota's
+/// live usage already leaves room for the request (the refusal predates pods that are gone). The
+/// ReplicaSet controller retries its creations, so the rollout keeps waiting instead of failing.
+pub(crate) async fn quota_frees_up(backend: &dyn Backend, ns: &str, cause: &StuckCause) -> Result<bool, BackendError> {
+    let StuckCause::QuotaExceeded { resource, requested, .. } = cause else { return Ok(false) };
+    let pkind = Kind::of::<k8s_openapi::api::core::v1::Pod>();
+    let pods = backend.list(&pkind, Some(ns), &Selector::all()).await?;
+    if pods.iter().any(|p| p.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())) {
+        return Ok(true);
+    }
+    let qkind = Kind::of::<k8s_openapi::api::core::v1::ResourceQuota>();
+    let quotas = backend.list(&qkind, Some(ns), &Selector::all()).await?;
+    Ok(quota_has_room(&quotas, resource, requested))
+}
+
+/// Whether every quota that limits `resource` has room for `requested` more by its live status.
+fn quota_has_room(quotas: &[Value], resource: &str, requested: &str) -> bool {
+    let Ok(requested) = crate::quantity::Quantity::parse(requested) else { return false };
+    let quantity = |q: &Value, field: &str| {
+        q.pointer(&format!("/status/{field}")).and_then(|m| m.get(resource)).and_then(Value::as_str).and_then(|s| crate::quantity::Quantity::parse(s).ok())
+    };
+    let limiting: Vec<&Value> = quotas.iter().filter(|q| quantity(q, "hard").is_some()).collect();
+    !limiting.is_empty()
+        && limiting.iter().all(|q| match (quantity(q, "hard"), quantity(q, "used")) {
+            (Some(hard), Some(used)) => used.checked_add(&requested).is_some_and(|total| total.millis() <= hard.millis()),
+            _ => false,
+        })
+}
+
 /// A hard failure visible on a pod (image pull, crash loop, unschedulable), if any.
 pub(crate) fn pod_failure(pod: &Value) -> Option<(StuckCause, String)> {
     let statuses = pod.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -150,4 +180,29 @@ async fn recent_events(backend: &dyn Backend, ns: &str, names: &[String]) -> Res
     events.sort();
     let skip = events.len().saturating_sub(8);
     Ok(events.into_iter().skip(skip).map(|(_, e)| e).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn quota(hard: &str, used: &str) -> Value {
+        json!({"status": {"hard": {"limits.memory": hard, "pods": "10"}, "used": {"limits.memory": used, "pods": "3"}}})
+    }
+
+    #[test]
+    fn a_quota_with_room_by_its_live_status_makes_a_refusal_transient() {
+        assert!(quota_has_room(&[quota("1Gi", "768Mi")], "limits.memory", "128Mi"));
+        assert!(quota_has_room(&[quota("1Gi", "896Mi")], "limits.memory", "128Mi"), "exactly full after the request");
+        assert!(!quota_has_room(&[quota("1Gi", "1Gi")], "limits.memory", "128Mi"));
+        assert!(!quota_has_room(&[quota("1Gi", "768Mi"), quota("800Mi", "768Mi")], "limits.memory", "128Mi"), "every limiting quota must have room");
+    }
+
+    #[test]
+    fn no_limiting_quota_or_no_status_is_not_room() {
+        assert!(!quota_has_room(&[], "limits.memory", "128Mi"));
+        assert!(!quota_has_room(&[json!({"status": {"hard": {"limits.memory": "1Gi"}}})], "limits.memory", "128Mi"), "usage not computed yet");
+        assert!(!quota_has_room(&[quota("1Gi", "0")], "limits.memory", "not-a-quantity"));
+    }
 }

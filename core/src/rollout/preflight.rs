@@ -61,15 +61,27 @@ pub(crate) fn pod_resources(deployment: &Deployment) -> BTreeMap<&'static str, Q
 }
 
 /// What the pods of `ns` that are not finished use, per quota resource, as the quota controller
-/// counts it (containers' requests and limits; `pods` counts the pods).
-async fn observed_usage(backend: &dyn Backend, ns: &str) -> Result<BTreeMap<&'static str, Quantity>, BackendError> {
+/// counts it (containers' requests and limits; `pods` counts the pods): the pods that stay, and
+/// apart the pods that are going away (deleted, still charged until they are gone).
+async fn observed_usage(backend: &dyn Backend, ns: &str) -> Result<(Usage, Usage), BackendError> {
     let pods = backend.list(&Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &crate::backend::Selector::all()).await?;
-    let mut out: BTreeMap<&'static str, Quantity> = BTreeMap::new();
+    let unfinished = |p: &&Value| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
+    let terminating = |p: &&Value| p.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+    let (going, staying): (Vec<&Value>, Vec<&Value>) = pods.iter().filter(unfinished).partition(terminating);
+    Ok((pods_usage(&staying), pods_usage(&going)))
+}
+
+/// Usage per quota resource.
+type Usage = BTreeMap<&'static str, Quantity>;
+
+/// What `pods` use per quota resource.
+fn pods_usage(pods: &[&Value]) -> Usage {
+    let mut out: Usage = BTreeMap::new();
     let mut add = |key: &'static str, q: Quantity| {
         let sum = out.get(key).and_then(|a| a.checked_add(&q)).unwrap_or(q);
         out.insert(key, sum);
     };
-    for pod in pods.iter().filter(|p| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"))) {
+    for pod in pods {
         add("pods", Quantity::from_millis(1000).unwrap_or_default());
         let containers = pod.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default();
         for c in &containers {
@@ -86,7 +98,7 @@ async fn observed_usage(backend: &dyn Backend, ns: &str) -> Result<BTreeMap<&'st
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// `cpu` and `memory` in a quota mean requests.
@@ -176,7 +188,7 @@ pub(crate) async fn check_quota(
     let kind = Kind::of::<k8s_openapi::api::core::v1::ResourceQuota>();
     let Some(quota) = backend.get(&kind, Some(ns), QUOTA_NAME).await? else { return Ok(report) };
     let per_pod = pod_resources(deployment);
-    let observed = observed_usage(backend, ns).await?;
+    let (observed, going) = observed_usage(backend, ns).await?;
     let read = |pointer: &str, key: &str| -> Option<Quantity> {
         quota.pointer(pointer).and_then(|m| m.get(key)).and_then(Value::as_str).and_then(|s| Quantity::parse(s).ok())
     };
@@ -186,8 +198,10 @@ pub(crate) async fn check_quota(
     for resource in POD_RESOURCES {
         let Some(hard) = read("/spec/hard", resource) else { continue };
         // The quota controller updates `status.used` a moment after pods change: the pods the
-        // namespace runs now count even when the status has not caught up yet.
+        // namespace runs now count even when the status has not caught up yet. Pods going away
+        // free their share as they go (the wait for readiness waits for them), so they do not.
         let reported = read("/status/used", resource).unwrap_or_default();
+        let reported = going.get(resource).map_or(reported.clone(), |g| reported.checked_sub(g).unwrap_or_default());
         let used = observed.get(resource).cloned().map_or(reported.clone(), |o| o.max(reported));
         let available = hard.checked_sub(&used).unwrap_or_default();
         let Some(each) = per_pod.get(resource) else {

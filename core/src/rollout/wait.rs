@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::diagnose::{deployment_failure, diagnose, StuckCause};
+use super::diagnose::{deployment_failure, diagnose, quota_frees_up, StuckCause};
 use super::{deployment_kind, Progress, RolloutError, RolloutOptions};
 use crate::backend::wait::{condition, deployment_available, wait_for, Condition, Target};
 use crate::backend::{Backend, BackendError};
@@ -24,6 +24,7 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
     let name = release.deployment_name();
     let target = Target::object(deployment_kind(), Some(ns), &name);
     let available = deployment_available();
+    let available_only = deployment_available();
     let last_ready = Arc::new(AtomicU32::new(u32::MAX));
     let progress = options.progress.clone();
     let version = spec.version.clone();
@@ -47,12 +48,19 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
         let timed_out = remaining.is_zero();
         if !timed_out {
             match wait_for(backend, &target, &ready_or_failing, remaining.min(CHECK_EVERY)).await {
-                Ok(objects) => {
-                    let failing = objects.first().and_then(deployment_failure);
-                    if failing.is_none() {
-                        return Ok(Instant::now());
+                Ok(objects) => match objects.first().and_then(deployment_failure) {
+                    None => return Ok(Instant::now()),
+                    Some((cause, _)) if quota_frees_up(backend, ns, &cause).await? => {
+                        // Transient: the ReplicaSet controller retries once the quota has room.
+                        // Wait for availability alone (not "or failing"), then look again.
+                        match wait_for(backend, &target, &available_only, remaining.min(CHECK_EVERY)).await {
+                            Ok(_) => return Ok(Instant::now()),
+                            Err(BackendError::Timeout { .. }) => continue,
+                            Err(e) => return Err(e.into()),
+                        }
                     }
-                }
+                    Some(_) => {}
+                },
                 Err(BackendError::Timeout { .. }) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -1,0 +1,144 @@
+//! Batch compilation: many tenants with their releases, compiled on every core, in input order.
+//!
+//! What a fleet's GitOps export or a bindings caller with a thousand tenants needs: one call
+//! that compiles (and writes as YAML) every tenant with its releases, spread over the machine's
+//! cores, without a thread pool of the caller's own. The output keeps the input order, so it is
+//! the same on a machine with one core or sixteen.
+
+use crate::error::{FieldError, ValidationErrors};
+use crate::manifest::{self, ManifestError};
+use crate::model::release::Release;
+use crate::model::tenant::Tenant;
+
+use super::{compile, Compiled};
+
+/// Errors of a batch compilation.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Releases did not fit their tenants: every problem of every tenant, with paths prefixed by
+    /// `tenants[i].` (the tenant's position in the batch).
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// An object could not be written as YAML.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// How many threads a batch of `units` uses: the machine's cores, at most one per unit.
+fn threads_for(units: usize) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    cores.min(units).max(1)
+}
+
+/// Runs `work` over every unit on all cores, contiguous chunks per thread, results in input order.
+fn map_parallel<T: Sync, R: Send>(units: &[T], work: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let threads = threads_for(units.len());
+    if threads == 1 {
+        return units.iter().enumerate().map(|(i, u)| work(i, u)).collect();
+    }
+    let chunk = units.len().div_ceil(threads);
+    let work = &work;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = units
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| s.spawn(move || part.iter().enumerate().map(|(j, u)| work(c * chunk + j, u)).collect::<Vec<R>>()))
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    })
+}
+
+/// Prefixes a unit's problems with its position, `tenants[i].`.
+fn at_unit(i: usize, e: ValidationErrors) -> Vec<FieldError> {
+    e.into_errors().into_iter().map(|f| FieldError { path: format!("tenants[{i}].{}", f.path), ..f }).collect()
+}
+
+/// Gathers per-unit results: every unit's problems at once, or every unit's output in order.
+fn collect_units<R>(results: Vec<Result<R, ValidationErrors>>) -> Result<Vec<R>, ValidationErrors> {
+    let mut ok = Vec::with_capacity(results.len());
+    let mut problems = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(e) => problems.extend(at_unit(i, e)),
+        }
+    }
+    match ValidationErrors::from_errors(problems) {
+        Some(e) => Err(e),
+        None => Ok(ok),
+    }
+}
+
+/// Compiles every tenant with its releases ([`compile`] for each), on all cores.
+///
+/// The results are in input order. When releases do not fit their tenant, nothing is returned
+/// but every problem of every tenant, paths prefixed by `tenants[i].`.
+pub fn compile_many(units: &[(Tenant, Vec<Release>)]) -> Result<Vec<Compiled>, ValidationErrors> {
+    collect_units(map_parallel(units, |_, (tenant, releases)| compile(tenant, releases)))
+}
+
+/// Compiles every tenant with its releases and writes all their objects as one YAML stream
+/// (each tenant's objects in apply order, tenants in input order), on all cores.
+///
+/// The same text as concatenating [`manifest::to_yaml_stream`] of each [`compile`], in order.
+pub fn compile_many_to_yaml(units: &[(Tenant, Vec<Release>)]) -> Result<String, BatchError> {
+    let parts = map_parallel(units, |_, (tenant, releases)| -> Result<Result<String, ManifestError>, ValidationErrors> {
+        let compiled = compile(tenant, releases)?;
+        Ok(manifest::to_yaml_stream(&compiled.objects))
+    });
+    let texts = collect_units(parts)?;
+    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, String::len)).sum());
+    for text in texts {
+        out.push_str(&text?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Quota, Strategy};
+
+    fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
+        let name = format!("customer-{i:03}");
+        let tenant = Tenant::builder(&name).quota(Quota::new().limits("2", "4Gi").requests("1", "2Gi")).domain("shop.test").build().expect("valid tenant");
+        let release = Release::builder(&name, "web", "v1")
+            .image("nginx:1.27")
+            .replicas(2)
+            .resources(("100m", "64Mi"), ("200m", "128Mi"))
+            .port("http", 8080)
+            .host(host)
+            .strategy(Strategy::blue_green())
+            .build()
+            .expect("valid release");
+        (tenant, vec![release])
+    }
+
+    #[test]
+    fn same_text_as_compiling_one_by_one_in_input_order() {
+        let units: Vec<_> = (0..37).map(|i| unit(i, "shop.test")).collect();
+        let expected: String = units.iter().map(|(t, r)| manifest::to_yaml_stream(&compile(t, r).expect("compiles").objects).expect("yaml")).collect();
+        assert_eq!(compile_many_to_yaml(&units).expect("batch compiles"), expected);
+        let compiled = compile_many(&units).expect("batch compiles");
+        assert_eq!(compiled.len(), 37);
+        assert_eq!(compiled[36].objects[0].name(), "customer-036");
+    }
+
+    #[test]
+    fn every_problem_of_every_tenant_named_by_position() {
+        // A host that is not one of the tenant's domains is refused by `compile`.
+        let units = vec![unit(0, "shop.test"), unit(1, "other.test"), unit(2, "shop.test"), unit(3, "other.test")];
+        let err = compile_many(&units).expect_err("two tenants do not fit");
+        let paths: Vec<&str> = err.errors().iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.iter().any(|p| p.starts_with("tenants[1].releases[0]")), "{paths:?}");
+        assert!(paths.iter().any(|p| p.starts_with("tenants[3].releases[0]")), "{paths:?}");
+        assert!(!paths.iter().any(|p| p.starts_with("tenants[0]") || p.starts_with("tenants[2]")), "{paths:?}");
+        assert!(matches!(compile_many_to_yaml(&units), Err(BatchError::Invalid(_))));
+    }
+
+    #[test]
+    fn empty_batch_is_empty() {
+        assert_eq!(compile_many_to_yaml(&[]).expect("nothing to compile"), "");
+        assert!(compile_many(&[]).expect("nothing").is_empty());
+    }
+}

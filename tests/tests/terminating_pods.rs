@@ -1,0 +1,108 @@
+//! Quota held by pods that are going away (real control plane): a rollout whose new pods the quota
+//! refuses while deleted pods still hold their share waits for them, instead of failing as stuck.
+//!
+//! kwok (the fake kubelets) is stopped while a filler pod is deleted, so that the pod stays
+//! terminating and charged to the quota, as a real kubelet's pod does during its grace period.
+//! A rollout that fits only without the filler starts: the quota preflight lets it through (the
+//! filler is going away), the ReplicaSet controller reports the quota refusal, and kwok is started
+//! again; it removes the filler and readies the pods, the controller retries, the rollout finishes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use moorage::backend::{ApplyOptions, Backend, Kind, Propagation, Selector};
+use moorage::rollout::{self, Phase, RolloutOptions};
+use moorage::{Quota, Tenant};
+use moorage_tests::fixtures;
+use serde_json::{json, Value};
+
+fn state_dir() -> PathBuf {
+    let kubeconfig = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the test control plane's kubeconfig");
+    PathBuf::from(kubeconfig).parent().expect("the kubeconfig lives in the state directory").to_path_buf()
+}
+
+/// Runs `testcluster.sh ARGS... STATE_DIR` and waits for it.
+fn testcluster(args: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../testcluster/testcluster.sh");
+    let status = std::process::Command::new("bash").arg(script).args(args).arg(state_dir()).status().expect("testcluster.sh runs");
+    assert!(status.success(), "testcluster.sh {args:?}: {status}");
+}
+
+/// Starts kwok again when dropped (a no-op when it runs), so that a failing case never leaves the
+/// control plane without kubelets for the next test binaries.
+struct RestoreKwok;
+
+impl Drop for RestoreKwok {
+    fn drop(&mut self) {
+        testcluster(&["start-component", "kwok"]);
+    }
+}
+
+/// A pod of 128Mi (limits) on `node`, outside any release, that obeys the tenant's restricted
+/// Pod Security level; its grace period keeps it charged for minutes once deleted.
+fn filler_pod(ns: &str, node: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "filler", "namespace": ns},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 600,
+            "securityContext": {"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "filler", "image": "registry.k8s.io/pause:3.10",
+                "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "128Mi"}}
+            }]
+        }
+    })
+}
+
+/// Waits until the Deployment reports the quota refusal of one of its pods (ReplicaFailure).
+async fn wait_quota_refusal(backend: &dyn Backend, ns: &str, name: &str) -> String {
+    let kind = Kind::of::<k8s_openapi::api::apps::v1::Deployment>();
+    for _ in 0..600 {
+        if let Some(d) = backend.get(&kind, Some(ns), name).await.expect("deployment read") {
+            let conditions = d.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+            if let Some(c) = conditions.iter().find(|c| c["type"] == "ReplicaFailure" && c["status"] == "True") {
+                return c["message"].as_str().unwrap_or_default().to_string();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the ReplicaSet controller never reported a quota refusal for {ns}/{name}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_waits_for_the_quota_of_pods_going_away() {
+    let Some(backend) = moorage_tests::real_backend().await else { return };
+    let ns = format!("tp-{}", moorage_tests::random_suffix());
+    // Room for the release's 3 pods (3 x 64Mi limits), not for them and the filler (128Mi) too.
+    let tenant = Tenant::builder(&ns).protected(false).quota(Quota::new().limits("2", "256Mi").pods(10)).build().expect("a valid tenant");
+    fixtures::apply_tenant(&backend, &tenant).await;
+    let nodes = backend.list(&Kind::of::<k8s_openapi::api::core::v1::Node>(), None, &Selector::all()).await.expect("nodes listed");
+    let node = nodes.first().and_then(|n| n.pointer("/metadata/name")).and_then(Value::as_str).expect("a kwok node").to_string();
+    backend.apply(&[filler_pod(&ns, &node)], &ApplyOptions::default()).await.expect("filler applied");
+
+    let restore = RestoreKwok;
+    tokio::task::spawn_blocking(|| testcluster(&["stop-component", "kwok"])).await.expect("kwok stopped");
+    let pods = Kind::of::<k8s_openapi::api::core::v1::Pod>();
+    backend.delete(&pods, Some(&ns), "filler", Propagation::Background).await.expect("filler deletion started");
+    let filler = backend.get(&pods, Some(&ns), "filler").await.expect("filler read").expect("the filler stays while no kubelet confirms");
+    assert!(filler.pointer("/metadata/deletionTimestamp").is_some(), "the filler is terminating: {filler}");
+
+    let release = fixtures::webserver(&ns, "webserver", "blue", 3, fixtures::strategy("bluegreen"));
+    let options = RolloutOptions::with_timeout(Duration::from_secs(240));
+    let deployment = release.deployment_name();
+    let (outcome, refusal) = tokio::join!(rollout::rollout(&backend, &tenant, &release, &options), async {
+        let refusal = wait_quota_refusal(&backend, &ns, &deployment).await;
+        // The rollout is waiting, not failed: kwok comes back, removes the filler, readies pods.
+        tokio::task::spawn_blocking(|| testcluster(&["start-component", "kwok"])).await.expect("kwok started");
+        refusal
+    });
+    drop(restore);
+    assert!(refusal.contains("exceeded quota"), "the quota refused a pod while the filler held its share: {refusal}");
+    let report = outcome.expect("the rollout waited for the terminating pod's quota instead of failing");
+    assert_eq!(report.phase, Phase::Done);
+    assert!(backend.get(&pods, Some(&ns), "filler").await.expect("filler read").is_none(), "the filler is gone");
+    fixtures::delete_tenant(&backend, &ns).await;
+}
