@@ -400,10 +400,11 @@ cmd_up() {
     --bind-address=127.0.0.1 --secure-port="$sched_port" \
     --leader-elect=false --profiling=false --v=1
 
-  # kwok: stages from the kwok module (copied at build time), fake nodes.
+  # kwok: stages from the kwok module (copied at build time) and this repository's own
+  # (testcluster/stages: pod-exit-code makes a Job pod fail with a chosen exit code), fake nodes.
   {
     local f first=1
-    for f in "$BUILD_DIR"/stages/*.yaml; do
+    for f in "$BUILD_DIR"/stages/*.yaml "$HERE"/stages/*.yaml; do
       [ $first = 1 ] || echo "---"
       first=0
       cat "$f"

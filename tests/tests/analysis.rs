@@ -9,7 +9,7 @@ use moorage::analysis::Verdict;
 use moorage::backend::sim::{Failure, ImageFailure, SimulatedCluster};
 use moorage::backend::{ApplyOptions, Backend, Kind};
 use moorage::rollout::{self, Outcome, Phase, Progress, RolloutError, RolloutOptions};
-use moorage::{compile_tenant, Analysis, CanaryStep, Quota, Release, Strategy, Tenant};
+use moorage::{compile_tenant, Analysis, CanaryStep, EnvVar, Quota, Release, Strategy, Tenant};
 use moorage_tests::prometheus::{Exporter, PrometheusServer};
 use serde_json::Value;
 
@@ -155,15 +155,25 @@ async fn a_version_without_data_is_inconclusive_not_passed() {
 const VERIFY_OK: &str = "registry.test/verify:passes";
 const VERIFY_FAILS: &str = "registry.test/verify:fails";
 
+/// The exit code of the failing verification Job on the real control plane: its pod sets
+/// `KWOK_EXIT_CODE`, which testcluster/stages/pod-exit-code.yaml turns into a Failed pod with that
+/// exit code (the simulated cluster fails `VERIFY_FAILS` with exit code 1 and ignores the variable).
+const KWOK_EXIT_CODE: i32 = 3;
+
 fn verified(image: &str) -> (Strategy, Vec<Analysis>) {
-    let job = Analysis::job("smoke", image, ["sh", "-c", "curl -fsS $PREVIEW_URL/"]);
+    let mut job = Analysis::job("smoke", image, ["sh", "-c", "curl -fsS $PREVIEW_URL/"]);
+    if image == VERIFY_FAILS {
+        if let Some(j) = job.job.as_mut() {
+            j.env.push(EnvVar { name: "KWOK_EXIT_CODE".into(), value: Some(KWOK_EXIT_CODE.to_string()), secret: None });
+        }
+    }
     (Strategy::blue_green().scale_down_delay("1s").pre_promotion_analysis("smoke").into(), vec![job])
 }
 
 mod cases {
     use super::*;
 
-    pub async fn a_failing_verification_job_is_not_promoted(backend: &dyn Backend, name: &str) {
+    pub async fn a_failing_verification_job_is_not_promoted(backend: &dyn Backend, name: &str, exit_code: i32) {
         let t = tenant(name);
         apply_tenant(backend, &t).await;
         let (strategy, analyses) = verified(VERIFY_OK);
@@ -174,7 +184,7 @@ mod cases {
         assert_eq!((analysis.as_str(), gate.as_str(), rolled_back_to.as_str()), ("smoke", "prePromotion", "blue"));
         let job = result.measurements[0].job.clone().expect("the Job's run");
         assert!(!job.succeeded);
-        assert_eq!(job.exit_code, Some(1));
+        assert_eq!(job.exit_code, Some(exit_code));
         assert_eq!(job.job, "webserver-smoke-r2-0");
         // Not promoted: blue still selected, green gone.
         assert_eq!(rollout::active_version(backend, name, "webserver").await.unwrap().as_deref(), Some("blue"));
@@ -223,7 +233,7 @@ mod simulated {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_verification_job_is_not_promoted() {
-        cases::a_failing_verification_job_is_not_promoted(&sim(), "acme").await;
+        cases::a_failing_verification_job_is_not_promoted(&sim(), "acme", 1).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,9 +242,16 @@ mod simulated {
     }
 }
 
-/// On the real control plane kwok completes every Job pod with exit code 0: the passing case runs
-/// there; a failing container cannot be produced by kwok's stages as configured.
+/// On the real control plane kwok completes a Job pod with exit code 0, or fails it with the exit
+/// code its container's `KWOK_EXIT_CODE` names (the test cluster's pod-exit-code stage).
 mod real {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_verification_job_is_not_promoted() {
+        let Some(backend) = moorage_tests::real_backend().await else { return };
+        let name = format!("an-{}", moorage_tests::random_suffix());
+        super::cases::a_failing_verification_job_is_not_promoted(&backend, &name, super::KWOK_EXIT_CODE).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_passing_verification_job_promotes() {
         let Some(backend) = moorage_tests::real_backend().await else { return };
