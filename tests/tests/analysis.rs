@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use moorage::analysis::Verdict;
+use moorage::analysis::{JobRun, Verdict};
 use moorage::backend::sim::{Failure, ImageFailure, SimulatedCluster};
 use moorage::backend::{ApplyOptions, Backend, Kind};
 use moorage::rollout::{self, Outcome, Phase, Progress, RolloutError, RolloutOptions};
@@ -173,7 +173,8 @@ fn verified(image: &str) -> (Strategy, Vec<Analysis>) {
 mod cases {
     use super::*;
 
-    pub async fn a_failing_verification_job_is_not_promoted(backend: &dyn Backend, name: &str, exit_code: i32) {
+    /// Returns the Job's run, as the revision holds it.
+    pub async fn a_failing_verification_job_is_not_promoted(backend: &dyn Backend, name: &str, exit_code: i32) -> JobRun {
         let t = tenant(name);
         apply_tenant(backend, &t).await;
         let (strategy, analyses) = verified(VERIFY_OK);
@@ -194,6 +195,7 @@ mod cases {
         assert!(matches!(&rev.outcome, Outcome::Failed { reason } if reason.contains("analysis smoke failed (prePromotion)")), "{:?}", rev.outcome);
         assert_eq!(rev.analyses[0].measurements[0].job.as_ref(), Some(&job), "the revision holds the Job's result");
         let _ = backend.delete(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, name, moorage::backend::Propagation::Background).await;
+        job
     }
 
     pub async fn a_passing_verification_job_promotes(backend: &dyn Backend, name: &str) {
@@ -233,7 +235,8 @@ mod simulated {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_verification_job_is_not_promoted() {
-        cases::a_failing_verification_job_is_not_promoted(&sim(), "acme", 1).await;
+        let job = cases::a_failing_verification_job_is_not_promoted(&sim(), "acme", 1).await;
+        assert_eq!((job.log_tail, job.log_note.as_deref()), (None, Some("simulated keeps no container logs")));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,13 +246,39 @@ mod simulated {
 }
 
 /// On the real control plane kwok completes a Job pod with exit code 0, or fails it with the exit
-/// code its container's `KWOK_EXIT_CODE` names (the test cluster's pod-exit-code stage).
+/// code its container's `KWOK_EXIT_CODE` names (the test cluster's pod-exit-code stage), and serves
+/// a pod's log from the file a kwok `ClusterLogs` object names (through the API server, as a
+/// kubelet would).
 mod real {
+    use super::*;
+    use moorage::analysis::LOG_TAIL_LINES;
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_verification_job_is_not_promoted() {
         let Some(backend) = moorage_tests::real_backend().await else { return };
         let name = format!("an-{}", moorage_tests::random_suffix());
-        super::cases::a_failing_verification_job_is_not_promoted(&backend, &name, super::KWOK_EXIT_CODE).await;
+        // The verification's output: 50 passing checks, then the failure (CRI log format, which
+        // kwok reads; the API server hands moorage the text).
+        let log_file = std::env::temp_dir().join(format!("moorage-{name}-verify.log"));
+        let mut log: String = (0..50).map(|i| format!("2026-01-01T00:00:{i:02}.000000000Z stdout F check {i} passed\n")).collect();
+        log.push_str("2026-01-01T00:00:50.000000000Z stderr F verification failed: 3 of 12 checks\n");
+        std::fs::write(&log_file, log).unwrap();
+        let logs_kind = Kind::custom("kwok.x-k8s.io/v1alpha1", "ClusterLogs", "clusterlogs", false);
+        let logs = serde_json::json!({
+            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": name},
+            "spec": {"selector": {"matchNamespaces": [name]}, "logs": [{"logsFile": log_file}]},
+        });
+        backend.apply(&[logs], &ApplyOptions::default()).await.unwrap();
+        let job = cases::a_failing_verification_job_is_not_promoted(&backend, &name, KWOK_EXIT_CODE).await;
+        let _ = backend.delete(&logs_kind, None, &name, moorage::backend::Propagation::Background).await;
+        let _ = std::fs::remove_file(&log_file);
+        // The run keeps the last 40 lines of the Job's log: checks 11 to 49 and the failure.
+        let tail = job.log_tail.unwrap_or_else(|| panic!("no log tail: {:?}", job.log_note));
+        let lines: Vec<&str> = tail.lines().collect();
+        assert_eq!(lines.len(), LOG_TAIL_LINES as usize, "{tail}");
+        assert_eq!(lines[0], "check 11 passed");
+        assert_eq!(lines.last(), Some(&"verification failed: 3 of 12 checks"));
+        assert_eq!(job.log_note, None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
