@@ -272,6 +272,8 @@ mod real {
         let job = cases::a_failing_verification_job_is_not_promoted(&backend, &name, KWOK_EXIT_CODE).await;
         let _ = backend.delete(&logs_kind, None, &name, moorage::backend::Propagation::Background).await;
         let _ = std::fs::remove_file(&log_file);
+        assert!(job.message.starts_with("BackoffLimitExceeded"), "{}", job.message);
+        assert!(job.duration_seconds.is_some(), "{job:?}");
         // The run keeps the last 40 lines of the Job's log: checks 11 to 49 and the failure.
         let tail = job.log_tail.unwrap_or_else(|| panic!("no log tail: {:?}", job.log_note));
         let lines: Vec<&str> = tail.lines().collect();
