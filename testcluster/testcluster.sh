@@ -152,15 +152,15 @@ build_crds() {
   rm -rf "$tmp"; mkdir -p "$tmp/all"
   log "building controller-gen and generating the prometheus-operator CRDs"
   (cd "$GO_DIR/crds" && CGO_ENABLED=0 go build -p "$GO_P" -trimpath -ldflags "-s -w" -o "$tmp/controller-gen" \
-    sigs.k8s.io/controller-tools/cmd/controller-gen)
+    sigs.k8s.io/controller-tools/cmd/controller-gen) >&2
   (cd "$GO_DIR/crds" && "$tmp/controller-gen" crd:crdVersions=v1 \
-    paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 output:crd:dir="$tmp/all")
+    paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 output:crd:dir="$tmp/all") >&2
   for f in $CRD_FILES; do
     [ -s "$tmp/all/$f" ] || die "controller-gen did not write $f"
     cp "$tmp/all/$f" "$tmp/"
   done
   local kwok_src
-  kwok_src="$(cd "$GO_DIR/kwok" && go mod download sigs.k8s.io/kwok && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  kwok_src="$(cd "$GO_DIR/kwok" && go mod download sigs.k8s.io/kwok >&2 && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
   for f in $KWOK_CRD_FILES; do
     [ -s "$kwok_src/kustomize/crd/bases/$f" ] || die "$f not found in the kwok module ($kwok_src)"
     cp "$kwok_src/kustomize/crd/bases/$f" "$tmp/"
