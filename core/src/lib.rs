@@ -39,6 +39,7 @@ pub mod error;
 pub mod labels;
 pub mod manifest;
 pub mod model;
+pub mod monitoring;
 pub mod quantity;
 pub mod rollout;
 pub mod schema;

@@ -5,11 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use moorage::analysis::Verdict;
+use moorage::analysis::{JobRun, Verdict};
 use moorage::backend::sim::{Failure, ImageFailure, SimulatedCluster};
 use moorage::backend::{ApplyOptions, Backend, Kind};
 use moorage::rollout::{self, Outcome, Phase, Progress, RolloutError, RolloutOptions};
-use moorage::{compile_tenant, Analysis, CanaryStep, Quota, Release, Strategy, Tenant};
+use moorage::{compile_tenant, Analysis, CanaryStep, EnvVar, Quota, Release, Strategy, Tenant};
 use moorage_tests::prometheus::{Exporter, PrometheusServer};
 use serde_json::Value;
 
@@ -155,15 +155,26 @@ async fn a_version_without_data_is_inconclusive_not_passed() {
 const VERIFY_OK: &str = "registry.test/verify:passes";
 const VERIFY_FAILS: &str = "registry.test/verify:fails";
 
+/// The exit code of the failing verification Job on the real control plane: its pod sets
+/// `KWOK_EXIT_CODE`, which testcluster/stages/pod-exit-code.yaml turns into a Failed pod with that
+/// exit code (the simulated cluster fails `VERIFY_FAILS` with exit code 1 and ignores the variable).
+const KWOK_EXIT_CODE: i32 = 3;
+
 fn verified(image: &str) -> (Strategy, Vec<Analysis>) {
-    let job = Analysis::job("smoke", image, ["sh", "-c", "curl -fsS $PREVIEW_URL/"]);
+    let mut job = Analysis::job("smoke", image, ["sh", "-c", "curl -fsS $PREVIEW_URL/"]);
+    if image == VERIFY_FAILS {
+        if let Some(j) = job.job.as_mut() {
+            j.env.push(EnvVar { name: "KWOK_EXIT_CODE".into(), value: Some(KWOK_EXIT_CODE.to_string()), secret: None });
+        }
+    }
     (Strategy::blue_green().scale_down_delay("1s").pre_promotion_analysis("smoke").into(), vec![job])
 }
 
 mod cases {
     use super::*;
 
-    pub async fn a_failing_verification_job_is_not_promoted(backend: &dyn Backend, name: &str) {
+    /// Returns the Job's run, as the revision holds it.
+    pub async fn a_failing_verification_job_is_not_promoted(backend: &dyn Backend, name: &str, exit_code: i32) -> JobRun {
         let t = tenant(name);
         apply_tenant(backend, &t).await;
         let (strategy, analyses) = verified(VERIFY_OK);
@@ -174,7 +185,7 @@ mod cases {
         assert_eq!((analysis.as_str(), gate.as_str(), rolled_back_to.as_str()), ("smoke", "prePromotion", "blue"));
         let job = result.measurements[0].job.clone().expect("the Job's run");
         assert!(!job.succeeded);
-        assert_eq!(job.exit_code, Some(1));
+        assert_eq!(job.exit_code, Some(exit_code));
         assert_eq!(job.job, "webserver-smoke-r2-0");
         // Not promoted: blue still selected, green gone.
         assert_eq!(rollout::active_version(backend, name, "webserver").await.unwrap().as_deref(), Some("blue"));
@@ -184,6 +195,7 @@ mod cases {
         assert!(matches!(&rev.outcome, Outcome::Failed { reason } if reason.contains("analysis smoke failed (prePromotion)")), "{:?}", rev.outcome);
         assert_eq!(rev.analyses[0].measurements[0].job.as_ref(), Some(&job), "the revision holds the Job's result");
         let _ = backend.delete(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, name, moorage::backend::Propagation::Background).await;
+        job
     }
 
     pub async fn a_passing_verification_job_promotes(backend: &dyn Backend, name: &str) {
@@ -223,7 +235,8 @@ mod simulated {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_verification_job_is_not_promoted() {
-        cases::a_failing_verification_job_is_not_promoted(&sim(), "acme").await;
+        let job = cases::a_failing_verification_job_is_not_promoted(&sim(), "acme", 1).await;
+        assert_eq!((job.log_tail, job.log_note.as_deref()), (None, Some("simulated keeps no container logs")));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,9 +245,44 @@ mod simulated {
     }
 }
 
-/// On the real control plane kwok completes every Job pod with exit code 0: the passing case runs
-/// there; a failing container cannot be produced by kwok's stages as configured.
+/// On the real control plane kwok completes a Job pod with exit code 0, or fails it with the exit
+/// code its container's `KWOK_EXIT_CODE` names (the test cluster's pod-exit-code stage), and serves
+/// a pod's log from the file a kwok `ClusterLogs` object names (through the API server, as a
+/// kubelet would).
 mod real {
+    use super::*;
+    use moorage::analysis::LOG_TAIL_LINES;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_verification_job_is_not_promoted() {
+        let Some(backend) = moorage_tests::real_backend().await else { return };
+        let name = format!("an-{}", moorage_tests::random_suffix());
+        // The verification's output: 50 passing checks, then the failure (CRI log format, which
+        // kwok reads; the API server hands moorage the text).
+        let log_file = std::env::temp_dir().join(format!("moorage-{name}-verify.log"));
+        let mut log: String = (0..50).map(|i| format!("2026-01-01T00:00:{i:02}.000000000Z stdout F check {i} passed\n")).collect();
+        log.push_str("2026-01-01T00:00:50.000000000Z stderr F verification failed: 3 of 12 checks\n");
+        std::fs::write(&log_file, log).unwrap();
+        let logs_kind = Kind::custom("kwok.x-k8s.io/v1alpha1", "ClusterLogs", "clusterlogs", false);
+        let logs = serde_json::json!({
+            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterLogs", "metadata": {"name": name},
+            "spec": {"selector": {"matchNamespaces": [name]}, "logs": [{"logsFile": log_file}]},
+        });
+        backend.apply(&[logs], &ApplyOptions::default()).await.unwrap();
+        let job = cases::a_failing_verification_job_is_not_promoted(&backend, &name, KWOK_EXIT_CODE).await;
+        let _ = backend.delete(&logs_kind, None, &name, moorage::backend::Propagation::Background).await;
+        let _ = std::fs::remove_file(&log_file);
+        assert!(job.message.starts_with("BackoffLimitExceeded"), "{}", job.message);
+        assert!(job.duration_seconds.is_some(), "{job:?}");
+        // The run keeps the last 40 lines of the Job's log: checks 11 to 49 and the failure.
+        let tail = job.log_tail.unwrap_or_else(|| panic!("no log tail: {:?}", job.log_note));
+        let lines: Vec<&str> = tail.lines().collect();
+        assert_eq!(lines.len(), LOG_TAIL_LINES as usize, "{tail}");
+        assert_eq!(lines[0], "check 11 passed");
+        assert_eq!(lines.last(), Some(&"verification failed: 3 of 12 checks"));
+        assert_eq!(job.log_note, None);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_passing_verification_job_promotes() {
         let Some(backend) = moorage_tests::real_backend().await else { return };

@@ -82,16 +82,18 @@ async fn errors_and_changes_on_a_real_api_server() -> anyhow::Result<()> {
         other => panic!("expected quota exceeded, got {other:?}"),
     }
 
-    // Missing CRDs: apply resolves kinds by discovery; list and watch report the same
-    let monitor = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "m", "namespace": ns}, "spec": {}});
+    // Missing CRDs: apply resolves kinds by discovery; list and watch report the same. The test
+    // control plane installs prometheus-operator's ServiceMonitor, PodMonitor and PrometheusRule,
+    // not its Probe.
+    let monitor = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "Probe", "metadata": {"name": "m", "namespace": ns}, "spec": {}});
     match backend.apply(&[monitor], &ApplyOptions::default()).await {
         Err(BackendError::MissingKind { kind, hint, .. }) => {
-            assert_eq!(kind, "ServiceMonitor");
+            assert_eq!(kind, "Probe");
             assert!(hint.contains("Prometheus Operator"), "{hint}");
         }
         other => panic!("expected a missing kind, got {other:?}"),
     }
-    let monitors = Kind::custom("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", true);
+    let monitors = Kind::custom("monitoring.coreos.com/v1", "Probe", "probes", true);
     assert!(matches!(backend.list(&monitors, Some(&ns), &Selector::all()).await, Err(BackendError::MissingKind { .. })));
     let mut watch = backend.watch(&monitors, Some(&ns), &Selector::all()).await?;
     let first = tokio::time::timeout(moorage_tests::WAIT, watch.next()).await?;

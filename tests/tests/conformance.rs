@@ -286,7 +286,8 @@ mod cases {
         assert_eq!(b.get(&configmap_kind(), Some(ns), "nothing").await.unwrap(), None);
         let err = b.apply(&[configmap(ns, "orphan", "x")], &ApplyOptions::default()).await.unwrap_err();
         assert!(matches!(err, BackendError::NotFound { .. }), "namespace missing: {err}");
-        let unknown = Kind::custom("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", true);
+        // Not a kind the test control plane installs (it has ServiceMonitor, PodMonitor, PrometheusRule).
+        let unknown = Kind::custom("monitoring.coreos.com/v1", "Probe", "probes", true);
         let err = b.list(&unknown, Some(ns), &Selector::all()).await.unwrap_err();
         assert!(matches!(err, BackendError::MissingKind { .. }), "{err}");
     }

@@ -18,7 +18,7 @@ use crate::checks::parse_duration;
 use crate::model::analysis::Analysis;
 
 pub use client::HttpError;
-pub use job::{JobError, JobRun};
+pub use job::{JobError, JobRun, LOG_TAIL_LINES};
 pub use prometheus::{Prometheus, PrometheusError, Sample, Series};
 
 /// What an analysis (or one measurement) concluded.

@@ -100,10 +100,11 @@ fn pod_monitor(ns: &str, release: &Release) -> Option<Value> {
                 "port": m.port,
                 "path": m.path,
                 "interval": interval,
+                // `action` spelled out (the CRD's default) so that the stored object equals the compiled one.
                 "relabelings": [
-                    {"sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_version"], "targetLabel": "version"},
-                    {"sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], "targetLabel": "app"},
-                    {"targetLabel": "tenant", "replacement": ns},
+                    {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_version"], "targetLabel": "version"},
+                    {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], "targetLabel": "app"},
+                    {"action": "replace", "targetLabel": "tenant", "replacement": ns},
                 ],
             }],
         },
