@@ -15,12 +15,14 @@ BIN="$CARGO_TARGET_DIR/release/compile_tenants"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 now() { date +%s%N; }
-rust=() python=()
+rust=() python=() rust_in=() python_in=()
+in_us() { sed -n 's/.*"in_process_seconds": *\([0-9.]*\).*/\1/p' <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
 for _ in $(seq "$RUNS"); do
-  s=$(now); "$BIN" "$TENANTS" "$OUT/rs" >/dev/null; e=$(now); rust+=($(( (e - s) / 1000 )))
-  s=$(now); "$PY" bench/compile_tenants.py "$TENANTS" "$OUT/py" >/dev/null; e=$(now); python+=($(( (e - s) / 1000 )))
+  s=$(now); line=$("$BIN" "$TENANTS" "$OUT/rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
+  s=$(now); line=$("$PY" bench/compile_tenants.py "$TENANTS" "$OUT/py"); e=$(now); python+=($(( (e - s) / 1000 ))); python_in+=($(in_us "$line"))
 done
 cmp -s "$OUT/rs/manifests.yaml" "$OUT/py/manifests.yaml" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
-r=$(median "${rust[@]}"); p=$(median "${python[@]}")
-echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r python_median_us=$p ratio=$(awk "BEGIN{printf \"%.2f\", $p/$r}") output=$same rust_all_us=${rust[*]} python_all_us=${python[*]}"
+r=$(median "${rust[@]}"); p=$(median "${python[@]}"); ri=$(median "${rust_in[@]}"); pi=$(median "${python_in[@]}")
+s=$(now); "$PY" -c 'import moorage'; e=$(now); startup=$(( (e - s) / 1000 ))
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r python_median_us=$p ratio=$(awk "BEGIN{printf \"%.2f\", $p/$r}") rust_in_process_median_us=$ri python_in_process_median_us=$pi in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $pi/$ri}") python_startup_and_import_us=$startup output=$same rust_all_us=${rust[*]} python_all_us=${python[*]}"
