@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use moorage::tenant::{ApplyTenantOptions, Fleet as CoreFleet, FleetCluster, Placement};
+use moorage::tenant::{Fleet as CoreFleet, FleetCluster, Placement};
 use moorage::waves::{self, WaveError, WaveOptions, WavePlan, WaveProgress};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -85,13 +85,15 @@ impl Fleet {
     /// Places the tenant (where it already is, else `pin`, else among the clusters carrying
     /// `labels` the one with the most free capacity), applies it there and waits until it is
     /// usable. Returns `(cluster, changes)`.
-    #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0))]
-    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64) -> PyResult<(String, usize)> {
+    /// `force` takes over fields another field manager changed (default: `Conflict`).
+    #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0, force=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64, force: bool) -> PyResult<(String, usize)> {
         let placement = match pin {
             Some(p) => Placement::Pinned(p),
             None => Placement::Rule { required_labels: labels.unwrap_or_default() },
         };
-        let options = ApplyTenantOptions { timeout: seconds("timeout", timeout)?, ..ApplyTenantOptions::default() };
+        let options = crate::lifecycle::apply_options(timeout, force)?;
         let (fleet, tenant) = (self.inner.clone(), tenant.inner.clone());
         let r = block_on(py, async move { fleet.apply(&tenant, &placement, &options).await })?;
         r.map(|(cluster, report)| (cluster, report.changes())).map_err(|e| errors::fleet(py, &e))

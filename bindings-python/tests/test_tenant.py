@@ -153,3 +153,39 @@ def test_lifecycle_coroutines():
     import asyncio
 
     asyncio.run(main())
+
+
+def kubectl(*args: str) -> str:
+    """kubectl ($KUBECTL, else on the PATH) against the test control plane."""
+    import os
+    import shutil
+    import subprocess
+
+    binary = os.environ.get("KUBECTL") or shutil.which("kubectl")
+    if binary is None:
+        pytest.fail("no kubectl to act as another field manager")
+    return subprocess.run([binary, "--kubeconfig", os.environ["MOORAGE_TEST_KUBECONFIG"], *args], check=True, capture_output=True, text=True).stdout
+
+
+def test_a_field_another_manager_changed_conflicts_until_forced(real_cluster):
+    from conftest import unique
+
+    name = unique("pyforce")
+    t = moorage.Tenant(name, quota=moorage.Quota(limits_cpu="2", limits_memory="1Gi", pods=10))
+    try:
+        assert real_cluster.apply_tenant(t, timeout=120) > 0
+        quota = next(o["object"] for o in real_cluster.plan_tenant(t)["objects"] if o["object"]["kind"] == "ResourceQuota")
+        # Someone raises the quota by hand, as the operator of the demo did.
+        kubectl("patch", "resourcequota", quota["name"], "-n", quota["namespace"], "--type", "merge", "-p", '{"spec":{"hard":{"pods":"11"}}}')
+        with pytest.raises(moorage.Conflict) as conflict:
+            real_cluster.apply_tenant(t, timeout=120)
+        assert conflict.value.manager == "kubectl-patch"
+        assert "pods" in conflict.value.field
+        assert quota["name"] in conflict.value.object
+        assert next(q for q in real_cluster.tenant_status(t)["quota"] if q["resource"] == "pods")["hard"] == "11", "nothing overwritten"
+        # Forced, moorage takes the field back.
+        assert real_cluster.apply_tenant(t, timeout=120, force=True) > 0
+        assert next(q for q in real_cluster.tenant_status(t)["quota"] if q["resource"] == "pods")["hard"] == "10"
+        assert real_cluster.apply_tenant(t, timeout=120) == 0
+    finally:
+        real_cluster.delete_tenant(t, confirm=True, purge=True)
