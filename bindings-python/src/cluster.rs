@@ -45,6 +45,8 @@ pub struct Cluster {
     pub(crate) backend: Arc<dyn Backend>,
     /// The same backend when it is the simulated cluster (fault injection, clock, save/load).
     sim: Option<Arc<SimulatedCluster>>,
+    /// The same backend when it is a real cluster (CI credentials use the TokenRequest API).
+    kube: Option<Arc<ClusterBackend>>,
 }
 
 /// The core's `Failure` from its name, snake_case (`crash_loop`) or as in the core (`CrashLoop`).
@@ -57,7 +59,11 @@ fn failure(py: Python<'_>, pattern: &str, name: &str) -> PyResult<Failure> {
 impl Cluster {
     fn of_sim(sim: SimulatedCluster) -> Self {
         let sim = Arc::new(sim);
-        Cluster { backend: sim.clone(), sim: Some(sim) }
+        Cluster { backend: sim.clone(), sim: Some(sim), kube: None }
+    }
+
+    pub(crate) fn kube(&self) -> PyResult<Arc<ClusterBackend>> {
+        self.kube.clone().ok_or_else(|| pyo3::exceptions::PyTypeError::new_err(format!("{} is not a real cluster", self.backend.describe())))
     }
 
     fn sim(&self) -> PyResult<&SimulatedCluster> {
@@ -117,7 +123,7 @@ impl Cluster {
     #[classmethod]
     fn manifests(_cls: &Bound<'_, PyType>, py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
         let backend = ManifestBackend::open(&path).map_err(|e| errors::message(py, true, &e))?;
-        Ok(Cluster { backend: Arc::new(backend), sim: None })
+        Ok(Cluster { backend: Arc::new(backend), sim: None, kube: None })
     }
 
     /// A real cluster from a kubeconfig (default: `$KUBECONFIG` or `~/.kube/config`) and context
@@ -126,7 +132,8 @@ impl Cluster {
     #[pyo3(signature = (path=None, context=None))]
     fn from_kubeconfig(_cls: &Bound<'_, PyType>, py: Python<'_>, path: Option<std::path::PathBuf>, context: Option<String>) -> PyResult<Self> {
         let backend = block_on(py, async { ClusterBackend::from_kubeconfig(path.as_deref(), context.as_deref()).await })?.map_err(|e| errors::message(py, false, &e))?;
-        Ok(Cluster { backend: Arc::new(backend), sim: None })
+        let backend = Arc::new(backend);
+        Ok(Cluster { backend: backend.clone(), sim: None, kube: Some(backend) })
     }
 
     /// What this backend is, e.g. `simulated`.

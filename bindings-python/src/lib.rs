@@ -3,6 +3,7 @@
 //! core's.
 
 mod analysis;
+mod ci;
 mod cluster;
 mod convert;
 mod errors;
@@ -34,6 +35,7 @@ fn _moorage(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<usage::Usage>()?;
     m.add_class::<usage::UsageReport>()?;
     m.add_class::<cluster::Cluster>()?;
+    m.add_class::<ci::CiCredentials>()?;
     m.add_class::<fleet::Fleet>()?;
     m.add_class::<rollout::RolloutReport>()?;
     m.add_class::<rollout::ReleaseStatus>()?;

@@ -36,6 +36,15 @@ where
     })
 }
 
+/// The core's tenant summaries as dicts.
+fn summaries(py: Python<'_>, list: Vec<tenant::TenantSummary>) -> Py<PyAny> {
+    let list: Vec<serde_json::Value> = list
+        .into_iter()
+        .map(|t| serde_json::json!({"name": t.name, "display_name": t.display_name, "protected": t.protected, "suspended": t.suspended, "deployments": t.deployments, "domains": t.domains, "cluster": t.cluster}))
+        .collect();
+    crate::convert::json_to_py(py, &serde_json::Value::Array(list))
+}
+
 fn changes(py: Python<'_>, r: tenant::TenantReport) -> Py<PyAny> {
     to_py(py, &r.changes())
 }
@@ -131,6 +140,20 @@ impl Cluster {
     fn a_delete_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, confirm: bool, purge: bool) -> PyResult<Bound<'py, PyAny>> {
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         coroutine(py, async move { tenant::delete(backend.as_ref(), &tenant, DeleteOptions { confirm, purge }).await }, serialized)
+    }
+
+    /// Every moorage tenant of the cluster, sorted by name, as dicts: `name`, `display_name`,
+    /// `protected`, `suspended`, `deployments`, `domains`, `cluster` (its fleet cluster).
+    fn list_tenants(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let backend = self.backend.clone();
+        let r = block_on(py, async move { tenant::list(backend.as_ref()).await })?;
+        r.map(|l| summaries(py, l)).map_err(|e| errors::tenant(py, &e))
+    }
+
+    /// `list_tenants`, as a coroutine.
+    fn a_list_tenants<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let backend = self.backend.clone();
+        coroutine(py, async move { tenant::list(backend.as_ref()).await }, summaries)
     }
 
     /// The tenant `name` as it was last applied to this cluster (from the spec its Namespace records).

@@ -2,18 +2,62 @@
 //! failed rollout, scale the serving version, and the coroutine twins of resume, status, history
 //! and delete_version. The rest is in `rollout.rs`.
 
-use moorage::rollout;
+use moorage::rollout::{self, Preflight};
+use serde_json::{json, Value};
 use pyo3::prelude::*;
 
 use crate::cluster::{block_on, Cluster};
+use crate::convert::{json_to_py, to_py};
+use crate::release::Release;
 use crate::errors;
 use crate::rollout::{
     finish, finish_async, options, release_status, revision, ReleaseStatus, Revision, RolloutReport,
 };
 use crate::tenant::Tenant;
 
+/// The core's preflight as a dict: `extra_pods`, and `resources` (quota resource to `needed`, `available`).
+fn preflight_dict(py: Python<'_>, p: Preflight) -> Py<PyAny> {
+    let resources: serde_json::Map<String, Value> = p.resources.into_iter().map(|(k, (needed, available))| (k, json!({"needed": needed, "available": available}))).collect();
+    json_to_py(py, &json!({"extra_pods": p.extra_pods, "resources": resources}))
+}
+
 #[pymethods]
 impl Cluster {
+    /// What a rollout of `release` would create or change once finished, field by field, changing
+    /// nothing: `{"objects": [{"object", "action", "changes": [{"path", "before", "after"}]}]}`.
+    fn plan_release(&self, py: Python<'_>, tenant: &Tenant, release: &Release) -> PyResult<Py<PyAny>> {
+        let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
+        let r = block_on(py, async move { rollout::plan(backend.as_ref(), &tenant, &release).await })?;
+        r.map(|p| to_py(py, &p)).map_err(|e| errors::rollout(py, &e))
+    }
+
+    /// `plan_release`, as a coroutine.
+    fn a_plan_release<'py>(&self, py: Python<'py>, tenant: &Tenant, release: &Release) -> PyResult<Bound<'py, PyAny>> {
+        let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = rollout::plan(backend.as_ref(), &tenant, &release).await;
+            Python::attach(|py| r.map(|p| to_py(py, &p)).map_err(|e| errors::rollout(py, &e)))
+        })
+    }
+
+    /// The quota preflight of a rollout of `release`, changing nothing: `{"extra_pods": n,
+    /// "resources": {"limits.cpu": {"needed", "available"}, ...}}`; raises `QuotaInsufficient`
+    /// when the quota cannot hold the strategy's peak.
+    fn preflight(&self, py: Python<'_>, tenant: &Tenant, release: &Release) -> PyResult<Py<PyAny>> {
+        let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
+        let r = block_on(py, async move { rollout::preflight(backend.as_ref(), &tenant, &release).await })?;
+        r.map(|p| preflight_dict(py, p)).map_err(|e| errors::rollout(py, &e))
+    }
+
+    /// `preflight`, as a coroutine.
+    fn a_preflight<'py>(&self, py: Python<'py>, tenant: &Tenant, release: &Release) -> PyResult<Bound<'py, PyAny>> {
+        let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = rollout::preflight(backend.as_ref(), &tenant, &release).await;
+            Python::attach(|py| r.map(|p| preflight_dict(py, p)).map_err(|e| errors::rollout(py, &e)))
+        })
+    }
+
     /// Aborts the canary of `app` in progress (e.g. paused by an inconclusive analysis): the stable
     /// version back at full size and selected alone, the canary scaled to 0, the revision failed.
     #[pyo3(signature = (tenant, app, *, timeout=600.0, force=false, on_progress=None))]

@@ -70,6 +70,7 @@ from moorage._moorage import (
     PrometheusRefused,
     PrometheusMalformed,
     Monitoring,
+    CiCredentials,
     compile_monitoring,
 )
 
@@ -139,6 +140,7 @@ __all__ = [
     "PrometheusRefused",
     "PrometheusMalformed",
     "Monitoring",
+    "CiCredentials",
     "compile_monitoring",
     "Watch",
     "watch",
