@@ -136,6 +136,13 @@ impl Cluster {
         Ok(Cluster { backend: backend.clone(), sim: None, kube: Some(backend) })
     }
 
+    /// A real cluster from the service account of the pod this process runs in.
+    #[classmethod]
+    fn in_cluster(_cls: &Bound<'_, PyType>, py: Python<'_>) -> PyResult<Self> {
+        let backend = Arc::new(ClusterBackend::in_cluster().map_err(|e| errors::message(py, false, &e))?);
+        Ok(Cluster { backend: backend.clone(), sim: None, kube: Some(backend) })
+    }
+
     /// What this backend is, e.g. `simulated`.
     fn describe(&self) -> String {
         self.backend.describe()

@@ -43,6 +43,7 @@ fn _moorage(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rollout::Revision>()?;
     m.add_function(wrap_pyfunction!(release::compile, m)?)?;
     m.add_function(wrap_pyfunction!(release::compile_tenants, m)?)?;
+    m.add_function(wrap_pyfunction!(release::json_schema, m)?)?;
     m.add_class::<monitoring::Monitoring>()?;
     m.add_function(wrap_pyfunction!(monitoring::compile_monitoring, m)?)?;
     errors::register(m)?;

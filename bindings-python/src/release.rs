@@ -175,6 +175,16 @@ impl Release {
     }
 }
 
+/// The JSON Schema of tenant spec files (`"tenant"`) or release spec files (`"release"`), as a dict.
+#[pyfunction]
+pub fn json_schema(py: Python<'_>, kind: &str) -> PyResult<Py<PyAny>> {
+    match kind {
+        "tenant" => Ok(to_py(py, &moorage::schema::tenant_schema())),
+        "release" => Ok(to_py(py, &moorage::schema::release_schema())),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!("{other:?} is not a spec kind; use \"tenant\" or \"release\""))),
+    }
+}
+
 /// The Kubernetes objects of a tenant and its releases, as a multi-document YAML stream.
 #[pyfunction]
 #[pyo3(signature = (tenant, releases=Vec::new()))]

@@ -53,3 +53,17 @@ def test_compile_tenant_and_release(specs):
     text = moorage.compile(t, [green])
     assert "kind: Deployment" in text and "webserver-green" in text
     assert green.to_yaml().startswith("tenant: acme")
+
+
+def test_json_schemas_of_the_spec_files():
+    tenant, release = moorage.json_schema("tenant"), moorage.json_schema("release")
+    assert {"name", "quota", "domains", "backups"} <= set(tenant["properties"])
+    assert {"tenant", "app", "version", "strategy", "analyses", "metrics"} <= set(release["properties"])
+    with pytest.raises(ValueError):
+        moorage.json_schema("fleet")
+
+
+def test_in_cluster_outside_a_pod_is_a_config_error(monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(moorage.ConfigError):
+        moorage.Cluster.in_cluster()
