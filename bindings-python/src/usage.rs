@@ -292,6 +292,15 @@ impl Prometheus {
         series(py, r)
     }
 
+    /// `range`, as a coroutine.
+    fn a_range<'py>(&self, py: Python<'py>, query: String, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>, step: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let (client, start, end, step) = (self.inner.clone(), instant(start)?, instant(end)?, duration(py, "step", step)?);
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = client.range(&query, start, end, step).await;
+            Python::attach(|py| series(py, r))
+        })
+    }
+
     /// What `tenant` (a `Tenant` or its name) used over the period: `last` (`"3d"`, `"300d"`,
     /// seconds or a timedelta) before now, or `start` to `end` (unix seconds or datetimes).
     #[pyo3(signature = (tenant, *, last=None, start=None, end=None, step=None, rate_window=None))]

@@ -80,6 +80,18 @@ def test_a_usage_report_matches_the_figures_computed_by_hand() -> None:
         close(fleet.total.cpu_core_hours, 1.75 * seconds / 3600, 0.01, "fleet CPU core-hours")
         close(afleet.total.storage_gib_days, 12 * seconds / 86_400, 1e-9, "the coroutine's fleet storage GiB-days")
 
+        # The range query the reports are made of: one series per namespace, a point per second.
+        query = "sum by (namespace) (container_memory_working_set_bytes)"
+        by_namespace = {labels["namespace"]: points for labels, points in client.range(query, now - 8, now - 2, "1s")}
+        assert sorted(by_namespace) == ["acme", "globex"], by_namespace
+        assert [t for t, _ in by_namespace["acme"]] == [float(now - 8 + i) for i in range(7)]
+        assert {v for _, v in by_namespace["acme"]} == {768 * 1024**2}
+
+        async def ranged() -> list:
+            return await client.a_range(query, now - 8, now - 2, 1)
+
+        assert {labels["namespace"]: points for labels, points in asyncio.run(ranged())} == by_namespace
+
         # "The last 3 days": the core's sampling of such a period (one-minute points, 5-minute rate window).
         recent = client.fleet_usage(["acme"], last="3d")
         assert (recent.end - recent.start, recent.step, recent.rate_window) == (pytest.approx(3 * 86_400), 60.0, 300.0)
