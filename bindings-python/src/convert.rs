@@ -5,10 +5,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
+use crate::analysis::{Analysis, CanaryStep};
 use crate::quota::Quota;
 use crate::strategy::{BlueGreen, Canary, Rolling};
 
-/// A Python value (None, bool, int, float, str, list, tuple, dict, `Quota`, a strategy) as JSON.
+/// A Python value (None, bool, int, float, str, list, tuple, dict, `Quota`, a strategy, an
+/// `Analysis`, a `CanaryStep`) as JSON.
 pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
@@ -52,6 +54,12 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         return Ok(serde_json::to_value(&s.get().inner).unwrap_or_default());
     }
     if let Ok(s) = obj.cast::<Canary>() {
+        return Ok(serde_json::to_value(&s.get().inner).unwrap_or_default());
+    }
+    if let Ok(a) = obj.cast::<Analysis>() {
+        return Ok(serde_json::to_value(&a.get().inner).unwrap_or_default());
+    }
+    if let Ok(s) = obj.cast::<CanaryStep>() {
         return Ok(serde_json::to_value(&s.get().inner).unwrap_or_default());
     }
     if obj.hasattr("__fspath__")? {

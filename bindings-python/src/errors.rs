@@ -33,6 +33,10 @@ create_exception!(
     "An analysis failed and the new version was rolled back. `.app .version .analysis .gate .reason .rolled_back_to .result` (dict)."
 );
 create_exception!(moorage, BackendError, MoorageError, "A backend operation failed.");
+create_exception!(moorage, PrometheusError, MoorageError, "A Prometheus query got no result.");
+create_exception!(moorage, PrometheusUnreachable, PrometheusError, "Prometheus could not be reached after the retries. `.address .attempts .reason`.");
+create_exception!(moorage, PrometheusRefused, PrometheusError, "Prometheus refused the query. `.error_type .error`.");
+create_exception!(moorage, PrometheusMalformed, PrometheusError, "Prometheus' answer is not an API answer. `.status .detail`.");
 create_exception!(moorage, QuotaExceeded, BackendError, "A ResourceQuota refused an object. `.object .quota .resource .requested .used .limit`.");
 create_exception!(moorage, Forbidden, BackendError, "The credentials may not do this. `.object .message`.");
 create_exception!(moorage, Conflict, BackendError, "Another field manager owns a field. `.object .field .manager`.");
@@ -80,6 +84,27 @@ pub fn validation(py: Python<'_>, e: &ValidationErrors) -> PyErr {
     let errors: Vec<(String, String)> = e.errors().iter().map(|f| (f.path.clone(), f.message.clone())).collect();
     let list = PyList::new(py, errors).map(|l| l.into_any().unbind()).unwrap_or_else(|_| py.None());
     with_attrs(py, ValidationError::new_err(e.to_string()), &[("errors", list)])
+}
+
+/// A `ValidationError` for one argument the core refused (e.g. a duration `parse_duration` rejects).
+pub fn field(py: Python<'_>, path: &str, message: &str) -> PyErr {
+    match ValidationErrors::from_errors(vec![moorage::FieldError { path: path.to_string(), message: message.to_string() }]) {
+        Some(e) => validation(py, &e),
+        None => ValidationError::new_err(format!("{path}: {message}")),
+    }
+}
+
+/// The exception of a Prometheus error.
+pub fn prometheus(py: Python<'_>, e: &moorage::analysis::PrometheusError) -> PyErr {
+    use moorage::analysis::PrometheusError as E;
+    let msg = e.to_string();
+    match e {
+        E::Unreachable { address, attempts, source } => {
+            with_attrs(py, PrometheusUnreachable::new_err(msg), &[("address", obj(py, address)), ("attempts", obj(py, *attempts)), ("reason", obj(py, source.to_string()))])
+        }
+        E::Refused { error_type, error } => with_attrs(py, PrometheusRefused::new_err(msg), &[("error_type", obj(py, error_type)), ("error", obj(py, error))]),
+        E::Malformed { status, detail } => with_attrs(py, PrometheusMalformed::new_err(msg), &[("status", obj(py, *status)), ("detail", obj(py, detail))]),
+    }
 }
 
 /// A `SpecError` (parse) or `ValidationError` (rules).
@@ -242,6 +267,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Unsupported", py.get_type::<Unsupported>())?;
     m.add("AnalysisFailed", py.get_type::<AnalysisFailed>())?;
     m.add("BackendError", py.get_type::<BackendError>())?;
+    m.add("PrometheusError", py.get_type::<PrometheusError>())?;
+    m.add("PrometheusUnreachable", py.get_type::<PrometheusUnreachable>())?;
+    m.add("PrometheusRefused", py.get_type::<PrometheusRefused>())?;
+    m.add("PrometheusMalformed", py.get_type::<PrometheusMalformed>())?;
     m.add("QuotaExceeded", py.get_type::<QuotaExceeded>())?;
     m.add("Forbidden", py.get_type::<Forbidden>())?;
     m.add("Conflict", py.get_type::<Conflict>())?;

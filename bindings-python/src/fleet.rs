@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use moorage::tenant::{ApplyTenantOptions, Fleet as CoreFleet, FleetCluster, Placement};
+use moorage::tenant::{Fleet as CoreFleet, FleetCluster, Placement};
 use moorage::waves::{self, WaveError, WaveOptions, WavePlan, WaveProgress};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -85,16 +85,63 @@ impl Fleet {
     /// Places the tenant (where it already is, else `pin`, else among the clusters carrying
     /// `labels` the one with the most free capacity), applies it there and waits until it is
     /// usable. Returns `(cluster, changes)`.
-    #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0))]
-    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64) -> PyResult<(String, usize)> {
+    /// `force` takes over fields another field manager changed (default: `Conflict`).
+    #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0, force=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64, force: bool) -> PyResult<(String, usize)> {
         let placement = match pin {
             Some(p) => Placement::Pinned(p),
             None => Placement::Rule { required_labels: labels.unwrap_or_default() },
         };
-        let options = ApplyTenantOptions { timeout: seconds("timeout", timeout)?, ..ApplyTenantOptions::default() };
+        let options = crate::lifecycle::apply_options(timeout, force)?;
         let (fleet, tenant) = (self.inner.clone(), tenant.inner.clone());
         let r = block_on(py, async move { fleet.apply(&tenant, &placement, &options).await })?;
         r.map(|(cluster, report)| (cluster, report.changes())).map_err(|e| errors::fleet(py, &e))
+    }
+
+    /// `apply_tenant`, as a coroutine.
+    #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0, force=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64, force: bool) -> PyResult<Bound<'py, PyAny>> {
+        let placement = match pin {
+            Some(p) => Placement::Pinned(p),
+            None => Placement::Rule { required_labels: labels.unwrap_or_default() },
+        };
+        let options = crate::lifecycle::apply_options(timeout, force)?;
+        let (fleet, tenant) = (self.inner.clone(), tenant.inner.clone());
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = fleet.apply(&tenant, &placement, &options).await;
+            Python::attach(|py| r.map(|(cluster, report)| (cluster, report.changes())).map_err(|e| errors::fleet(py, &e)))
+        })
+    }
+
+    /// `list`, as a coroutine.
+    fn a_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let fleet = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = fleet.list().await;
+            Python::attach(|py| r.map(|l| l.into_iter().map(|t| (t.tenant, t.cluster)).collect::<Vec<_>>()).map_err(|e| errors::fleet(py, &e)))
+        })
+    }
+
+    /// `resume_waves`, as a coroutine.
+    #[pyo3(signature = (name, *, timeout=600.0, on_progress=None))]
+    fn a_resume_waves<'py>(&self, py: Python<'py>, name: String, timeout: f64, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let (options, failed) = wave_options(timeout, on_progress)?;
+        let fleet = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = waves::resume(&fleet, &name, &options).await;
+            Python::attach(|py| finish(py, r, &failed))
+        })
+    }
+
+    /// `waves_status`, as a coroutine.
+    fn a_waves_status<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let fleet = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let r = waves::status(&fleet, &name).await;
+            Python::attach(|py| finish(py, r, &Arc::new(Mutex::new(None))))
+        })
     }
 
     /// Every tenant of the fleet and its cluster: a list of `(tenant, cluster)`.

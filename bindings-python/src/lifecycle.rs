@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use moorage::backend::ConflictPolicy;
 use moorage::tenant::{self, ApplyTenantOptions, DeleteOptions, TenantError};
 use pyo3::prelude::*;
 
@@ -16,8 +17,11 @@ pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(value).map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("{name}: {e}")))
 }
 
-fn apply_options(timeout: f64) -> PyResult<ApplyTenantOptions> {
-    Ok(ApplyTenantOptions { timeout: seconds("timeout", timeout)?, ..ApplyTenantOptions::default() })
+/// The core's apply options; `force` takes over fields another field manager changed (server-side
+/// apply force) instead of failing with `Conflict`.
+pub(crate) fn apply_options(timeout: f64, force: bool) -> PyResult<ApplyTenantOptions> {
+    let conflicts = if force { ConflictPolicy::Force } else { ConflictPolicy::Fail };
+    Ok(ApplyTenantOptions { timeout: seconds("timeout", timeout)?, conflicts })
 }
 
 /// Runs a tenant operation as a coroutine; its value becomes a Python object with `convert`.
@@ -32,6 +36,15 @@ where
     })
 }
 
+/// The core's tenant summaries as dicts.
+fn summaries(py: Python<'_>, list: Vec<tenant::TenantSummary>) -> Py<PyAny> {
+    let list: Vec<serde_json::Value> = list
+        .into_iter()
+        .map(|t| serde_json::json!({"name": t.name, "display_name": t.display_name, "protected": t.protected, "suspended": t.suspended, "deployments": t.deployments, "domains": t.domains, "cluster": t.cluster}))
+        .collect();
+    crate::convert::json_to_py(py, &serde_json::Value::Array(list))
+}
+
 fn changes(py: Python<'_>, r: tenant::TenantReport) -> Py<PyAny> {
     to_py(py, &r.changes())
 }
@@ -44,18 +57,19 @@ fn serialized<T: serde::Serialize>(py: Python<'_>, v: T) -> Py<PyAny> {
 impl Cluster {
     /// Creates or updates everything the tenant compiles to (after checking that no other tenant
     /// holds one of its domains), then waits until it is usable, at most `timeout` seconds. Returns
-    /// how many objects were created or changed (0 on a repeated apply).
-    #[pyo3(signature = (tenant, *, timeout=60.0))]
-    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, timeout: f64) -> PyResult<usize> {
-        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout)?);
+    /// how many objects were created or changed (0 on a repeated apply). A field another field
+    /// manager changed raises `Conflict` before anything is written, unless `force`.
+    #[pyo3(signature = (tenant, *, timeout=60.0, force=false))]
+    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, timeout: f64, force: bool) -> PyResult<usize> {
+        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout, force)?);
         let r = block_on(py, async move { tenant::apply(backend.as_ref(), &tenant, &options).await })?;
         r.map(|r| r.changes()).map_err(|e| errors::tenant(py, &e))
     }
 
     /// `apply_tenant`, as a coroutine.
-    #[pyo3(signature = (tenant, *, timeout=60.0))]
-    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
-        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout)?);
+    #[pyo3(signature = (tenant, *, timeout=60.0, force=false))]
+    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, timeout: f64, force: bool) -> PyResult<Bound<'py, PyAny>> {
+        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout, force)?);
         coroutine(py, async move { tenant::apply(backend.as_ref(), &tenant, &options).await }, changes)
     }
 
@@ -94,10 +108,22 @@ impl Cluster {
         block_on(py, async move { tenant::suspend(backend.as_ref(), &tenant).await })?.map_err(|e| errors::tenant(py, &e))
     }
 
+    /// `suspend_tenant`, as a coroutine.
+    fn a_suspend_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant) -> PyResult<Bound<'py, PyAny>> {
+        let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
+        coroutine(py, async move { tenant::suspend(backend.as_ref(), &tenant).await }, serialized)
+    }
+
     /// Restores the replica counts `suspend_tenant` recorded; returns the Deployments restored.
     fn resume_tenant(&self, py: Python<'_>, tenant: &Tenant) -> PyResult<Vec<String>> {
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         block_on(py, async move { tenant::resume(backend.as_ref(), &tenant).await })?.map_err(|e| errors::tenant(py, &e))
+    }
+
+    /// `resume_tenant`, as a coroutine.
+    fn a_resume_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant) -> PyResult<Bound<'py, PyAny>> {
+        let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
+        coroutine(py, async move { tenant::resume(backend.as_ref(), &tenant).await }, serialized)
     }
 
     /// Deletes the tenant (refused for a protected tenant unless `confirm`); keeps volumes marked to
@@ -114,6 +140,20 @@ impl Cluster {
     fn a_delete_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, confirm: bool, purge: bool) -> PyResult<Bound<'py, PyAny>> {
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         coroutine(py, async move { tenant::delete(backend.as_ref(), &tenant, DeleteOptions { confirm, purge }).await }, serialized)
+    }
+
+    /// Every moorage tenant of the cluster, sorted by name, as dicts: `name`, `display_name`,
+    /// `protected`, `suspended`, `deployments`, `domains`, `cluster` (its fleet cluster).
+    fn list_tenants(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let backend = self.backend.clone();
+        let r = block_on(py, async move { tenant::list(backend.as_ref()).await })?;
+        r.map(|l| summaries(py, l)).map_err(|e| errors::tenant(py, &e))
+    }
+
+    /// `list_tenants`, as a coroutine.
+    fn a_list_tenants<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let backend = self.backend.clone();
+        coroutine(py, async move { tenant::list(backend.as_ref()).await }, summaries)
     }
 
     /// The tenant `name` as it was last applied to this cluster (from the spec its Namespace records).

@@ -33,7 +33,7 @@ pub struct Release {
 #[pymethods]
 impl Release {
     #[new]
-    #[pyo3(signature = (tenant, app, version, *, image, replicas=None, ports=None, resources=None, env=None, config_files=None, config_mount_path=None, liveness=None, readiness=None, hosts=None, strategy=None))]
+    #[pyo3(signature = (tenant, app, version, *, image, replicas=None, ports=None, resources=None, env=None, config_files=None, config_mount_path=None, liveness=None, readiness=None, hosts=None, strategy=None, analyses=None, metrics=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -51,6 +51,8 @@ impl Release {
         readiness: Option<&Bound<'_, PyAny>>,
         hosts: Option<&Bound<'_, PyAny>>,
         strategy: Option<&Bound<'_, PyAny>>,
+        analyses: Option<&Bound<'_, PyAny>>,
+        metrics: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         // `tenant` is a Tenant or its name.
         let tenant_name = match tenant.cast::<Tenant>() {
@@ -86,6 +88,8 @@ impl Release {
         put("readiness", j(readiness)?);
         put("hosts", j(hosts)?);
         put("strategy", j(strategy)?);
+        put("analyses", j(analyses)?);
+        put("metrics", j(metrics)?);
         Ok(Release { inner: from_json(py, &Value::Object(m))? })
     }
 
@@ -139,6 +143,17 @@ impl Release {
         crate::strategy::to_object(py, &self.inner.spec().strategy)
     }
 
+    /// The analyses the strategy may refer to.
+    #[getter]
+    fn analyses(&self) -> Vec<crate::analysis::Analysis> {
+        self.inner.spec().analyses.iter().map(|a| crate::analysis::Analysis { inner: a.clone() }).collect()
+    }
+    /// The metrics endpoint and business metrics, in spec form.
+    #[getter]
+    fn metrics(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.inner.spec().metrics.as_ref().map(|m| to_py(py, m))
+    }
+
     /// The spec as a dict.
     fn to_dict(&self, py: Python<'_>) -> Py<PyAny> {
         to_py(py, self.inner.spec())
@@ -157,6 +172,16 @@ impl Release {
         let s = self.inner.spec();
         let strategy = s.strategy.kind();
         format!("Release('{}', '{}', '{}', image='{}', replicas={}, hosts={:?}, strategy='{strategy}')", s.tenant, s.app, s.version, s.image, s.replicas, s.hosts).replace('"', "'")
+    }
+}
+
+/// The JSON Schema of tenant spec files (`"tenant"`) or release spec files (`"release"`), as a dict.
+#[pyfunction]
+pub fn json_schema(py: Python<'_>, kind: &str) -> PyResult<Py<PyAny>> {
+    match kind {
+        "tenant" => Ok(to_py(py, &moorage::schema::tenant_schema())),
+        "release" => Ok(to_py(py, &moorage::schema::release_schema())),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!("{other:?} is not a spec kind; use \"tenant\" or \"release\""))),
     }
 }
 

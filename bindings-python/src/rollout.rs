@@ -32,6 +32,9 @@ pub struct RolloutReport {
     pub switch_latency: Option<f64>,
     /// Extra pods the strategy ran at its peak.
     pub extra_pods: u32,
+    /// The analyses this call ran (dicts: name, provider, gate, verdict, reason, measurements);
+    /// an inconclusive one leaves the rollout `paused`. All are also in the revision's `analyses`.
+    pub analyses: Py<PyAny>,
 }
 
 #[pymethods]
@@ -59,6 +62,7 @@ impl From<rollout::RolloutReport> for RolloutReport {
             unchanged: r.unchanged,
             switch_latency: r.switch_latency.map(|d| d.as_secs_f64()),
             extra_pods: r.preflight.extra_pods,
+            analyses: Python::attach(|py| json_to_py(py, &serde_json::to_value(&r.analyses).unwrap_or_default())),
         }
     }
 }
@@ -99,6 +103,9 @@ pub struct ReleaseStatus {
     pub revision: Option<u32>,
     /// During a canary: the share of traffic (percent) the canary gets now.
     pub canary_weight: Option<u32>,
+    /// Fields of the live version's objects another field manager changed (dicts: object,
+    /// manager, subresource, fields); the next rollout refuses to overwrite them unless `force`.
+    pub drift: Py<PyAny>,
 }
 
 #[pymethods]
@@ -143,7 +150,21 @@ impl Revision {
     }
 }
 
-fn revision(py: Python<'_>, r: &rollout::Revision) -> Revision {
+/// The Python form of the core's `ReleaseStatus`.
+pub(crate) fn release_status(py: Python<'_>, s: rollout::ReleaseStatus) -> ReleaseStatus {
+    ReleaseStatus {
+        app: s.app,
+        active: s.active,
+        versions: s.versions.into_iter().map(|v| VersionStatus { version: v.version, desired: v.desired, ready: v.ready, selected: v.selected }).collect(),
+        rollout_phase: s.rollout.map(|r| name(&r.phase)),
+        revision: s.revision,
+        canary_weight: s.canary_weight,
+        drift: json_to_py(py, &serde_json::to_value(&s.drift).unwrap_or_default()),
+    }
+}
+
+/// The Python form of one revision of the core's history.
+pub(crate) fn revision(py: Python<'_>, r: &rollout::Revision) -> Revision {
     let outcome = serde_json::to_value(&r.outcome).unwrap_or_default();
     Revision {
         number: r.number,
@@ -180,12 +201,17 @@ fn progress_json(p: &Progress) -> Value {
 }
 
 /// The options, and the slot where an exception raised by the callback is kept.
-type CallbackError = Arc<Mutex<Option<PyErr>>>;
+pub(crate) type CallbackError = Arc<Mutex<Option<PyErr>>>;
 
-fn options(timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<(RolloutOptions, CallbackError)> {
+/// The core's options: `force` takes back fields another field manager changed (the core's
+/// `RolloutOptions::force`), instead of failing with `Conflict`.
+pub(crate) fn options(timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<(RolloutOptions, CallbackError)> {
     let timeout = Duration::try_from_secs_f64(timeout).map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("timeout: {e}")))?;
     let failed: CallbackError = Arc::new(Mutex::new(None));
     let mut options = RolloutOptions { timeout, wait_for_scale_down, progress: None, ..RolloutOptions::default() };
+    if force {
+        options = options.force();
+    }
     if let Some(cb) = on_progress {
         let slot = failed.clone();
         options = options.on_progress(move |p| {
@@ -201,7 +227,7 @@ fn options(timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny
     Ok((options, failed))
 }
 
-fn finish<T>(py: Python<'_>, result: Result<T, RolloutError>, failed: &CallbackError) -> PyResult<T> {
+pub(crate) fn finish<T>(py: Python<'_>, result: Result<T, RolloutError>, failed: &CallbackError) -> PyResult<T> {
     let value = result.map_err(|e| errors::rollout(py, &e))?;
     if let Some(e) = failed.lock().ok().and_then(|mut s| s.take()) {
         return Err(e);
@@ -209,26 +235,27 @@ fn finish<T>(py: Python<'_>, result: Result<T, RolloutError>, failed: &CallbackE
     Ok(value)
 }
 
-fn finish_async<T>(result: Result<T, RolloutError>, failed: &CallbackError) -> PyResult<T> {
+pub(crate) fn finish_async<T>(result: Result<T, RolloutError>, failed: &CallbackError) -> PyResult<T> {
     Python::attach(|py| finish(py, result, failed))
 }
 
 #[pymethods]
 impl Cluster {
     /// Rolls `release` out for `tenant` with the release's strategy (quota preflight first;
-    /// nothing is created when it fails). `timeout` is in seconds of backend time.
-    #[pyo3(signature = (tenant, release, *, timeout=600.0, wait_for_scale_down=true, on_progress=None))]
-    fn rollout(&self, py: Python<'_>, tenant: &Tenant, release: &Release, timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
-        let (options, failed) = options(timeout, wait_for_scale_down, on_progress)?;
+    /// nothing is created when it fails). `timeout` is in seconds of backend time. `force` takes
+    /// back fields another field manager changed (default: `Conflict` before anything changes).
+    #[pyo3(signature = (tenant, release, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
+    fn rollout(&self, py: Python<'_>, tenant: &Tenant, release: &Release, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
+        let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
         let r = block_on(py, async move { rollout::rollout(backend.as_ref(), &tenant, &release, &options).await })?;
         finish(py, r, &failed).map(Into::into)
     }
 
     /// `rollout`, as a coroutine.
-    #[pyo3(signature = (tenant, release, *, timeout=600.0, wait_for_scale_down=true, on_progress=None))]
-    fn a_rollout<'py>(&self, py: Python<'py>, tenant: &Tenant, release: &Release, timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let (options, failed) = options(timeout, wait_for_scale_down, on_progress)?;
+    #[pyo3(signature = (tenant, release, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
+    fn a_rollout<'py>(&self, py: Python<'py>, tenant: &Tenant, release: &Release, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = rollout::rollout(backend.as_ref(), &tenant, &release, &options).await;
@@ -237,27 +264,27 @@ impl Cluster {
     }
 
     /// Finishes the rollout of `app` in progress; `None` when nothing was in progress.
-    #[pyo3(signature = (tenant, app, *, timeout=600.0, on_progress=None))]
-    fn resume(&self, py: Python<'_>, tenant: &Tenant, app: String, timeout: f64, on_progress: Option<Py<PyAny>>) -> PyResult<Option<RolloutReport>> {
-        let (options, failed) = options(timeout, true, on_progress)?;
+    #[pyo3(signature = (tenant, app, *, timeout=600.0, force=false, on_progress=None))]
+    fn resume(&self, py: Python<'_>, tenant: &Tenant, app: String, timeout: f64, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Option<RolloutReport>> {
+        let (options, failed) = options(timeout, true, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         let r = block_on(py, async move { rollout::resume(backend.as_ref(), &tenant, &app, &options).await })?;
         finish(py, r, &failed).map(|r| r.map(Into::into))
     }
 
     /// Switches traffic to the version waiting for promotion.
-    #[pyo3(signature = (tenant, app, *, timeout=600.0, wait_for_scale_down=true, on_progress=None))]
-    fn promote(&self, py: Python<'_>, tenant: &Tenant, app: String, timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
-        let (options, failed) = options(timeout, wait_for_scale_down, on_progress)?;
+    #[pyo3(signature = (tenant, app, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
+    fn promote(&self, py: Python<'_>, tenant: &Tenant, app: String, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
+        let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         let r = block_on(py, async move { rollout::promote(backend.as_ref(), &tenant, &app, &options).await })?;
         finish(py, r, &failed).map(Into::into)
     }
 
     /// `promote`, as a coroutine.
-    #[pyo3(signature = (tenant, app, *, timeout=600.0, wait_for_scale_down=true, on_progress=None))]
-    fn a_promote<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let (options, failed) = options(timeout, wait_for_scale_down, on_progress)?;
+    #[pyo3(signature = (tenant, app, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
+    fn a_promote<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = rollout::promote(backend.as_ref(), &tenant, &app, &options).await;
@@ -267,20 +294,20 @@ impl Cluster {
 
     /// Rolls back to revision `to` (default: the last one that succeeded before the live one),
     /// restoring its image and config.
-    #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, on_progress=None))]
+    #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
     #[allow(clippy::too_many_arguments)]
-    fn rollback(&self, py: Python<'_>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
-        let (options, failed) = options(timeout, wait_for_scale_down, on_progress)?;
+    fn rollback(&self, py: Python<'_>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
+        let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         let r = block_on(py, async move { rollout::rollback(backend.as_ref(), &tenant, &app, to, &options).await })?;
         finish(py, r, &failed).map(Into::into)
     }
 
     /// `rollback`, as a coroutine.
-    #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, on_progress=None))]
+    #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
     #[allow(clippy::too_many_arguments)]
-    fn a_rollback<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let (options, failed) = options(timeout, wait_for_scale_down, on_progress)?;
+    fn a_rollback<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = rollout::rollback(backend.as_ref(), &tenant, &app, to, &options).await;
@@ -292,14 +319,7 @@ impl Cluster {
     fn status(&self, py: Python<'_>, tenant: &Tenant, app: String) -> PyResult<ReleaseStatus> {
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         let s = block_on(py, async move { rollout::status(backend.as_ref(), &tenant, &app).await })?.map_err(|e| errors::rollout(py, &e))?;
-        Ok(ReleaseStatus {
-            app: s.app,
-            active: s.active,
-            versions: s.versions.into_iter().map(|v| VersionStatus { version: v.version, desired: v.desired, ready: v.ready, selected: v.selected }).collect(),
-            rollout_phase: s.rollout.map(|r| name(&r.phase)),
-            revision: s.revision,
-            canary_weight: s.canary_weight,
-        })
+        Ok(release_status(py, s))
     }
 
     /// The revisions of `app`, oldest first.

@@ -75,9 +75,20 @@ pub struct BlueGreen {
 
 #[pymethods]
 impl BlueGreen {
+    /// `pre_promotion_analysis`: names of the release's analyses that must pass before traffic
+    /// switches; `post_promotion_analysis`: run after the switch, a failure switches back.
     #[new]
-    #[pyo3(signature = (*, auto_promote=None, preview_host=None, scale_down_delay=None, keep_previous=None))]
-    fn new(py: Python<'_>, auto_promote: Option<bool>, preview_host: Option<String>, scale_down_delay: Option<String>, keep_previous: Option<u32>) -> PyResult<Self> {
+    #[pyo3(signature = (*, auto_promote=None, preview_host=None, scale_down_delay=None, keep_previous=None, pre_promotion_analysis=None, post_promotion_analysis=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        auto_promote: Option<bool>,
+        preview_host: Option<String>,
+        scale_down_delay: Option<String>,
+        keep_previous: Option<u32>,
+        pre_promotion_analysis: Option<Vec<String>>,
+        post_promotion_analysis: Option<Vec<String>>,
+    ) -> PyResult<Self> {
         let inner = build(
             py,
             "blueGreen",
@@ -86,6 +97,8 @@ impl BlueGreen {
                 ("previewHost", preview_host.map(Value::String)),
                 ("scaleDownDelay", scale_down_delay.map(Value::String)),
                 ("keepPrevious", keep_previous.map(Value::from)),
+                ("prePromotionAnalysis", pre_promotion_analysis.map(Value::from)),
+                ("postPromotionAnalysis", post_promotion_analysis.map(Value::from)),
             ],
         )?;
         Ok(BlueGreen { inner })
@@ -123,8 +136,8 @@ impl Rolling {
     }
 }
 
-/// A canary: traffic moves to the new version step by step. `steps` are in spec form, e.g.
-/// `[{"setWeight": 20}, {"pause": {}}, {"setWeight": 100}]`.
+/// A canary: traffic moves to the new version step by step. `steps` are `CanaryStep`s or their
+/// spec form, e.g. `[CanaryStep.set_weight(20), {"analysis": {"name": "error-rate"}}, {"pause": {}}]`.
 #[pyclass(module = "moorage", frozen)]
 #[derive(Clone)]
 pub struct Canary {

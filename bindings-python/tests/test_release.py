@@ -69,3 +69,17 @@ def test_compile_many_is_each_compile_in_order_and_names_the_tenant_of_a_problem
         moorage.compile_many(bad)
     paths = [p for p, _ in info.value.errors]
     assert paths == ["tenants[1].releases[0].hosts[0]", "tenants[2].releases[0].hosts[0]"]
+
+
+def test_json_schemas_of_the_spec_files():
+    tenant, release = moorage.json_schema("tenant"), moorage.json_schema("release")
+    assert {"name", "quota", "domains", "backups"} <= set(tenant["properties"])
+    assert {"tenant", "app", "version", "strategy", "analyses", "metrics"} <= set(release["properties"])
+    with pytest.raises(ValueError):
+        moorage.json_schema("fleet")
+
+
+def test_in_cluster_outside_a_pod_is_a_config_error(monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(moorage.ConfigError):
+        moorage.Cluster.in_cluster()

@@ -237,3 +237,70 @@ def test_progress_as_an_async_iterator(specs):
                 pass
 
     asyncio.run(main())
+
+
+def test_a_scale_by_another_manager_is_drift_until_forced(real_cluster):
+    from test_tenant import kubectl
+
+    name = unique("pydrift")
+    t = moorage.Tenant(name, quota=moorage.Quota(limits_cpu="2", limits_memory="2Gi", pods=10))
+    web = moorage.Release(
+        t,
+        "web",
+        "v1",
+        image="nginxinc/nginx-unprivileged:1.27",
+        replicas=1,
+        ports=[{"name": "http", "port": 8080}],
+        resources={"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+        strategy=moorage.BlueGreen(scale_down_delay="1s"),
+    )
+    try:
+        real_cluster.apply_tenant(t, timeout=120)
+        assert real_cluster.rollout(t, web, timeout=120).phase == "done"
+        assert real_cluster.status(t, "web").drift == []
+        # A UI (here kubectl) scales the serving Deployment with its own field manager.
+        kubectl("scale", "deployment", "web-v1", "-n", t.namespace, "--replicas=2")
+        drift = real_cluster.status(t, "web").drift
+        assert [(d["manager"], d["fields"]) for d in drift] == [("kubectl", ["spec.replicas"])], drift
+        with pytest.raises(moorage.Conflict) as conflict:
+            real_cluster.scale(t, "web", 3, timeout=120)
+        assert (conflict.value.manager, conflict.value.field) == ("kubectl", ".spec.replicas")
+        report = real_cluster.scale(t, "web", 3, timeout=120, force=True)
+        assert (report.version, report.phase) == ("v1", "done")
+        status = real_cluster.status(t, "web")
+        assert status.drift == []
+        assert [(v.version, v.desired) for v in status.versions] == [("v1", 3)]
+    finally:
+        real_cluster.delete_tenant(t, confirm=True, purge=True)
+
+
+def test_plan_and_preflight_of_a_release_change_nothing(specs):
+    cluster = moorage.Cluster.simulated()
+    tenant = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
+    blue = moorage.Release.from_yaml(specs / "webserver-blue.release.yaml")
+    green = moorage.Release.from_yaml(specs / "webserver-green.release.yaml")
+    cluster.apply_tenant(tenant)
+    plan = cluster.plan_release(tenant, blue)
+    assert {o["object"]["kind"] for o in plan["objects"]} >= {"Deployment", "Service"}
+    assert all(o["action"] == "create" for o in plan["objects"]), plan
+    assert cluster.preflight(tenant, blue)["extra_pods"] == 3
+    assert cluster.status(tenant, "webserver").versions == [], "nothing was created"
+    cluster.rollout(tenant, blue)
+    # Green would double the capacity: the preflight says so with the figures, before anything runs.
+    with pytest.raises(moorage.QuotaInsufficient) as info:
+        cluster.preflight(tenant, green)
+    assert (info.value.resource, info.value.needed, info.value.available) == ("limits.cpu", "600m", "400m")
+    raised = tenant.with_quota(RAISED)
+    cluster.apply_tenant(raised)
+    figures = cluster.preflight(raised, green)
+    assert figures["extra_pods"] == 3
+    assert figures["resources"]["limits.cpu"] == {"needed": "600m", "available": "1400m"}, figures
+    planned = {(o["object"]["kind"], o["object"]["name"]): o["action"] for o in cluster.plan_release(raised, green)["objects"]}
+    assert planned[("Deployment", "webserver-green")] == "create"
+    assert [v.version for v in cluster.status(raised, "webserver").versions] == ["blue"]
+
+    async def main():
+        assert (await cluster.a_preflight(raised, green))["extra_pods"] == 3
+        assert (await cluster.a_plan_release(raised, green))["objects"]
+
+    asyncio.run(main())

@@ -153,3 +153,87 @@ def test_lifecycle_coroutines():
     import asyncio
 
     asyncio.run(main())
+
+
+def kubectl(*args: str) -> str:
+    """kubectl ($KUBECTL, else on the PATH) against the test control plane."""
+    import os
+    import shutil
+    import subprocess
+
+    binary = os.environ.get("KUBECTL") or shutil.which("kubectl")
+    if binary is None:
+        pytest.fail("no kubectl to act as another field manager")
+    return subprocess.run([binary, "--kubeconfig", os.environ["MOORAGE_TEST_KUBECONFIG"], *args], check=True, capture_output=True, text=True).stdout
+
+
+def test_a_field_another_manager_changed_conflicts_until_forced(real_cluster):
+    from conftest import unique
+
+    name = unique("pyforce")
+    t = moorage.Tenant(name, quota=moorage.Quota(limits_cpu="2", limits_memory="1Gi", pods=10))
+    try:
+        assert real_cluster.apply_tenant(t, timeout=120) > 0
+        quota = next(o["object"] for o in real_cluster.plan_tenant(t)["objects"] if o["object"]["kind"] == "ResourceQuota")
+        # Someone raises the quota by hand, as the operator of the demo did.
+        kubectl("patch", "resourcequota", quota["name"], "-n", quota["namespace"], "--type", "merge", "-p", '{"spec":{"hard":{"pods":"11"}}}')
+        with pytest.raises(moorage.Conflict) as conflict:
+            real_cluster.apply_tenant(t, timeout=120)
+        assert conflict.value.manager == "kubectl-patch"
+        assert "pods" in conflict.value.field
+        assert quota["name"] in conflict.value.object
+        assert next(q for q in real_cluster.tenant_status(t)["quota"] if q["resource"] == "pods")["hard"] == "11", "nothing overwritten"
+        # Forced, moorage takes the field back.
+        assert real_cluster.apply_tenant(t, timeout=120, force=True) > 0
+        assert next(q for q in real_cluster.tenant_status(t)["quota"] if q["resource"] == "pods")["hard"] == "10"
+        assert real_cluster.apply_tenant(t, timeout=120) == 0
+    finally:
+        real_cluster.delete_tenant(t, confirm=True, purge=True)
+
+
+def test_list_tenants():
+    import asyncio
+
+    cluster = moorage.Cluster.simulated()
+    for name in ("beta", "alpha"):
+        cluster.apply_tenant(moorage.Tenant(name, display_name=name.title(), domains=[f"shop.{name}.test"]))
+    listed = cluster.list_tenants()
+    assert [(t["name"], t["display_name"], t["domains"], t["suspended"]) for t in listed] == [
+        ("alpha", "Alpha", ["shop.alpha.test"], False),
+        ("beta", "Beta", ["shop.beta.test"], False),
+    ]
+
+    async def main():
+        return await cluster.a_list_tenants()
+
+    assert asyncio.run(main()) == listed
+
+
+def test_ci_credentials_reach_the_tenant_and_nothing_else(real_cluster, tmp_path):
+    import os
+    import re
+
+    from conftest import unique
+
+    admin = open(os.environ["MOORAGE_TEST_KUBECONFIG"]).read()
+    server = re.search(r"server:\s*(\S+)", admin).group(1)
+    ca = re.search(r"certificate-authority-data:\s*(\S+)", admin)
+    mine, other = moorage.Tenant(unique("pyci"), protected=False), moorage.Tenant(unique("pyother"), protected=False)
+    try:
+        for t in (mine, other):
+            real_cluster.apply_tenant(t, timeout=120)
+        with pytest.raises(TypeError):
+            moorage.Cluster.simulated().ci_credentials(mine, server=server)
+        creds = real_cluster.ci_credentials(mine, server=server, ttl=600, certificate_authority_data=ca.group(1) if ca else None)
+        assert (creds.namespace, creds.service_account) == (mine.namespace, "ci")
+        assert creds.token and creds.token not in repr(creds) and "token=***" in repr(creds)
+        assert creds.token in creds.kubeconfig and server in creds.kubeconfig
+        path = tmp_path / "ci.kubeconfig"
+        path.write_text(creds.kubeconfig)
+        ci = moorage.Cluster.from_kubeconfig(path)
+        assert ci.status(mine, "web").versions == [], "the pipeline reads its own tenant"
+        with pytest.raises(moorage.Forbidden):
+            ci.status(other, "web")
+    finally:
+        for t in (mine, other):
+            real_cluster.delete_tenant(t, confirm=True, purge=True)

@@ -82,3 +82,21 @@ def test_waves_across_the_real_control_plane_and_a_simulated_cluster(real_cluste
     for t in state["tenants"]:
         if t["cluster"] == "onprem":
             real_cluster.delete_tenant(real_cluster.live_tenant(t["tenant"]), confirm=True, purge=True)
+
+
+def test_fleet_coroutines():
+    import asyncio
+
+    clusters = {"a": moorage.Cluster.simulated(), "b": moorage.Cluster.simulated()}
+    fleet = moorage.Fleet([{"name": n, "cluster": c} for n, c in clusters.items()])
+
+    async def main():
+        t = moorage.Tenant("pyasync", protected=False)
+        cluster_name, changes = await fleet.a_apply_tenant(t, pin="b")
+        assert (cluster_name, changes > 0) == ("b", True)
+        assert await fleet.a_list() == [("pyasync", "b")]
+        assert await fleet.a_waves_status("never") is None
+        with pytest.raises(moorage.NoSuchPlan):
+            await fleet.a_resume_waves("never")
+
+    asyncio.run(main())

@@ -1,5 +1,7 @@
 """Type stubs of the native module (checked against it by ``python -m mypy.stubtest``)."""
 
+import builtins
+import datetime
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Optional, Union
@@ -13,7 +15,13 @@ __all__ = [
     "BlueGreen",
     "Rolling",
     "Canary",
+    "Analysis",
+    "CanaryStep",
+    "Prometheus",
+    "Usage",
+    "UsageReport",
     "Cluster",
+    "CiCredentials",
     "RolloutReport",
     "ReleaseStatus",
     "VersionStatus",
@@ -21,6 +29,9 @@ __all__ = [
     "compile",
     "compile_tenants",
     "compile_many",
+    "json_schema",
+    "Monitoring",
+    "compile_monitoring",
     "MoorageError",
     "ValidationError",
     "SpecError",
@@ -34,6 +45,10 @@ __all__ = [
     "Unsupported",
     "AnalysisFailed",
     "BackendError",
+    "PrometheusError",
+    "PrometheusUnreachable",
+    "PrometheusRefused",
+    "PrometheusMalformed",
     "QuotaExceeded",
     "Forbidden",
     "Conflict",
@@ -109,6 +124,8 @@ class BlueGreen:
         preview_host: Optional[str] = None,
         scale_down_delay: Optional[str] = None,
         keep_previous: Optional[int] = None,
+        pre_promotion_analysis: Optional[Sequence[str]] = None,
+        post_promotion_analysis: Optional[Sequence[str]] = None,
     ) -> BlueGreen: ...
     def to_dict(self) -> dict[str, _Json]: ...
 
@@ -118,8 +135,74 @@ class Rolling:
     def to_dict(self) -> dict[str, _Json]: ...
 
 @final
+class CanaryStep:
+    @classmethod
+    def set_weight(cls, weight: int) -> CanaryStep: ...
+    @classmethod
+    def pause(cls, duration: Optional[str] = None) -> CanaryStep: ...
+    @classmethod
+    def analysis(cls, name: str) -> CanaryStep: ...
+    def to_dict(self) -> dict[str, _Json]: ...
+
+@final
 class Canary:
-    def __new__(cls, steps: Sequence[Mapping[str, _Json]], *, traffic: Optional[str] = None) -> Canary: ...
+    def __new__(cls, steps: Sequence[Union[CanaryStep, Mapping[str, _Json]]], *, traffic: Optional[str] = None) -> Canary: ...
+    def to_dict(self) -> dict[str, _Json]: ...
+
+@final
+class Analysis:
+    @classmethod
+    def prometheus(
+        cls,
+        name: str,
+        address: str,
+        query: str,
+        success_condition: str,
+        *,
+        timeout: Optional[str] = None,
+        interval: Optional[str] = None,
+        count: Optional[int] = None,
+        failure_limit: Optional[int] = None,
+    ) -> Analysis: ...
+    @classmethod
+    def job(
+        cls,
+        name: str,
+        image: str,
+        command: Sequence[str],
+        *,
+        env: Union[Mapping[str, str], Sequence[Mapping[str, _Json]], None] = None,
+        timeout: Optional[str] = None,
+        interval: Optional[str] = None,
+        count: Optional[int] = None,
+        failure_limit: Optional[int] = None,
+    ) -> Analysis: ...
+    @classmethod
+    def http(
+        cls,
+        name: str,
+        *,
+        path: Optional[str] = None,
+        url: Optional[str] = None,
+        expected_status: Optional[int] = None,
+        body_contains: Optional[str] = None,
+        timeout: Optional[str] = None,
+        interval: Optional[str] = None,
+        count: Optional[int] = None,
+        failure_limit: Optional[int] = None,
+    ) -> Analysis: ...
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, _Json]) -> Analysis: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def interval(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def failure_limit(self) -> int: ...
     def to_dict(self) -> dict[str, _Json]: ...
 
 _Strategy: TypeAlias = Union[BlueGreen, Rolling, Canary]
@@ -181,6 +264,8 @@ class Release:
         readiness: Optional[Mapping[str, _Json]] = None,
         hosts: Optional[Sequence[str]] = None,
         strategy: Union[_Strategy, Mapping[str, _Json], None] = None,
+        analyses: Optional[Sequence[Union[Analysis, Mapping[str, _Json]]]] = None,
+        metrics: Optional[Mapping[str, _Json]] = None,
     ) -> Release: ...
     @classmethod
     def from_dict(cls, spec: Mapping[str, _Json]) -> Release: ...
@@ -200,12 +285,29 @@ class Release:
     def hosts(self) -> list[str]: ...
     @property
     def strategy(self) -> _Strategy: ...
+    @property
+    def analyses(self) -> list[Analysis]: ...
+    @property
+    def metrics(self) -> Optional[dict[str, _Json]]: ...
     def to_dict(self) -> dict[str, _Json]: ...
     def to_yaml(self) -> str: ...
 
 def compile(tenant: Tenant, releases: Sequence[Release] = ...) -> str: ...
 def compile_tenants(tenants: Sequence[Tenant]) -> str: ...
 def compile_many(units: Sequence[tuple[Tenant, Sequence[Release]]]) -> str: ...
+def json_schema(kind: str) -> dict[str, _Json]: ...
+
+@final
+class Monitoring:
+    @property
+    def objects(self) -> list[dict[str, _Json]]: ...
+    @property
+    def rules(self) -> dict[str, _Json]: ...
+    @property
+    def dashboard(self) -> dict[str, _Json]: ...
+    def write_files(self, dir: _StrPath) -> list[str]: ...
+
+def compile_monitoring(tenant: Tenant, releases: Sequence[Release] = ..., *, prometheus_operator: bool = False) -> Monitoring: ...
 
 @final
 class RolloutReport:
@@ -223,6 +325,8 @@ class RolloutReport:
     def switch_latency(self) -> Optional[float]: ...
     @property
     def extra_pods(self) -> int: ...
+    @property
+    def analyses(self) -> list[dict[str, _Json]]: ...
 
 @final
 class VersionStatus:
@@ -249,6 +353,8 @@ class ReleaseStatus:
     def revision(self) -> Optional[int]: ...
     @property
     def canary_weight(self) -> Optional[int]: ...
+    @property
+    def drift(self) -> list[dict[str, _Json]]: ...
 
 @final
 class Revision:
@@ -278,35 +384,91 @@ class Revision:
 @final
 class Cluster:
     @classmethod
-    def simulated(cls) -> Cluster: ...
+    def simulated(cls, *, failures: Optional[Mapping[str, str]] = None) -> Cluster: ...
+    @classmethod
+    def load(cls, path: _StrPath) -> Cluster: ...
+    def save(self, path: _StrPath) -> None: ...
+    def inject_failure(self, image_pattern: str, failure: str) -> None: ...
+    def clear_failures(self) -> None: ...
+    def advance(self, seconds: float) -> None: ...
     @classmethod
     def manifests(cls, path: _StrPath) -> Cluster: ...
     @classmethod
     def from_kubeconfig(cls, path: Optional[_StrPath] = None, context: Optional[str] = None) -> Cluster: ...
+    @classmethod
+    def in_cluster(cls) -> Cluster: ...
     def describe(self) -> str: ...
-    def apply_tenant(self, tenant: Tenant, *, timeout: float = 60.0) -> int: ...
-    def a_apply_tenant(self, tenant: Tenant, *, timeout: float = 60.0) -> Awaitable[int]: ...
+    def prometheus_operator_installed(self) -> bool: ...
+    def apply_tenant(self, tenant: Tenant, *, timeout: float = 60.0, force: bool = False) -> int: ...
+    def a_apply_tenant(self, tenant: Tenant, *, timeout: float = 60.0, force: bool = False) -> Awaitable[int]: ...
     def plan_tenant(self, tenant: Tenant) -> dict[str, Any]: ...
     def a_plan_tenant(self, tenant: Tenant) -> Awaitable[dict[str, Any]]: ...
     def tenant_status(self, tenant: Tenant) -> dict[str, Any]: ...
     def a_tenant_status(self, tenant: Tenant) -> Awaitable[dict[str, Any]]: ...
     def suspend_tenant(self, tenant: Tenant) -> list[str]: ...
+    def a_suspend_tenant(self, tenant: Tenant) -> Awaitable[list[str]]: ...
     def resume_tenant(self, tenant: Tenant) -> list[str]: ...
+    def a_resume_tenant(self, tenant: Tenant) -> Awaitable[list[str]]: ...
     def delete_tenant(self, tenant: Tenant, *, confirm: bool = False, purge: bool = False) -> dict[str, Any]: ...
     def a_delete_tenant(self, tenant: Tenant, *, confirm: bool = False, purge: bool = False) -> Awaitable[dict[str, Any]]: ...
     def live_tenant(self, name: str) -> Tenant: ...
+    def list_tenants(self) -> list[dict[str, Any]]: ...
+    def a_list_tenants(self) -> Awaitable[list[dict[str, Any]]]: ...
+    def ci_credentials(
+        self, tenant: Tenant, *, server: str, ttl: float = 3600.0, certificate_authority_data: Optional[str] = None
+    ) -> CiCredentials: ...
+    def a_ci_credentials(
+        self, tenant: Tenant, *, server: str, ttl: float = 3600.0, certificate_authority_data: Optional[str] = None
+    ) -> Awaitable[CiCredentials]: ...
+    def plan_release(self, tenant: Tenant, release: Release) -> dict[str, Any]: ...
+    def a_plan_release(self, tenant: Tenant, release: Release) -> Awaitable[dict[str, Any]]: ...
+    def preflight(self, tenant: Tenant, release: Release) -> dict[str, Any]: ...
+    def a_preflight(self, tenant: Tenant, release: Release) -> Awaitable[dict[str, Any]]: ...
     def rollout(
-        self, tenant: Tenant, release: Release, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
+        self,
+        tenant: Tenant,
+        release: Release,
+        *,
+        timeout: float = 600.0,
+        wait_for_scale_down: bool = True,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
     ) -> RolloutReport: ...
     def a_rollout(
-        self, tenant: Tenant, release: Release, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
+        self,
+        tenant: Tenant,
+        release: Release,
+        *,
+        timeout: float = 600.0,
+        wait_for_scale_down: bool = True,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
     ) -> Awaitable[RolloutReport]: ...
-    def resume(self, tenant: Tenant, app: str, *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None) -> Optional[RolloutReport]: ...
+    def resume(
+        self, tenant: Tenant, app: str, *, timeout: float = 600.0, force: bool = False, on_progress: Optional[_ProgressCallback] = None
+    ) -> Optional[RolloutReport]: ...
+    def a_resume(
+        self, tenant: Tenant, app: str, *, timeout: float = 600.0, force: bool = False, on_progress: Optional[_ProgressCallback] = None
+    ) -> Awaitable[Optional[RolloutReport]]: ...
     def promote(
-        self, tenant: Tenant, app: str, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
+        self,
+        tenant: Tenant,
+        app: str,
+        *,
+        timeout: float = 600.0,
+        wait_for_scale_down: bool = True,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
     ) -> RolloutReport: ...
     def a_promote(
-        self, tenant: Tenant, app: str, *, timeout: float = 600.0, wait_for_scale_down: bool = True, on_progress: Optional[_ProgressCallback] = None
+        self,
+        tenant: Tenant,
+        app: str,
+        *,
+        timeout: float = 600.0,
+        wait_for_scale_down: bool = True,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
     ) -> Awaitable[RolloutReport]: ...
     def rollback(
         self,
@@ -316,6 +478,7 @@ class Cluster:
         *,
         timeout: float = 600.0,
         wait_for_scale_down: bool = True,
+        force: bool = False,
         on_progress: Optional[_ProgressCallback] = None,
     ) -> RolloutReport: ...
     def a_rollback(
@@ -326,19 +489,180 @@ class Cluster:
         *,
         timeout: float = 600.0,
         wait_for_scale_down: bool = True,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
+    ) -> Awaitable[RolloutReport]: ...
+    def abort(
+        self, tenant: Tenant, app: str, *, timeout: float = 600.0, force: bool = False, on_progress: Optional[_ProgressCallback] = None
+    ) -> RolloutReport: ...
+    def a_abort(
+        self, tenant: Tenant, app: str, *, timeout: float = 600.0, force: bool = False, on_progress: Optional[_ProgressCallback] = None
+    ) -> Awaitable[RolloutReport]: ...
+    def retry(
+        self,
+        tenant: Tenant,
+        app: str,
+        *,
+        timeout: float = 600.0,
+        wait_for_scale_down: bool = True,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
+    ) -> RolloutReport: ...
+    def a_retry(
+        self,
+        tenant: Tenant,
+        app: str,
+        *,
+        timeout: float = 600.0,
+        wait_for_scale_down: bool = True,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
+    ) -> Awaitable[RolloutReport]: ...
+    def scale(
+        self,
+        tenant: Tenant,
+        app: str,
+        replicas: int,
+        *,
+        timeout: float = 600.0,
+        force: bool = False,
+        on_progress: Optional[_ProgressCallback] = None,
+    ) -> RolloutReport: ...
+    def a_scale(
+        self,
+        tenant: Tenant,
+        app: str,
+        replicas: int,
+        *,
+        timeout: float = 600.0,
+        force: bool = False,
         on_progress: Optional[_ProgressCallback] = None,
     ) -> Awaitable[RolloutReport]: ...
     def status(self, tenant: Tenant, app: str) -> ReleaseStatus: ...
+    def a_status(self, tenant: Tenant, app: str) -> Awaitable[ReleaseStatus]: ...
     def history(self, tenant: Tenant, app: str) -> list[Revision]: ...
+    def a_history(self, tenant: Tenant, app: str) -> Awaitable[list[Revision]]: ...
     def delete_version(self, tenant: Tenant, app: str, version: str) -> None: ...
+    def a_delete_version(self, tenant: Tenant, app: str, version: str) -> Awaitable[None]: ...
+
+@final
+class CiCredentials:
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def service_account(self) -> str: ...
+    @property
+    def expires_at(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+    @property
+    def kubeconfig(self) -> str: ...
+
+_Duration: TypeAlias = Union[str, float, "datetime.timedelta"]
+_Instant: TypeAlias = Union[float, "datetime.datetime"]
+
+@final
+class Usage:
+    @property
+    def cpu_core_hours(self) -> float: ...
+    @property
+    def memory_gib_hours(self) -> float: ...
+    @property
+    def storage_gib_days(self) -> float: ...
+    @property
+    def requests(self) -> float: ...
+    def to_dict(self) -> dict[str, float]: ...
+
+@final
+class UsageReport:
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def step(self) -> float: ...
+    @property
+    def rate_window(self) -> float: ...
+    @property
+    def tenants(self) -> dict[str, Usage]: ...
+    @property
+    def total(self) -> Usage: ...
+
+@final
+class Prometheus:
+    def __new__(cls, address: str, *, timeout: float = 10.0, attempts: int = 3) -> Prometheus: ...
+    @property
+    def address(self) -> str: ...
+    def instant(self, query: str, time: Optional[_Instant] = None) -> list[tuple[dict[str, str], float]]: ...
+    def a_instant(self, query: str, time: Optional[_Instant] = None) -> Awaitable[list[tuple[dict[str, str], float]]]: ...
+    def range(self, query: str, start: _Instant, end: _Instant, step: _Duration) -> list[tuple[dict[str, str], list[tuple[float, float]]]]: ...
+    def a_range(
+        self, query: str, start: _Instant, end: _Instant, step: _Duration
+    ) -> Awaitable[list[tuple[dict[str, str], list[tuple[float, float]]]]]: ...
+    def tenant_usage(
+        self,
+        tenant: Union[Tenant, str],
+        *,
+        last: Optional[_Duration] = None,
+        start: Optional[_Instant] = None,
+        end: Optional[_Instant] = None,
+        step: Optional[_Duration] = None,
+        rate_window: Optional[_Duration] = None,
+    ) -> Usage: ...
+    def a_tenant_usage(
+        self,
+        tenant: Union[Tenant, str],
+        *,
+        last: Optional[_Duration] = None,
+        start: Optional[_Instant] = None,
+        end: Optional[_Instant] = None,
+        step: Optional[_Duration] = None,
+        rate_window: Optional[_Duration] = None,
+    ) -> Awaitable[Usage]: ...
+    def fleet_usage(
+        self,
+        tenants: Sequence[Union[Tenant, str]],
+        *,
+        last: Optional[_Duration] = None,
+        start: Optional[_Instant] = None,
+        end: Optional[_Instant] = None,
+        step: Optional[_Duration] = None,
+        rate_window: Optional[_Duration] = None,
+    ) -> UsageReport: ...
+    def a_fleet_usage(
+        self,
+        tenants: Sequence[Union[Tenant, str]],
+        *,
+        last: Optional[_Duration] = None,
+        start: Optional[_Instant] = None,
+        end: Optional[_Instant] = None,
+        step: Optional[_Duration] = None,
+        rate_window: Optional[_Duration] = None,
+    ) -> Awaitable[UsageReport]: ...
 
 @final
 class Fleet:
     def __new__(cls, clusters: Sequence[Mapping[str, Any]]) -> Fleet: ...
     def apply_tenant(
-        self, tenant: Tenant, *, pin: Optional[str] = None, labels: Optional[Mapping[str, str]] = None, timeout: float = 60.0
+        self,
+        tenant: Tenant,
+        *,
+        pin: Optional[str] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        timeout: float = 60.0,
+        force: bool = False,
     ) -> tuple[str, int]: ...
+    def a_apply_tenant(
+        self,
+        tenant: Tenant,
+        *,
+        pin: Optional[str] = None,
+        labels: Optional[Mapping[str, str]] = None,
+        timeout: float = 60.0,
+        force: bool = False,
+    ) -> Awaitable[tuple[str, int]]: ...
     def list(self) -> list[tuple[str, str]]: ...
+    def a_list(self) -> Awaitable[builtins.list[tuple[str, str]]]: ...
     def start_waves(
         self, plan: Union[Mapping[str, Any], _StrPath], *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None
     ) -> dict[str, Any]: ...
@@ -346,7 +670,11 @@ class Fleet:
         self, plan: Union[Mapping[str, Any], _StrPath], *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None
     ) -> Awaitable[dict[str, Any]]: ...
     def resume_waves(self, name: str, *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None) -> dict[str, Any]: ...
+    def a_resume_waves(
+        self, name: str, *, timeout: float = 600.0, on_progress: Optional[_ProgressCallback] = None
+    ) -> Awaitable[dict[str, Any]]: ...
     def waves_status(self, name: str) -> Optional[dict[str, Any]]: ...
+    def a_waves_status(self, name: str) -> Awaitable[Optional[dict[str, Any]]]: ...
 
 class MoorageError(Exception): ...
 
@@ -404,6 +732,21 @@ class AnalysisFailed(MoorageError):
 
 class BackendError(MoorageError):
     object: Optional[str]
+
+class PrometheusError(MoorageError): ...
+
+class PrometheusUnreachable(PrometheusError):
+    address: str
+    attempts: int
+    reason: str
+
+class PrometheusRefused(PrometheusError):
+    error_type: str
+    error: str
+
+class PrometheusMalformed(PrometheusError):
+    status: int
+    detail: str
 
 class QuotaExceeded(BackendError):
     quota: str

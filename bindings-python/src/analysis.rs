@@ -1,0 +1,309 @@
+//! `moorage.Analysis` (the core's `Analysis`: Prometheus, Job and HTTP providers) and
+//! `moorage.CanaryStep` (the core's `CanaryStep`), built from keyword arguments through the core's
+//! serde form, so defaults and checks are the core's. A release validates its analyses (paths
+//! `analyses[i]...`) and the strategy's references to them.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+use serde_json::{Map, Value};
+
+use crate::convert::{py_to_json, to_py};
+use crate::errors;
+
+/// The core's `Analysis` from its spec form; a malformed one is a `SpecError` at `path`.
+fn analysis_from_json(py: Python<'_>, spec: Value) -> PyResult<moorage::Analysis> {
+    serde_json::from_value(spec).map_err(|e| {
+        errors::spec(
+            py,
+            &moorage::spec::SpecError::Parse {
+                path: "analysis".into(),
+                line: None,
+                message: e.to_string(),
+            },
+        )
+    })
+}
+
+/// The spec form of an analysis: its name, measurements and one provider's fields.
+fn spec(
+    name: String,
+    measurements: (Option<String>, Option<u32>, Option<u32>),
+    provider: &str,
+    fields: Vec<(&str, Option<Value>)>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), Value::String(name));
+    let (interval, count, failure_limit) = measurements;
+    for (k, v) in [
+        ("interval", interval.map(Value::String)),
+        ("count", count.map(Value::from)),
+        ("failureLimit", failure_limit.map(Value::from)),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), v);
+        }
+    }
+    let provider_fields: Map<String, Value> = fields
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect();
+    m.insert(provider.into(), Value::Object(provider_fields));
+    Value::Object(m)
+}
+
+/// `env` as a mapping of name to value, or the spec's list of `{name, value | secret}`.
+fn env_json(env: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Value>> {
+    Ok(match env {
+        Some(d) if d.is_instance_of::<PyDict>() => match py_to_json(d)? {
+            Value::Object(map) => Some(Value::Array(
+                map.into_iter()
+                    .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+                    .collect(),
+            )),
+            other => Some(other),
+        },
+        Some(other) => Some(py_to_json(other)?),
+        None => None,
+    })
+}
+
+/// A check that gates a promotion: a Prometheus query, a verification Job or an HTTP request,
+/// measured `count` times `interval` apart; more than `failure_limit` failures fail it (the rollout
+/// aborts and rolls back), a measurement that cannot decide makes it inconclusive (the rollout
+/// pauses). Strategies refer to it by `name`; the release declares it in `analyses`.
+#[pyclass(module = "moorage", frozen)]
+#[derive(Clone)]
+pub struct Analysis {
+    pub(crate) inner: moorage::Analysis,
+}
+
+#[pymethods]
+impl Analysis {
+    /// A PromQL instant `query` (`{{tenant}}`, `{{app}}`, `{{version}}`, `{{namespace}}` are
+    /// replaced) whose every value must meet `success_condition` (e.g. `"result < 0.05"`).
+    #[classmethod]
+    #[pyo3(signature = (name, address, query, success_condition, *, timeout=None, interval=None, count=None, failure_limit=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn prometheus(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        name: String,
+        address: String,
+        query: String,
+        success_condition: String,
+        timeout: Option<String>,
+        interval: Option<String>,
+        count: Option<u32>,
+        failure_limit: Option<u32>,
+    ) -> PyResult<Self> {
+        let fields = vec![
+            ("address", Some(Value::String(address))),
+            ("query", Some(Value::String(query))),
+            ("successCondition", Some(Value::String(success_condition))),
+            ("timeout", timeout.map(Value::String)),
+        ];
+        Ok(Analysis {
+            inner: analysis_from_json(
+                py,
+                spec(name, (interval, count, failure_limit), "prometheus", fields),
+            )?,
+        })
+    }
+
+    /// A verification Job running `command` in `image`; its pod gets `PREVIEW_URL`, the new
+    /// version's Service. `env`: a mapping of name to value, or a list of `{name, value | secret}`.
+    #[classmethod]
+    #[pyo3(signature = (name, image, command, *, env=None, timeout=None, interval=None, count=None, failure_limit=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn job(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        name: String,
+        image: String,
+        command: Vec<String>,
+        env: Option<&Bound<'_, PyAny>>,
+        timeout: Option<String>,
+        interval: Option<String>,
+        count: Option<u32>,
+        failure_limit: Option<u32>,
+    ) -> PyResult<Self> {
+        let fields = vec![
+            ("image", Some(Value::String(image))),
+            ("command", Some(Value::from(command))),
+            ("env", env_json(env)?),
+            ("timeout", timeout.map(Value::String)),
+        ];
+        Ok(Analysis {
+            inner: analysis_from_json(
+                py,
+                spec(name, (interval, count, failure_limit), "job", fields),
+            )?,
+        })
+    }
+
+    /// An HTTP GET of `path` on the new version's Service (or of a full `url`), which must answer
+    /// `expected_status` (default 200) and, when given, contain `body_contains`.
+    #[classmethod]
+    #[pyo3(signature = (name, *, path=None, url=None, expected_status=None, body_contains=None, timeout=None, interval=None, count=None, failure_limit=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn http(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        name: String,
+        path: Option<String>,
+        url: Option<String>,
+        expected_status: Option<u16>,
+        body_contains: Option<String>,
+        timeout: Option<String>,
+        interval: Option<String>,
+        count: Option<u32>,
+        failure_limit: Option<u32>,
+    ) -> PyResult<Self> {
+        let fields = vec![
+            ("path", path.map(Value::String)),
+            ("url", url.map(Value::String)),
+            ("expectedStatus", expected_status.map(Value::from)),
+            ("bodyContains", body_contains.map(Value::String)),
+            ("timeout", timeout.map(Value::String)),
+        ];
+        Ok(Analysis {
+            inner: analysis_from_json(
+                py,
+                spec(name, (interval, count, failure_limit), "http", fields),
+            )?,
+        })
+    }
+
+    /// An analysis from its spec form (an entry of a release's `analyses`).
+    #[classmethod]
+    fn from_dict(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        spec: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Analysis {
+            inner: analysis_from_json(py, py_to_json(spec)?)?,
+        })
+    }
+
+    /// Its name.
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+    /// `prometheus`, `job` or `http`.
+    #[getter]
+    fn provider(&self) -> &'static str {
+        self.inner.provider()
+    }
+    /// Time between measurements.
+    #[getter]
+    fn interval(&self) -> String {
+        self.inner.interval.clone()
+    }
+    /// How many measurements.
+    #[getter]
+    fn count(&self) -> u32 {
+        self.inner.count
+    }
+    /// How many measurements may fail.
+    #[getter]
+    fn failure_limit(&self) -> u32 {
+        self.inner.failure_limit
+    }
+
+    /// The spec form.
+    fn to_dict(&self, py: Python<'_>) -> Py<PyAny> {
+        to_py(py, &self.inner)
+    }
+
+    fn __eq__(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+
+    fn __repr__(&self) -> String {
+        let a = &self.inner;
+        let provider = match (&a.prometheus, &a.job, &a.http) {
+            (Some(p), _, _) => format!(
+                "'{}', {:?}, success_condition={:?}",
+                p.address, p.query, p.success_condition
+            ),
+            (_, Some(j), _) => format!("'{}', {:?}", j.image, j.command),
+            (_, _, Some(h)) => match (&h.path, &h.url) {
+                (Some(p), _) => format!("path={p:?}, expected_status={}", h.expected_status),
+                (_, u) => format!(
+                    "url={:?}, expected_status={}",
+                    u.clone().unwrap_or_default(),
+                    h.expected_status
+                ),
+            },
+            _ => String::new(),
+        };
+        format!(
+            "Analysis.{}('{}', {provider}, interval='{}', count={}, failure_limit={})",
+            a.provider(),
+            a.name,
+            a.interval,
+            a.count,
+            a.failure_limit
+        )
+    }
+}
+
+/// One canary step: `CanaryStep.set_weight(25)`, `CanaryStep.pause("5m")`, `CanaryStep.pause()`
+/// (until promoted), `CanaryStep.analysis("error-rate")` (the release declares the analysis).
+#[pyclass(module = "moorage", frozen)]
+#[derive(Clone)]
+pub struct CanaryStep {
+    pub(crate) inner: moorage::CanaryStep,
+}
+
+#[pymethods]
+impl CanaryStep {
+    /// Sends `weight` percent of traffic to the canary.
+    #[classmethod]
+    fn set_weight(_cls: &Bound<'_, PyType>, weight: u32) -> Self {
+        CanaryStep {
+            inner: moorage::CanaryStep::set_weight(weight),
+        }
+    }
+
+    /// Waits for `duration` (e.g. `"5m"`), or until promoted when no duration is given.
+    #[classmethod]
+    #[pyo3(signature = (duration=None))]
+    fn pause(_cls: &Bound<'_, PyType>, duration: Option<String>) -> Self {
+        let inner = match duration {
+            Some(d) => moorage::CanaryStep::pause_for(d),
+            None => moorage::CanaryStep::pause_until_promoted(),
+        };
+        CanaryStep { inner }
+    }
+
+    /// Runs the release's analysis `name`; a failure aborts the canary and rolls it back.
+    #[classmethod]
+    fn analysis(_cls: &Bound<'_, PyType>, name: String) -> Self {
+        CanaryStep {
+            inner: moorage::CanaryStep::analysis(name),
+        }
+    }
+
+    /// The spec form (`{"setWeight": 25}`, `{"pause": {...}}`, `{"analysis": {"name": ...}}`).
+    fn to_dict(&self, py: Python<'_>) -> Py<PyAny> {
+        to_py(py, &self.inner)
+    }
+
+    fn __eq__(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.inner {
+            moorage::CanaryStep::SetWeight(w) => format!("CanaryStep.set_weight({w})"),
+            moorage::CanaryStep::Pause(p) => match &p.duration {
+                Some(d) => format!("CanaryStep.pause('{d}')"),
+                None => "CanaryStep.pause()".into(),
+            },
+            moorage::CanaryStep::Analysis(a) => format!("CanaryStep.analysis('{}')", a.name),
+        }
+    }
+}
