@@ -205,6 +205,9 @@ export type WaveEvent =
   | { event: 'stopped'; reason: string }
   | { event: 'done'; succeeded: number; failed: number; skipped: number }
 
+/** The period of a usage report: its length, ending now or at `end` (unix seconds), or every bound (`step` and `rateWindow` in seconds). */
+export type UsagePeriodOptions = { last: string; end?: number } | { start: number; end: number; step: number; rateWindow: number }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -347,9 +350,9 @@ export declare class Prometheus {
    * What `tenant` (a `Tenant` or its name) used over `period`. Prometheus unreachable:
    * `PROMETHEUS_UNREACHABLE`; a refused query: `PROMETHEUS_REFUSED`.
    */
-  tenantUsage(tenant: string | Tenant, period: UsagePeriod): Promise<Usage>
+  tenantUsage(tenant: string | Tenant, period: UsagePeriodOptions): Promise<Usage>
   /** What each of `tenants` (names) used over `period`, and their total: four range queries in all. */
-  fleetUsage(tenants: Array<string>, period: UsagePeriod): Promise<UsageReport>
+  fleetUsage(tenants: string[], period: UsagePeriodOptions): Promise<UsageReport>
 }
 
 /** A tenant's resource quota. */
@@ -821,7 +824,10 @@ export interface Usage {
   requests: number
 }
 
-/** The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given. */
+/**
+ * The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
+ * (declared as `UsagePeriodOptions`, the union of both forms).
+ */
 export interface UsagePeriod {
   /** Its length, ending at `end` (e.g. `"3d"`, `"10m"`); the core picks the step and rate window. */
   last?: string

@@ -204,3 +204,6 @@ export type WaveEvent =
   | { event: 'waiting'; seconds: number }
   | { event: 'stopped'; reason: string }
   | { event: 'done'; succeeded: number; failed: number; skipped: number }
+
+/** The period of a usage report: its length, ending now or at `end` (unix seconds), or every bound (`step` and `rateWindow` in seconds). */
+export type UsagePeriodOptions = { last: string; end?: number } | { start: number; end: number; step: number; rateWindow: number }

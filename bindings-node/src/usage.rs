@@ -24,8 +24,9 @@ pub struct PrometheusOptions {
     pub attempts: Option<u32>,
 }
 
-/// The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given.
-#[napi(object)]
+/// The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
+/// (declared as `UsagePeriodOptions`, the union of both forms).
+#[napi(object, object_to_js = false)]
 #[derive(Default)]
 pub struct UsagePeriod {
     /// Its length, ending at `end` (e.g. `"3d"`, `"10m"`); the core picks the step and rate window.
@@ -119,7 +120,7 @@ impl Prometheus {
 
     /// What `tenant` (a `Tenant` or its name) used over `period`. Prometheus unreachable:
     /// `PROMETHEUS_UNREACHABLE`; a refused query: `PROMETHEUS_REFUSED`.
-    #[napi(ts_return_type = "Promise<Usage>")]
+    #[napi(ts_args_type = "tenant: string | Tenant, period: UsagePeriodOptions", ts_return_type = "Promise<Usage>")]
     pub fn tenant_usage<'env>(&self, env: &'env Env, tenant: Either<String, &Tenant>, period: UsagePeriod) -> napi::Result<PromiseRaw<'env, Usage>> {
         let name = match tenant {
             Either::A(name) => name,
@@ -130,7 +131,7 @@ impl Prometheus {
     }
 
     /// What each of `tenants` (names) used over `period`, and their total: four range queries in all.
-    #[napi(ts_return_type = "Promise<UsageReport>")]
+    #[napi(ts_args_type = "tenants: string[], period: UsagePeriodOptions", ts_return_type = "Promise<UsageReport>")]
     pub fn fleet_usage<'env>(&self, env: &'env Env, tenants: Vec<String>, period: UsagePeriod) -> napi::Result<PromiseRaw<'env, UsageReport>> {
         let (period, client) = (self::period(period)?, self.inner.clone());
         spawn(env, async move { usage::fleet_usage(&client, &tenants, period?).await.map_err(|e| errors::prometheus(&e)) }, |r| UsageReport {
