@@ -96,6 +96,24 @@ test('a pause gate stops after each wave until resumeWaves; a tenant whose quota
   assert.equal(await active(fleet, 'tight', 'one'), '1.0')
 })
 
+test('a tenant that fails is rolled back and, past the failure budget, the plan stops with the rest untouched', async () => {
+  const fleet = new Fleet([{ name: 'one', cluster: Cluster.simulated() }])
+  const names = ['f0', 'f1', 'f2']
+  await onboard(fleet, names)
+  // No backend time at all for a rollout: on the simulated cluster's virtual clock the new version
+  // is never ready in time, so the canary tenant fails (and is rolled back).
+  const events = []
+  const state = await fleet.startWaves({ ...plan('failing', names), failureBudget: 0 }, { timeout: 0, onProgress: (e) => events.push(e) })
+  assert.deepEqual([state.phase, state.currentWave], ['stopped', 0])
+  assert.match(state.reason, /failure budget of 0/)
+  assert.deepEqual(state.tenants.map((t) => t.state), ['failed', 'pending', 'pending'])
+  assert.match(state.tenants[0].reason, /2\.0 did not become ready/)
+  const failed = events.find((e) => e.event === 'tenantFailed')
+  assert.deepEqual([failed.tenant, failed.cluster, failed.reason], ['f0', 'one', state.tenants[0].reason])
+  assert.deepEqual(events.slice(-2), [{ event: 'waveFinished', wave: 0, succeeded: 0, failed: 1 }, { event: 'stopped', reason: state.reason }])
+  for (const name of names) assert.equal(await active(fleet, name, 'one'), '1.0', `${name} serves 1.0`)
+})
+
 test('a bad plan is refused before any API call: VALIDATION with every path, SPEC, UNKNOWN_CLUSTER, NOTHING_SELECTED', async () => {
   const fleet = new Fleet([{ name: 'one', cluster: Cluster.simulated() }])
   const bad = await rejection(fleet.startWaves({ name: 'Bad Name', app: 'shop', version: '2.0', image: 'registry.test/shop:2.0', waves: [50, 40], maxConcurrentPerCluster: 0 }))
