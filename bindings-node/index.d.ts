@@ -141,6 +141,73 @@ export type ProgressEvent =
   | { event: 'done'; revision: number; version: string }
 
 
+/** One cluster of `new Fleet([...])`: a unique name, its backend, labels rules select on, and how many tenants it may hold (default unlimited). */
+export interface FleetClusterOptions {
+  name: string
+  cluster: Cluster
+  labels?: Record<string, string>
+  capacity?: number
+}
+
+/** A fleet wave plan: the keys of a wave plan file. */
+export interface WavePlanSpec {
+  name: string
+  app: string
+  version: string
+  image: string
+  selection?: { labels?: Record<string, string>; clusters?: string[]; tenants?: string[] }
+  canaryTenants?: string[]
+  waves?: number[]
+  maxConcurrentPerCluster?: number
+  betweenWaves?: 'none' | 'pause' | { wait: string }
+  failureBudget?: number
+}
+
+/** One tenant of a wave plan and where it stands. */
+export interface TenantWave {
+  tenant: string
+  cluster: string
+  /** The index of its wave in `WaveState.waves` (absent when skipped). */
+  wave?: number
+  /** The version it ran before the plan. */
+  from?: string
+  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'
+  /** Why it failed or was skipped. */
+  reason?: string
+}
+
+/** A wave plan's progress, as stored in the fleet's first cluster. */
+export interface WaveState {
+  spec: Required<Pick<WavePlanSpec, 'name' | 'app' | 'version' | 'image' | 'waves' | 'maxConcurrentPerCluster'>> & WavePlanSpec
+  /** The waves' labels (`canary`, `5%`, ...), in order. */
+  waves: string[]
+  /** The index of the wave running (or the next to run when paused). */
+  currentWave: number
+  phase: 'running' | 'paused' | 'stopped' | 'done'
+  /** Why it stopped. */
+  reason?: string
+  /** When the plan may go on after a `wait` gate (backend time, unix seconds). */
+  resumeAt?: number
+  /** Every selected tenant, sorted by name. */
+  tenants: TenantWave[]
+}
+
+/** A fleet wave progress event (`onProgress` of `startWaves`/`resumeWaves`, `watch`). */
+export type WaveEvent =
+  | { event: 'planned'; waves: { label: string; tenants: number }[]; skipped: { tenant: string; reason: string }[] }
+  | { event: 'waveStarted'; wave: number; label: string; tenants: number }
+  | { event: 'tenantStarted'; tenant: string; cluster: string }
+  | { event: 'tenantSucceeded'; tenant: string; cluster: string }
+  | { event: 'tenantFailed'; tenant: string; cluster: string; reason: string }
+  | { event: 'waveFinished'; wave: number; succeeded: number; failed: number }
+  | { event: 'paused'; nextWave: number }
+  | { event: 'waiting'; seconds: number }
+  | { event: 'stopped'; reason: string }
+  | { event: 'done'; succeeded: number; failed: number; skipped: number }
+
+/** The period of a usage report: its length, ending now or at `end` (unix seconds), or every bound (`step` and `rateWindow` in seconds). */
+export type UsagePeriodOptions = { last: string; end?: number } | { start: number; end: number; step: number; rateWindow: number }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -230,6 +297,62 @@ export declare class Cluster {
    * tenant needs `confirm` (`TENANT_PROTECTED` otherwise); kept volumes stay unless `purge`.
    */
   deleteTenant(tenant: Tenant, options?: DeleteTenantOptions | undefined | null): Promise<DeleteReport>
+  /**
+   * The tenant `name` as it was last applied to this cluster (from the spec its Namespace
+   * records): `TENANT_NOT_FOUND` or `SPEC_NOT_RECORDED` otherwise.
+   */
+  liveTenant(name: string): Promise<Tenant>
+}
+
+/** Several named clusters, each with labels and a capacity in tenants. */
+export declare class Fleet {
+  /**
+   * A fleet of named clusters: `[{name, cluster, labels?, capacity?}]` (capacity in tenants,
+   * default unlimited). Two clusters of one name: `DUPLICATE_CLUSTER`.
+   */
+  constructor(clusters: FleetClusterOptions[])
+  /** The clusters' names, in order. */
+  get clusters(): Array<string>
+  /** The cluster named `name` (the same backend the fleet uses), or `null`. */
+  cluster(name: string): Cluster | null
+  /**
+   * Places the tenant (where it already is, else `pin`, else among the clusters carrying
+   * `labels` the one with the most free capacity), applies it there and waits until it is usable.
+   */
+  applyTenant(tenant: Tenant, options?: FleetApplyOptions | undefined | null): Promise<FleetApplyReport>
+  /** Every tenant of the fleet and its cluster. */
+  list(): Promise<FleetTenant[]>
+  /** `Fleet(onprem, cloud)`. */
+  describe(): string
+  /**
+   * Starts a wave plan and runs it until it is done, paused or stopped; resolves with its
+   * state. The quota preflight runs for every tenant first (those that would not fit are
+   * `skipped`). Starting a plan that exists with the same spec resumes it; with another spec:
+   * `PLAN_EXISTS`. An invalid plan: `VALIDATION` (every path) or `SPEC`, before any API call.
+   */
+  startWaves(plan: WavePlanSpec | string, options?: WaveOptions): Promise<WaveState>
+  /**
+   * Goes on with the wave plan `name` (after a pause, a wait, or a driver that died);
+   * `NO_SUCH_PLAN` when it was never started.
+   */
+  resumeWaves(name: string, options?: WaveOptions): Promise<WaveState>
+  /** The state of the wave plan `name`, per wave and per tenant, or `null` when it was never started. */
+  wavesStatus(name: string): Promise<WaveState | null>
+}
+
+/** A client of one Prometheus server, for usage reports. */
+export declare class Prometheus {
+  /** A client of the server at `address` (`http://host:port`). */
+  constructor(address: string, options?: PrometheusOptions | undefined | null)
+  /** The server's address. */
+  get address(): string
+  /**
+   * What `tenant` (a `Tenant` or its name) used over `period`. Prometheus unreachable:
+   * `PROMETHEUS_UNREACHABLE`; a refused query: `PROMETHEUS_REFUSED`.
+   */
+  tenantUsage(tenant: string | Tenant, period: UsagePeriodOptions): Promise<Usage>
+  /** What each of `tenants` (names) used over `period`, and their total: four range queries in all. */
+  fleetUsage(tenants: string[], period: UsagePeriodOptions): Promise<UsageReport>
 }
 
 /** A tenant's resource quota. */
@@ -422,9 +545,11 @@ export interface DomainStatus {
 export interface Drift {
   /** `Kind namespace/name`. */
   object: string
-  /** The other field manager. */
+  /** The other field manager (e.g. `kubectl-edit`). */
   manager: string
-  /** The fields it owns. */
+  /** The subresource it wrote through (`scale` for a scale), if any. */
+  subresource?: string
+  /** The fields it owns that moorage applies (`spec.replicas`). */
   fields: Array<string>
 }
 
@@ -439,6 +564,37 @@ export interface FieldChange {
   before?: unknown
   /** The value after the apply (absent: removed). */
   after?: unknown
+}
+
+/** The options of `Fleet.applyTenant`. */
+export interface FleetApplyOptions {
+  /** The cluster to put the tenant on (`UNKNOWN_CLUSTER` when the fleet has none of that name). */
+  pin?: string
+  /**
+   * Without `pin`: among the clusters carrying every one of these labels, the one with the
+   * most free capacity.
+   */
+  labels?: Record<string, string>
+  /** Seconds to wait, in all, for the tenant to become usable (default 60). */
+  timeout?: number
+  /** Take over fields another field manager changed (default: fail with `CONFLICT`). */
+  force?: boolean
+}
+
+/** Where `Fleet.applyTenant` put the tenant, and what the apply did there. */
+export interface FleetApplyReport {
+  /** The fleet cluster holding the tenant. */
+  cluster: string
+  /** What the apply did on it. */
+  report: TenantReport
+}
+
+/** One tenant of the fleet and its cluster. */
+export interface FleetTenant {
+  /** The tenant. */
+  tenant: string
+  /** Its fleet cluster. */
+  cluster: string
 }
 
 /** The options of `Cluster.fromKubeconfig`. */
@@ -465,6 +621,14 @@ export interface PlannedObject {
   action: string
   /** For updates: the fields that would change. */
   changes: Array<FieldChange>
+}
+
+/** The options of `new Prometheus(address, options)`. */
+export interface PrometheusOptions {
+  /** Seconds one request may take (default 10). */
+  timeout?: number
+  /** How many times a request is tried when Prometheus is unreachable or overloaded (default 3). */
+  attempts?: number
 }
 
 /**
@@ -533,6 +697,13 @@ export interface ReleaseStatus {
   rolloutPhase?: string
   /** The latest revision. */
   revision?: number
+  /**
+   * Fields of the live version's objects another field manager changed (a `kubectl edit` of
+   * the Service selector, a scale from a UI): the next rollout refuses to overwrite them.
+   */
+  drift: Array<Drift>
+  /** During a canary: the share of traffic (percent) the canary gets now. */
+  canaryWeight?: number
 }
 
 /** One release of an application, as recorded in the cluster. */
@@ -557,6 +728,8 @@ export interface Revision {
   outcome: string
   /** The outcome's fields (`reason` of a failure, `to` of a rollback). */
   outcomeDetail: Record<string, unknown>
+  /** The analyses run for it (`name`, `provider`, `gate`, `verdict`, `reason`, `measurements`). */
+  analyses: Record<string, unknown>[]
 }
 
 /** The options of `rollback`. */
@@ -646,6 +819,49 @@ export interface TenantStatus {
   drift: Array<Drift>
 }
 
+/** What a tenant (or several) used over a period. */
+export interface Usage {
+  /** CPU used, in core-hours. */
+  cpuCoreHours: number
+  /** Memory used (working set), in GiB-hours. */
+  memoryGibHours: number
+  /** Volume capacity held, in GiB-days. */
+  storageGibDays: number
+  /** HTTP requests served. */
+  requests: number
+}
+
+/**
+ * The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
+ * (declared as `UsagePeriodOptions`, the union of both forms).
+ */
+export interface UsagePeriod {
+  /** Its length, ending at `end` (e.g. `"3d"`, `"10m"`); the core picks the step and rate window. */
+  last?: string
+  /** Its start (unix seconds, exclusive: the first point is `start + step`), without `last`. */
+  start?: number
+  /** Its end (unix seconds, inclusive; default with `last`: now). */
+  end?: number
+  /** Seconds between points, without `last`. */
+  step?: number
+  /** Seconds of the `rate()` window of counters, without `last`. */
+  rateWindow?: number
+}
+
+/** A usage report: per tenant and in total. */
+export interface UsageReport {
+  /** Its start (unix seconds). */
+  start: number
+  /** Its end (unix seconds). */
+  end: number
+  /** Seconds between points. */
+  step: number
+  /** Usage per tenant, for every tenant asked for (zero when Prometheus has no data). */
+  tenants: Record<string, Usage>
+  /** The sum over the tenants. */
+  total: Usage
+}
+
 /** One version of an application in the cluster. */
 export interface VersionStatus {
   /** The version. */
@@ -656,4 +872,12 @@ export interface VersionStatus {
   ready: number
   /** Whether the stable Service selects it. */
   selected: boolean
+}
+
+/** The options of `startWaves` and `resumeWaves`. */
+export interface WaveOptions {
+  /** Seconds of backend time each tenant's rollout may take to become ready (default 600). */
+  timeout?: number
+  /** Receives each wave progress event; every call has run when the Promise settles. */
+  onProgress?: (event: WaveEvent) => void
 }

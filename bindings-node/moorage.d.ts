@@ -14,12 +14,21 @@ export declare class BackendError extends MoorageError {
 }
 /** Errors of the tenant lifecycle. */
 export declare class TenantError extends MoorageError {}
+/** Errors of a fleet (its clusters, tenant placement). */
+export declare class FleetError extends MoorageError {}
+/** Errors of a fleet wave plan that could not start or go on. */
+export declare class WaveError extends MoorageError {}
+/** Errors of a Prometheus query (usage reports). */
+export declare class PrometheusError extends MoorageError {}
 
 export type ErrorCode =
   | 'VALIDATION' | 'SPEC' | 'QUOTA_INSUFFICIENT' | 'ROLLOUT_STUCK' | 'VERSION_SELECTED' | 'NO_SUCH_REVISION'
   | 'NOTHING_TO_PROMOTE' | 'NOTHING_TO_ABORT' | 'NOTHING_TO_RETRY' | 'UNSUPPORTED' | 'ANALYSIS_FAILED'
   | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'CONFLICT' | 'INVALID_OBJECT' | 'NOT_FOUND' | 'MISSING_KIND' | 'TIMEOUT' | 'UNAVAILABLE'
   | 'DOMAIN_TAKEN' | 'TENANT_PROTECTED' | 'TENANT_NOT_FOUND' | 'SERIALIZE' | 'TOKEN_REQUEST' | 'SPEC_NOT_RECORDED' | 'CONFIG' | 'MANIFEST'
+  | 'DUPLICATE_CLUSTER' | 'UNKNOWN_CLUSTER' | 'NO_CAPACITY' | 'ALREADY_PLACED'
+  | 'PLAN_EXISTS' | 'NO_SUCH_PLAN' | 'NOTHING_SELECTED' | 'WAVE_STATE_UNREADABLE' | 'EMPTY_FLEET'
+  | 'PROMETHEUS_UNREACHABLE' | 'PROMETHEUS_REFUSED' | 'PROMETHEUS_MALFORMED'
 
 /** `VALIDATION`: every problem of a spec, each with its field's path. */
 export declare class ValidationError extends MoorageError {
@@ -187,13 +196,83 @@ export declare class ManifestError extends MoorageError {
   readonly code: 'MANIFEST'
 }
 
+/** `DUPLICATE_CLUSTER`: two clusters of the fleet share a name. */
+export declare class DuplicateClusterError extends FleetError {
+  readonly code: 'DUPLICATE_CLUSTER'
+  readonly cluster: string
+}
+/** `UNKNOWN_CLUSTER`: the fleet has no cluster of that name. */
+export declare class UnknownClusterError extends FleetError {
+  readonly code: 'UNKNOWN_CLUSTER'
+  readonly cluster: string
+}
+/** `NO_CAPACITY`: no cluster with the required labels has free capacity. */
+export declare class NoCapacityError extends FleetError {
+  readonly code: 'NO_CAPACITY'
+  /** The required labels, `key=value`. */
+  readonly required: string[]
+}
+/** `ALREADY_PLACED`: the tenant lives on another cluster than its pin. */
+export declare class AlreadyPlacedError extends FleetError {
+  readonly code: 'ALREADY_PLACED'
+  readonly tenant: string
+  readonly cluster: string
+}
+/** `PLAN_EXISTS`: a wave plan of this name exists with another spec. */
+export declare class PlanExistsError extends WaveError {
+  readonly code: 'PLAN_EXISTS'
+  readonly plan: string
+}
+/** `NO_SUCH_PLAN`: no wave plan of this name was started. */
+export declare class NoSuchPlanError extends WaveError {
+  readonly code: 'NO_SUCH_PLAN'
+  readonly plan: string
+}
+/** `NOTHING_SELECTED`: no tenant of the fleet runs the app and matches the selection. */
+export declare class NothingSelectedError extends WaveError {
+  readonly code: 'NOTHING_SELECTED'
+  readonly app: string
+}
+/** `WAVE_STATE_UNREADABLE`: the stored wave plan cannot be read. */
+export declare class WaveStateUnreadableError extends WaveError {
+  readonly code: 'WAVE_STATE_UNREADABLE'
+  readonly plan: string
+  readonly detail: string
+}
+/** `EMPTY_FLEET`: the fleet has no cluster to keep the plan's state in. */
+export declare class EmptyFleetError extends WaveError {
+  readonly code: 'EMPTY_FLEET'
+}
+/** `PROMETHEUS_UNREACHABLE`: Prometheus could not be queried (after the retries). */
+export declare class PrometheusUnreachableError extends PrometheusError {
+  readonly code: 'PROMETHEUS_UNREACHABLE'
+  readonly address: string
+  readonly attempts: number
+  readonly detail: string
+}
+/** `PROMETHEUS_REFUSED`: Prometheus refused the query. */
+export declare class PrometheusRefusedError extends PrometheusError {
+  readonly code: 'PROMETHEUS_REFUSED'
+  readonly errorType: string
+  readonly detail: string
+}
+/** `PROMETHEUS_MALFORMED`: the answer is not what the Prometheus HTTP API returns. */
+export declare class PrometheusMalformedError extends PrometheusError {
+  readonly code: 'PROMETHEUS_MALFORMED'
+  readonly status: number
+  readonly detail: string
+}
+
 /** The error class of each code. */
 export declare const errorClasses: Record<ErrorCode, typeof MoorageError>
 
-/** A running release operation: its progress events as an async iterable, and its result. */
-export interface Watched<T> extends AsyncIterable<ProgressEvent> {
+/** A running release operation or wave plan: its progress events as an async iterable, and its result. */
+export interface Watched<T, E = ProgressEvent> extends AsyncIterable<E> {
   readonly result: Promise<T>
 }
 
-/** Runs `start(onProgress)` and iterates over the progress events it reports. */
-export declare function watch<T>(start: (onProgress: (event: ProgressEvent) => void) => Promise<T>): Watched<T>
+/**
+ * Runs `start(onProgress)` and iterates over the progress events it reports: rollout
+ * `ProgressEvent`s by default, `WaveEvent`s with `watch<WaveState, WaveEvent>(...)`.
+ */
+export declare function watch<T, E = ProgressEvent>(start: (onProgress: (event: E) => void) => Promise<T>): Watched<T, E>

@@ -21,6 +21,15 @@ class BackendError extends MoorageError {}
 /** Errors of the tenant lifecycle (apply, delete, ...). */
 class TenantError extends MoorageError {}
 
+/** Errors of a fleet (its clusters, tenant placement). */
+class FleetError extends MoorageError {}
+
+/** Errors of a fleet wave plan that could not start or go on. */
+class WaveError extends MoorageError {}
+
+/** Errors of a Prometheus query (usage reports). */
+class PrometheusError extends MoorageError {}
+
 // code -> [class name, parent]: one class per core error variant, as the Python bindings have.
 const CLASSES = {
   VALIDATION: ['ValidationError', MoorageError],
@@ -50,9 +59,21 @@ const CLASSES = {
   SPEC_NOT_RECORDED: ['SpecNotRecordedError', TenantError],
   CONFIG: ['ConfigError', MoorageError],
   MANIFEST: ['ManifestError', MoorageError],
+  DUPLICATE_CLUSTER: ['DuplicateClusterError', FleetError],
+  UNKNOWN_CLUSTER: ['UnknownClusterError', FleetError],
+  NO_CAPACITY: ['NoCapacityError', FleetError],
+  ALREADY_PLACED: ['AlreadyPlacedError', FleetError],
+  PLAN_EXISTS: ['PlanExistsError', WaveError],
+  NO_SUCH_PLAN: ['NoSuchPlanError', WaveError],
+  NOTHING_SELECTED: ['NothingSelectedError', WaveError],
+  WAVE_STATE_UNREADABLE: ['WaveStateUnreadableError', WaveError],
+  EMPTY_FLEET: ['EmptyFleetError', WaveError],
+  PROMETHEUS_UNREACHABLE: ['PrometheusUnreachableError', PrometheusError],
+  PROMETHEUS_REFUSED: ['PrometheusRefusedError', PrometheusError],
+  PROMETHEUS_MALFORMED: ['PrometheusMalformedError', PrometheusError],
 }
 
-const errors = { MoorageError, BackendError, TenantError }
+const errors = { MoorageError, BackendError, TenantError, FleetError, WaveError, PrometheusError }
 const byCode = {}
 for (const [code, [name, Parent]] of Object.entries(CLASSES)) {
   // A named subclass per code (`class X extends Parent {}` with a computed name).
@@ -69,10 +90,11 @@ native.registerErrorFactory((code, message, fields) => {
 })
 
 /**
- * Runs a release operation with an `onProgress` callback and returns an async iterable of its
- * progress events, with `result` the operation's Promise:
+ * Runs a release operation or a wave plan with an `onProgress` callback and returns an async
+ * iterable of its progress events, with `result` the operation's Promise:
  *
  *   const run = watch((onProgress) => cluster.rollout(tenant, release, { onProgress }))
+ *   const waves = watch((onProgress) => fleet.startWaves(plan, { onProgress }))
  *   for await (const event of run) console.log(event.event)
  *   const report = await run.result
  *

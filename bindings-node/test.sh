@@ -2,7 +2,7 @@
 # Tests of the Node bindings: `npm ci` in bindings-node (what users run as `npm install`: its
 # install script builds the native module with `napi build --platform --release`, into
 # $CARGO_TARGET_DIR), the generated index.d.ts/index.js checked against the committed ones, the
-# TypeScript check (types-check.ts under `tsc --strict`), `node --test`, and examples/node.
+# TypeScript check (types-check.ts under `tsc --strict`), `node --test`, and the examples/node tools.
 #
 #   bindings-node/test.sh
 #
@@ -40,3 +40,6 @@ rm -f "$REPORT"
 
 step "node: examples/node/onboard.mjs"
 node examples/node/onboard.mjs
+
+step "node: examples/node/fleet_waves.mjs"
+node examples/node/fleet_waves.mjs

@@ -140,3 +140,70 @@ export type ProgressEvent =
   | { event: 'analysisFinished'; name: string; gate: string; verdict: string; reason: string }
   | { event: 'done'; revision: number; version: string }
 
+
+/** One cluster of `new Fleet([...])`: a unique name, its backend, labels rules select on, and how many tenants it may hold (default unlimited). */
+export interface FleetClusterOptions {
+  name: string
+  cluster: Cluster
+  labels?: Record<string, string>
+  capacity?: number
+}
+
+/** A fleet wave plan: the keys of a wave plan file. */
+export interface WavePlanSpec {
+  name: string
+  app: string
+  version: string
+  image: string
+  selection?: { labels?: Record<string, string>; clusters?: string[]; tenants?: string[] }
+  canaryTenants?: string[]
+  waves?: number[]
+  maxConcurrentPerCluster?: number
+  betweenWaves?: 'none' | 'pause' | { wait: string }
+  failureBudget?: number
+}
+
+/** One tenant of a wave plan and where it stands. */
+export interface TenantWave {
+  tenant: string
+  cluster: string
+  /** The index of its wave in `WaveState.waves` (absent when skipped). */
+  wave?: number
+  /** The version it ran before the plan. */
+  from?: string
+  state: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped'
+  /** Why it failed or was skipped. */
+  reason?: string
+}
+
+/** A wave plan's progress, as stored in the fleet's first cluster. */
+export interface WaveState {
+  spec: Required<Pick<WavePlanSpec, 'name' | 'app' | 'version' | 'image' | 'waves' | 'maxConcurrentPerCluster'>> & WavePlanSpec
+  /** The waves' labels (`canary`, `5%`, ...), in order. */
+  waves: string[]
+  /** The index of the wave running (or the next to run when paused). */
+  currentWave: number
+  phase: 'running' | 'paused' | 'stopped' | 'done'
+  /** Why it stopped. */
+  reason?: string
+  /** When the plan may go on after a `wait` gate (backend time, unix seconds). */
+  resumeAt?: number
+  /** Every selected tenant, sorted by name. */
+  tenants: TenantWave[]
+}
+
+/** A fleet wave progress event (`onProgress` of `startWaves`/`resumeWaves`, `watch`). */
+export type WaveEvent =
+  | { event: 'planned'; waves: { label: string; tenants: number }[]; skipped: { tenant: string; reason: string }[] }
+  | { event: 'waveStarted'; wave: number; label: string; tenants: number }
+  | { event: 'tenantStarted'; tenant: string; cluster: string }
+  | { event: 'tenantSucceeded'; tenant: string; cluster: string }
+  | { event: 'tenantFailed'; tenant: string; cluster: string; reason: string }
+  | { event: 'waveFinished'; wave: number; succeeded: number; failed: number }
+  | { event: 'paused'; nextWave: number }
+  | { event: 'waiting'; seconds: number }
+  | { event: 'stopped'; reason: string }
+  | { event: 'done'; succeeded: number; failed: number; skipped: number }
+
+/** The period of a usage report: its length, ending now or at `end` (unix seconds), or every bound (`step` and `rateWindow` in seconds). */
+export type UsagePeriodOptions = { last: string; end?: number } | { start: number; end: number; step: number; rateWindow: number }

@@ -3,16 +3,18 @@
 //!
 //! Every code and field comes from the typed Rust error, never from its message; the message is
 //! the core's `Display` text. The same variants as the Python bindings' exception classes
-//! (`bindings-python/src/errors.rs`), plus the tenant lifecycle's.
+//! (`bindings-python/src/errors.rs`), plus the Prometheus client's (usage reports).
 
 use std::cell::RefCell;
 
+use moorage::analysis::PrometheusError;
 use moorage::backend::cluster::ConfigError;
 use moorage::backend::BackendError;
 use moorage::manifest::ManifestError;
 use moorage::rollout::RolloutError;
 use moorage::spec::SpecError;
-use moorage::tenant::TenantError;
+use moorage::tenant::{FleetError, TenantError};
+use moorage::waves::WaveError;
 use moorage::ValidationErrors;
 use napi::bindgen_prelude::{FnArgs, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::{Env, JsValue, Status};
@@ -48,6 +50,18 @@ pub const CODES: &[&str] = &[
     "SPEC_NOT_RECORDED",
     "CONFIG",
     "MANIFEST",
+    "DUPLICATE_CLUSTER",
+    "UNKNOWN_CLUSTER",
+    "NO_CAPACITY",
+    "ALREADY_PLACED",
+    "PLAN_EXISTS",
+    "NO_SUCH_PLAN",
+    "NOTHING_SELECTED",
+    "WAVE_STATE_UNREADABLE",
+    "EMPTY_FLEET",
+    "PROMETHEUS_UNREACHABLE",
+    "PROMETHEUS_REFUSED",
+    "PROMETHEUS_MALFORMED",
 ];
 
 /// A core error, translated: its code, the core's message and the variant's fields (camelCase).
@@ -123,6 +137,15 @@ pub fn error_codes() -> Vec<String> {
 pub fn validation(e: &ValidationErrors) -> Failure {
     let errors: Vec<Value> = e.errors().iter().map(|f| json!({"path": f.path, "message": f.message})).collect();
     Failure::new("VALIDATION", e, json!({ "errors": errors }))
+}
+
+/// `VALIDATION` with one problem, at `path` (an argument of the bindings, checked by the core).
+pub fn field(path: &str, message: String) -> Failure {
+    let problem = moorage::FieldError { path: path.into(), message };
+    match ValidationErrors::from_errors(vec![problem.clone()]) {
+        Some(v) => validation(&v),
+        None => Failure::new("VALIDATION", &problem, json!({"errors": [{"path": problem.path, "message": problem.message}]})),
+    }
 }
 
 /// `SPEC` (not well-formed: path, line) or `VALIDATION` (breaks the rules).
@@ -201,4 +224,41 @@ pub fn config(e: &ConfigError) -> Failure {
 /// `MANIFEST`: manifests could not be written or read.
 pub fn manifest(e: &ManifestError) -> Failure {
     Failure::new("MANIFEST", e, json!({}))
+}
+
+/// The code and fields of a fleet error.
+pub fn fleet(e: &FleetError) -> Failure {
+    match e {
+        FleetError::DuplicateCluster(c) => Failure::new("DUPLICATE_CLUSTER", e, json!({ "cluster": c })),
+        FleetError::UnknownCluster(c) => Failure::new("UNKNOWN_CLUSTER", e, json!({ "cluster": c })),
+        FleetError::NoCapacity { required } => Failure::new("NO_CAPACITY", e, json!({ "required": required })),
+        FleetError::AlreadyPlaced { tenant, cluster } => Failure::new("ALREADY_PLACED", e, json!({"tenant": tenant, "cluster": cluster})),
+        FleetError::Tenant(t) => tenant(t),
+        FleetError::Backend(b) => backend(b),
+    }
+}
+
+/// The code and fields of a fleet wave error.
+pub fn waves(e: &WaveError) -> Failure {
+    match e {
+        WaveError::Invalid(v) => validation(v),
+        WaveError::PlanExists { plan } => Failure::new("PLAN_EXISTS", e, json!({ "plan": plan })),
+        WaveError::NoSuchPlan { plan } => Failure::new("NO_SUCH_PLAN", e, json!({ "plan": plan })),
+        WaveError::NothingSelected { app } => Failure::new("NOTHING_SELECTED", e, json!({ "app": app })),
+        WaveError::UnreadableState { plan, message } => Failure::new("WAVE_STATE_UNREADABLE", e, json!({"plan": plan, "detail": message})),
+        WaveError::EmptyFleet => Failure::new("EMPTY_FLEET", e, json!({})),
+        WaveError::Fleet(f) => fleet(f),
+        WaveError::Backend(b) => backend(b),
+    }
+}
+
+/// The code and fields of a Prometheus query error.
+pub fn prometheus(e: &PrometheusError) -> Failure {
+    match e {
+        PrometheusError::Unreachable { address, attempts, source } => {
+            Failure::new("PROMETHEUS_UNREACHABLE", e, json!({"address": address, "attempts": attempts, "detail": source.to_string()}))
+        }
+        PrometheusError::Refused { error_type, error } => Failure::new("PROMETHEUS_REFUSED", e, json!({"errorType": error_type, "detail": error})),
+        PrometheusError::Malformed { status, detail } => Failure::new("PROMETHEUS_MALFORMED", e, json!({"status": status, "detail": detail})),
+    }
 }

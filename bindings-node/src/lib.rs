@@ -4,8 +4,12 @@
 mod cluster;
 mod convert;
 mod errors;
+mod fleet;
+mod progress;
 mod quota;
 mod release;
 mod rollout;
 mod strategy;
 mod tenant;
+mod usage;
+mod waves;

@@ -4,24 +4,19 @@
 //! `moorage.js` turns it into an async iterator (`watch`).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use moorage::rollout::{self, Progress, RolloutError, RolloutOptions};
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue, Unknown};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, Status};
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::Env;
 use napi_derive::napi;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 
 use crate::cluster::{seconds, Cluster};
 use crate::errors;
+use crate::progress::{self, Deliveries, ProgressCallback};
 use crate::release::Release;
-use crate::tenant::Tenant;
-
-/// The JavaScript progress callback: called with one event, its return value ignored.
-type ProgressCallback = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, false>;
+use crate::tenant::{drift, Drift, Tenant};
 
 /// The options of `rollout`, `resume`, `promote`, `abort` and `retry`.
 #[napi(object, object_to_js = false, js_name = "RolloutOptions")]
@@ -97,6 +92,11 @@ pub struct ReleaseStatus {
     pub rollout_phase: Option<String>,
     /// The latest revision.
     pub revision: Option<u32>,
+    /// Fields of the live version's objects another field manager changed (a `kubectl edit` of
+    /// the Service selector, a scale from a UI): the next rollout refuses to overwrite them.
+    pub drift: Vec<Drift>,
+    /// During a canary: the share of traffic (percent) the canary gets now.
+    pub canary_weight: Option<u32>,
 }
 
 /// One release of an application, as recorded in the cluster.
@@ -123,6 +123,9 @@ pub struct Revision {
     /// The outcome's fields (`reason` of a failure, `to` of a rollback).
     #[napi(ts_type = "Record<string, unknown>")]
     pub outcome_detail: Value,
+    /// The analyses run for it (`name`, `provider`, `gate`, `verdict`, `reason`, `measurements`).
+    #[napi(ts_type = "Record<string, unknown>[]")]
+    pub analyses: Value,
 }
 
 fn name<T: serde::Serialize>(v: &T) -> String {
@@ -154,6 +157,7 @@ fn revision(r: &rollout::Revision) -> Revision {
         finished_at: r.finished_at.map(|t| t as f64),
         outcome: outcome.get("state").and_then(Value::as_str).unwrap_or_default().to_string(),
         outcome_detail: outcome,
+        analyses: serde_json::to_value(&r.analyses).unwrap_or_default(),
     }
 }
 
@@ -176,32 +180,6 @@ pub fn progress_json(p: &Progress) -> Value {
     }
 }
 
-/// Progress calls in flight: each call acknowledges once the JavaScript callback has run (with
-/// the exception it threw, if any), so the Promise settles after the last event was delivered.
-struct Deliveries {
-    sent: AtomicUsize,
-    acks: mpsc::UnboundedSender<Option<napi::Error>>,
-    received: Mutex<Option<mpsc::UnboundedReceiver<Option<napi::Error>>>>,
-}
-
-impl Deliveries {
-    /// Waits for every call's acknowledgement; the first exception a callback threw, if any.
-    async fn drain(&self) -> Option<napi::Error> {
-        let mut rx = self.received.lock().ok()?.take()?;
-        let mut first = None;
-        for _ in 0..self.sent.load(Ordering::SeqCst) {
-            match rx.recv().await {
-                Some(Some(e)) => {
-                    first.get_or_insert(e);
-                }
-                Some(None) => {}
-                None => break,
-            }
-        }
-        first
-    }
-}
-
 fn options(timeout: Option<f64>, wait_for_scale_down: Option<bool>, on_progress: Option<ProgressCallback>) -> napi::Result<(RolloutOptions, Option<Arc<Deliveries>>)> {
     let mut options = RolloutOptions::default();
     if let Some(t) = timeout {
@@ -211,26 +189,11 @@ fn options(timeout: Option<f64>, wait_for_scale_down: Option<bool>, on_progress:
         options.wait_for_scale_down = w;
     }
     let Some(callback) = on_progress else { return Ok((options, None)) };
-    let (acks, rx) = mpsc::unbounded_channel();
-    let deliveries = Arc::new(Deliveries { sent: AtomicUsize::new(0), acks, received: Mutex::new(Some(rx)) });
-    let d = deliveries.clone();
-    let options = options.on_progress(move |p| {
-        let ack = d.acks.clone();
-        d.sent.fetch_add(1, Ordering::SeqCst);
-        let status = callback.call_with_return_value(progress_json(p), ThreadsafeFunctionCallMode::NonBlocking, move |r, _| {
-            let _ = ack.send(r.err());
-            Ok(())
-        });
-        if status != Status::Ok {
-            // Not queued (the environment is closing): no acknowledgement will come.
-            d.sent.fetch_sub(1, Ordering::SeqCst);
-        }
-    });
-    Ok((options, Some(deliveries)))
+    let (deliveries, send) = progress::sink(callback);
+    Ok((options.on_progress(move |p| send(progress_json(p))), Some(deliveries)))
 }
 
-/// Runs a release operation: the Promise settles after every progress event was delivered,
-/// rejecting with the operation's `MoorageError`, else with what a progress callback threw.
+/// Runs a release operation (see [`progress::run`]), its error translated.
 fn run<'env, T, V, F, C>(env: &'env Env, deliveries: Option<Arc<Deliveries>>, fut: F, convert: C) -> napi::Result<PromiseRaw<'env, V>>
 where
     T: Send + 'static,
@@ -238,23 +201,7 @@ where
     F: Future<Output = Result<T, RolloutError>> + Send + 'static,
     C: FnOnce(T) -> V + 'static,
 {
-    env.spawn_future_with_callback(
-        async move {
-            let out = fut.await.map_err(|e| errors::rollout(&e));
-            let thrown = match deliveries {
-                Some(d) => d.drain().await,
-                None => None,
-            };
-            Ok((out, thrown))
-        },
-        move |env, (out, thrown)| {
-            let value = out.map_err(|f| f.into_error(env))?;
-            match thrown {
-                Some(e) => Err(e),
-                None => Ok(convert(value)),
-            }
-        },
-    )
+    progress::run(env, deliveries, async move { fut.await.map_err(|e| errors::rollout(&e)) }, convert)
 }
 
 #[napi]
@@ -326,6 +273,8 @@ impl Cluster {
             versions: s.versions.into_iter().map(|v| VersionStatus { version: v.version, desired: v.desired, ready: v.ready, selected: v.selected }).collect(),
             rollout_phase: s.rollout.map(|r| name(&r.phase)),
             revision: s.revision,
+            drift: s.drift.into_iter().map(drift).collect(),
+            canary_weight: s.canary_weight,
         })
     }
 

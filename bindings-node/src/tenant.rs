@@ -245,10 +245,16 @@ pub struct BackupStatus {
 pub struct Drift {
     /// `Kind namespace/name`.
     pub object: String,
-    /// The other field manager.
+    /// The other field manager (e.g. `kubectl-edit`).
     pub manager: String,
-    /// The fields it owns.
+    /// The subresource it wrote through (`scale` for a scale), if any.
+    pub subresource: Option<String>,
+    /// The fields it owns that moorage applies (`spec.replicas`).
     pub fields: Vec<String>,
+}
+
+pub(crate) fn drift(d: moorage::backend::ownership::Drift) -> Drift {
+    Drift { object: d.object.to_string(), manager: d.manager, subresource: d.subresource, fields: d.fields }
 }
 
 /// A tenant's state in one call.
@@ -306,7 +312,7 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn report(r: tenant::TenantReport) -> TenantReport {
+pub(crate) fn report(r: tenant::TenantReport) -> TenantReport {
     TenantReport {
         created: count(r.created()),
         updated: count(r.updated()),
@@ -361,7 +367,7 @@ fn status(s: tenant::TenantStatus) -> TenantStatus {
                 BackupStatus { name, state: state.into(), job }
             })
             .collect(),
-        drift: s.drift.into_iter().map(|d| Drift { object: d.object.to_string(), manager: d.manager, fields: d.fields }).collect(),
+        drift: s.drift.into_iter().map(drift).collect(),
     }
 }
 
@@ -422,5 +428,13 @@ impl Cluster {
             deleted: r.deleted.iter().map(ToString::to_string).collect(),
             kept: r.kept.iter().map(ToString::to_string).collect(),
         })
+    }
+
+    /// The tenant `name` as it was last applied to this cluster (from the spec its Namespace
+    /// records): `TENANT_NOT_FOUND` or `SPEC_NOT_RECORDED` otherwise.
+    #[napi(ts_return_type = "Promise<Tenant>")]
+    pub fn live_tenant<'env>(&self, env: &'env Env, name: String) -> napi::Result<PromiseRaw<'env, Tenant>> {
+        let backend = self.backend.clone();
+        spawn(env, async move { tenant::live(backend.as_ref(), &name).await.map_err(|e| errors::tenant(&e)) }, |inner| Tenant { inner })
     }
 }

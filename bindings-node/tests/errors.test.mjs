@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { moorage, rejection, thrown } from './helpers.mjs'
 
-const { Cluster, Quota, Release, Tenant, MoorageError, BackendError, TenantError } = moorage
+const { Cluster, Quota, Release, Tenant, MoorageError, BackendError, TenantError, FleetError, WaveError, PrometheusError } = moorage
 
 test('every code of the native module has its MoorageError subclass', () => {
   const codes = moorage.errorCodes()
@@ -23,6 +23,15 @@ test('every code of the native module has its MoorageError subclass', () => {
   }
   for (const code of ['DOMAIN_TAKEN', 'TENANT_PROTECTED', 'TENANT_NOT_FOUND']) {
     assert.ok(moorage.errorClasses[code].prototype instanceof TenantError, code)
+  }
+  for (const code of ['DUPLICATE_CLUSTER', 'UNKNOWN_CLUSTER', 'NO_CAPACITY', 'ALREADY_PLACED']) {
+    assert.ok(moorage.errorClasses[code].prototype instanceof FleetError, code)
+  }
+  for (const code of ['PLAN_EXISTS', 'NO_SUCH_PLAN', 'NOTHING_SELECTED', 'WAVE_STATE_UNREADABLE', 'EMPTY_FLEET']) {
+    assert.ok(moorage.errorClasses[code].prototype instanceof WaveError, code)
+  }
+  for (const code of ['PROMETHEUS_UNREACHABLE', 'PROMETHEUS_REFUSED', 'PROMETHEUS_MALFORMED']) {
+    assert.ok(moorage.errorClasses[code].prototype instanceof PrometheusError, code)
   }
 })
 

@@ -88,11 +88,15 @@ async function canary(cluster, name, timeout) {
   assert.deepEqual([report.version, report.previous, report.phase], ['v2', 'v1', 'paused'])
   assert.deepEqual(events.filter((e) => e.event === 'weightSet').map((e) => e.actual), [50])
   assert.equal(events.at(-1).event, 'paused')
-  // During a replica-ratio canary the stable Service selects both versions.
-  assert.equal((await cluster.status(t, 'web')).active, undefined)
+  // During a replica-ratio canary the stable Service selects both versions; the canary's share of
+  // traffic is its share of the ready pods.
+  const during = await cluster.status(t, 'web')
+  assert.deepEqual([during.active, during.canaryWeight, during.rolloutPhase], [undefined, 50, 'paused'])
+  assert.deepEqual(during.drift, [])
   const done = await cluster.promote(t, 'web', { timeout })
   assert.equal(done.phase, 'done')
-  assert.equal((await cluster.status(t, 'web')).active, 'v2')
+  const after = await cluster.status(t, 'web')
+  assert.deepEqual([after.active, after.canaryWeight], ['v2', undefined])
   assert.equal((await cluster.history(t, 'web')).at(-1).strategy, 'canary')
 
   // The next canary is aborted at its pause: all traffic back on v2.

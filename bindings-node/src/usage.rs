@@ -1,0 +1,145 @@
+//! `Prometheus`: a client of one Prometheus server (the core's `analysis::Prometheus`) and the usage
+//! reports over it (the core's `usage` module): CPU core-hours, memory GiB-hours, storage GiB-days
+//! and requests of a tenant, or of several tenants and their total, over a period.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use moorage::usage::{self, Period};
+use napi::bindgen_prelude::{Either, PromiseRaw};
+use napi::Env;
+use napi_derive::napi;
+
+use crate::cluster::{seconds, spawn};
+use crate::errors::{self, Failure};
+use crate::tenant::Tenant;
+
+/// The options of `new Prometheus(address, options)`.
+#[napi(object)]
+#[derive(Default)]
+pub struct PrometheusOptions {
+    /// Seconds one request may take (default 10).
+    pub timeout: Option<f64>,
+    /// How many times a request is tried when Prometheus is unreachable or overloaded (default 3).
+    pub attempts: Option<u32>,
+}
+
+/// The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
+/// (declared as `UsagePeriodOptions`, the union of both forms).
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct UsagePeriod {
+    /// Its length, ending at `end` (e.g. `"3d"`, `"10m"`); the core picks the step and rate window.
+    pub last: Option<String>,
+    /// Its start (unix seconds, exclusive: the first point is `start + step`), without `last`.
+    pub start: Option<f64>,
+    /// Its end (unix seconds, inclusive; default with `last`: now).
+    pub end: Option<f64>,
+    /// Seconds between points, without `last`.
+    pub step: Option<f64>,
+    /// Seconds of the `rate()` window of counters, without `last`.
+    pub rate_window: Option<f64>,
+}
+
+/// What a tenant (or several) used over a period.
+#[napi(object)]
+pub struct Usage {
+    /// CPU used, in core-hours.
+    pub cpu_core_hours: f64,
+    /// Memory used (working set), in GiB-hours.
+    pub memory_gib_hours: f64,
+    /// Volume capacity held, in GiB-days.
+    pub storage_gib_days: f64,
+    /// HTTP requests served.
+    pub requests: f64,
+}
+
+/// A usage report: per tenant and in total.
+#[napi(object)]
+pub struct UsageReport {
+    /// Its start (unix seconds).
+    pub start: f64,
+    /// Its end (unix seconds).
+    pub end: f64,
+    /// Seconds between points.
+    pub step: f64,
+    /// Usage per tenant, for every tenant asked for (zero when Prometheus has no data).
+    pub tenants: HashMap<String, Usage>,
+    /// The sum over the tenants.
+    pub total: Usage,
+}
+
+fn usage_js(u: usage::Usage) -> Usage {
+    Usage { cpu_core_hours: u.cpu_core_hours, memory_gib_hours: u.memory_gib_hours, storage_gib_days: u.storage_gib_days, requests: u.requests }
+}
+
+
+/// The core's period (`VALIDATION` naming the field otherwise): `last` through the core's duration reader and `Period::last`, or the bounds as given.
+fn period(p: UsagePeriod) -> napi::Result<Result<Period, Failure>> {
+    if let Some(last) = &p.last {
+        let length = match moorage::checks::parse_duration(last) {
+            Ok(d) => d,
+            Err(message) => return Ok(Err(errors::field("period.last", message))),
+        };
+        let end = p.end.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64().floor()).unwrap_or_default());
+        return Ok(Ok(Period::last(length, end)));
+    }
+    match (p.start, p.end, p.step, p.rate_window) {
+        (Some(start), Some(end), Some(step), Some(window)) => Ok(Ok(Period { start, end, step: seconds(step)?, rate_window: seconds(window)? })),
+        _ => Ok(Err(errors::field("period", "give `last` (e.g. \"3d\"), or all of `start`, `end`, `step` and `rateWindow`".into()))),
+    }
+}
+
+/// A client of one Prometheus server, for usage reports.
+#[napi]
+pub struct Prometheus {
+    inner: moorage::analysis::Prometheus,
+}
+
+#[napi]
+impl Prometheus {
+    /// A client of the server at `address` (`http://host:port`).
+    #[napi(constructor)]
+    pub fn new(address: String, options: Option<PrometheusOptions>) -> napi::Result<Self> {
+        let o = options.unwrap_or_default();
+        let mut inner = moorage::analysis::Prometheus::new(address);
+        if let Some(t) = o.timeout {
+            inner = inner.timeout(seconds(t)?);
+        }
+        if let Some(a) = o.attempts {
+            inner = inner.attempts(a);
+        }
+        Ok(Prometheus { inner })
+    }
+
+    /// The server's address.
+    #[napi(getter)]
+    pub fn address(&self) -> String {
+        self.inner.address().to_string()
+    }
+
+    /// What `tenant` (a `Tenant` or its name) used over `period`. Prometheus unreachable:
+    /// `PROMETHEUS_UNREACHABLE`; a refused query: `PROMETHEUS_REFUSED`.
+    #[napi(ts_args_type = "tenant: string | Tenant, period: UsagePeriodOptions", ts_return_type = "Promise<Usage>")]
+    pub fn tenant_usage<'env>(&self, env: &'env Env, tenant: Either<String, &Tenant>, period: UsagePeriod) -> napi::Result<PromiseRaw<'env, Usage>> {
+        let name = match tenant {
+            Either::A(name) => name,
+            Either::B(t) => t.inner.name().to_string(),
+        };
+        let (period, client) = (self::period(period)?, self.inner.clone());
+        spawn(env, async move { usage::tenant_usage(&client, &name, period?).await.map_err(|e| errors::prometheus(&e)) }, usage_js)
+    }
+
+    /// What each of `tenants` (names) used over `period`, and their total: four range queries in all.
+    #[napi(ts_args_type = "tenants: string[], period: UsagePeriodOptions", ts_return_type = "Promise<UsageReport>")]
+    pub fn fleet_usage<'env>(&self, env: &'env Env, tenants: Vec<String>, period: UsagePeriod) -> napi::Result<PromiseRaw<'env, UsageReport>> {
+        let (period, client) = (self::period(period)?, self.inner.clone());
+        spawn(env, async move { usage::fleet_usage(&client, &tenants, period?).await.map_err(|e| errors::prometheus(&e)) }, |r| UsageReport {
+            start: r.period.start,
+            end: r.period.end,
+            step: r.period.step.as_secs_f64(),
+            tenants: r.tenants.into_iter().map(|(k, v)| (k, usage_js(v))).collect(),
+            total: usage_js(r.total),
+        })
+    }
+}
