@@ -1,6 +1,6 @@
 //! JavaScript values to and from the JSON form of the core's serde types (translation only).
 
-use napi::bindgen_prelude::{Function, JsObjectValue, JsValue, Object, Unknown};
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::{Env, ValueType};
 use serde_json::Value;
 
@@ -28,48 +28,23 @@ pub fn spec_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// A spec object as JSON: `special` turns a member into JSON first (a class instance such as a
-/// `Quota`, whose spec Rust already holds), returning `None` for plain values; the rest goes through
-/// one `JSON.stringify` (one call into V8 instead of one per value: constructing a `Tenant` or a
-/// `Release` costs a few microseconds, not tens). `null` and `undefined` members are left out.
+/// A spec object as JSON, member by member: `special` turns a member into JSON first (a class
+/// instance such as a `Quota`, which has no JSON of its own), returning `None` for plain values.
 pub fn spec_object_json(
     env: &Env,
     object: &Object<'_>,
     special: impl Fn(&str, &Unknown<'_>) -> napi::Result<Option<Value>>,
 ) -> napi::Result<Value> {
-    let mut replaced = serde_json::Map::new();
-    let mut plain = Vec::new();
+    let mut map = serde_json::Map::new();
     for key in Object::keys(object)? {
         let Some(v) = member(object, &key)? else { continue };
-        match special(&key, &v)? {
-            Some(json) => {
-                replaced.insert(key, json);
-            }
-            None => plain.push((key, v)),
-        }
+        let json = match special(&key, &v)? {
+            Some(json) => json,
+            None => to_json(env, v)?,
+        };
+        map.insert(key, json);
     }
-    let json: Object = env.get_global()?.get_named_property("JSON")?;
-    let stringify: Function<Unknown, Option<String>> = json.get_named_property("stringify")?;
-    let text = if replaced.is_empty() {
-        stringify.call(object.to_unknown())?
-    } else {
-        // A copy without the members already turned into JSON (the caller's object is left
-        // alone, and their `toJSON` is not run for nothing).
-        let mut copy = Object::new(env)?;
-        for (key, v) in plain {
-            copy.set_named_property(&key, v)?;
-        }
-        stringify.call(copy.to_unknown())?
-    };
-    let mut value: Value = match text {
-        Some(text) => serde_json::from_str(&text).map_err(|e| napi::Error::from_reason(format!("the spec is not JSON: {e}")))?,
-        None => Value::Object(serde_json::Map::new()),
-    };
-    drop_nulls(&mut value);
-    if let Value::Object(map) = &mut value {
-        map.extend(replaced);
-    }
-    Ok(value)
+    Ok(Value::Object(map))
 }
 
 /// A member of a plain object, if present and neither `null` nor `undefined`.
