@@ -40,8 +40,8 @@ if [ -x bench/compile_node.sh ]; then
   bench/compile_node.sh 1000 7 2>/dev/null | grep '^tenants=' | sed 's/^/P5 node /' | keep || true
 fi
 
-log "starting a test control plane"
-KUBECONFIG="$(bash testcluster/testcluster.sh up "$CLUSTER" | tail -n1)"
+log "starting a test control plane (8 kwok nodes: P4's 200 tenants need more than the default 3)"
+KUBECONFIG="$(MOORAGE_TESTCLUSTER_NODES="${MOORAGE_TESTCLUSTER_NODES:-8}" bash testcluster/testcluster.sh up "$CLUSTER" | tail -n1)"
 export KUBECONFIG MOORAGE_TEST_KUBECONFIG="$KUBECONFIG"
 
 log "P3: switch latency, 50 blue/green rollouts"
