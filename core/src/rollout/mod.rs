@@ -353,7 +353,8 @@ pub struct ReleaseStatus {
     /// unless forced.
     pub drift: Vec<Drift>,
     /// During a canary: the share of traffic (percent) the canary gets now. With ingress-nginx the
-    /// canary Ingress' weight; by replica ratio, the canary's ready pods over both versions' ready
+    /// canary Ingress' weight; with Gateway API the canary backend's weight on the HTTPRoute `<app>`
+    /// as the API server stores it; by replica ratio, the canary's ready pods over both versions' ready
     /// pods (what the stable Service's endpoints split).
     pub canary_weight: Option<u32>,
 }
@@ -532,14 +533,19 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
         }
         _ => Vec::new(),
     };
-    let canary_weight = canary_weight(backend, ns, app, history.rollout.as_ref(), &versions).await?;
+    let canary_weight = canary_weight(backend, ns, app, &history, &versions).await?;
     Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number), drift, canary_weight })
 }
 
 /// The canary's share of traffic now, when a canary is in progress (see [`ReleaseStatus::canary_weight`]).
-async fn canary_weight(backend: &dyn Backend, ns: &str, app: &str, rollout: Option<&RolloutState>, versions: &[VersionStatus]) -> Result<Option<u32>, BackendError> {
-    let Some(state) = rollout.filter(|s| s.step.is_some() && s.phase != Phase::Failed) else { return Ok(None) };
+async fn canary_weight(backend: &dyn Backend, ns: &str, app: &str, history: &History, versions: &[VersionStatus]) -> Result<Option<u32>, BackendError> {
+    let Some(state) = history.rollout.as_ref().filter(|s| s.step.is_some() && s.phase != Phase::Failed) else { return Ok(None) };
     let Some(from) = state.from.as_deref() else { return Ok(None) };
+    let strategy = history.revision(state.revision).map(|r| &r.spec.strategy);
+    if matches!(strategy, Some(crate::model::strategy::Strategy::Canary(c)) if c.traffic == crate::model::strategy::TrafficRouting::GatewayApi) {
+        let route = backend.get(&Kind::of::<crate::compile::HTTPRoute>(), Some(ns), app).await?;
+        return Ok(route.and_then(|r| canary::route_canary_weight(&r, app)));
+    }
     let ingress = Kind::of::<k8s_openapi::api::networking::v1::Ingress>();
     if let Some(canary) = backend.get(&ingress, Some(ns), &format!("{app}-canary")).await? {
         let weight = canary.pointer("/metadata/annotations").and_then(|a| a.get(NGINX_CANARY_WEIGHT)).and_then(Value::as_str).and_then(|w| w.parse().ok());
