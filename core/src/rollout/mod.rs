@@ -399,7 +399,8 @@ pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, 
 
 /// Before a rollout changes anything: with [`ConflictPolicy::Fail`], a server-side dry run of
 /// everything the release compiles to, so that a field another manager changed is refused with
-/// [`BackendError::Conflict`] (naming the field and the manager) before anything is created; with
+/// [`BackendError::Conflict`] (naming the field and the manager), and a kind the cluster does not
+/// serve with [`BackendError::MissingKind`], before anything is created; with
 /// [`ConflictPolicy::Force`], each field taken back is logged at `warn` level.
 async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<(), RolloutError> {
     let compiled = crate::compile::compile_release(tenant, release)?;
@@ -409,9 +410,10 @@ async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Relea
             ownership::warn_forced_takeover(backend, &objects).await?;
         }
         ConflictPolicy::Fail => {
-            // Anything but a conflict (quota, a namespace not there yet...) is for the rollout itself to report.
-            if let Err(conflict @ BackendError::Conflict { .. }) = backend.apply(&objects, &ApplyOptions::dry_run()).await {
-                return Err(conflict.into());
+            // Anything but a conflict or a kind the cluster does not serve (an HTTPRoute without the
+            // Gateway API CRDs) is for the rollout itself to report (quota, a namespace not there yet...).
+            if let Err(e @ (BackendError::Conflict { .. } | BackendError::MissingKind { .. })) = backend.apply(&objects, &ApplyOptions::dry_run()).await {
+                return Err(e.into());
             }
         }
     }
