@@ -151,6 +151,22 @@ mod cases {
         assert_eq!(rollout::active_version(backend, name, "webserver").await.unwrap().as_deref(), Some("green"));
         let _ = backend.delete(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, name, Propagation::Background).await;
     }
+
+    /// Deleting a tenant behind a Gateway removes its HTTPRoutes even where its Namespace stays for a
+    /// kept volume (a leftover route would keep taking the tenant's hosts at the shared Gateway).
+    pub async fn deleting_a_gateway_tenant_removes_its_routes(backend: &dyn Backend, name: &str) {
+        let mut spec = tenant(name).into_spec();
+        spec.storage.push(moorage::Volume { name: "db".into(), storage_class: "openebs-replicated".into(), size: "1Gi".into() });
+        let t = Tenant::from_spec(spec).unwrap();
+        tenant::apply(backend, &t, &ApplyTenantOptions::default().storage_classes(["openebs-replicated"])).await.unwrap();
+        rollout::rollout(backend, &t, &webserver(&t, "blue", vec![CanaryStep::set_weight(50)]), &options()).await.unwrap();
+        let report = tenant::delete(backend, &t, tenant::DeleteOptions { confirm: true, purge: false }).await.unwrap();
+        assert!(report.deleted.iter().any(|o| o.kind == "HTTPRoute" && o.name == "webserver"), "{report:?}");
+        assert!(report.kept.iter().any(|o| o.kind == "PersistentVolumeClaim"), "{report:?}");
+        assert!(backend.get(&route_kind(), Some(name), "webserver").await.unwrap().is_none());
+        let purged = tenant::delete(backend, &t, tenant::DeleteOptions { confirm: true, purge: true }).await.unwrap();
+        assert!(purged.kept.is_empty(), "{purged:?}");
+    }
 }
 
 mod simulated {
@@ -163,6 +179,11 @@ mod simulated {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn canary_moves_httproute_weights() {
         super::cases::canary_moves_httproute_weights(&with_gateway_api(), "acme").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deleting_a_gateway_tenant_removes_its_routes() {
+        super::cases::deleting_a_gateway_tenant_removes_its_routes(&with_gateway_api(), "acme").await;
     }
 
     /// Without the CRDs the route is refused with `MissingKind`, as a real API server does, and the
@@ -225,5 +246,12 @@ mod real {
         let Some(backend) = moorage_tests::real_backend().await else { return };
         let name = format!("gw-{}", moorage_tests::random_suffix());
         super::cases::canary_moves_httproute_weights(&backend, &name).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deleting_a_gateway_tenant_removes_its_routes() {
+        let Some(backend) = moorage_tests::real_backend().await else { return };
+        let name = format!("gw-{}", moorage_tests::random_suffix());
+        super::cases::deleting_a_gateway_tenant_removes_its_routes(&backend, &name).await;
     }
 }
