@@ -90,11 +90,12 @@ pub enum Progress {
         /// The weight the step asked for (percent).
         requested: u32,
         /// The weight reached (percent): ready canary endpoints over all ready endpoints of the
-        /// stable Service (replica ratio), or the Ingress weight (ingress-nginx).
+        /// stable Service (replica ratio), the Ingress weight (ingress-nginx), or the canary
+        /// backend's weight on the HTTPRoute as the API server stored it (Gateway API).
         actual: u32,
-        /// Ready canary endpoints (replica ratio) or canary replicas (ingress-nginx).
+        /// Ready canary endpoints (replica ratio) or canary replicas (ingress-nginx, Gateway API).
         canary: u32,
-        /// All ready endpoints of the stable Service (replica ratio) or all replicas (ingress-nginx).
+        /// All ready endpoints of the stable Service (replica ratio) or all replicas (ingress-nginx, Gateway API).
         total: u32,
     },
     /// A rollout paused: a canary `pause: {}`, or an analysis that was inconclusive.
