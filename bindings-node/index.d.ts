@@ -58,6 +58,8 @@ export interface TenantSpec {
   domains?: string[]
   allowWildcardDomains?: boolean
   certIssuer?: string
+  /** The Gateway API Gateway the tenant's hosts attach to (HTTPRoutes instead of Ingresses). */
+  gateway?: { name: string; namespace: string; sectionName?: string }
   storage?: VolumeSpec[]
   backups?: BackupSpec[]
   network?: { isolated?: boolean; ingressNamespace?: string; monitoringNamespace?: string }
@@ -88,7 +90,7 @@ export interface StrategySpec {
   scaleDownDelay?: string
   keepPrevious?: number
   steps?: CanaryStepSpec[]
-  traffic?: 'replicaRatio' | 'ingressNginx'
+  traffic?: 'replicaRatio' | 'ingressNginx' | 'gatewayApi'
 }
 
 /** A readiness or liveness probe. */

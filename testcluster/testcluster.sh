@@ -25,6 +25,8 @@
 #   MOORAGE_TESTCLUSTER_TIMEOUT seconds `up` waits for everything (default 120)
 #   MOORAGE_TESTCLUSTER_NODES   number of kwok nodes (default 3)
 #   MOORAGE_TESTCLUSTER_REMEMBER=0  `up` does not record its state dir as the current cluster
+#   MOORAGE_TESTCLUSTER_GATEWAY_API the Gateway API version whose standard CRDs `up` installs
+#                               (default v1.4.1, from the Go module proxy, cached; "none" skips them)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +37,7 @@ LAST_LOGS="$CACHE_ROOT/last-logs"
 GO_P="${MOORAGE_TESTCLUSTER_GO_P:-2}"
 UP_TIMEOUT="${MOORAGE_TESTCLUSTER_TIMEOUT:-120}"
 NODES="${MOORAGE_TESTCLUSTER_NODES:-3}"
+GATEWAY_API="${MOORAGE_TESTCLUSTER_GATEWAY_API:-v1.4.1}"
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_IP="10.96.0.1"
 POD_CIDR="10.244.0.0/16"
@@ -212,6 +215,36 @@ cmd_build() {
   echo "$BIN_DIR"
 }
 
+# The standard-channel Gateway API CRDs (HTTPRoute, Gateway, ...) of version $GATEWAY_API, taken
+# from the sigs.k8s.io/gateway-api module zip (Go module proxy) and cached as one YAML stream.
+gateway_api_crds() { # prints the path of the cached stream
+  local out="$CACHE_ROOT/gateway-api-$GATEWAY_API/standard-crds.yaml"
+  if [ ! -s "$out" ]; then
+    command -v go >/dev/null || die "go is not installed (needed once to fetch the Gateway API CRDs)"
+    local dir
+    dir="$(cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    [ -d "$dir/config/crd/standard" ] || die "Gateway API $GATEWAY_API: no config/crd/standard in the module ($dir)"
+    mkdir -p "$(dirname "$out")"
+    local f tmp="$out.tmp.$$"
+    : > "$tmp"
+    for f in "$dir"/config/crd/standard/gateway.networking.k8s.io_*.yaml; do
+      printf -- '---\n' >> "$tmp"; cat "$f" >> "$tmp"
+    done
+    mv "$tmp" "$out"
+  fi
+  echo "$out"
+}
+
+install_gateway_api() { # install_gateway_api <kubeconfig> <crds file or empty>
+  [ -n "$2" ] || return 0
+  local crds="$2"
+  wait_for "Gateway API $GATEWAY_API CRDs applied" \
+    "$BIN_DIR/kubectl" --kubeconfig "$1" apply --server-side --force-conflicts -f "$crds" -o name
+  wait_for "HTTPRoute CRD established" "$BIN_DIR/kubectl" --kubeconfig "$1" wait --timeout=5s \
+    --for condition=Established crd/httproutes.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io
+}
+
 # ---------------------------------------------------------------------------------------------
 # up
 # ---------------------------------------------------------------------------------------------
@@ -362,6 +395,9 @@ cmd_up() {
   versions
   crd_versions
   mkdir -p "$CACHE_ROOT"
+  # fetched (once) before anything starts, so that a failure leaves nothing running
+  local gateway_crds=""
+  [ "$GATEWAY_API" = none ] || gateway_crds="$(gateway_api_crds)"
   if [ -n "$dir" ]; then
     mkdir -p "$dir"; STATE="$(cd "$dir" && pwd)"
     [ -e "$STATE/pids" ] && die "$STATE already holds a cluster (pids file exists)"
@@ -441,6 +477,7 @@ cmd_up() {
   for f in $CRD_FILES $KWOK_CRD_FILES; do crd_args+=(-f "$CRD_DIR/$f"); done
   wait_for "CRDs created" \
     "$BIN_DIR/kubectl" --kubeconfig "$STATE/admin.kubeconfig" apply --server-side "${crd_args[@]}"
+  install_gateway_api "$STATE/admin.kubeconfig" "$gateway_crds"
 
   start kube-controller-manager "$BIN_DIR/kube-controller-manager" \
     --kubeconfig="$STATE/controller-manager.kubeconfig" \

@@ -212,6 +212,7 @@ pub fn tenant(e: &TenantError) -> Failure {
         TenantError::Serialize { object, message } => Failure::new("SERIALIZE", e, json!({"object": object, "detail": message})),
         TenantError::TokenRequest { tenant, message } => Failure::new("TOKEN_REQUEST", e, json!({"tenant": tenant, "detail": message})),
         TenantError::SpecNotRecorded { tenant, message } => Failure::new("SPEC_NOT_RECORDED", e, json!({"tenant": tenant, "detail": message})),
+        TenantError::Invalid(v) => validation(v),
         TenantError::Backend(b) => backend(b),
     }
 }

@@ -217,6 +217,7 @@ pub fn tenant(py: Python<'_>, e: &moorage::tenant::TenantError) -> PyErr {
         E::SpecNotRecorded { tenant, message } => with_attrs(py, SpecNotRecorded::new_err(msg), &[("tenant", obj(py, tenant)), ("message", obj(py, message))]),
         E::TokenRequest { tenant, message } => with_attrs(py, TokenRequestRefused::new_err(msg), &[("tenant", obj(py, tenant)), ("message", obj(py, message))]),
         E::Serialize { object, message } => with_attrs(py, InternalError::new_err(msg), &[("object", obj(py, object)), ("message", obj(py, message))]),
+        E::Invalid(v) => validation(py, v),
         E::Backend(b) => backend(py, b),
     }
 }

@@ -76,7 +76,7 @@ impl Fleet {
                 Some(v) => v.extract()?,
                 None => u32::MAX,
             };
-            out.push(FleetCluster { name: field("name")?.extract()?, labels, capacity, backend: cluster.backend.clone() });
+            out.push(FleetCluster { name: field("name")?.extract()?, labels, capacity, storage_classes: None, backend: cluster.backend.clone() });
         }
         let inner = CoreFleet::new(out).map_err(|e| errors::fleet(py, &e))?;
         Ok(Fleet { inner: Arc::new(inner) })

@@ -112,6 +112,7 @@ pub fn exit_code(error: &CliError) -> u8 {
             TenantError::DomainTaken { .. } | TenantError::Protected { .. } => REFUSED,
             TenantError::NotFound { .. } => NOT_FOUND,
             TenantError::SpecNotRecorded { .. } | TenantError::Serialize { .. } | TenantError::TokenRequest { .. } => FAILED,
+            TenantError::Invalid(_) => BAD_INPUT,
             TenantError::Backend(e) => backend_code(e),
         },
         CliError::Rollout(e) => match e {
@@ -158,6 +159,7 @@ pub fn kind(error: &CliError) -> String {
             TenantError::Serialize { .. } => "Serialize",
             TenantError::TokenRequest { .. } => "TokenRequest",
             TenantError::SpecNotRecorded { .. } => "SpecNotRecorded",
+            TenantError::Invalid(_) => "Invalid",
             TenantError::Backend(e) => return backend(e),
         }
         .into(),

@@ -178,3 +178,56 @@ fn backup_keys_only_appear_as_secret_references() {
     let job = cj.spec.job_template.spec.as_ref().unwrap();
     assert_eq!(job.active_deadline_seconds, Some(600 + 120 * 20), "sized from the 20Gi volume");
 }
+
+/// A tenant naming a Gateway: hosts compile to HTTPRoutes parented to it (the stable one with the
+/// canary backend at weight 0 for a Gateway API canary, the preview one for blue/green), never to
+/// Ingresses; the routes read back from YAML.
+#[test]
+fn gateway_tenants_get_httproutes_instead_of_ingresses() {
+    let (tenant, _, _) = demo();
+    let mut spec = tenant.into_spec();
+    spec.gateway = Some(moorage::GatewayRef::new("gateways", "shared").section_name("https"));
+    let tenant = Tenant::from_spec(spec).unwrap();
+    let canary = release_from_yaml(
+        "tenant: acme\napp: shop\nversion: v2\nimage: nginx:1.27\nreplicas: 4\nports: [{name: http, port: 8080}]\nhosts: [shop.acme.test]\n\
+         strategy: {type: canary, traffic: gatewayApi, steps: [{setWeight: 20}, {pause: {}}]}\n",
+    )
+    .unwrap();
+    let (_, blue, _) = demo();
+    let mut routes = Vec::new();
+    for release in [canary, blue] {
+        let objects = compile(&tenant, &[release]).unwrap().objects;
+        assert!(objects.iter().all(|o| o.kind() != "Ingress"), "no Ingress with a Gateway");
+        routes.extend(objects.into_iter().filter(|o| o.kind() == "HTTPRoute"));
+    }
+    assert_eq!(routes.len(), 3, "the canary's stable route, blue's stable and preview routes");
+    let yaml = manifest::to_yaml_stream(&routes).unwrap();
+    insta::assert_snapshot!("gateway_routes", yaml);
+    assert_eq!(manifest::from_yaml_stream(&yaml, std::path::Path::new("routes.yaml")).unwrap(), routes);
+}
+
+/// The traffic routing must fit the tenant's routes: gatewayApi needs a Gateway and hosts,
+/// ingressNginx needs Ingresses.
+#[test]
+fn canary_traffic_must_fit_the_tenants_routes() {
+    let (plain, _, _) = demo();
+    let mut spec = plain.clone().into_spec();
+    spec.gateway = Some(moorage::GatewayRef::new("gateways", "shared"));
+    let gatewayed = Tenant::from_spec(spec).unwrap();
+    let release = |traffic: &str, hosts: &str| {
+        release_from_yaml(&format!(
+            "tenant: acme\napp: shop\nversion: v2\nimage: nginx:1.27\nports: [{{name: http, port: 8080}}]\nhosts: {hosts}\nstrategy: {{type: canary, traffic: {traffic}, steps: [{{setWeight: 20}}]}}\n"
+        ))
+        .unwrap()
+    };
+    let refusal = |t: &Tenant, r: Release| compile(t, &[r]).unwrap_err().errors().iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>();
+    let no_gateway = refusal(&plain, release("gatewayApi", "[shop.acme.test]"));
+    assert_eq!(no_gateway.len(), 1);
+    assert!(no_gateway[0].starts_with("releases[0].strategy.traffic: gatewayApi splits traffic by HTTPRoute weights, and tenant \"acme\" names no Gateway"), "{no_gateway:?}");
+    let no_hosts = refusal(&gatewayed, release("gatewayApi", "[]"));
+    assert!(no_hosts[0].contains("the release has none"), "{no_hosts:?}");
+    let nginx = refusal(&gatewayed, release("ingressNginx", "[shop.acme.test]"));
+    assert!(nginx[0].contains("routes its hosts through Gateway gateways/shared; use gatewayApi"), "{nginx:?}");
+    assert!(compile(&gatewayed, &[release("gatewayApi", "[shop.acme.test]")]).is_ok());
+    assert!(compile(&plain, &[release("ingressNginx", "[shop.acme.test]")]).is_ok());
+}

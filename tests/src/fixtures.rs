@@ -160,7 +160,7 @@ pub mod wave {
 
     /// The one-cluster fleet.
     pub fn fleet(backend: Arc<dyn Backend>) -> Fleet {
-        Fleet::new(vec![FleetCluster { name: "onprem".into(), labels: BTreeMap::new(), capacity: 1000, backend }]).expect("a valid fleet")
+        Fleet::new(vec![FleetCluster { name: "onprem".into(), labels: BTreeMap::new(), capacity: 1000, storage_classes: None, backend }]).expect("a valid fleet")
     }
 
     /// The plan's name.

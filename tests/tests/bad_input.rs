@@ -6,7 +6,8 @@
 //! and validate it (`moorage::spec`), then `tenant::apply` or `rollout::rollout` on a backend that
 //! counts every call. `release-of-tenant` specs are valid on their own and refused against the
 //! tenant of `tenant-of-releases.yaml` (hosts it does not hold, another tenant, limits above its
-//! container maximum), inside `rollout`. Every problem reported must be at the expected path, so a
+//! container maximum), inside `rollout`. A tenant file may add `# storage-classes: a, b`: the
+//! provider's allowed storage classes (`ApplyTenantOptions::storage_classes`; empty: none). Every problem reported must be at the expected path, so a
 //! spec cannot pass by failing for an unrelated earlier reason.
 
 use std::path::{Path, PathBuf};
@@ -88,6 +89,8 @@ struct Case {
     kind: SpecKind,
     path: String,
     message: String,
+    /// The provider's allowed storage classes, from `# storage-classes:`.
+    storage_classes: Option<Vec<String>>,
     text: String,
 }
 
@@ -126,7 +129,8 @@ fn load_corpus() -> Vec<Case> {
             let path = header(&text, "path").unwrap_or_else(|| panic!("{}: no `# path:`", file.display())).to_string();
             let message = header(&text, "message").unwrap_or_else(|| panic!("{}: no `# message:`", file.display())).to_string();
             assert!(!message.is_empty(), "{}: an empty `# message:` would match anything", file.display());
-            Case { file, kind, path, message, text }
+            let storage_classes = header(&text, "storage-classes").map(|list| list.split(',').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect());
+            Case { file, kind, path, message, storage_classes, text }
         })
         .collect()
 }
@@ -147,16 +151,16 @@ impl Refused {
         let from = |e: &moorage::ValidationErrors| e.errors().iter().map(|f| (f.path.clone(), f.message.clone())).collect();
         match self {
             Refused::Spec(SpecError::Parse { path, message, .. }) => Some(vec![(path.clone(), message.clone())]),
-            Refused::Spec(SpecError::Invalid(e)) | Refused::Rollout(RolloutError::Invalid(e)) => Some(from(e)),
+            Refused::Spec(SpecError::Invalid(e)) | Refused::Rollout(RolloutError::Invalid(e)) | Refused::Tenant(TenantError::Invalid(e)) => Some(from(e)),
             _ => None,
         }
     }
 }
 
 /// A tenant spec file to the cluster: read and validate, then apply.
-async fn apply_tenant_file(backend: &dyn Backend, text: &str) -> Result<tenant::TenantReport, Refused> {
+async fn apply_tenant_file(backend: &dyn Backend, text: &str, storage_classes: Option<Vec<String>>) -> Result<tenant::TenantReport, Refused> {
     let tenant = moorage::spec::tenant_from_yaml(text).map_err(Refused::Spec)?;
-    tenant::apply(backend, &tenant, &ApplyTenantOptions::default()).await.map_err(Refused::Tenant)
+    tenant::apply(backend, &tenant, &ApplyTenantOptions { storage_classes, ..ApplyTenantOptions::default() }).await.map_err(Refused::Tenant)
 }
 
 /// A release spec file to the cluster: read and validate, then roll out into `tenant`.
@@ -182,7 +186,7 @@ async fn every_bad_spec_is_refused_before_any_api_call_with_its_path() {
         let name = case.file.strip_prefix(corpus_dir()).unwrap().display().to_string();
         let backend = CountingBackend::new();
         let outcome = match case.kind {
-            SpecKind::Tenant => apply_tenant_file(&backend, &case.text).await.map(|_| ()),
+            SpecKind::Tenant => apply_tenant_file(&backend, &case.text, case.storage_classes.clone()).await.map(|_| ()),
             SpecKind::Release | SpecKind::ReleaseOfTenant => {
                 if case.kind == SpecKind::ReleaseOfTenant {
                     // Valid on its own: the refusal must come from the tenant it is rolled out into.
@@ -225,7 +229,9 @@ async fn every_bad_spec_is_refused_before_any_api_call_with_its_path() {
 async fn the_valid_specs_the_corpus_starts_from_go_through() {
     let backend = CountingBackend::new();
     let tenant_text = std::fs::read_to_string(corpus_dir().join("tenant-of-releases.yaml")).unwrap();
-    let report = apply_tenant_file(&backend, &tenant_text).await.expect("the valid tenant applies");
+    // Its storage class is among the allowed ones: the allow list lets the valid tenant through.
+    let allowed = Some(vec!["rook-ceph-block".to_string(), "openebs-replicated".to_string()]);
+    let report = apply_tenant_file(&backend, &tenant_text, allowed).await.expect("the valid tenant applies");
     assert!(report.created() > 0);
     let after_tenant = backend.calls();
     assert!(after_tenant > 0, "the counter counts");

@@ -16,7 +16,7 @@ fn options() -> ApplyTenantOptions {
 }
 
 fn cluster(name: &str, location: &str, capacity: u32, backend: Arc<dyn Backend>) -> FleetCluster {
-    FleetCluster { name: name.into(), labels: BTreeMap::from([("location".to_string(), location.to_string())]), capacity, backend }
+    FleetCluster { name: name.into(), labels: BTreeMap::from([("location".to_string(), location.to_string())]), capacity, storage_classes: None, backend }
 }
 
 fn tenant(name: &str) -> Tenant {

@@ -20,7 +20,7 @@ const OLD_IMAGE: &str = "registry.test/shop:1.0";
 const NEW_IMAGE: &str = "registry.test/shop:2.0";
 
 fn cluster(name: &str, backend: Arc<dyn Backend>) -> FleetCluster {
-    FleetCluster { name: name.into(), labels: BTreeMap::from([("location".to_string(), name.to_string())]), capacity: 1000, backend }
+    FleetCluster { name: name.into(), labels: BTreeMap::from([("location".to_string(), name.to_string())]), capacity: 1000, storage_classes: None, backend }
 }
 
 fn tenant(name: &str, pods: u32) -> Tenant {

@@ -40,7 +40,7 @@ impl Kind {
     pub fn of_object(object: &Value) -> Option<Kind> {
         let api_version = object.get("apiVersion")?.as_str()?;
         let kind = object.get("kind")?.as_str()?;
-        known_kinds().into_iter().find(|k| k.api_version == api_version && k.kind == kind)
+        known_kinds().into_iter().chain(custom_kinds()).find(|k| k.api_version == api_version && k.kind == kind)
     }
 
     /// The API group (empty for the core group).
@@ -82,6 +82,12 @@ pub fn known_kinds() -> Vec<Kind> {
         Kind::of::<autoscaling::v2::HorizontalPodAutoscaler>(),
         Kind::of::<core::v1::Node>(),
     ]
+}
+
+/// The custom resource kinds moorage compiles (served only where their CRDs are installed): the
+/// Gateway API `HTTPRoute`.
+pub fn custom_kinds() -> Vec<Kind> {
+    vec![Kind::of::<crate::compile::HTTPRoute>()]
 }
 
 /// A reference to one object: kind, namespace and name.

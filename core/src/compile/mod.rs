@@ -3,6 +3,7 @@
 mod backup;
 mod batch;
 mod dashboard;
+mod gateway;
 mod monitoring;
 mod object;
 pub(crate) mod release;
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub use batch::{compile_many, compile_many_to_yaml, BatchError};
 pub use backup::{backup_sizing, BackupSizing, UPLOADER_IMAGE};
+pub use gateway::{HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, ParentReference, GATEWAY_GROUP};
 pub use dashboard::{compile_dashboard, dashboard_uid, GRAFANA_SCHEMA_VERSION};
 pub use monitoring::{compile_monitoring, prometheus_operator_installed, Monitoring, GRAFANA_DASHBOARD_LABEL};
 pub use object::{sort_for_apply, Object};

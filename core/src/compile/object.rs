@@ -8,6 +8,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::Resource;
+
+use super::gateway::HTTPRoute;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! objects {
@@ -91,6 +93,7 @@ objects! {
     Deployment(Deployment),
     Service(Service),
     Ingress(Ingress),
+    HTTPRoute(HTTPRoute),
     PodDisruptionBudget(PodDisruptionBudget),
     CronJob(CronJob),
 }

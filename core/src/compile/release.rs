@@ -1,4 +1,4 @@
-//! Compiles a release: versioned ConfigMap and Deployment, stable and preview Services, Ingress, PDB.
+//! Compiles a release: versioned ConfigMap and Deployment, stable and preview Services, Ingress or HTTPRoute, PDB.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,7 @@ use super::{Compiled, Note, Object};
 use crate::error::{Problems, ValidationErrors};
 use crate::labels;
 use crate::model::release::{Probe, Protocol, Release, ReleaseSpec};
-use crate::model::strategy::{CountOrPercent, Strategy};
+use crate::model::strategy::{CountOrPercent, Strategy, TrafficRouting};
 use crate::model::tenant::{PodSecurityLevel, Tenant};
 
 /// The role of a Service of an application.
@@ -190,12 +190,12 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
         }
     }
     if !spec.hosts.is_empty() {
-        objects.push(compile_ingress(tenant, spec, &ServiceRole::Stable.service_name(&spec.app), &spec.app, &spec.hosts).into());
+        objects.push(compile_host_route(tenant, spec, &ServiceRole::Stable.service_name(&spec.app), &spec.app, &spec.hosts));
     }
     if let Strategy::BlueGreen(b) = &spec.strategy {
         if let Some(host) = &b.preview_host {
             let name = ServiceRole::Preview.service_name(&spec.app);
-            objects.push(compile_ingress(tenant, spec, &name, &name, std::slice::from_ref(host)).into());
+            objects.push(compile_host_route(tenant, spec, &name, &name, std::slice::from_ref(host)));
         }
     }
     if spec.replicas > 1 {
@@ -248,6 +248,15 @@ pub fn compile_service(release: &Release, role: ServiceRole) -> Service {
     }
 }
 
+/// The route of `hosts` to the Service `service`: an HTTPRoute parented to the tenant's Gateway when
+/// it names one (`tenant.gateway`), else an Ingress with cert-manager TLS. `hosts` is never empty.
+fn compile_host_route(tenant: &Tenant, spec: &ReleaseSpec, service: &str, name: &str, hosts: &[String]) -> Object {
+    match super::gateway::compile_route(tenant, spec, service, name, hosts) {
+        Some(route) => route.into(),
+        None => compile_ingress(tenant, spec, service, name, hosts).into(),
+    }
+}
+
 fn compile_ingress(tenant: &Tenant, spec: &ReleaseSpec, service: &str, name: &str, hosts: &[String]) -> Ingress {
     let ns = tenant.namespace();
     let mut m = meta(name, ns, labels::app_labels(ns, &spec.app));
@@ -297,6 +306,23 @@ fn check_against_tenant(tenant: &Tenant, spec: &ReleaseSpec) -> Result<(), Valid
         if !t.covers_host(host) {
             let known = if t.domains.is_empty() { "the tenant has no domains".to_string() } else { format!("its domains are {}", t.domains.join(", ")) };
             p.add(path, format!("{host:?} is not one of tenant {:?}'s domains ({known}); add it to tenant.domains first", t.name));
+        }
+    }
+    if let Strategy::Canary(c) = &spec.strategy {
+        match (c.traffic, &t.gateway) {
+            (TrafficRouting::GatewayApi, None) => p.add(
+                "release.strategy.traffic",
+                format!("gatewayApi splits traffic by HTTPRoute weights, and tenant {:?} names no Gateway; set tenant.gateway, or use replicaRatio", t.name),
+            ),
+            (TrafficRouting::GatewayApi, Some(_)) if spec.hosts.is_empty() => p.add(
+                "release.strategy.traffic",
+                "gatewayApi splits traffic on the HTTPRoute of the release's hosts, and the release has none; add hosts, or use replicaRatio",
+            ),
+            (TrafficRouting::IngressNginx, Some(g)) => p.add(
+                "release.strategy.traffic",
+                format!("ingressNginx splits traffic on Ingresses, and tenant {:?} routes its hosts through Gateway {}/{}; use gatewayApi", t.name, g.namespace, g.name),
+            ),
+            _ => {}
         }
     }
     if let Some(r) = &spec.resources {

@@ -40,6 +40,12 @@ pub struct TenantSpec {
     /// The cert-manager ClusterIssuer that signs the certificates of the tenant's hosts.
     #[serde(default = "default_cert_issuer")]
     pub cert_issuer: String,
+    /// The Gateway API Gateway the tenant's hosts attach to. When set, the hosts of its releases
+    /// compile to HTTPRoutes (parented to this Gateway) instead of Ingresses, and canaries may split
+    /// traffic by HTTPRoute backend weights (`traffic: gatewayApi`). TLS is then the Gateway's
+    /// listeners' business (`certIssuer` is not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayRef>,
     /// Persistent volumes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub storage: Vec<Volume>,
@@ -108,6 +114,40 @@ impl Role {
             Role::Admin => "admin",
             Role::Developer => "developer",
             Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// A Gateway API Gateway, usually shared by the provider's tenants and run in its own namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayRef {
+    /// The Gateway's name.
+    pub name: String,
+    /// The Gateway's namespace (its listeners must allow routes from the tenant's namespace).
+    pub namespace: String,
+    /// One listener of the Gateway (all of them when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section_name: Option<String>,
+}
+
+impl GatewayRef {
+    /// The Gateway `name` in `namespace`, all its listeners.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        GatewayRef { name: name.into(), namespace: namespace.into(), section_name: None }
+    }
+
+    /// Attaches to one listener only.
+    pub fn section_name(mut self, listener: impl Into<String>) -> Self {
+        self.section_name = Some(listener.into());
+        self
+    }
+
+    fn validate(&self, p: &mut Problems, path: &str) {
+        p.check(|| format!("{path}.name"), checks::check_dns1123_subdomain(&self.name));
+        p.check(|| format!("{path}.namespace"), checks::check_dns1123_label(&self.namespace));
+        if let Some(section) = &self.section_name {
+            p.check(|| format!("{path}.sectionName"), checks::check_dns1123_subdomain(section));
         }
     }
 }
@@ -230,6 +270,7 @@ impl TenantSpec {
             domains: Vec::new(),
             allow_wildcard_domains: false,
             cert_issuer: default_cert_issuer(),
+            gateway: None,
             storage: Vec::new(),
             backups: Vec::new(),
             network: NetworkIsolation::default(),
@@ -274,6 +315,9 @@ impl TenantSpec {
             }
         }
         p.check(|| format!("{path}.certIssuer"), checks::check_dns1123_subdomain(&self.cert_issuer));
+        if let Some(gateway) = &self.gateway {
+            gateway.validate(p, &format!("{path}.gateway"));
+        }
         let mut volumes = BTreeSet::new();
         for (i, v) in self.storage.iter().enumerate() {
             let vpath = format!("{path}.storage[{i}]");
@@ -298,6 +342,20 @@ impl TenantSpec {
         for (field, ns) in [("ingressNamespace", &self.network.ingress_namespace), ("monitoringNamespace", &self.network.monitoring_namespace)] {
             p.check(|| format!("{path}.network.{field}"), checks::check_dns1123_label(ns));
         }
+    }
+
+    /// Refuses volumes whose storage class is not in `allowed` (the provider's list, see
+    /// [`crate::tenant::ApplyTenantOptions::storage_classes`]), each at `tenant.storage[i].storageClass`
+    /// with the class and the allowed ones named. An empty list allows no volume at all.
+    pub fn check_storage_classes(&self, allowed: &[String]) -> Result<(), ValidationErrors> {
+        let mut p = Problems::default();
+        for (i, v) in self.storage.iter().enumerate() {
+            if !allowed.iter().any(|a| *a == v.storage_class) {
+                let list = if allowed.is_empty() { "none: this cluster offers no persistent volumes".to_string() } else { allowed.join(", ") };
+                p.add(format!("tenant.storage[{i}].storageClass"), format!("{:?} is not an allowed storage class (allowed: {list})", v.storage_class));
+            }
+        }
+        p.finish(())
     }
 
     /// Whether `host` is one of the tenant's domains, or covered by one of its wildcard domains.
@@ -373,6 +431,11 @@ impl TenantBuilder {
     /// Sets the cert-manager ClusterIssuer.
     pub fn cert_issuer(mut self, issuer: impl Into<String>) -> Self {
         self.spec.cert_issuer = issuer.into();
+        self
+    }
+    /// Routes the tenant's hosts through this Gateway API Gateway (HTTPRoutes instead of Ingresses).
+    pub fn gateway(mut self, gateway: GatewayRef) -> Self {
+        self.spec.gateway = Some(gateway);
         self
     }
     /// Adds a persistent volume.

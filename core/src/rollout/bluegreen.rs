@@ -24,9 +24,9 @@ fn secs(d: Duration) -> u64 {
     d.as_secs()
 }
 
-/// Whether an object carries traffic for the application as a whole (stable Service and Ingress).
+/// Whether an object carries traffic for the application as a whole (stable Service, and Ingress or HTTPRoute).
 fn is_stable_route(o: &Object, app: &str) -> bool {
-    matches!(o.kind(), "Service" | "Ingress") && o.name() == ServiceRole::Stable.service_name(app)
+    matches!(o.kind(), "Service" | "Ingress" | "HTTPRoute") && o.name() == ServiceRole::Stable.service_name(app)
 }
 
 

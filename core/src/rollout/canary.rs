@@ -1,4 +1,4 @@
-//! The canary flow: weighted steps (replica ratio or ingress-nginx), pauses, promote, abort and resume.
+//! The canary flow: weighted steps (replica ratio, ingress-nginx or Gateway API), pauses, promote, abort and resume.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use crate::analysis::Verdict;
 use crate::backend::wait::{condition, ready_endpoints, wait_for, Target};
 use crate::backend::{Backend, BackendError, Kind, Propagation, Selector};
 use crate::checks::parse_duration;
-use crate::compile::{compile_release, compile_service, Object, ServiceRole};
+use crate::compile::{compile_release, compile_service, HTTPRoute, Object, ServiceRole};
 use crate::labels;
 use crate::model::release::Release;
 use crate::model::strategy::{Canary, CanaryStep, Strategy, TrafficRouting};
@@ -103,6 +103,28 @@ fn canary_ingress(tenant: &Tenant, release: &Release, weight: u32) -> Result<Opt
     Ok(Some(v))
 }
 
+/// Whether `o` is one of the stable routes of `app` (its Service, Ingress or HTTPRoute `<app>`),
+/// which stay on the old version until the canary completes.
+fn is_stable_route(o: &Object, app: &str) -> bool {
+    matches!(o.kind(), "Service" | "Ingress" | "HTTPRoute") && o.name() == app
+}
+
+/// The stable HTTPRoute `<app>` of `release` with `weight` percent to the canary Service, as JSON.
+fn weighted_route(tenant: &Tenant, release: &Release, weight: u32) -> Result<Option<Value>, RolloutError> {
+    let app = release.app();
+    let compiled = compile_release(tenant, release)?;
+    let Some(Object::HTTPRoute(route)) = compiled.objects.into_iter().find(|o| o.kind() == "HTTPRoute" && o.name() == app) else { return Ok(None) };
+    let mut route = route;
+    route.set_canary_weight(app, weight);
+    Ok(Some(serde_json::to_value(&route).unwrap_or_default()))
+}
+
+/// The canary's weight on the stable HTTPRoute `<app>` as the API server stored it.
+pub(crate) fn route_canary_weight(route: &Value, app: &str) -> Option<u32> {
+    let route: HTTPRoute = serde_json::from_value(route.clone()).ok()?;
+    route.weight_of(&ServiceRole::Canary.service_name(app))
+}
+
 /// Counts the ready endpoints of the stable Service, and those of `version`, once they settle at `expected`.
 async fn measure(backend: &dyn Backend, ns: &str, app: &str, version: &str, expected: usize) -> Result<(u32, u32), RolloutError> {
     let target = Target::labelled(Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(), Some(ns), &format!("kubernetes.io/service-name={app}"));
@@ -152,9 +174,6 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     let resuming = history.rollout.clone().filter(|s| s.to == spec.version && history.revision(s.revision).is_some_and(|r| r.spec == *spec));
     let from = resuming.as_ref().and_then(|s| s.from.clone()).or_else(|| active.clone().filter(|a| *a != spec.version));
     let Some(from) = from else { return super::bluegreen::rollout(backend, tenant, release, options).await };
-    if canary.traffic == TrafficRouting::GatewayApi {
-        return Err(RolloutError::Unsupported { app: app.to_string(), what: "canary traffic routing by Gateway API HTTPRoute".into() });
-    }
     let Some(stable) = stable_release(&history, &from) else {
         return Err(RolloutError::Unsupported { app: app.to_string(), what: format!("a canary from version {from}, which has no revision in the history") });
     };
@@ -194,7 +213,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     save(backend, ns, app, &mut history, &state).await?;
     // Versioned objects and the canary Service; the stable routes stay where they are.
     let compiled = compile_release(tenant, release)?;
-    let others: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() != "Deployment" && !(matches!(o.kind(), "Service" | "Ingress") && o.name() == app)).collect();
+    let others: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() != "Deployment" && !(is_stable_route(o, app))).collect();
     let changed = super::apply_objects(backend, &others, options).await?;
     options.emit(Progress::Applied { objects: others.len(), changed });
 
@@ -268,7 +287,17 @@ async fn set_weight(backend: &dyn Backend, tenant: &Tenant, release: &Release, s
             }
             options.emit(Progress::WeightSet { requested: w, actual: w, canary: c, total: r + c });
         }
-        _ => {
+        TrafficRouting::GatewayApi => {
+            // The canary is sized for its share, then the route's backend weights move: exact weights.
+            scale(backend, tenant, release, c, options).await?;
+            let Some(route) = weighted_route(tenant, release, w)? else {
+                return Err(RolloutError::Unsupported { app: app.to_string(), what: "gatewayApi traffic without an HTTPRoute (the release has no hosts)".into() });
+            };
+            let applied = backend.apply(&[route], &options.apply_options()).await?;
+            let actual = applied.first().and_then(|a| route_canary_weight(&a.result, app)).unwrap_or(w);
+            options.emit(Progress::WeightSet { requested: w, actual, canary: c, total: r + c });
+        }
+        TrafficRouting::ReplicaRatio => {
             scale(backend, tenant, release, c, options).await?;
             // Both versions behind the stable Service (idempotent), then the stable version shrinks.
             backend.apply(&[shared_stable_service(release)], &options.apply_options()).await?;
@@ -302,7 +331,7 @@ async fn complete(
     let mut n = desired_replicas(backend, ns, &release.deployment_name()).await?;
     let started = std::time::Instant::now();
     let result: Result<(), RolloutError> = async {
-        if traffic == TrafficRouting::IngressNginx {
+        if matches!(traffic, TrafficRouting::IngressNginx | TrafficRouting::GatewayApi) {
             scale(backend, tenant, release, r, options).await?;
         } else {
             // Grow the canary by at most its peak at a time, shrinking the stable version behind it.
@@ -322,7 +351,7 @@ async fn complete(
         return fail(backend, &mut history, state, e).await;
     }
     let compiled = compile_release(tenant, release)?;
-    let routes: Vec<&Object> = compiled.objects.iter().filter(|o| matches!(o.kind(), "Service" | "Ingress") && o.name() == app).collect();
+    let routes: Vec<&Object> = compiled.objects.iter().filter(|o| is_stable_route(o, app)).collect();
     super::apply_objects(backend, &routes, options).await?;
     backend.delete(&ingress_kind(), Some(ns), &ServiceRole::Canary.service_name(app), Propagation::Background).await?;
     state.phase = Phase::Switched;
@@ -365,8 +394,18 @@ async fn abort_with(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     let stable = state.from.as_deref().and_then(|f| stable_release(&history, f)).ok_or_else(nothing)?;
     // Stable back to full size first, then the selector, then the canary goes.
     scale(backend, tenant, &stable, stable.spec().replicas, options).await?;
-    let compiled = compile_release(tenant, &stable)?;
-    let routes: Vec<&Object> = compiled.objects.iter().filter(|o| matches!(o.kind(), "Service" | "Ingress") && o.name() == app).collect();
+    let mut compiled = compile_release(tenant, &stable)?;
+    // With Gateway API routing the stable route keeps its canary backend, at weight 0.
+    if canary_of(&release).is_some_and(|c| c.traffic == TrafficRouting::GatewayApi) {
+        for o in &mut compiled.objects {
+            if let Object::HTTPRoute(route) = o {
+                if route.metadata.name.as_deref() == Some(app) {
+                    route.set_canary_weight(app, 0);
+                }
+            }
+        }
+    }
+    let routes: Vec<&Object> = compiled.objects.iter().filter(|o| is_stable_route(o, app)).collect();
     super::apply_objects(backend, &routes, options).await?;
     backend.delete(&ingress_kind(), Some(ns), &ServiceRole::Canary.service_name(app), Propagation::Background).await?;
     if backend.get(&deployment_kind(), Some(ns), &release.deployment_name()).await?.is_some() {

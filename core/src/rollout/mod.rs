@@ -90,11 +90,12 @@ pub enum Progress {
         /// The weight the step asked for (percent).
         requested: u32,
         /// The weight reached (percent): ready canary endpoints over all ready endpoints of the
-        /// stable Service (replica ratio), or the Ingress weight (ingress-nginx).
+        /// stable Service (replica ratio), the Ingress weight (ingress-nginx), or the canary
+        /// backend's weight on the HTTPRoute as the API server stored it (Gateway API).
         actual: u32,
-        /// Ready canary endpoints (replica ratio) or canary replicas (ingress-nginx).
+        /// Ready canary endpoints (replica ratio) or canary replicas (ingress-nginx, Gateway API).
         canary: u32,
-        /// All ready endpoints of the stable Service (replica ratio) or all replicas (ingress-nginx).
+        /// All ready endpoints of the stable Service (replica ratio) or all replicas (ingress-nginx, Gateway API).
         total: u32,
     },
     /// A rollout paused: a canary `pause: {}`, or an analysis that was inconclusive.
@@ -353,7 +354,8 @@ pub struct ReleaseStatus {
     /// unless forced.
     pub drift: Vec<Drift>,
     /// During a canary: the share of traffic (percent) the canary gets now. With ingress-nginx the
-    /// canary Ingress' weight; by replica ratio, the canary's ready pods over both versions' ready
+    /// canary Ingress' weight; with Gateway API the canary backend's weight on the HTTPRoute `<app>`
+    /// as the API server stores it; by replica ratio, the canary's ready pods over both versions' ready
     /// pods (what the stable Service's endpoints split).
     pub canary_weight: Option<u32>,
 }
@@ -398,7 +400,8 @@ pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, 
 
 /// Before a rollout changes anything: with [`ConflictPolicy::Fail`], a server-side dry run of
 /// everything the release compiles to, so that a field another manager changed is refused with
-/// [`BackendError::Conflict`] (naming the field and the manager) before anything is created; with
+/// [`BackendError::Conflict`] (naming the field and the manager), and a kind the cluster does not
+/// serve with [`BackendError::MissingKind`], before anything is created; with
 /// [`ConflictPolicy::Force`], each field taken back is logged at `warn` level.
 async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<(), RolloutError> {
     let compiled = crate::compile::compile_release(tenant, release)?;
@@ -408,9 +411,10 @@ async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Relea
             ownership::warn_forced_takeover(backend, &objects).await?;
         }
         ConflictPolicy::Fail => {
-            // Anything but a conflict (quota, a namespace not there yet...) is for the rollout itself to report.
-            if let Err(conflict @ BackendError::Conflict { .. }) = backend.apply(&objects, &ApplyOptions::dry_run()).await {
-                return Err(conflict.into());
+            // Anything but a conflict or a kind the cluster does not serve (an HTTPRoute without the
+            // Gateway API CRDs) is for the rollout itself to report (quota, a namespace not there yet...).
+            if let Err(e @ (BackendError::Conflict { .. } | BackendError::MissingKind { .. })) = backend.apply(&objects, &ApplyOptions::dry_run()).await {
+                return Err(e.into());
             }
         }
     }
@@ -532,14 +536,19 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
         }
         _ => Vec::new(),
     };
-    let canary_weight = canary_weight(backend, ns, app, history.rollout.as_ref(), &versions).await?;
+    let canary_weight = canary_weight(backend, ns, app, &history, &versions).await?;
     Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number), drift, canary_weight })
 }
 
 /// The canary's share of traffic now, when a canary is in progress (see [`ReleaseStatus::canary_weight`]).
-async fn canary_weight(backend: &dyn Backend, ns: &str, app: &str, rollout: Option<&RolloutState>, versions: &[VersionStatus]) -> Result<Option<u32>, BackendError> {
-    let Some(state) = rollout.filter(|s| s.step.is_some() && s.phase != Phase::Failed) else { return Ok(None) };
+async fn canary_weight(backend: &dyn Backend, ns: &str, app: &str, history: &History, versions: &[VersionStatus]) -> Result<Option<u32>, BackendError> {
+    let Some(state) = history.rollout.as_ref().filter(|s| s.step.is_some() && s.phase != Phase::Failed) else { return Ok(None) };
     let Some(from) = state.from.as_deref() else { return Ok(None) };
+    let strategy = history.revision(state.revision).map(|r| &r.spec.strategy);
+    if matches!(strategy, Some(crate::model::strategy::Strategy::Canary(c)) if c.traffic == crate::model::strategy::TrafficRouting::GatewayApi) {
+        let route = backend.get(&Kind::of::<crate::compile::HTTPRoute>(), Some(ns), app).await?;
+        return Ok(route.and_then(|r| canary::route_canary_weight(&r, app)));
+    }
     let ingress = Kind::of::<k8s_openapi::api::networking::v1::Ingress>();
     if let Some(canary) = backend.get(&ingress, Some(ns), &format!("{app}-canary")).await? {
         let weight = canary.pointer("/metadata/annotations").and_then(|a| a.get(NGINX_CANARY_WEIGHT)).and_then(Value::as_str).and_then(|w| w.parse().ok());

@@ -114,8 +114,10 @@ fn resource_alias(resource: &str) -> &'static str {
 pub(crate) fn extra_pods(strategy: &Strategy, replicas: u32, running_new: u32, running_old: u32) -> u32 {
     match strategy {
         Strategy::BlueGreen(_) => replicas.saturating_sub(running_new),
-        // ingress-nginx keeps the stable version at full size: the canary reaches full size at 100%.
-        Strategy::Canary(c) if c.traffic == crate::model::strategy::TrafficRouting::IngressNginx => replicas.saturating_sub(running_new),
+        // ingress-nginx and Gateway API keep the stable version at full size: the canary reaches full size at 100%.
+        Strategy::Canary(c) if matches!(c.traffic, crate::model::strategy::TrafficRouting::IngressNginx | crate::model::strategy::TrafficRouting::GatewayApi) => {
+            replicas.saturating_sub(running_new)
+        }
         Strategy::Canary(c) => {
             let weight = c.max_weight().min(100);
             let canary = (u64::from(replicas) * u64::from(weight)).div_ceil(100);
@@ -233,7 +235,7 @@ pub(crate) async fn check_quota(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::strategy::{CanaryStep, Strategy};
+    use crate::model::strategy::{CanaryStep, Strategy, TrafficRouting};
 
     #[test]
     fn peak_pods_per_strategy() {
@@ -245,5 +247,10 @@ mod tests {
         let canary = Strategy::canary([CanaryStep::set_weight(25), CanaryStep::set_weight(50)]).into();
         assert_eq!(extra_pods(&canary, 4, 0, 4), 2);
         assert_eq!(extra_pods(&canary, 3, 0, 3), 2, "weights round up to whole pods");
+        // Routed by ingress-nginx or Gateway API the stable version stays at full size until the canary is.
+        for traffic in [TrafficRouting::IngressNginx, TrafficRouting::GatewayApi] {
+            let routed = Strategy::canary([CanaryStep::set_weight(25)]).traffic(traffic).into();
+            assert_eq!(extra_pods(&routed, 4, 0, 4), 4, "{traffic:?}");
+        }
     }
 }

@@ -27,13 +27,17 @@ pub struct FleetCluster {
     pub labels: BTreeMap<String, String>,
     /// How many tenants the cluster may hold.
     pub capacity: u32,
+    /// The storage classes the cluster offers tenants (e.g. OpenEBS or Rook/Ceph replicated
+    /// classes); `None` allows any. A tenant with a volume of another class is not placed there,
+    /// and is refused with [`TenantError::Invalid`] when no candidate cluster offers its classes.
+    pub storage_classes: Option<Vec<String>>,
     /// The backend that reaches it.
     pub backend: Arc<dyn Backend>,
 }
 
 impl std::fmt::Debug for FleetCluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FleetCluster").field("name", &self.name).field("labels", &self.labels).field("capacity", &self.capacity).field("backend", &self.backend.describe()).finish()
+        f.debug_struct("FleetCluster").field("name", &self.name).field("labels", &self.labels).field("capacity", &self.capacity).field("storage_classes", &self.storage_classes).field("backend", &self.backend.describe()).finish()
     }
 }
 
@@ -48,6 +52,18 @@ pub enum Placement {
     },
     /// On this cluster.
     Pinned(String),
+}
+
+impl FleetCluster {
+    /// Whether the cluster offers every storage class of `tenant`'s volumes.
+    pub fn offers_storage_of(&self, tenant: &Tenant) -> bool {
+        self.storage_classes.as_ref().is_none_or(|allowed| tenant.spec().check_storage_classes(allowed).is_ok())
+    }
+
+    /// `options` with this cluster's storage classes, when it has a list.
+    fn options(&self, options: &ApplyTenantOptions) -> ApplyTenantOptions {
+        ApplyTenantOptions { storage_classes: self.storage_classes.clone().or_else(|| options.storage_classes.clone()), ..options.clone() }
+    }
 }
 
 impl Placement {
@@ -144,6 +160,12 @@ impl Fleet {
 
     /// Where `tenant` goes: where it already is, else where the placement says.
     pub async fn place(&self, tenant: &str, placement: &Placement) -> Result<String, FleetError> {
+        self.place_among(tenant, placement, |_| true).await
+    }
+
+    /// [`Fleet::place`] among the clusters `eligible` accepts (a rule's choice only; a pin or the
+    /// cluster the tenant is on wins).
+    async fn place_among(&self, tenant: &str, placement: &Placement, eligible: impl Fn(&FleetCluster) -> bool) -> Result<String, FleetError> {
         if let Some(current) = self.locate(tenant).await? {
             if let Placement::Pinned(pin) = placement {
                 if *pin != current {
@@ -156,7 +178,7 @@ impl Fleet {
             Placement::Pinned(name) => self.cluster(name).map(|c| c.name.clone()).ok_or_else(|| FleetError::UnknownCluster(name.clone())),
             Placement::Rule { required_labels } => {
                 let mut best: Option<(i64, &str)> = None;
-                for c in self.clusters.iter().filter(|c| required_labels.iter().all(|(k, v)| c.labels.get(k) == Some(v))) {
+                for c in self.clusters.iter().filter(|c| required_labels.iter().all(|(k, v)| c.labels.get(k) == Some(v)) && eligible(c)) {
                     let used = i64::try_from(tenant_namespaces(c.backend.as_ref()).await?.len()).unwrap_or(i64::MAX);
                     let free = i64::from(c.capacity) - used;
                     let better = best.is_none_or(|(f, name)| free > f || (free == f && c.name.as_str() < name));
@@ -174,12 +196,23 @@ impl Fleet {
     /// recorded on its Namespace, after checking on every cluster of the fleet that no other tenant
     /// holds one of its domains ([`TenantError::DomainTaken`]; nothing is written). Returns the
     /// cluster and the apply's report.
+    /// With storage classes: a rule places the tenant only on a cluster offering its volumes' classes
+    /// ([`FleetCluster::storage_classes`]); when no candidate does (or the pinned cluster does not), it
+    /// is refused before any API call with the first candidate's allowed classes named.
     pub async fn apply(&self, tenant: &Tenant, placement: &Placement, options: &ApplyTenantOptions) -> Result<(String, TenantReport), FleetError> {
+        let candidates: Vec<&FleetCluster> = match placement {
+            Placement::Pinned(name) => self.cluster(name).into_iter().collect(),
+            Placement::Rule { required_labels } => self.clusters.iter().filter(|c| required_labels.iter().all(|(k, v)| c.labels.get(k) == Some(v))).collect(),
+        };
+        if let Some(first) = candidates.first().filter(|_| !candidates.iter().any(|c| c.offers_storage_of(tenant))) {
+            first.options(options).check(tenant)?;
+        }
+        options.check(tenant)?;
         // A domain is unique across the fleet, not only within one cluster.
         for c in &self.clusters {
             super::check_domains(c.backend.as_ref(), tenant).await?;
         }
-        let name = self.place(tenant.name(), placement).await?;
+        let name = self.place_among(tenant.name(), placement, |c| c.offers_storage_of(tenant)).await?;
         let cluster = self.cluster(&name).ok_or_else(|| FleetError::UnknownCluster(name.clone()))?;
         let mut objects = tenant_objects(tenant)?;
         if let Some(ns) = objects.iter_mut().find(|o| text(o, "/kind") == "Namespace") {
@@ -190,7 +223,7 @@ impl Fleet {
                 }
             }
         }
-        let report = apply_objects(cluster.backend.as_ref(), tenant, &objects, options).await?;
+        let report = apply_objects(cluster.backend.as_ref(), tenant, &objects, &cluster.options(options)).await?;
         Ok((name, report))
     }
 

@@ -25,6 +25,7 @@ use crate::backend::{ApplyOptions, Backend, BackendError, Change, ConflictPolicy
 use crate::compile::compile_tenant;
 use crate::compile::QUOTA_NAME;
 use crate::labels;
+use crate::error::ValidationErrors;
 use crate::model::tenant::Tenant;
 
 #[cfg(feature = "cluster")]
@@ -92,23 +93,47 @@ pub enum TenantError {
         /// What is missing or wrong.
         message: String,
     },
+    /// The tenant breaks the provider's rules (a storage class not allowed); every problem with its
+    /// field's path. Nothing was read or written.
+    #[error(transparent)]
+    Invalid(ValidationErrors),
     /// The backend failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
 
 /// Options of [`apply`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplyTenantOptions {
     /// How long to wait, in all, for the tenant to become usable after the writes.
     pub timeout: Duration,
     /// What to do when another field manager owns a field moorage applies.
     pub conflicts: ConflictPolicy,
+    /// The provider's allowed storage classes: when set, a volume of another class is refused
+    /// ([`TenantError::Invalid`] at `tenant.storage[i].storageClass`) before any API call. `None`
+    /// (the default) allows any class. A fleet sets it from [`FleetCluster::storage_classes`].
+    pub storage_classes: Option<Vec<String>>,
 }
 
 impl Default for ApplyTenantOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(60), conflicts: ConflictPolicy::Fail }
+        Self { timeout: Duration::from_secs(60), conflicts: ConflictPolicy::Fail, storage_classes: None }
+    }
+}
+
+impl ApplyTenantOptions {
+    /// Allows volumes of these storage classes only.
+    pub fn storage_classes<S: Into<String>>(mut self, classes: impl IntoIterator<Item = S>) -> Self {
+        self.storage_classes = Some(classes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Refuses `tenant` when a volume's class is not allowed (reads nothing).
+    pub fn check(&self, tenant: &Tenant) -> Result<(), TenantError> {
+        match &self.storage_classes {
+            Some(allowed) => tenant.spec().check_storage_classes(allowed).map_err(TenantError::Invalid),
+            None => Ok(()),
+        }
     }
 }
 
@@ -248,6 +273,7 @@ pub fn domains_overlap(a: &str, b: &str) -> bool {
 /// without controllers (a manifests folder) it returns once the objects are written.
 /// A second apply of the same tenant reports zero changes.
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
+    options.check(tenant)?;
     let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
     apply_objects(backend, tenant, &objects, options).await
 }
@@ -268,6 +294,7 @@ pub(crate) async fn with_live_placement(backend: &dyn Backend, tenant: &Tenant, 
 
 /// [`apply`] of already compiled objects.
 pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
+    options.check(tenant)?;
     check_domains(backend, tenant).await?;
     if options.conflicts == ConflictPolicy::Force {
         crate::backend::ownership::warn_forced_takeover(backend, objects).await?;

@@ -201,7 +201,9 @@ pub async fn delete(backend: &dyn Backend, tenant: &Tenant, options: DeleteOptio
     }
     let mut report = DeleteReport::default();
     let selector = Selector::labels(tenant_selector(tenant));
-    for kind in release_kinds() {
+    // A tenant behind a Gateway has HTTPRoutes (their CRDs exist only where Gateway API is installed).
+    let routes = tenant.spec().gateway.is_some().then(Kind::of::<crate::compile::HTTPRoute>);
+    for kind in routes.into_iter().chain(release_kinds()) {
         for object in backend.list(&kind, Some(ns), &selector).await? {
             let name = text(&object, "/metadata/name");
             if backend.delete(&kind, Some(ns), name, Propagation::Background).await? {

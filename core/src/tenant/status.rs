@@ -147,11 +147,19 @@ async fn domains(backend: &dyn Backend, tenant: &Tenant) -> Result<Vec<DomainSta
         return Ok(Vec::new());
     }
     let kind = Kind::custom("cert-manager.io/v1", "Certificate", "certificates", true);
-    let certificates = match backend.list(&kind, Some(tenant.namespace()), &Selector::all()).await {
-        Ok(list) => Some(list),
-        Err(BackendError::MissingKind { .. }) => None,
-        Err(e) => return Err(e),
-    };
+    // Behind a Gateway the certificates are the Gateway's listeners' (cert-manager's gateway-shim
+    // creates them in the Gateway's namespace): look there too, when the caller may.
+    let mut namespaces = vec![(tenant.namespace(), false)];
+    namespaces.extend(tenant.spec().gateway.as_ref().map(|g| (g.namespace.as_str(), true)));
+    let mut certificates = Some(Vec::new());
+    for (ns, shared) in namespaces {
+        match backend.list(&kind, Some(ns), &Selector::all()).await {
+            Ok(list) => certificates.get_or_insert_with(Vec::new).extend(list),
+            Err(BackendError::MissingKind { .. }) => certificates = None,
+            Err(BackendError::Forbidden { .. }) if shared => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(tenant
         .spec()
         .domains

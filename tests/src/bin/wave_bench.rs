@@ -53,7 +53,7 @@ async fn main() {
         let path = std::env::var("MOORAGE_TEST_KUBECONFIG").or_else(|_| std::env::var("KUBECONFIG")).expect("set MOORAGE_TEST_KUBECONFIG or KUBECONFIG");
         Arc::new(moorage::backend::cluster::ClusterBackend::from_kubeconfig(Some(std::path::Path::new(&path)), None).await.expect("cluster"))
     };
-    let fleet = Fleet::new(vec![FleetCluster { name: "main".into(), labels: BTreeMap::new(), capacity: 10_000, backend: backend.clone() }]).expect("fleet");
+    let fleet = Fleet::new(vec![FleetCluster { name: "main".into(), labels: BTreeMap::new(), capacity: 10_000, storage_classes: None, backend: backend.clone() }]).expect("fleet");
     let suffix = moorage_tests::random_suffix();
     let names: Vec<String> = (0..n).map(|i| format!("wb{i}-{suffix}")).collect();
 

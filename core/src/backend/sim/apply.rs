@@ -218,7 +218,7 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
         let field = if api_version.is_empty() { "apiVersion" } else { "kind" };
         return Err(invalid(reference, field, "Required value: must be set".into()));
     }
-    let Some(kind) = util::kind_of(object).cloned() else {
+    let Some(kind) = util::served_in(state, api_version, kind_name) else {
         return Err(super::missing_kind(api_version, kind_name));
     };
     let name = text(object, "/metadata/name").to_string();

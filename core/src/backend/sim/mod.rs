@@ -82,6 +82,10 @@ pub struct SimOptions {
     pub nodes: Vec<SimNode>,
     /// Seed of the generator of name suffixes (same seed, same names).
     pub seed: u64,
+    /// Whether the Gateway API CRDs are installed (`HTTPRoute` served). Off by default, as on a
+    /// fresh cluster: an HTTPRoute is then refused with `MissingKind`, as a real API server does.
+    #[serde(default)]
+    pub gateway_api: bool,
 }
 
 impl Default for SimOptions {
@@ -91,6 +95,7 @@ impl Default for SimOptions {
             job_duration: Duration::from_secs(5),
             nodes: (0..3).map(|i| SimNode::new(&format!("sim-node-{i}"), "4", "8Gi", 110)).collect(),
             seed: 0,
+            gateway_api: false,
         }
     }
 }
@@ -155,8 +160,8 @@ pub(crate) fn missing_kind(api_version: &str, kind: &str) -> BackendError {
     BackendError::MissingKind { api_version: api_version.into(), kind: kind.into(), hint: hint.into() }
 }
 
-fn check_kind(kind: &Kind) -> Result<(), BackendError> {
-    if util::served(&kind.api_version, &kind.kind).is_some() {
+fn check_kind(state: &State, kind: &Kind) -> Result<(), BackendError> {
+    if util::served_in(state, &kind.api_version, &kind.kind).is_some() {
         Ok(())
     } else {
         Err(missing_kind(&kind.api_version, &kind.kind))
@@ -189,6 +194,11 @@ impl SimulatedCluster {
         let mut state = self.lock();
         state.failures.push(failure);
         controllers::reconcile_all(&mut state);
+    }
+
+    /// Installs the Gateway API CRDs: `HTTPRoute` is served from now on (see [`SimOptions::gateway_api`]).
+    pub fn install_gateway_api(&self) {
+        self.lock().options.gateway_api = true;
     }
 
     /// Removes every injected failure.
@@ -262,13 +272,13 @@ impl Backend for SimulatedCluster {
     }
 
     async fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, BackendError> {
-        check_kind(kind)?;
+        check_kind(&self.lock(), kind)?;
         let namespace = if kind.namespaced { namespace.or(Some("default")) } else { None };
         Ok(self.lock().get(kind, namespace, name).cloned())
     }
 
     async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<Vec<Value>, BackendError> {
-        check_kind(kind)?;
+        check_kind(&self.lock(), kind)?;
         let parsed = ObjectSelector::parse(&kind.kind, selector).map_err(|m| bad_selector(kind, m))?;
         let namespace = if kind.namespaced { namespace } else { None };
         let state = self.lock();
@@ -276,7 +286,7 @@ impl Backend for SimulatedCluster {
     }
 
     async fn delete(&self, kind: &Kind, namespace: Option<&str>, name: &str, propagation: Propagation) -> Result<bool, BackendError> {
-        check_kind(kind)?;
+        check_kind(&self.lock(), kind)?;
         let namespace = if kind.namespaced { namespace.unwrap_or("default") } else { "" };
         let mut state = self.lock();
         let deleted = controllers::delete(&mut state, &state::key(&kind.api_version, &kind.kind, namespace, name), propagation)?;
@@ -285,7 +295,7 @@ impl Backend for SimulatedCluster {
     }
 
     async fn watch(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<WatchStream, BackendError> {
-        check_kind(kind)?;
+        check_kind(&self.lock(), kind)?;
         let parsed = ObjectSelector::parse(&kind.kind, selector).map_err(|m| bad_selector(kind, m))?;
         let namespace = if kind.namespaced { namespace.map(str::to_string) } else { None };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

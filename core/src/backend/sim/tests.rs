@@ -205,6 +205,28 @@ async fn limit_range_defaults_and_bounds() {
     }
 }
 
+/// HTTPRoutes are served once the Gateway API CRDs are "installed", applied with field ownership,
+/// and the installation survives save and load.
+#[tokio::test]
+async fn httproutes_need_the_gateway_api_crds() {
+    let c = SimulatedCluster::new();
+    let route_kind = Kind::of::<crate::compile::HTTPRoute>();
+    let route = |weight: u32| {
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "web", "namespace": "default"},
+               "spec": {"hostnames": ["shop.test"], "rules": [{"backendRefs": [{"name": "web", "port": 80, "weight": weight}]}]}})
+    };
+    let refused = c.apply(&[route(100)], &ApplyOptions::default()).await;
+    assert!(matches!(refused, Err(BackendError::MissingKind { ref kind, .. }) if kind == "HTTPRoute"), "{refused:?}");
+    assert!(matches!(c.get(&route_kind, Some("default"), "web").await, Err(BackendError::MissingKind { .. })));
+    c.install_gateway_api();
+    assert_eq!(c.apply(&[route(100)], &ApplyOptions::default()).await.expect("served")[0].change, Change::Created);
+    assert_eq!(c.apply(&[route(100)], &ApplyOptions::default()).await.expect("again")[0].change, Change::Unchanged);
+    assert_eq!(c.apply(&[route(70)], &ApplyOptions::default()).await.expect("weight")[0].change, Change::Updated);
+    let restored = SimulatedCluster::from_json(c.to_json()).expect("load");
+    let stored = restored.get(&route_kind, Some("default"), "web").await.expect("still served").expect("stored");
+    assert_eq!(stored["spec"]["rules"][0]["backendRefs"][0]["weight"], 70);
+}
+
 #[tokio::test]
 async fn addressing_errors() {
     let c = SimulatedCluster::new();

@@ -16,6 +16,16 @@ pub(crate) fn served(api_version: &str, kind: &str) -> Option<&'static Kind> {
     served_kinds().iter().find(|k| k.api_version == api_version && k.kind == kind)
 }
 
+/// The kind with this apiVersion and kind that `state` serves: a built-in one, or a custom kind
+/// whose CRDs it has installed ([`super::SimOptions::gateway_api`]).
+pub(crate) fn served_in(state: &super::state::State, api_version: &str, kind: &str) -> Option<Kind> {
+    if let Some(k) = served(api_version, kind) {
+        return Some(k.clone());
+    }
+    let installed = state.options.gateway_api && api_version.starts_with(crate::compile::GATEWAY_GROUP);
+    installed.then(|| crate::backend::kind::custom_kinds().into_iter().find(|k| k.api_version == api_version && k.kind == kind)).flatten()
+}
+
 /// The served kind of a JSON object.
 pub(crate) fn kind_of(object: &Value) -> Option<&'static Kind> {
     served(text(object, "/apiVersion"), text(object, "/kind"))
