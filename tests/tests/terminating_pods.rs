@@ -91,7 +91,9 @@ async fn a_rollout_waits_for_the_quota_of_pods_going_away() {
     assert!(filler.pointer("/metadata/deletionTimestamp").is_some(), "the filler is terminating: {filler}");
 
     let release = fixtures::webserver(&ns, "webserver", "blue", 3, fixtures::strategy("bluegreen"));
-    let options = RolloutOptions::with_timeout(Duration::from_secs(240));
+    // Generous: after kwok restarts, the filler goes and the ReplicaSet controller retries on its
+    // own back-off (seconds to minutes on a loaded machine); the case checks waiting, not speed.
+    let options = RolloutOptions::with_timeout(Duration::from_secs(480));
     let deployment = release.deployment_name();
     let (outcome, refusal) = tokio::join!(rollout::rollout(&backend, &tenant, &release, &options), async {
         let refusal = wait_quota_refusal(&backend, &ns, &deployment).await;
