@@ -9,6 +9,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use super::lease::DriverLease;
 use super::plan::{assign_waves, WaveGate, WavePlanSpec};
 use super::state::{TenantWave, TenantWaveState, WavePhase, WaveState};
 use super::{WaveError, WaveOptions, WaveProgress};
@@ -105,7 +106,7 @@ pub(super) async fn plan_tenants(fleet: &Fleet, spec: &WavePlanSpec, options: &W
 }
 
 /// Runs the plan from where `state` stands until it is done, paused or stopped.
-pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOptions) -> Result<WaveState, WaveError> {
+pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOptions, lease: &DriverLease) -> Result<WaveState, WaveError> {
     let control = control(fleet)?;
     loop {
         if state.phase != WavePhase::Running {
@@ -119,24 +120,24 @@ pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOpt
                 control.sleep(left).await;
             }
             state.resume_at = None;
-            state.save(control.as_ref()).await?;
+            lease.save(&state).await?;
         }
         let wave = state.current_wave;
         let Some(label) = state.waves.get(wave as usize).cloned() else {
             state.phase = WavePhase::Done;
-            state.save(control.as_ref()).await?;
+            lease.save(&state).await?;
             options.emit(WaveProgress::Done { succeeded: state.succeeded(), failed: state.failed(), skipped: state.skipped() });
             return Ok(state);
         };
         let todo: Vec<TenantWave> = state.wave_tenants(wave).filter(|t| !t.state.is_final()).cloned().collect();
         options.emit(WaveProgress::WaveStarted { wave, label, tenants: todo.len() });
-        state = run_wave(fleet, state, todo, control.as_ref(), options).await?;
+        state = run_wave(fleet, state, todo, lease, options).await?;
         options.emit(WaveProgress::WaveFinished { wave, succeeded: state.succeeded(), failed: state.failed() });
         if state.failed() > state.spec.failure_budget as usize {
             let reason = format!("{} tenant(s) failed, more than the failure budget of {}", state.failed(), state.spec.failure_budget);
             options.emit(WaveProgress::Stopped { reason: reason.clone() });
             state.phase = WavePhase::Stopped { reason };
-            state.save(control.as_ref()).await?;
+            lease.save(&state).await?;
             return Ok(state);
         }
         state.current_wave += 1;
@@ -153,13 +154,13 @@ pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOpt
                 }
             }
         }
-        state.save(control.as_ref()).await?;
+        lease.save(&state).await?;
     }
 }
 
 /// Upgrades the unfinished tenants of one wave, at most `maxConcurrentPerCluster` at once per
 /// cluster, saving the plan at every tenant's start and end.
-async fn run_wave(fleet: &Fleet, state: WaveState, todo: Vec<TenantWave>, control: &dyn Backend, options: &WaveOptions) -> Result<WaveState, WaveError> {
+async fn run_wave(fleet: &Fleet, state: WaveState, todo: Vec<TenantWave>, control: &DriverLease, options: &WaveOptions) -> Result<WaveState, WaveError> {
     let max = state.spec.max_concurrent_per_cluster.max(1) as usize;
     let spec = state.spec.clone();
     let shared = Mutex::new(state);
@@ -189,12 +190,12 @@ async fn run_wave(fleet: &Fleet, state: WaveState, todo: Vec<TenantWave>, contro
 }
 
 /// Records `update` for `tenant` and saves the plan (under the lock, so saves never interleave).
-async fn record(shared: &Mutex<WaveState>, control: &dyn Backend, tenant: &str, update: TenantWaveState) -> Result<WaveState, WaveError> {
+async fn record(shared: &Mutex<WaveState>, control: &DriverLease, tenant: &str, update: TenantWaveState) -> Result<WaveState, WaveError> {
     let mut state = shared.lock().await;
     if let Some(t) = state.tenant_mut(tenant) {
         t.state = update;
     }
-    state.save(control).await?;
+    control.save(&state).await?;
     Ok(state.clone())
 }
 
@@ -204,7 +205,7 @@ async fn upgrade_tenant(
     spec: &WavePlanSpec,
     shared: &Mutex<WaveState>,
     stop: &AtomicBool,
-    control: &dyn Backend,
+    control: &DriverLease,
     options: &WaveOptions,
 ) -> Result<(), WaveError> {
     if stop.load(Ordering::SeqCst) {
