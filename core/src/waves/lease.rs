@@ -118,7 +118,7 @@ impl DriverLease {
             lease.control.apply(&[ns], &ApplyOptions::default()).await?;
         }
         let precondition = existing.as_ref().and_then(|l| l.pointer("/metadata/resourceVersion")).and_then(Value::as_str);
-        match lease.write(now, precondition).await {
+        match lease.write(now, &lease.holder, precondition).await {
             Ok(()) => {
                 tracing::info!(plan, holder = %lease.holder, "took the wave plan's driver lease");
                 Ok(lease)
@@ -157,9 +157,10 @@ impl DriverLease {
         }
     }
 
-    /// Applies the Lease at backend time `now`; `take_over` = the resourceVersion read (force, as a precondition).
-    async fn write(&self, now: Duration, take_over: Option<&str>) -> Result<(), BackendError> {
-        let lease = self.object(now, &self.holder, take_over);
+    /// Applies the Lease held by `holder` at backend time `now`; `take_over` = the resourceVersion
+    /// read (force, as a precondition), none to create it.
+    async fn write(&self, now: Duration, holder: &str, take_over: Option<&str>) -> Result<(), BackendError> {
+        let lease = self.object(now, holder, take_over);
         self.control.apply(&[lease], &self.apply_options(take_over.is_some())).await.map(|_| ())
     }
 
@@ -182,9 +183,22 @@ impl DriverLease {
         if now.saturating_sub(last) < self.duration / 3 {
             return Ok(());
         }
-        self.write(now, None).await?;
+        let rv = self.still_held().await?;
+        self.write(now, &self.holder, rv.as_deref()).await?;
         *self.renewed.lock().unwrap_or_else(|p| p.into_inner()) = now;
         Ok(())
+    }
+
+    /// The resourceVersion of the Lease while no other driver took it over (none when it is gone);
+    /// [`WaveError::LeaseHeld`] once another one did. Every later write is conditional on it.
+    async fn still_held(&self) -> Result<Option<String>, WaveError> {
+        let Some(lease) = self.control.get(&lease_kind(), Some(WAVES_NAMESPACE), &WaveState::config_map_name(&self.plan)).await? else {
+            return Ok(None);
+        };
+        match holder_of(&lease, self.control.now()) {
+            Some(other) if other.holder != self.holder => Err(held(&self.plan, other)),
+            _ => Ok(lease.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string)),
+        }
     }
 
     /// Renews the lease if due, then saves the plan: a driver that lost its lease writes nothing.
@@ -223,9 +237,12 @@ impl DriverLease {
 
     /// Gives the lease up (best effort: a lease taken over meanwhile stays with its new holder).
     pub(super) async fn release(self) {
-        let lease = self.object(self.control.now(), "", None);
-        let options = self.apply_options(false);
-        if let Err(e) = self.control.apply(&[lease], &options).await {
+        let outcome = match self.still_held().await {
+            Ok(Some(rv)) => self.write(self.control.now(), "", Some(&rv)).await.map_err(WaveError::from),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
             tracing::debug!(plan = %self.plan, error = %e, "the driver lease was not given up (taken over, or out of reach)");
         }
     }
@@ -264,8 +281,8 @@ mod tests {
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WAVES_NAMESPACE}});
         control.apply(&[ns], &ApplyOptions::default()).await.unwrap();
         let (a, b) = (driver(&control), driver(&control));
-        a.write(control.now(), None).await.expect("the first creates it");
-        let conflict = b.write(control.now(), None).await.expect_err("the second conflicts on spec.holderIdentity");
+        a.write(control.now(), &a.holder, None).await.expect("the first creates it");
+        let conflict = b.write(control.now(), &b.holder, None).await.expect_err("the second conflicts on spec.holderIdentity");
         assert!(matches!(&b.lost(conflict).await, WaveError::LeaseHeld { holder, .. } if *holder == a.holder));
         // a's lease expires; c and d both read it, then both take it over with the resourceVersion read.
         control.sleep(Duration::from_secs(31)).await;
@@ -273,17 +290,41 @@ mod tests {
         assert!(holder_of(&read, control.now()).unwrap().expired);
         let rv = read["metadata"]["resourceVersion"].as_str().unwrap().to_string();
         let (c, d) = (driver(&control), driver(&control));
-        c.write(control.now(), Some(&rv)).await.expect("the first takeover wins");
-        let stale = d.write(control.now(), Some(&rv)).await.expect_err("the second one's resourceVersion is stale");
+        c.write(control.now(), &c.holder, Some(&rv)).await.expect("the first takeover wins");
+        let stale = d.write(control.now(), &d.holder, Some(&rv)).await.expect_err("the second one's resourceVersion is stale");
         assert!(matches!(&d.lost(stale).await, WaveError::LeaseHeld { holder, .. } if *holder == c.holder));
         // a, back from the dead, cannot renew: c owns the fields now.
         control.sleep(Duration::from_secs(11)).await;
-        assert!(matches!(a.renew_if_due().await, Err(WaveError::Backend(BackendError::Conflict { .. }))));
+        assert!(matches!(a.renew_if_due().await, Err(WaveError::LeaseHeld { holder, .. }) if holder == c.holder));
+        // Nor can it overwrite c's lease with the resourceVersion it saw before the takeover.
+        assert!(matches!(a.write(control.now(), &a.holder, Some(&rv)).await, Err(BackendError::Conflict { .. })));
         c.renew_if_due().await.expect("the holder renews");
+        // Renewals keep working while earlier holders still co-own fields of the same value.
+        control.sleep(Duration::from_secs(11)).await;
+        c.renew_if_due().await.expect("the holder renews again");
         let held = holder(control.as_ref(), "p").await.unwrap().unwrap();
         assert_eq!((held.holder.as_str(), held.expired), (c.holder.as_str(), false));
         c.release().await;
         assert_eq!(holder(control.as_ref(), "p").await.unwrap(), None, "given up");
+    }
+
+    /// A driver taking over at the very time the previous one gave up shares fields of equal value
+    /// with it (server-side apply co-ownership): it still renews and gives up.
+    #[tokio::test]
+    async fn a_successor_renews_and_gives_up_whatever_its_predecessor_left() {
+        let control: Arc<dyn Backend> = Arc::new(crate::backend::sim::SimulatedCluster::new());
+        let first = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
+        first.release().await;
+        let second = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
+        assert!(matches!(DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await, Err(WaveError::LeaseHeld { holder, .. }) if holder == second.holder));
+        control.sleep(Duration::from_secs(20)).await;
+        second.renew_if_due().await.expect("renewed");
+        let held = holder(control.as_ref(), "p").await.unwrap().unwrap();
+        assert_eq!((held.holder.as_str(), held.expires.as_str()), (second.holder.as_str(), "2026-01-01T00:00:50Z"));
+        second.release().await;
+        assert_eq!(holder(control.as_ref(), "p").await.unwrap(), None);
+        let third = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.expect("free again");
+        third.release().await;
     }
 
     #[test]

@@ -60,8 +60,11 @@ async fn main() {
             // The killed driver's lease expires within LEASE (a few retries more for a loaded machine).
             let mut attempt = 0;
             loop {
-                match waves::resume(&fleet, &wave::plan_name(suffix), &options).await {
-                    Err(WaveError::NoSuchPlan { .. }) => break waves::start(&fleet, &plan, &options).await,
+                let outcome = match waves::resume(&fleet, &wave::plan_name(suffix), &options).await {
+                    Err(WaveError::NoSuchPlan { .. }) => waves::start(&fleet, &plan, &options).await,
+                    other => other,
+                };
+                match outcome {
                     Err(WaveError::LeaseHeld { .. }) if attempt < 40 => {
                         attempt += 1;
                         tokio::time::sleep(LEASE / 5).await;
