@@ -61,6 +61,7 @@ from moorage._moorage import (
     NothingSelected,
     WaveStateUnreadable,
     EmptyFleet,
+    LeaseHeld,
 )
 
 __all__ = [
@@ -120,6 +121,7 @@ __all__ = [
     "NothingSelected",
     "WaveStateUnreadable",
     "EmptyFleet",
+    "LeaseHeld",
     "Watch",
     "watch",
 ]

@@ -63,6 +63,7 @@ __all__ = [
     "NothingSelected",
     "WaveStateUnreadable",
     "EmptyFleet",
+    "LeaseHeld",
 ]
 
 _Json: TypeAlias = Any
@@ -498,3 +499,8 @@ class WaveStateUnreadable(WaveError):
     message: str
 
 class EmptyFleet(WaveError): ...
+
+class LeaseHeld(WaveError):
+    plan: str
+    holder: str
+    expires: str
