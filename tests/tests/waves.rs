@@ -295,6 +295,48 @@ async fn a_second_driver_is_refused_while_the_first_one_runs() {
     assert_eq!(waves::resume(&fleet, "shop-2", &options).await.unwrap(), done);
 }
 
+/// The analysis gate between waves: a verification Job in each upgraded tenant's namespace after
+/// the canary wave. Passing, the plan goes on; failing, it stops before the next wave; unable to
+/// decide, it pauses until `resume`.
+#[tokio::test]
+async fn an_analysis_between_waves_goes_on_stops_or_pauses_the_plan() {
+    let (fleet, onprem, _) = two_sims();
+    let tenants = names("a", 4);
+    onboard(&fleet, &tenants, 10).await;
+    let check = |image: &str| moorage::Analysis::job("smoke", image, ["sh", "-c", "curl -fsS http://shop/"]);
+    let plan = |name: &str, analysis: moorage::Analysis| {
+        WavePlan::builder(name, "shop", "2.0", NEW_IMAGE).canary_tenants(["a00"]).waves([100]).analysis_between_waves(analysis).build().unwrap()
+    };
+    // Passing: every wave runs.
+    let (options, seen) = recorder();
+    let passed = waves::start(&fleet, &plan("shop-2", check("registry.test/check:1")), &options).await.unwrap();
+    assert_eq!((passed.phase.clone(), passed.succeeded()), (WavePhase::Done, 4));
+    let analyses: Vec<WaveProgress> = seen.lock().unwrap().iter().filter(|e| matches!(e, WaveProgress::AnalysisFinished { .. })).cloned().collect();
+    assert!(matches!(analyses.as_slice(), [WaveProgress::AnalysisFinished { wave: 0, tenant, verdict: moorage::analysis::Verdict::Passed, .. }] if tenant == "a00"), "{analyses:?}");
+
+    // Failing on the canary (a00 runs on onprem): the plan stops, the next wave never starts.
+    onprem.inject(ImageFailure::new("registry.test/check:bad", Failure::CrashLoop));
+    let bad = WavePlan::builder("shop-3", "shop", "3.0", "registry.test/shop:3.0").canary_tenants(["a00"]).waves([100]).analysis_between_waves(check("registry.test/check:bad")).build().unwrap();
+    let stopped = waves::start(&fleet, &bad, &options).await.unwrap();
+    assert!(matches!(&stopped.phase, WavePhase::Stopped { reason } if reason.contains("smoke") && reason.contains("a00") && reason.contains("failed")), "{:?}", stopped.phase);
+    assert_eq!(stopped.succeeded(), 1);
+    assert_eq!(version_of(&fleet, "a01").await, "2.0", "the 100% wave never started");
+
+    // Unable to decide (nothing listens): paused after the canary; resume goes on.
+    let unsure = WavePlan::builder("shop-4", "shop", "4.0", "registry.test/shop:4.0").select_tenants(["a01", "a02"]).canary_tenants(["a01"]).waves([100])
+        .analysis_between_waves(moorage::Analysis::http_url("reachable", "http://127.0.0.1:1/health")).build().unwrap();
+    let paused = waves::start(&fleet, &unsure, &options).await.unwrap();
+    assert_eq!((paused.phase.clone(), paused.current_wave, paused.succeeded()), (WavePhase::Paused, 1, 1));
+    let resumed = waves::resume(&fleet, "shop-4", &options).await.unwrap();
+    assert_eq!((resumed.phase.clone(), resumed.succeeded()), (WavePhase::Done, 2));
+
+    // A bad analysis is refused with its path before any call.
+    let e = WavePlan::builder("shop-5", "shop", "5.0", NEW_IMAGE).analysis_between_waves(moorage::Analysis::job("Bad Name", "", Vec::<String>::new())).build().unwrap_err();
+    for path in ["plan.betweenWaves.analysis.name", "plan.betweenWaves.analysis.job.image"] {
+        assert!(e.has_path(path), "{path}: {e}");
+    }
+}
+
 #[tokio::test]
 async fn a_bad_plan_is_refused_with_every_path_before_any_call() {
     let err = WavePlan::builder("shop 2", "shop", "2.0", "not an image!").waves([50]).build().unwrap_err();

@@ -130,6 +130,7 @@ pub fn describe(p: &WaveProgress) -> String {
         WaveProgress::TenantSucceeded { tenant, cluster } => format!("{tenant} ({cluster}): upgraded"),
         WaveProgress::TenantFailed { tenant, cluster, reason } => format!("{tenant} ({cluster}): failed, rolled back: {reason}"),
         WaveProgress::WaveFinished { wave, succeeded, failed } => format!("wave {wave} finished ({succeeded} upgraded, {failed} failed so far)"),
+        WaveProgress::AnalysisFinished { wave, tenant, verdict, reason } => format!("analysis after wave {wave} on {tenant}: {} ({reason})", verdict.as_str()),
         WaveProgress::Paused { next_wave } => format!("paused before wave {next_wave}"),
         WaveProgress::Waiting { seconds } => format!("waiting {seconds}s before the next wave"),
         WaveProgress::Stopped { reason } => format!("stopped: {reason}"),

@@ -140,6 +140,17 @@ pub enum WaveProgress {
         /// Tenants failed so far (all waves).
         failed: usize,
     },
+    /// The analysis between waves ran against one tenant of the wave.
+    AnalysisFinished {
+        /// The wave.
+        wave: u32,
+        /// The tenant.
+        tenant: String,
+        /// Its verdict.
+        verdict: crate::analysis::Verdict,
+        /// Why, for people.
+        reason: String,
+    },
     /// The plan paused after a wave; `resume` goes on.
     Paused {
         /// The next wave.

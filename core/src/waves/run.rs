@@ -13,7 +13,10 @@ use super::lease::DriverLease;
 use super::plan::{assign_waves, WaveGate, WavePlanSpec};
 use super::state::{TenantWave, TenantWaveState, WavePhase, WaveState};
 use super::{WaveError, WaveOptions, WaveProgress};
+use crate::analysis::{self, Subject, Verdict};
 use crate::backend::Backend;
+use crate::compile::ServiceRole;
+use crate::model::analysis::Analysis;
 use crate::checks::parse_duration;
 use crate::labels;
 use crate::model::release::Release;
@@ -152,10 +155,52 @@ pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOpt
                     let d = parse_duration(d).unwrap_or_default();
                     state.resume_at = Some(control.now().as_secs() + d.as_secs());
                 }
+                WaveGate::Analysis(analysis) => match analyse_wave(fleet, &state, wave, analysis, options).await? {
+                    (Verdict::Passed, _) => {}
+                    (Verdict::Failed, reason) => {
+                        options.emit(WaveProgress::Stopped { reason: reason.clone() });
+                        state.phase = WavePhase::Stopped { reason };
+                    }
+                    (Verdict::Inconclusive, _) => {
+                        state.phase = WavePhase::Paused;
+                        options.emit(WaveProgress::Paused { next_wave: state.current_wave });
+                    }
+                },
             }
         }
         lease.save(&state).await?;
     }
+}
+
+/// Runs the gate's analysis against every tenant wave `wave` upgraded, in the tenant's namespace on
+/// its cluster (the stable Service now serves the new version). The first failure decides; else
+/// the first inconclusive result; else passed. (Run again when a driver dies before the next save.)
+async fn analyse_wave(fleet: &Fleet, state: &WaveState, wave: u32, analysis: &Analysis, options: &WaveOptions) -> Result<(Verdict, String), WaveError> {
+    let spec = &state.spec;
+    let mut outcome = (Verdict::Passed, String::new());
+    for t in state.wave_tenants(wave).filter(|t| t.state == TenantWaveState::Succeeded) {
+        let backend = fleet.cluster(&t.cluster).map(|c| c.backend.clone()).ok_or_else(|| FleetError::UnknownCluster(t.cluster.clone()))?;
+        let history = History::load(backend.as_ref(), &t.tenant, &spec.app).await?;
+        let live = history.revisions.iter().rev().find(|r| r.version == spec.version);
+        let subject = Subject {
+            tenant: t.tenant.clone(),
+            namespace: t.tenant.clone(),
+            app: spec.app.clone(),
+            version: spec.version.clone(),
+            revision: live.map_or(0, |r| r.number),
+            service: ServiceRole::Stable.service_name(&spec.app),
+            port: live.and_then(|r| r.spec.ports.first()).map(|p| p.port),
+        };
+        let result = analysis::run(backend.as_ref(), analysis, &subject, &format!("after wave {wave}")).await;
+        options.emit(WaveProgress::AnalysisFinished { wave, tenant: t.tenant.clone(), verdict: result.verdict, reason: result.reason.clone() });
+        let reason = format!("analysis {} after wave {wave}: {} on {}: {}", result.name, result.verdict.as_str(), t.tenant, result.reason);
+        match result.verdict {
+            Verdict::Failed => return Ok((Verdict::Failed, reason)),
+            Verdict::Inconclusive if outcome.0 == Verdict::Passed => outcome = (Verdict::Inconclusive, reason),
+            _ => {}
+        }
+    }
+    Ok(outcome)
 }
 
 /// Upgrades the unfinished tenants of one wave, at most `maxConcurrentPerCluster` at once per
