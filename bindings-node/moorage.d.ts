@@ -27,7 +27,7 @@ export type ErrorCode =
   | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'CONFLICT' | 'INVALID_OBJECT' | 'NOT_FOUND' | 'MISSING_KIND' | 'TIMEOUT' | 'UNAVAILABLE'
   | 'DOMAIN_TAKEN' | 'TENANT_PROTECTED' | 'TENANT_NOT_FOUND' | 'SERIALIZE' | 'TOKEN_REQUEST' | 'SPEC_NOT_RECORDED' | 'CONFIG' | 'MANIFEST'
   | 'DUPLICATE_CLUSTER' | 'UNKNOWN_CLUSTER' | 'NO_CAPACITY' | 'ALREADY_PLACED'
-  | 'PLAN_EXISTS' | 'NO_SUCH_PLAN' | 'NOTHING_SELECTED' | 'WAVE_STATE_UNREADABLE' | 'EMPTY_FLEET'
+  | 'PLAN_EXISTS' | 'NO_SUCH_PLAN' | 'NOTHING_SELECTED' | 'WAVE_STATE_UNREADABLE' | 'EMPTY_FLEET' | 'LEASE_HELD'
   | 'PROMETHEUS_UNREACHABLE' | 'PROMETHEUS_REFUSED' | 'PROMETHEUS_MALFORMED'
 
 /** `VALIDATION`: every problem of a spec, each with its field's path. */
@@ -242,6 +242,15 @@ export declare class WaveStateUnreadableError extends WaveError {
 /** `EMPTY_FLEET`: the fleet has no cluster to keep the plan's state in. */
 export declare class EmptyFleetError extends WaveError {
   readonly code: 'EMPTY_FLEET'
+}
+/** `LEASE_HELD`: another live driver runs the plan (one driver at a time). */
+export declare class LeaseHeldError extends WaveError {
+  readonly code: 'LEASE_HELD'
+  readonly plan: string
+  /** The driver holding the lease (`<hostname>-<pid>-<random>`). */
+  readonly holder: string
+  /** When its lease expires unless renewed (RFC 3339, the cluster's time). */
+  readonly expires: string
 }
 /** `PROMETHEUS_UNREACHABLE`: Prometheus could not be queried (after the retries). */
 export declare class PrometheusUnreachableError extends PrometheusError {

@@ -68,6 +68,7 @@ const CLASSES = {
   NOTHING_SELECTED: ['NothingSelectedError', WaveError],
   WAVE_STATE_UNREADABLE: ['WaveStateUnreadableError', WaveError],
   EMPTY_FLEET: ['EmptyFleetError', WaveError],
+  LEASE_HELD: ['LeaseHeldError', WaveError],
   PROMETHEUS_UNREACHABLE: ['PrometheusUnreachableError', PrometheusError],
   PROMETHEUS_REFUSED: ['PrometheusRefusedError', PrometheusError],
   PROMETHEUS_MALFORMED: ['PrometheusMalformedError', PrometheusError],

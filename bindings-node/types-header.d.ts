@@ -149,6 +149,8 @@ export interface FleetClusterOptions {
   cluster: Cluster
   labels?: Record<string, string>
   capacity?: number
+  /** The provider's allow list of storage classes on this cluster (absent: any class). */
+  storageClasses?: string[]
 }
 
 /** A fleet wave plan: the keys of a wave plan file. */
@@ -204,6 +206,7 @@ export type WaveEvent =
   | { event: 'waveFinished'; wave: number; succeeded: number; failed: number }
   | { event: 'paused'; nextWave: number }
   | { event: 'waiting'; seconds: number }
+  | { event: 'analysisFinished'; wave: number; tenant: string; verdict: 'passed' | 'failed' | 'inconclusive'; reason: string }
   | { event: 'stopped'; reason: string }
   | { event: 'done'; succeeded: number; failed: number; skipped: number }
 

@@ -59,6 +59,7 @@ pub const CODES: &[&str] = &[
     "NOTHING_SELECTED",
     "WAVE_STATE_UNREADABLE",
     "EMPTY_FLEET",
+    "LEASE_HELD",
     "PROMETHEUS_UNREACHABLE",
     "PROMETHEUS_REFUSED",
     "PROMETHEUS_MALFORMED",
@@ -248,6 +249,7 @@ pub fn waves(e: &WaveError) -> Failure {
         WaveError::NothingSelected { app } => Failure::new("NOTHING_SELECTED", e, json!({ "app": app })),
         WaveError::UnreadableState { plan, message } => Failure::new("WAVE_STATE_UNREADABLE", e, json!({"plan": plan, "detail": message})),
         WaveError::EmptyFleet => Failure::new("EMPTY_FLEET", e, json!({})),
+        WaveError::LeaseHeld { plan, holder, expires } => Failure::new("LEASE_HELD", e, json!({"plan": plan, "holder": holder, "expires": expires})),
         WaveError::Fleet(f) => fleet(f),
         WaveError::Backend(b) => backend(b),
     }

@@ -69,12 +69,17 @@ fn fleet_cluster(i: usize, c: &Object<'_>) -> napi::Result<FleetCluster> {
         Some(_) => c.get_named_property("capacity")?,
         None => u32::MAX,
     };
-    Ok(FleetCluster { name, labels, capacity, backend: cluster.backend.clone() })
+    // The provider's allow list of storage classes on this cluster (absent: any class).
+    let storage_classes: Option<Vec<String>> = match member(c, "storageClasses")? {
+        Some(_) => Some(c.get_named_property("storageClasses")?),
+        None => None,
+    };
+    Ok(FleetCluster { name, labels, capacity, storage_classes, backend: cluster.backend.clone() })
 }
 
 #[napi]
 impl Fleet {
-    /// A fleet of named clusters: `[{name, cluster, labels?, capacity?}]` (capacity in tenants,
+    /// A fleet of named clusters: `[{name, cluster, labels?, capacity?, storageClasses?}]` (capacity in tenants,
     /// default unlimited). Two clusters of one name: `DUPLICATE_CLUSTER`.
     #[napi(constructor, ts_args_type = "clusters: FleetClusterOptions[]")]
     pub fn new(env: Env, clusters: Vec<Object>) -> napi::Result<Self> {

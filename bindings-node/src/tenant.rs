@@ -135,6 +135,9 @@ pub struct ApplyTenantOptionsJs {
     pub timeout: Option<f64>,
     /// Take over fields another field manager changed (default: fail with `CONFLICT`).
     pub force: Option<bool>,
+    /// The provider's allow list of storage classes (absent: any class); a volume of another
+    /// class is a `VALIDATION` error naming the allowed ones.
+    pub storage_classes: Option<Vec<String>>,
 }
 
 /// One object and what an apply did to it.
@@ -385,6 +388,7 @@ impl Cluster {
         if o.force == Some(true) {
             opts.conflicts = ConflictPolicy::Force;
         }
+        opts.storage_classes = o.storage_classes;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         spawn(env, async move { tenant::apply(backend.as_ref(), &tenant, &opts).await.map_err(|e| errors::tenant(&e)) }, report)
     }

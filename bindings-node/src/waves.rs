@@ -42,6 +42,9 @@ pub fn wave_event_json(p: &WaveProgress) -> Value {
         WaveProgress::WaveFinished { wave, succeeded, failed } => json!({"event": "waveFinished", "wave": wave, "succeeded": succeeded, "failed": failed}),
         WaveProgress::Paused { next_wave } => json!({"event": "paused", "nextWave": next_wave}),
         WaveProgress::Waiting { seconds } => json!({"event": "waiting", "seconds": seconds}),
+        WaveProgress::AnalysisFinished { wave, tenant, verdict, reason } => {
+            json!({"event": "analysisFinished", "wave": wave, "tenant": tenant, "verdict": verdict.as_str(), "reason": reason})
+        }
         WaveProgress::Stopped { reason } => json!({"event": "stopped", "reason": reason}),
         WaveProgress::Done { succeeded, failed, skipped } => json!({"event": "done", "succeeded": succeeded, "failed": failed, "skipped": skipped}),
     }

@@ -65,6 +65,7 @@ create_exception!(moorage, NoSuchPlan, WaveError, "No wave plan of this name was
 create_exception!(moorage, NothingSelected, WaveError, "No tenant of the fleet runs the app and matches the selection. `.app`.");
 create_exception!(moorage, WaveStateUnreadable, WaveError, "The stored wave plan cannot be read. `.plan .message`.");
 create_exception!(moorage, EmptyFleet, WaveError, "The fleet has no cluster.");
+create_exception!(moorage, LeaseHeld, WaveError, "Another live driver runs the wave plan. `.plan .holder .expires`.");
 
 fn with_attrs<'py>(py: Python<'py>, err: PyErr, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
     let value = err.value(py);
@@ -247,6 +248,7 @@ pub fn waves(py: Python<'_>, e: &moorage::waves::WaveError) -> PyErr {
         E::NothingSelected { app } => with_attrs(py, NothingSelected::new_err(msg), &[("app", obj(py, app))]),
         E::UnreadableState { plan, message } => with_attrs(py, WaveStateUnreadable::new_err(msg), &[("plan", obj(py, plan)), ("message", obj(py, message))]),
         E::EmptyFleet => EmptyFleet::new_err(msg),
+        E::LeaseHeld { plan, holder, expires } => with_attrs(py, LeaseHeld::new_err(msg), &[("plan", obj(py, plan)), ("holder", obj(py, holder)), ("expires", obj(py, expires))]),
         E::Fleet(f) => fleet(py, f),
         E::Backend(b) => backend(py, b),
     }
@@ -306,5 +308,6 @@ fn register_lifecycle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NothingSelected", py.get_type::<NothingSelected>())?;
     m.add("WaveStateUnreadable", py.get_type::<WaveStateUnreadable>())?;
     m.add("EmptyFleet", py.get_type::<EmptyFleet>())?;
+    m.add("LeaseHeld", py.get_type::<LeaseHeld>())?;
     Ok(())
 }

@@ -93,7 +93,7 @@ impl Fleet {
             Some(p) => Placement::Pinned(p),
             None => Placement::Rule { required_labels: labels.unwrap_or_default() },
         };
-        let options = crate::lifecycle::apply_options(timeout, force)?;
+        let options = crate::lifecycle::apply_options(timeout, force, None)?;
         let (fleet, tenant) = (self.inner.clone(), tenant.inner.clone());
         let r = block_on(py, async move { fleet.apply(&tenant, &placement, &options).await })?;
         r.map(|(cluster, report)| (cluster, report.changes())).map_err(|e| errors::fleet(py, &e))
@@ -107,7 +107,7 @@ impl Fleet {
             Some(p) => Placement::Pinned(p),
             None => Placement::Rule { required_labels: labels.unwrap_or_default() },
         };
-        let options = crate::lifecycle::apply_options(timeout, force)?;
+        let options = crate::lifecycle::apply_options(timeout, force, None)?;
         let (fleet, tenant) = (self.inner.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = fleet.apply(&tenant, &placement, &options).await;

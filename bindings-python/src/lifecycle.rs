@@ -18,10 +18,11 @@ pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
 }
 
 /// The core's apply options; `force` takes over fields another field manager changed (server-side
-/// apply force) instead of failing with `Conflict`.
-pub(crate) fn apply_options(timeout: f64, force: bool) -> PyResult<ApplyTenantOptions> {
+/// apply force) instead of failing with `Conflict`; `storage_classes` is the provider's allow list
+/// (`None`: any class).
+pub(crate) fn apply_options(timeout: f64, force: bool, storage_classes: Option<Vec<String>>) -> PyResult<ApplyTenantOptions> {
     let conflicts = if force { ConflictPolicy::Force } else { ConflictPolicy::Fail };
-    Ok(ApplyTenantOptions { timeout: seconds("timeout", timeout)?, conflicts })
+    Ok(ApplyTenantOptions { timeout: seconds("timeout", timeout)?, conflicts, storage_classes })
 }
 
 /// Runs a tenant operation as a coroutine; its value becomes a Python object with `convert`.
@@ -58,18 +59,19 @@ impl Cluster {
     /// Creates or updates everything the tenant compiles to (after checking that no other tenant
     /// holds one of its domains), then waits until it is usable, at most `timeout` seconds. Returns
     /// how many objects were created or changed (0 on a repeated apply). A field another field
-    /// manager changed raises `Conflict` before anything is written, unless `force`.
-    #[pyo3(signature = (tenant, *, timeout=60.0, force=false))]
-    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, timeout: f64, force: bool) -> PyResult<usize> {
-        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout, force)?);
+    /// manager changed raises `Conflict` before anything is written, unless `force`. A volume of a
+    /// storage class outside `storage_classes` (the provider's allow list) raises `ValidationError`.
+    #[pyo3(signature = (tenant, *, timeout=60.0, force=false, storage_classes=None))]
+    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, timeout: f64, force: bool, storage_classes: Option<Vec<String>>) -> PyResult<usize> {
+        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout, force, storage_classes)?);
         let r = block_on(py, async move { tenant::apply(backend.as_ref(), &tenant, &options).await })?;
         r.map(|r| r.changes()).map_err(|e| errors::tenant(py, &e))
     }
 
     /// `apply_tenant`, as a coroutine.
-    #[pyo3(signature = (tenant, *, timeout=60.0, force=false))]
-    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, timeout: f64, force: bool) -> PyResult<Bound<'py, PyAny>> {
-        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout, force)?);
+    #[pyo3(signature = (tenant, *, timeout=60.0, force=false, storage_classes=None))]
+    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, timeout: f64, force: bool, storage_classes: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+        let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout, force, storage_classes)?);
         coroutine(py, async move { tenant::apply(backend.as_ref(), &tenant, &options).await }, changes)
     }
 

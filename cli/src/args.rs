@@ -10,9 +10,10 @@ Exit codes:
   0    success
   1    the operation failed (the typed cause is printed: stuck rollout, timeout, cluster unavailable...)
   2    bad input (spec files, arguments, kubeconfig or state file), with every problem's file, field path and line
-  3    not found (tenant, application, revision, or no rollout to promote, abort or retry)
-  4    refused by policy (quota preflight, protected tenant, version still selected, domain held by another tenant, forbidden)
-  130  interrupted (Ctrl-C); a rollout stays resumable with `moorage rollout --resume TENANT APP`
+  3    not found (tenant, application, revision, wave plan, or no rollout to promote, abort or retry)
+  4    refused by policy (quota preflight, protected tenant, version still selected, domain held by another tenant, forbidden,
+       a wave plan driven by another process or existing with another spec)
+  130  interrupted (Ctrl-C); a rollout stays resumable with `moorage rollout --resume TENANT APP`, a wave plan with `moorage waves resume NAME`
 
 Targets: --kubeconfig/--context (a real cluster; the default is the usual kubeconfig), --simulated
 (the embedded simulated cluster, saved to --state FILE between commands), --manifests DIR (GitOps).
@@ -141,6 +142,10 @@ pub enum Command {
     /// List, suspend, resume or delete tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// Upgrade one application across the target's tenants in waves (canary tenants first), resume
+    /// a plan, or show where it stands.
+    #[command(subcommand)]
+    Waves(WavesCommand),
     /// Resource usage per tenant over a period, from Prometheus: CPU core-hours, memory GiB-hours,
     /// storage GiB-days and requests (without TENANT: every tenant of the target and the total).
     Usage {
@@ -191,6 +196,28 @@ pub enum SchemaKind {
     Tenant,
     /// The release spec's.
     Release,
+}
+
+/// `waves` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WavesCommand {
+    /// Start the wave plan in PLAN (YAML or JSON; see docs/fleet-waves.md) and run it until it is
+    /// done, paused or stopped. Starting a plan that exists with the same spec resumes it.
+    Start {
+        /// The plan file.
+        #[arg(value_name = "PLAN")]
+        plan: PathBuf,
+    },
+    /// Go on with plan NAME: after a pause, a wait, or a driver that died (once its lease expired).
+    Resume {
+        /// The plan's name.
+        name: String,
+    },
+    /// Where plan NAME stands: per wave and per tenant, and the driver running it.
+    Status {
+        /// The plan's name.
+        name: String,
+    },
 }
 
 /// `tenants` subcommands.

@@ -7,7 +7,8 @@ use moorage::backend::cluster::ConfigError;
 use moorage::backend::BackendError;
 use moorage::rollout::RolloutError;
 use moorage::spec::SpecFilesError;
-use moorage::tenant::TenantError;
+use moorage::tenant::{FleetError, TenantError};
+use moorage::waves::WaveError;
 use moorage::ValidationErrors;
 
 /// Exit code: success.
@@ -79,6 +80,28 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(String),
+    /// A fleet wave plan could not start or go on.
+    #[error(transparent)]
+    Waves(#[from] WaveError),
+    /// The CLI's one-cluster fleet could not be built.
+    #[error(transparent)]
+    Fleet(#[from] FleetError),
+    /// A wave plan stopped: more tenants failed than its failure budget.
+    #[error("wave plan {plan:?} stopped: {reason}; the failed tenants were rolled back, the upgraded ones stay upgraded")]
+    WavesStopped {
+        /// The plan.
+        plan: String,
+        /// Why.
+        reason: String,
+    },
+    /// Ctrl-C while driving a wave plan; it stays resumable.
+    #[error("interrupted; wave plan {plan:?} stays in the cluster and resumes with: moorage{target} waves resume {plan} (once this driver's lease expired)")]
+    WavesInterrupted {
+        /// The plan.
+        plan: String,
+        /// The target options to repeat.
+        target: String,
+    },
     /// Ctrl-C while waiting for a rollout; it stays resumable.
     #[error("interrupted; the rollout of {tenant}/{app} stays in the cluster and resumes with: moorage{target} rollout --resume {tenant} {app}")]
     Interrupted {
@@ -100,14 +123,38 @@ fn backend_code(e: &BackendError) -> u8 {
     }
 }
 
+fn fleet_code(e: &FleetError) -> u8 {
+    match e {
+        FleetError::UnknownCluster(_) | FleetError::DuplicateCluster(_) => BAD_INPUT,
+        FleetError::NoCapacity { .. } | FleetError::AlreadyPlaced { .. } => REFUSED,
+        FleetError::Tenant(e) => match e {
+            TenantError::DomainTaken { .. } | TenantError::Protected { .. } => REFUSED,
+            TenantError::NotFound { .. } => NOT_FOUND,
+            TenantError::SpecNotRecorded { .. } | TenantError::Serialize { .. } | TenantError::TokenRequest { .. } => FAILED,
+            TenantError::Backend(e) => backend_code(e),
+        },
+        FleetError::Backend(e) => backend_code(e),
+    }
+}
+
 /// The exit code of an error: the one place where causes become exit codes (docs/cli.md).
 pub fn exit_code(error: &CliError) -> u8 {
     match error {
         CliError::Specs(_) | CliError::Invalid(_) | CliError::State { .. } | CliError::Config(_) => BAD_INPUT,
         CliError::TenantUnknown { .. } => NOT_FOUND,
         CliError::StateSave { .. } | CliError::Manifests(_) | CliError::Prometheus(_) | CliError::Output(_) => FAILED,
-        CliError::Interrupted { .. } => INTERRUPTED,
+        CliError::Interrupted { .. } | CliError::WavesInterrupted { .. } => INTERRUPTED,
         CliError::Backend(e) => backend_code(e),
+        CliError::WavesStopped { .. } => FAILED,
+        CliError::Fleet(e) => fleet_code(e),
+        CliError::Waves(e) => match e {
+            WaveError::Invalid(_) => BAD_INPUT,
+            WaveError::NoSuchPlan { .. } | WaveError::NothingSelected { .. } => NOT_FOUND,
+            WaveError::PlanExists { .. } | WaveError::LeaseHeld { .. } => REFUSED,
+            WaveError::UnreadableState { .. } | WaveError::EmptyFleet => FAILED,
+            WaveError::Fleet(e) => fleet_code(e),
+            WaveError::Backend(e) => backend_code(e),
+        },
         CliError::Tenant(e) => match e {
             TenantError::DomainTaken { .. } | TenantError::Protected { .. } => REFUSED,
             TenantError::NotFound { .. } => NOT_FOUND,
@@ -151,6 +198,28 @@ pub fn kind(error: &CliError) -> String {
         CliError::Prometheus(_) => "Prometheus".into(),
         CliError::Output(_) => "Output".into(),
         CliError::Interrupted { .. } => "Interrupted".into(),
+        CliError::WavesInterrupted { .. } => "Interrupted".into(),
+        CliError::WavesStopped { .. } => "WavesStopped".into(),
+        CliError::Fleet(e) | CliError::Waves(WaveError::Fleet(e)) => match e {
+            FleetError::DuplicateCluster(_) => "DuplicateCluster".into(),
+            FleetError::UnknownCluster(_) => "UnknownCluster".into(),
+            FleetError::NoCapacity { .. } => "NoCapacity".into(),
+            FleetError::AlreadyPlaced { .. } => "AlreadyPlaced".into(),
+            FleetError::Tenant(t) => kind(&CliError::Tenant(t.clone())),
+            FleetError::Backend(e) => backend(e),
+        },
+        CliError::Waves(e) => match e {
+            WaveError::Invalid(_) => "Invalid".into(),
+            WaveError::PlanExists { .. } => "PlanExists".into(),
+            WaveError::NoSuchPlan { .. } => "NoSuchPlan".into(),
+            WaveError::NothingSelected { .. } => "NothingSelected".into(),
+            WaveError::UnreadableState { .. } => "UnreadableState".into(),
+            WaveError::LeaseHeld { .. } => "LeaseHeld".into(),
+            WaveError::EmptyFleet => "EmptyFleet".into(),
+            // Matched with CliError::Fleet above.
+            WaveError::Fleet(f) => kind(&CliError::Fleet(f.clone())),
+            WaveError::Backend(e) => backend(e),
+        },
         CliError::Backend(e) => backend(e),
         CliError::Tenant(e) => match e {
             TenantError::DomainTaken { .. } => "DomainTaken",

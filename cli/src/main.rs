@@ -14,7 +14,7 @@ use clap::Parser;
 
 use args::{Cli, Command, Format};
 use commands::release::AppOperation;
-use commands::{meta, release, specs, tenants, Context};
+use commands::{meta, release, specs, tenants, waves, Context};
 use error::CliError;
 use output::{colour_wanted, Colour, Output};
 use target::Target;
@@ -44,6 +44,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Scale { app, replicas } => release::operate(&ctx, app, AppOperation::Scale(*replicas)).await,
         Command::History(a) => release::history(&ctx, a).await,
         Command::Tenants(command) => tenants::tenants(&ctx, command).await,
+        Command::Waves(command) => waves::waves(&ctx, command).await,
         Command::Usage { tenant: None, prometheus, last } => tenants::usage(&ctx.out, None, prometheus, last, Some(ctx.target.backend())).await,
         Command::Render { .. } | Command::Schema { .. } | Command::Completion { .. } | Command::Usage { tenant: Some(_), .. } => Ok(()),
     };

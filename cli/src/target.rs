@@ -43,6 +43,11 @@ impl Target {
         self.backend.as_ref()
     }
 
+    /// The backend, shared (for a fleet of this one target).
+    pub fn shared(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+
     /// Saves the simulated cluster's state (whatever the command's outcome: a failed rollout
     /// leaves state behind too). Nothing to do for the other targets, whose state is the cluster.
     pub fn finish(&self) -> Result<(), CliError> {

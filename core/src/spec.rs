@@ -5,7 +5,7 @@ mod lines;
 
 use serde::de::DeserializeOwned;
 
-pub use files::{document_from_yaml, read_paths, SpecDocument, SpecFile, SpecFilesError, SpecProblem, SpecProblemKind};
+pub use files::{document_from_yaml, read_paths, wave_plan_file, SpecDocument, SpecFile, SpecFilesError, SpecProblem, SpecProblemKind};
 pub use lines::line_of;
 
 use crate::error::ValidationErrors;

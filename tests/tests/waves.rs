@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moorage::backend::sim::{Failure, ImageFailure, SimulatedCluster};
-use moorage::backend::{Backend, Kind, Propagation, Selector};
+use moorage::backend::{ApplyOptions, Backend, BackendError, ConflictPolicy, Kind, Propagation, Selector};
 use moorage_tests::dying::Dying;
 use moorage::rollout::{self, RolloutOptions};
 use moorage::tenant::{self, ApplyTenantOptions, DeleteOptions, Fleet, FleetCluster, Placement};
@@ -226,11 +226,114 @@ async fn a_paused_plan_waits_for_resume_and_a_dead_driver_is_replaced() {
     assert_eq!(mid.phase, WavePhase::Running);
     assert!(mid.remaining() > 0, "killed mid-wave: {:?}", mid.tenants);
 
+    // The dead driver's lease holds until it expires (virtual time): until then resume is refused.
+    let dead_holder = waves::driver(&fleet, "shop-2").await.unwrap().expect("the dead driver's lease");
+    assert!(!dead_holder.expired);
+    match waves::resume(&fleet, "shop-2", &options).await {
+        Err(WaveError::LeaseHeld { holder, expires, .. }) => assert_eq!((holder, expires), (dead_holder.holder.clone(), dead_holder.expires.clone())),
+        other => panic!("expected LeaseHeld, got {other:?}"),
+    }
+    fleet.clusters()[0].backend.sleep(waves::DEFAULT_LEASE_DURATION).await;
+    assert!(waves::driver(&fleet, "shop-2").await.unwrap().unwrap().expired);
+
     let finished = waves::resume(&fleet, "shop-2", &options).await.unwrap();
     assert_eq!((finished.phase.clone(), finished.succeeded()), (WavePhase::Done, 9));
     for t in &tenants {
         assert_eq!(version_of(&fleet, t).await, "2.0");
         assert_eq!(revisions_of(&fleet, t).await, ["1.0", "2.0"], "{t}: none rolled out twice");
+    }
+}
+
+/// Two drivers at once: while the first one runs a wave, a second `start` or `resume` is refused
+/// with the holder's name and lease expiry; once the first one returns, its lease is given up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_driver_is_refused_while_the_first_one_runs() {
+    let (fleet, _, _) = two_sims();
+    let tenants = names("d", 4);
+    onboard(&fleet, &tenants, 10).await;
+    let plan = WavePlan::builder("shop-2", "shop", "2.0", NEW_IMAGE).canary_tenants(["d00"]).waves([100]).build().unwrap();
+    // The first driver stops in its first tenant's start until the second one has tried.
+    let (mid_wave, mid_wave_rx) = tokio::sync::oneshot::channel::<()>();
+    let (tried, tried_rx) = std::sync::mpsc::channel::<()>();
+    let mid_wave = Mutex::new(Some(mid_wave));
+    let tried_rx = Mutex::new(tried_rx);
+    let first_options = WaveOptions { rollout: rollout_options(), ..Default::default() }.on_progress(move |p| {
+        if matches!(p, WaveProgress::TenantStarted { .. }) {
+            if let Some(signal) = mid_wave.lock().unwrap().take() {
+                let _ = signal.send(());
+                let _ = tried_rx.lock().unwrap().recv();
+            }
+        }
+    });
+    let first = {
+        let (fleet, plan) = (fleet.clone(), plan.clone());
+        tokio::spawn(async move { waves::start(&fleet, &plan, &first_options).await })
+    };
+    mid_wave_rx.await.expect("the first driver reached its first tenant");
+    let holder = waves::driver(&fleet, "shop-2").await.unwrap().expect("held by the first driver");
+    assert!(!holder.expired && holder.holder.contains(&format!("-{}-", std::process::id())), "{holder:?}");
+    let (options, seen) = recorder();
+    for attempt in [waves::start(&fleet, &plan, &options).await, waves::resume(&fleet, "shop-2", &options).await] {
+        match attempt {
+            Err(e @ WaveError::LeaseHeld { .. }) => {
+                let WaveError::LeaseHeld { holder: h, expires, plan } = &e else { unreachable!() };
+                assert_eq!((h, expires, plan.as_str()), (&holder.holder, &holder.expires, "shop-2"));
+                assert!(e.to_string().contains(&holder.holder), "{e}");
+            }
+            other => panic!("expected LeaseHeld, got {other:?}"),
+        }
+    }
+    assert!(seen.lock().unwrap().is_empty(), "the refused drivers did nothing");
+    tried.send(()).unwrap();
+    let done = first.await.unwrap().unwrap();
+    assert_eq!((done.phase.clone(), done.succeeded()), (WavePhase::Done, 4));
+    for t in &tenants {
+        assert_eq!(revisions_of(&fleet, t).await, ["1.0", "2.0"], "{t}: upgraded once");
+    }
+    // Given up on return: another driver goes on at once (nothing left to do).
+    assert_eq!(waves::driver(&fleet, "shop-2").await.unwrap(), None);
+    assert_eq!(waves::resume(&fleet, "shop-2", &options).await.unwrap(), done);
+}
+
+/// The analysis gate between waves: a verification Job in each upgraded tenant's namespace after
+/// the canary wave. Passing, the plan goes on; failing, it stops before the next wave; unable to
+/// decide, it pauses until `resume`.
+#[tokio::test]
+async fn an_analysis_between_waves_goes_on_stops_or_pauses_the_plan() {
+    let (fleet, onprem, _) = two_sims();
+    let tenants = names("a", 4);
+    onboard(&fleet, &tenants, 10).await;
+    let check = |image: &str| moorage::Analysis::job("smoke", image, ["sh", "-c", "curl -fsS http://shop/"]);
+    let plan = |name: &str, analysis: moorage::Analysis| {
+        WavePlan::builder(name, "shop", "2.0", NEW_IMAGE).canary_tenants(["a00"]).waves([100]).analysis_between_waves(analysis).build().unwrap()
+    };
+    // Passing: every wave runs.
+    let (options, seen) = recorder();
+    let passed = waves::start(&fleet, &plan("shop-2", check("registry.test/check:1")), &options).await.unwrap();
+    assert_eq!((passed.phase.clone(), passed.succeeded()), (WavePhase::Done, 4));
+    let analyses: Vec<WaveProgress> = seen.lock().unwrap().iter().filter(|e| matches!(e, WaveProgress::AnalysisFinished { .. })).cloned().collect();
+    assert!(matches!(analyses.as_slice(), [WaveProgress::AnalysisFinished { wave: 0, tenant, verdict: moorage::analysis::Verdict::Passed, .. }] if tenant == "a00"), "{analyses:?}");
+
+    // Failing on the canary (a00 runs on onprem): the plan stops, the next wave never starts.
+    onprem.inject(ImageFailure::new("registry.test/check:bad", Failure::CrashLoop));
+    let bad = WavePlan::builder("shop-3", "shop", "3.0", "registry.test/shop:3.0").canary_tenants(["a00"]).waves([100]).analysis_between_waves(check("registry.test/check:bad")).build().unwrap();
+    let stopped = waves::start(&fleet, &bad, &options).await.unwrap();
+    assert!(matches!(&stopped.phase, WavePhase::Stopped { reason } if reason.contains("smoke") && reason.contains("a00") && reason.contains("failed")), "{:?}", stopped.phase);
+    assert_eq!(stopped.succeeded(), 1);
+    assert_eq!(version_of(&fleet, "a01").await, "2.0", "the 100% wave never started");
+
+    // Unable to decide (nothing listens): paused after the canary; resume goes on.
+    let unsure = WavePlan::builder("shop-4", "shop", "4.0", "registry.test/shop:4.0").select_tenants(["a01", "a02"]).canary_tenants(["a01"]).waves([100])
+        .analysis_between_waves(moorage::Analysis::http_url("reachable", "http://127.0.0.1:1/health")).build().unwrap();
+    let paused = waves::start(&fleet, &unsure, &options).await.unwrap();
+    assert_eq!((paused.phase.clone(), paused.current_wave, paused.succeeded()), (WavePhase::Paused, 1, 1));
+    let resumed = waves::resume(&fleet, "shop-4", &options).await.unwrap();
+    assert_eq!((resumed.phase.clone(), resumed.succeeded()), (WavePhase::Done, 2));
+
+    // A bad analysis is refused with its path before any call.
+    let e = WavePlan::builder("shop-5", "shop", "5.0", NEW_IMAGE).analysis_between_waves(moorage::Analysis::job("Bad Name", "", Vec::<String>::new())).build().unwrap_err();
+    for path in ["plan.betweenWaves.analysis.name", "plan.betweenWaves.analysis.job.image"] {
+        assert!(e.has_path(path), "{path}: {e}");
     }
 }
 
@@ -276,4 +379,94 @@ async fn real_a_wave_plan_across_the_real_control_plane_and_a_simulated_cluster(
         }
     }
     let _ = real.delete(&Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-shop-{suffix}"), Propagation::Background).await;
+}
+
+/// The driver lease on the real control plane: what it rests on (server-side apply conflicts
+/// between drivers' field managers, resourceVersion preconditions), then a driver that dies
+/// holding it: resume is refused until its lease expires, then goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_the_driver_lease_keeps_one_driver_at_a_time() {
+    let Some(real) = moorage_tests::real_backend().await else { return };
+    let real: Arc<dyn Backend> = Arc::new(real);
+    let suffix = moorage_tests::random_suffix();
+    let lease_kind = Kind::of::<k8s_openapi::api::coordination::v1::Lease>();
+
+    // The API server settles races: a second creator conflicts, a stale takeover is refused.
+    let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": waves::WAVES_NAMESPACE}});
+    real.apply(&[ns], &ApplyOptions::default()).await.unwrap();
+    let lease = |holder: &str, rv: Option<&str>| {
+        let mut l = serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": format!("race-{suffix}"), "namespace": waves::WAVES_NAMESPACE},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": 5}});
+        if let Some(rv) = rv {
+            l["metadata"]["resourceVersion"] = rv.into();
+        }
+        l
+    };
+    let manager = |name: &str, conflicts: ConflictPolicy| ApplyOptions { field_manager: name.into(), conflicts, dry_run: false };
+    real.apply(&[lease("a", None)], &manager("moorage-waves/a", ConflictPolicy::Fail)).await.unwrap();
+    let second = real.apply(&[lease("b", None)], &manager("moorage-waves/b", ConflictPolicy::Fail)).await;
+    assert!(matches!(second, Err(BackendError::Conflict { .. })), "{second:?}");
+    let read = real.get(&lease_kind, Some(waves::WAVES_NAMESPACE), &format!("race-{suffix}")).await.unwrap().unwrap();
+    let rv = read["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    real.apply(&[lease("c", Some(&rv))], &manager("moorage-waves/c", ConflictPolicy::Force)).await.expect("takeover at the read resourceVersion");
+    let stale = real.apply(&[lease("d", Some(&rv))], &manager("moorage-waves/d", ConflictPolicy::Force)).await;
+    assert!(matches!(stale, Err(BackendError::Conflict { .. })), "{stale:?}");
+    let renew_lost = real.apply(&[lease("a", None)], &manager("moorage-waves/a", ConflictPolicy::Fail)).await;
+    assert!(matches!(renew_lost, Err(BackendError::Conflict { .. })), "the old holder cannot renew: {renew_lost:?}");
+    let now = real.get(&lease_kind, Some(waves::WAVES_NAMESPACE), &format!("race-{suffix}")).await.unwrap().unwrap();
+    assert_eq!(now["spec"]["holderIdentity"], "c");
+    let _ = real.delete(&lease_kind, Some(waves::WAVES_NAMESPACE), &format!("race-{suffix}"), Propagation::Background).await;
+
+    // A driver dies holding the lease of a plan kept on the real control plane.
+    let fleet = Fleet::new(vec![cluster("onprem", real.clone()), cluster("cloud", Arc::new(SimulatedCluster::new()))]).unwrap();
+    let tenants: Vec<String> = (0..4).map(|i| format!("lz{i}-{suffix}")).collect();
+    onboard(&fleet, &tenants, 10).await;
+    let name = format!("lease-{suffix}");
+    let plan = WavePlan::builder(name.clone(), "shop", "2.0", NEW_IMAGE).select_tenants(tenants.clone()).canary_tenants([tenants[0].clone()]).build().unwrap();
+    let dead = Arc::new(AtomicBool::new(false));
+    let doomed = Fleet::new(fleet.clusters().iter().map(|c| cluster(&c.name, Arc::new(Dying { inner: c.backend.clone(), dead: dead.clone() }))).collect()).unwrap();
+    let flag = dead.clone();
+    let dying = WaveOptions { rollout: rollout_options(), lease_duration: Some(Duration::from_secs(15)), ..Default::default() }.on_progress(move |p| {
+        if matches!(p, WaveProgress::TenantSucceeded { .. }) {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let driver = waves::start(&doomed, &plan, &dying);
+    tokio::pin!(driver);
+    let frozen_at = async {
+        while !dead.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        r = &mut driver => panic!("the driver finished before it was killed: {r:?}"),
+        () = frozen_at => {}
+    }
+    drop(driver);
+    let (options, _) = recorder();
+    let refused = waves::resume(&fleet, &name, &options).await;
+    assert!(matches!(&refused, Err(WaveError::LeaseHeld { plan, .. }) if *plan == name), "{refused:?}");
+    // Wait (real time) for the dead driver's lease to expire; then resume takes it over.
+    for _ in 0..60 {
+        if waves::driver(&fleet, &name).await.unwrap().is_none_or(|h| h.expired) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let finished = waves::resume(&fleet, &name, &options).await.unwrap();
+    assert_eq!((finished.phase.clone(), finished.succeeded()), (WavePhase::Done, 4), "{:?}", finished.tenants);
+    for t in &tenants {
+        assert_eq!(revisions_of(&fleet, t).await, ["1.0", "2.0"], "{t}: upgraded once");
+    }
+    let stored = real.get(&lease_kind, Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-{name}")).await.unwrap().unwrap();
+    assert_eq!(stored["spec"]["holderIdentity"], "", "given up on return");
+    assert!(stored["spec"]["leaseTransitions"].as_u64().unwrap() >= 1);
+    for t in &tenants {
+        if fleet.locate(t).await.unwrap().as_deref() == Some("onprem") {
+            let _ = tenant::delete(real.as_ref(), &Tenant::builder(t.as_str()).build().unwrap(), DeleteOptions { confirm: true, purge: true }).await;
+        }
+    }
+    let _ = real.delete(&Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-{name}"), Propagation::Background).await;
+    let _ = real.delete(&lease_kind, Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-{name}"), Propagation::Background).await;
 }

@@ -74,6 +74,7 @@ from moorage._moorage import (
     Monitoring,
     CiCredentials,
     compile_monitoring,
+    LeaseHeld,
 )
 
 __all__ = [
@@ -146,6 +147,7 @@ __all__ = [
     "Monitoring",
     "CiCredentials",
     "compile_monitoring",
+    "LeaseHeld",
     "Watch",
     "watch",
 ]

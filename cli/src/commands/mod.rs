@@ -4,6 +4,7 @@ pub mod meta;
 pub mod release;
 pub mod specs;
 pub mod tenants;
+pub mod waves;
 
 use std::future::Future;
 use std::time::Duration;

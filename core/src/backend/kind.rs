@@ -57,7 +57,7 @@ impl fmt::Display for Kind {
 
 /// Every built-in kind moorage compiles or reads.
 pub fn known_kinds() -> Vec<Kind> {
-    use k8s_openapi::api::{apps, autoscaling, batch, core, discovery, networking, policy, rbac};
+    use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, networking, policy, rbac};
     vec![
         Kind::of::<core::v1::Namespace>(),
         Kind::of::<core::v1::ResourceQuota>(),
@@ -81,6 +81,7 @@ pub fn known_kinds() -> Vec<Kind> {
         Kind::of::<core::v1::Event>(),
         Kind::of::<autoscaling::v2::HorizontalPodAutoscaler>(),
         Kind::of::<core::v1::Node>(),
+        Kind::of::<coordination::v1::Lease>(),
     ]
 }
 

@@ -98,6 +98,13 @@ impl Backend for ManifestBackend {
         let mut out = Vec::with_capacity(objects.len());
         for value in objects {
             let reference = ObjectRef::of(value);
+            if value.pointer("/metadata/resourceVersion").is_some() {
+                // No resourceVersions in a folder: a conditional apply cannot be honoured, so it is refused.
+                return Err(BackendError::Invalid {
+                    object: reference,
+                    causes: vec![Cause { field: "metadata.resourceVersion".into(), message: "a manifests folder keeps no resourceVersions: conditional applies are not supported".into() }],
+                });
+            }
             let object = Object::from_json(value.clone()).map_err(|e| BackendError::Invalid {
                 object: reference.clone(),
                 causes: vec![Cause { field: "kind".into(), message: format!("a manifests folder holds the kinds moorage compiles: {e}") }],
@@ -217,6 +224,10 @@ mod tests {
         let again = backend.apply(&objects, &ApplyOptions::default()).await.unwrap();
         assert!(again.iter().all(|a| a.change == Change::Unchanged), "second apply changes nothing");
         assert_eq!(manifest::read_dir(&dir).unwrap().len(), objects.len(), "one file per object");
+        let mut conditioned = objects[0].clone();
+        conditioned["metadata"]["resourceVersion"] = "7".into();
+        let refused = backend.apply(&[conditioned], &ApplyOptions::default()).await.unwrap_err();
+        assert!(matches!(&refused, BackendError::Invalid { causes, .. } if causes[0].field == "metadata.resourceVersion"), "{refused}");
 
         // A second process sees what the first wrote.
         let reopened = ManifestBackend::open(&dir).unwrap();

@@ -164,6 +164,11 @@ pub trait Backend: Send + Sync {
     /// Server-side applies `objects` in the given order (callers sort them with
     /// [`crate::compile::sort_for_apply`]), all or nothing as far as admission goes: an error on one
     /// object stops the apply and is returned with that object's reference.
+    ///
+    /// An object carrying `metadata.resourceVersion` is applied only if the stored object is at
+    /// that resourceVersion (Kubernetes' optimistic lock): otherwise, or when it does not exist,
+    /// [`BackendError::Conflict`]. The manifests backend keeps no resourceVersions and refuses such
+    /// objects as [`BackendError::Invalid`] (field `metadata.resourceVersion`).
     async fn apply(&self, objects: &[Value], options: &ApplyOptions) -> Result<Vec<Applied>, BackendError>;
 
     /// Reads one object; `Ok(None)` when it does not exist.

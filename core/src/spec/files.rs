@@ -157,6 +157,15 @@ fn files_under(path: &Path, problems: &mut Vec<SpecProblem>) -> Vec<PathBuf> {
     out
 }
 
+/// Reads and validates the fleet wave plan in file `path` (YAML or JSON): every problem with the
+/// file, the field's path (from `plan`) and its line.
+pub fn wave_plan_file(path: &Path) -> Result<crate::waves::WavePlan, SpecFilesError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecFilesError {
+        problems: vec![SpecProblem { kind: SpecProblemKind::Read, file: path.to_path_buf(), path: String::new(), line: None, message: e.to_string() }],
+    })?;
+    super::wave_plan_from_yaml(&text).map_err(|e| SpecFilesError { problems: problems_of(path, &text, e) })
+}
+
 /// Reads and validates every spec in `paths` (files, and folders read recursively), returning
 /// them in order (folders sorted by path), or every problem of every file at once.
 pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<SpecFile>, SpecFilesError> {
@@ -230,6 +239,19 @@ mod tests {
         assert!(found.contains(&(SpecProblemKind::UnknownKind, "other.yaml".into(), String::new(), None)), "{found:?}");
         assert!(found.contains(&(SpecProblemKind::Read, "missing.yaml".into(), String::new(), None)), "{found:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_wave_plan_file_problem_has_its_line() {
+        let dir = temp_dir("wave-plan");
+        let file = dir.join("plan.yaml");
+        std::fs::write(&file, "name: shop-2\napp: shop\nversion: \"2.0\"\nimage: registry.test/shop:2.0\nwaves: [25, 250]\n").unwrap();
+        let e = wave_plan_file(&file).unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{e}");
+        assert_eq!((e.problems[0].path.as_str(), e.problems[0].line), ("plan.waves[1]", Some(5)), "{e}");
+        std::fs::write(&file, "name: shop-2\napp: shop\nversion: \"2.0\"\nimage: registry.test/shop:2.0\nwaves: [25, 100]\n").unwrap();
+        assert_eq!(wave_plan_file(&file).unwrap().name(), "shop-2");
+        assert!(matches!(wave_plan_file(&dir.join("missing.yaml")), Err(SpecFilesError { problems }) if problems[0].kind == SpecProblemKind::Read));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 // Errors carry the backend's error, with its object, by value, as the backends do.
 #![allow(clippy::result_large_err)]
 
+mod lease;
 mod plan;
 mod run;
 mod state;
@@ -23,6 +24,7 @@ mod state;
 use std::sync::Arc;
 
 pub use plan::{TenantSelection, WaveGate, WavePlan, WavePlanBuilder, WavePlanSpec};
+pub use lease::{LeaseHolder, DEFAULT_LEASE_DURATION};
 pub use state::{TenantWave, TenantWaveState, WavePhase, WaveState, WAVES_NAMESPACE};
 
 use crate::backend::BackendError;
@@ -62,6 +64,17 @@ pub enum WaveError {
         plan: String,
         /// The parser's message.
         message: String,
+    },
+    /// Another driver, alive, is running the plan (its lease, Lease `moorage-waves-<plan>` in
+    /// [`WAVES_NAMESPACE`], has not expired). Wait for it; when it died, `resume` after `expires`.
+    #[error("wave plan {plan:?} is being driven by {holder}, whose lease expires at {expires} unless renewed; wait for it, or resume after that if it died")]
+    LeaseHeld {
+        /// The plan.
+        plan: String,
+        /// The driver holding the lease (`<hostname>-<pid>-<random>`).
+        holder: String,
+        /// When its lease expires unless renewed (RFC 3339, the cluster's time).
+        expires: String,
     },
     /// The fleet has no cluster to keep the plan's state in.
     #[error("the fleet has no cluster")]
@@ -127,6 +140,17 @@ pub enum WaveProgress {
         /// Tenants failed so far (all waves).
         failed: usize,
     },
+    /// The analysis between waves ran against one tenant of the wave.
+    AnalysisFinished {
+        /// The wave.
+        wave: u32,
+        /// The tenant.
+        tenant: String,
+        /// Its verdict.
+        verdict: crate::analysis::Verdict,
+        /// Why, for people.
+        reason: String,
+    },
     /// The plan paused after a wave; `resume` goes on.
     Paused {
         /// The next wave.
@@ -163,11 +187,14 @@ pub struct WaveOptions {
     pub rollout: RolloutOptions,
     /// Receives the plan's progress.
     pub progress: Option<WaveProgressFn>,
+    /// How long the driver's lease lasts without renewal (default [`DEFAULT_LEASE_DURATION`]): a
+    /// driver that dies blocks `resume` by other processes for at most this long.
+    pub lease_duration: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for WaveOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WaveOptions").field("rollout", &self.rollout).finish_non_exhaustive()
+        f.debug_struct("WaveOptions").field("rollout", &self.rollout).field("lease_duration", &self.lease_duration).finish_non_exhaustive()
     }
 }
 
@@ -186,32 +213,58 @@ impl WaveOptions {
 
 /// Starts plan `plan` on `fleet` and runs it until it is done, paused or stopped. Starting a plan
 /// that already exists with the same spec resumes it (idempotent); with another spec it is refused.
+/// Refused with [`WaveError::LeaseHeld`] while another live driver runs the plan.
 pub async fn start(fleet: &Fleet, plan: &WavePlan, options: &WaveOptions) -> Result<WaveState, WaveError> {
     let control = run::control(fleet)?;
-    if let Some(existing) = WaveState::load(control.as_ref(), plan.name()).await? {
-        if existing.spec != *plan.spec() {
-            return Err(WaveError::PlanExists { plan: plan.name().to_string() });
-        }
-        return run::drive(fleet, existing, options).await;
-    }
-    let state = run::plan_tenants(fleet, plan.spec(), options).await?;
-    state.save(control.as_ref()).await?;
-    run::drive(fleet, state, options).await
+    let lease = lease::DriverLease::acquire(control.clone(), plan.name(), options.lease_duration.unwrap_or(DEFAULT_LEASE_DURATION)).await?;
+    let result = lease
+        .hold(async {
+            if let Some(existing) = WaveState::load(control.as_ref(), plan.name()).await? {
+                if existing.spec != *plan.spec() {
+                    return Err(WaveError::PlanExists { plan: plan.name().to_string() });
+                }
+                return run::drive(fleet, existing, options, &lease).await;
+            }
+            let state = run::plan_tenants(fleet, plan.spec(), options).await?;
+            lease.save(&state).await?;
+            run::drive(fleet, state, options, &lease).await
+        })
+        .await;
+    lease.release().await;
+    result
 }
 
-/// Goes on with plan `name`: after a pause, a wait, or a driver that died mid-wave.
+/// Goes on with plan `name`: after a pause, a wait, or a driver that died mid-wave (once its lease
+/// expired). Refused with [`WaveError::LeaseHeld`] while another live driver runs the plan.
 pub async fn resume(fleet: &Fleet, name: &str, options: &WaveOptions) -> Result<WaveState, WaveError> {
     let control = run::control(fleet)?;
-    let mut state = WaveState::load(control.as_ref(), name).await?.ok_or_else(|| WaveError::NoSuchPlan { plan: name.to_string() })?;
-    if state.phase == WavePhase::Paused {
-        state.phase = WavePhase::Running;
-        state.save(control.as_ref()).await?;
+    if WaveState::load(control.as_ref(), name).await?.is_none() {
+        return Err(WaveError::NoSuchPlan { plan: name.to_string() });
     }
-    run::drive(fleet, state, options).await
+    let lease = lease::DriverLease::acquire(control.clone(), name, options.lease_duration.unwrap_or(DEFAULT_LEASE_DURATION)).await?;
+    let result = lease
+        .hold(async {
+            // Read again under the lease: the previous driver may have written since.
+            let mut state = WaveState::load(control.as_ref(), name).await?.ok_or_else(|| WaveError::NoSuchPlan { plan: name.to_string() })?;
+            if state.phase == WavePhase::Paused {
+                state.phase = WavePhase::Running;
+                lease.save(&state).await?;
+            }
+            run::drive(fleet, state, options, &lease).await
+        })
+        .await;
+    lease.release().await;
+    result
 }
 
 /// Where plan `name` stands, per wave and per tenant (none when it was never started).
 pub async fn status(fleet: &Fleet, name: &str) -> Result<Option<WaveState>, WaveError> {
     let control = run::control(fleet)?;
     WaveState::load(control.as_ref(), name).await
+}
+
+/// Who drives plan `name` (its lease holder, with the lease's expiry); none when no driver holds it.
+pub async fn driver(fleet: &Fleet, name: &str) -> Result<Option<LeaseHolder>, WaveError> {
+    let control = run::control(fleet)?;
+    Ok(lease::holder(control.as_ref(), name).await?)
 }

@@ -34,6 +34,10 @@ pub enum WaveGate {
     Pause,
     /// The plan waits this long (e.g. `10m`) after each wave, then goes on.
     Wait(String),
+    /// After each wave, this analysis runs against every tenant the wave upgraded (its stable
+    /// Service, the new version): one that fails stops the plan, one that cannot decide
+    /// (inconclusive) pauses it until `resume`; all passed, the next wave starts.
+    Analysis(Box<crate::model::analysis::Analysis>),
 }
 
 fn default_waves() -> Vec<u32> {
@@ -136,8 +140,12 @@ impl WavePlanSpec {
         if self.max_concurrent_per_cluster == 0 {
             p.add(format!("{path}.maxConcurrentPerCluster"), "must be at least 1");
         }
-        if let WaveGate::Wait(d) = &self.between_waves {
-            p.check(|| format!("{path}.betweenWaves.wait"), parse_duration(d).map(|_| ()));
+        match &self.between_waves {
+            WaveGate::Wait(d) => {
+                p.check(|| format!("{path}.betweenWaves.wait"), parse_duration(d).map(|_| ()));
+            }
+            WaveGate::Analysis(a) => a.validate(p, &format!("{path}.betweenWaves.analysis")),
+            WaveGate::None | WaveGate::Pause => {}
         }
     }
 }
@@ -228,6 +236,11 @@ impl WavePlanBuilder {
     /// Waits this long (e.g. `10m`) after every wave.
     pub fn wait_between_waves(mut self, duration: impl Into<String>) -> Self {
         self.spec.between_waves = WaveGate::Wait(duration.into());
+        self
+    }
+    /// Runs `analysis` against the tenants of every wave before the next one (see [`WaveGate::Analysis`]).
+    pub fn analysis_between_waves(mut self, analysis: crate::model::analysis::Analysis) -> Self {
+        self.spec.between_waves = WaveGate::Analysis(Box::new(analysis));
         self
     }
     /// Stops the plan when more than `n` tenants failed.

@@ -9,10 +9,14 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use super::lease::DriverLease;
 use super::plan::{assign_waves, WaveGate, WavePlanSpec};
 use super::state::{TenantWave, TenantWaveState, WavePhase, WaveState};
 use super::{WaveError, WaveOptions, WaveProgress};
+use crate::analysis::{self, Subject, Verdict};
 use crate::backend::Backend;
+use crate::compile::ServiceRole;
+use crate::model::analysis::Analysis;
 use crate::checks::parse_duration;
 use crate::labels;
 use crate::model::release::Release;
@@ -105,7 +109,7 @@ pub(super) async fn plan_tenants(fleet: &Fleet, spec: &WavePlanSpec, options: &W
 }
 
 /// Runs the plan from where `state` stands until it is done, paused or stopped.
-pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOptions) -> Result<WaveState, WaveError> {
+pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOptions, lease: &DriverLease) -> Result<WaveState, WaveError> {
     let control = control(fleet)?;
     loop {
         if state.phase != WavePhase::Running {
@@ -119,24 +123,24 @@ pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOpt
                 control.sleep(left).await;
             }
             state.resume_at = None;
-            state.save(control.as_ref()).await?;
+            lease.save(&state).await?;
         }
         let wave = state.current_wave;
         let Some(label) = state.waves.get(wave as usize).cloned() else {
             state.phase = WavePhase::Done;
-            state.save(control.as_ref()).await?;
+            lease.save(&state).await?;
             options.emit(WaveProgress::Done { succeeded: state.succeeded(), failed: state.failed(), skipped: state.skipped() });
             return Ok(state);
         };
         let todo: Vec<TenantWave> = state.wave_tenants(wave).filter(|t| !t.state.is_final()).cloned().collect();
         options.emit(WaveProgress::WaveStarted { wave, label, tenants: todo.len() });
-        state = run_wave(fleet, state, todo, control.as_ref(), options).await?;
+        state = run_wave(fleet, state, todo, lease, options).await?;
         options.emit(WaveProgress::WaveFinished { wave, succeeded: state.succeeded(), failed: state.failed() });
         if state.failed() > state.spec.failure_budget as usize {
             let reason = format!("{} tenant(s) failed, more than the failure budget of {}", state.failed(), state.spec.failure_budget);
             options.emit(WaveProgress::Stopped { reason: reason.clone() });
             state.phase = WavePhase::Stopped { reason };
-            state.save(control.as_ref()).await?;
+            lease.save(&state).await?;
             return Ok(state);
         }
         state.current_wave += 1;
@@ -151,15 +155,57 @@ pub(super) async fn drive(fleet: &Fleet, mut state: WaveState, options: &WaveOpt
                     let d = parse_duration(d).unwrap_or_default();
                     state.resume_at = Some(control.now().as_secs() + d.as_secs());
                 }
+                WaveGate::Analysis(analysis) => match analyse_wave(fleet, &state, wave, analysis, options).await? {
+                    (Verdict::Passed, _) => {}
+                    (Verdict::Failed, reason) => {
+                        options.emit(WaveProgress::Stopped { reason: reason.clone() });
+                        state.phase = WavePhase::Stopped { reason };
+                    }
+                    (Verdict::Inconclusive, _) => {
+                        state.phase = WavePhase::Paused;
+                        options.emit(WaveProgress::Paused { next_wave: state.current_wave });
+                    }
+                },
             }
         }
-        state.save(control.as_ref()).await?;
+        lease.save(&state).await?;
     }
+}
+
+/// Runs the gate's analysis against every tenant wave `wave` upgraded, in the tenant's namespace on
+/// its cluster (the stable Service now serves the new version). The first failure decides; else
+/// the first inconclusive result; else passed. (Run again when a driver dies before the next save.)
+async fn analyse_wave(fleet: &Fleet, state: &WaveState, wave: u32, analysis: &Analysis, options: &WaveOptions) -> Result<(Verdict, String), WaveError> {
+    let spec = &state.spec;
+    let mut outcome = (Verdict::Passed, String::new());
+    for t in state.wave_tenants(wave).filter(|t| t.state == TenantWaveState::Succeeded) {
+        let backend = fleet.cluster(&t.cluster).map(|c| c.backend.clone()).ok_or_else(|| FleetError::UnknownCluster(t.cluster.clone()))?;
+        let history = History::load(backend.as_ref(), &t.tenant, &spec.app).await?;
+        let live = history.revisions.iter().rev().find(|r| r.version == spec.version);
+        let subject = Subject {
+            tenant: t.tenant.clone(),
+            namespace: t.tenant.clone(),
+            app: spec.app.clone(),
+            version: spec.version.clone(),
+            revision: live.map_or(0, |r| r.number),
+            service: ServiceRole::Stable.service_name(&spec.app),
+            port: live.and_then(|r| r.spec.ports.first()).map(|p| p.port),
+        };
+        let result = analysis::run(backend.as_ref(), analysis, &subject, &format!("after wave {wave}")).await;
+        options.emit(WaveProgress::AnalysisFinished { wave, tenant: t.tenant.clone(), verdict: result.verdict, reason: result.reason.clone() });
+        let reason = format!("analysis {} after wave {wave}: {} on {}: {}", result.name, result.verdict.as_str(), t.tenant, result.reason);
+        match result.verdict {
+            Verdict::Failed => return Ok((Verdict::Failed, reason)),
+            Verdict::Inconclusive if outcome.0 == Verdict::Passed => outcome = (Verdict::Inconclusive, reason),
+            _ => {}
+        }
+    }
+    Ok(outcome)
 }
 
 /// Upgrades the unfinished tenants of one wave, at most `maxConcurrentPerCluster` at once per
 /// cluster, saving the plan at every tenant's start and end.
-async fn run_wave(fleet: &Fleet, state: WaveState, todo: Vec<TenantWave>, control: &dyn Backend, options: &WaveOptions) -> Result<WaveState, WaveError> {
+async fn run_wave(fleet: &Fleet, state: WaveState, todo: Vec<TenantWave>, control: &DriverLease, options: &WaveOptions) -> Result<WaveState, WaveError> {
     let max = state.spec.max_concurrent_per_cluster.max(1) as usize;
     let spec = state.spec.clone();
     let shared = Mutex::new(state);
@@ -189,12 +235,12 @@ async fn run_wave(fleet: &Fleet, state: WaveState, todo: Vec<TenantWave>, contro
 }
 
 /// Records `update` for `tenant` and saves the plan (under the lock, so saves never interleave).
-async fn record(shared: &Mutex<WaveState>, control: &dyn Backend, tenant: &str, update: TenantWaveState) -> Result<WaveState, WaveError> {
+async fn record(shared: &Mutex<WaveState>, control: &DriverLease, tenant: &str, update: TenantWaveState) -> Result<WaveState, WaveError> {
     let mut state = shared.lock().await;
     if let Some(t) = state.tenant_mut(tenant) {
         t.state = update;
     }
-    state.save(control).await?;
+    control.save(&state).await?;
     Ok(state.clone())
 }
 
@@ -204,7 +250,7 @@ async fn upgrade_tenant(
     spec: &WavePlanSpec,
     shared: &Mutex<WaveState>,
     stop: &AtomicBool,
-    control: &dyn Backend,
+    control: &DriverLease,
     options: &WaveOptions,
 ) -> Result<(), WaveError> {
     if stop.load(Ordering::SeqCst) {

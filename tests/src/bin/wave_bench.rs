@@ -74,7 +74,7 @@ async fn main() {
         .build()
         .expect("plan");
     let (cpu0, t0) = (cpu_time(), Instant::now());
-    let state = waves::start(&fleet, &plan, &WaveOptions { rollout: options, progress: None }).await.expect("wave plan");
+    let state = waves::start(&fleet, &plan, &WaveOptions { rollout: options, ..Default::default() }).await.expect("wave plan");
     let (wall, cpu) = (t0.elapsed(), cpu_time().saturating_sub(cpu0));
     assert_eq!(state.phase, WavePhase::Done, "{:?}", state.tenants);
     assert_eq!(state.succeeded(), n);

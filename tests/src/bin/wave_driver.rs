@@ -6,6 +6,9 @@
 //! when it is recorded already) or `resume` (continue the recorded plan; start it when the driver
 //! that should have recorded it died first).
 //!
+//! A driver killed holding the plan's lease blocks the next one until the lease expires: drivers
+//! here use a lease of [`LEASE`], and `resume` waits for a dead driver's lease to expire.
+//!
 //! Prints one line per wave progress event (`event N <event>`), then `result <phase>` or
 //! `error <message>` (exit status 2). With `--step`, after each event it waits for a line on stdin.
 
@@ -18,9 +21,12 @@ use moorage::rollout::RolloutOptions;
 use moorage::waves::{self, WaveError, WaveOptions, WaveProgress};
 use moorage_tests::fixtures::wave;
 
+/// The drivers' lease duration: a killed driver holds up its successor for at most this long.
+const LEASE: Duration = Duration::from_secs(5);
+
 fn options(step: bool) -> WaveOptions {
     let count = Arc::new(AtomicUsize::new(0));
-    WaveOptions { rollout: RolloutOptions::with_timeout(Duration::from_secs(180)), progress: None }.on_progress(move |p: &WaveProgress| {
+    WaveOptions { rollout: RolloutOptions::with_timeout(Duration::from_secs(180)), lease_duration: Some(LEASE), progress: None }.on_progress(move |p: &WaveProgress| {
         let n = count.fetch_add(1, Ordering::SeqCst) + 1;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "event {n} {p:?}");
@@ -50,10 +56,23 @@ async fn main() {
     let plan = wave::plan(suffix, n);
     let outcome = match command.as_str() {
         "start" => waves::start(&fleet, &plan, &options).await,
-        "resume" => match waves::resume(&fleet, &wave::plan_name(suffix), &options).await {
-            Err(WaveError::NoSuchPlan { .. }) => waves::start(&fleet, &plan, &options).await,
-            other => other,
-        },
+        "resume" => {
+            // The killed driver's lease expires within LEASE (a few retries more for a loaded machine).
+            let mut attempt = 0;
+            loop {
+                let outcome = match waves::resume(&fleet, &wave::plan_name(suffix), &options).await {
+                    Err(WaveError::NoSuchPlan { .. }) => waves::start(&fleet, &plan, &options).await,
+                    other => other,
+                };
+                match outcome {
+                    Err(WaveError::LeaseHeld { .. }) if attempt < 40 => {
+                        attempt += 1;
+                        tokio::time::sleep(LEASE / 5).await;
+                    }
+                    other => break other,
+                }
+            }
+        }
         other => panic!("unknown command {other}"),
     };
     match outcome {

@@ -248,6 +248,18 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
 /// Applies one object as `options.field_manager`. Nothing is stored on a dry run.
 pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOptions) -> Result<Applied, BackendError> {
     let (kind, namespace, name) = address(state, object)?;
+    // A resourceVersion in an apply is a precondition (optimistic lock), not a field anyone owns.
+    let precondition = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+    let unconditioned;
+    let object = match &precondition {
+        Some(_) => {
+            let mut copy = object.clone();
+            util::remove(&mut copy, &["metadata".into(), "resourceVersion".into()]);
+            unconditioned = copy;
+            &unconditioned
+        }
+        None => object,
+    };
     let manager_problem = match options.field_manager.chars().count() {
         0 => Some("Required value: is required for apply patch"),
         n if n > 128 => Some("Too long: may not be more than 128 bytes"),
@@ -260,6 +272,15 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     let reference = ObjectRef::new(&kind, ns_opt, &name);
     let key = state::key(&kind.api_version, &kind.kind, &namespace, &name);
     let existing = state.get_key(&key).cloned();
+    if let Some(expected) = &precondition {
+        if existing.as_ref().map(|e| text(e, "/metadata/resourceVersion")) != Some(expected.as_str()) {
+            return Err(BackendError::Conflict {
+                object: reference,
+                field: ".metadata.resourceVersion".into(),
+                manager: format!("unknown (the object has been modified since resourceVersion {expected}; apply again to its latest version)"),
+            });
+        }
+    }
     if existing.as_ref().is_some_and(|e| e.pointer("/metadata/deletionTimestamp").is_some()) && kind.kind != "Namespace" {
         return Err(BackendError::Conflict { object: reference, field: ".metadata.deletionTimestamp".into(), manager: "object is being deleted".into() });
     }

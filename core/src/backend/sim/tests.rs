@@ -151,6 +151,31 @@ async fn conflicts_with_another_field_manager() {
 }
 
 #[tokio::test]
+async fn a_resource_version_in_an_apply_is_a_precondition() {
+    let c = SimulatedCluster::new();
+    let blue = json!({"app.kubernetes.io/name": "web", "app.kubernetes.io/version": "blue"});
+    apply(&c, &[namespace("acme"), service("acme", blue.clone())]).await;
+    let read = s(&get(&c, "Service", Some("acme"), "web").await, "/metadata/resourceVersion").to_string();
+    let green = json!({"app.kubernetes.io/name": "web", "app.kubernetes.io/version": "green"});
+    let mut conditioned = service("acme", green);
+    conditioned["metadata"]["resourceVersion"] = Value::from(read.clone());
+    // The first writer at `read` wins; the second, still at `read`, is refused.
+    let won = c.apply(&[conditioned.clone()], &ApplyOptions::force()).await.expect("at the read resourceVersion");
+    assert_eq!(won[0].change, Change::Updated);
+    assert_ne!(s(&won[0].result, "/metadata/resourceVersion"), read);
+    match c.apply(&[conditioned.clone()], &ApplyOptions::force()).await {
+        Err(BackendError::Conflict { field, object, .. }) => assert_eq!((field.as_str(), object.name.as_str()), (".metadata.resourceVersion", "web")),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // Not an owned field, and nothing to create: a precondition on a missing object is refused too.
+    let svc = get(&c, "Service", Some("acme"), "web").await;
+    assert!(!svc["metadata"]["managedFields"].to_string().contains("resourceVersion"), "{svc}");
+    conditioned["metadata"]["name"] = "other".into();
+    assert!(matches!(c.apply(&[conditioned], &ApplyOptions::default()).await, Err(BackendError::Conflict { .. })));
+    assert!(c.get(&kind("Service"), Some("acme"), "other").await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn quota_admission_message_and_usage() {
     let c = SimulatedCluster::new();
     apply(&c, &[namespace("q"), quota("q", json!({"limits.memory": "512Mi", "limits.cpu": "2", "pods": "10"}))]).await;

@@ -1,0 +1,336 @@
+//! The driver lease of a wave plan: a `coordination.k8s.io/v1` Lease so that one process at a time drives it.
+//!
+//! The Lease `moorage-waves-<plan>` sits beside the plan's state ConfigMap (namespace
+//! [`WAVES_NAMESPACE`] of the fleet's first cluster). Its holder is `<hostname>-<pid>-<random>`;
+//! it is renewed while the driver runs (at every save of the plan once a third of its duration
+//! passed, and on a timer of a third of its duration) and given up when the driver returns.
+//!
+//! Races are settled by the API server, never by a read-then-write in the client:
+//! - every driver applies the Lease under its own field manager (`moorage-waves/<holder>`) without
+//!   force, so when two drivers create it at once the second one's apply conflicts on
+//!   `spec.holderIdentity`, owned by the first with another value;
+//! - a driver taking over an expired or released Lease applies with force *and* the
+//!   `metadata.resourceVersion` it read, a precondition: of two drivers taking over at once, the
+//!   second one's resourceVersion is stale and its apply is refused;
+//! - a driver whose Lease was taken over learns it at its next renewal (the fields it applies are
+//!   owned by the new holder): it stops before writing the plan again.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::state::WAVES_NAMESPACE;
+use super::{WaveError, WaveState};
+use crate::backend::sim::util::{parse_rfc3339, rfc3339};
+use crate::backend::{ApplyOptions, Backend, BackendError, ConflictPolicy, Kind};
+use crate::labels;
+
+/// How long a driver's lease lasts without renewal, unless [`super::WaveOptions::lease_duration`] says otherwise.
+pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(60);
+
+/// Who holds a plan's lease, as stored in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseHolder {
+    /// The driver: `<hostname>-<pid>-<random>`.
+    pub holder: String,
+    /// When its lease expires unless renewed (RFC 3339, backend time).
+    pub expires: String,
+    /// Whether it had expired when read (a driver that died or gave it up).
+    pub expired: bool,
+}
+
+/// The Lease kind.
+pub(super) fn lease_kind() -> Kind {
+    Kind::of::<k8s_openapi::api::coordination::v1::Lease>()
+}
+
+/// The holder identity of this process's next driver: hostname, pid and a random part.
+fn new_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.').take(63).collect::<String>())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    format!("{host}-{}-{:08x}", std::process::id(), hasher.finish() as u32)
+}
+
+/// Kubernetes MicroTime (`2026-01-01T00:00:02.000000Z`) of a backend time.
+fn micro_time(at: Duration) -> String {
+    let seconds = rfc3339(at.as_millis() as u64);
+    format!("{}.{:06}Z", seconds.trim_end_matches('Z'), at.subsec_micros())
+}
+
+/// Reads the holder of a stored Lease at backend time `now` (none when it was given up).
+fn holder_of(lease: &Value, now: Duration) -> Option<LeaseHolder> {
+    let holder = lease.pointer("/spec/holderIdentity").and_then(Value::as_str).filter(|h| !h.is_empty())?;
+    let renewed = lease.pointer("/spec/renewTime").and_then(Value::as_str).and_then(parse_rfc3339).unwrap_or(0);
+    let seconds = lease.pointer("/spec/leaseDurationSeconds").and_then(Value::as_u64).unwrap_or(0);
+    let expires_ms = renewed + seconds * 1000;
+    Some(LeaseHolder { holder: holder.to_string(), expires: rfc3339(expires_ms), expired: expires_ms <= now.as_millis() as u64 })
+}
+
+/// Who holds the lease of plan `plan` (none when nobody ever did, or it was given up).
+pub(super) async fn holder(control: &dyn Backend, plan: &str) -> Result<Option<LeaseHolder>, BackendError> {
+    let lease = control.get(&lease_kind(), Some(WAVES_NAMESPACE), &WaveState::config_map_name(plan)).await?;
+    Ok(lease.and_then(|l| holder_of(&l, control.now())))
+}
+
+/// The lease of a running driver.
+pub(super) struct DriverLease {
+    control: Arc<dyn Backend>,
+    plan: String,
+    holder: String,
+    duration: Duration,
+    acquired: String,
+    transitions: u64,
+    /// Backend time of the last renewal.
+    renewed: Mutex<Duration>,
+}
+
+impl DriverLease {
+    /// Takes the lease of plan `plan`, or refuses with [`WaveError::LeaseHeld`] when another live driver holds it.
+    pub(super) async fn acquire(control: Arc<dyn Backend>, plan: &str, duration: Duration) -> Result<DriverLease, WaveError> {
+        let name = WaveState::config_map_name(plan);
+        let existing = control.get(&lease_kind(), Some(WAVES_NAMESPACE), &name).await?;
+        let now = control.now();
+        if let Some(live) = existing.as_ref().and_then(|l| holder_of(l, now)).filter(|h| !h.expired) {
+            return Err(held(plan, live));
+        }
+        let transitions = existing.as_ref().and_then(|l| l.pointer("/spec/leaseTransitions")).and_then(Value::as_u64).map_or(0, |t| t + 1);
+        let lease = DriverLease {
+            plan: plan.to_string(),
+            holder: new_identity(),
+            duration: duration.max(Duration::from_secs(1)),
+            acquired: micro_time(now),
+            transitions,
+            renewed: Mutex::new(now),
+            control,
+        };
+        // Taking over: force (the previous holder's fields), on the condition that nobody moved it since it was read.
+        if existing.is_none() {
+            let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WAVES_NAMESPACE, "labels": {labels::MANAGED_BY: labels::MANAGER}}});
+            lease.control.apply(&[ns], &ApplyOptions::default()).await?;
+        }
+        let precondition = existing.as_ref().and_then(|l| l.pointer("/metadata/resourceVersion")).and_then(Value::as_str);
+        match lease.write(now, &lease.holder, precondition).await {
+            Ok(()) => {
+                tracing::info!(plan, holder = %lease.holder, "took the wave plan's driver lease");
+                Ok(lease)
+            }
+            Err(e) => Err(lease.lost(e).await),
+        }
+    }
+
+    /// The Lease as this driver writes it: held by `holder` (empty to give it up), renewed at `now`.
+    fn object(&self, now: Duration, holder: &str, take_over: Option<&str>) -> Value {
+        let mut metadata = json!({"name": WaveState::config_map_name(&self.plan), "namespace": WAVES_NAMESPACE,
+                                  "labels": {labels::MANAGED_BY: labels::MANAGER}});
+        if let Some(rv) = take_over {
+            metadata["resourceVersion"] = Value::from(rv);
+        }
+        json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": metadata,
+            "spec": {
+                "holderIdentity": holder,
+                "leaseDurationSeconds": self.duration.as_secs(),
+                "acquireTime": self.acquired,
+                "renewTime": micro_time(now),
+                "leaseTransitions": self.transitions,
+            },
+        })
+    }
+
+    /// The apply options of this driver: its own field manager; force only to take over (with a precondition).
+    fn apply_options(&self, take_over: bool) -> ApplyOptions {
+        ApplyOptions {
+            field_manager: format!("moorage-waves/{}", self.holder),
+            conflicts: if take_over { ConflictPolicy::Force } else { ConflictPolicy::Fail },
+            dry_run: false,
+        }
+    }
+
+    /// Applies the Lease held by `holder` at backend time `now`; `take_over` = the resourceVersion
+    /// read (force, as a precondition), none to create it.
+    async fn write(&self, now: Duration, holder: &str, take_over: Option<&str>) -> Result<(), BackendError> {
+        let lease = self.object(now, holder, take_over);
+        self.control.apply(&[lease], &self.apply_options(take_over.is_some())).await.map(|_| ())
+    }
+
+    /// The error for an apply of the Lease that failed: refused by the server (another driver won) or not.
+    async fn lost(&self, error: BackendError) -> WaveError {
+        if !matches!(error, BackendError::Conflict { .. }) {
+            return error.into();
+        }
+        match holder(self.control.as_ref(), &self.plan).await {
+            Ok(Some(other)) if other.holder != self.holder => held(&self.plan, other),
+            Ok(_) => error.into(),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Renews the lease when a third of its duration passed since the last renewal (backend time).
+    pub(super) async fn renew_if_due(&self) -> Result<(), WaveError> {
+        let now = self.control.now();
+        let last = *self.renewed.lock().unwrap_or_else(|p| p.into_inner());
+        if now.saturating_sub(last) < self.duration / 3 {
+            return Ok(());
+        }
+        let rv = self.still_held().await?;
+        self.write(now, &self.holder, rv.as_deref()).await?;
+        *self.renewed.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        Ok(())
+    }
+
+    /// The resourceVersion of the Lease while no other driver took it over (none when it is gone);
+    /// [`WaveError::LeaseHeld`] once another one did. Every later write is conditional on it.
+    async fn still_held(&self) -> Result<Option<String>, WaveError> {
+        let Some(lease) = self.control.get(&lease_kind(), Some(WAVES_NAMESPACE), &WaveState::config_map_name(&self.plan)).await? else {
+            return Ok(None);
+        };
+        match holder_of(&lease, self.control.now()) {
+            Some(other) if other.holder != self.holder => Err(held(&self.plan, other)),
+            _ => Ok(lease.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string)),
+        }
+    }
+
+    /// Renews the lease if due, then saves the plan: a driver that lost its lease writes nothing.
+    pub(super) async fn save(&self, state: &WaveState) -> Result<(), WaveError> {
+        if let Err(e) = self.renew_if_due().await {
+            return Err(match e {
+                WaveError::Backend(b) => self.lost(b).await,
+                other => other,
+            });
+        }
+        state.save(self.control.as_ref()).await.map_err(WaveError::from)
+    }
+
+    /// Runs `driving` while renewing the lease on a timer (real time); stops it when the lease is lost.
+    pub(super) async fn hold<F>(&self, driving: F) -> Result<WaveState, WaveError>
+    where
+        F: std::future::Future<Output = Result<WaveState, WaveError>>,
+    {
+        let renewing = async {
+            loop {
+                tokio::time::sleep(self.duration / 3).await;
+                match self.renew_if_due().await {
+                    Ok(()) => {}
+                    // The API server out of reach: try again at the next tick (the lease may still be ours).
+                    Err(WaveError::Backend(b)) if b.is_retryable() => tracing::warn!(plan = %self.plan, error = %b, "renewing the driver lease failed"),
+                    Err(WaveError::Backend(b)) => return self.lost(b).await,
+                    Err(e) => return e,
+                }
+            }
+        };
+        tokio::select! {
+            result = driving => result,
+            lost = renewing => Err(lost),
+        }
+    }
+
+    /// Gives the lease up (best effort: a lease taken over meanwhile stays with its new holder).
+    pub(super) async fn release(self) {
+        let outcome = match self.still_held().await {
+            Ok(Some(rv)) => self.write(self.control.now(), "", Some(&rv)).await.map_err(WaveError::from),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            tracing::debug!(plan = %self.plan, error = %e, "the driver lease was not given up (taken over, or out of reach)");
+        }
+    }
+}
+
+fn held(plan: &str, other: LeaseHolder) -> WaveError {
+    WaveError::LeaseHeld { plan: plan.to_string(), holder: other.holder, expires: other.expires }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holders_expire_after_their_duration() {
+        let lease = json!({"spec": {"holderIdentity": "h-1-ab", "leaseDurationSeconds": 60, "renewTime": "2026-01-01T00:00:10.000000Z"}});
+        let at = |s: u64| Duration::from_millis(crate::backend::sim::util::EPOCH_MS + s * 1000);
+        let live = holder_of(&lease, at(69)).expect("held");
+        assert_eq!((live.holder.as_str(), live.expires.as_str(), live.expired), ("h-1-ab", "2026-01-01T00:01:10Z", false));
+        assert!(holder_of(&lease, at(70)).expect("held").expired);
+        let released = json!({"spec": {"holderIdentity": "", "leaseDurationSeconds": 60}});
+        assert_eq!(holder_of(&released, at(0)), None);
+        assert_eq!(micro_time(at(2) + Duration::from_micros(1500)), "2026-01-01T00:00:02.001500Z");
+    }
+
+    fn driver(control: &Arc<dyn Backend>) -> DriverLease {
+        let now = control.now();
+        DriverLease { control: control.clone(), plan: "p".into(), holder: new_identity(), duration: Duration::from_secs(30), acquired: micro_time(now), transitions: 0, renewed: Mutex::new(now) }
+    }
+
+    /// Two drivers that both read "no lease" (or the same expired lease) and then write: the API
+    /// server lets one win; the loser learns who won.
+    #[tokio::test]
+    async fn of_two_drivers_racing_one_wins() {
+        let control: Arc<dyn Backend> = Arc::new(crate::backend::sim::SimulatedCluster::new());
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": WAVES_NAMESPACE}});
+        control.apply(&[ns], &ApplyOptions::default()).await.unwrap();
+        let (a, b) = (driver(&control), driver(&control));
+        a.write(control.now(), &a.holder, None).await.expect("the first creates it");
+        let conflict = b.write(control.now(), &b.holder, None).await.expect_err("the second conflicts on spec.holderIdentity");
+        assert!(matches!(&b.lost(conflict).await, WaveError::LeaseHeld { holder, .. } if *holder == a.holder));
+        // a's lease expires; c and d both read it, then both take it over with the resourceVersion read.
+        control.sleep(Duration::from_secs(31)).await;
+        let read = control.get(&lease_kind(), Some(WAVES_NAMESPACE), "moorage-waves-p").await.unwrap().unwrap();
+        assert!(holder_of(&read, control.now()).unwrap().expired);
+        let rv = read["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+        let (c, d) = (driver(&control), driver(&control));
+        c.write(control.now(), &c.holder, Some(&rv)).await.expect("the first takeover wins");
+        let stale = d.write(control.now(), &d.holder, Some(&rv)).await.expect_err("the second one's resourceVersion is stale");
+        assert!(matches!(&d.lost(stale).await, WaveError::LeaseHeld { holder, .. } if *holder == c.holder));
+        // a, back from the dead, cannot renew: c owns the fields now.
+        control.sleep(Duration::from_secs(11)).await;
+        assert!(matches!(a.renew_if_due().await, Err(WaveError::LeaseHeld { holder, .. }) if holder == c.holder));
+        // Nor can it overwrite c's lease with the resourceVersion it saw before the takeover.
+        assert!(matches!(a.write(control.now(), &a.holder, Some(&rv)).await, Err(BackendError::Conflict { .. })));
+        c.renew_if_due().await.expect("the holder renews");
+        // Renewals keep working while earlier holders still co-own fields of the same value.
+        control.sleep(Duration::from_secs(11)).await;
+        c.renew_if_due().await.expect("the holder renews again");
+        let held = holder(control.as_ref(), "p").await.unwrap().unwrap();
+        assert_eq!((held.holder.as_str(), held.expired), (c.holder.as_str(), false));
+        c.release().await;
+        assert_eq!(holder(control.as_ref(), "p").await.unwrap(), None, "given up");
+    }
+
+    /// A driver taking over at the very time the previous one gave up shares fields of equal value
+    /// with it (server-side apply co-ownership): it still renews and gives up.
+    #[tokio::test]
+    async fn a_successor_renews_and_gives_up_whatever_its_predecessor_left() {
+        let control: Arc<dyn Backend> = Arc::new(crate::backend::sim::SimulatedCluster::new());
+        let first = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
+        first.release().await;
+        let second = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
+        assert!(matches!(DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await, Err(WaveError::LeaseHeld { holder, .. }) if holder == second.holder));
+        control.sleep(Duration::from_secs(20)).await;
+        second.renew_if_due().await.expect("renewed");
+        let held = holder(control.as_ref(), "p").await.unwrap().unwrap();
+        assert_eq!((held.holder.as_str(), held.expires.as_str()), (second.holder.as_str(), "2026-01-01T00:00:50Z"));
+        second.release().await;
+        assert_eq!(holder(control.as_ref(), "p").await.unwrap(), None);
+        let third = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.expect("free again");
+        third.release().await;
+    }
+
+    #[test]
+    fn identities_name_host_and_process_and_differ() {
+        let (a, b) = (new_identity(), new_identity());
+        assert_ne!(a, b);
+        assert!(a.contains(&format!("-{}-", std::process::id())), "{a}");
+    }
+}
