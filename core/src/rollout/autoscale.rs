@@ -80,9 +80,17 @@ pub(crate) async fn apply_scaled(backend: &dyn Backend, objects: &[&Object], rel
     Ok(applied.iter().filter(|a| a.change != crate::backend::Change::Unchanged).count())
 }
 
-/// Compiles `release` with its Deployment at [`replicas_to_apply`]; returns the count too.
+/// Compiles `release` (refusing an invalid one before any API call) with its Deployment's count
+/// as [`to_live`] sets it; returns the count too.
 pub(crate) async fn compile_live(backend: &dyn Backend, tenant: &Tenant, release: &Release, from: Option<&str>) -> Result<(Compiled, u32), RolloutError> {
     let mut compiled = compile_release(tenant, release)?;
+    let replicas = to_live(backend, release, &mut compiled, from).await?;
+    Ok((compiled, replicas))
+}
+
+/// Sets the count of `release`'s compiled Deployment for an autoscaled release: left out when the
+/// autoscaler owns it, else [`replicas_to_apply`]. Returns the count the version runs at.
+pub(crate) async fn to_live(backend: &dyn Backend, release: &Release, compiled: &mut Compiled, from: Option<&str>) -> Result<u32, BackendError> {
     let replicas = replicas_to_apply(backend, release, from).await?;
     if release.spec().autoscaling.is_some() {
         let ns = release.tenant();
@@ -90,5 +98,5 @@ pub(crate) async fn compile_live(backend: &dyn Backend, tenant: &Tenant, release
         let leave_out = live.as_ref().is_some_and(scaled_by_another_manager);
         set_replicas(&mut compiled.objects, (!leave_out).then_some(replicas));
     }
-    Ok((compiled, replicas))
+    Ok(replicas)
 }

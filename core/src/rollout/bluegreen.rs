@@ -59,10 +59,11 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     let spec = release.spec();
     let ns = tenant.namespace();
     let app = spec.app.as_str();
+    let mut compiled = compile_release(tenant, release)?;
     let mut history = History::load(backend, ns, app).await?;
     let active = active_version(backend, ns, app).await?;
     // Autoscaled: the live count (of this version once it runs, else of the one it replaces).
-    let (compiled, replicas) = autoscale::compile_live(backend, tenant, release, active.as_deref()).await?;
+    let replicas = autoscale::to_live(backend, release, &mut compiled, active.as_deref()).await?;
 
     // Already live with the same spec: applying again changes nothing.
     if active.as_deref() == Some(spec.version.as_str()) && history.rollout.is_none() {

@@ -402,9 +402,12 @@ pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, 
 /// [`BackendError::Conflict`] (naming the field and the manager) before anything is created; with
 /// [`ConflictPolicy::Force`], each field taken back is logged at `warn` level.
 async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<(), RolloutError> {
-    // Autoscaled: the Deployment at its live count, which the autoscaler's field manager owns.
-    let active = active_version(backend, tenant.namespace(), &release.spec().app).await?;
-    let (compiled, _) = autoscale::compile_live(backend, tenant, release, active.as_deref()).await?;
+    let mut compiled = crate::compile::compile_release(tenant, release)?;
+    if release.spec().autoscaling.is_some() {
+        // The Deployment at its live count, or without it when the autoscaler's field manager owns it.
+        let active = active_version(backend, tenant.namespace(), &release.spec().app).await?;
+        autoscale::to_live(backend, release, &mut compiled, active.as_deref()).await?;
+    }
     let objects: Vec<Value> = compiled.objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
     match options.conflicts {
         ConflictPolicy::Force => {
