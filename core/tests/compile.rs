@@ -178,3 +178,15 @@ fn backup_keys_only_appear_as_secret_references() {
     let job = cj.spec.job_template.spec.as_ref().unwrap();
     assert_eq!(job.active_deadline_seconds, Some(600 + 120 * 20), "sized from the 20Gi volume");
 }
+
+#[test]
+fn an_autoscaled_release_gets_a_cpu_autoscaler_on_its_version() {
+    let (tenant, blue, _) = demo();
+    let mut spec = blue.into_spec();
+    spec.autoscaling = Some(moorage::Autoscaling::new(2, 10, 70));
+    let blue = Release::from_spec(spec).unwrap();
+    let objects = compile(&tenant, &[blue]).unwrap().objects;
+    let hpa: Vec<Object> = objects.into_iter().filter(|o| o.kind() == "HorizontalPodAutoscaler").collect();
+    assert_eq!(hpa.len(), 1, "one autoscaler per application");
+    insta::assert_snapshot!("autoscaler_of_blue", manifest::to_yaml_stream(&hpa).unwrap());
+}
