@@ -99,6 +99,20 @@ mod cases {
         delete_tenant(backend, &t).await;
     }
 
+    pub async fn a_rolling_update_keeps_the_autoscaled_count(backend: &dyn Backend, ns: &str) {
+        let t = tenant(ns);
+        apply_tenant(backend, &t).await;
+        rollout::rollout(backend, &t, &webserver(&t, "v1", Strategy::rolling("25%", "0")), &options()).await.unwrap();
+        assert_eq!(autoscaler_target(backend, ns).await, "webserver", "one Deployment, named after the application");
+        scale_as_the_autoscaler(backend, ns, "webserver", 5).await;
+        let v2 = rollout::rollout(backend, &t, &webserver(&t, "v2", Strategy::rolling("25%", "0")), &options()).await.unwrap();
+        assert_eq!(v2.phase, Phase::Done);
+        let d = backend.get(&Kind::of::<k8s_openapi::api::apps::v1::Deployment>(), Some(ns), "webserver").await.unwrap().unwrap();
+        assert_eq!(d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"], "v2", "the pods rolled to v2");
+        assert_eq!(replicas(backend, ns, "webserver").await, 5, "the rolling update kept the autoscaler's count");
+        delete_tenant(backend, &t).await;
+    }
+
     pub async fn canary_grows_to_the_stable_live_count(backend: &dyn Backend, ns: &str) {
         let t = tenant(ns);
         apply_tenant(backend, &t).await;
@@ -145,4 +159,4 @@ macro_rules! both_backends {
     };
 }
 
-both_backends!(blue_green_hands_the_live_count_to_the_new_version, canary_grows_to_the_stable_live_count);
+both_backends!(blue_green_hands_the_live_count_to_the_new_version, a_rolling_update_keeps_the_autoscaled_count, canary_grows_to_the_stable_live_count);
