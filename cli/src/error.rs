@@ -127,13 +127,18 @@ fn fleet_code(e: &FleetError) -> u8 {
     match e {
         FleetError::UnknownCluster(_) | FleetError::DuplicateCluster(_) => BAD_INPUT,
         FleetError::NoCapacity { .. } | FleetError::AlreadyPlaced { .. } => REFUSED,
-        FleetError::Tenant(e) => match e {
-            TenantError::DomainTaken { .. } | TenantError::Protected { .. } => REFUSED,
-            TenantError::NotFound { .. } => NOT_FOUND,
-            TenantError::SpecNotRecorded { .. } | TenantError::Serialize { .. } | TenantError::TokenRequest { .. } => FAILED,
-            TenantError::Backend(e) => backend_code(e),
-        },
+        FleetError::Tenant(e) => tenant_code(e),
         FleetError::Backend(e) => backend_code(e),
+    }
+}
+
+fn tenant_code(e: &TenantError) -> u8 {
+    match e {
+        TenantError::DomainTaken { .. } | TenantError::Protected { .. } => REFUSED,
+        TenantError::NotFound { .. } => NOT_FOUND,
+        TenantError::Invalid(_) => BAD_INPUT,
+        TenantError::SpecNotRecorded { .. } | TenantError::Serialize { .. } | TenantError::TokenRequest { .. } => FAILED,
+        TenantError::Backend(e) => backend_code(e),
     }
 }
 
@@ -155,13 +160,7 @@ pub fn exit_code(error: &CliError) -> u8 {
             WaveError::Fleet(e) => fleet_code(e),
             WaveError::Backend(e) => backend_code(e),
         },
-        CliError::Tenant(e) => match e {
-            TenantError::DomainTaken { .. } | TenantError::Protected { .. } => REFUSED,
-            TenantError::NotFound { .. } => NOT_FOUND,
-            TenantError::SpecNotRecorded { .. } | TenantError::Serialize { .. } | TenantError::TokenRequest { .. } => FAILED,
-            TenantError::Invalid(_) => BAD_INPUT,
-            TenantError::Backend(e) => backend_code(e),
-        },
+        CliError::Tenant(e) => tenant_code(e),
         CliError::Rollout(e) => match e {
             RolloutError::Invalid(_) | RolloutError::Unsupported { .. } => BAD_INPUT,
             RolloutError::QuotaInsufficient { .. } | RolloutError::VersionSelected { .. } => REFUSED,

@@ -92,7 +92,7 @@ fn a_plan_driven_by_another_process_is_refused_with_its_holder() {
     let state_file = ws.path("state.json");
     // Another driver, in this process, holds the plan: the state file is saved while its first tenant upgrades.
     let sim = Arc::new(SimulatedCluster::load(std::path::Path::new(&state_file)).unwrap());
-    let fleet = Fleet::new(vec![FleetCluster { name: "simulated".into(), labels: Default::default(), capacity: u32::MAX, backend: sim.clone() }]).unwrap();
+    let fleet = Fleet::new(vec![FleetCluster { name: "simulated".into(), labels: Default::default(), capacity: u32::MAX, storage_classes: None, backend: sim.clone() }]).unwrap();
     let plan = moorage::spec::wave_plan_file(std::path::Path::new(&plan_file)).unwrap();
     let (saver, path) = (sim.clone(), state_file.clone());
     let saved = Arc::new(std::sync::atomic::AtomicBool::new(false));

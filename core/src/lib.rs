@@ -55,7 +55,7 @@ pub use model::analysis::{Analysis, HttpAnalysis, JobAnalysis, PrometheusAnalysi
 pub use model::metrics::{BusinessMetric, MetricKind, Metrics};
 pub use model::backup::{BackupPolicy, Database, S3Target};
 pub use model::quota::{ComputeResources, ContainerDefaults, ObjectCounts, Quota, RequestQuota};
-pub use model::release::{ConfigFiles, EnvVar, Port, Probe, Protocol, Release, ReleaseBuilder, ReleaseSpec, Resources};
+pub use model::release::{Autoscaling, ConfigFiles, EnvVar, Port, Probe, Protocol, Release, ReleaseBuilder, ReleaseSpec, Resources};
 pub use model::strategy::{BlueGreen, Canary, CanaryStep, Rolling, Strategy, TrafficRouting};
 pub use model::tenant::{GatewayRef, Member, MemberKind, NetworkIsolation, PodSecurityLevel, Role, Tenant, TenantBuilder, TenantSpec, Volume};
 pub use quantity::Quantity;

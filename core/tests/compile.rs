@@ -231,3 +231,15 @@ fn canary_traffic_must_fit_the_tenants_routes() {
     assert!(compile(&gatewayed, &[release("gatewayApi", "[shop.acme.test]")]).is_ok());
     assert!(compile(&plain, &[release("ingressNginx", "[shop.acme.test]")]).is_ok());
 }
+
+#[test]
+fn an_autoscaled_release_gets_a_cpu_autoscaler_on_its_version() {
+    let (tenant, blue, _) = demo();
+    let mut spec = blue.into_spec();
+    spec.autoscaling = Some(moorage::Autoscaling::new(2, 10, 70));
+    let blue = Release::from_spec(spec).unwrap();
+    let objects = compile(&tenant, &[blue]).unwrap().objects;
+    let hpa: Vec<Object> = objects.into_iter().filter(|o| o.kind() == "HorizontalPodAutoscaler").collect();
+    assert_eq!(hpa.len(), 1, "one autoscaler per application");
+    insta::assert_snapshot!("autoscaler_of_blue", manifest::to_yaml_stream(&hpa).unwrap());
+}

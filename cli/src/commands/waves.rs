@@ -24,7 +24,7 @@ pub async fn waves(ctx: &Context, command: &WavesCommand) -> Result<(), CliError
 
 /// The fleet of a CLI run: the target alone, as cluster [`cluster_name`].
 fn fleet(ctx: &Context) -> Result<Fleet, CliError> {
-    let cluster = FleetCluster { name: cluster_name(ctx), labels: Default::default(), capacity: u32::MAX, backend: ctx.target.shared() };
+    let cluster = FleetCluster { name: cluster_name(ctx), labels: Default::default(), capacity: u32::MAX, storage_classes: None, backend: ctx.target.shared() };
     Ok(Fleet::new(vec![cluster])?)
 }
 

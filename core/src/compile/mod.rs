@@ -19,7 +19,7 @@ pub use gateway::{HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch, HTTP
 pub use dashboard::{compile_dashboard, dashboard_uid, GRAFANA_SCHEMA_VERSION};
 pub use monitoring::{compile_monitoring, prometheus_operator_installed, Monitoring, GRAFANA_DASHBOARD_LABEL};
 pub use object::{sort_for_apply, Object};
-pub use release::{compile_release, compile_service, config_hash, ServiceRole};
+pub use release::{compile_autoscaler, compile_release, compile_service, config_hash, ServiceRole};
 pub use tenant::{compile_tenant, role_name, role_rules, LIMIT_RANGE_NAME, NETWORK_POLICY_NAME, QUOTA_NAME, WORKLOAD_SERVICE_ACCOUNT};
 
 use crate::error::{FieldError, ValidationErrors};

@@ -1,6 +1,7 @@
 //! Object: one compiled Kubernetes object, typed (k8s-openapi), in a closed set of kinds moorage emits.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, PersistentVolumeClaim, ResourceQuota, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -95,6 +96,7 @@ objects! {
     Ingress(Ingress),
     HTTPRoute(HTTPRoute),
     PodDisruptionBudget(PodDisruptionBudget),
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     CronJob(CronJob),
 }
 

@@ -1,7 +1,10 @@
-//! Compiles a release: versioned ConfigMap and Deployment, stable and preview Services, Ingress or HTTPRoute, PDB.
+//! Compiles a release: versioned ConfigMap and Deployment, stable and preview Services, Ingress or HTTPRoute, PDB, HPA.
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
+};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar as K8sEnvVar, EnvVarSource, ExecAction, HTTPGetAction,
@@ -21,7 +24,7 @@ use super::tenant::{meta, WORKLOAD_SERVICE_ACCOUNT};
 use super::{Compiled, Note, Object};
 use crate::error::{Problems, ValidationErrors};
 use crate::labels;
-use crate::model::release::{Probe, Protocol, Release, ReleaseSpec};
+use crate::model::release::{Autoscaling, Probe, Protocol, Release, ReleaseSpec};
 use crate::model::strategy::{CountOrPercent, Strategy, TrafficRouting};
 use crate::model::tenant::{PodSecurityLevel, Tenant};
 
@@ -212,8 +215,39 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
             .into(),
         );
     }
+    if let Some(a) = &spec.autoscaling {
+        objects.push(compile_autoscaler(release, a).into());
+    }
     super::sort_for_apply(&mut objects);
     Ok(Compiled { objects, notes })
+}
+
+/// The application's HorizontalPodAutoscaler `<app>`, targeting this version's Deployment. Like the
+/// stable Service it follows the serving version: the release engine moves it at the switch.
+pub fn compile_autoscaler(release: &Release, autoscaling: &Autoscaling) -> HorizontalPodAutoscaler {
+    let spec = release.spec();
+    let ns = spec.tenant.as_str();
+    let mut m = meta(&spec.app, ns, labels::app_labels(ns, &spec.app));
+    m.annotations = Some(BTreeMap::from([(labels::ACTIVE_VERSION.to_string(), spec.version.clone())]));
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    HorizontalPodAutoscaler {
+        metadata: m,
+        spec: HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference { api_version: Some("apps/v1".into()), kind: "Deployment".into(), name: release.deployment_name() },
+            min_replicas: Some(count(autoscaling.min_replicas)),
+            max_replicas: count(autoscaling.max_replicas),
+            metrics: Some(vec![MetricSpec {
+                type_: "Resource".into(),
+                resource: Some(ResourceMetricSource {
+                    name: "cpu".into(),
+                    target: MetricTarget { type_: "Utilization".into(), average_utilization: Some(count(autoscaling.target_cpu_utilization)), ..Default::default() },
+                }),
+                ..Default::default()
+            }]),
+            behavior: None,
+        },
+        status: None,
+    }
 }
 
 /// A Service of the release's application selecting this release's pods ([`Release::pod_selector`]).

@@ -67,6 +67,57 @@ pub struct ReleaseSpec {
     /// The application's metrics endpoint and business metrics (scraped, and shown on the tenant's dashboard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
+    /// A HorizontalPodAutoscaler on the serving version: it owns the replica count once the version
+    /// exists (`replicas` is then only the first release's starting count), and a new version starts
+    /// at the count of the version it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// Bounds and target of the release's HorizontalPodAutoscaler (`autoscaling/v2`, CPU utilization).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Autoscaling {
+    /// Fewest pods (at least 1).
+    pub min_replicas: u32,
+    /// Most pods (at least `minReplicas`, at most 1000).
+    pub max_replicas: u32,
+    /// Average CPU use the autoscaler aims at, in percent of the pods' CPU request (1 to 100).
+    pub target_cpu_utilization: u32,
+}
+
+impl Autoscaling {
+    /// Autoscaling between `min` and `max` pods aiming at `target_cpu_percent` of the CPU request.
+    pub fn new(min: u32, max: u32, target_cpu_percent: u32) -> Self {
+        Autoscaling { min_replicas: min, max_replicas: max, target_cpu_utilization: target_cpu_percent }
+    }
+
+    /// `replicas` brought within `[minReplicas, maxReplicas]`.
+    pub fn clamp(&self, replicas: u32) -> u32 {
+        replicas.max(self.min_replicas).min(self.max_replicas.max(self.min_replicas))
+    }
+
+    /// Checks the bounds; `release` is the release's path (the CPU request lives outside autoscaling).
+    fn validate(&self, p: &mut Problems, release: &str, resources: Option<&Resources>) {
+        let path = format!("{release}.autoscaling");
+        if self.min_replicas < 1 {
+            p.add(format!("{path}.minReplicas"), "must be at least 1 (an autoscaler never scales to zero); remove autoscaling to set replicas by hand");
+        }
+        if self.max_replicas < self.min_replicas {
+            p.add(format!("{path}.maxReplicas"), format!("{} is less than minReplicas ({}); raise it to at least {}", self.max_replicas, self.min_replicas, self.min_replicas));
+        } else if self.max_replicas > MAX_REPLICAS {
+            p.add(format!("{path}.maxReplicas"), format!("{} is more than {MAX_REPLICAS}", self.max_replicas));
+        }
+        if !(1..=100).contains(&self.target_cpu_utilization) {
+            p.add(format!("{path}.targetCpuUtilization"), format!("{} is not a percentage of the CPU request from 1 to 100 (70 is usual)", self.target_cpu_utilization));
+        }
+        if resources.is_none_or(|r| r.requests.cpu.is_none()) {
+            p.add(
+                format!("{release}.resources.requests.cpu"),
+                "is required with autoscaling: the autoscaler measures CPU use as a percentage of it; set it, e.g. \"100m\"",
+            );
+        }
+    }
 }
 
 fn default_replicas() -> u32 {
@@ -262,6 +313,7 @@ impl Release {
                 strategy: Strategy::default(),
                 analyses: Vec::new(),
                 metrics: None,
+                autoscaling: None,
             },
         }
     }
@@ -414,6 +466,9 @@ impl ReleaseSpec {
         self.strategy.validate(p, &format!("{path}.strategy"), self.replicas);
         if let Some(m) = &self.metrics {
             m.validate(p, &format!("{path}.metrics"), &self.ports);
+        }
+        if let Some(a) = &self.autoscaling {
+            a.validate(p, path, self.resources.as_ref());
         }
         let mut analysis_names = BTreeSet::new();
         for (i, a) in self.analyses.iter().enumerate() {
@@ -601,6 +656,11 @@ impl ReleaseBuilder {
     /// Adds an analysis, which the strategy refers to by name.
     pub fn analysis(mut self, analysis: Analysis) -> Self {
         self.spec.analyses.push(analysis);
+        self
+    }
+    /// Adds a HorizontalPodAutoscaler (see [`Autoscaling`]); requires a CPU request.
+    pub fn autoscaling(mut self, autoscaling: Autoscaling) -> Self {
+        self.spec.autoscaling = Some(autoscaling);
         self
     }
     /// Sets the strategy.

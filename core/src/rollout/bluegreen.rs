@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::gates;
+use super::{autoscale, gates};
 use super::history::{History, Outcome, Phase, Revision, RolloutState};
 use super::preflight::{check_quota, running_pods, Preflight};
 use super::wait::wait_version_ready;
@@ -24,9 +24,10 @@ fn secs(d: Duration) -> u64 {
     d.as_secs()
 }
 
-/// Whether an object carries traffic for the application as a whole (stable Service, and Ingress or HTTPRoute).
-fn is_stable_route(o: &Object, app: &str) -> bool {
-    matches!(o.kind(), "Service" | "Ingress" | "HTTPRoute") && o.name() == ServiceRole::Stable.service_name(app)
+/// Whether an object follows the serving version of the application as a whole (stable Service,
+/// Ingress or HTTPRoute, and HorizontalPodAutoscaler): it moves to the new version at the switch.
+pub(super) fn is_stable_route(o: &Object, app: &str) -> bool {
+    matches!(o.kind(), "Service" | "Ingress" | "HTTPRoute" | "HorizontalPodAutoscaler") && o.name() == ServiceRole::Stable.service_name(app)
 }
 
 
@@ -58,9 +59,11 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     let spec = release.spec();
     let ns = tenant.namespace();
     let app = spec.app.as_str();
-    let compiled = compile_release(tenant, release)?;
+    let mut compiled = compile_release(tenant, release)?;
     let mut history = History::load(backend, ns, app).await?;
     let active = active_version(backend, ns, app).await?;
+    // Autoscaled: the live count (of this version once it runs, else of the one it replaces).
+    let replicas = autoscale::to_live(backend, release, &mut compiled, active.as_deref()).await?;
 
     // Already live with the same spec: applying again changes nothing.
     if active.as_deref() == Some(spec.version.as_str()) && history.rollout.is_none() {
@@ -97,7 +100,15 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
                     rev.outcome = Outcome::Failed { reason: format!("replaced by the rollout of {}", spec.version) };
                 }
             }
-            RolloutState { revision: history.next_number(), from: active.clone().filter(|a| *a != spec.version), to: spec.version.clone(), phase: Phase::Deploying, switched_at: None, step: None }
+            RolloutState {
+                revision: history.next_number(),
+                from: active.clone().filter(|a| *a != spec.version),
+                to: spec.version.clone(),
+                phase: Phase::Deploying,
+                switched_at: None,
+                step: None,
+                replicas: spec.autoscaling.map(|_| replicas),
+            }
         }
     };
 
@@ -106,7 +117,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         let (running_new, running_old) = running_pods(backend, ns, release, state.from.as_deref()).await?;
         let deployment = compiled.objects.iter().find(|o| o.kind() == "Deployment");
         if let Some(d) = deployment {
-            preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;
+            preflight = check_quota(backend, ns, d, &spec.strategy, replicas, running_new, running_old).await?;
         }
         record_new_revision(backend, &mut history, &state, release);
         history.rollout = Some(state.clone());
@@ -249,7 +260,8 @@ pub(super) async fn finish(
             if let Ok(old_release) = Release::from_spec(old) {
                 let compiled = compile_release(tenant, &old_release)?;
                 let deployment: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() == "Deployment").collect();
-                apply_objects(backend, &deployment, options).await?;
+                // Autoscaled: the autoscaler has moved to the new version; its count on the old one is taken back.
+                autoscale::apply_scaled(backend, &deployment, release, options).await?;
                 options.emit(Progress::ScaledDown { version: from.clone() });
             }
         }
@@ -408,9 +420,11 @@ pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, 
         Some(n) => history.revision(n).cloned().ok_or(RolloutError::NoSuchRevision { app: app.to_string(), revision: n })?,
         None => history.last_succeeded_except(active.as_deref().unwrap_or_default()).cloned().ok_or(RolloutError::NoSuchRevision { app: app.to_string(), revision: 0 })?,
     };
-    let release = Release::from_spec(target.spec.clone())?;
     let from_revision = history.revisions.iter().rev().find(|r| Some(r.version.as_str()) == active.as_deref()).map(|r| r.number);
-    let mut state = RolloutState { revision: history.next_number(), from: active.clone(), to: target.version.clone(), phase: Phase::Deploying, switched_at: None, step: None };
+    let release = Release::from_spec(target.spec.clone())?;
+    let (compiled, replicas) = autoscale::compile_live(backend, tenant, &release, active.as_deref()).await?;
+    let autoscaled = release.spec().autoscaling.map(|_| replicas);
+    let mut state = RolloutState { revision: history.next_number(), from: active.clone(), to: target.version.clone(), phase: Phase::Deploying, switched_at: None, step: None, replicas: autoscaled };
     history.push(Revision { number: state.revision, strategy: "rollback".into(), by: who(), started_at: secs(backend.now()), finished_at: None, outcome: Outcome::InProgress, analyses: Vec::new(), ..target.clone() });
     history.rollout = Some(state.clone());
     history.save(backend, ns, app).await?;
@@ -421,14 +435,13 @@ pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, 
         .await?
         .is_some_and(|d| {
             let n = |p: &str| d.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
-            n("/spec/replicas") == u64::from(target.replicas) && n("/status/readyReplicas") == u64::from(target.replicas)
+            n("/spec/replicas") == u64::from(replicas) && n("/status/readyReplicas") == u64::from(replicas)
         });
     let ready_at = if warm {
         Instant::now()
     } else {
-        let compiled = compile_release(tenant, &release)?;
         let versioned: Vec<&Object> = compiled.objects.iter().filter(|o| !is_stable_route(o, app)).collect();
-        apply_objects(backend, &versioned, options).await?;
+        autoscale::apply_scaled(backend, &versioned, &release, options).await?;
         wait_version_ready(backend, &release, options, options.timeout).await?
     };
     let latency = switch(backend, tenant, &release, &mut history, &mut state, options, ready_at).await?;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::bluegreen::{finish, record_new_revision};
+use super::bluegreen::{finish, is_stable_route, record_new_revision};
 use super::gates;
 use super::history::{History, Outcome, Phase, RolloutState};
 use super::preflight::{check_quota, Preflight};
@@ -42,6 +42,11 @@ pub(crate) fn canary_replicas(r: u32, w: u32) -> u32 {
     u32::try_from(c).unwrap_or(r).clamp(1, r.max(1))
 }
 
+/// The size the canary grows to (`R`): the live count recorded when an autoscaled canary started, else `replicas`.
+fn full_size(release: &Release, state: &RolloutState) -> u32 {
+    state.replicas.filter(|_| release.spec().autoscaling.is_some()).unwrap_or(release.spec().replicas)
+}
+
 fn canary_of(release: &Release) -> Option<&Canary> {
     match &release.spec().strategy {
         Strategy::Canary(c) => Some(c),
@@ -62,7 +67,12 @@ async fn scale(backend: &dyn Backend, tenant: &Tenant, release: &Release, replic
     if let Some(spec) = v.get_mut("spec").and_then(Value::as_object_mut) {
         spec.insert("replicas".into(), json!(replicas));
     }
-    backend.apply(&[v], &options.apply_options()).await?;
+    let mut apply = options.apply_options();
+    if release.spec().autoscaling.is_some() {
+        // The autoscaler's count is taken back: moorage sizes both versions through a canary.
+        apply.conflicts = crate::backend::ConflictPolicy::Force;
+    }
+    backend.apply(&[v], &apply).await?;
     wait_version_ready(backend, release, options, options.timeout).await?;
     Ok(())
 }
@@ -101,12 +111,6 @@ fn canary_ingress(tenant: &Tenant, release: &Release, weight: u32) -> Result<Opt
         }
     }
     Ok(Some(v))
-}
-
-/// Whether `o` is one of the stable routes of `app` (its Service, Ingress or HTTPRoute `<app>`),
-/// which stay on the old version until the canary completes.
-fn is_stable_route(o: &Object, app: &str) -> bool {
-    matches!(o.kind(), "Service" | "Ingress" | "HTTPRoute") && o.name() == app
 }
 
 /// The stable HTTPRoute `<app>` of `release` with `weight` percent to the canary Service, as JSON.
@@ -193,11 +197,21 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
             }
             let running_new = desired_replicas(backend, ns, &release.deployment_name()).await?;
             let running_old = desired_replicas(backend, ns, &stable.deployment_name()).await?;
+            // Autoscaled: R is the stable version's live count now, before any step shrinks it.
+            let replicas = super::autoscale::replicas_to_apply(backend, release, Some(&from)).await?;
             let compiled = compile_release(tenant, release)?;
             if let Some(d) = compiled.objects.iter().find(|o| o.kind() == "Deployment") {
-                preflight = check_quota(backend, ns, d, &spec.strategy, spec.replicas, running_new, running_old).await?;
+                preflight = check_quota(backend, ns, d, &spec.strategy, replicas, running_new, running_old).await?;
             }
-            let state = RolloutState { revision: history.next_number(), from: Some(from.clone()), to: spec.version.clone(), phase: Phase::Deploying, switched_at: None, step: Some(0) };
+            let state = RolloutState {
+                revision: history.next_number(),
+                from: Some(from.clone()),
+                to: spec.version.clone(),
+                phase: Phase::Deploying,
+                switched_at: None,
+                step: Some(0),
+                replicas: spec.autoscaling.map(|_| replicas),
+            };
             record_new_revision(backend, &mut history, &state, release);
             save(backend, ns, app, &mut history, &state).await?;
             // Emitted once recorded, so that a driver dying after it is resumed.
@@ -213,7 +227,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     save(backend, ns, app, &mut history, &state).await?;
     // Versioned objects and the canary Service; the stable routes stay where they are.
     let compiled = compile_release(tenant, release)?;
-    let others: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() != "Deployment" && !(is_stable_route(o, app))).collect();
+    let others: Vec<&Object> = compiled.objects.iter().filter(|o| o.kind() != "Deployment" && !is_stable_route(o, app)).collect();
     let changed = super::apply_objects(backend, &others, options).await?;
     options.emit(Progress::Applied { objects: others.len(), changed });
 
@@ -221,7 +235,7 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     for (i, step) in canary.steps.iter().enumerate().skip(first) {
         match step {
             CanaryStep::SetWeight(w) => {
-                if let Err(e) = set_weight(backend, tenant, release, &stable, canary, *w, options).await {
+                if let Err(e) = set_weight(backend, tenant, release, &stable, canary, *w, full_size(release, &state), options).await {
                     return fail(backend, &mut history, state, e).await;
                 }
             }
@@ -274,10 +288,10 @@ async fn fail(backend: &dyn Backend, history: &mut History, mut state: RolloutSt
 
 /// One `SetWeight` step: scale up the canary, then scale down the stable version (replica ratio),
 /// or set the canary Ingress weight (ingress-nginx); reports the weight reached.
-async fn set_weight(backend: &dyn Backend, tenant: &Tenant, release: &Release, stable: &Release, canary: &Canary, w: u32, options: &RolloutOptions) -> Result<(), RolloutError> {
+#[allow(clippy::too_many_arguments)]
+async fn set_weight(backend: &dyn Backend, tenant: &Tenant, release: &Release, stable: &Release, canary: &Canary, w: u32, r: u32, options: &RolloutOptions) -> Result<(), RolloutError> {
     let ns = tenant.namespace();
     let app = release.app();
-    let r = release.spec().replicas;
     let c = canary_replicas(r, w);
     match canary.traffic {
         TrafficRouting::IngressNginx => {
@@ -325,7 +339,7 @@ async fn complete(
 ) -> Result<RolloutReport, RolloutError> {
     let ns = tenant.namespace();
     let app = release.app();
-    let r = release.spec().replicas;
+    let r = full_size(release, &state);
     let traffic = canary_of(release).map(|c| c.traffic).unwrap_or_default();
     let chunk = canary_of(release).map(|c| canary_replicas(r, c.max_weight())).unwrap_or(r).max(1);
     let mut n = desired_replicas(backend, ns, &release.deployment_name()).await?;
@@ -393,7 +407,7 @@ async fn abort_with(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     let release = Release::from_spec(rev.spec.clone())?;
     let stable = state.from.as_deref().and_then(|f| stable_release(&history, f)).ok_or_else(nothing)?;
     // Stable back to full size first, then the selector, then the canary goes.
-    scale(backend, tenant, &stable, stable.spec().replicas, options).await?;
+    scale(backend, tenant, &stable, state.replicas.unwrap_or(stable.spec().replicas), options).await?;
     let mut compiled = compile_release(tenant, &stable)?;
     // With Gateway API routing the stable route keeps its canary backend, at weight 0.
     if canary_of(&release).is_some_and(|c| c.traffic == TrafficRouting::GatewayApi) {

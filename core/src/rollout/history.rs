@@ -105,6 +105,10 @@ pub struct RolloutState {
     /// Canary: the index of the next step to run (or of the pause waiting for promotion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
+    /// Autoscaled releases: the count the new version goes to, taken from the replaced version's
+    /// live count when the rollout started (the canary's `R`; the stable size an abort restores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
 }
 
 /// An application's history: its revisions (newest last) and the rollout in progress.

@@ -1,6 +1,7 @@
 //! The release engine: rolling, blue/green and canary rollouts with quota preflight, history in the
 //! cluster, resume, rollback and diagnosis.
 
+mod autoscale;
 mod bluegreen;
 mod canary;
 mod diagnose;
@@ -404,7 +405,12 @@ pub async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, 
 /// serve with [`BackendError::MissingKind`], before anything is created; with
 /// [`ConflictPolicy::Force`], each field taken back is logged at `warn` level.
 async fn check_ownership(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<(), RolloutError> {
-    let compiled = crate::compile::compile_release(tenant, release)?;
+    let mut compiled = crate::compile::compile_release(tenant, release)?;
+    if release.spec().autoscaling.is_some() {
+        // The Deployment at its live count, or without it when the autoscaler's field manager owns it.
+        let active = active_version(backend, tenant.namespace(), &release.spec().app).await?;
+        autoscale::to_live(backend, release, &mut compiled, active.as_deref()).await?;
+    }
     let objects: Vec<Value> = compiled.objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
     match options.conflicts {
         ConflictPolicy::Force => {
@@ -490,7 +496,9 @@ pub async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Opt
 /// with `replicas` changed, so the quota preflight applies and the history records it as a new
 /// revision (a rollback restores the replicas too). Refused with [`RolloutError::NoSuchRevision`]
 /// (revision 0) when nothing of `app` serves, and with [`RolloutError::Unsupported`] while a
-/// rollout is in progress (promote, abort or finish it first).
+/// rollout is in progress (promote, abort or finish it first) and when the live release is
+/// autoscaled: its HorizontalPodAutoscaler owns the count (change `autoscaling.minReplicas` /
+/// `maxReplicas` in the release and roll it out instead).
 pub async fn scale(backend: &dyn Backend, tenant: &Tenant, app: &str, replicas: u32, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
     let history = History::load(backend, tenant.namespace(), app).await?;
     if history.rollout.as_ref().is_some_and(|s| s.phase != Phase::Done) {
@@ -499,6 +507,15 @@ pub async fn scale(backend: &dyn Backend, tenant: &Tenant, app: &str, replicas: 
     let active = active_version(backend, tenant.namespace(), app).await?;
     let live = active.and_then(|v| history.revisions.iter().rev().find(|r| r.version == v && r.outcome == Outcome::Succeeded));
     let Some(live) = live else { return Err(RolloutError::NoSuchRevision { app: app.to_string(), revision: 0 }) };
+    if let Some(a) = &live.spec.autoscaling {
+        return Err(RolloutError::Unsupported {
+            app: app.to_string(),
+            what: format!(
+                "scaling an autoscaled release by hand (its HorizontalPodAutoscaler keeps it between {} and {} pods: change autoscaling.minReplicas and maxReplicas in the release and roll it out)",
+                a.min_replicas, a.max_replicas
+            ),
+        });
+    }
     let mut spec = live.spec.clone();
     spec.replicas = replicas;
     let release = Release::from_spec(spec)?;
@@ -530,7 +547,8 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
     let live = history.revisions.iter().rev().find(|r| r.outcome == Outcome::Succeeded).or_else(|| history.revisions.iter().rev().find(|r| active.as_deref() == Some(r.version.as_str())));
     let drift = match live.map(|r| Release::from_spec(r.spec.clone())) {
         Some(Ok(release)) => {
-            let compiled = crate::compile::compile_release(tenant, &release)?;
+            // Autoscaled: the live count is the autoscaler's, not drift.
+            let (compiled, _) = autoscale::compile_live(backend, tenant, &release, active.as_deref()).await?;
             let objects: Vec<Value> = compiled.objects.iter().map(|o| serde_json::to_value(o).unwrap_or_default()).collect();
             ownership::drift(backend, &objects).await?
         }

@@ -28,12 +28,13 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
     let last_ready = Arc::new(AtomicU32::new(u32::MAX));
     let progress = options.progress.clone();
     let version = spec.version.clone();
-    let desired = spec.replicas;
     let seen = last_ready.clone();
     let ready_or_failing = condition("to be available (or to fail)", move |objects: &[Value]| {
         let Some(d) = objects.first() else { return false };
         let ready = d.pointer("/status/readyReplicas").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
         if seen.swap(ready, Ordering::SeqCst) != ready {
+            // What the Deployment asks for (an autoscaled version starts at the live count, not `replicas`).
+            let desired = d.pointer("/spec/replicas").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
             if let Some(f) = &progress {
                 f(&Progress::ReplicasReady { version: version.clone(), ready, desired });
             }
