@@ -118,6 +118,8 @@ export interface ReleaseSpec {
   readiness?: ProbeSpec
   hosts?: string[]
   strategy?: StrategySpec
+  /** A HorizontalPodAutoscaler on CPU that follows the serving version (needs `resources.requests.cpu`). */
+  autoscaling?: { minReplicas: number; maxReplicas: number; targetCpuUtilization: number }
 }
 
 /** What `new Release(...)` takes: the spec, where `tenant` may be a `Tenant` and `strategy` a strategy object. */
