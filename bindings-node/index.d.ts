@@ -118,6 +118,8 @@ export interface ReleaseSpec {
   readiness?: ProbeSpec
   hosts?: string[]
   strategy?: StrategySpec
+  /** A HorizontalPodAutoscaler on CPU that follows the serving version (needs `resources.requests.cpu`). */
+  autoscaling?: { minReplicas: number; maxReplicas: number; targetCpuUtilization: number }
 }
 
 /** What `new Release(...)` takes: the spec, where `tenant` may be a `Tenant` and `strategy` a strategy object. */
@@ -149,6 +151,8 @@ export interface FleetClusterOptions {
   cluster: Cluster
   labels?: Record<string, string>
   capacity?: number
+  /** The provider's allow list of storage classes on this cluster (absent: any class). */
+  storageClasses?: string[]
 }
 
 /** A fleet wave plan: the keys of a wave plan file. */
@@ -204,6 +208,7 @@ export type WaveEvent =
   | { event: 'waveFinished'; wave: number; succeeded: number; failed: number }
   | { event: 'paused'; nextWave: number }
   | { event: 'waiting'; seconds: number }
+  | { event: 'analysisFinished'; wave: number; tenant: string; verdict: 'passed' | 'failed' | 'inconclusive'; reason: string }
   | { event: 'stopped'; reason: string }
   | { event: 'done'; succeeded: number; failed: number; skipped: number }
 
@@ -309,7 +314,7 @@ export declare class Cluster {
 /** Several named clusters, each with labels and a capacity in tenants. */
 export declare class Fleet {
   /**
-   * A fleet of named clusters: `[{name, cluster, labels?, capacity?}]` (capacity in tenants,
+   * A fleet of named clusters: `[{name, cluster, labels?, capacity?, storageClasses?}]` (capacity in tenants,
    * default unlimited). Two clusters of one name: `DUPLICATE_CLUSTER`.
    */
   constructor(clusters: FleetClusterOptions[])
@@ -465,6 +470,11 @@ export interface ApplyTenantOptions {
   timeout?: number
   /** Take over fields another field manager changed (default: fail with `CONFLICT`). */
   force?: boolean
+  /**
+   * The provider's allow list of storage classes (absent: any class); a volume of another
+   * class is a `VALIDATION` error naming the allowed ones.
+   */
+  storageClasses?: Array<string>
 }
 
 /** The last run of a backup CronJob. */

@@ -154,3 +154,16 @@ test('a protected tenant is deleted only with confirm', async () => {
   const missing = await rejection(c.tenantStatus(new Tenant({ name: 'nobody' })))
   assert.deepEqual([missing.code, missing.tenant], ['TENANT_NOT_FOUND', 'nobody'])
 })
+
+test('the provider\'s allowed storage classes: another class is a VALIDATION error naming them', async () => {
+  const cluster = Cluster.simulated()
+  const t = new Tenant({ name: 'vault', quota: { limits: { cpu: '2', memory: '2Gi' }, requests: { storage: '10Gi' } }, storage: [{ name: 'data', size: '1Gi', storageClass: 'slow-hdd' }] })
+  const e = await rejection(cluster.applyTenant(t, { storageClasses: ['openebs-replicated'] }))
+  assert.ok(e instanceof moorage.ValidationError, String(e))
+  assert.equal(e.code, 'VALIDATION')
+  assert.equal(e.errors[0].path, 'tenant.storage[0].storageClass')
+  assert.match(e.errors[0].message, /openebs-replicated/)
+  assert.equal((await rejection(cluster.liveTenant('vault'))).code, 'TENANT_NOT_FOUND', 'nothing applied')
+  const applied = await cluster.applyTenant(t, { storageClasses: ['slow-hdd', 'openebs-replicated'] })
+  assert.ok(applied.changes > 0, 'allowed: applied')
+})

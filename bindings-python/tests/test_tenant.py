@@ -237,3 +237,16 @@ def test_ci_credentials_reach_the_tenant_and_nothing_else(real_cluster, tmp_path
     finally:
         for t in (mine, other):
             real_cluster.delete_tenant(t, confirm=True, purge=True)
+
+
+def test_the_provider_s_allowed_storage_classes():
+    cluster = moorage.Cluster.simulated()
+    t = moorage.Tenant.from_dict({"name": "vault", "quota": {"limits": {"cpu": "2", "memory": "2Gi"}, "requests": {"storage": "10Gi"}}, "storage": [{"name": "data", "size": "1Gi", "storageClass": "slow-hdd"}]})
+    with pytest.raises(moorage.ValidationError) as refused:
+        cluster.apply_tenant(t, storage_classes=["openebs-replicated"])
+    [(path, message)] = refused.value.errors
+    assert path == "tenant.storage[0].storageClass"
+    assert "openebs-replicated" in message
+    with pytest.raises(moorage.TenantNotFound):
+        cluster.live_tenant("vault")  # nothing applied
+    assert cluster.apply_tenant(t, storage_classes=["slow-hdd", "openebs-replicated"]) > 0
