@@ -14,7 +14,7 @@ use crate::tenant::Tenant;
 fn from_json(spec: Value) -> Result<moorage::Release, Failure> {
     // Fast path: the spec deserializes straight from the JSON value and the core validates it.
     // Only a malformed spec goes through the core's spec reader, for the field's path.
-    match serde_json::from_value::<moorage::ReleaseSpec>(spec.clone()) {
+    match <moorage::ReleaseSpec as serde::Deserialize>::deserialize(&spec) {
         Ok(s) => moorage::Release::from_spec(s).map_err(|e| errors::validation(&e)),
         Err(_) => match moorage::spec::release_from_yaml(&spec.to_string()) {
             Ok(r) => Ok(r),

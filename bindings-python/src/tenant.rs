@@ -13,7 +13,7 @@ pub(crate) fn from_json(py: Python<'_>, spec: &Value) -> PyResult<moorage::Tenan
     // Fast path: the spec deserializes straight from the JSON value and the core validates it.
     // Only a malformed spec goes through the core's spec reader, for the field's path. Built from
     // Python values, the JSON text's line numbers mean nothing to the caller: none is reported.
-    match serde_json::from_value::<moorage::TenantSpec>(spec.clone()) {
+    match <moorage::TenantSpec as serde::Deserialize>::deserialize(spec) {
         Ok(s) => moorage::Tenant::from_spec(s).map_err(|e| errors::validation(py, &e)),
         Err(_) => match moorage::spec::tenant_from_yaml(&spec.to_string()) {
             Ok(t) => Ok(t),
