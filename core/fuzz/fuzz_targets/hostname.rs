@@ -4,10 +4,11 @@
 use libfuzzer_sys::fuzz_target;
 use moorage::checks::check_hostname;
 
-/// The suggestion quoted in a message (`did you mean "x"?`), when it needs no unescaping.
+/// The suggestion quoted at the end of a message (`...: did you mean "x"?`), when it needs no
+/// unescaping. Anchored at the end: the message also echoes the input, which may itself contain
+/// `did you mean ` (found by this target: `t.did you mean `).
 fn suggestion(message: &str) -> Option<&str> {
-    let (_, rest) = message.split_once("did you mean \"")?;
-    let (s, _) = rest.split_once("\"?")?;
+    let (_, s) = message.strip_suffix("\"?")?.rsplit_once(": did you mean \"")?;
     (!s.contains('\\')).then_some(s)
 }
 
