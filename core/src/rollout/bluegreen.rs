@@ -133,6 +133,9 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         options.emit(Progress::Applied { objects: to_apply.len(), changed });
         let ready_at = match wait_version_ready(backend, release, options, options.timeout).await {
             Ok(at) => at,
+            // The cluster was unreachable: nothing failed. The rollout stays in progress
+            // (`Deploying`, recorded above) and `resume` goes on waiting.
+            Err(e) if e.is_retryable() => return Err(e),
             Err(e) => {
                 if let Some(rev) = history.revision_mut(state.revision) {
                     rev.outcome = Outcome::Failed { reason: e.to_string() };

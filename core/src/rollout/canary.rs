@@ -276,7 +276,12 @@ async fn pause(backend: &dyn Backend, history: &mut History, mut state: RolloutS
     Ok(RolloutReport::from_state(&state, Preflight::default(), None))
 }
 
+/// Records the rollout as failed (so that `resume` or `rollback` aborts it), unless the error is
+/// retryable: the cluster was unreachable, nothing failed, and `resume` goes on from this step.
 async fn fail(backend: &dyn Backend, history: &mut History, mut state: RolloutState, e: RolloutError) -> Result<RolloutReport, RolloutError> {
+    if e.is_retryable() {
+        return Err(e);
+    }
     let Some(rev) = history.revision_mut(state.revision) else { return Err(e) };
     rev.outcome = Outcome::Failed { reason: e.to_string() };
     rev.finished_at = Some(secs(backend.now()));
