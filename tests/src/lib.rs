@@ -16,10 +16,12 @@ use kube::api::{DeleteParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
+mod both_backends;
 pub mod dying;
 pub mod fixtures;
 pub mod load;
 pub mod log_capture;
+pub mod testcluster;
 
 /// Environment variable holding the admin kubeconfig of the test control plane.
 pub const KUBECONFIG_ENV: &str = "MOORAGE_TEST_KUBECONFIG";

@@ -134,29 +134,5 @@ mod cases {
 /// One case at a time on the shared control plane.
 static REAL_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod simulated {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let sim = moorage::backend::sim::SimulatedCluster::new();
-                    super::cases::$case(&sim, "acme").await;
-                }
-            )*
-        }
-        mod real {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(backend) = moorage_tests::real_backend().await else { return };
-                    let _turn = super::REAL_CASES.lock().await;
-                    let name = format!("hpa-{}", moorage_tests::random_suffix());
-                    super::cases::$case(&backend, &name).await;
-                }
-            )*
-        }
-    };
-}
 
-both_backends!(blue_green_hands_the_live_count_to_the_new_version, a_rolling_update_keeps_the_autoscaled_count, canary_grows_to_the_stable_live_count);
+moorage_tests::both_backends!(prefix: "hpa", turns: Some(&REAL_CASES), cases: [blue_green_hands_the_live_count_to_the_new_version, a_rolling_update_keeps_the_autoscaled_count, canary_grows_to_the_stable_live_count]);

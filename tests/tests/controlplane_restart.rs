@@ -9,44 +9,18 @@
 //! stop the control plane every other test of this binary would use.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moorage::backend::cluster::ClusterBackend;
 use moorage::rollout::{self, Outcome, Progress, RolloutError, RolloutOptions};
 use moorage_tests::fixtures;
+use moorage_tests::testcluster::{self, Restore};
 
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The objects of an uninterrupted rollout, measured once for both cases.
 static REFERENCE: tokio::sync::OnceCell<BTreeSet<String>> = tokio::sync::OnceCell::const_new();
 
-fn state_dir() -> PathBuf {
-    let kubeconfig = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the test control plane's kubeconfig");
-    PathBuf::from(kubeconfig).parent().expect("the kubeconfig lives in the state directory").to_path_buf()
-}
-
-/// Runs `testcluster.sh ARGS... STATE_DIR` and waits for it.
-fn testcluster(args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../testcluster/testcluster.sh");
-    let status = std::process::Command::new("bash").arg(script).args(args).arg(state_dir()).status().expect("testcluster.sh runs");
-    assert!(status.success(), "testcluster.sh {args:?}: {status}");
-}
-
-/// Starts etcd and the API server again when dropped (a no-op for a running one), so that a failing
-/// case never leaves the control plane down for the next test binaries. The controller manager is
-/// restarted too: after etcd comes back its EndpointSlice controller can keep finding its informer
-/// cache "out of date" for minutes, which would slow every later test binary's rollouts (the
-/// components of a production control plane restart together in the same way).
-struct Restore;
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        testcluster(&["start-component", "etcd"]);
-        testcluster(&["start-component", "kube-apiserver"]);
-        testcluster(&["restart-component", "kube-controller-manager"]);
-    }
-}
 
 fn options() -> RolloutOptions {
     RolloutOptions::with_timeout(Duration::from_secs(240))
@@ -74,6 +48,12 @@ async fn measure_reference(backend: &ClusterBackend) -> BTreeSet<String> {
     fixtures::delete_tenant(backend, &ns).await;
     inventory
 }
+
+/// Starts etcd and the API server again (a no-op for a running one). The controller manager is
+/// restarted too: after etcd comes back its EndpointSlice controller can keep finding its informer
+/// cache "out of date" for minutes, which would slow every later test binary's rollouts (the
+/// components of a production control plane restart together in the same way).
+const BACK_UP: &[[&str; 2]] = &[["start-component", "etcd"], ["start-component", "kube-apiserver"], ["restart-component", "kube-controller-manager"]];
 
 /// After the fault: the rollout's own outcome, then `resume` until done; checks convergence.
 async fn settle(backend: &ClusterBackend, tenant: &moorage::Tenant, outcome: Result<rollout::RolloutReport, RolloutError>, reference: &BTreeSet<String>) -> String {
@@ -126,9 +106,9 @@ async fn apiserver_and_etcd_killed_while_waiting_for_readiness() {
     let outage = tokio::spawn(async move {
         applied_rx.await.expect("green applied");
         tokio::task::spawn_blocking(|| {
-            let _restore = Restore;
-            testcluster(&["stop-component", "--kill", "kube-apiserver"]);
-            testcluster(&["stop-component", "--kill", "etcd"]);
+            let _restore = Restore(BACK_UP);
+            testcluster::run(&["stop-component", "--kill", "kube-apiserver"]);
+            testcluster::run(&["stop-component", "--kill", "etcd"]);
             std::thread::sleep(Duration::from_secs(3));
         })
         .await
@@ -158,9 +138,9 @@ async fn apiserver_down_longer_than_the_retries_gives_a_retryable_error() {
             let mut slot = handle.lock().unwrap();
             if slot.is_none() {
                 // Synchronously: the API server is dead before the rollout's next request.
-                tokio::task::block_in_place(|| testcluster(&["stop-component", "--kill", "kube-apiserver"]));
+                tokio::task::block_in_place(|| testcluster::run(&["stop-component", "--kill", "kube-apiserver"]));
                 *slot = Some(std::thread::spawn(|| {
-                    let _restore = Restore;
+                    let _restore = Restore(BACK_UP);
                     std::thread::sleep(Duration::from_secs(10));
                 }));
             }

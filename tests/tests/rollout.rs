@@ -214,40 +214,19 @@ mod cases {
 /// The cause is not found yet: set `MOORAGE_TRACE_ENDPOINTS=1` to print every EndpointSlice state.
 static REAL_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod simulated {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let sim = moorage::backend::sim::SimulatedCluster::new();
-                    super::cases::$case(&sim, "acme").await;
-                }
-            )*
-        }
-        mod real {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(backend) = moorage_tests::real_backend().await else { return };
-                    // One rollout case at a time on the shared control plane: see REAL_CASES.
-                    let _turn = super::REAL_CASES.lock().await;
-                    let name = format!("ro-{}", moorage_tests::random_suffix());
-                    super::cases::$case(&backend, &name).await;
-                }
-            )*
-        }
-    };
-}
 
-both_backends!(
-    the_demo_made_safe,
-    applying_the_live_release_again_changes_nothing,
-    manual_promotion_waits_then_switches,
-    rollback_while_warm_is_one_selector_change,
-    canary_weights_match_endpoints,
-    canary_abort_returns_traffic_to_stable,
-    canary_ingress_nginx_sets_the_weight,
+moorage_tests::both_backends!(
+    prefix: "ro",
+    turns: Some(&REAL_CASES),
+    cases: [
+        the_demo_made_safe,
+        applying_the_live_release_again_changes_nothing,
+        manual_promotion_waits_then_switches,
+        rollback_while_warm_is_one_selector_change,
+        canary_weights_match_endpoints,
+        canary_abort_returns_traffic_to_stable,
+        canary_ingress_nginx_sets_the_weight,
+    ]
 );
 
 /// Kill-and-resume with the driver in this process (its backend stops answering at the kill point):

@@ -162,31 +162,8 @@ mod cases {
     }
 }
 
-macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod simulated {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let sim = moorage::backend::sim::SimulatedCluster::new();
-                    super::cases::$case(&sim, "acme").await;
-                }
-            )*
-        }
-        mod real {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(backend) = moorage_tests::real_backend().await else { return };
-                    let name = format!("tn-{}", moorage_tests::random_suffix());
-                    super::cases::$case(&backend, &name).await;
-                }
-            )*
-        }
-    };
-}
 
-both_backends!(lifecycle, a_domain_of_another_tenant_is_refused);
+moorage_tests::both_backends!(prefix: "tn", turns: None, cases: [lifecycle, a_domain_of_another_tenant_is_refused]);
 
 fn ci_options(config: &kube::Config) -> tenant::CiOptions {
     let path = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the admin kubeconfig");

@@ -7,36 +7,15 @@
 //! filler is going away), the ReplicaSet controller reports the quota refusal, and kwok is started
 //! again; it removes the filler and readies the pods, the controller retries, the rollout finishes.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use moorage::backend::{ApplyOptions, Backend, Kind, Propagation, Selector};
 use moorage::rollout::{self, Phase, RolloutOptions};
 use moorage::{Quota, Tenant};
 use moorage_tests::fixtures;
+use moorage_tests::testcluster::{self, Restore};
 use serde_json::{json, Value};
 
-fn state_dir() -> PathBuf {
-    let kubeconfig = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the test control plane's kubeconfig");
-    PathBuf::from(kubeconfig).parent().expect("the kubeconfig lives in the state directory").to_path_buf()
-}
-
-/// Runs `testcluster.sh ARGS... STATE_DIR` and waits for it.
-fn testcluster(args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../testcluster/testcluster.sh");
-    let status = std::process::Command::new("bash").arg(script).args(args).arg(state_dir()).status().expect("testcluster.sh runs");
-    assert!(status.success(), "testcluster.sh {args:?}: {status}");
-}
-
-/// Starts kwok again when dropped (a no-op when it runs), so that a failing case never leaves the
-/// control plane without kubelets for the next test binaries.
-struct RestoreKwok;
-
-impl Drop for RestoreKwok {
-    fn drop(&mut self) {
-        testcluster(&["start-component", "kwok"]);
-    }
-}
 
 /// A pod of 128Mi (limits) on `node`, outside any release, that obeys the tenant's restricted
 /// Pod Security level; its grace period keeps it charged for minutes once deleted.
@@ -83,8 +62,8 @@ async fn a_rollout_waits_for_the_quota_of_pods_going_away() {
     let node = nodes.first().and_then(|n| n.pointer("/metadata/name")).and_then(Value::as_str).expect("a kwok node").to_string();
     backend.apply(&[filler_pod(&ns, &node)], &ApplyOptions::default()).await.expect("filler applied");
 
-    let restore = RestoreKwok;
-    tokio::task::spawn_blocking(|| testcluster(&["stop-component", "kwok"])).await.expect("kwok stopped");
+    let restore = Restore(&[["start-component", "kwok"]]);
+    tokio::task::spawn_blocking(|| testcluster::run(&["stop-component", "kwok"])).await.expect("kwok stopped");
     let pods = Kind::of::<k8s_openapi::api::core::v1::Pod>();
     backend.delete(&pods, Some(&ns), "filler", Propagation::Background).await.expect("filler deletion started");
     let filler = backend.get(&pods, Some(&ns), "filler").await.expect("filler read").expect("the filler stays while no kubelet confirms");
@@ -98,7 +77,7 @@ async fn a_rollout_waits_for_the_quota_of_pods_going_away() {
     let (outcome, refusal) = tokio::join!(rollout::rollout(&backend, &tenant, &release, &options), async {
         let refusal = wait_quota_refusal(&backend, &ns, &deployment).await;
         // The rollout is waiting, not failed: kwok comes back, removes the filler, readies pods.
-        tokio::task::spawn_blocking(|| testcluster(&["start-component", "kwok"])).await.expect("kwok started");
+        tokio::task::spawn_blocking(|| testcluster::run(&["start-component", "kwok"])).await.expect("kwok started");
         refusal
     });
     drop(restore);
