@@ -221,7 +221,7 @@ async fn a_paused_plan_waits_for_resume_and_a_dead_driver_is_replaced() {
         r = &mut driver => panic!("the driver finished before it was killed: {r:?}"),
         () = frozen_at => {}
     }
-    drop(driver);
+    // The driver is never polled again, and its backend answers nothing: a killed process.
     let mid = waves::status(&fleet, "shop-2").await.unwrap().unwrap();
     assert_eq!(mid.phase, WavePhase::Running);
     assert!(mid.remaining() > 0, "killed mid-wave: {:?}", mid.tenants);
@@ -443,7 +443,7 @@ async fn real_the_driver_lease_keeps_one_driver_at_a_time() {
         r = &mut driver => panic!("the driver finished before it was killed: {r:?}"),
         () = frozen_at => {}
     }
-    drop(driver);
+    // The driver is never polled again, and its backend answers nothing: a killed process.
     let (options, _) = recorder();
     let refused = waves::resume(&fleet, &name, &options).await;
     assert!(matches!(&refused, Err(WaveError::LeaseHeld { plan, .. }) if *plan == name), "{refused:?}");

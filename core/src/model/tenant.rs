@@ -350,7 +350,7 @@ impl TenantSpec {
     pub fn check_storage_classes(&self, allowed: &[String]) -> Result<(), ValidationErrors> {
         let mut p = Problems::default();
         for (i, v) in self.storage.iter().enumerate() {
-            if !allowed.iter().any(|a| *a == v.storage_class) {
+            if !allowed.contains(&v.storage_class) {
                 let list = if allowed.is_empty() { "none: this cluster offers no persistent volumes".to_string() } else { allowed.join(", ") };
                 p.add(format!("tenant.storage[{i}].storageClass"), format!("{:?} is not an allowed storage class (allowed: {list})", v.storage_class));
             }

@@ -133,7 +133,7 @@ impl WavePlanSpec {
             previous = previous.max(w);
         }
         if let Some(&last) = self.waves.last() {
-            if last != 100 && last <= 100 && last > 0 {
+            if last < 100 && last > 0 {
                 p.add(format!("{path}.waves[{}]", self.waves.len() - 1), format!("the last wave is {last}%, so some tenants would never be upgraded; end with 100"));
             }
         }
