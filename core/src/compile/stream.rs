@@ -21,6 +21,8 @@ use super::compile;
 
 /// One unit's outcome: its objects' count and YAML, or its problems.
 type Compiled = Result<(usize, Result<String, ManifestError>), ValidationErrors>;
+/// A unit and its position in the batch.
+type Numbered = (usize, (Tenant, Vec<Release>));
 
 /// The YAML stream of a batch and how many objects it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,7 @@ impl YamlStream {
 
 /// A batch compiled as it is filled: one worker thread per core takes the pushed units.
 pub struct YamlBatch {
-    sender: Option<mpsc::Sender<(usize, (Tenant, Vec<Release>))>>,
+    sender: Option<mpsc::Sender<Numbered>>,
     workers: Vec<JoinHandle<Vec<(usize, Compiled)>>>,
     pushed: usize,
 }
@@ -55,7 +57,7 @@ impl Default for YamlBatch {
 impl YamlBatch {
     /// An empty batch, its workers (one per core) waiting for units.
     pub fn new() -> Self {
-        let (sender, receiver) = mpsc::channel::<(usize, (Tenant, Vec<Release>))>();
+        let (sender, receiver) = mpsc::channel::<Numbered>();
         let receiver = Arc::new(Mutex::new(receiver));
         let workers = (0..threads_for(usize::MAX))
             .map(|_| {
