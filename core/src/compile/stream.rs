@@ -7,6 +7,7 @@
 //! the same text as `compile_many_to_yaml` of the same units (input order), or every problem of
 //! every unit with paths prefixed by `tenants[i].`.
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,8 +20,17 @@ use crate::model::tenant::Tenant;
 use super::batch::{collect_units, threads_for, BatchError};
 use super::compile;
 
-/// One unit's outcome: its objects' count and YAML, or its problems.
-type Compiled = Result<(usize, Result<String, ManifestError>), ValidationErrors>;
+/// One unit's outcome: its objects' count and where its YAML lies in its worker's buffer, or its
+/// problems.
+type Compiled = Result<(usize, Result<Range<usize>, ManifestError>), ValidationErrors>;
+
+/// What a worker did: one buffer holding the YAML of every unit it compiled (each unit's text
+/// appended, then dropped, so memory stays warm), and each unit's outcome by its position.
+#[derive(Default)]
+struct WorkerOutput {
+    buffer: String,
+    units: Vec<(usize, Compiled)>,
+}
 /// A unit and its position in the batch.
 type Numbered = (usize, (Tenant, Vec<Release>));
 
@@ -44,7 +54,7 @@ impl YamlStream {
 /// A batch compiled as it is filled: one worker thread per core takes the pushed units.
 pub struct YamlBatch {
     sender: Option<mpsc::Sender<Numbered>>,
-    workers: Vec<JoinHandle<Vec<(usize, Compiled)>>>,
+    workers: Vec<JoinHandle<WorkerOutput>>,
     pushed: usize,
 }
 
@@ -63,14 +73,21 @@ impl YamlBatch {
             .map(|_| {
                 let receiver = receiver.clone();
                 std::thread::spawn(move || {
-                    let mut done = Vec::new();
+                    let mut out = WorkerOutput::default();
                     // The lock is held while waiting, so one idle worker waits on the channel and
                     // the others on the lock; it ends when the batch is finished (or dropped).
                     while let Some((i, (tenant, releases))) = receiver.lock().ok().and_then(|r| r.recv().ok()) {
-                        let compiled = compile(&tenant, &releases).map(|c| (c.objects.len(), manifest::to_yaml_stream(&c.objects)));
-                        done.push((i, compiled));
+                        let compiled = compile(&tenant, &releases).map(|c| {
+                            let text = manifest::to_yaml_stream(&c.objects).map(|text| {
+                                let start = out.buffer.len();
+                                out.buffer.push_str(&text);
+                                start..out.buffer.len()
+                            });
+                            (c.objects.len(), text)
+                        });
+                        out.units.push((i, compiled));
                     }
-                    done
+                    out
                 })
             })
             .collect();
@@ -100,16 +117,20 @@ impl YamlBatch {
     /// the units were pushed: the text [`compile_many_to_yaml`](super::compile_many_to_yaml) gives.
     pub fn finish(mut self) -> Result<YamlStream, BatchError> {
         drop(self.sender.take());
-        let mut parts: Vec<(usize, Compiled)> = Vec::with_capacity(self.pushed);
-        for worker in self.workers.drain(..) {
-            parts.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let mut buffers = Vec::with_capacity(self.workers.len());
+        let mut parts: Vec<(usize, Result<(usize, Result<(usize, Range<usize>), ManifestError>), ValidationErrors>)> = Vec::with_capacity(self.pushed);
+        for (w, worker) in self.workers.drain(..).enumerate() {
+            let out = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            buffers.push(out.buffer);
+            parts.extend(out.units.into_iter().map(|(i, c)| (i, c.map(|(n, text)| (n, text.map(|range| (w, range)))))));
         }
         parts.sort_unstable_by_key(|(i, _)| *i);
         let units = collect_units(parts.into_iter().map(|(_, c)| c).collect())?;
         let objects = units.iter().map(|(n, _)| n).sum();
-        let mut yaml = String::with_capacity(units.iter().map(|(_, t)| t.as_ref().map_or(0, String::len)).sum());
+        let mut yaml = String::with_capacity(buffers.iter().map(String::len).sum());
         for (_, text) in units {
-            yaml.push_str(&text?);
+            let (w, range) = text?;
+            yaml.push_str(&buffers[w][range]);
         }
         Ok(YamlStream { yaml, objects })
     }
