@@ -2,7 +2,9 @@
 # Compiling 1,000 tenants (one release each) from Python vs the same from Rust, same run: the
 # Python twin (bench/compile_tenants.py, the `moorage` package from the venv) and the Rust binary
 # (bench/src/compile_tenants.rs), alternated RUNS times, whole process timed from outside
-# (start-up included). Prints both medians and the ratio.
+# (start-up included). Prints both medians and the ratio, and the median of the RUNS ratios of
+# each Python run to the Rust run just before it (`pair_ratio`: steadier when other programs load
+# the machine, since each pair runs under nearly the same load).
 #   bench/compile_python.sh [TENANTS] [RUNS]      (after bindings-python/test.sh has installed moorage)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,6 +18,7 @@ OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 now() { date +%s%N; }
 rust=() python=() rust_in=() python_in=()
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 in_us() { sed -n 's/.*"in_process_seconds": *\([0-9.]*\).*/\1/p' <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
 for _ in $(seq "$RUNS"); do
   s=$(now); line=$("$BIN" "$TENANTS" "$OUT/rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
@@ -24,5 +27,7 @@ done
 cmp -s "$OUT/rs/manifests.yaml" "$OUT/py/manifests.yaml" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 r=$(median "${rust[@]}"); p=$(median "${python[@]}"); ri=$(median "${rust_in[@]}"); pi=$(median "${python_in[@]}")
+pair_median() { paste -d' ' <(printf '%s\n' "${@:1:RUNS}") <(printf '%s\n' "${@:RUNS+1}") | awk '{printf "%.4f\n", $2 / $1}' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+pair=$(pair_median "${rust[@]}" "${python[@]}"); pair_in=$(pair_median "${rust_in[@]}" "${python_in[@]}")
 s=$(now); "$PY" -c 'import moorage'; e=$(now); startup=$(( (e - s) / 1000 ))
-echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r python_median_us=$p ratio=$(awk "BEGIN{printf \"%.2f\", $p/$r}") rust_in_process_median_us=$ri python_in_process_median_us=$pi in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $pi/$ri}") python_startup_and_import_us=$startup output=$same rust_all_us=${rust[*]} python_all_us=${python[*]}"
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r python_median_us=$p ratio=$(awk "BEGIN{printf \"%.2f\", $p/$r}") rust_in_process_median_us=$ri python_in_process_median_us=$pi in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $pi/$ri}") pair_ratio=$(printf '%.2f' "$pair") in_process_pair_ratio=$(printf '%.2f' "$pair_in") load_average_before_after=$load_before/$(cut -d' ' -f1 /proc/loadavg) python_startup_and_import_us=$startup output=$same rust_all_us=${rust[*]} python_all_us=${python[*]} rust_in_process_all_us=${rust_in[*]} python_in_process_all_us=${python_in[*]}"

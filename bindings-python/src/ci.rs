@@ -2,6 +2,7 @@
 //! developer's rules in the tenant's namespace and a kubeconfig holding a short-lived token, for
 //! the integrator's pipeline. Real clusters only; the token never shows in `repr`.
 
+use moorage::backend::cluster::ClusterBackend;
 use moorage::tenant::{self, CiCredentials as CoreCiCredentials, CiOptions};
 use pyo3::prelude::*;
 
@@ -49,26 +50,46 @@ impl CiCredentials {
     }
 }
 
-fn ci_options(server: String, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<CiOptions> {
-    Ok(CiOptions { ttl: seconds("ttl", ttl)?, server, certificate_authority_data })
+/// The core's options: `server` and `certificate_authority_data` as given, else those of the
+/// kubeconfig the backend was built from (the core's `CiOptions::for_cluster`).
+fn ci_options(backend: &ClusterBackend, server: Option<String>, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<CiOptions> {
+    let ttl = seconds("ttl", ttl)?;
+    match server {
+        Some(server) => Ok(CiOptions { ttl, server, certificate_authority_data }),
+        None => {
+            let derived = CiOptions::for_cluster(backend, ttl).ok_or_else(|| {
+                pyo3::exceptions::PyValueError::new_err("server: this cluster was not built from a kubeconfig, so its API server URL is unknown; pass server=")
+            })?;
+            Ok(CiOptions { certificate_authority_data: certificate_authority_data.or(derived.certificate_authority_data), ..derived })
+        }
+    }
 }
 
 #[pymethods]
 impl Cluster {
     /// Creates (or keeps) the tenant's CI ServiceAccount and returns a kubeconfig for `server` (the
-    /// API server URL the pipeline uses) with a token valid `ttl` seconds (at least 10 minutes).
-    /// `certificate_authority_data`: the server's CA, base64 PEM. The tenant must be applied.
-    #[pyo3(signature = (tenant, *, server, ttl=3600.0, certificate_authority_data=None))]
-    fn ci_credentials(&self, py: Python<'_>, tenant: &Tenant, server: String, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<CiCredentials> {
-        let (backend, tenant, options) = (self.kube()?, tenant.inner.clone(), ci_options(server, ttl, certificate_authority_data)?);
+    /// API server URL the pipeline uses; default: the one of this cluster's kubeconfig) with a
+    /// token valid `ttl` seconds (at least 10 minutes). `certificate_authority_data`: the server's
+    /// CA, base64 PEM (default without `server`: the kubeconfig's). The tenant must be applied.
+    #[pyo3(signature = (tenant, *, server=None, ttl=3600.0, certificate_authority_data=None))]
+    fn ci_credentials(&self, py: Python<'_>, tenant: &Tenant, server: Option<String>, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<CiCredentials> {
+        let (backend, tenant, options) = {
+            let backend = self.kube()?;
+            let options = ci_options(&backend, server, ttl, certificate_authority_data)?;
+            (backend, tenant.inner.clone(), options)
+        };
         let r = block_on(py, async move { tenant::ci_credentials(&backend, &tenant, &options).await })?;
         r.map(|inner| CiCredentials { inner }).map_err(|e| errors::tenant(py, &e))
     }
 
     /// `ci_credentials`, as a coroutine.
-    #[pyo3(signature = (tenant, *, server, ttl=3600.0, certificate_authority_data=None))]
-    fn a_ci_credentials<'py>(&self, py: Python<'py>, tenant: &Tenant, server: String, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<Bound<'py, PyAny>> {
-        let (backend, tenant, options) = (self.kube()?, tenant.inner.clone(), ci_options(server, ttl, certificate_authority_data)?);
+    #[pyo3(signature = (tenant, *, server=None, ttl=3600.0, certificate_authority_data=None))]
+    fn a_ci_credentials<'py>(&self, py: Python<'py>, tenant: &Tenant, server: Option<String>, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let (backend, tenant, options) = {
+            let backend = self.kube()?;
+            let options = ci_options(&backend, server, ttl, certificate_authority_data)?;
+            (backend, tenant.inner.clone(), options)
+        };
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = tenant::ci_credentials(&backend, &tenant, &options).await;
             Python::attach(|py| r.map(|inner| CiCredentials { inner }).map_err(|e| errors::tenant(py, &e)))

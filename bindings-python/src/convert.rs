@@ -6,11 +6,12 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
 use crate::analysis::{Analysis, CanaryStep};
+use crate::autoscaling::Autoscaling;
 use crate::quota::Quota;
 use crate::strategy::{BlueGreen, Canary, Rolling};
 
 /// A Python value (None, bool, int, float, str, list, tuple, dict, `Quota`, a strategy, an
-/// `Analysis`, a `CanaryStep`) as JSON.
+/// `Analysis`, a `CanaryStep`, an `Autoscaling`) as JSON.
 pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if obj.is_none() {
         return Ok(Value::Null);
@@ -61,6 +62,9 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
     if let Ok(s) = obj.cast::<CanaryStep>() {
         return Ok(serde_json::to_value(&s.get().inner).unwrap_or_default());
+    }
+    if let Ok(a) = obj.cast::<Autoscaling>() {
+        return Ok(serde_json::to_value(a.get().inner).unwrap_or_default());
     }
     if obj.hasattr("__fspath__")? {
         let p = obj.call_method0("__fspath__")?;

@@ -3,6 +3,7 @@
 //! core's.
 
 mod analysis;
+mod autoscaling;
 mod ci;
 mod cluster;
 mod convert;
@@ -26,6 +27,7 @@ fn _moorage(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tenant::Tenant>()?;
     m.add_class::<quota::Quota>()?;
     m.add_class::<release::Release>()?;
+    m.add_class::<autoscaling::Autoscaling>()?;
     m.add_class::<strategy::BlueGreen>()?;
     m.add_class::<strategy::Rolling>()?;
     m.add_class::<strategy::Canary>()?;

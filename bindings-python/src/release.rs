@@ -33,7 +33,7 @@ pub struct Release {
 #[pymethods]
 impl Release {
     #[new]
-    #[pyo3(signature = (tenant, app, version, *, image, replicas=None, ports=None, resources=None, env=None, config_files=None, config_mount_path=None, liveness=None, readiness=None, hosts=None, strategy=None, analyses=None, metrics=None))]
+    #[pyo3(signature = (tenant, app, version, *, image, replicas=None, ports=None, resources=None, env=None, config_files=None, config_mount_path=None, liveness=None, readiness=None, hosts=None, strategy=None, analyses=None, metrics=None, autoscaling=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -53,6 +53,7 @@ impl Release {
         strategy: Option<&Bound<'_, PyAny>>,
         analyses: Option<&Bound<'_, PyAny>>,
         metrics: Option<&Bound<'_, PyAny>>,
+        autoscaling: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         // `tenant` is a Tenant or its name.
         let tenant_name = match tenant.cast::<Tenant>() {
@@ -90,6 +91,7 @@ impl Release {
         put("strategy", j(strategy)?);
         put("analyses", j(analyses)?);
         put("metrics", j(metrics)?);
+        put("autoscaling", j(autoscaling)?);
         Ok(Release { inner: from_json(py, &Value::Object(m))? })
     }
 
@@ -154,6 +156,12 @@ impl Release {
         self.inner.spec().metrics.as_ref().map(|m| to_py(py, m))
     }
 
+    /// The release's autoscaler, if it has one.
+    #[getter]
+    fn autoscaling(&self) -> Option<crate::autoscaling::Autoscaling> {
+        self.inner.spec().autoscaling.map(|inner| crate::autoscaling::Autoscaling { inner })
+    }
+
     /// The spec as a dict.
     fn to_dict(&self, py: Python<'_>) -> Py<PyAny> {
         to_py(py, self.inner.spec())
@@ -201,18 +209,36 @@ pub fn compile_tenants(py: Python<'_>, tenants: Vec<Tenant>) -> PyResult<String>
     compile_units(py, &units)
 }
 
-/// Compiles many tenants with their releases to one YAML stream, in input order: the core's
-/// `compile_many_to_yaml`, on every core, without the GIL.
+/// Compiles many tenants with their releases to one YAML stream, in input order, on every core
+/// (the core's `YamlBatch`): `units` is any iterable of `(tenant, [releases])`, a generator
+/// included, and each unit is compiled without the GIL while Python builds the next. Returns
+/// the stream; with `path`, writes it there atomically instead (the core's writer, without the
+/// GIL) and returns `(objects, bytes)`.
 #[pyfunction]
-pub fn compile_many(py: Python<'_>, units: Vec<(Tenant, Vec<Release>)>) -> PyResult<String> {
-    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> =
-        units.into_iter().map(|(t, rs)| (t.inner, rs.into_iter().map(|r| r.inner).collect())).collect();
-    compile_units(py, &units)
+#[pyo3(signature = (units, *, path=None))]
+pub fn compile_many(py: Python<'_>, units: &Bound<'_, PyAny>, path: Option<std::path::PathBuf>) -> PyResult<Py<PyAny>> {
+    let mut batch = moorage::compile::YamlBatch::new();
+    for unit in units.try_iter()? {
+        let (tenant, releases): (PyRef<'_, Tenant>, Vec<PyRef<'_, Release>>) = unit?.extract()?;
+        batch.push(tenant.inner.clone(), releases.iter().map(|r| r.inner.clone()).collect());
+    }
+    let stream = py.detach(|| batch.finish()).map_err(|e| batch_error(py, e))?;
+    match path {
+        None => Ok(PyString::new(py, &stream.yaml).into_any().unbind()),
+        Some(path) => {
+            let bytes = py.detach(|| stream.write_file(&path)).map_err(|e| errors::message(py, true, &e))?;
+            Ok((stream.objects, bytes).into_pyobject(py)?.into_any().unbind())
+        }
+    }
+}
+
+fn batch_error(py: Python<'_>, e: moorage::compile::BatchError) -> PyErr {
+    match e {
+        moorage::compile::BatchError::Invalid(e) => errors::validation(py, &e),
+        moorage::compile::BatchError::Manifest(e) => errors::message(py, true, &e),
+    }
 }
 
 fn compile_units(py: Python<'_>, units: &[(moorage::Tenant, Vec<moorage::Release>)]) -> PyResult<String> {
-    py.detach(|| moorage::compile_many_to_yaml(units)).map_err(|e| match e {
-        moorage::compile::BatchError::Invalid(e) => errors::validation(py, &e),
-        moorage::compile::BatchError::Manifest(e) => errors::message(py, true, &e),
-    })
+    py.detach(|| moorage::compile_many_to_yaml(units)).map_err(|e| batch_error(py, e))
 }

@@ -71,6 +71,35 @@ def test_compile_many_is_each_compile_in_order_and_names_the_tenant_of_a_problem
     assert paths == ["tenants[1].releases[0].hosts[0]", "tenants[2].releases[0].hosts[0]"]
 
 
+def test_compile_many_from_a_generator_writes_the_file(tmp_path):
+    """compile_many takes any iterable (the core's YamlBatch compiles while Python builds the next
+    unit); with path= the core writes the stream atomically and returns (objects, bytes)."""
+
+    def unit(i: int):
+        t = moorage.Tenant(f"gen-{i}", domains=[f"gen-{i}.test"])
+        return t, [moorage.Release(t, "web", "v1", image="nginx:1.27", ports=[{"name": "http", "port": 8080}], hosts=[f"gen-{i}.test"])]
+
+    expected = moorage.compile_many([unit(i) for i in range(20)])
+    assert moorage.compile_many(unit(i) for i in range(20)) == expected
+    path = tmp_path / "manifests.yaml"
+    objects, size = moorage.compile_many(map(unit, range(20)), path=path)
+    assert path.read_text() == expected and size == len(expected.encode())
+    assert objects == expected.count("\nkind: ") + expected.startswith("kind: ") and objects > 20
+    assert not (tmp_path / "manifests.yaml.tmp").exists()
+    assert moorage.compile_many(iter(()), path=str(tmp_path / "empty.yaml")) == (0, 0)
+    with pytest.raises(moorage.ManifestError):
+        moorage.compile_many([unit(0)], path=tmp_path / "missing" / "m.yaml")
+
+    def failing():
+        yield unit(0)
+        raise RuntimeError("the caller's own error")
+
+    with pytest.raises(RuntimeError, match="the caller's own error"):
+        moorage.compile_many(failing())
+    with pytest.raises(TypeError):
+        moorage.compile_many([unit(0), ("not a tenant", [])])
+
+
 def test_json_schemas_of_the_spec_files():
     tenant, release = moorage.json_schema("tenant"), moorage.json_schema("release")
     assert {"name", "quota", "domains", "backups"} <= set(tenant["properties"])

@@ -239,6 +239,18 @@ def test_progress_as_an_async_iterator(specs):
     asyncio.run(main())
 
 
+def test_import_moorage_leaves_asyncio_and_typing_for_later():
+    """`import moorage` loads the native module only; moorage.watch (asyncio, typing) comes when used."""
+    import subprocess
+    import sys
+
+    probe = "import sys, moorage; before = [m for m in ('asyncio', 'typing') if m in sys.modules]; moorage.watch; print(before, 'typing' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
+    assert out == "[] True", out
+    with pytest.raises(AttributeError):
+        moorage.no_such_name  # noqa: B018
+
+
 def test_a_scale_by_another_manager_is_drift_until_forced(real_cluster):
     from test_tenant import kubectl
 

@@ -224,10 +224,17 @@ def test_ci_credentials_reach_the_tenant_and_nothing_else(real_cluster, tmp_path
             real_cluster.apply_tenant(t, timeout=120)
         with pytest.raises(TypeError):
             moorage.Cluster.simulated().ci_credentials(mine, server=server)
-        creds = real_cluster.ci_credentials(mine, server=server, ttl=600, certificate_authority_data=ca.group(1) if ca else None)
+        # Without server=, the kubeconfig's server and CA (the core's CiOptions::for_cluster).
+        creds = real_cluster.ci_credentials(mine, ttl=600)
         assert (creds.namespace, creds.service_account) == (mine.namespace, "ci")
         assert creds.token and creds.token not in repr(creds) and "token=***" in repr(creds)
-        assert creds.token in creds.kubeconfig and server in creds.kubeconfig
+        assert creds.token in creds.kubeconfig and f"server: {server.rstrip('/')}" in creds.kubeconfig, creds.kubeconfig.replace(creds.token, "***")
+        if ca:
+            assert f"certificate-authority-data: {ca.group(1)}" in creds.kubeconfig
+        # Given, the pipeline's own server (it may reach the API server another way), without a CA.
+        other_way = real_cluster.ci_credentials(mine, server="https://ci-gateway.example.test:6443", ttl=600)
+        assert "server: https://ci-gateway.example.test:6443" in other_way.kubeconfig
+        assert "certificate-authority-data" not in other_way.kubeconfig
         path = tmp_path / "ci.kubeconfig"
         path.write_text(creds.kubeconfig)
         ci = moorage.Cluster.from_kubeconfig(path)

@@ -52,6 +52,60 @@ def test_waves_upgrade_every_tenant_canary_first():
         fleet.resume_waves("never")
 
 
+def test_a_second_driver_is_refused_while_the_first_one_runs():
+    """One driver at a time (the core's waves::lease): while a driver runs a wave, a second
+    start_waves or resume_waves is refused with LeaseHeld, naming the holder and its expiry; once
+    the first driver returns, its lease is given up and another driver goes on at once."""
+    import os
+    import threading
+
+    clusters = {"onprem": moorage.Cluster.simulated(), "cloud": moorage.Cluster.simulated()}
+    fleet = moorage.Fleet([{"name": n, "cluster": c} for n, c in clusters.items()])
+    names = [f"pyd{i}" for i in range(4)]
+    onboard(fleet, clusters, names)
+    mid_wave, tried = threading.Event(), threading.Event()
+
+    def first_progress(event: dict) -> None:
+        # The first driver stops in its first tenant until the second one has tried.
+        if event["event"] == "tenant_started" and not mid_wave.is_set():
+            mid_wave.set()
+            tried.wait(120)
+
+    first: dict = {}
+
+    def run_first() -> None:
+        try:
+            first["state"] = fleet.start_waves(plan("shop-2", names), on_progress=first_progress, timeout=120)
+        except BaseException as e:  # re-raised below, in the test's thread
+            first["error"] = e
+
+    driver = threading.Thread(target=run_first)
+    driver.start()
+    try:
+        assert mid_wave.wait(120), "the first driver reached its first tenant"
+        refused_events: list = []
+        with pytest.raises(moorage.LeaseHeld) as started:
+            fleet.start_waves(plan("shop-2", names), on_progress=refused_events.append)
+        with pytest.raises(moorage.LeaseHeld) as resumed:
+            fleet.resume_waves("shop-2", on_progress=refused_events.append)
+    finally:
+        tried.set()
+        driver.join(120)
+    assert "error" not in first, first
+    for refused in (started.value, resumed.value):
+        assert isinstance(refused, moorage.WaveError) and isinstance(refused, moorage.MoorageError)
+        assert refused.plan == "shop-2"
+        # The holder is `<hostname>-<pid>-<random>`: this process drives the first one.
+        assert f"-{os.getpid()}-" in refused.holder, refused.holder
+        assert refused.expires and refused.holder in str(refused)
+    assert (started.value.holder, started.value.expires) == (resumed.value.holder, resumed.value.expires)
+    assert refused_events == [], "the refused drivers did nothing"
+    done = first["state"]
+    assert done["phase"] == "done" and all(t["state"] == "succeeded" for t in done["tenants"]), done
+    # Given up on return: another driver goes on at once (nothing left to do).
+    assert fleet.resume_waves("shop-2") == done
+
+
 def test_a_bad_plan_lists_every_path():
     fleet = moorage.Fleet([{"name": "one", "cluster": moorage.Cluster.simulated()}])
     with pytest.raises(moorage.ValidationError) as info:

@@ -3,7 +3,9 @@
 Everything here is the Rust core (``moorage._moorage``): the bindings translate, the core decides.
 """
 
-from moorage._progress import Watch, watch
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from moorage._progress import Watch, watch
 from moorage._moorage import (
     BackendError,
     BlueGreen,
@@ -63,6 +65,7 @@ from moorage._moorage import (
     WaveStateUnreadable,
     EmptyFleet,
     Analysis,
+    Autoscaling,
     CanaryStep,
     Prometheus,
     Usage,
@@ -136,6 +139,7 @@ __all__ = [
     "WaveStateUnreadable",
     "EmptyFleet",
     "Analysis",
+    "Autoscaling",
     "CanaryStep",
     "Prometheus",
     "Usage",
@@ -151,3 +155,13 @@ __all__ = [
     "Watch",
     "watch",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `watch` and `Watch` (moorage._progress, which needs `typing`: ~7 ms) are imported when first
+    # used, so that `import moorage` stays as quick as the native module.
+    if name in ("watch", "Watch"):
+        from moorage import _progress
+
+        return getattr(_progress, name)
+    raise AttributeError(f"module 'moorage' has no attribute {name!r}")

@@ -25,7 +25,7 @@ pub enum BatchError {
 }
 
 /// How many threads a batch of `units` uses: the machine's cores, at most one per unit.
-fn threads_for(units: usize) -> usize {
+pub(super) fn threads_for(units: usize) -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     cores.min(units).max(1)
 }
@@ -54,7 +54,7 @@ fn at_unit(i: usize, e: ValidationErrors) -> Vec<FieldError> {
 }
 
 /// Gathers per-unit results: every unit's problems at once, or every unit's output in order.
-fn collect_units<R>(results: Vec<Result<R, ValidationErrors>>) -> Result<Vec<R>, ValidationErrors> {
+pub(super) fn collect_units<R>(results: Vec<Result<R, ValidationErrors>>) -> Result<Vec<R>, ValidationErrors> {
     let mut ok = Vec::with_capacity(results.len());
     let mut problems = Vec::new();
     for (i, r) in results.into_iter().enumerate() {

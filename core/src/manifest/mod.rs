@@ -168,6 +168,13 @@ pub fn write_file(path: &Path, objects: &[Object]) -> Result<usize, ManifestErro
     Ok(yaml.len())
 }
 
+/// Writes a YAML stream already rendered (e.g. [`YamlStream`](crate::compile::YamlStream)'s)
+/// into the file `path` (its folder must exist), atomically. Returns the number of bytes written.
+pub fn write_text_file(path: &Path, yaml: &str) -> Result<usize, ManifestError> {
+    write_atomic(path, yaml.as_bytes()).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
+    Ok(yaml.len())
+}
+
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

@@ -37,6 +37,15 @@ pub struct CiOptions {
     pub certificate_authority_data: Option<String>,
 }
 
+impl CiOptions {
+    /// Options for a pipeline that reaches the API server the way `backend` does: its server URL
+    /// and the CA bundle of its kubeconfig (none when it trusts the system roots). `None` when the
+    /// backend was built from a ready client, whose server is unknown: give `server` then.
+    pub fn for_cluster(backend: &ClusterBackend, ttl: Duration) -> Option<CiOptions> {
+        Some(CiOptions { ttl, server: backend.server()?.to_string(), certificate_authority_data: backend.certificate_authority_data().map(str::to_string) })
+    }
+}
+
 /// Credentials for a tenant's CI. The token and the kubeconfig are [`Secret`]s: `Debug` hides them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CiCredentials {
@@ -127,4 +136,19 @@ pub async fn ci_credentials(backend: &ClusterBackend, tenant: &Tenant, options: 
         expires_at,
         kubeconfig: Secret::new(kubeconfig),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn options_for_a_cluster_reach_its_server() {
+        let config = kube::Config::new("https://user:pw@api.example.test:6443".parse().expect("url"));
+        let backend = ClusterBackend::from_config(config.clone()).expect("backend");
+        let options = CiOptions::for_cluster(&backend, Duration::from_secs(900)).expect("the server is known");
+        assert_eq!(options, CiOptions { ttl: Duration::from_secs(900), server: "https://api.example.test:6443/".into(), certificate_authority_data: None });
+        let bare = ClusterBackend::from_client(kube::Client::try_from(config).expect("client"));
+        assert_eq!(CiOptions::for_cluster(&bare, Duration::from_secs(900)), None, "a ready client's server is unknown");
+    }
 }

@@ -108,12 +108,38 @@ fn without_userinfo(url: &http::Uri) -> http::Uri {
     http::Uri::from_parts(parts).unwrap_or_else(|_| url.clone())
 }
 
+/// The CA certificates of a kube-rs configuration (DER) as a kubeconfig's
+/// `certificate-authority-data`: base64 of their PEM form.
+fn certificate_authority_data(config: &kube::Config) -> Option<String> {
+    let certificates = config.root_cert.as_ref().filter(|c| !c.is_empty())?;
+    let mut pem = String::new();
+    for der in certificates {
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in base64(der)?.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).ok()?);
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    base64(pem.as_bytes())
+}
+
+/// Standard base64, as Kubernetes writes bytes (k8s-openapi's `ByteString`).
+fn base64(bytes: &[u8]) -> Option<String> {
+    match serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec())) {
+        Ok(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
 /// A real Kubernetes cluster, reached through kube-rs.
 ///
 /// Its `Debug` output shows the server URL and the context only, never credentials.
 pub struct ClusterBackend {
     client: kube::Client,
     server: Option<String>,
+    /// The CA bundle of the configuration, as a kubeconfig's `certificate-authority-data`.
+    certificate_authority_data: Option<String>,
     context: Option<String>,
     options: ClusterOptions,
     jitter: Jitter,
@@ -163,16 +189,18 @@ impl ClusterBackend {
         // A server URL may carry credentials (`https://user:password@host`): drop them.
         config.cluster_url = without_userinfo(&config.cluster_url);
         let server = config.cluster_url.to_string();
+        let certificate_authority_data = certificate_authority_data(&config);
         let client = kube::Client::try_from(config).map_err(|e| ConfigError::from_kube(format!("building the client for {server}"), &e))?;
         let mut backend = Self::from_client(client);
         backend.server = Some(server);
+        backend.certificate_authority_data = certificate_authority_data;
         Ok(backend)
     }
 
     /// From a ready kube-rs client. If the client retries by itself (kube-rs' default layer),
     /// retries multiply; prefer [`ClusterBackend::from_config`].
     pub fn from_client(client: kube::Client) -> Self {
-        ClusterBackend { client, server: None, context: None, options: ClusterOptions::default(), jitter: Jitter::new(), discovered: Mutex::new(HashMap::new()) }
+        ClusterBackend { client, server: None, certificate_authority_data: None, context: None, options: ClusterOptions::default(), jitter: Jitter::new(), discovered: Mutex::new(HashMap::new()) }
     }
 
     /// The same backend with other options.
@@ -184,6 +212,19 @@ impl ClusterBackend {
     /// The options in use.
     pub fn options(&self) -> &ClusterOptions {
         &self.options
+    }
+
+    /// The API server URL of the configuration this backend was built from (without user
+    /// information); none when it was built from a ready client.
+    pub fn server(&self) -> Option<&str> {
+        self.server.as_deref()
+    }
+
+    /// The CA bundle this backend trusts, as a kubeconfig's `certificate-authority-data` (base64
+    /// of the PEM certificates); none when the configuration names none (system roots) or the
+    /// backend was built from a ready client.
+    pub fn certificate_authority_data(&self) -> Option<&str> {
+        self.certificate_authority_data.as_deref()
     }
 
     /// The kube-rs client (for what the trait does not cover).
@@ -477,6 +518,26 @@ contexts:
         assert!(e.message.contains("third") && !e.message.contains("s3cr3t"), "{e}");
         let e = ClusterBackend::from_kubeconfig(Some(&dir.join("missing")), None).await.expect_err("no such file");
         assert!(e.message.contains("missing"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A self-signed test CA (no key kept), as the kubeconfig's `certificate-authority-data`.
+    const TEST_CA_DATA: &str = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJpekNDQVRHZ0F3SUJBZ0lVUmY3Y0RPSm1ta0JUYTZ5QjlUM2pGN3VLTjFJd0NnWUlLb1pJemowRUF3SXcKR2pFWU1CWUdBMVVFQXd3UGJXOXZjbUZuWlMxMFpYTjBMV05oTUNBWERUSTJNVEV5TmpBMU1qa3pNVm9ZRHpJeApNall4TVRBeU1EVXlPVE14V2pBYU1SZ3dGZ1lEVlFRRERBOXRiMjl5WVdkbExYUmxjM1F0WTJFd1dUQVRCZ2NxCmhrak9QUUlCQmdncWhrak9QUU1CQndOQ0FBVFhJSG92QkRMZ3VHYldIRC92bS9ReFJCSlFSYW0rRnNzcHNHYTkKVUk4M1BvSit2OXZUL0VqeUZSbnpCVjgrNStHVHM5SlJRMXErcXFsdEZYckI1NldobzFNd1VUQWRCZ05WSFE0RQpGZ1FVM05EV29BKzJYNlpNVmZzbjZLOTdZRVBXNEZJd0h3WURWUjBqQkJnd0ZvQVUzTkRXb0ErMlg2Wk1WZnNuCjZLOTdZRVBXNEZJd0R3WURWUjBUQVFIL0JBVXdBd0VCL3pBS0JnZ3Foa2pPUFFRREFnTklBREJGQWlFQS9aZlcKVk1XWDJpL3NDV0ozTE5pT05rTjQ4N0RkYkVQV1Z0Y3hwTTFCcDQwQ0lGb2JpeVNWektiZnJvQzU2V3hkVHVXbAp0L2tGV2s0bmFUeHlpMlBqem1vNAotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+
+    #[tokio::test]
+    async fn the_server_and_ca_of_the_kubeconfig_are_kept() {
+        let dir = std::env::temp_dir().join(format!("moorage-kubeconfig-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("config");
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: ca\nclusters:\n- name: ca\n  cluster: {{ server: \"https://ca.example.test:6443\", certificate-authority-data: {TEST_CA_DATA} }}\n- name: insecure\n  cluster: {{ server: \"https://insecure.example.test:6443\", insecure-skip-tls-verify: true }}\nusers:\n- name: admin\n  user: {{ token: \"kubeconfig-s3cr3t\" }}\ncontexts:\n- name: ca\n  context: {{ cluster: ca, user: admin }}\n- name: insecure\n  context: {{ cluster: insecure, user: admin }}\n"
+        );
+        std::fs::write(&path, kubeconfig).expect("kubeconfig written");
+        let backend = ClusterBackend::from_kubeconfig(Some(&path), None).await.expect("kubeconfig with a CA");
+        assert_eq!(backend.server(), Some("https://ca.example.test:6443/"));
+        assert_eq!(backend.certificate_authority_data(), Some(TEST_CA_DATA), "the same PEM bundle, base64");
+        let insecure = ClusterBackend::from_kubeconfig(Some(&path), Some("insecure")).await.expect("kubeconfig without a CA");
+        assert_eq!((insecure.server(), insecure.certificate_authority_data()), (Some("https://insecure.example.test:6443/"), None));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

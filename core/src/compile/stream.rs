@@ -1,0 +1,219 @@
+//! Streaming batch compilation: units pushed one at a time are compiled on worker threads while the caller builds the next.
+//!
+//! [`compile_many_to_yaml`](super::compile_many_to_yaml) needs every unit built before it starts.
+//! A caller that builds its units slowly, one by one (a Python or Node script turning its
+//! customers into tenants), can instead [`push`](YamlBatch::push) each unit as soon as it is
+//! built: the machine's other cores compile it meanwhile. [`finish`](YamlBatch::finish) returns
+//! the same text as `compile_many_to_yaml` of the same units (input order), or every problem of
+//! every unit with paths prefixed by `tenants[i].`.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::error::ValidationErrors;
+use crate::manifest::{self, ManifestError};
+use crate::model::release::Release;
+use crate::model::tenant::Tenant;
+
+use super::batch::{collect_units, threads_for, BatchError};
+use super::compile;
+
+/// One unit's outcome: its objects' count and where its YAML lies in its worker's buffer, or its
+/// problems.
+type Compiled = Result<(usize, Result<Range<usize>, ManifestError>), ValidationErrors>;
+
+/// What a worker did: one buffer holding the YAML of every unit it compiled (each unit's text
+/// appended, then dropped, so memory stays warm), and each unit's outcome by its position.
+#[derive(Default)]
+struct WorkerOutput {
+    buffer: String,
+    units: Vec<(usize, Compiled)>,
+}
+/// A unit and its position in the batch.
+type Numbered = (usize, (Tenant, Vec<Release>));
+
+/// The YAML stream of a batch and how many objects it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlStream {
+    /// Every unit's objects as one YAML stream, units in the order they were pushed.
+    pub yaml: String,
+    /// How many objects (documents) the stream holds.
+    pub objects: usize,
+}
+
+impl YamlStream {
+    /// Writes the stream into the file `path` (its folder must exist), atomically (a temporary
+    /// file renamed into place). Returns the number of bytes written.
+    pub fn write_file(&self, path: &Path) -> Result<usize, ManifestError> {
+        manifest::write_text_file(path, &self.yaml)
+    }
+}
+
+/// A batch compiled as it is filled: one worker thread per core takes the pushed units.
+pub struct YamlBatch {
+    sender: Option<mpsc::Sender<Numbered>>,
+    workers: Vec<JoinHandle<WorkerOutput>>,
+    pushed: usize,
+}
+
+impl Default for YamlBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl YamlBatch {
+    /// An empty batch, its workers (one per core) waiting for units.
+    pub fn new() -> Self {
+        let (sender, receiver) = mpsc::channel::<Numbered>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let workers = (0..threads_for(usize::MAX))
+            .map(|_| {
+                let receiver = receiver.clone();
+                std::thread::spawn(move || {
+                    let mut out = WorkerOutput::default();
+                    // The lock is held while waiting, so one idle worker waits on the channel and
+                    // the others on the lock; it ends when the batch is finished (or dropped).
+                    while let Some((i, (tenant, releases))) = receiver.lock().ok().and_then(|r| r.recv().ok()) {
+                        let compiled = compile(&tenant, &releases).map(|c| {
+                            let text = manifest::to_yaml_stream(&c.objects).map(|text| {
+                                let start = out.buffer.len();
+                                out.buffer.push_str(&text);
+                                start..out.buffer.len()
+                            });
+                            (c.objects.len(), text)
+                        });
+                        out.units.push((i, compiled));
+                    }
+                    out
+                })
+            })
+            .collect();
+        YamlBatch { sender: Some(sender), workers, pushed: 0 }
+    }
+
+    /// Adds a tenant with its releases; a worker compiles it while the caller goes on.
+    pub fn push(&mut self, tenant: Tenant, releases: Vec<Release>) {
+        if let Some(sender) = &self.sender {
+            // The workers live until the sender is dropped, so the channel is open here.
+            let _ = sender.send((self.pushed, (tenant, releases)));
+            self.pushed += 1;
+        }
+    }
+
+    /// How many units were pushed.
+    pub fn len(&self) -> usize {
+        self.pushed
+    }
+
+    /// Whether no unit was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.pushed == 0
+    }
+
+    /// Waits for the workers and returns every unit's objects as one YAML stream, in the order
+    /// the units were pushed: the text [`compile_many_to_yaml`](super::compile_many_to_yaml) gives.
+    pub fn finish(mut self) -> Result<YamlStream, BatchError> {
+        drop(self.sender.take());
+        let mut buffers = Vec::with_capacity(self.workers.len());
+        let mut parts: Vec<(usize, Result<(usize, Result<(usize, Range<usize>), ManifestError>), ValidationErrors>)> = Vec::with_capacity(self.pushed);
+        for (w, worker) in self.workers.drain(..).enumerate() {
+            let out = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            buffers.push(out.buffer);
+            parts.extend(out.units.into_iter().map(|(i, c)| (i, c.map(|(n, text)| (n, text.map(|range| (w, range)))))));
+        }
+        parts.sort_unstable_by_key(|(i, _)| *i);
+        let units = collect_units(parts.into_iter().map(|(_, c)| c).collect())?;
+        let objects = units.iter().map(|(n, _)| n).sum();
+        let mut yaml = String::with_capacity(buffers.iter().map(String::len).sum());
+        for (_, text) in units {
+            let (w, range) = text?;
+            yaml.push_str(&buffers[w][range]);
+        }
+        Ok(YamlStream { yaml, objects })
+    }
+}
+
+impl Drop for YamlBatch {
+    fn drop(&mut self) {
+        // Dropped unfinished (the caller failed while building): the workers end after the units
+        // already pushed; nothing waits for them.
+        drop(self.sender.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::compile_many_to_yaml;
+    use crate::{Quota, Strategy};
+
+    fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
+        let name = format!("customer-{i:03}");
+        let tenant = Tenant::builder(&name).quota(Quota::new().limits("2", "4Gi").requests("1", "2Gi")).domain("shop.test").build().expect("valid tenant");
+        let release = Release::builder(&name, "web", "v1")
+            .image("nginx:1.27")
+            .replicas(2)
+            .resources(("100m", "64Mi"), ("200m", "128Mi"))
+            .port("http", 8080)
+            .host(host)
+            .strategy(Strategy::blue_green())
+            .build()
+            .expect("valid release");
+        (tenant, vec![release])
+    }
+
+    fn batch_of(units: &[(Tenant, Vec<Release>)]) -> YamlBatch {
+        let mut batch = YamlBatch::new();
+        for (t, r) in units {
+            batch.push(t.clone(), r.clone());
+        }
+        batch
+    }
+
+    #[test]
+    fn the_same_text_as_compile_many_to_yaml_in_push_order() {
+        let units: Vec<_> = (0..53).map(|i| unit(i, "shop.test")).collect();
+        let batch = batch_of(&units);
+        assert_eq!(batch.len(), 53);
+        let stream = batch.finish().expect("compiles");
+        assert_eq!(stream.yaml, compile_many_to_yaml(&units).expect("compiles"));
+        let objects: usize = units.iter().map(|(t, r)| compile(t, r).expect("compiles").objects.len()).sum();
+        assert_eq!(stream.objects, objects);
+        assert_eq!(stream.yaml.matches("\nkind: ").count() + usize::from(stream.yaml.starts_with("kind: ")), objects);
+    }
+
+    #[test]
+    fn every_problem_of_every_unit_named_by_position() {
+        let units = vec![unit(0, "shop.test"), unit(1, "other.test"), unit(2, "shop.test"), unit(3, "other.test")];
+        let Err(BatchError::Invalid(err)) = batch_of(&units).finish() else { panic!("two units do not fit") };
+        let paths: Vec<&str> = err.errors().iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.iter().any(|p| p.starts_with("tenants[1].releases[0]")), "{paths:?}");
+        assert!(paths.iter().any(|p| p.starts_with("tenants[3].releases[0]")), "{paths:?}");
+        assert!(!paths.iter().any(|p| p.starts_with("tenants[0]") || p.starts_with("tenants[2]")), "{paths:?}");
+    }
+
+    #[test]
+    fn an_empty_or_dropped_batch_ends_its_workers() {
+        let empty = YamlBatch::new();
+        assert!(empty.is_empty());
+        assert_eq!(empty.finish().expect("nothing"), YamlStream { yaml: String::new(), objects: 0 });
+        // Dropped half-filled: nothing hangs.
+        drop(batch_of(&[unit(0, "shop.test"), unit(1, "shop.test")]));
+    }
+
+    #[test]
+    fn written_atomically_to_a_file() {
+        let dir = std::env::temp_dir().join(format!("moorage-yaml-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let stream = batch_of(&[unit(0, "shop.test")]).finish().expect("compiles");
+        let path = dir.join("manifests.yaml");
+        assert_eq!(stream.write_file(&path).expect("written"), stream.yaml.len());
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), stream.yaml);
+        assert!(!dir.join("manifests.yaml.tmp").exists());
+        assert!(stream.write_file(&dir.join("missing").join("m.yaml")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
