@@ -33,7 +33,7 @@ pub struct Tenant {
 #[pymethods]
 impl Tenant {
     #[new]
-    #[pyo3(signature = (name, *, display_name=None, labels=None, quota=None, members=None, domains=None, allow_wildcard_domains=None, cert_issuer=None, storage=None, backups=None, network=None, pod_security=None, protected=None))]
+    #[pyo3(signature = (name, *, display_name=None, labels=None, quota=None, members=None, domains=None, allow_wildcard_domains=None, cert_issuer=None, storage=None, backups=None, network=None, pod_security=None, protected=None, gateway=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -50,6 +50,7 @@ impl Tenant {
         network: Option<&Bound<'_, PyAny>>,
         pod_security: Option<String>,
         protected: Option<bool>,
+        gateway: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mut m = Map::new();
         m.insert("name".into(), Value::String(name));
@@ -79,6 +80,7 @@ impl Tenant {
         put("network", j(network)?);
         put("podSecurity", pod_security.map(Value::String));
         put("protected", protected.map(Value::Bool));
+        put("gateway", j(gateway)?);
         Ok(Tenant { inner: from_json(py, &Value::Object(m))? })
     }
 

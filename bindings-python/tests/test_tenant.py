@@ -257,3 +257,45 @@ def test_the_provider_s_allowed_storage_classes():
     with pytest.raises(moorage.TenantNotFound):
         cluster.live_tenant("vault")  # nothing applied
     assert cluster.apply_tenant(t, storage_classes=["slow-hdd", "openebs-replicated"]) > 0
+
+
+def _schema_fields(name):
+    import json
+    import pathlib
+
+    schema = pathlib.Path(__file__).resolve().parents[2] / "docs" / "schema" / f"{name}.schema.json"
+    return set(json.loads(schema.read_text())["properties"])
+
+
+def _snake(field):
+    return "".join("_" + c.lower() if c.isupper() else c for c in field)
+
+
+def test_every_tenant_spec_field_has_a_keyword():
+    # The core's JSON schema (docs/schema, generated from the spec types and checked by the Rust
+    # tests) is the list of fields: a field added to the core without a keyword here fails.
+    import inspect
+
+    keywords = set(inspect.signature(moorage.Tenant).parameters)
+    assert {_snake(f) for f in _schema_fields("tenant")} - keywords == set()
+
+
+def test_every_release_spec_field_has_a_keyword():
+    import inspect
+
+    keywords = set(inspect.signature(moorage.Release).parameters)
+    # `config` (files and mount path) is spelled as two keywords.
+    fields = {_snake(f) for f in _schema_fields("release")} - {"config"}
+    assert fields - keywords == set()
+    assert {"config_files", "config_mount_path"} <= keywords
+
+
+def test_gateway_keyword_routes_hosts_through_http_routes():
+    t = moorage.Tenant("acme", domains=["shop.acme.test"], gateway={"name": "public", "namespace": "gateways"})
+    assert t.to_dict()["gateway"] == {"name": "public", "namespace": "gateways"}
+    r = moorage.Release(t, "web", "v1", image="nginxinc/nginx-unprivileged:1.27", ports=[{"name": "http", "port": 8080}], hosts=["shop.acme.test"])
+    kinds = [line for line in moorage.compile(t, [r]).splitlines() if line.startswith("kind: ")]
+    assert "kind: HTTPRoute" in kinds and "kind: Ingress" not in kinds
+    with pytest.raises(moorage.ValidationError) as e:
+        moorage.Tenant("acme", gateway={"name": "", "namespace": "gateways"})
+    assert [path for path, _ in e.value.errors] == ["tenant.gateway.name"]

@@ -227,6 +227,7 @@ class Tenant:
         network: Optional[Mapping[str, _Json]] = None,
         pod_security: Optional[str] = None,
         protected: Optional[bool] = None,
+        gateway: Optional[Mapping[str, str]] = None,
     ) -> Tenant: ...
     @classmethod
     def from_dict(cls, spec: Mapping[str, _Json]) -> Tenant: ...
