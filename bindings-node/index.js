@@ -847,6 +847,7 @@ module.exports.Tenant = nativeBinding.Tenant
 module.exports.compile = nativeBinding.compile
 module.exports.compileAsync = nativeBinding.compileAsync
 module.exports.compileMany = nativeBinding.compileMany
+module.exports.compileManyToFile = nativeBinding.compileManyToFile
 module.exports.compileTenants = nativeBinding.compileTenants
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.registerErrorFactory = nativeBinding.registerErrorFactory

@@ -6,7 +6,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::spawn;
-use crate::convert::{spec_json, spec_object_json, text_or_file};
+use crate::convert::{member, spec_json, spec_object_json, text_or_file};
 use crate::errors::{self, Failure};
 use crate::strategy::{self, BlueGreen, Canary, Rolling};
 use crate::tenant::Tenant;
@@ -39,13 +39,25 @@ impl Release {
     /// or `Canary`.
     #[napi(constructor, ts_args_type = "spec: ReleaseOptions")]
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
-        let json = spec_object_json(&env, &spec, |key, v| {
-            Ok(match key {
-                "tenant" if Tenant::instance_of(&env, v)? => Some(Value::String(spec.get_named_property::<ClassInstance<Tenant>>(key)?.inner.name().to_string())),
-                "strategy" => strategy::instance_json(&env, &spec, key, v)?,
-                _ => None,
-            })
-        })?;
+        // `Tenant` and strategy instances are read from the object; the rest of the spec crosses
+        // as JSON text.
+        let tenant = match member(&spec, "tenant")? {
+            Some(v) if Tenant::instance_of(&env, &v)? => Some(Value::String(spec.get_named_property::<ClassInstance<Tenant>>("tenant")?.inner.name().to_string())),
+            _ => None,
+        };
+        let strategy = match member(&spec, "strategy")? {
+            Some(v) => strategy::instance_json(&env, &spec, "strategy", &v)?,
+            None => None,
+        };
+        let omit = [("tenant", tenant.is_some()), ("strategy", strategy.is_some())].into_iter().filter_map(|(k, read)| read.then_some(k)).collect();
+        let mut json = spec_object_json(&env, &spec, omit)?;
+        if let Value::Object(map) = &mut json {
+            for (key, value) in [("tenant", tenant), ("strategy", strategy)] {
+                if let Some(value) = value {
+                    map.insert(key.into(), value);
+                }
+            }
+        }
         Ok(Release { inner: from_json(json).map_err(|f| f.into_error(&env))? })
     }
 
@@ -159,6 +171,29 @@ pub fn compile_many<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>) 
         // Compilation spreads over its own threads (the core's scoped workers): this task only waits.
         async move { moorage::compile_many_to_yaml(&units).map_err(batch_failure) },
         |yaml| yaml,
+    )
+}
+
+/// What `compileManyToFile` wrote.
+#[napi(object)]
+pub struct CompiledFile {
+    /// The number of objects (YAML documents) in the file.
+    pub objects: u32,
+    /// The file's size in bytes.
+    pub bytes: f64,
+}
+
+/// `compileMany`, with the YAML stream written into the file `path` (its folder must exist)
+/// atomically by the core instead of returned: the text never crosses into JavaScript. A Promise
+/// of what was written; nothing is written on a `VALIDATION` error.
+#[napi(ts_args_type = "units: Array<[Tenant, Array<Release>]>, path: string", ts_return_type = "Promise<CompiledFile>")]
+pub fn compile_many_to_file<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>, path: String) -> napi::Result<PromiseRaw<'env, CompiledFile>> {
+    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> =
+        units.into_iter().map(|(t, rs)| (t.inner.clone(), rs.into_iter().map(|r| r.inner.clone()).collect())).collect();
+    spawn(
+        env,
+        async move { moorage::compile_many_to_file(&units, std::path::Path::new(&path)).map_err(batch_failure) },
+        |w| CompiledFile { objects: u32::try_from(w.objects).unwrap_or(u32::MAX), bytes: w.bytes as f64 },
     )
 }
 

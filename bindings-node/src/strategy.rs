@@ -79,12 +79,10 @@ impl BlueGreen {
 #[napi(object)]
 #[derive(Default)]
 pub struct RollingOptions {
-    /// Extra pods during the update (`"25%"` or a count).
-    #[napi(ts_type = "string | number")]
-    pub max_surge: Option<Value>,
-    /// Pods that may be unavailable during the update (`"25%"` or a count).
-    #[napi(ts_type = "string | number")]
-    pub max_unavailable: Option<Value>,
+    /// Extra pods during the update (`"25%"` or a count, `"1"`).
+    pub max_surge: Option<String>,
+    /// Pods that may be unavailable during the update (`"25%"` or a count, `"0"`).
+    pub max_unavailable: Option<String>,
 }
 
 /// The Deployment's own rolling update.
@@ -100,7 +98,7 @@ impl Rolling {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<RollingOptions>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        let inner = build(&env, "rolling", vec![("maxSurge", o.max_surge), ("maxUnavailable", o.max_unavailable)])?;
+        let inner = build(&env, "rolling", vec![("maxSurge", o.max_surge.map(Value::String)), ("maxUnavailable", o.max_unavailable.map(Value::String))])?;
         Ok(Rolling { inner })
     }
     /// The spec form (`{type: "rolling", ...}`).

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::{seconds, spawn, Cluster};
-use crate::convert::{spec_json, spec_object_json, text_or_file};
+use crate::convert::{member, spec_json, spec_object_json, text_or_file};
 use crate::errors;
 use crate::quota::Quota;
 
@@ -42,12 +42,15 @@ impl Tenant {
     /// `members`, `domains`, ...). `quota` may be a `Quota`; `members` may map names to roles.
     #[napi(constructor, ts_args_type = "spec: TenantOptions")]
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
-        let mut json = spec_object_json(&env, &spec, |key, v| {
-            Ok(match key {
-                "quota" if Quota::instance_of(&env, v)? => Some(spec.get_named_property::<ClassInstance<Quota>>(key)?.to_spec()),
-                _ => None,
-            })
-        })?;
+        // A `Quota` instance is read from the object; the rest of the spec crosses as JSON text.
+        let quota = match member(&spec, "quota")? {
+            Some(v) if Quota::instance_of(&env, &v)? => Some(spec.get_named_property::<ClassInstance<Quota>>("quota")?.to_spec()),
+            _ => None,
+        };
+        let mut json = spec_object_json(&env, &spec, if quota.is_some() { vec!["quota"] } else { Vec::new() })?;
+        if let (Some(quota), Value::Object(map)) = (quota, &mut json) {
+            map.insert("quota".into(), quota);
+        }
         // `members` may be a mapping of name to role: the spec's list of {name, role}.
         if let Some(Value::Object(map)) = json.get("members").cloned() {
             json["members"] = Value::Array(map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect());

@@ -5,6 +5,8 @@
 //! cores, without a thread pool of the caller's own. The output keeps the input order, so it is
 //! the same on a machine with one core or sixteen.
 
+use std::path::Path;
+
 use crate::error::{FieldError, ValidationErrors};
 use crate::manifest::{self, ManifestError};
 use crate::model::release::Release;
@@ -82,16 +84,42 @@ pub fn compile_many(units: &[(Tenant, Vec<Release>)]) -> Result<Vec<Compiled>, V
 ///
 /// The same text as concatenating [`manifest::to_yaml_stream`] of each [`compile`], in order.
 pub fn compile_many_to_yaml(units: &[(Tenant, Vec<Release>)]) -> Result<String, BatchError> {
-    let parts = map_parallel(units, |_, (tenant, releases)| -> Result<Result<String, ManifestError>, ValidationErrors> {
+    Ok(yaml_stream(units)?.1)
+}
+
+/// What [`compile_many_to_file`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchFile {
+    /// The number of objects (YAML documents) in the file.
+    pub objects: usize,
+    /// The file's size in bytes.
+    pub bytes: usize,
+}
+
+/// Compiles every tenant with its releases, as [`compile_many_to_yaml`], and writes the YAML
+/// stream into the file `path` (its folder must exist) atomically: a temporary file renamed into
+/// place. Nothing is written when a release does not fit its tenant.
+pub fn compile_many_to_file(units: &[(Tenant, Vec<Release>)], path: &Path) -> Result<BatchFile, BatchError> {
+    let (objects, yaml) = yaml_stream(units)?;
+    let bytes = manifest::write_text(path, &yaml)?;
+    Ok(BatchFile { objects, bytes })
+}
+
+/// The number of objects and the YAML stream of every unit, in input order.
+fn yaml_stream(units: &[(Tenant, Vec<Release>)]) -> Result<(usize, String), BatchError> {
+    let parts = map_parallel(units, |_, (tenant, releases)| -> Result<Result<(usize, String), ManifestError>, ValidationErrors> {
         let compiled = compile(tenant, releases)?;
-        Ok(manifest::to_yaml_stream(&compiled.objects))
+        Ok(manifest::to_yaml_stream(&compiled.objects).map(|text| (compiled.objects.len(), text)))
     });
     let texts = collect_units(parts)?;
-    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, String::len)).sum());
+    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, |(_, text)| text.len())).sum());
+    let mut objects = 0;
     for text in texts {
-        out.push_str(&text?);
+        let (count, text) = text?;
+        objects += count;
+        out.push_str(&text);
     }
-    Ok(out)
+    Ok((objects, out))
 }
 
 #[cfg(test)]
@@ -112,6 +140,27 @@ mod tests {
             .build()
             .expect("valid release");
         (tenant, vec![release])
+    }
+
+    #[test]
+    fn the_file_holds_the_stream_and_nothing_is_written_for_an_invalid_batch() {
+        let dir = std::env::temp_dir().join(format!("moorage-batch-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let units: Vec<_> = (0..9).map(|i| unit(i, "shop.test")).collect();
+        let path = dir.join("manifests.yaml");
+        let written = compile_many_to_file(&units, &path).expect("batch written");
+        let text = std::fs::read_to_string(&path).expect("file");
+        assert_eq!(text, compile_many_to_yaml(&units).expect("batch compiles"));
+        assert_eq!(written.bytes, text.len());
+        let objects: usize = compile_many(&units).expect("batch compiles").iter().map(|c| c.objects.len()).sum();
+        assert_eq!(written.objects, objects);
+        assert!(!dir.join("manifests.yaml.tmp").exists());
+
+        let bad: Vec<_> = vec![unit(0, "shop.test"), unit(1, "elsewhere.test")];
+        let other = dir.join("bad.yaml");
+        assert!(matches!(compile_many_to_file(&bad, &other), Err(BatchError::Invalid(_))));
+        assert!(!other.exists());
+        std::fs::remove_dir_all(&dir).expect("cleaned");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use batch::{compile_many, compile_many_to_yaml, BatchError};
+pub use batch::{compile_many, compile_many_to_file, compile_many_to_yaml, BatchError, BatchFile};
 pub use backup::{backup_sizing, BackupSizing, UPLOADER_IMAGE};
 pub use gateway::{HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, ParentReference, GATEWAY_GROUP};
 pub use dashboard::{compile_dashboard, dashboard_uid, GRAFANA_SCHEMA_VERSION};
