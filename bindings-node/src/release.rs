@@ -6,7 +6,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::spawn;
-use crate::convert::{member, spec_json, spec_object_json, text_or_file};
+use crate::convert::{member, spec_from_text, spec_json, spec_text, text_or_file};
 use crate::errors::{self, Failure};
 use crate::strategy::{self, BlueGreen, Canary, Rolling};
 use crate::tenant::Tenant;
@@ -41,24 +41,20 @@ impl Release {
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
         // `Tenant` and strategy instances are read from the object; the rest of the spec crosses
         // as JSON text.
-        let tenant = match member(&spec, "tenant")? {
-            Some(v) if Tenant::instance_of(&env, &v)? => Some(Value::String(spec.get_named_property::<ClassInstance<Tenant>>("tenant")?.inner.name().to_string())),
-            _ => None,
-        };
-        let strategy = match member(&spec, "strategy")? {
-            Some(v) => strategy::instance_json(&env, &spec, "strategy", &v)?,
-            None => None,
-        };
-        let omit = [("tenant", tenant.is_some()), ("strategy", strategy.is_some())].into_iter().filter_map(|(k, read)| read.then_some(k)).collect();
-        let mut json = spec_object_json(&env, &spec, omit)?;
-        if let Value::Object(map) = &mut json {
-            for (key, value) in [("tenant", tenant), ("strategy", strategy)] {
-                if let Some(value) = value {
-                    map.insert(key.into(), value);
-                }
+        let mut extra = Vec::new();
+        if let Some(v) = member(&spec, "tenant")? {
+            if Tenant::instance_of(&env, &v)? {
+                extra.push(("tenant", Value::String(spec.get_named_property::<ClassInstance<Tenant>>("tenant")?.inner.name().to_string()).to_string()));
             }
         }
-        Ok(Release { inner: from_json(json).map_err(|f| f.into_error(&env))? })
+        if let Some(v) = member(&spec, "strategy")? {
+            if let Some(json) = strategy::instance_text(&env, &spec, "strategy", &v)? {
+                extra.push(("strategy", json));
+            }
+        }
+        let text = spec_text(&env, &spec, &extra)?;
+        let inner = spec_from_text(&text, |s| moorage::Release::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
+        Ok(Release { inner: inner.map_err(|f| f.into_error(&env))? })
     }
 
     /// A release from YAML or JSON text, or from the path of a file holding it.

@@ -8,7 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use crate::convert::spec_json;
+use crate::convert::{spec_json, spec_json_text};
 use crate::errors;
 
 fn build(env: &Env, kind: &str, fields: Vec<(&str, Option<Value>)>) -> napi::Result<moorage::Strategy> {
@@ -150,17 +150,17 @@ impl Canary {
     }
 }
 
-/// The JSON form of `object[key]` (the value `v`) when it is a `Rolling`, `BlueGreen` or
+/// The JSON text of `object[key]` (the value `v`) when it is a `Rolling`, `BlueGreen` or
 /// `Canary`; `None` when it is none of them (a plain spec object).
-pub fn instance_json(env: &Env, object: &Object<'_>, key: &str, v: &Unknown<'_>) -> napi::Result<Option<Value>> {
+pub fn instance_text(env: &Env, object: &Object<'_>, key: &str, v: &Unknown<'_>) -> napi::Result<Option<String>> {
     if BlueGreen::instance_of(env, v)? {
-        return Ok(Some(object.get_named_property::<ClassInstance<BlueGreen>>(key)?.to_spec()));
+        return Ok(Some(spec_json_text(&object.get_named_property::<ClassInstance<BlueGreen>>(key)?.inner)));
     }
     if Rolling::instance_of(env, v)? {
-        return Ok(Some(object.get_named_property::<ClassInstance<Rolling>>(key)?.to_spec()));
+        return Ok(Some(spec_json_text(&object.get_named_property::<ClassInstance<Rolling>>(key)?.inner)));
     }
     if Canary::instance_of(env, v)? {
-        return Ok(Some(object.get_named_property::<ClassInstance<Canary>>(key)?.to_spec()));
+        return Ok(Some(spec_json_text(&object.get_named_property::<ClassInstance<Canary>>(key)?.inner)));
     }
     Ok(None)
 }

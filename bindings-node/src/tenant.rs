@@ -5,12 +5,12 @@
 use moorage::backend::{Change, ConflictPolicy};
 use moorage::tenant::{self, ApplyTenantOptions, BackupRun, CertificateState, DeleteOptions, PlannedAction};
 use napi::bindgen_prelude::{ClassInstance, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
-use napi::Env;
+use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::{seconds, spawn, Cluster};
-use crate::convert::{member, spec_json, spec_object_json, text_or_file};
+use crate::convert::{member, spec_from_text, spec_json, spec_json_text, spec_text, text_or_file, to_json};
 use crate::errors;
 use crate::quota::Quota;
 
@@ -42,20 +42,26 @@ impl Tenant {
     /// `members`, `domains`, ...). `quota` may be a `Quota`; `members` may map names to roles.
     #[napi(constructor, ts_args_type = "spec: TenantOptions")]
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
-        // A `Quota` instance is read from the object; the rest of the spec crosses as JSON text.
-        let quota = match member(&spec, "quota")? {
-            Some(v) if Quota::instance_of(&env, &v)? => Some(spec.get_named_property::<ClassInstance<Quota>>("quota")?.to_spec()),
-            _ => None,
-        };
-        let mut json = spec_object_json(&env, &spec, if quota.is_some() { vec!["quota"] } else { Vec::new() })?;
-        if let (Some(quota), Value::Object(map)) = (quota, &mut json) {
-            map.insert("quota".into(), quota);
+        // A `Quota` instance and `members` as a map are read from the object; the rest of the
+        // spec crosses as JSON text.
+        let mut extra = Vec::new();
+        if let Some(v) = member(&spec, "quota")? {
+            if Quota::instance_of(&env, &v)? {
+                extra.push(("quota", spec_json_text(&spec.get_named_property::<ClassInstance<Quota>>("quota")?.inner)));
+            }
         }
         // `members` may be a mapping of name to role: the spec's list of {name, role}.
-        if let Some(Value::Object(map)) = json.get("members").cloned() {
-            json["members"] = Value::Array(map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect());
+        if let Some(v) = member(&spec, "members")? {
+            if v.get_type()? == ValueType::Object && !v.is_array()? {
+                if let Value::Object(map) = to_json(&env, v)? {
+                    let list: Vec<Value> = map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect();
+                    extra.push(("members", Value::Array(list).to_string()));
+                }
+            }
         }
-        Ok(Tenant { inner: from_json(json).map_err(|f| f.into_error(&env))? })
+        let text = spec_text(&env, &spec, &extra)?;
+        let inner = spec_from_text(&text, |s| moorage::Tenant::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
+        Ok(Tenant { inner: inner.map_err(|f| f.into_error(&env))? })
     }
 
     /// A tenant from YAML or JSON text, or from the path of a file holding it.
