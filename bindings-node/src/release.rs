@@ -1,5 +1,7 @@
 //! `Release`: one version of an application (the core's `Release`), and `compile`.
 
+use std::sync::Arc;
+
 use napi::bindgen_prelude::{ClassInstance, Either3, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
@@ -29,7 +31,8 @@ fn from_json(spec: Value) -> Result<moorage::Release, Failure> {
 #[napi]
 #[derive(Clone)]
 pub struct Release {
-    pub(crate) inner: moorage::Release,
+    /// Shared: operations and batches hold the release without copying it.
+    pub(crate) inner: Arc<moorage::Release>,
 }
 
 #[napi]
@@ -54,7 +57,7 @@ impl Release {
         }
         let text = spec_text(&env, &spec, &extra)?;
         let inner = spec_from_text(&text, |s| moorage::Release::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
-        Ok(Release { inner: inner.map_err(|f| f.into_error(&env))? })
+        Ok(Release { inner: Arc::new(inner.map_err(|f| f.into_error(&env))?) })
     }
 
     /// A release from YAML or JSON text, or from the path of a file holding it.
@@ -62,7 +65,7 @@ impl Release {
     pub fn from_yaml(env: Env, text_or_path: String) -> napi::Result<Self> {
         let text = text_or_file(text_or_path)?;
         let inner = moorage::spec::release_from_yaml(&text).map_err(|e| errors::spec(&e).into_error(&env))?;
-        Ok(Release { inner })
+        Ok(Release { inner: Arc::new(inner) })
     }
 
     /// The tenant's name.
@@ -127,7 +130,7 @@ impl Release {
 /// (`VALIDATION` when a release does not fit the tenant, e.g. a host outside its domains).
 #[napi]
 pub fn compile(env: Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<String> {
-    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
+    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| moorage::Release::clone(&r.inner)).collect();
     let compiled = moorage::compile(&tenant.inner, &releases).map_err(|e| errors::validation(&e).into_error(&env))?;
     moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::manifest(&e).into_error(&env))
 }
@@ -136,7 +139,7 @@ pub fn compile(env: Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> na
 /// should neither block the event loop nor run on one core.
 #[napi(ts_return_type = "Promise<string>")]
 pub fn compile_async<'env>(env: &'env Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<PromiseRaw<'env, String>> {
-    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
+    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| moorage::Release::clone(&r.inner)).collect();
     let tenant = tenant.inner.clone();
     spawn(
         env,
@@ -151,7 +154,7 @@ pub fn compile_async<'env>(env: &'env Env, tenant: &Tenant, releases: Option<Vec
 /// Compiles many tenants (each alone, without releases) to one YAML stream.
 #[napi]
 pub fn compile_tenants(env: Env, tenants: Vec<&Tenant>) -> napi::Result<String> {
-    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> = tenants.into_iter().map(|t| (t.inner.clone(), Vec::new())).collect();
+    let units: Vec<(Arc<moorage::Tenant>, Vec<Arc<moorage::Release>>)> = tenants.into_iter().map(|t| (t.inner.clone(), Vec::new())).collect();
     moorage::compile_many_to_yaml(&units).map_err(|e| batch_failure(e).into_error(&env))
 }
 
@@ -160,7 +163,7 @@ pub fn compile_tenants(env: Env, tenants: Vec<&Tenant>) -> napi::Result<String> 
 /// (`VALIDATION` with paths `tenants[i]...` when releases do not fit their tenants).
 #[napi(ts_args_type = "units: Array<[Tenant, Array<Release>]>", ts_return_type = "Promise<string>")]
 pub fn compile_many<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>) -> napi::Result<PromiseRaw<'env, String>> {
-    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> =
+    let units: Vec<(Arc<moorage::Tenant>, Vec<Arc<moorage::Release>>)> =
         units.into_iter().map(|(t, rs)| (t.inner.clone(), rs.into_iter().map(|r| r.inner.clone()).collect())).collect();
     spawn(
         env,
@@ -184,7 +187,7 @@ pub struct CompiledFile {
 /// of what was written; nothing is written on a `VALIDATION` error.
 #[napi(ts_args_type = "units: Array<[Tenant, Array<Release>]>, path: string", ts_return_type = "Promise<CompiledFile>")]
 pub fn compile_many_to_file<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>, path: String) -> napi::Result<PromiseRaw<'env, CompiledFile>> {
-    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> =
+    let units: Vec<(Arc<moorage::Tenant>, Vec<Arc<moorage::Release>>)> =
         units.into_iter().map(|(t, rs)| (t.inner.clone(), rs.into_iter().map(|r| r.inner.clone()).collect())).collect();
     spawn(
         env,

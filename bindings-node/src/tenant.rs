@@ -2,6 +2,8 @@
 //! file through the core's spec reader and validation, and the tenant lifecycle on a `Cluster`
 //! (the core's `tenant` module: apply, plan, status, suspend, resume, delete).
 
+use std::sync::Arc;
+
 use moorage::backend::{Change, ConflictPolicy};
 use moorage::tenant::{self, ApplyTenantOptions, BackupRun, CertificateState, DeleteOptions, PlannedAction};
 use napi::bindgen_prelude::{ClassInstance, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
@@ -33,7 +35,8 @@ pub(crate) fn from_json(spec: Value) -> Result<moorage::Tenant, errors::Failure>
 #[napi]
 #[derive(Clone)]
 pub struct Tenant {
-    pub(crate) inner: moorage::Tenant,
+    /// Shared: operations and batches hold the tenant without copying it.
+    pub(crate) inner: Arc<moorage::Tenant>,
 }
 
 #[napi]
@@ -61,7 +64,7 @@ impl Tenant {
         }
         let text = spec_text(&env, &spec, &extra)?;
         let inner = spec_from_text(&text, |s| moorage::Tenant::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
-        Ok(Tenant { inner: inner.map_err(|f| f.into_error(&env))? })
+        Ok(Tenant { inner: Arc::new(inner.map_err(|f| f.into_error(&env))?) })
     }
 
     /// A tenant from YAML or JSON text, or from the path of a file holding it.
@@ -69,16 +72,16 @@ impl Tenant {
     pub fn from_yaml(env: Env, text_or_path: String) -> napi::Result<Self> {
         let text = text_or_file(text_or_path)?;
         let inner = moorage::spec::tenant_from_yaml(&text).map_err(|e| errors::spec(&e).into_error(&env))?;
-        Ok(Tenant { inner })
+        Ok(Tenant { inner: Arc::new(inner) })
     }
 
     /// The same tenant with another quota (validated again by the core).
     #[napi]
     pub fn with_quota(&self, env: Env, quota: &Quota) -> napi::Result<Tenant> {
-        let mut spec = self.inner.clone().into_spec();
+        let mut spec = moorage::Tenant::clone(&self.inner).into_spec();
         spec.quota = quota.inner.clone();
         let inner = moorage::Tenant::from_spec(spec).map_err(|e| errors::validation(&e).into_error(&env))?;
-        Ok(Tenant { inner })
+        Ok(Tenant { inner: Arc::new(inner) })
     }
 
     /// The tenant's name.
@@ -448,6 +451,6 @@ impl Cluster {
     #[napi(ts_return_type = "Promise<Tenant>")]
     pub fn live_tenant<'env>(&self, env: &'env Env, name: String) -> napi::Result<PromiseRaw<'env, Tenant>> {
         let backend = self.backend.clone();
-        spawn(env, async move { tenant::live(backend.as_ref(), &name).await.map_err(|e| errors::tenant(&e)) }, |inner| Tenant { inner })
+        spawn(env, async move { tenant::live(backend.as_ref(), &name).await.map_err(|e| errors::tenant(&e)) }, |inner| Tenant { inner: Arc::new(inner) })
     }
 }

@@ -5,6 +5,7 @@
 //! cores, without a thread pool of the caller's own. The output keeps the input order, so it is
 //! the same on a machine with one core or sixteen.
 
+use std::borrow::Borrow;
 use std::path::Path;
 
 use crate::error::{FieldError, ValidationErrors};
@@ -12,7 +13,7 @@ use crate::manifest::{self, ManifestError};
 use crate::model::release::Release;
 use crate::model::tenant::Tenant;
 
-use super::{compile, Compiled};
+use super::{compile_borrowed, Compiled};
 
 /// Errors of a batch compilation.
 #[derive(Debug, thiserror::Error)]
@@ -71,19 +72,19 @@ fn collect_units<R>(results: Vec<Result<R, ValidationErrors>>) -> Result<Vec<R>,
     }
 }
 
-/// Compiles every tenant with its releases ([`compile`] for each), on all cores.
+/// Compiles every tenant with its releases ([`compile`](super::compile) for each), on all cores.
 ///
 /// The results are in input order. When releases do not fit their tenant, nothing is returned
 /// but every problem of every tenant, paths prefixed by `tenants[i].`.
-pub fn compile_many(units: &[(Tenant, Vec<Release>)]) -> Result<Vec<Compiled>, ValidationErrors> {
-    collect_units(map_parallel(units, |_, (tenant, releases)| compile(tenant, releases)))
+pub fn compile_many<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<Vec<Compiled>, ValidationErrors> {
+    collect_units(map_parallel(units, |_, (tenant, releases)| compile_borrowed(tenant.borrow(), releases)))
 }
 
 /// Compiles every tenant with its releases and writes all their objects as one YAML stream
 /// (each tenant's objects in apply order, tenants in input order), on all cores.
 ///
-/// The same text as concatenating [`manifest::to_yaml_stream`] of each [`compile`], in order.
-pub fn compile_many_to_yaml(units: &[(Tenant, Vec<Release>)]) -> Result<String, BatchError> {
+/// The same text as concatenating [`manifest::to_yaml_stream`] of each [`compile`](super::compile), in order.
+pub fn compile_many_to_yaml<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<String, BatchError> {
     Ok(yaml_stream(units)?.1)
 }
 
@@ -99,16 +100,16 @@ pub struct BatchFile {
 /// Compiles every tenant with its releases, as [`compile_many_to_yaml`], and writes the YAML
 /// stream into the file `path` (its folder must exist) atomically: a temporary file renamed into
 /// place. Nothing is written when a release does not fit its tenant.
-pub fn compile_many_to_file(units: &[(Tenant, Vec<Release>)], path: &Path) -> Result<BatchFile, BatchError> {
+pub fn compile_many_to_file<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)], path: &Path) -> Result<BatchFile, BatchError> {
     let (objects, yaml) = yaml_stream(units)?;
     let bytes = manifest::write_text(path, &yaml)?;
     Ok(BatchFile { objects, bytes })
 }
 
 /// The number of objects and the YAML stream of every unit, in input order.
-fn yaml_stream(units: &[(Tenant, Vec<Release>)]) -> Result<(usize, String), BatchError> {
+fn yaml_stream<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<(usize, String), BatchError> {
     let parts = map_parallel(units, |_, (tenant, releases)| -> Result<Result<(usize, String), ManifestError>, ValidationErrors> {
-        let compiled = compile(tenant, releases)?;
+        let compiled = compile_borrowed(tenant.borrow(), releases)?;
         Ok(manifest::to_yaml_stream(&compiled.objects).map(|text| (compiled.objects.len(), text)))
     });
     let texts = collect_units(parts)?;
@@ -125,7 +126,7 @@ fn yaml_stream(units: &[(Tenant, Vec<Release>)]) -> Result<(usize, String), Batc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Quota, Strategy};
+    use crate::{compile, Quota, Strategy};
 
     fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
         let name = format!("customer-{i:03}");
@@ -164,6 +165,14 @@ mod tests {
     }
 
     #[test]
+    fn shared_units_compile_as_owned_ones() {
+        use std::sync::Arc;
+        let units: Vec<_> = (0..5).map(|i| unit(i, "shop.test")).collect();
+        let shared: Vec<(Arc<Tenant>, Vec<Arc<Release>>)> = units.iter().map(|(t, rs)| (Arc::new(t.clone()), rs.iter().cloned().map(Arc::new).collect())).collect();
+        assert_eq!(compile_many_to_yaml(&shared).expect("batch compiles"), compile_many_to_yaml(&units).expect("batch compiles"));
+    }
+
+    #[test]
     fn same_text_as_compiling_one_by_one_in_input_order() {
         let units: Vec<_> = (0..37).map(|i| unit(i, "shop.test")).collect();
         let expected: String = units.iter().map(|(t, r)| manifest::to_yaml_stream(&compile(t, r).expect("compiles").objects).expect("yaml")).collect();
@@ -187,7 +196,7 @@ mod tests {
 
     #[test]
     fn empty_batch_is_empty() {
-        assert_eq!(compile_many_to_yaml(&[]).expect("nothing to compile"), "");
-        assert!(compile_many(&[]).expect("nothing").is_empty());
+        assert_eq!(compile_many_to_yaml::<Tenant, Release>(&[]).expect("nothing to compile"), "");
+        assert!(compile_many::<Tenant, Release>(&[]).expect("nothing").is_empty());
     }
 }
