@@ -153,6 +153,8 @@ export declare class Cluster {
   static fromKubeconfig(options?: KubeconfigOptions | undefined | null): Promise<Cluster>
   /** What this backend is, e.g. `simulated`. */
   describe(): string
+  /** Whether prometheus-operator's CRDs (PodMonitor, PrometheusRule) are installed. */
+  prometheusOperatorInstalled(): Promise<boolean>
   /**
    * Rolls `release` out for `tenant` with the release's strategy. The quota preflight runs
    * first: `QUOTA_INSUFFICIENT` means nothing was created.
@@ -239,6 +241,25 @@ export declare class Fleet {
   resumeWaves(name: string, options?: WaveOptions): Promise<WaveState>
   /** The state of the wave plan `name`, per wave and per tenant, or `null` when it was never started. */
   wavesStatus(name: string): Promise<WaveState | null>
+}
+
+/**
+ * The monitoring of a tenant, compiled: objects to apply (PodMonitors and a PrometheusRule with
+ * prometheus-operator, and the dashboard ConfigMap for Grafana's sidecar), the alert rules as a
+ * Prometheus rule file, and the Grafana dashboard.
+ */
+export declare class Monitoring {
+  /** Objects to apply, as plain Kubernetes objects. */
+  get objects(): Record<string, unknown>[]
+  /** The alert rules (`{groups: [...]}`, a Prometheus rule file). */
+  get rules(): { groups: Record<string, unknown>[] }
+  /** The Grafana dashboard (Grafana's dashboard JSON model). */
+  get dashboard(): Record<string, unknown>
+  /**
+   * Writes `<tenant>.dashboard.json` and `<tenant>.rules.yaml` into `dir` (created if needed);
+   * returns their paths.
+   */
+  writeFiles(dir: string): Array<string>
 }
 
 /** A client of one Prometheus server, for usage reports. */
@@ -432,6 +453,18 @@ export declare function compileMany(units: Array<[Tenant, Array<Release>]>): Pro
  * of what was written; nothing is written on a `VALIDATION` error.
  */
 export declare function compileManyToFile(units: Array<[Tenant, Array<Release>]>, path: string): Promise<CompiledFile>
+
+/** Compiles the monitoring of `tenant` and its `releases` (their `metrics`). */
+export declare function compileMonitoring(tenant: Tenant, releases?: Array<Release> | undefined | null, options?: CompileMonitoringOptions | undefined | null): Monitoring
+
+/** The options of `compileMonitoring`. */
+export interface CompileMonitoringOptions {
+  /**
+   * Whether the cluster has prometheus-operator's CRDs (`Cluster.prometheusOperatorInstalled`):
+   * PodMonitors and a PrometheusRule are compiled only then (default false).
+   */
+  prometheusOperator?: boolean
+}
 
 /** Compiles many tenants (each alone, without releases) to one YAML stream. */
 export declare function compileTenants(tenants: Array<Tenant>): string

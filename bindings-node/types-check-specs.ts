@@ -2,8 +2,8 @@
 // from the core's JSON Schemas (spec-types.d.ts) accept every spec field, analyses, metrics and
 // autoscaling included, and reject what the core rejects (each `@ts-expect-error` fails the
 // compilation if the line it marks compiles).
-import { BlueGreen, Canary, Cluster, Release, Tenant, compileManyToFile } from './moorage'
-import type { AnalysisSpec, AutoscalingSpec, CompiledFile, MetricsSpec, ReleaseSpec, StrategySpec, TenantSpec } from './moorage'
+import { BlueGreen, Canary, Cluster, Release, Tenant, compileManyToFile, compileMonitoring } from './moorage'
+import type { AnalysisSpec, AutoscalingSpec, CompiledFile, MetricsSpec, Monitoring, ReleaseSpec, StrategySpec, TenantSpec } from './moorage'
 
 declare function log(...values: unknown[]): void
 
@@ -60,6 +60,9 @@ async function specs(cluster: Cluster): Promise<void> {
   const analyses: string[] = (back.analyses ?? []).map((a) => a.name)
   const written: CompiledFile = await compileManyToFile([[tenant, [canary, blueGreen, gated]]], 'out/manifests.yaml')
   log(steps, scaled, analyses, written.objects, written.bytes, await cluster.rollout(tenant, gated))
+  const monitoring: Monitoring = compileMonitoring(tenant, [canary], { prometheusOperator: await cluster.prometheusOperatorInstalled() })
+  const files: string[] = monitoring.writeFiles('out/monitoring')
+  log(monitoring.objects.map((o) => o.kind), monitoring.rules.groups.length, monitoring.dashboard, files)
 
   // @ts-expect-error minReplicas is required
   const noMin: AutoscalingSpec = { maxReplicas: 10, targetCpuUtilization: 70 }
