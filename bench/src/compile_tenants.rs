@@ -60,7 +60,7 @@ fn main() {
     if args.iter().any(|a| a == "--build-first") {
         // The Node twin's structure: every tenant and release built on the main thread first, then
         // one call to the core's batch compiler, which writes the stream file.
-        let units: Vec<(Tenant, Vec<Release>)> = (0..n).map(|i| tenant_and_release(i)).map(|(t, r)| (t, vec![r])).collect();
+        let units: Vec<(Tenant, Vec<Release>)> = (0..n).map(tenant_and_release).map(|(t, r)| (t, vec![r])).collect();
         let built = start.elapsed().as_secs_f64();
         let written = moorage::compile_many_to_file(&units, &out.join("manifests.yaml")).expect("written");
         let secs = start.elapsed().as_secs_f64();
