@@ -2,7 +2,11 @@
 # Compiling 1,000 tenants (one release each) from Node vs the same from Rust, same run: the Node
 # twin (bench/compile_tenants.mjs, the `moorage` package of bindings-node) and the Rust binary
 # (bench/src/compile_tenants.rs), alternated RUNS times, whole process timed from outside
-# (start-up included). Prints both medians, the ratio, and whether both outputs are identical.
+# (start-up included), and in process. Prints both medians, the ratios, the median time Node spends
+# building the tenants and releases on its JavaScript thread (the rest is compileManyToFile), the
+# load average at the end, and whether the outputs are identical. Also, as a diagnostic, the Rust
+# binary with `--build-first` (every tenant built on the main thread, then one batch compile: the
+# Node twin's structure), so that the binding layer's cost shows apart from Rust's parallel build.
 #   bench/compile_node.sh [TENANTS] [RUNS]      (after bindings-node/test.sh or `npm install` in bindings-node)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,15 +18,18 @@ BIN="$CARGO_TARGET_DIR/release/compile_tenants"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 now() { date +%s%N; }
-rust=() node=() rust_in=() node_in=()
-in_us() { sed -n 's/.*"in_process_seconds":\([0-9.]*\).*/\1/p' <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
+rust=() node=() rust_in=() node_in=() node_build=() rust_first_in=() rust_first_build=()
+# A field of the JSON line (seconds) in microseconds.
+field_us() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
+in_us() { field_us "$1" in_process_seconds; }
 for _ in $(seq "$RUNS"); do
   s=$(now); line=$("$BIN" "$TENANTS" "$OUT/rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
+  line=$("$BIN" "$TENANTS" "$OUT/rs-first" --build-first); rust_first_in+=($(in_us "$line")) rust_first_build+=($(field_us "$line" build_seconds))
   s=$(now); line=$(node bench/compile_tenants.mjs "$TENANTS" "$OUT/js"); e=$(now); node+=($(( (e - s) / 1000 )))
-  node_in+=($(in_us "$line"))
+  node_in+=($(in_us "$line")) node_build+=($(field_us "$line" build_seconds))
 done
-cmp -s "$OUT/rs/manifests.yaml" "$OUT/js/manifests.yaml" && same=identical || same=DIFFERENT
+cmp -s "$OUT/rs/manifests.yaml" "$OUT/js/manifests.yaml" && cmp -s "$OUT/rs/manifests.yaml" "$OUT/rs-first/manifests.yaml" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
-r=$(median "${rust[@]}"); j=$(median "${node[@]}"); ri=$(median "${rust_in[@]}"); ji=$(median "${node_in[@]}")
+r=$(median "${rust[@]}"); j=$(median "${node[@]}"); ri=$(median "${rust_in[@]}"); ji=$(median "${node_in[@]}"); jb=$(median "${node_build[@]}"); rfi=$(median "${rust_first_in[@]}"); rfb=$(median "${rust_first_build[@]}")
 s=$(now); node -e 'require("./bindings-node/moorage.js")'; e=$(now); startup=$(( (e - s) / 1000 ))
-echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_startup_and_load_us=$startup output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_build_median_us=$jb rust_build_first_in_process_median_us=$rfi rust_build_first_build_median_us=$rfb node_vs_rust_build_first=$(awk "BEGIN{printf \"%.2f\", $ji/$rfi}") load_average=\"$(cut -d' ' -f1-3 /proc/loadavg)\" node_startup_and_load_us=$startup output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"

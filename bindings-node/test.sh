@@ -2,7 +2,9 @@
 # Tests of the Node bindings: `npm ci` in bindings-node (what users run as `npm install`: its
 # install script builds the native module with `napi build --platform --release`, into
 # $CARGO_TARGET_DIR), the generated index.d.ts/index.js checked against the committed ones, the
-# TypeScript check (types-check.ts under `tsc --strict`), `node --test`, and the examples/node tools.
+# spec types (spec-types.d.ts) checked against the core's JSON Schemas, the TypeScript check
+# (types-check.ts, types-check-specs.ts under `tsc --strict`), `node --test`, and the examples/node
+# tools.
 #
 #   bindings-node/test.sh
 #
@@ -22,7 +24,10 @@ step "node: npm ci in bindings-node (builds the native module, release profile)"
 step "node: the generated declarations and loader match the committed ones"
 git diff --exit-code -- bindings-node/index.d.ts bindings-node/index.js
 
-step "node: types-check.ts compiles with tsc --strict"
+step "node: spec-types.d.ts is what scripts/spec-types.mjs generates from docs/schema/"
+node bindings-node/scripts/spec-types.mjs --check
+
+step "node: types-check.ts and types-check-specs.ts compile with tsc --strict"
 (cd bindings-node && npx tsc -p tsconfig.json)
 
 step "node: node --test${MOORAGE_TEST_KUBECONFIG:+ (with the real control plane)}"

@@ -1,7 +1,8 @@
 //! Compiles N tenants with one release each and writes their manifests as YAML.
 //!
-//! Usage: `compile_tenants [N] [OUT_DIR] [--per-tenant] [--json=FILE]` (`--json` writes the same
-//! objects as JSON for the cdk8s baseline and exits). By default every tenant's objects go into
+//! Usage: `compile_tenants [N] [OUT_DIR] [--per-tenant] [--build-first] [--json=FILE]` (`--json`
+//! writes the same objects as JSON for the cdk8s baseline and exits; `--build-first` builds every
+//! tenant on the main thread, then compiles them with `compile_many_to_file`, as the Node twin must). By default every tenant's objects go into
 //! one YAML stream, `OUT_DIR/manifests.yaml`; with `--per-tenant`, one file per tenant,
 //! `OUT_DIR/<tenant>.yaml`. Files are written atomically. Prints one line of JSON: tenants,
 //! objects, bytes and the time spent inside the process. The whole-process figure (start-up
@@ -56,6 +57,19 @@ fn main() {
     }
     std::fs::create_dir_all(&out).expect("output folder");
     let start = Instant::now();
+    if args.iter().any(|a| a == "--build-first") {
+        // The Node twin's structure: every tenant and release built on the main thread first, then
+        // one call to the core's batch compiler, which writes the stream file.
+        let units: Vec<(Tenant, Vec<Release>)> = (0..n).map(tenant_and_release).map(|(t, r)| (t, vec![r])).collect();
+        let built = start.elapsed().as_secs_f64();
+        let written = moorage::compile_many_to_file(&units, &out.join("manifests.yaml")).expect("written");
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{{\"tenants\":{n},\"objects\":{},\"bytes\":{},\"layout\":\"build-first\",\"in_process_seconds\":{secs:.4},\"build_seconds\":{built:.4}}}",
+            written.objects, written.bytes
+        );
+        return;
+    }
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     // Contiguous chunks, one per thread: the stream keeps the tenants' order.
     let chunk = n.div_ceil(threads);

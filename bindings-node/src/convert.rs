@@ -1,6 +1,8 @@
 //! JavaScript values to and from the JSON form of the core's serde types (translation only).
 
-use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
+use std::cell::RefCell;
+
+use napi::bindgen_prelude::{Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::{Env, ValueType};
 use serde_json::Value;
 
@@ -28,23 +30,72 @@ pub fn spec_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// A spec object as JSON, member by member: `special` turns a member into JSON first (a class
-/// instance such as a `Quota`, which has no JSON of its own), returning `None` for plain values.
-pub fn spec_object_json(
-    env: &Env,
-    object: &Object<'_>,
-    special: impl Fn(&str, &Unknown<'_>) -> napi::Result<Option<Value>>,
-) -> napi::Result<Value> {
-    let mut map = serde_json::Map::new();
-    for key in Object::keys(object)? {
-        let Some(v) = member(object, &key)? else { continue };
-        let json = match special(&key, &v)? {
-            Some(json) => json,
-            None => to_json(env, v)?,
-        };
-        map.insert(key, json);
+/// The JSON text of a core value (its serde form).
+pub fn spec_json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+/// The JavaScript function that writes a spec object as JSON text: `JSON.stringify(this)`, without
+/// the members named in its argument (class instances the caller reads itself).
+const SPEC_TEXT: &str = "(function (omit) { 'use strict'; if (omit.length === 0) return JSON.stringify(this); \
+    const copy = { ...this }; for (const key of omit) copy[key] = undefined; return JSON.stringify(copy) })";
+
+type SpecText = FunctionRef<Vec<&'static str>, Option<String>>;
+
+thread_local! {
+    /// `SPEC_TEXT` compiled once per JavaScript thread (each worker loads the module anew).
+    static SPEC_TEXT_FN: RefCell<Option<SpecText>> = const { RefCell::new(None) };
+}
+
+/// A spec object as JSON text, in one crossing: the object is written by `JSON.stringify` on the
+/// JavaScript side (one string instead of one Node-API call per member), without the members
+/// named in `extra`, which are spliced in from the JSON texts the caller gives (class instances it
+/// reads itself, such as a `Quota`).
+pub fn spec_text(env: &Env, object: &Object<'_>, extra: &[(&'static str, String)]) -> napi::Result<String> {
+    let omit: Vec<&'static str> = extra.iter().map(|(key, _)| *key).collect();
+    let text = SPEC_TEXT_FN.with(|cell| -> napi::Result<Option<String>> {
+        let mut cell = cell.borrow_mut();
+        if cell.is_none() {
+            let f: Function<Vec<&'static str>, Option<String>> = env.run_script(SPEC_TEXT)?;
+            *cell = Some(f.create_ref()?);
+        }
+        match cell.as_ref() {
+            Some(f) => f.borrow_back(env)?.apply(object, omit),
+            None => Ok(None),
+        }
+    })?;
+    let text = text.unwrap_or_else(|| "null".into());
+    if extra.is_empty() || !text.starts_with('{') {
+        return Ok(text);
     }
-    Ok(Value::Object(map))
+    // `{"a":1}` with `tenant` and `strategy`: `{"tenant":"acme","strategy":{...},"a":1}`.
+    let mut spliced = String::with_capacity(text.len() + extra.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>());
+    spliced.push('{');
+    for (i, (key, json)) in extra.iter().enumerate() {
+        if i > 0 {
+            spliced.push(',');
+        }
+        spliced.push_str(&Value::String((*key).into()).to_string());
+        spliced.push(':');
+        spliced.push_str(json);
+    }
+    if text != "{}" {
+        spliced.push(',');
+    }
+    spliced.push_str(&text[1..]);
+    Ok(spliced)
+}
+
+/// A spec type from a spec object's JSON text (`spec_text`): straight from the text when it
+/// deserializes as is, or else through `slow` with the text as JSON, `null` members left out (a
+/// spec's absent fields), which reports a malformed spec with the field's path.
+pub fn spec_from_text<T: serde::de::DeserializeOwned, R>(text: &str, fast: impl FnOnce(T) -> R, slow: impl FnOnce(Value) -> R) -> napi::Result<R> {
+    if let Ok(spec) = serde_json::from_str::<T>(text) {
+        return Ok(fast(spec));
+    }
+    let mut v: Value = serde_json::from_str(text).map_err(|e| napi::Error::from_reason(format!("a spec is not JSON: {e}")))?;
+    drop_nulls(&mut v);
+    Ok(slow(v))
 }
 
 /// A member of a plain object, if present and neither `null` nor `undefined`.

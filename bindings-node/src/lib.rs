@@ -5,6 +5,7 @@ mod cluster;
 mod convert;
 mod errors;
 mod fleet;
+mod monitoring;
 mod progress;
 mod quota;
 mod release;

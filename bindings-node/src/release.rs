@@ -1,12 +1,14 @@
 //! `Release`: one version of an application (the core's `Release`), and `compile`.
 
+use std::sync::Arc;
+
 use napi::bindgen_prelude::{ClassInstance, Either3, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::spawn;
-use crate::convert::{spec_json, spec_object_json, text_or_file};
+use crate::convert::{member, spec_from_text, spec_json, spec_text, text_or_file};
 use crate::errors::{self, Failure};
 use crate::strategy::{self, BlueGreen, Canary, Rolling};
 use crate::tenant::Tenant;
@@ -29,7 +31,8 @@ fn from_json(spec: Value) -> Result<moorage::Release, Failure> {
 #[napi]
 #[derive(Clone)]
 pub struct Release {
-    pub(crate) inner: moorage::Release,
+    /// Shared: operations and batches hold the release without copying it.
+    pub(crate) inner: Arc<moorage::Release>,
 }
 
 #[napi]
@@ -39,14 +42,22 @@ impl Release {
     /// or `Canary`.
     #[napi(constructor, ts_args_type = "spec: ReleaseOptions")]
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
-        let json = spec_object_json(&env, &spec, |key, v| {
-            Ok(match key {
-                "tenant" if Tenant::instance_of(&env, v)? => Some(Value::String(spec.get_named_property::<ClassInstance<Tenant>>(key)?.inner.name().to_string())),
-                "strategy" => strategy::instance_json(&env, &spec, key, v)?,
-                _ => None,
-            })
-        })?;
-        Ok(Release { inner: from_json(json).map_err(|f| f.into_error(&env))? })
+        // `Tenant` and strategy instances are read from the object; the rest of the spec crosses
+        // as JSON text.
+        let mut extra = Vec::new();
+        if let Some(v) = member(&spec, "tenant")? {
+            if Tenant::instance_of(&env, &v)? {
+                extra.push(("tenant", Value::String(spec.get_named_property::<ClassInstance<Tenant>>("tenant")?.inner.name().to_string()).to_string()));
+            }
+        }
+        if let Some(v) = member(&spec, "strategy")? {
+            if let Some(json) = strategy::instance_text(&env, &spec, "strategy", &v)? {
+                extra.push(("strategy", json));
+            }
+        }
+        let text = spec_text(&env, &spec, &extra)?;
+        let inner = spec_from_text(&text, |s| moorage::Release::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
+        Ok(Release { inner: Arc::new(inner.map_err(|f| f.into_error(&env))?) })
     }
 
     /// A release from YAML or JSON text, or from the path of a file holding it.
@@ -54,7 +65,7 @@ impl Release {
     pub fn from_yaml(env: Env, text_or_path: String) -> napi::Result<Self> {
         let text = text_or_file(text_or_path)?;
         let inner = moorage::spec::release_from_yaml(&text).map_err(|e| errors::spec(&e).into_error(&env))?;
-        Ok(Release { inner })
+        Ok(Release { inner: Arc::new(inner) })
     }
 
     /// The tenant's name.
@@ -119,7 +130,7 @@ impl Release {
 /// (`VALIDATION` when a release does not fit the tenant, e.g. a host outside its domains).
 #[napi]
 pub fn compile(env: Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<String> {
-    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
+    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| moorage::Release::clone(&r.inner)).collect();
     let compiled = moorage::compile(&tenant.inner, &releases).map_err(|e| errors::validation(&e).into_error(&env))?;
     moorage::manifest::to_yaml_stream(&compiled.objects).map_err(|e| errors::manifest(&e).into_error(&env))
 }
@@ -128,7 +139,7 @@ pub fn compile(env: Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> na
 /// should neither block the event loop nor run on one core.
 #[napi(ts_return_type = "Promise<string>")]
 pub fn compile_async<'env>(env: &'env Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<PromiseRaw<'env, String>> {
-    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect();
+    let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| moorage::Release::clone(&r.inner)).collect();
     let tenant = tenant.inner.clone();
     spawn(
         env,
@@ -143,7 +154,7 @@ pub fn compile_async<'env>(env: &'env Env, tenant: &Tenant, releases: Option<Vec
 /// Compiles many tenants (each alone, without releases) to one YAML stream.
 #[napi]
 pub fn compile_tenants(env: Env, tenants: Vec<&Tenant>) -> napi::Result<String> {
-    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> = tenants.into_iter().map(|t| (t.inner.clone(), Vec::new())).collect();
+    let units: Vec<(Arc<moorage::Tenant>, Vec<Arc<moorage::Release>>)> = tenants.into_iter().map(|t| (t.inner.clone(), Vec::new())).collect();
     moorage::compile_many_to_yaml(&units).map_err(|e| batch_failure(e).into_error(&env))
 }
 
@@ -152,13 +163,36 @@ pub fn compile_tenants(env: Env, tenants: Vec<&Tenant>) -> napi::Result<String> 
 /// (`VALIDATION` with paths `tenants[i]...` when releases do not fit their tenants).
 #[napi(ts_args_type = "units: Array<[Tenant, Array<Release>]>", ts_return_type = "Promise<string>")]
 pub fn compile_many<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>) -> napi::Result<PromiseRaw<'env, String>> {
-    let units: Vec<(moorage::Tenant, Vec<moorage::Release>)> =
+    let units: Vec<(Arc<moorage::Tenant>, Vec<Arc<moorage::Release>>)> =
         units.into_iter().map(|(t, rs)| (t.inner.clone(), rs.into_iter().map(|r| r.inner.clone()).collect())).collect();
     spawn(
         env,
         // Compilation spreads over its own threads (the core's scoped workers): this task only waits.
         async move { moorage::compile_many_to_yaml(&units).map_err(batch_failure) },
         |yaml| yaml,
+    )
+}
+
+/// What `compileManyToFile` wrote.
+#[napi(object)]
+pub struct CompiledFile {
+    /// The number of objects (YAML documents) in the file.
+    pub objects: u32,
+    /// The file's size in bytes.
+    pub bytes: f64,
+}
+
+/// `compileMany`, with the YAML stream written into the file `path` (its folder must exist)
+/// atomically by the core instead of returned: the text never crosses into JavaScript. A Promise
+/// of what was written; nothing is written on a `VALIDATION` error.
+#[napi(ts_args_type = "units: Array<[Tenant, Array<Release>]>, path: string", ts_return_type = "Promise<CompiledFile>")]
+pub fn compile_many_to_file<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>, path: String) -> napi::Result<PromiseRaw<'env, CompiledFile>> {
+    let units: Vec<(Arc<moorage::Tenant>, Vec<Arc<moorage::Release>>)> =
+        units.into_iter().map(|(t, rs)| (t.inner.clone(), rs.into_iter().map(|r| r.inner.clone()).collect())).collect();
+    spawn(
+        env,
+        async move { moorage::compile_many_to_file(&units, std::path::Path::new(&path)).map_err(batch_failure) },
+        |w| CompiledFile { objects: u32::try_from(w.objects).unwrap_or(u32::MAX), bytes: w.bytes as f64 },
     )
 }
 

@@ -8,7 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use crate::convert::spec_json;
+use crate::convert::{spec_json, spec_json_text};
 use crate::errors;
 
 fn build(env: &Env, kind: &str, fields: Vec<(&str, Option<Value>)>) -> napi::Result<moorage::Strategy> {
@@ -79,12 +79,10 @@ impl BlueGreen {
 #[napi(object)]
 #[derive(Default)]
 pub struct RollingOptions {
-    /// Extra pods during the update (`"25%"` or a count).
-    #[napi(ts_type = "string | number")]
-    pub max_surge: Option<Value>,
-    /// Pods that may be unavailable during the update (`"25%"` or a count).
-    #[napi(ts_type = "string | number")]
-    pub max_unavailable: Option<Value>,
+    /// Extra pods during the update (`"25%"` or a count, `"1"`).
+    pub max_surge: Option<String>,
+    /// Pods that may be unavailable during the update (`"25%"` or a count, `"0"`).
+    pub max_unavailable: Option<String>,
 }
 
 /// The Deployment's own rolling update.
@@ -100,7 +98,7 @@ impl Rolling {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<RollingOptions>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        let inner = build(&env, "rolling", vec![("maxSurge", o.max_surge), ("maxUnavailable", o.max_unavailable)])?;
+        let inner = build(&env, "rolling", vec![("maxSurge", o.max_surge.map(Value::String)), ("maxUnavailable", o.max_unavailable.map(Value::String))])?;
         Ok(Rolling { inner })
     }
     /// The spec form (`{type: "rolling", ...}`).
@@ -152,17 +150,17 @@ impl Canary {
     }
 }
 
-/// The JSON form of `object[key]` (the value `v`) when it is a `Rolling`, `BlueGreen` or
+/// The JSON text of `object[key]` (the value `v`) when it is a `Rolling`, `BlueGreen` or
 /// `Canary`; `None` when it is none of them (a plain spec object).
-pub fn instance_json(env: &Env, object: &Object<'_>, key: &str, v: &Unknown<'_>) -> napi::Result<Option<Value>> {
+pub fn instance_text(env: &Env, object: &Object<'_>, key: &str, v: &Unknown<'_>) -> napi::Result<Option<String>> {
     if BlueGreen::instance_of(env, v)? {
-        return Ok(Some(object.get_named_property::<ClassInstance<BlueGreen>>(key)?.to_spec()));
+        return Ok(Some(spec_json_text(&object.get_named_property::<ClassInstance<BlueGreen>>(key)?.inner)));
     }
     if Rolling::instance_of(env, v)? {
-        return Ok(Some(object.get_named_property::<ClassInstance<Rolling>>(key)?.to_spec()));
+        return Ok(Some(spec_json_text(&object.get_named_property::<ClassInstance<Rolling>>(key)?.inner)));
     }
     if Canary::instance_of(env, v)? {
-        return Ok(Some(object.get_named_property::<ClassInstance<Canary>>(key)?.to_spec()));
+        return Ok(Some(spec_json_text(&object.get_named_property::<ClassInstance<Canary>>(key)?.inner)));
     }
     Ok(None)
 }

@@ -2,15 +2,17 @@
 //! file through the core's spec reader and validation, and the tenant lifecycle on a `Cluster`
 //! (the core's `tenant` module: apply, plan, status, suspend, resume, delete).
 
+use std::sync::Arc;
+
 use moorage::backend::{Change, ConflictPolicy};
 use moorage::tenant::{self, ApplyTenantOptions, BackupRun, CertificateState, DeleteOptions, PlannedAction};
 use napi::bindgen_prelude::{ClassInstance, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
-use napi::Env;
+use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::{seconds, spawn, Cluster};
-use crate::convert::{spec_json, spec_object_json, text_or_file};
+use crate::convert::{member, spec_from_text, spec_json, spec_json_text, spec_text, text_or_file, to_json};
 use crate::errors;
 use crate::quota::Quota;
 
@@ -33,7 +35,8 @@ pub(crate) fn from_json(spec: Value) -> Result<moorage::Tenant, errors::Failure>
 #[napi]
 #[derive(Clone)]
 pub struct Tenant {
-    pub(crate) inner: moorage::Tenant,
+    /// Shared: operations and batches hold the tenant without copying it.
+    pub(crate) inner: Arc<moorage::Tenant>,
 }
 
 #[napi]
@@ -42,17 +45,26 @@ impl Tenant {
     /// `members`, `domains`, ...). `quota` may be a `Quota`; `members` may map names to roles.
     #[napi(constructor, ts_args_type = "spec: TenantOptions")]
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
-        let mut json = spec_object_json(&env, &spec, |key, v| {
-            Ok(match key {
-                "quota" if Quota::instance_of(&env, v)? => Some(spec.get_named_property::<ClassInstance<Quota>>(key)?.to_spec()),
-                _ => None,
-            })
-        })?;
-        // `members` may be a mapping of name to role: the spec's list of {name, role}.
-        if let Some(Value::Object(map)) = json.get("members").cloned() {
-            json["members"] = Value::Array(map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect());
+        // A `Quota` instance and `members` as a map are read from the object; the rest of the
+        // spec crosses as JSON text.
+        let mut extra = Vec::new();
+        if let Some(v) = member(&spec, "quota")? {
+            if Quota::instance_of(&env, &v)? {
+                extra.push(("quota", spec_json_text(&spec.get_named_property::<ClassInstance<Quota>>("quota")?.inner)));
+            }
         }
-        Ok(Tenant { inner: from_json(json).map_err(|f| f.into_error(&env))? })
+        // `members` may be a mapping of name to role: the spec's list of {name, role}.
+        if let Some(v) = member(&spec, "members")? {
+            if v.get_type()? == ValueType::Object && !v.is_array()? {
+                if let Value::Object(map) = to_json(&env, v)? {
+                    let list: Vec<Value> = map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect();
+                    extra.push(("members", Value::Array(list).to_string()));
+                }
+            }
+        }
+        let text = spec_text(&env, &spec, &extra)?;
+        let inner = spec_from_text(&text, |s| moorage::Tenant::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
+        Ok(Tenant { inner: Arc::new(inner.map_err(|f| f.into_error(&env))?) })
     }
 
     /// A tenant from YAML or JSON text, or from the path of a file holding it.
@@ -60,16 +72,16 @@ impl Tenant {
     pub fn from_yaml(env: Env, text_or_path: String) -> napi::Result<Self> {
         let text = text_or_file(text_or_path)?;
         let inner = moorage::spec::tenant_from_yaml(&text).map_err(|e| errors::spec(&e).into_error(&env))?;
-        Ok(Tenant { inner })
+        Ok(Tenant { inner: Arc::new(inner) })
     }
 
     /// The same tenant with another quota (validated again by the core).
     #[napi]
     pub fn with_quota(&self, env: Env, quota: &Quota) -> napi::Result<Tenant> {
-        let mut spec = self.inner.clone().into_spec();
+        let mut spec = moorage::Tenant::clone(&self.inner).into_spec();
         spec.quota = quota.inner.clone();
         let inner = moorage::Tenant::from_spec(spec).map_err(|e| errors::validation(&e).into_error(&env))?;
-        Ok(Tenant { inner })
+        Ok(Tenant { inner: Arc::new(inner) })
     }
 
     /// The tenant's name.
@@ -439,6 +451,6 @@ impl Cluster {
     #[napi(ts_return_type = "Promise<Tenant>")]
     pub fn live_tenant<'env>(&self, env: &'env Env, name: String) -> napi::Result<PromiseRaw<'env, Tenant>> {
         let backend = self.backend.clone();
-        spawn(env, async move { tenant::live(backend.as_ref(), &name).await.map_err(|e| errors::tenant(&e)) }, |inner| Tenant { inner })
+        spawn(env, async move { tenant::live(backend.as_ref(), &name).await.map_err(|e| errors::tenant(&e)) }, |inner| Tenant { inner: Arc::new(inner) })
     }
 }

@@ -73,3 +73,72 @@ test('compileMany is each compile in input order, and names the tenant of a prob
   assert.equal(e.code, 'VALIDATION')
   assert.deepEqual(e.errors.map((x) => x.path), ['tenants[1].releases[0].hosts[0]', 'tenants[2].releases[0].hosts[0]'])
 })
+
+test('compileManyToFile writes compileMany\'s stream atomically, and nothing for a batch that does not fit', async () => {
+  const fs = await import('node:fs')
+  const os = await import('node:os')
+  const path = await import('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moorage-node-batch-'))
+  try {
+    const unit = (i, host) => {
+      const t = new Tenant({ name: `shop-${i}`, domains: [`shop-${i}.test`] })
+      return [t, [new Release({ tenant: t, app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: [host ?? `shop-${i}.test`] })]]
+    }
+    const units = [0, 1, 2].map((i) => unit(i))
+    const file = path.join(dir, 'manifests.yaml')
+    const written = await moorage.compileManyToFile(units, file)
+    const text = fs.readFileSync(file, 'utf8')
+    assert.equal(text, await moorage.compileMany(units))
+    assert.equal(written.bytes, Buffer.byteLength(text))
+    assert.equal(written.objects, (text.match(/^kind: /gm) ?? []).length)
+    assert.deepEqual(fs.readdirSync(dir), ['manifests.yaml'])
+    const bad = path.join(dir, 'bad.yaml')
+    const e = await moorage.compileManyToFile([unit(0), unit(1, 'elsewhere.test')], bad).then(() => null, (err) => err)
+    assert.ok(e instanceof moorage.ValidationError, String(e))
+    assert.deepEqual(e.errors.map((x) => x.path), ['tenants[1].releases[0].hosts[0]'])
+    assert.equal(fs.existsSync(bad), false)
+    const io = await moorage.compileManyToFile(units, path.join(dir, 'missing', 'manifests.yaml')).then(() => null, (err) => err)
+    assert.equal(io?.code, 'MANIFEST', String(io))
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a spec object crosses whole: analyses, metrics, autoscaling and a gated strategy round trip', () => {
+  const spec = {
+    tenant: 'acme',
+    app: 'web',
+    version: 'v3',
+    image: 'nginx:1.27',
+    ports: [{ name: 'http', port: 8080 }],
+    resources: { requests: { cpu: '100m', memory: '64Mi' } },
+    analyses: [
+      { name: 'error-rate', interval: '1m', count: 3, failureLimit: 1, prometheus: { address: 'http://prometheus.monitoring:9090', query: 'sum(rate(errors[1m]))', successCondition: 'result < 0.05' } },
+      { name: 'smoke', http: { path: '/healthz', bodyContains: 'ok' } },
+    ],
+    metrics: { port: 'http', business: [{ name: 'erp_orders_total' }] },
+    autoscaling: { minReplicas: 2, maxReplicas: 6, targetCpuUtilization: 70 },
+    strategy: { type: 'blueGreen', prePromotionAnalysis: ['smoke'], postPromotionAnalysis: ['error-rate'] },
+  }
+  const r = new Release(spec)
+  const back = r.toSpec()
+  assert.deepEqual(back.autoscaling, spec.autoscaling)
+  assert.deepEqual(back.analyses.map((a) => a.name), ['error-rate', 'smoke'])
+  assert.equal(back.analyses[1].http.timeout, '10s', 'the core\'s default')
+  assert.deepEqual(back.metrics.business[0], { name: 'erp_orders_total', kind: 'counter', unit: 'short' })
+  assert.deepEqual(back.strategy.prePromotionAnalysis, ['smoke'])
+  assert.ok(new Release(back).equals(r))
+  // null and undefined members are absent fields; a Tenant and a strategy instance are read as such.
+  const same = new Release({ ...spec, tenant: tenant(), config: null, liveness: undefined, strategy: new BlueGreen(), autoscaling: { ...spec.autoscaling } })
+  assert.equal(same.tenant, 'acme')
+  assert.ok(same.strategy instanceof BlueGreen)
+  assert.deepEqual(same.toSpec().autoscaling, spec.autoscaling)
+  // The core decides: an analysis the strategy names must exist, with the field's path.
+  const e = thrown(() => new Release({ ...spec, strategy: { type: 'blueGreen', prePromotionAnalysis: ['missing'] } }))
+  assert.equal(e.code, 'VALIDATION')
+  assert.ok(e.errors.some((x) => x.path.startsWith('release.strategy.prePromotionAnalysis')), JSON.stringify(e.errors))
+  // A misspelt key is a SPEC error naming it.
+  const typo = thrown(() => new Release({ ...spec, autoscaling: { minReplicas: 2, maxReplicas: 6, targetCPU: 70 } }))
+  assert.equal(typo.code, 'SPEC')
+  assert.match(typo.path, /autoscaling/)
+})

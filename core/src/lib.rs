@@ -49,7 +49,7 @@ pub mod tenant;
 pub mod usage;
 pub mod waves;
 
-pub use compile::{compile, compile_many, compile_many_to_yaml, compile_release, compile_tenant, Compiled, Note, Object};
+pub use compile::{compile, compile_many, compile_many_to_file, compile_many_to_yaml, compile_release, compile_tenant, Compiled, Note, Object};
 pub use error::{FieldError, ValidationErrors};
 pub use model::analysis::{Analysis, HttpAnalysis, JobAnalysis, PrometheusAnalysis};
 pub use model::metrics::{BusinessMetric, MetricKind, Metrics};

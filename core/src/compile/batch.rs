@@ -5,12 +5,15 @@
 //! cores, without a thread pool of the caller's own. The output keeps the input order, so it is
 //! the same on a machine with one core or sixteen.
 
+use std::borrow::Borrow;
+use std::path::Path;
+
 use crate::error::{FieldError, ValidationErrors};
 use crate::manifest::{self, ManifestError};
 use crate::model::release::Release;
 use crate::model::tenant::Tenant;
 
-use super::{compile, Compiled};
+use super::{compile_borrowed, Compiled};
 
 /// Errors of a batch compilation.
 #[derive(Debug, thiserror::Error)]
@@ -69,35 +72,61 @@ pub(super) fn collect_units<R>(results: Vec<Result<R, ValidationErrors>>) -> Res
     }
 }
 
-/// Compiles every tenant with its releases ([`compile`] for each), on all cores.
+/// Compiles every tenant with its releases ([`compile`](super::compile) for each), on all cores.
 ///
 /// The results are in input order. When releases do not fit their tenant, nothing is returned
 /// but every problem of every tenant, paths prefixed by `tenants[i].`.
-pub fn compile_many(units: &[(Tenant, Vec<Release>)]) -> Result<Vec<Compiled>, ValidationErrors> {
-    collect_units(map_parallel(units, |_, (tenant, releases)| compile(tenant, releases)))
+pub fn compile_many<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<Vec<Compiled>, ValidationErrors> {
+    collect_units(map_parallel(units, |_, (tenant, releases)| compile_borrowed(tenant.borrow(), releases)))
 }
 
 /// Compiles every tenant with its releases and writes all their objects as one YAML stream
 /// (each tenant's objects in apply order, tenants in input order), on all cores.
 ///
-/// The same text as concatenating [`manifest::to_yaml_stream`] of each [`compile`], in order.
-pub fn compile_many_to_yaml(units: &[(Tenant, Vec<Release>)]) -> Result<String, BatchError> {
-    let parts = map_parallel(units, |_, (tenant, releases)| -> Result<Result<String, ManifestError>, ValidationErrors> {
-        let compiled = compile(tenant, releases)?;
-        Ok(manifest::to_yaml_stream(&compiled.objects))
+/// The same text as concatenating [`manifest::to_yaml_stream`] of each [`compile`](super::compile), in order.
+pub fn compile_many_to_yaml<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<String, BatchError> {
+    Ok(yaml_stream(units)?.1)
+}
+
+/// What [`compile_many_to_file`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchFile {
+    /// The number of objects (YAML documents) in the file.
+    pub objects: usize,
+    /// The file's size in bytes.
+    pub bytes: usize,
+}
+
+/// Compiles every tenant with its releases, as [`compile_many_to_yaml`], and writes the YAML
+/// stream into the file `path` (its folder must exist) atomically: a temporary file renamed into
+/// place. Nothing is written when a release does not fit its tenant.
+pub fn compile_many_to_file<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)], path: &Path) -> Result<BatchFile, BatchError> {
+    let (objects, yaml) = yaml_stream(units)?;
+    let bytes = manifest::write_text(path, &yaml)?;
+    Ok(BatchFile { objects, bytes })
+}
+
+/// The number of objects and the YAML stream of every unit, in input order.
+fn yaml_stream<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<(usize, String), BatchError> {
+    let parts = map_parallel(units, |_, (tenant, releases)| -> Result<Result<(usize, String), ManifestError>, ValidationErrors> {
+        let compiled = compile_borrowed(tenant.borrow(), releases)?;
+        Ok(manifest::to_yaml_stream(&compiled.objects).map(|text| (compiled.objects.len(), text)))
     });
     let texts = collect_units(parts)?;
-    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, String::len)).sum());
+    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, |(_, text)| text.len())).sum());
+    let mut objects = 0;
     for text in texts {
-        out.push_str(&text?);
+        let (count, text) = text?;
+        objects += count;
+        out.push_str(&text);
     }
-    Ok(out)
+    Ok((objects, out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Quota, Strategy};
+    use crate::{compile, Quota, Strategy};
 
     fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
         let name = format!("customer-{i:03}");
@@ -112,6 +141,35 @@ mod tests {
             .build()
             .expect("valid release");
         (tenant, vec![release])
+    }
+
+    #[test]
+    fn the_file_holds_the_stream_and_nothing_is_written_for_an_invalid_batch() {
+        let dir = std::env::temp_dir().join(format!("moorage-batch-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let units: Vec<_> = (0..9).map(|i| unit(i, "shop.test")).collect();
+        let path = dir.join("manifests.yaml");
+        let written = compile_many_to_file(&units, &path).expect("batch written");
+        let text = std::fs::read_to_string(&path).expect("file");
+        assert_eq!(text, compile_many_to_yaml(&units).expect("batch compiles"));
+        assert_eq!(written.bytes, text.len());
+        let objects: usize = compile_many(&units).expect("batch compiles").iter().map(|c| c.objects.len()).sum();
+        assert_eq!(written.objects, objects);
+        assert!(!dir.join("manifests.yaml.tmp").exists());
+
+        let bad: Vec<_> = vec![unit(0, "shop.test"), unit(1, "elsewhere.test")];
+        let other = dir.join("bad.yaml");
+        assert!(matches!(compile_many_to_file(&bad, &other), Err(BatchError::Invalid(_))));
+        assert!(!other.exists());
+        std::fs::remove_dir_all(&dir).expect("cleaned");
+    }
+
+    #[test]
+    fn shared_units_compile_as_owned_ones() {
+        use std::sync::Arc;
+        let units: Vec<_> = (0..5).map(|i| unit(i, "shop.test")).collect();
+        let shared: Vec<(Arc<Tenant>, Vec<Arc<Release>>)> = units.iter().map(|(t, rs)| (Arc::new(t.clone()), rs.iter().cloned().map(Arc::new).collect())).collect();
+        assert_eq!(compile_many_to_yaml(&shared).expect("batch compiles"), compile_many_to_yaml(&units).expect("batch compiles"));
     }
 
     #[test]
@@ -138,7 +196,7 @@ mod tests {
 
     #[test]
     fn empty_batch_is_empty() {
-        assert_eq!(compile_many_to_yaml(&[]).expect("nothing to compile"), "");
-        assert!(compile_many(&[]).expect("nothing").is_empty());
+        assert_eq!(compile_many_to_yaml::<Tenant, Release>(&[]).expect("nothing to compile"), "");
+        assert!(compile_many::<Tenant, Release>(&[]).expect("nothing").is_empty());
     }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use batch::{compile_many, compile_many_to_yaml, BatchError};
+pub use batch::{compile_many, compile_many_to_file, compile_many_to_yaml, BatchError, BatchFile};
 pub use stream::{YamlBatch, YamlStream};
 pub use backup::{backup_sizing, BackupSizing, UPLOADER_IMAGE};
 pub use gateway::{HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, ParentReference, GATEWAY_GROUP};
@@ -66,10 +66,15 @@ impl Compiled {
 /// Every release is checked against the tenant; all problems of all releases come back at once,
 /// with paths prefixed by `releases[i]`.
 pub fn compile(tenant: &Tenant, releases: &[Release]) -> Result<Compiled, ValidationErrors> {
+    compile_borrowed(tenant, releases)
+}
+
+/// [`compile`] of releases held in any form that borrows as a [`Release`] (`Arc<Release>`, ...).
+pub(crate) fn compile_borrowed<R: std::borrow::Borrow<Release>>(tenant: &Tenant, releases: &[R]) -> Result<Compiled, ValidationErrors> {
     let mut out = compile_tenant(tenant);
     let mut problems: Vec<FieldError> = Vec::new();
     let mut apps = BTreeSet::new();
-    for (i, release) in releases.iter().enumerate() {
+    for (i, release) in releases.iter().map(std::borrow::Borrow::borrow).enumerate() {
         if !apps.insert(release.app()) {
             problems.push(FieldError {
                 path: format!("releases[{i}].app"),

@@ -47,7 +47,7 @@ impl YamlStream {
     /// Writes the stream into the file `path` (its folder must exist), atomically (a temporary
     /// file renamed into place). Returns the number of bytes written.
     pub fn write_file(&self, path: &Path) -> Result<usize, ManifestError> {
-        manifest::write_text_file(path, &self.yaml)
+        manifest::write_text(path, &self.yaml)
     }
 }
 

@@ -163,14 +163,12 @@ fn collect_yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Manifest
 /// Writes objects as one YAML stream into the file `path` (its folder must exist), atomically
 /// (a temporary file renamed into place). Returns the number of bytes written.
 pub fn write_file(path: &Path, objects: &[Object]) -> Result<usize, ManifestError> {
-    let yaml = to_yaml_stream(objects)?;
-    write_atomic(path, yaml.as_bytes()).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
-    Ok(yaml.len())
+    write_text(path, &to_yaml_stream(objects)?)
 }
 
-/// Writes a YAML stream already rendered (e.g. [`YamlStream`](crate::compile::YamlStream)'s)
-/// into the file `path` (its folder must exist), atomically. Returns the number of bytes written.
-pub fn write_text_file(path: &Path, yaml: &str) -> Result<usize, ManifestError> {
+/// Writes YAML text (a stream of [`to_yaml_stream`]) into the file `path` (its folder must
+/// exist), atomically (a temporary file renamed into place). Returns the number of bytes written.
+pub fn write_text(path: &Path, yaml: &str) -> Result<usize, ManifestError> {
     write_atomic(path, yaml.as_bytes()).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
     Ok(yaml.len())
 }
