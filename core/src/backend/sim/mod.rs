@@ -29,6 +29,7 @@ mod apply;
 mod controllers;
 mod pods;
 mod state;
+mod store;
 pub(crate) mod util;
 mod workloads;
 
@@ -193,6 +194,7 @@ impl SimulatedCluster {
     pub fn inject(&self, failure: ImageFailure) {
         let mut state = self.lock();
         state.failures.push(failure);
+        state.due_all_stale = true;
         controllers::reconcile_all(&mut state);
     }
 
@@ -205,6 +207,7 @@ impl SimulatedCluster {
     pub fn clear_failures(&self) {
         let mut state = self.lock();
         state.failures.clear();
+        state.due_all_stale = true;
         controllers::reconcile_all(&mut state);
     }
 
@@ -274,7 +277,7 @@ impl Backend for SimulatedCluster {
     async fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, BackendError> {
         check_kind(&self.lock(), kind)?;
         let namespace = if kind.namespaced { namespace.or(Some("default")) } else { None };
-        Ok(self.lock().get(kind, namespace, name).cloned())
+        Ok(self.lock().get(kind, namespace, name))
     }
 
     async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<Vec<Value>, BackendError> {
