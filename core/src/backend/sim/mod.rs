@@ -285,7 +285,7 @@ impl Backend for SimulatedCluster {
         let parsed = ObjectSelector::parse(&kind.kind, selector).map_err(|m| bad_selector(kind, m))?;
         let namespace = if kind.namespaced { namespace } else { None };
         let state = self.lock();
-        Ok(state.list(&kind.api_version, &kind.kind, namespace).into_iter().filter(|o| parsed.matches(o)).collect())
+        Ok(state.select(&kind.api_version, &kind.kind, namespace, &parsed))
     }
 
     async fn delete(&self, kind: &Kind, namespace: Option<&str>, name: &str, propagation: Propagation) -> Result<bool, BackendError> {
@@ -303,11 +303,9 @@ impl Backend for SimulatedCluster {
         let namespace = if kind.namespaced { namespace.map(str::to_string) } else { None };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut state = self.lock();
-        for object in state.list(&kind.api_version, &kind.kind, namespace.as_deref()) {
-            if parsed.matches(&object) {
-                // The receiver is alive (held here), so sending cannot fail.
-                let _ = tx.send(Ok(WatchEvent::Applied(object)));
-            }
+        for object in state.select(&kind.api_version, &kind.kind, namespace.as_deref(), &parsed) {
+            // The receiver is alive (held here), so sending cannot fail.
+            let _ = tx.send(Ok(WatchEvent::Applied(object)));
         }
         state.watchers.push(state::Watcher { kind_key: format!("{}|{}", kind.api_version, kind.kind), namespace, selector: parsed, tx });
         drop(state);

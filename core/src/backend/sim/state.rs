@@ -247,6 +247,14 @@ impl State {
         self.keys(api_version, kind, namespace).iter().filter_map(|k| self.objects.get(k)).collect()
     }
 
+    /// Copies of the objects of a kind that `selector` selects, in one namespace or all, in key
+    /// order. A `metadata.name=NAME` requirement reads only the objects of that name.
+    pub(crate) fn select(&self, api_version: &str, kind: &str, namespace: Option<&str>, selector: &ObjectSelector) -> Vec<Value> {
+        let keys = self.keys(api_version, kind, namespace);
+        let wanted = |k: &String| selector.name().is_none_or(|name| k.rsplit('|').next() == Some(name));
+        keys.iter().filter(|k| wanted(k)).filter_map(|k| self.objects.get(k)).filter(|o| selector.matches(o)).collect()
+    }
+
     /// Stores an object as is (bumping its resourceVersion) and tells the watchers.
     pub(crate) fn put(&mut self, mut object: Value) -> Value {
         self.resource_version += 1;

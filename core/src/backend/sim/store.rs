@@ -151,7 +151,8 @@ impl ObjectStore {
         self.entries.range(prefix.to_string()..).take_while(move |(k, _)| k.starts_with(prefix)).map(|(k, e)| (k, &e.summary))
     }
 
-    /// How many bytes of JSON text the store holds (for figures and tests).
+    /// How many bytes of JSON text the store holds.
+    #[cfg(test)]
     pub(crate) fn text_bytes(&self) -> usize {
         self.entries.values().map(|e| e.json.len()).sum()
     }
