@@ -225,11 +225,10 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
 pub(crate) fn namespace_usage(state: &State, namespace: &str) -> BTreeMap<String, Quantity> {
     let mut total = BTreeMap::new();
     for kind in util::served_kinds().iter().filter(|k| k.namespaced && k.kind != "Event") {
-        for key in state.keys(&kind.api_version, &kind.kind, Some(namespace)) {
-            if let Some(object) = state.get_key(&key) {
-                for (r, q) in usage(&object) {
-                    add(&mut total, &r, &q);
-                }
+        let prefix = format!("{}|{}|{namespace}|", kind.api_version, kind.kind);
+        for (_, summary) in state.objects.summaries_with_prefix(&prefix) {
+            for (r, q) in &summary.usage[..] {
+                add(&mut total, r, q);
             }
         }
     }

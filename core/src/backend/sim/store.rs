@@ -7,7 +7,8 @@
 //! unchanged: the store serializes as a JSON map from key to object, as the `BTreeMap<String,
 //! Value>` it replaces did.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
@@ -16,7 +17,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::util::{parse_rfc3339, text};
-use std::collections::BTreeSet;
 use crate::quantity::Quantity;
 
 /// What the scheduler needs of a pod that has not finished.
@@ -41,6 +41,8 @@ pub(crate) struct Summary {
     pub pod: Option<Box<PodSummary>>,
     /// For an Event: its `lastTimestamp` in milliseconds (what expiry goes by).
     pub event_time: Option<u64>,
+    /// What the object counts against a ResourceQuota (see `admission::usage`).
+    pub usage: Box<[(Box<str>, Quantity)]>,
 }
 
 impl Summary {
@@ -53,8 +55,10 @@ impl Summary {
         let pod = (key.starts_with("v1|Pod|") && !super::controllers::pod_terminal(object)).then(|| {
             Box::new(PodSummary { node: text(object, "/spec/nodeName").into(), cpu: super::pods::requests(object, "cpu"), memory: super::pods::requests(object, "memory") })
         });
-        let event_time = if key.starts_with("v1|Event|") { parse_rfc3339(text(object, "/lastTimestamp")) } else { None };
-        Summary { uid: text(object, "/metadata/uid").into(), owners, pod, event_time }
+        let event = key.starts_with("v1|Event|");
+        let event_time = if event { parse_rfc3339(text(object, "/lastTimestamp")) } else { None };
+        let usage = if event { Box::default() } else { super::admission::usage(object).into_iter().map(|(r, q)| (r.into_boxed_str(), q)).collect() };
+        Summary { uid: text(object, "/metadata/uid").into(), owners, pod, event_time, usage }
     }
 }
 
@@ -71,10 +75,16 @@ impl Entry {
     }
 }
 
+/// How many parsed objects the store keeps at most (about 10 KiB each); when full it starts over.
+const PARSED_CAPACITY: usize = 512;
+
 /// Objects by `apiVersion|kind|namespace|name`, in key order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ObjectStore {
     entries: BTreeMap<String, Entry>,
+    /// Parsed copies of recently read or written objects: the controllers read one namespace's
+    /// objects many times in a row, and a small cluster fits whole.
+    parsed: RefCell<BTreeMap<String, Value>>,
     /// Events by `lastTimestamp`, oldest first (for expiry without reading every Event).
     events_by_time: BTreeSet<(u64, String)>,
 }
@@ -92,7 +102,20 @@ impl ObjectStore {
 
     /// A copy of the object under `key`.
     pub(crate) fn get(&self, key: &str) -> Option<Value> {
-        self.entries.get(key).map(Entry::value)
+        if let Some(object) = self.parsed.borrow().get(key) {
+            return Some(object.clone());
+        }
+        let object = self.entries.get(key)?.value();
+        self.remember(key, &object);
+        Some(object)
+    }
+
+    fn remember(&self, key: &str, object: &Value) {
+        let mut parsed = self.parsed.borrow_mut();
+        if parsed.len() >= PARSED_CAPACITY {
+            parsed.clear();
+        }
+        parsed.insert(key.to_string(), object.clone());
     }
 
     /// The summary of the object under `key`.
@@ -107,6 +130,7 @@ impl ObjectStore {
         if let Some(t) = summary.event_time {
             self.events_by_time.insert((t, key.clone()));
         }
+        self.remember(&key, object);
         if let Some(old) = self.entries.insert(key.clone(), Entry { json, summary }) {
             self.forget_event_time(&key, &old);
         }
@@ -123,7 +147,7 @@ impl ObjectStore {
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let old = self.entries.remove(key)?;
         self.forget_event_time(key, &old);
-        Some(old.value())
+        Some(self.parsed.get_mut().remove(key).unwrap_or_else(|| old.value()))
     }
 
     /// The keys of the Events whose `lastTimestamp` is before `before` (milliseconds).
@@ -212,7 +236,9 @@ mod store_tests {
         let running = pod("p", "n1", "Running");
         store.insert("v1|Pod|a|p".into(), &running);
         store.insert("v1|Pod|a|q".into(), &pod("q", "", "Succeeded"));
-        assert_eq!(store.get("v1|Pod|a|p"), Some(running));
+        assert_eq!(store.get("v1|Pod|a|p"), Some(running.clone()));
+        store.parsed.get_mut().clear();
+        assert_eq!(store.get("v1|Pod|a|p"), Some(running), "read back from the text");
         let summary = store.summary("v1|Pod|a|p").expect("stored");
         assert_eq!(&*summary.uid, "u-p");
         assert_eq!(summary.owners.iter().map(|o| &**o).collect::<Vec<_>>(), ["rs-1", "rs-2"]);
