@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::controllers::{pod_ready, pod_terminal};
-use super::state::{self, owned_by, State};
+use super::state::{self, State};
 use super::util::{self, int, parse_rfc3339, qty, text, zero};
 use super::workloads::{create_pod, CREATE_RETRY_MS};
 use super::Failure;
@@ -325,7 +325,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
         let namespace = text(&job, "/metadata/namespace").to_string();
         let uid = text(&job, "/metadata/uid").to_string();
         let name = text(&job, "/metadata/name").to_string();
-        let pods: Vec<Value> = state.list("v1", "Pod", Some(&namespace)).into_iter().filter(|p| owned_by(p, &uid)).collect();
+        let pods: Vec<Value> = state.owned("v1", "Pod", &namespace, &uid);
         let succeeded = pods.iter().filter(|p| text(p, "/status/phase") == "Succeeded").count() as i64;
         let failed = pods.iter().filter(|p| text(p, "/status/phase") == "Failed").count() as i64;
         let mut active = pods.iter().filter(|p| !pod_terminal(p)).count() as i64;

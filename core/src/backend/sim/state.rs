@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::backend::selector::ObjectSelector;
-use super::store::ObjectStore;
+use super::store::{self, ObjectStore};
 use super::util::{self, text};
 use super::{ImageFailure, SimOptions};
 use crate::backend::{BackendError, Kind, WatchEvent};
@@ -255,6 +255,12 @@ impl State {
         keys.iter().filter(|k| wanted(k)).filter_map(|k| self.objects.get(k)).filter(|o| selector.matches(o)).collect()
     }
 
+    /// Copies of the objects of a kind in `namespace` that have an owner reference to `uid`.
+    pub(crate) fn owned(&self, api_version: &str, kind: &str, namespace: &str, uid: &str) -> Vec<Value> {
+        let keys = self.objects.keys_where(&format!("{api_version}|{kind}|{namespace}|"), |s| s.owners.iter().any(|o| &**o == uid));
+        keys.iter().filter_map(|k| self.objects.get(k)).collect()
+    }
+
     /// Stores an object as is (bumping its resourceVersion) and tells the watchers.
     pub(crate) fn put(&mut self, mut object: Value) -> Value {
         self.resource_version += 1;
@@ -320,7 +326,9 @@ impl State {
         };
         let uid = text(involved, "/metadata/uid").to_string();
         let now = self.now();
-        let existing = self.keys("v1", "Event", Some(&namespace)).into_iter().find_map(|k| {
+        let group = store::event_group(&uid, reason, message);
+        let candidates = self.objects.keys_where(&format!("v1|Event|{namespace}|"), |s| s.event_group == Some(group));
+        let existing = candidates.into_iter().find_map(|k| {
             self.objects.get(&k).filter(|e| text(e, "/involvedObject/uid") == uid && text(e, "/reason") == reason && text(e, "/message") == message)
         });
         if let Some(mut e) = existing {

@@ -41,6 +41,8 @@ pub(crate) struct Summary {
     pub pod: Option<Box<PodSummary>>,
     /// For an Event: its `lastTimestamp` in milliseconds (what expiry goes by).
     pub event_time: Option<u64>,
+    /// For an Event: a hash of what aggregation compares (see [`event_group`]).
+    pub event_group: Option<u64>,
     /// What the object counts against a ResourceQuota (see `admission::usage`).
     pub usage: Box<[(Box<str>, Quantity)]>,
 }
@@ -58,8 +60,18 @@ impl Summary {
         let event = key.starts_with("v1|Event|");
         let event_time = if event { parse_rfc3339(text(object, "/lastTimestamp")) } else { None };
         let usage = if event { Box::default() } else { super::admission::usage(object).into_iter().map(|(r, q)| (r.into_boxed_str(), q)).collect() };
-        Summary { uid: text(object, "/metadata/uid").into(), owners, pod, event_time, usage }
+        let event_group = event.then(|| event_group(text(object, "/involvedObject/uid"), text(object, "/reason"), text(object, "/message")));
+        Summary { uid: text(object, "/metadata/uid").into(), owners, pod, event_time, event_group, usage }
     }
+}
+
+/// A hash of what makes two Events the same for aggregation: the involved object's uid, the
+/// reason and the message (candidates with the same hash are then compared in full).
+pub(crate) fn event_group(uid: &str, reason: &str, message: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (uid, reason, message).hash(&mut hasher);
+    hasher.finish()
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +180,11 @@ impl ObjectStore {
     /// Every key with its object's summary, in key order.
     pub(crate) fn summaries(&self) -> impl Iterator<Item = (&String, &Summary)> + '_ {
         self.entries.iter().map(|(k, e)| (k, &e.summary))
+    }
+
+    /// The keys of the objects of `prefix` (`apiVersion|kind|namespace|`) whose summary passes `keep`.
+    pub(crate) fn keys_where(&self, prefix: &str, keep: impl Fn(&Summary) -> bool) -> Vec<String> {
+        self.summaries_with_prefix(prefix).filter(|(_, s)| keep(s)).map(|(k, _)| k.clone()).collect()
     }
 
     /// The summaries of the objects whose keys start with `prefix`, in key order.

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::admission;
 use super::controllers::{pod_ready, pod_terminal};
 use crate::backend::selector::match_label_selector;
-use super::state::{self, owned_by, owner_ref, State};
+use super::state::{self, owner_ref, State};
 use super::util::{self, int, int_or_percent, parse_rfc3339, text};
 
 const HASH_LABEL: &str = "pod-template-hash";
@@ -20,7 +20,7 @@ pub(crate) fn template_hash(template: &Value) -> String {
 }
 
 fn owned(state: &State, api_version: &str, kind: &str, namespace: &str, uid: &str) -> Vec<Value> {
-    state.list(api_version, kind, Some(namespace)).into_iter().filter(|o| owned_by(o, uid)).collect()
+    state.owned(api_version, kind, namespace, uid)
 }
 
 fn spec_replicas(o: &Value) -> i64 {
