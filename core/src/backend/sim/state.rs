@@ -221,7 +221,7 @@ impl State {
 
     /// Copies of the objects of a kind in all namespaces, in key order (read one at a time).
     pub(crate) fn iter<'a>(&'a self, api_version: &str, kind: &str) -> impl Iterator<Item = Value> + 'a {
-        self.keys(api_version, kind, None).into_iter().filter_map(|k| self.objects.get(&k))
+        self.keys(api_version, kind, None).into_iter().filter_map(|k| self.objects.peek(&k))
     }
 
     fn mark(&mut self, object: &Value) {
@@ -244,7 +244,7 @@ impl State {
 
     /// Copies of the objects of a kind, in one namespace or all, in key order.
     pub(crate) fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
-        self.keys(api_version, kind, namespace).iter().filter_map(|k| self.objects.get(k)).collect()
+        self.keys(api_version, kind, namespace).iter().filter_map(|k| self.read(k, namespace)).collect()
     }
 
     /// Copies of the objects of a kind that `selector` selects, in one namespace or all, in key
@@ -252,7 +252,16 @@ impl State {
     pub(crate) fn select(&self, api_version: &str, kind: &str, namespace: Option<&str>, selector: &ObjectSelector) -> Vec<Value> {
         let keys = self.keys(api_version, kind, namespace);
         let wanted = |k: &String| selector.name().is_none_or(|name| k.rsplit('|').next() == Some(name));
-        keys.iter().filter(|k| wanted(k)).filter_map(|k| self.objects.get(k)).filter(|o| selector.matches(o)).collect()
+        keys.iter().filter(|k| wanted(k)).filter_map(|k| self.read(k, namespace)).filter(|o| selector.matches(o)).collect()
+    }
+
+    /// Reads an object for a list: kept parsed when the list is of one namespace (the working set
+    /// of the controllers), not when it spans the cluster.
+    fn read(&self, key: &str, namespace: Option<&str>) -> Option<Value> {
+        match namespace {
+            Some(_) => self.objects.get(key),
+            None => self.objects.peek(key),
+        }
     }
 
     /// Copies of the objects of a kind in `namespace` that have an owner reference to `uid`.

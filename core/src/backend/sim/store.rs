@@ -7,7 +7,7 @@
 //! unchanged: the store serializes as a JSON map from key to object, as the `BTreeMap<String,
 //! Value>` it replaces did.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::cell::RefCell;
 use std::fmt;
 
@@ -87,7 +87,7 @@ impl Entry {
     }
 }
 
-/// How many parsed objects the store keeps at most (about 10 KiB each); when full it starts over.
+/// How many parsed objects the store keeps at most (about 10 KiB each); the oldest go first.
 const PARSED_CAPACITY: usize = 512;
 
 /// Objects by `apiVersion|kind|namespace|name`, in key order.
@@ -96,7 +96,10 @@ pub(crate) struct ObjectStore {
     entries: BTreeMap<String, Entry>,
     /// Parsed copies of recently read or written objects: the controllers read one namespace's
     /// objects many times in a row, and a small cluster fits whole.
-    parsed: RefCell<BTreeMap<String, Value>>,
+    parsed: RefCell<(BTreeMap<String, Value>, VecDeque<String>)>,
+    /// Where objects are written before their text is stored (reused: growing a fresh buffer for
+    /// every write costs more than the write).
+    scratch: Vec<u8>,
     /// Events by `lastTimestamp`, oldest first (for expiry without reading every Event).
     events_by_time: BTreeSet<(u64, String)>,
 }
@@ -114,7 +117,7 @@ impl ObjectStore {
 
     /// A copy of the object under `key`.
     pub(crate) fn get(&self, key: &str) -> Option<Value> {
-        if let Some(object) = self.parsed.borrow().get(key) {
+        if let Some(object) = self.parsed.borrow().0.get(key) {
             return Some(object.clone());
         }
         let object = self.entries.get(key)?.value();
@@ -122,12 +125,29 @@ impl ObjectStore {
         Some(object)
     }
 
+    /// A copy of the object under `key`, without keeping it parsed: for reads across the whole
+    /// store (a list of every namespace), which would only push the working set out.
+    pub(crate) fn peek(&self, key: &str) -> Option<Value> {
+        if let Some(object) = self.parsed.borrow().0.get(key) {
+            return Some(object.clone());
+        }
+        self.entries.get(key).map(Entry::value)
+    }
+
     fn remember(&self, key: &str, object: &Value) {
         let mut parsed = self.parsed.borrow_mut();
-        if parsed.len() >= PARSED_CAPACITY {
-            parsed.clear();
+        let (map, order) = &mut *parsed;
+        if map.insert(key.to_string(), object.clone()).is_none() {
+            order.push_back(key.to_string());
         }
-        parsed.insert(key.to_string(), object.clone());
+        // First in, first out; stale names (removed objects) only cost a turn.
+        while map.len() > PARSED_CAPACITY {
+            let Some(oldest) = order.pop_front() else { break };
+            map.remove(&oldest);
+        }
+        if order.len() > 4 * PARSED_CAPACITY {
+            order.retain(|k| map.contains_key(k));
+        }
     }
 
     /// The summary of the object under `key`.
@@ -138,7 +158,12 @@ impl ObjectStore {
     /// Stores `object` under `key`, replacing what was there.
     pub(crate) fn insert(&mut self, key: String, object: &Value) {
         let summary = Summary::of(&key, object);
-        let json = serde_json::to_string(object).unwrap_or_default().into_boxed_str();
+        self.scratch.clear();
+        // Writing a `Value` to memory cannot fail, and its text is UTF-8.
+        let json: Box<str> = match serde_json::to_writer(&mut self.scratch, object) {
+            Ok(()) => String::from_utf8_lossy(&self.scratch).into(),
+            Err(_) => "null".into(),
+        };
         if let Some(t) = summary.event_time {
             self.events_by_time.insert((t, key.clone()));
         }
@@ -159,7 +184,7 @@ impl ObjectStore {
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let old = self.entries.remove(key)?;
         self.forget_event_time(key, &old);
-        Some(self.parsed.get_mut().remove(key).unwrap_or_else(|| old.value()))
+        Some(self.parsed.get_mut().0.remove(key).unwrap_or_else(|| old.value()))
     }
 
     /// The keys of the Events whose `lastTimestamp` is before `before` (milliseconds).
@@ -254,7 +279,7 @@ mod store_tests {
         store.insert("v1|Pod|a|p".into(), &running);
         store.insert("v1|Pod|a|q".into(), &pod("q", "", "Succeeded"));
         assert_eq!(store.get("v1|Pod|a|p"), Some(running.clone()));
-        store.parsed.get_mut().clear();
+        store.parsed.get_mut().0.clear();
         assert_eq!(store.get("v1|Pod|a|p"), Some(running), "read back from the text");
         let summary = store.summary("v1|Pod|a|p").expect("stored");
         assert_eq!(&*summary.uid, "u-p");
