@@ -205,7 +205,9 @@ fn garbage_collect(state: &mut State) -> bool {
 fn expire_events(state: &mut State) {
     // Expired: lastTimestamp + TTL < now, that is lastTimestamp < now - TTL.
     let Some(before) = state.clock_ms.checked_sub(EVENT_TTL_MS) else { return };
-    for key in state.objects.events_before(before) {
+    let mut expired = state.objects.events_before(before);
+    expired.sort(); // in key order, as before the index: the watchers see the same sequence
+    for key in expired {
         state.remove(&key);
     }
 }

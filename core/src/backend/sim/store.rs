@@ -3,12 +3,14 @@
 //! A `serde_json::Value` tree costs about ten times its JSON text (every small map is a B-tree
 //! node with eleven slots), which put 1,000 tenants over 300 MiB. The store keeps each object as
 //! its compact JSON text, and beside it a small [`Summary`] of what whole-store scans need (uid,
-//! owners, a pod's node and requests), so those scans do not parse every object. Saved files are
-//! unchanged: the store serializes as a JSON map from key to object, as the `BTreeMap<String,
-//! Value>` it replaces did.
+//! owners, a pod's node and requests, quota usage, an Event's time and aggregation key), so those
+//! scans do not parse every object. A bounded cache keeps the objects last read or written parsed
+//! (the controllers read one namespace's objects many times in a row). Saved files are unchanged:
+//! the store serializes as a JSON map from key to object, as the `BTreeMap<String, Value>` it
+//! replaces did.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
@@ -82,7 +84,7 @@ struct Entry {
 
 impl Entry {
     fn value(&self) -> Value {
-        // The text was written by `serde_json::to_string` from a `Value`, so it always parses.
+        // The text was written by `serde_json::to_writer` from a `Value`, so it always parses.
         serde_json::from_str(&self.json).unwrap_or(Value::Null)
     }
 }
