@@ -184,6 +184,12 @@ impl ObjectSelector {
         })
     }
 
+    /// The name a `metadata.name=NAME` requirement asks for, if there is one (lets a store read
+    /// that one object instead of every object of the kind).
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.fields.0.iter().find(|r| r.equal && r.pointer == "/metadata/name").map(|r| r.value.as_str())
+    }
+
     /// Whether an object matches both selectors.
     pub(crate) fn matches(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels").and_then(Value::as_object).cloned().unwrap_or_default();

@@ -1,6 +1,6 @@
 //! Admission on creation: Pod defaulting, LimitRange defaults and bounds, ResourceQuota checks and usage.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
@@ -225,35 +225,14 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
 pub(crate) fn namespace_usage(state: &State, namespace: &str) -> BTreeMap<String, Quantity> {
     let mut total = BTreeMap::new();
     for kind in util::served_kinds().iter().filter(|k| k.namespaced && k.kind != "Event") {
-        for key in state.keys(&kind.api_version, &kind.kind, Some(namespace)) {
-            if let Some(object) = state.get_key(&key) {
-                for (r, q) in usage(object) {
-                    add(&mut total, &r, &q);
-                }
+        let prefix = format!("{}|{}|{namespace}|", kind.api_version, kind.kind);
+        for (_, summary) in state.objects.summaries_with_prefix(&prefix) {
+            for (r, q) in &summary.usage[..] {
+                add(&mut total, r, q);
             }
         }
     }
     total
-}
-
-/// What every namespace uses, in one pass over the store.
-fn all_usage(state: &State) -> BTreeMap<String, BTreeMap<String, Quantity>> {
-    let mut out: BTreeMap<String, BTreeMap<String, Quantity>> = BTreeMap::new();
-    for (key, object) in &state.objects {
-        let ns = key.split('|').nth(2).unwrap_or("");
-        if ns.is_empty() {
-            continue;
-        }
-        let usage = usage(object);
-        if usage.is_empty() {
-            continue;
-        }
-        let total = out.entry(ns.to_string()).or_default();
-        for (r, q) in usage {
-            add(total, &r, &q);
-        }
-    }
-    out
 }
 
 fn pretty(map: &BTreeMap<String, Quantity>) -> String {
@@ -346,13 +325,12 @@ pub(crate) fn quota_status(state: &mut State) -> bool {
     if keys.is_empty() {
         return false;
     }
-    let usage = match &state.scope {
-        None => all_usage(state),
-        Some(namespaces) => namespaces.iter().map(|ns| (ns.clone(), namespace_usage(state, ns))).collect(),
-    };
+    // Only namespaces with a quota in this pass matter.
+    let namespaces: BTreeSet<&str> = keys.iter().filter_map(|k| k.split('|').nth(2)).collect();
+    let usage: BTreeMap<String, BTreeMap<String, Quantity>> = namespaces.into_iter().map(|ns| (ns.to_string(), namespace_usage(state, ns))).collect();
     let none = BTreeMap::new();
     for key in keys {
-        let Some(mut quota) = state.get_key(&key).cloned() else { continue };
+        let Some(mut quota) = state.get_key(&key) else { continue };
         let namespace = text(&quota, "/metadata/namespace").to_string();
         let hard = quota.pointer("/spec/hard").and_then(Value::as_object).cloned().unwrap_or_default();
         let used = usage.get(&namespace).unwrap_or(&none);
@@ -370,7 +348,7 @@ pub(crate) fn controller_create(state: &mut State, mut object: Value) -> Result<
         return Err(Denied { message: "unknown kind".into(), error: super::missing_kind(text(&object, "/apiVersion"), text(&object, "/kind")) });
     };
     let namespace = text(&object, "/metadata/namespace").to_string();
-    let terminating = state.get_key(&state::key("v1", "Namespace", "", &namespace)).is_some_and(|n| text(n, "/status/phase") == "Terminating");
+    let terminating = state.get_key(&state::key("v1", "Namespace", "", &namespace)).is_some_and(|n| text(&n, "/status/phase") == "Terminating");
     if terminating {
         return Err(forbidden(&kind, &object, &format!("unable to create new content in namespace {namespace} because it is being terminated")));
     }

@@ -235,7 +235,7 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
     let namespace = if kind.namespaced {
         let ns = text(object, "/metadata/namespace");
         let ns = if ns.is_empty() { "default" } else { ns };
-        if state.get_key(&state::key("v1", "Namespace", "", ns)).is_none() {
+        if !state.contains_key(&state::key("v1", "Namespace", "", ns)) {
             return Err(BackendError::NotFound { object: ObjectRef { kind: "Namespace".into(), namespace: None, name: ns.into() } });
         }
         ns.to_string()
@@ -271,7 +271,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     let ns_opt = (!namespace.is_empty()).then_some(namespace.as_str());
     let reference = ObjectRef::new(&kind, ns_opt, &name);
     let key = state::key(&kind.api_version, &kind.kind, &namespace, &name);
-    let existing = state.get_key(&key).cloned();
+    let existing = state.get_key(&key);
     if let Some(expected) = &precondition {
         if existing.as_ref().map(|e| text(e, "/metadata/resourceVersion")) != Some(expected.as_str()) {
             return Err(BackendError::Conflict {
@@ -286,7 +286,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     }
     if existing.is_none() && !namespace.is_empty() {
         let ns_object = state.get_key(&state::key("v1", "Namespace", "", &namespace));
-        if ns_object.is_some_and(|n| text(n, "/status/phase") == "Terminating") {
+        if ns_object.is_some_and(|n| text(&n, "/status/phase") == "Terminating") {
             return Err(BackendError::Forbidden {
                 object: reference,
                 message: format!(

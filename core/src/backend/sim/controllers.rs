@@ -73,45 +73,55 @@ pub(crate) fn advance(state: &mut State, duration: Duration) {
     reconcile(state);
 }
 
-/// Every instant at which some controller has something to do, with the namespace concerned
-/// (`None`: a retry of an object whose namespace is not tracked, which reconciles everything).
-fn due_work(state: &State) -> Vec<(u64, Option<String>)> {
-    let mut due: Vec<(u64, Option<String>)> = Vec::new();
-    due.extend(pods::due(state).into_iter().map(|(t, ns)| (t, Some(ns))));
-    due.extend(workloads::due(state).into_iter().map(|(t, ns)| (t, Some(ns))));
-    due.extend(state.retry_after.values().map(|&t| (t, None)));
-    for ns in state.iter("v1", "Namespace") {
-        if let Some(t) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) {
-            due.push((t + NAMESPACE_FINALIZE_MS, Some(text(ns, "/metadata/name").to_string())));
+/// Brings `state.due` (future instants with work, by namespace) up to date: only the namespaces
+/// whose objects changed since it was last computed are looked at again, so the cost of time
+/// passing grows with what changed, not with the cluster.
+fn refresh_due(state: &mut State) {
+    let namespaces: Vec<String> = if std::mem::take(&mut state.due_all_stale) {
+        state.due.clear();
+        state.due_stale.clear();
+        let mut all: BTreeSet<String> = state.keys("v1", "Namespace", None).iter().filter_map(|k| k.rsplit('|').next().map(str::to_string)).collect();
+        all.extend(state.objects.keys().filter_map(|k| k.split('|').nth(2)).filter(|ns| !ns.is_empty()).map(str::to_string));
+        all.into_iter().collect()
+    } else {
+        std::mem::take(&mut state.due_stale).into_iter().collect()
+    };
+    for ns in namespaces {
+        let mut times: Vec<u64> = pods::due(state, &ns);
+        times.extend(workloads::due(state, &ns));
+        if let Some(t) = state.get_key(&state::key("v1", "Namespace", "", &ns)).and_then(|n| n.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339)) {
+            times.push(t + NAMESPACE_FINALIZE_MS);
+        }
+        if times.is_empty() {
+            state.due.remove(&ns);
+        } else {
+            state.due.insert(ns, times);
         }
     }
-    due
 }
 
 /// The earliest future instant at which some controller has something to do.
-fn next_due(state: &State) -> Option<u64> {
+fn next_due(state: &mut State) -> Option<u64> {
+    refresh_due(state);
     let now = state.clock_ms;
-    due_work(state).into_iter().map(|(t, _)| t).filter(|&t| t > now).min()
+    let namespaced = state.due.values().flatten().copied();
+    namespaced.chain(state.retry_after.values().copied()).filter(|&t| t > now).min()
 }
 
-/// Marks for the next reconcile the namespaces where something is due at or before `upto`.
+/// Marks for the next reconcile the namespaces where something is due at or before `upto` (a
+/// retry of an object whose namespace is not tracked reconciles everything).
 fn mark_due(state: &mut State, upto: u64) {
-    for (t, ns) in due_work(state) {
-        if t > upto {
-            continue;
-        }
-        match ns {
-            Some(ns) => {
-                state.dirty.insert(ns);
-            }
-            None => state.all_dirty = true,
-        }
+    refresh_due(state);
+    let due: Vec<String> = state.due.iter().filter(|(_, times)| times.iter().any(|&t| t <= upto)).map(|(ns, _)| ns.clone()).collect();
+    state.dirty.extend(due);
+    if state.retry_after.values().any(|&t| t <= upto) {
+        state.all_dirty = true;
     }
 }
 
 /// Deletes the object under `key` with `propagation`; `Ok(false)` when it did not exist.
 pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> Result<bool, BackendError> {
-    let Some(object) = state.get_key(key).cloned() else { return Ok(false) };
+    let Some(object) = state.get_key(key) else { return Ok(false) };
     let uid = text(&object, "/metadata/uid").to_string();
     if text(&object, "/kind") == "Namespace" {
         let name = text(&object, "/metadata/name").to_string();
@@ -143,7 +153,7 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
         }
         Propagation::Orphan => {
             for dependent in dependents(state, &uid) {
-                if let Some(mut d) = state.get_key(&dependent).cloned() {
+                if let Some(mut d) = state.get_key(&dependent) {
                     if let Some(refs) = d.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
                         refs.retain(|r| text(r, "/uid") != uid);
                         if refs.is_empty() {
@@ -167,8 +177,7 @@ fn collect_dependents(state: &State, uid: &str, visited: &mut BTreeSet<String>, 
     let mut stack = vec![uid.to_string()];
     while let Some(owner) = stack.pop() {
         for key in dependents(state, &owner) {
-            let Some(child) = state.get_key(&key) else { continue };
-            let child_uid = text(child, "/metadata/uid").to_string();
+            let Some(child_uid) = state.objects.summary(&key).map(|s| s.uid.to_string()) else { continue };
             if visited.insert(child_uid.clone()) {
                 order.push(key);
                 stack.push(child_uid);
@@ -178,20 +187,14 @@ fn collect_dependents(state: &State, uid: &str, visited: &mut BTreeSet<String>, 
 }
 
 fn dependents(state: &State, uid: &str) -> Vec<String> {
-    state.objects.iter().filter(|(_, o)| owned_by(o, uid)).map(|(k, _)| k.clone()).collect()
+    state.objects.summaries().filter(|(_, s)| s.owners.iter().any(|o| &**o == uid)).map(|(k, _)| k.clone()).collect()
 }
 
 /// The garbage collector: an object all of whose owners are gone is deleted (in the background).
 fn garbage_collect(state: &mut State) -> bool {
-    let uids: BTreeSet<String> = state.objects.values().map(|o| text(o, "/metadata/uid").to_string()).collect();
-    let orphans: Vec<String> = state
-        .objects
-        .iter()
-        .filter(|(_, o)| {
-            o.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| !refs.is_empty() && refs.iter().all(|r| !uids.contains(text(r, "/uid"))))
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
+    let uids: BTreeSet<&str> = state.objects.summaries().map(|(_, s)| &*s.uid).collect();
+    let orphans: Vec<String> =
+        state.objects.summaries().filter(|(_, s)| !s.owners.is_empty() && s.owners.iter().all(|o| !uids.contains(&**o))).map(|(k, _)| k.clone()).collect();
     for key in &orphans {
         let _ = delete(state, key, Propagation::Background);
     }
@@ -200,14 +203,10 @@ fn garbage_collect(state: &mut State) -> bool {
 
 /// Deletes Events whose last occurrence is older than the event TTL (one hour).
 fn expire_events(state: &mut State) {
-    let now = state.clock_ms;
-    let expired: Vec<String> = state
-        .objects
-        .range("v1|Event|".to_string()..)
-        .take_while(|(k, _)| k.starts_with("v1|Event|"))
-        .filter(|(_, e)| parse_rfc3339(text(e, "/lastTimestamp")).is_some_and(|t| t.saturating_add(EVENT_TTL_MS) < now))
-        .map(|(k, _)| k.clone())
-        .collect();
+    // Expired: lastTimestamp + TTL < now, that is lastTimestamp < now - TTL.
+    let Some(before) = state.clock_ms.checked_sub(EVENT_TTL_MS) else { return };
+    let mut expired = state.objects.events_before(before);
+    expired.sort(); // in key order, as before the index: the watchers see the same sequence
     for key in expired {
         state.remove(&key);
     }
@@ -217,18 +216,19 @@ fn expire_events(state: &mut State) {
 fn namespaces(state: &mut State) -> bool {
     let mut changed = false;
     // The service account controller: every active namespace gets a `default` ServiceAccount.
-    let active: Vec<String> = state
-        .iter("v1", "Namespace")
-        .filter(|n| n.pointer("/metadata/deletionTimestamp").is_none())
-        .map(|n| text(n, "/metadata/name").to_string())
-        .collect();
+    // The namespaces of this pass: a namespace's own changes and its content's mark it.
+    let in_scope: Vec<Value> = match &state.scope {
+        None => state.iter("v1", "Namespace").collect(),
+        Some(names) => names.iter().filter_map(|n| state.get_key(&state::key("v1", "Namespace", "", n))).collect(),
+    };
+    let active: Vec<String> = in_scope.iter().filter(|n| n.pointer("/metadata/deletionTimestamp").is_none()).map(|n| text(n, "/metadata/name").to_string()).collect();
     for name in active {
-        if state.get_key(&state::key("v1", "ServiceAccount", &name, "default")).is_none() {
+        if !state.contains_key(&state::key("v1", "ServiceAccount", &name, "default")) {
             state.create(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}));
             changed = true;
         }
     }
-    let terminating: Vec<Value> = state.iter("v1", "Namespace").filter(|n| n.pointer("/metadata/deletionTimestamp").is_some()).cloned().collect();
+    let terminating: Vec<Value> = in_scope.into_iter().filter(|n| n.pointer("/metadata/deletionTimestamp").is_some()).collect();
     for ns in terminating {
         let Some(since) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) else { continue };
         let name = text(&ns, "/metadata/name").to_string();
@@ -276,14 +276,14 @@ fn resolve_port(port: &Value, pods: &[Value]) -> Option<i64> {
 fn endpoint_slices(state: &mut State) -> bool {
     let mut changed = false;
     for key in state.scoped_keys("v1", "Service") {
-        let Some(svc) = state.get_key(&key).cloned() else { continue };
+        let Some(svc) = state.get_key(&key) else { continue };
         let namespace = text(&svc, "/metadata/namespace").to_string();
         let name = text(&svc, "/metadata/name").to_string();
         let uid = text(&svc, "/metadata/uid").to_string();
         let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty()).cloned() else {
             // No selector: the controller manages no slice for this Service.
             for slice in state.keys("discovery.k8s.io/v1", "EndpointSlice", Some(&namespace)) {
-                if state.get_key(&slice).is_some_and(|s| owned_by(s, &uid)) {
+                if state.objects.summary(&slice).is_some_and(|s| s.owners.iter().any(|o| **o == *uid)) {
                     state.remove(&slice);
                     changed = true;
                 }

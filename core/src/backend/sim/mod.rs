@@ -29,6 +29,7 @@ mod apply;
 mod controllers;
 mod pods;
 mod state;
+mod store;
 pub(crate) mod util;
 mod workloads;
 
@@ -193,6 +194,7 @@ impl SimulatedCluster {
     pub fn inject(&self, failure: ImageFailure) {
         let mut state = self.lock();
         state.failures.push(failure);
+        state.due_all_stale = true;
         controllers::reconcile_all(&mut state);
     }
 
@@ -205,6 +207,7 @@ impl SimulatedCluster {
     pub fn clear_failures(&self) {
         let mut state = self.lock();
         state.failures.clear();
+        state.due_all_stale = true;
         controllers::reconcile_all(&mut state);
     }
 
@@ -274,7 +277,7 @@ impl Backend for SimulatedCluster {
     async fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, BackendError> {
         check_kind(&self.lock(), kind)?;
         let namespace = if kind.namespaced { namespace.or(Some("default")) } else { None };
-        Ok(self.lock().get(kind, namespace, name).cloned())
+        Ok(self.lock().get(kind, namespace, name))
     }
 
     async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<Vec<Value>, BackendError> {
@@ -282,7 +285,7 @@ impl Backend for SimulatedCluster {
         let parsed = ObjectSelector::parse(&kind.kind, selector).map_err(|m| bad_selector(kind, m))?;
         let namespace = if kind.namespaced { namespace } else { None };
         let state = self.lock();
-        Ok(state.list(&kind.api_version, &kind.kind, namespace).into_iter().filter(|o| parsed.matches(o)).collect())
+        Ok(state.select(&kind.api_version, &kind.kind, namespace, &parsed))
     }
 
     async fn delete(&self, kind: &Kind, namespace: Option<&str>, name: &str, propagation: Propagation) -> Result<bool, BackendError> {
@@ -300,11 +303,9 @@ impl Backend for SimulatedCluster {
         let namespace = if kind.namespaced { namespace.map(str::to_string) } else { None };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut state = self.lock();
-        for object in state.list(&kind.api_version, &kind.kind, namespace.as_deref()) {
-            if parsed.matches(&object) {
-                // The receiver is alive (held here), so sending cannot fail.
-                let _ = tx.send(Ok(WatchEvent::Applied(object)));
-            }
+        for object in state.select(&kind.api_version, &kind.kind, namespace.as_deref(), &parsed) {
+            // The receiver is alive (held here), so sending cannot fail.
+            let _ = tx.send(Ok(WatchEvent::Applied(object)));
         }
         state.watchers.push(state::Watcher { kind_key: format!("{}|{}", kind.api_version, kind.kind), namespace, selector: parsed, tx });
         drop(state);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::controllers::{pod_ready, pod_terminal};
-use super::state::{self, owned_by, State};
+use super::state::{self, State};
 use super::util::{self, int, parse_rfc3339, qty, text, zero};
 use super::workloads::{create_pod, CREATE_RETRY_MS};
 use super::Failure;
@@ -17,7 +17,7 @@ const CRASH_AFTER_MS: u64 = 1000;
 /// How long after `ErrImagePull` the kubelet reports `ImagePullBackOff`.
 const PULL_BACKOFF_MS: u64 = 10_000;
 
-fn requests(pod: &Value, resource: &str) -> Quantity {
+pub(crate) fn requests(pod: &Value, resource: &str) -> Quantity {
     let Some(containers) = pod.pointer("/spec/containers").and_then(Value::as_array) else { return zero() };
     containers.iter().fold(zero(), |acc, c| {
         let q = qty(c.get("resources").and_then(|r| r.get("requests")).and_then(|r| r.get(resource)));
@@ -36,7 +36,7 @@ pub(crate) fn schedule(state: &mut State) -> bool {
     let pending: Vec<String> = state
         .scoped_keys("v1", "Pod")
         .into_iter()
-        .filter(|k| state.get_key(k).is_some_and(|p| text(p, "/spec/nodeName").is_empty() && !pod_terminal(p)))
+        .filter(|k| state.objects.summary(k).and_then(|s| s.pod.as_ref()).is_some_and(|p| p.node.is_empty()))
         .collect();
     if pending.is_empty() {
         return false;
@@ -44,15 +44,15 @@ pub(crate) fn schedule(state: &mut State) -> bool {
     let nodes = state.options.nodes.clone();
     // What each node already runs: pod count and requested CPU and memory.
     let mut load: BTreeMap<String, (u64, Quantity, Quantity)> = nodes.iter().map(|n| (n.name.clone(), (0, zero(), zero()))).collect();
-    for p in state.iter("v1", "Pod").filter(|p| !pod_terminal(p)) {
-        if let Some(entry) = load.get_mut(text(p, "/spec/nodeName")) {
+    for p in state.objects.summaries_with_prefix("v1|Pod|").filter_map(|(_, s)| s.pod.as_ref()) {
+        if let Some(entry) = load.get_mut(&*p.node) {
             entry.0 += 1;
-            entry.1 = entry.1.checked_add(&requests(p, "cpu")).unwrap_or_else(|| entry.1.clone());
-            entry.2 = entry.2.checked_add(&requests(p, "memory")).unwrap_or_else(|| entry.2.clone());
+            entry.1 = entry.1.checked_add(&p.cpu).unwrap_or_else(|| entry.1.clone());
+            entry.2 = entry.2.checked_add(&p.memory).unwrap_or_else(|| entry.2.clone());
         }
     }
     for key in pending {
-        let Some(mut pod) = state.get_key(&key).cloned() else { continue };
+        let Some(mut pod) = state.get_key(&key) else { continue };
         if !text(&pod, "/spec/nodeName").is_empty() || pod_terminal(&pod) {
             continue;
         }
@@ -163,7 +163,7 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
     let delay = u64::try_from(state.options.readiness_delay.as_millis()).unwrap_or(u64::MAX);
     let job_ms = u64::try_from(state.options.job_duration.as_millis()).unwrap_or(u64::MAX);
     for key in state.scoped_keys("v1", "Pod") {
-        let Some(mut pod) = state.get_key(&key).cloned() else { continue };
+        let Some(mut pod) = state.get_key(&key) else { continue };
         let node = text(&pod, "/spec/nodeName").to_string();
         if node.is_empty() || pod_terminal(&pod) {
             continue;
@@ -317,7 +317,7 @@ fn backoff_ms(restarts: i64) -> u64 {
 pub(crate) fn jobs(state: &mut State) -> bool {
     let mut changed = false;
     for key in state.scoped_keys("batch/v1", "Job") {
-        let Some(mut job) = state.get_key(&key).cloned() else { continue };
+        let Some(mut job) = state.get_key(&key) else { continue };
         let finished = ["Complete", "Failed"].iter().any(|t| state::condition(&job, t).is_some_and(|c| text(c, "/status") == "True"));
         if finished {
             continue;
@@ -325,7 +325,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
         let namespace = text(&job, "/metadata/namespace").to_string();
         let uid = text(&job, "/metadata/uid").to_string();
         let name = text(&job, "/metadata/name").to_string();
-        let pods: Vec<Value> = state.list("v1", "Pod", Some(&namespace)).into_iter().filter(|p| owned_by(p, &uid)).collect();
+        let pods: Vec<Value> = state.owned("v1", "Pod", &namespace, &uid);
         let succeeded = pods.iter().filter(|p| text(p, "/status/phase") == "Succeeded").count() as i64;
         let failed = pods.iter().filter(|p| text(p, "/status/phase") == "Failed").count() as i64;
         let mut active = pods.iter().filter(|p| !pod_terminal(p)).count() as i64;
@@ -397,29 +397,32 @@ pub(crate) fn jobs(state: &mut State) -> bool {
     changed
 }
 
-/// Future instants the kubelet cares about: readiness, Job completion, crash restarts, pull back-off.
-pub(crate) fn due(state: &State) -> Vec<(u64, String)> {
+/// Future instants the kubelet cares about in `namespace`: readiness, Job completion, crash
+/// restarts, pull back-off.
+pub(crate) fn due(state: &State, namespace: &str) -> Vec<u64> {
     let delay = u64::try_from(state.options.readiness_delay.as_millis()).unwrap_or(u64::MAX);
     let job_ms = u64::try_from(state.options.job_duration.as_millis()).unwrap_or(u64::MAX);
     let mut out = Vec::new();
-    for pod in state.iter("v1", "Pod") {
-        if pod_terminal(pod) {
+    for key in state.keys("v1", "Pod", Some(namespace)) {
+        // Finished pods have no summary and nothing due: they are not read at all.
+        if state.objects.summary(&key).is_none_or(|s| s.pod.is_none()) {
             continue;
         }
+        let Some(pod) = state.get_key(&key) else { continue };
+        let pod = &pod;
         let Some(start) = parse_rfc3339(text(pod, "/status/startTime")) else { continue };
-        let ns = || text(pod, "/metadata/namespace").to_string();
         match failure_of(state, pod) {
-            Some(Failure::PullError) => out.push((start.saturating_add(PULL_BACKOFF_MS), ns())),
+            Some(Failure::PullError) => out.push(start.saturating_add(PULL_BACKOFF_MS)),
             Some(Failure::CrashLoop) => {
                 if let Some(s) = pod.pointer("/status/containerStatuses/0/state/running/startedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push((s.saturating_add(CRASH_AFTER_MS), ns()));
+                    out.push(s.saturating_add(CRASH_AFTER_MS));
                 }
                 if let Some(f) = pod.pointer("/status/containerStatuses/0/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_rfc3339) {
-                    out.push((f.saturating_add(backoff_ms(int(pod, "/status/containerStatuses/0/restartCount", 0))), ns()));
+                    out.push(f.saturating_add(backoff_ms(int(pod, "/status/containerStatuses/0/restartCount", 0))));
                 }
             }
-            _ if is_job_pod(pod) => out.push((start.saturating_add(job_ms), ns())),
-            _ if !pod_ready(pod) => out.push((start.saturating_add(delay), ns())),
+            _ if is_job_pod(pod) => out.push(start.saturating_add(job_ms)),
+            _ if !pod_ready(pod) => out.push(start.saturating_add(delay)),
             _ => {}
         }
     }

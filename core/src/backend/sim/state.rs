@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::backend::selector::ObjectSelector;
+use super::store::{self, ObjectStore};
 use super::util::{self, text};
 use super::{ImageFailure, SimOptions};
 use crate::backend::{BackendError, Kind, WatchEvent};
@@ -43,8 +44,8 @@ pub(crate) struct State {
     pub pod_ips: u64,
     /// Counter for Event names.
     pub event_counter: u64,
-    /// Objects by `apiVersion|kind|namespace|name`.
-    pub objects: BTreeMap<String, Value>,
+    /// Objects by `apiVersion|kind|namespace|name`, kept as compact JSON text.
+    pub objects: ObjectStore,
     /// Injected failures, by image pattern.
     pub failures: Vec<ImageFailure>,
     /// When a controller may retry creating pods for an owner (uid) after an admission refusal.
@@ -64,6 +65,19 @@ pub(crate) struct State {
     /// The namespaces the current reconcile pass looks at (`None`: all).
     #[serde(skip)]
     pub scope: Option<BTreeSet<String>>,
+    /// Future instants at which controllers have work, by namespace (see `controllers::advance`).
+    #[serde(skip)]
+    pub due: BTreeMap<String, Vec<u64>>,
+    /// Namespaces whose entry in `due` is stale (their objects changed).
+    #[serde(skip)]
+    pub due_stale: BTreeSet<String>,
+    /// Whether all of `due` is stale (a fresh or loaded state, injected failures changed).
+    #[serde(skip, default = "stale")]
+    pub due_all_stale: bool,
+}
+
+fn stale() -> bool {
+    true
 }
 
 /// The store key of an object.
@@ -105,7 +119,7 @@ impl State {
             service_ips: 0,
             pod_ips: 0,
             event_counter: 0,
-            objects: BTreeMap::new(),
+            objects: ObjectStore::default(),
             failures: Vec::new(),
             retry_after: BTreeMap::new(),
             watchers: Vec::new(),
@@ -113,6 +127,9 @@ impl State {
             all_dirty: true,
             deleted: false,
             scope: None,
+            due: BTreeMap::new(),
+            due_stale: BTreeSet::new(),
+            due_all_stale: true,
         };
         for ns in ["default", "kube-node-lease", "kube-public", "kube-system"] {
             let namespace = json!({
@@ -170,13 +187,18 @@ impl State {
         uid
     }
 
-    /// The object stored under `key`.
-    pub(crate) fn get_key(&self, key: &str) -> Option<&Value> {
+    /// A copy of the object stored under `key`.
+    pub(crate) fn get_key(&self, key: &str) -> Option<Value> {
         self.objects.get(key)
     }
 
-    /// One object by kind, namespace and name.
-    pub(crate) fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Option<&Value> {
+    /// Whether an object is stored under `key` (without reading it).
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
+        self.objects.contains(key)
+    }
+
+    /// A copy of one object by kind, namespace and name.
+    pub(crate) fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Option<Value> {
         self.objects.get(&key(&kind.api_version, &kind.kind, namespace.unwrap_or(""), name))
     }
 
@@ -186,7 +208,7 @@ impl State {
             Some(ns) => format!("{api_version}|{kind}|{ns}|"),
             None => format!("{api_version}|{kind}|"),
         };
-        self.objects.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect()
+        self.objects.keys_with_prefix(&prefix)
     }
 
     /// Keys of the objects of a kind in the namespaces of the current reconcile pass.
@@ -197,10 +219,9 @@ impl State {
         }
     }
 
-    /// The objects of a kind in all namespaces, borrowed, in key order.
-    pub(crate) fn iter<'a>(&'a self, api_version: &str, kind: &str) -> impl Iterator<Item = &'a Value> + 'a {
-        let prefix = format!("{api_version}|{kind}|");
-        self.objects.range(prefix.clone()..).take_while(move |(k, _)| k.starts_with(&prefix)).map(|(_, v)| v)
+    /// Copies of the objects of a kind in all namespaces, in key order (read one at a time).
+    pub(crate) fn iter<'a>(&'a self, api_version: &str, kind: &str) -> impl Iterator<Item = Value> + 'a {
+        self.keys(api_version, kind, None).into_iter().filter_map(|k| self.objects.peek(&k))
     }
 
     fn mark(&mut self, object: &Value) {
@@ -211,17 +232,42 @@ impl State {
         match (text(object, "/metadata/namespace"), kind) {
             ("", "Namespace") => {
                 self.dirty.insert(text(object, "/metadata/name").to_string());
+                self.due_stale.insert(text(object, "/metadata/name").to_string());
             }
             ("", _) => self.all_dirty = true,
             (ns, _) => {
                 self.dirty.insert(ns.to_string());
+                self.due_stale.insert(ns.to_string());
             }
         }
     }
 
     /// Copies of the objects of a kind, in one namespace or all, in key order.
     pub(crate) fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
-        self.keys(api_version, kind, namespace).iter().filter_map(|k| self.objects.get(k).cloned()).collect()
+        self.keys(api_version, kind, namespace).iter().filter_map(|k| self.read(k, namespace)).collect()
+    }
+
+    /// Copies of the objects of a kind that `selector` selects, in one namespace or all, in key
+    /// order. A `metadata.name=NAME` requirement reads only the objects of that name.
+    pub(crate) fn select(&self, api_version: &str, kind: &str, namespace: Option<&str>, selector: &ObjectSelector) -> Vec<Value> {
+        let keys = self.keys(api_version, kind, namespace);
+        let wanted = |k: &String| selector.name().is_none_or(|name| k.rsplit('|').next() == Some(name));
+        keys.iter().filter(|k| wanted(k)).filter_map(|k| self.read(k, namespace)).filter(|o| selector.matches(o)).collect()
+    }
+
+    /// Reads an object for a list: kept parsed when the list is of one namespace (the working set
+    /// of the controllers), not when it spans the cluster.
+    fn read(&self, key: &str, namespace: Option<&str>) -> Option<Value> {
+        match namespace {
+            Some(_) => self.objects.get(key),
+            None => self.objects.peek(key),
+        }
+    }
+
+    /// Copies of the objects of a kind in `namespace` that have an owner reference to `uid`.
+    pub(crate) fn owned(&self, api_version: &str, kind: &str, namespace: &str, uid: &str) -> Vec<Value> {
+        let keys = self.objects.keys_where(&format!("{api_version}|{kind}|{namespace}|"), |s| s.owners.iter().any(|o| &**o == uid));
+        keys.iter().filter_map(|k| self.objects.get(k)).collect()
     }
 
     /// Stores an object as is (bumping its resourceVersion) and tells the watchers.
@@ -229,7 +275,7 @@ impl State {
         self.resource_version += 1;
         util::set(&mut object, &["metadata".into(), "resourceVersion".into()], Value::from(self.resource_version.to_string()));
         let key = key_of(&object);
-        self.objects.insert(key, object.clone());
+        self.objects.insert(key, &object);
         self.mark(&object);
         self.notify(&object, false);
         object
@@ -249,7 +295,7 @@ impl State {
     /// Stores `object` if it differs from the stored one (resourceVersion aside); returns whether it did.
     pub(crate) fn update(&mut self, object: Value) -> bool {
         let key = key_of(&object);
-        let unchanged = self.objects.get(&key).is_some_and(|old| same_ignoring_rv(old, &object));
+        let unchanged = self.objects.get(&key).is_some_and(|old| same_ignoring_rv(&old, &object));
         if unchanged {
             return false;
         }
@@ -289,20 +335,18 @@ impl State {
         };
         let uid = text(involved, "/metadata/uid").to_string();
         let now = self.now();
-        let existing = self.keys("v1", "Event", Some(&namespace)).into_iter().find(|k| {
-            self.objects.get(k).is_some_and(|e| {
-                text(e, "/involvedObject/uid") == uid && text(e, "/reason") == reason && text(e, "/message") == message
-            })
+        let group = store::event_group(&uid, reason, message);
+        let candidates = self.objects.keys_where(&format!("v1|Event|{namespace}|"), |s| s.event_group == Some(group));
+        let existing = candidates.into_iter().find_map(|k| {
+            self.objects.get(&k).filter(|e| text(e, "/involvedObject/uid") == uid && text(e, "/reason") == reason && text(e, "/message") == message)
         });
-        if let Some(k) = existing {
-            if let Some(mut e) = self.objects.get(&k).cloned() {
-                let count = util::int(&e, "/count", 1) + 1;
-                if let Some(m) = e.as_object_mut() {
-                    m.insert("count".into(), Value::from(count));
-                    m.insert("lastTimestamp".into(), Value::from(now));
-                }
-                self.put(e);
+        if let Some(mut e) = existing {
+            let count = util::int(&e, "/count", 1) + 1;
+            if let Some(m) = e.as_object_mut() {
+                m.insert("count".into(), Value::from(count));
+                m.insert("lastTimestamp".into(), Value::from(now));
             }
+            self.put(e);
             return;
         }
         self.event_counter += 1;

@@ -475,3 +475,27 @@ fn simulated_cluster_is_send_and_sync() {
     check::<SimulatedCluster>();
 }
 
+
+/// The saved file holds every object as a JSON object under its store key (the format of files
+/// saved before the store kept compact text), and a cluster loaded mid-rollout still knows when
+/// its pods become ready (the instants at which work is due are recomputed after a load).
+#[tokio::test]
+async fn saved_file_holds_objects_and_a_loaded_cluster_keeps_time() {
+    let c = SimulatedCluster::new();
+    apply(&c, &[namespace("mid"), deployment("mid", "web", "blue", "nginx:1.27", 2)]).await;
+    let dir = std::env::temp_dir().join(format!("moorage-sim-mid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("cluster.json");
+    c.save(&path).expect("save");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("the file is JSON");
+    let objects = file.get("objects").and_then(Value::as_object).expect("objects is a map");
+    let stored = objects.get("apps/v1|Deployment|mid|web").expect("the deployment under its key");
+    assert_eq!(stored.pointer("/spec/replicas"), Some(&json!(2)), "an object, not text");
+    assert_eq!(objects.values().filter(|o| o.pointer("/kind") == Some(&json!("Pod"))).count(), 2);
+    let loaded = SimulatedCluster::load(&path).expect("load");
+    let _ = std::fs::remove_dir_all(&dir);
+    let ready = |d: &Value| d.pointer("/status/readyReplicas").and_then(Value::as_i64).unwrap_or(0);
+    assert_eq!(ready(&get(&loaded, "Deployment", Some("mid"), "web").await), 0);
+    loaded.sleep(Duration::from_secs(3)).await;
+    assert_eq!(ready(&get(&loaded, "Deployment", Some("mid"), "web").await), 2, "the readiness delay ran out after the load");
+}

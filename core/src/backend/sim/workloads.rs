@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use super::admission;
 use super::controllers::{pod_ready, pod_terminal};
 use crate::backend::selector::match_label_selector;
-use super::state::{self, owned_by, owner_ref, State};
+use super::state::{self, owner_ref, State};
 use super::util::{self, int, int_or_percent, parse_rfc3339, text};
 
 const HASH_LABEL: &str = "pod-template-hash";
@@ -20,7 +20,7 @@ pub(crate) fn template_hash(template: &Value) -> String {
 }
 
 fn owned(state: &State, api_version: &str, kind: &str, namespace: &str, uid: &str) -> Vec<Value> {
-    state.list(api_version, kind, Some(namespace)).into_iter().filter(|o| owned_by(o, uid)).collect()
+    state.owned(api_version, kind, namespace, uid)
 }
 
 fn spec_replicas(o: &Value) -> i64 {
@@ -62,7 +62,7 @@ fn scale(state: &mut State, deployment: &Value, rs: &mut Value, to: i64, max_sur
 pub(crate) fn deployments(state: &mut State) -> bool {
     let mut changed = false;
     for key in state.scoped_keys("apps/v1", "Deployment") {
-        if let Some(d) = state.get_key(&key).cloned() {
+        if let Some(d) = state.get_key(&key) {
             changed |= deployment(state, d);
         }
     }
@@ -150,7 +150,7 @@ fn deployment(state: &mut State, d: Value) -> bool {
     // The Deployment carries the revision of its current ReplicaSet, like the real controller.
     let current_revision = revision(&new_rs).to_string();
     if text(&d, "/metadata/annotations/deployment.kubernetes.io~1revision") != current_revision {
-        if let Some(mut fresh) = state.get_key(&state::key_of(&d)).cloned() {
+        if let Some(mut fresh) = state.get_key(&state::key_of(&d)) {
             util::set(&mut fresh, &["metadata".into(), "annotations".into(), REVISION.into()], Value::from(current_revision));
             changed |= state.update(fresh);
         }
@@ -234,11 +234,11 @@ fn revision(rs: &Value) -> i64 {
 }
 
 fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: bool, max_unavailable: i64) -> bool {
-    let Some(mut d) = state.get_key(&state::key_of(d)).cloned() else { return false };
+    let Some(mut d) = state.get_key(&state::key_of(d)) else { return false };
     let uid = text(&d, "/metadata/uid").to_string();
     let namespace = text(&d, "/metadata/namespace").to_string();
     let all = owned(state, "apps/v1", "ReplicaSet", &namespace, &uid);
-    let new_rs = state.get_key(&state::key_of(new_rs)).cloned().unwrap_or_else(|| new_rs.clone());
+    let new_rs = state.get_key(&state::key_of(new_rs)).unwrap_or_else(|| new_rs.clone());
     let sum = |p: &str| all.iter().map(|rs| int(rs, p, 0)).sum::<i64>();
     let replicas = spec_replicas(&d);
     let total = sum("/status/replicas");
@@ -327,7 +327,7 @@ fn remove_progressing_if_same(d: &mut Value) {
 pub(crate) fn replica_sets(state: &mut State) -> bool {
     let mut changed = false;
     for key in state.scoped_keys("apps/v1", "ReplicaSet") {
-        if let Some(rs) = state.get_key(&key).cloned() {
+        if let Some(rs) = state.get_key(&key) {
             changed |= replica_set(state, rs);
         }
     }
@@ -410,7 +410,7 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
             changed = true;
         }
     }
-    let Some(mut rs) = state.get_key(&state::key_of(&rs)).cloned() else { return changed };
+    let Some(mut rs) = state.get_key(&state::key_of(&rs)) else { return changed };
     let now = state.now();
     let min_ready_ms = seconds_ms(&rs, "/spec/minReadySeconds", 0);
     let ready: Vec<&Value> = pods.iter().filter(|p| pod_ready(p)).collect();
@@ -450,21 +450,22 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
 }
 
 /// Future instants the workload controllers care about: progress deadlines and minReadySeconds.
-pub(crate) fn due(state: &State) -> Vec<(u64, String)> {
+pub(crate) fn due(state: &State, namespace: &str) -> Vec<u64> {
     let mut out = Vec::new();
-    for d in state.iter("apps/v1", "Deployment") {
+    for d in state.list("apps/v1", "Deployment", Some(namespace)) {
+        let d = &d;
         if let Some(p) = state::condition(d, "Progressing") {
             if !matches!(text(p, "/reason"), "NewReplicaSetAvailable" | "ProgressDeadlineExceeded" | "DeploymentPaused") {
                 if let Some(t) = parse_rfc3339(text(p, "/lastUpdateTime")) {
-                    out.push((t.saturating_add(seconds_ms(d, "/spec/progressDeadlineSeconds", 600)).saturating_add(1), text(d, "/metadata/namespace").to_string()));
+                    out.push(t.saturating_add(seconds_ms(d, "/spec/progressDeadlineSeconds", 600)).saturating_add(1));
                 }
             }
         }
         let min_ready = seconds_ms(d, "/spec/minReadySeconds", 0);
         if min_ready > 0 {
-            for p in state.list("v1", "Pod", Some(text(d, "/metadata/namespace"))) {
+            for p in state.list("v1", "Pod", Some(namespace)) {
                 if let Some(t) = state::condition(&p, "Ready").filter(|c| text(c, "/status") == "True").and_then(|c| parse_rfc3339(text(c, "/lastTransitionTime"))) {
-                    out.push((t + min_ready, text(d, "/metadata/namespace").to_string()));
+                    out.push(t + min_ready);
                 }
             }
         }
