@@ -154,7 +154,7 @@ impl Drop for YamlBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::compile_many_to_yaml;
+    use crate::compile::{compile, compile_many_to_yaml};
     use crate::{Quota, Strategy};
 
     fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
@@ -190,6 +190,16 @@ mod tests {
         let objects: usize = units.iter().map(|(t, r)| compile(t, r).expect("compiles").objects.len()).sum();
         assert_eq!(stream.objects, objects);
         assert_eq!(stream.yaml.matches("\nkind: ").count() + usize::from(stream.yaml.starts_with("kind: ")), objects);
+    }
+
+    #[test]
+    fn shared_units_give_the_text_of_owned_ones() {
+        let units: Vec<_> = (0..7).map(|i| unit(i, "shop.test")).collect();
+        let mut shared = YamlBatch::new();
+        for (t, r) in &units {
+            shared.push_shared(Arc::new(t.clone()), r.iter().cloned().map(Arc::new).collect());
+        }
+        assert_eq!(shared.finish().expect("compiles"), batch_of(&units).finish().expect("compiles"));
     }
 
     #[test]
