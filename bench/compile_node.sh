@@ -3,8 +3,9 @@
 # twin (bench/compile_tenants.mjs, the `moorage` package of bindings-node) and the Rust binary
 # (bench/src/compile_tenants.rs), alternated RUNS times, whole process timed from outside
 # (start-up included), and in process. Prints both medians, the ratios, the median time Node spends
-# building the tenants and releases on its JavaScript thread (the rest is compileManyToFile), the
-# load average at the end, and whether the outputs are identical. Also, as a diagnostic, the Rust
+# building the tenants and releases on its JavaScript thread and pushing them into a CompileBatch
+# (the core's workers compile them meanwhile, on the same cores; the rest is finishToFile waiting
+# for the last units and writing), the load average at the end, and whether the outputs are identical. Also, as a diagnostic, the Rust
 # binary with `--build-first` (every tenant built on the main thread, then one batch compile: the
 # Node twin's structure), so that the binding layer's cost shows apart from Rust's parallel build.
 #   bench/compile_node.sh [TENANTS] [RUNS]      (after bindings-node/test.sh or `npm install` in bindings-node)

@@ -207,6 +207,38 @@ export declare class Cluster {
   liveTenant(name: string): Promise<Tenant>
 }
 
+/**
+ * A batch of tenants with their releases, compiled as it is filled (the core's `YamlBatch`: one
+ * worker thread per core). `push` only hands the unit to the workers; `finish` (the YAML stream)
+ * or `finishToFile` (written by the core) gives what `compileMany` gives for the same units in
+ * push order, with `VALIDATION` paths `tenants[i]...`. A finished batch takes no more units
+ * (`BATCH_FINISHED`).
+ */
+export declare class CompileBatch {
+  /** An empty batch, its workers waiting for units. */
+  constructor()
+  /**
+   * Adds a tenant with its releases (shared, not copied); a worker compiles it while the
+   * caller goes on. Synchronous and cheap; problems are reported by `finish`.
+   */
+  push(tenant: Tenant, releases?: Array<Release> | undefined | null): void
+  /** How many units were pushed. */
+  get length(): number
+  /** Whether the batch was finished (`finish` or `finishToFile` called). */
+  get finished(): boolean
+  /**
+   * Waits for the workers, off the event loop: a Promise of every unit's objects as one YAML
+   * stream, in push order (`VALIDATION` with paths `tenants[i]...` for units that do not fit).
+   */
+  finish(): Promise<string>
+  /**
+   * `finish`, with the YAML stream written into the file `path` (its folder must exist)
+   * atomically by the core: the text never crosses into JavaScript. A Promise of what was
+   * written; nothing is written on an error.
+   */
+  finishToFile(path: string): Promise<CompiledFile>
+}
+
 /** Several named clusters, each with labels and a capacity in tenants. */
 export declare class Fleet {
   /**

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.BlueGreen = nativeBinding.BlueGreen
 module.exports.Canary = nativeBinding.Canary
 module.exports.Cluster = nativeBinding.Cluster
+module.exports.CompileBatch = nativeBinding.CompileBatch
 module.exports.Fleet = nativeBinding.Fleet
 module.exports.Monitoring = nativeBinding.Monitoring
 module.exports.Prometheus = nativeBinding.Prometheus

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'DUPLICATE_CLUSTER' | 'UNKNOWN_CLUSTER' | 'NO_CAPACITY' | 'ALREADY_PLACED'
   | 'PLAN_EXISTS' | 'NO_SUCH_PLAN' | 'NOTHING_SELECTED' | 'WAVE_STATE_UNREADABLE' | 'EMPTY_FLEET' | 'LEASE_HELD'
   | 'PROMETHEUS_UNREACHABLE' | 'PROMETHEUS_REFUSED' | 'PROMETHEUS_MALFORMED'
+  | 'BATCH_FINISHED'
 
 /** `VALIDATION`: every problem of a spec, each with its field's path. */
 export declare class ValidationError extends MoorageError {
@@ -270,6 +271,10 @@ export declare class PrometheusMalformedError extends PrometheusError {
   readonly code: 'PROMETHEUS_MALFORMED'
   readonly status: number
   readonly detail: string
+}
+/** `BATCH_FINISHED`: a `CompileBatch` pushed to or finished again after it was finished. */
+export declare class BatchFinishedError extends MoorageError {
+  readonly code: 'BATCH_FINISHED'
 }
 
 /** The error class of each code. */

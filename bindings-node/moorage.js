@@ -72,6 +72,7 @@ const CLASSES = {
   PROMETHEUS_UNREACHABLE: ['PrometheusUnreachableError', PrometheusError],
   PROMETHEUS_REFUSED: ['PrometheusRefusedError', PrometheusError],
   PROMETHEUS_MALFORMED: ['PrometheusMalformedError', PrometheusError],
+  BATCH_FINISHED: ['BatchFinishedError', MoorageError],
 }
 
 const errors = { MoorageError, BackendError, TenantError, FleetError, WaveError, PrometheusError }

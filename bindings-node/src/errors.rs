@@ -63,6 +63,7 @@ pub const CODES: &[&str] = &[
     "PROMETHEUS_UNREACHABLE",
     "PROMETHEUS_REFUSED",
     "PROMETHEUS_MALFORMED",
+    "BATCH_FINISHED",
 ];
 
 /// A core error, translated: its code, the core's message and the variant's fields (camelCase).
@@ -221,6 +222,13 @@ pub fn tenant(e: &TenantError) -> Failure {
 /// `CONFIG`: the kubeconfig could not be read or used.
 pub fn config(e: &ConfigError) -> Failure {
     Failure::new("CONFIG", e, json!({ "detail": e.message }))
+}
+
+/// `BATCH_FINISHED`: a `CompileBatch` pushed to or finished again after its `finish`. The core's
+/// `YamlBatch::finish` consumes the batch (Rust rules the misuse out at compile time); the
+/// JavaScript object outlives it, so its misuse is this code.
+pub fn batch_finished() -> Failure {
+    Failure::new("BATCH_FINISHED", "this CompileBatch is finished: push its units to a new CompileBatch", json!({}))
 }
 
 /// `MANIFEST`: manifests could not be written or read.

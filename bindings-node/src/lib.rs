@@ -1,6 +1,7 @@
 //! Node bindings of moorage (napi-rs v3): the native module behind the npm package `moorage`.
 //! Bindings translate and never decide: every check and every default is the core's.
 
+mod batch;
 mod cluster;
 mod convert;
 mod errors;

@@ -196,7 +196,7 @@ pub fn compile_many_to_file<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Rele
     )
 }
 
-fn batch_failure(e: moorage::compile::BatchError) -> errors::Failure {
+pub(crate) fn batch_failure(e: moorage::compile::BatchError) -> errors::Failure {
     match e {
         moorage::compile::BatchError::Invalid(e) => errors::validation(&e),
         moorage::compile::BatchError::Manifest(e) => errors::manifest(&e),

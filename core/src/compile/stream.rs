@@ -18,7 +18,7 @@ use crate::model::release::Release;
 use crate::model::tenant::Tenant;
 
 use super::batch::{collect_units, threads_for, BatchError};
-use super::compile;
+use super::compile_borrowed;
 
 /// One unit's outcome: its objects' count and where its YAML lies in its worker's buffer, or its
 /// problems.
@@ -31,8 +31,9 @@ struct WorkerOutput {
     buffer: String,
     units: Vec<(usize, Compiled)>,
 }
-/// A unit and its position in the batch.
-type Numbered = (usize, (Tenant, Vec<Release>));
+/// A unit and its position in the batch (shared, so a binding holding its values in an `Arc`
+/// pushes them without copying).
+type Numbered = (usize, (Arc<Tenant>, Vec<Arc<Release>>));
 
 /// The YAML stream of a batch and how many objects it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl YamlBatch {
                     // The lock is held while waiting, so one idle worker waits on the channel and
                     // the others on the lock; it ends when the batch is finished (or dropped).
                     while let Some((i, (tenant, releases))) = receiver.lock().ok().and_then(|r| r.recv().ok()) {
-                        let compiled = compile(&tenant, &releases).map(|c| {
+                        let compiled = compile_borrowed(&tenant, &releases).map(|c| {
                             let text = manifest::to_yaml_stream(&c.objects).map(|text| {
                                 let start = out.buffer.len();
                                 out.buffer.push_str(&text);
@@ -96,6 +97,12 @@ impl YamlBatch {
 
     /// Adds a tenant with its releases; a worker compiles it while the caller goes on.
     pub fn push(&mut self, tenant: Tenant, releases: Vec<Release>) {
+        self.push_shared(Arc::new(tenant), releases.into_iter().map(Arc::new).collect());
+    }
+
+    /// [`push`](Self::push) of a tenant and releases shared in an `Arc` (a binding's values),
+    /// without copying them.
+    pub fn push_shared(&mut self, tenant: Arc<Tenant>, releases: Vec<Arc<Release>>) {
         if let Some(sender) = &self.sender {
             // The workers live until the sender is dropped, so the channel is open here.
             let _ = sender.send((self.pushed, (tenant, releases)));
@@ -147,7 +154,7 @@ impl Drop for YamlBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::compile_many_to_yaml;
+    use crate::compile::{compile, compile_many_to_yaml};
     use crate::{Quota, Strategy};
 
     fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
@@ -183,6 +190,16 @@ mod tests {
         let objects: usize = units.iter().map(|(t, r)| compile(t, r).expect("compiles").objects.len()).sum();
         assert_eq!(stream.objects, objects);
         assert_eq!(stream.yaml.matches("\nkind: ").count() + usize::from(stream.yaml.starts_with("kind: ")), objects);
+    }
+
+    #[test]
+    fn shared_units_give_the_text_of_owned_ones() {
+        let units: Vec<_> = (0..7).map(|i| unit(i, "shop.test")).collect();
+        let mut shared = YamlBatch::new();
+        for (t, r) in &units {
+            shared.push_shared(Arc::new(t.clone()), r.iter().cloned().map(Arc::new).collect());
+        }
+        assert_eq!(shared.finish().expect("compiles"), batch_of(&units).finish().expect("compiles"));
     }
 
     #[test]
