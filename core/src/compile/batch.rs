@@ -124,11 +124,12 @@ fn yaml_stream<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T,
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::{compile, Quota, Strategy};
 
-    fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
+    /// Tenant `customer-<i>` (domain `shop.test`) with one blue/green release serving `host`.
+    pub(in crate::compile) fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
         let name = format!("customer-{i:03}");
         let tenant = Tenant::builder(&name).quota(Quota::new().limits("2", "4Gi").requests("1", "2Gi")).domain("shop.test").build().expect("valid tenant");
         let release = Release::builder(&name, "web", "v1")

@@ -154,23 +154,8 @@ impl Drop for YamlBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::batch::tests::unit;
     use crate::compile::{compile, compile_many_to_yaml};
-    use crate::{Quota, Strategy};
-
-    fn unit(i: usize, host: &str) -> (Tenant, Vec<Release>) {
-        let name = format!("customer-{i:03}");
-        let tenant = Tenant::builder(&name).quota(Quota::new().limits("2", "4Gi").requests("1", "2Gi")).domain("shop.test").build().expect("valid tenant");
-        let release = Release::builder(&name, "web", "v1")
-            .image("nginx:1.27")
-            .replicas(2)
-            .resources(("100m", "64Mi"), ("200m", "128Mi"))
-            .port("http", 8080)
-            .host(host)
-            .strategy(Strategy::blue_green())
-            .build()
-            .expect("valid release");
-        (tenant, vec![release])
-    }
 
     fn batch_of(units: &[(Tenant, Vec<Release>)]) -> YamlBatch {
         let mut batch = YamlBatch::new();
