@@ -5,9 +5,10 @@
 # (start-up included), and in process. Prints both medians, the ratios, the median time Node spends
 # building the tenants and releases on its JavaScript thread and pushing them into a CompileBatch
 # (the core's workers compile them meanwhile, on the same cores; the rest is finishToFile waiting
-# for the last units and writing), the load average at the end, and whether the outputs are identical. Also, as a diagnostic, the Rust
+# for the last units and writing), the median start-up of a bare `node -e 0` (the floor of any
+# Node program's whole-process time), the load average at the end, and whether the outputs are identical. Also, as a diagnostic, the Rust
 # binary with `--build-first` (every tenant built on the main thread, then one batch compile: the
-# Node twin's structure), so that the binding layer's cost shows apart from Rust's parallel build.
+# Node twin's structure before pushes took plain specs), so that the binding layer's cost shows apart from Rust's parallel build.
 #   bench/compile_node.sh [TENANTS] [RUNS]      (after bindings-node/test.sh or `npm install` in bindings-node)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,5 +33,12 @@ done
 cmp -s "$OUT/rs/manifests.yaml" "$OUT/js/manifests.yaml" && cmp -s "$OUT/rs/manifests.yaml" "$OUT/rs-first/manifests.yaml" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 r=$(median "${rust[@]}"); j=$(median "${node[@]}"); ri=$(median "${rust_in[@]}"); ji=$(median "${node_in[@]}"); jb=$(median "${node_build[@]}"); rfi=$(median "${rust_first_in[@]}"); rfb=$(median "${rust_first_build[@]}")
-s=$(now); node -e 'require("./bindings-node/moorage.js")'; e=$(now); startup=$(( (e - s) / 1000 ))
-echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_build_median_us=$jb rust_build_first_in_process_median_us=$rfi rust_build_first_build_median_us=$rfb node_vs_rust_build_first=$(awk "BEGIN{printf \"%.2f\", $ji/$rfi}") load_average=\"$(cut -d' ' -f1-3 /proc/loadavg)\" node_startup_and_load_us=$startup output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"
+# Start-up alone, medians of RUNS: the bare interpreter (`node -e 0`, the floor of any Node
+# program's whole-process time) and the interpreter loading the package.
+bare=() loaded=()
+for _ in $(seq "$RUNS"); do
+  s=$(now); node -e 0; e=$(now); bare+=($(( (e - s) / 1000 )))
+  s=$(now); node -e 'require("./bindings-node/moorage.js")'; e=$(now); loaded+=($(( (e - s) / 1000 )))
+done
+startup=$(median "${loaded[@]}"); bare_startup=$(median "${bare[@]}")
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_build_median_us=$jb rust_build_first_in_process_median_us=$rfi rust_build_first_build_median_us=$rfb node_vs_rust_build_first=$(awk "BEGIN{printf \"%.2f\", $ji/$rfi}") load_average=\"$(cut -d' ' -f1-3 /proc/loadavg)\" node_startup_and_load_us=$startup node_bare_startup_us=$bare_startup output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"

@@ -29,5 +29,12 @@ median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 r=$(median "${rust[@]}"); p=$(median "${python[@]}"); ri=$(median "${rust_in[@]}"); pi=$(median "${python_in[@]}")
 pair_median() { paste -d' ' <(printf '%s\n' "${@:1:RUNS}") <(printf '%s\n' "${@:RUNS+1}") | awk '{printf "%.4f\n", $2 / $1}' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 pair=$(pair_median "${rust[@]}" "${python[@]}"); pair_in=$(pair_median "${rust_in[@]}" "${python_in[@]}")
-s=$(now); "$PY" -c 'import moorage'; e=$(now); startup=$(( (e - s) / 1000 ))
-echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r python_median_us=$p ratio=$(awk "BEGIN{printf \"%.2f\", $p/$r}") rust_in_process_median_us=$ri python_in_process_median_us=$pi in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $pi/$ri}") pair_ratio=$(printf '%.2f' "$pair") in_process_pair_ratio=$(printf '%.2f' "$pair_in") load_average_before_after=$load_before/$(cut -d' ' -f1 /proc/loadavg) python_startup_and_import_us=$startup output=$same rust_all_us=${rust[*]} python_all_us=${python[*]} rust_in_process_all_us=${rust_in[*]} python_in_process_all_us=${python_in[*]}"
+# Start-up alone, medians of RUNS: the bare interpreter (`python -c pass`, the floor of any Python
+# program's whole-process time) and the interpreter importing the package.
+bare=() loaded=()
+for _ in $(seq "$RUNS"); do
+  s=$(now); "$PY" -c pass; e=$(now); bare+=($(( (e - s) / 1000 )))
+  s=$(now); "$PY" -c 'import moorage'; e=$(now); loaded+=($(( (e - s) / 1000 )))
+done
+startup=$(median "${loaded[@]}"); bare_startup=$(median "${bare[@]}")
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r python_median_us=$p ratio=$(awk "BEGIN{printf \"%.2f\", $p/$r}") rust_in_process_median_us=$ri python_in_process_median_us=$pi in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $pi/$ri}") pair_ratio=$(printf '%.2f' "$pair") in_process_pair_ratio=$(printf '%.2f' "$pair_in") load_average_before_after=$load_before/$(cut -d' ' -f1 /proc/loadavg) python_startup_and_import_us=$startup python_bare_startup_us=$bare_startup output=$same rust_all_us=${rust[*]} python_all_us=${python[*]} rust_in_process_all_us=${rust_in[*]} python_in_process_all_us=${python_in[*]}"

@@ -8,23 +8,23 @@ import os from 'node:os'
 import path from 'node:path'
 import moorage from '../bindings-node/moorage.js'
 
-const { CompileBatch, Release, Tenant } = moorage
+const { CompileBatch } = moorage
 
 // The specs are plain objects in the spec files' form (the quota, the tenant's name, the strategy),
-// the JavaScript way of writing them; the class forms (`new Quota({...})`, `new BlueGreen()`, a
-// `Tenant` as `tenant`) build the same values and cost a few microseconds more per tenant
-// (bench/node_call_costs.mjs).
+// the JavaScript way of writing them, pushed as they are: the batch's workers read and validate
+// them (what `new Tenant(spec)` and `new Release(spec)` do on the JavaScript thread) and compile
+// them, on the other cores, while this thread writes the next.
 function tenantAndRelease(i) {
   const name = `customer-${String(i).padStart(4, '0')}`
-  const tenant = new Tenant({
+  const tenant = {
     name,
     displayName: `Customer ${i}`,
     labels: { plan: i % 3 === 0 ? 'business' : 'standard' },
     quota: { limits: { cpu: '4', memory: '8Gi' }, requests: { cpu: '2', memory: '4Gi' }, pods: 20 },
     members: { [`admin@${name}.test`]: 'admin' },
     domains: [`${name}.shop.test`],
-  })
-  const release = new Release({
+  }
+  const release = {
     tenant: name,
     app: 'webserver',
     version: 'v1',
@@ -35,7 +35,7 @@ function tenantAndRelease(i) {
     config: { files: { 'index.html': `<h1>${name}</h1>` } },
     hosts: [`${name}.shop.test`],
     strategy: { type: 'blueGreen' },
-  })
+  }
   return [tenant, release]
 }
 
@@ -43,8 +43,9 @@ const n = Number(process.argv[2] ?? 1000)
 const out = process.argv[3] ?? path.join(os.tmpdir(), `moorage-bench-node-${process.pid}`)
 fs.mkdirSync(out, { recursive: true })
 const start = process.hrtime.bigint()
-// Tenants and releases are built on the JavaScript thread and pushed one by one: the core's
-// workers compile each while the next is built (as the Rust twin's threads build and compile);
+// Tenant and release specs are written on the JavaScript thread and pushed one by one: the core's
+// workers read, validate and compile each while the next is written (as the Rust twin's threads
+// build and compile);
 // finishToFile waits for the last ones and writes the YAML stream atomically in push order:
 // the 9 MB text never crosses into JavaScript.
 const batch = new CompileBatch()

@@ -218,10 +218,12 @@ export declare class CompileBatch {
   /** An empty batch, its workers waiting for units. */
   constructor()
   /**
-   * Adds a tenant with its releases (shared, not copied); a worker compiles it while the
-   * caller goes on. Synchronous and cheap; problems are reported by `finish`.
+   * Adds a tenant with its releases; a worker compiles it while the caller goes on. Synchronous
+   * and cheap; problems are reported by `finish`. `Tenant` and `Release` instances are shared,
+   * not copied; plain spec objects (what their constructors take) cross as JSON text and are
+   * read and validated by the workers too, so the JavaScript thread only writes them out.
    */
-  push(tenant: Tenant, releases?: Array<Release> | undefined | null): void
+  push(tenant: Tenant | TenantOptions, releases?: Array<Release | ReleaseOptions>): void
   /** How many units were pushed. */
   get length(): number
   /** Whether the batch was finished (`finish` or `finishToFile` called). */

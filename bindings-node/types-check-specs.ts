@@ -2,7 +2,7 @@
 // from the core's JSON Schemas (spec-types.d.ts) accept every spec field, analyses, metrics and
 // autoscaling included, and reject what the core rejects (each `@ts-expect-error` fails the
 // compilation if the line it marks compiles).
-import { BlueGreen, Canary, Cluster, Release, Tenant, compileManyToFile, compileMonitoring } from './moorage'
+import { BlueGreen, Canary, Cluster, CompileBatch, Release, Tenant, compileManyToFile, compileMonitoring } from './moorage'
 import type { AnalysisSpec, AutoscalingSpec, CompiledFile, MetricsSpec, Monitoring, ReleaseSpec, StrategySpec, TenantSpec } from './moorage'
 
 declare function log(...values: unknown[]): void
@@ -60,6 +60,14 @@ async function specs(cluster: Cluster): Promise<void> {
   const analyses: string[] = (back.analyses ?? []).map((a) => a.name)
   const written: CompiledFile = await compileManyToFile([[tenant, [canary, blueGreen, gated]]], 'out/manifests.yaml')
   log(steps, scaled, analyses, written.objects, written.bytes, await cluster.rollout(tenant, gated))
+  // A batch takes instances and plain spec objects alike.
+  const batch = new CompileBatch()
+  batch.push(tenant, [canary])
+  batch.push({ name: 'beta', domains: ['beta.test'] }, [{ ...spec, tenant: 'beta', strategy: fromSpec }, gated])
+  // @ts-expect-error a release spec is not a tenant spec
+  batch.push(spec)
+  const streamed: CompiledFile = await batch.finishToFile('out/batch.yaml')
+  log(streamed.objects)
   const monitoring: Monitoring = compileMonitoring(tenant, [canary], { prometheusOperator: await cluster.prometheusOperatorInstalled() })
   const files: string[] = monitoring.writeFiles('out/monitoring')
   log(monitoring.objects.map((o) => o.kind), monitoring.rules.groups.length, monitoring.dashboard, files)

@@ -1,10 +1,10 @@
 //! `CompileBatch`: the core's streaming `YamlBatch`, each pushed unit compiled on worker threads while JavaScript builds the next.
 
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Either, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use moorage::compile::{BatchError, YamlBatch, YamlStream};
+use moorage::compile::{BatchError, BatchInput, YamlBatch, YamlStream};
 
 use crate::cluster::spawn;
 use crate::errors::{self, Failure};
@@ -32,12 +32,26 @@ impl CompileBatch {
         CompileBatch { batch: Some(YamlBatch::new()), pushed: 0 }
     }
 
-    /// Adds a tenant with its releases (shared, not copied); a worker compiles it while the
-    /// caller goes on. Synchronous and cheap; problems are reported by `finish`.
-    #[napi]
-    pub fn push(&mut self, env: Env, tenant: &Tenant, releases: Option<Vec<&Release>>) -> napi::Result<()> {
+    /// Adds a tenant with its releases; a worker compiles it while the caller goes on. Synchronous
+    /// and cheap; problems are reported by `finish`. `Tenant` and `Release` instances are shared,
+    /// not copied; plain spec objects (what their constructors take) cross as JSON text and are
+    /// read and validated by the workers too, so the JavaScript thread only writes them out.
+    #[napi(ts_args_type = "tenant: Tenant | TenantOptions, releases?: Array<Release | ReleaseOptions>")]
+    pub fn push(&mut self, env: Env, tenant: Either<&Tenant, Object>, releases: Option<Vec<Either<&Release, Object>>>) -> napi::Result<()> {
         let batch = self.unfinished(&env)?;
-        batch.push_shared(tenant.inner.clone(), releases.unwrap_or_default().into_iter().map(|r| r.inner.clone()).collect());
+        let tenant = match tenant {
+            Either::A(t) => BatchInput::Built(t.inner.clone()),
+            Either::B(spec) => BatchInput::Json(crate::tenant::spec_object_text(&env, &spec)?),
+        };
+        let releases = releases
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| match r {
+                Either::A(r) => Ok(BatchInput::Built(r.inner.clone())),
+                Either::B(spec) => crate::release::spec_object_text(&env, &spec).map(BatchInput::Json),
+            })
+            .collect::<napi::Result<Vec<_>>>()?;
+        batch.push_input(tenant, releases);
         self.pushed += 1;
         Ok(())
     }

@@ -86,18 +86,6 @@ pub fn spec_text(env: &Env, object: &Object<'_>, extra: &[(&'static str, String)
     Ok(spliced)
 }
 
-/// A spec type from a spec object's JSON text (`spec_text`): straight from the text when it
-/// deserializes as is, or else through `slow` with the text as JSON, `null` members left out (a
-/// spec's absent fields), which reports a malformed spec with the field's path.
-pub fn spec_from_text<T: serde::de::DeserializeOwned, R>(text: &str, fast: impl FnOnce(T) -> R, slow: impl FnOnce(Value) -> R) -> napi::Result<R> {
-    if let Ok(spec) = serde_json::from_str::<T>(text) {
-        return Ok(fast(spec));
-    }
-    let mut v: Value = serde_json::from_str(text).map_err(|e| napi::Error::from_reason(format!("a spec is not JSON: {e}")))?;
-    drop_nulls(&mut v);
-    Ok(slow(v))
-}
-
 /// A member of a plain object, if present and neither `null` nor `undefined`.
 pub fn member<'env>(object: &Object<'env>, key: &str) -> napi::Result<Option<Unknown<'env>>> {
     let v: Unknown<'env> = object.get_named_property(key)?;

@@ -8,22 +8,27 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::spawn;
-use crate::convert::{member, spec_from_text, spec_json, spec_text, text_or_file};
-use crate::errors::{self, Failure};
+use crate::convert::{member, spec_json, spec_text, text_or_file};
+use crate::errors;
 use crate::strategy::{self, BlueGreen, Canary, Rolling};
 use crate::tenant::Tenant;
 
-fn from_json(spec: Value) -> Result<moorage::Release, Failure> {
-    // Fast path: the spec deserializes straight from the JSON value and the core validates it.
-    // Only a malformed spec goes through the core's spec reader, for the field's path.
-    match <moorage::ReleaseSpec as serde::Deserialize>::deserialize(&spec) {
-        Ok(s) => moorage::Release::from_spec(s).map_err(|e| errors::validation(&e)),
-        Err(_) => match moorage::spec::release_from_yaml(&spec.to_string()) {
-            Ok(r) => Ok(r),
-            Err(moorage::spec::SpecError::Parse { path, message, .. }) => Err(errors::spec(&moorage::spec::SpecError::Parse { path, line: None, message })),
-            Err(e) => Err(errors::spec(&e)),
-        },
+/// A release spec object as the JSON text of the spec file's keys (translation only: the core
+/// reads and validates it). A `Tenant` instance (its name) and a strategy instance are read from
+/// the object; the rest crosses as JSON text in one call.
+pub(crate) fn spec_object_text(env: &Env, spec: &Object) -> napi::Result<String> {
+    let mut extra = Vec::new();
+    if let Some(v) = member(spec, "tenant")? {
+        if Tenant::instance_of(env, &v)? {
+            extra.push(("tenant", Value::String(spec.get_named_property::<ClassInstance<Tenant>>("tenant")?.inner.name().to_string()).to_string()));
+        }
     }
+    if let Some(v) = member(spec, "strategy")? {
+        if let Some(json) = strategy::instance_text(env, spec, "strategy", &v)? {
+            extra.push(("strategy", json));
+        }
+    }
+    spec_text(env, spec, &extra)
 }
 
 /// One version of an application of a tenant: image, replicas, ports, resources, config files,
@@ -42,22 +47,9 @@ impl Release {
     /// or `Canary`.
     #[napi(constructor, ts_args_type = "spec: ReleaseOptions")]
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
-        // `Tenant` and strategy instances are read from the object; the rest of the spec crosses
-        // as JSON text.
-        let mut extra = Vec::new();
-        if let Some(v) = member(&spec, "tenant")? {
-            if Tenant::instance_of(&env, &v)? {
-                extra.push(("tenant", Value::String(spec.get_named_property::<ClassInstance<Tenant>>("tenant")?.inner.name().to_string()).to_string()));
-            }
-        }
-        if let Some(v) = member(&spec, "strategy")? {
-            if let Some(json) = strategy::instance_text(&env, &spec, "strategy", &v)? {
-                extra.push(("strategy", json));
-            }
-        }
-        let text = spec_text(&env, &spec, &extra)?;
-        let inner = spec_from_text(&text, |s| moorage::Release::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
-        Ok(Release { inner: Arc::new(inner.map_err(|f| f.into_error(&env))?) })
+        let text = spec_object_text(&env, &spec)?;
+        let inner = moorage::spec::release_from_json(&text).map_err(|e| errors::spec(&e).into_error(&env))?;
+        Ok(Release { inner: Arc::new(inner) })
     }
 
     /// A release from YAML or JSON text, or from the path of a file holding it.

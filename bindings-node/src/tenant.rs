@@ -12,23 +12,30 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::{seconds, spawn, Cluster};
-use crate::convert::{member, spec_from_text, spec_json, spec_json_text, spec_text, text_or_file, to_json};
+use crate::convert::{member, spec_json, spec_json_text, spec_text, text_or_file, to_json};
 use crate::errors;
 use crate::quota::Quota;
 
-/// Reads and validates a tenant from its spec as JSON (the core decides everything).
-pub(crate) fn from_json(spec: Value) -> Result<moorage::Tenant, errors::Failure> {
-    // Fast path: the spec deserializes straight from the JSON value and the core validates it.
-    // Only a malformed spec goes through the core's spec reader, for the field's path. Built from
-    // JavaScript values, the JSON text's line numbers mean nothing to the caller: none is reported.
-    match <moorage::TenantSpec as serde::Deserialize>::deserialize(&spec) {
-        Ok(s) => moorage::Tenant::from_spec(s).map_err(|e| errors::validation(&e)),
-        Err(_) => match moorage::spec::tenant_from_yaml(&spec.to_string()) {
-            Ok(t) => Ok(t),
-            Err(moorage::spec::SpecError::Parse { path, message, .. }) => Err(errors::spec(&moorage::spec::SpecError::Parse { path, line: None, message })),
-            Err(e) => Err(errors::spec(&e)),
-        },
+/// A tenant spec object as the JSON text of the spec file's keys (translation only: the core
+/// reads and validates it). A `Quota` instance and `members` as a map of name to role are read
+/// from the object; the rest crosses as JSON text in one call.
+pub(crate) fn spec_object_text(env: &Env, spec: &Object) -> napi::Result<String> {
+    let mut extra = Vec::new();
+    if let Some(v) = member(spec, "quota")? {
+        if Quota::instance_of(env, &v)? {
+            extra.push(("quota", spec_json_text(&spec.get_named_property::<ClassInstance<Quota>>("quota")?.inner)));
+        }
     }
+    // `members` may be a mapping of name to role: the spec's list of {name, role}.
+    if let Some(v) = member(spec, "members")? {
+        if v.get_type()? == ValueType::Object && !v.is_array()? {
+            if let Value::Object(map) = to_json(env, v)? {
+                let list: Vec<Value> = map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect();
+                extra.push(("members", Value::Array(list).to_string()));
+            }
+        }
+    }
+    spec_text(env, spec, &extra)
 }
 
 /// A customer's project: namespace, quota, members, domains, storage, backups.
@@ -45,26 +52,9 @@ impl Tenant {
     /// `members`, `domains`, ...). `quota` may be a `Quota`; `members` may map names to roles.
     #[napi(constructor, ts_args_type = "spec: TenantOptions")]
     pub fn new(env: Env, spec: Object) -> napi::Result<Self> {
-        // A `Quota` instance and `members` as a map are read from the object; the rest of the
-        // spec crosses as JSON text.
-        let mut extra = Vec::new();
-        if let Some(v) = member(&spec, "quota")? {
-            if Quota::instance_of(&env, &v)? {
-                extra.push(("quota", spec_json_text(&spec.get_named_property::<ClassInstance<Quota>>("quota")?.inner)));
-            }
-        }
-        // `members` may be a mapping of name to role: the spec's list of {name, role}.
-        if let Some(v) = member(&spec, "members")? {
-            if v.get_type()? == ValueType::Object && !v.is_array()? {
-                if let Value::Object(map) = to_json(&env, v)? {
-                    let list: Vec<Value> = map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect();
-                    extra.push(("members", Value::Array(list).to_string()));
-                }
-            }
-        }
-        let text = spec_text(&env, &spec, &extra)?;
-        let inner = spec_from_text(&text, |s| moorage::Tenant::from_spec(s).map_err(|e| errors::validation(&e)), from_json)?;
-        Ok(Tenant { inner: Arc::new(inner.map_err(|f| f.into_error(&env))?) })
+        let text = spec_object_text(&env, &spec)?;
+        let inner = moorage::spec::tenant_from_json(&text).map_err(|e| errors::spec(&e).into_error(&env))?;
+        Ok(Tenant { inner: Arc::new(inner) })
     }
 
     /// A tenant from YAML or JSON text, or from the path of a file holding it.

@@ -55,3 +55,47 @@ export function thrown(fn) {
   }
   assert.fail('expected an exception')
 }
+
+/** The specs of batch unit `i`: tenant `shop-<i>` and one release serving `host` (its own domain by default). */
+export function shopSpecs(i, host) {
+  return [
+    { name: `shop-${i}`, domains: [`shop-${i}.test`] },
+    [{ tenant: `shop-${i}`, app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: [host ?? `shop-${i}.test`] }],
+  ]
+}
+
+/** Batch unit `i` built: `[Tenant, [Release]]` from `shopSpecs(i, host)`. */
+export function shopUnit(i, host) {
+  const [tenant, releases] = shopSpecs(i, host)
+  return [new moorage.Tenant(tenant), releases.map((r) => new moorage.Release(r))]
+}
+
+/**
+ * Checks a function that compiles batch units into a file (`write(units, file)`, a Promise of
+ * `{objects, bytes}`): the file holds compileMany's stream and nothing else is left in its
+ * folder; a batch that does not fit writes nothing (`VALIDATION`, `tenants[i]` paths); a missing
+ * folder is `MANIFEST`.
+ */
+export async function assertWritesTheStream(write) {
+  const fs = await import('node:fs')
+  const os = await import('node:os')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moorage-node-write-'))
+  try {
+    const units = [0, 1, 2].map((i) => shopUnit(i))
+    const file = path.join(dir, 'manifests.yaml')
+    const written = await write(units, file)
+    const text = fs.readFileSync(file, 'utf8')
+    assert.equal(text, await moorage.compileMany(units))
+    assert.equal(written.bytes, Buffer.byteLength(text))
+    assert.equal(written.objects, (text.match(/^kind: /gm) ?? []).length)
+    assert.deepEqual(fs.readdirSync(dir), ['manifests.yaml'])
+    const e = await rejection(write([shopUnit(0), shopUnit(1, 'elsewhere.test')], path.join(dir, 'bad.yaml')))
+    assert.ok(e instanceof moorage.ValidationError, String(e))
+    assert.deepEqual(e.errors.map((x) => x.path), ['tenants[1].releases[0].hosts[0]'])
+    assert.deepEqual(fs.readdirSync(dir), ['manifests.yaml'])
+    const io = await rejection(write(units, path.join(dir, 'missing', 'manifests.yaml')))
+    assert.equal(io?.code, 'MANIFEST', String(io))
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}

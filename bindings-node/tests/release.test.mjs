@@ -1,7 +1,7 @@
 // Release, the strategies and compile (the core's model::release, model::strategy and compile).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { moorage, spec, thrown } from './helpers.mjs'
+import { assertWritesTheStream, moorage, shopUnit, spec, thrown } from './helpers.mjs'
 
 const { BlueGreen, Canary, Quota, Release, Rolling, Tenant } = moorage
 
@@ -61,10 +61,7 @@ test('compile a tenant and its release', () => {
 })
 
 test('compileMany is each compile in input order, and names the tenant of a problem', async () => {
-  const unit = (i, host) => {
-    const t = new Tenant({ name: `shop-${i}`, domains: [`shop-${i}.test`] })
-    return [t, [new Release({ tenant: t, app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: [host ?? `shop-${i}.test`] })]]
-  }
+  const unit = shopUnit
   const units = [0, 1, 2, 3, 4].map((i) => unit(i))
   assert.equal(await moorage.compileMany(units), units.map(([t, rs]) => moorage.compile(t, rs)).join(''))
   assert.equal(await moorage.compileMany([]), '')
@@ -75,33 +72,7 @@ test('compileMany is each compile in input order, and names the tenant of a prob
 })
 
 test('compileManyToFile writes compileMany\'s stream atomically, and nothing for a batch that does not fit', async () => {
-  const fs = await import('node:fs')
-  const os = await import('node:os')
-  const path = await import('node:path')
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moorage-node-batch-'))
-  try {
-    const unit = (i, host) => {
-      const t = new Tenant({ name: `shop-${i}`, domains: [`shop-${i}.test`] })
-      return [t, [new Release({ tenant: t, app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: [host ?? `shop-${i}.test`] })]]
-    }
-    const units = [0, 1, 2].map((i) => unit(i))
-    const file = path.join(dir, 'manifests.yaml')
-    const written = await moorage.compileManyToFile(units, file)
-    const text = fs.readFileSync(file, 'utf8')
-    assert.equal(text, await moorage.compileMany(units))
-    assert.equal(written.bytes, Buffer.byteLength(text))
-    assert.equal(written.objects, (text.match(/^kind: /gm) ?? []).length)
-    assert.deepEqual(fs.readdirSync(dir), ['manifests.yaml'])
-    const bad = path.join(dir, 'bad.yaml')
-    const e = await moorage.compileManyToFile([unit(0), unit(1, 'elsewhere.test')], bad).then(() => null, (err) => err)
-    assert.ok(e instanceof moorage.ValidationError, String(e))
-    assert.deepEqual(e.errors.map((x) => x.path), ['tenants[1].releases[0].hosts[0]'])
-    assert.equal(fs.existsSync(bad), false)
-    const io = await moorage.compileManyToFile(units, path.join(dir, 'missing', 'manifests.yaml')).then(() => null, (err) => err)
-    assert.equal(io?.code, 'MANIFEST', String(io))
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  await assertWritesTheStream((units, file) => moorage.compileManyToFile(units, file))
 })
 
 test('a spec object crosses whole: analyses, metrics, autoscaling and a gated strategy round trip', () => {

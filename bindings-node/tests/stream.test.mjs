@@ -2,17 +2,14 @@
 // threads as they are pushed; the same output and errors as compileMany.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { moorage, thrown } from './helpers.mjs'
+import { assertWritesTheStream, moorage, shopSpecs, shopUnit, thrown } from './helpers.mjs'
 
 const { CompileBatch, Release, Tenant } = moorage
 
-const unit = (i, host) => {
-  const t = new Tenant({ name: `shop-${i}`, domains: [`shop-${i}.test`] })
-  return [t, [new Release({ tenant: t, app: 'web', version: 'v1', image: 'nginx:1.27', ports: [{ name: 'http', port: 8080 }], hosts: [host ?? `shop-${i}.test`] })]]
-}
+const unit = shopUnit
+const specs = shopSpecs
 
 const batchOf = (units) => {
   const batch = new CompileBatch()
@@ -38,6 +35,43 @@ test('finish gives compileMany\'s stream of the same units, in push order', asyn
   assert.equal(await new CompileBatch().finish(), '')
 })
 
+test('plain spec objects pushed give the stream of the instances built from them', async () => {
+  const batch = new CompileBatch()
+  // Every third unit as plain specs, every third with a plain release under a Tenant, the rest built.
+  const units = Array.from({ length: 12 }, (_, i) => unit(i))
+  units.forEach(([t, rs], i) => {
+    const [tenantSpec, releaseSpecs] = specs(i)
+    if (i % 3 === 0) batch.push(tenantSpec, releaseSpecs)
+    else if (i % 3 === 1) batch.push(t, releaseSpecs)
+    else batch.push(t, rs)
+  })
+  assert.equal(batch.length, 12)
+  assert.equal(await batch.finish(), await moorage.compileMany(units))
+  // A plain spec may hold class instances, as the constructors allow.
+  const [t] = unit(0)
+  const withInstances = new CompileBatch()
+  withInstances.push({ name: 'shop-0', domains: ['shop-0.test'], quota: new moorage.Quota({ limitsCpu: '2', limitsMemory: '4Gi' }) }, [{ ...specs(0)[1][0], tenant: t, strategy: new moorage.BlueGreen() }])
+  const built = new Tenant({ name: 'shop-0', domains: ['shop-0.test'], quota: new moorage.Quota({ limitsCpu: '2', limitsMemory: '4Gi' }) })
+  assert.equal(await withInstances.finish(), await moorage.compileMany([[built, [new Release({ ...specs(0)[1][0], tenant: t, strategy: new moorage.BlueGreen() })]]]))
+})
+
+test('problems of plain specs come back from finish with the batch\'s others, tenants[i] paths', async () => {
+  const batch = new CompileBatch()
+  batch.push(...specs(0))
+  // Unit 1: a malformed release field and an invalid tenant name; unit 2: a host outside the domains.
+  batch.push({ name: 'Not A Name' }, [{ ...specs(1)[1][0], replicas: 'three' }])
+  batch.push(...specs(2, 'elsewhere.test'))
+  const e = await rejection(batch.finish())
+  assert.ok(e instanceof moorage.ValidationError, String(e))
+  const paths = e.errors.map((x) => x.path)
+  assert.ok(paths.some((p) => p.startsWith('tenants[1].tenant.name')), paths.join(', '))
+  assert.ok(paths.includes('tenants[1].releases[0].replicas'), paths.join(', '))
+  assert.ok(paths.includes('tenants[2].releases[0].hosts[0]'), paths.join(', '))
+  assert.ok(!paths.some((p) => p.startsWith('tenants[0]')), paths.join(', '))
+  // The constructors report the same problems, at once, with the spec's own paths.
+  assert.equal(thrown(() => new Release({ ...specs(1)[1][0], replicas: 'three' })).path, 'release.replicas')
+})
+
 test('every problem of every unit is one VALIDATION error with tenants[i] paths', async () => {
   const e = await rejection(batchOf([unit(0), unit(1, 'elsewhere.test'), unit(2), unit(3, 'other.test')]).finish())
   assert.ok(e instanceof moorage.ValidationError, String(e))
@@ -49,26 +83,7 @@ test('every problem of every unit is one VALIDATION error with tenants[i] paths'
 })
 
 test('finishToFile writes the stream atomically, and nothing when a unit does not fit', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moorage-node-stream-'))
-  try {
-    const units = [0, 1, 2].map((i) => unit(i))
-    const file = path.join(dir, 'manifests.yaml')
-    const written = await batchOf(units).finishToFile(file)
-    const text = fs.readFileSync(file, 'utf8')
-    assert.equal(text, await moorage.compileMany(units))
-    assert.equal(written.bytes, Buffer.byteLength(text))
-    assert.equal(written.objects, (text.match(/^kind: /gm) ?? []).length)
-    assert.deepEqual(fs.readdirSync(dir), ['manifests.yaml'])
-    const bad = path.join(dir, 'bad.yaml')
-    const e = await rejection(batchOf([unit(0), unit(1, 'elsewhere.test')]).finishToFile(bad))
-    assert.ok(e instanceof moorage.ValidationError, String(e))
-    assert.deepEqual(e.errors.map((x) => x.path), ['tenants[1].releases[0].hosts[0]'])
-    assert.deepEqual(fs.readdirSync(dir), ['manifests.yaml'])
-    const io = await rejection(batchOf(units).finishToFile(path.join(dir, 'missing', 'manifests.yaml')))
-    assert.equal(io?.code, 'MANIFEST', String(io))
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  await assertWritesTheStream((units, file) => batchOf(units).finishToFile(file))
 })
 
 test('a finished batch takes no more units and cannot be finished again (BATCH_FINISHED)', async () => {

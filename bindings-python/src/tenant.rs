@@ -10,17 +10,7 @@ use crate::errors;
 
 /// Reads and validates a tenant from its spec as JSON (the core decides everything).
 pub(crate) fn from_json(py: Python<'_>, spec: &Value) -> PyResult<moorage::Tenant> {
-    // Fast path: the spec deserializes straight from the JSON value and the core validates it.
-    // Only a malformed spec goes through the core's spec reader, for the field's path. Built from
-    // Python values, the JSON text's line numbers mean nothing to the caller: none is reported.
-    match <moorage::TenantSpec as serde::Deserialize>::deserialize(spec) {
-        Ok(s) => moorage::Tenant::from_spec(s).map_err(|e| errors::validation(py, &e)),
-        Err(_) => match moorage::spec::tenant_from_yaml(&spec.to_string()) {
-            Ok(t) => Ok(t),
-            Err(moorage::spec::SpecError::Parse { path, message, .. }) => Err(errors::spec(py, &moorage::spec::SpecError::Parse { path, line: None, message })),
-            Err(e) => Err(errors::spec(py, &e)),
-        },
-    }
+    moorage::spec::tenant_from_value(spec).map_err(|e| errors::spec(py, &e))
 }
 
 /// A customer's project: namespace, quota, members, domains, storage, backups.

@@ -39,6 +39,17 @@ impl ValidationErrors {
         self.errors.iter().any(|e| e.path == path)
     }
 
+    /// An error of one problem.
+    pub(crate) fn one(error: FieldError) -> Self {
+        Self { errors: vec![error] }
+    }
+
+    /// This error with more problems after its own.
+    pub(crate) fn extended(mut self, more: Vec<FieldError>) -> Self {
+        self.errors.extend(more);
+        self
+    }
+
     /// Builds an error from a list of problems; `None` when the list is empty.
     pub fn from_errors(errors: Vec<FieldError>) -> Option<Self> {
         if errors.is_empty() {

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 pub use files::{document_from_yaml, read_paths, wave_plan_file, SpecDocument, SpecFile, SpecFilesError, SpecProblem, SpecProblemKind};
 pub use lines::line_of;
 
-use crate::error::ValidationErrors;
+use crate::error::{FieldError, ValidationErrors};
 use crate::model::release::{Release, ReleaseSpec};
 use crate::model::tenant::{Tenant, TenantSpec};
 
@@ -77,6 +77,75 @@ pub fn release_from_yaml(text: &str) -> Result<Release, SpecError> {
     Ok(Release::from_spec(parse::<ReleaseSpec>(text, "release")?)?)
 }
 
+/// Reads and validates a tenant spec given as JSON text by a program (a binding's spec object, a
+/// batch's unit): `null` members mean absent fields, and a malformed spec is reported with its
+/// field's path but no line (the text is the program's, not a file the user wrote).
+pub fn tenant_from_json(text: &str) -> Result<Tenant, SpecError> {
+    Ok(Tenant::from_spec(parse_json::<TenantSpec>(text, "tenant")?)?)
+}
+
+/// [`tenant_from_json`] for a release spec.
+pub fn release_from_json(text: &str) -> Result<Release, SpecError> {
+    Ok(Release::from_spec(parse_json::<ReleaseSpec>(text, "release")?)?)
+}
+
+/// [`tenant_from_json`] of a spec already held as a JSON value (a Python dict converted).
+pub fn tenant_from_value(value: &serde_json::Value) -> Result<Tenant, SpecError> {
+    Ok(Tenant::from_spec(parse_value::<TenantSpec>(value, "tenant")?)?)
+}
+
+/// [`release_from_json`] of a spec already held as a JSON value.
+pub fn release_from_value(value: &serde_json::Value) -> Result<Release, SpecError> {
+    Ok(Release::from_spec(parse_value::<ReleaseSpec>(value, "release")?)?)
+}
+
+/// A spec from a program's JSON text: straight through serde_json when it deserializes as is (the
+/// common case, and the fast one), or else as [`parse_value`] does.
+fn parse_json<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
+    if let Ok(spec) = serde_json::from_str::<T>(text) {
+        return Ok(spec);
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| SpecError::Parse { path: root.to_string(), line: None, message: format!("not JSON: {e}") })?;
+    parse_value(&value, root)
+}
+
+/// A spec from a program's JSON value: straight through serde when it deserializes as is, or else
+/// through the spec reader for the field's path (no line), with `null` members left out first.
+fn parse_value<T: DeserializeOwned>(value: &serde_json::Value, root: &str) -> Result<T, SpecError> {
+    if let Ok(spec) = T::deserialize(value) {
+        return Ok(spec);
+    }
+    let mut value = value.clone();
+    drop_nulls(&mut value);
+    parse::<T>(&value.to_string(), root).map_err(|e| match e {
+        SpecError::Parse { path, message, .. } => SpecError::Parse { path, line: None, message },
+        other => other,
+    })
+}
+
+/// Leaves out the `null` members of every object (a program's way of saying "absent").
+fn drop_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+impl SpecError {
+    /// The problems as a validation error (paths and messages): the one problem of a malformed
+    /// spec, or every rule an invalid one breaks. What a batch reports for each of its units.
+    pub fn into_validation_errors(self) -> ValidationErrors {
+        match self {
+            SpecError::Parse { path, message, .. } => ValidationErrors::one(FieldError { path, message }),
+            SpecError::Invalid(e) => e,
+        }
+    }
+}
+
 /// Reads and validates a fleet wave plan (YAML or JSON); paths start at `plan`.
 pub fn wave_plan_from_yaml(text: &str) -> Result<crate::waves::WavePlan, SpecError> {
     Ok(crate::waves::WavePlan::from_spec(parse::<crate::waves::WavePlanSpec>(text, "plan")?)?)
@@ -90,4 +159,32 @@ pub fn tenant_to_yaml(tenant: &Tenant) -> Result<String, serde_yaml::Error> {
 /// Writes a release's spec as YAML.
 pub fn release_to_yaml(release: &Release) -> Result<String, serde_yaml::Error> {
     serde_yaml::to_string(release.spec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_specs_read_like_yaml_ones_with_nulls_as_absent() {
+        let json = r#"{"name":"acme","displayName":null,"quota":{"limits":{"cpu":"4","memory":"8Gi"}},"domains":["acme.test"]}"#;
+        let tenant = tenant_from_json(json).expect("a valid tenant");
+        assert_eq!(tenant.spec(), tenant_from_yaml("name: acme\nquota: {limits: {cpu: '4', memory: 8Gi}}\ndomains: [acme.test]\n").expect("valid").spec());
+        let release = release_from_json(r#"{"tenant":"acme","app":"web","version":"v1","image":"nginx:1.27","replicas":null}"#).expect("a valid release");
+        assert_eq!(release.app(), "web");
+    }
+
+    #[test]
+    fn json_problems_name_the_field_without_a_line() {
+        let Err(SpecError::Parse { path, line, message }) = release_from_json(r#"{"tenant":"acme","app":"web","version":"v1","image":"nginx","replicas":"three"}"#) else {
+            panic!("replicas is not a number")
+        };
+        assert_eq!((path.as_str(), line), ("release.replicas", None), "{message}");
+        let Err(SpecError::Parse { path, .. }) = tenant_from_json("{not json") else { panic!("not JSON") };
+        assert_eq!(path, "tenant");
+        let invalid = tenant_from_json(r#"{"name":"Not A Name"}"#).expect_err("an invalid name");
+        let fields = invalid.into_validation_errors().into_errors();
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert!(fields[0].path.starts_with("tenant.name"), "{fields:?}");
+    }
 }

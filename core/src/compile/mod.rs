@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 pub use batch::{compile_many, compile_many_to_file, compile_many_to_yaml, BatchError, BatchFile};
-pub use stream::{YamlBatch, YamlStream};
+pub use stream::{BatchInput, YamlBatch, YamlStream};
 pub use backup::{backup_sizing, BackupSizing, UPLOADER_IMAGE};
 pub use gateway::{HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, ParentReference, GATEWAY_GROUP};
 pub use dashboard::{compile_dashboard, dashboard_uid, GRAFANA_SCHEMA_VERSION};
@@ -69,6 +69,11 @@ pub fn compile(tenant: &Tenant, releases: &[Release]) -> Result<Compiled, Valida
     compile_borrowed(tenant, releases)
 }
 
+/// A release's problem as one of a tenant's: `release.x` becomes `releases[i].x`.
+pub(crate) fn at_release(i: usize, f: FieldError) -> FieldError {
+    FieldError { path: f.path.replacen("release", &format!("releases[{i}]"), 1), ..f }
+}
+
 /// [`compile`] of releases held in any form that borrows as a [`Release`] (`Arc<Release>`, ...).
 pub(crate) fn compile_borrowed<R: std::borrow::Borrow<Release>>(tenant: &Tenant, releases: &[R]) -> Result<Compiled, ValidationErrors> {
     let mut out = compile_tenant(tenant);
@@ -87,7 +92,7 @@ pub(crate) fn compile_borrowed<R: std::borrow::Borrow<Release>>(tenant: &Tenant,
                 out.objects.extend(compiled.objects);
                 out.notes.extend(compiled.notes.into_iter().map(|n| Note { path: n.path.replacen("release", &format!("releases[{i}]"), 1), ..n }));
             }
-            Err(e) => problems.extend(e.into_errors().into_iter().map(|f| FieldError { path: f.path.replacen("release", &format!("releases[{i}]"), 1), ..f })),
+            Err(e) => problems.extend(e.into_errors().into_iter().map(|f| at_release(i, f))),
         }
     }
     if let Some(e) = ValidationErrors::from_errors(problems) {

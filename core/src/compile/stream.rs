@@ -16,13 +16,17 @@ use crate::error::ValidationErrors;
 use crate::manifest::{self, ManifestError};
 use crate::model::release::Release;
 use crate::model::tenant::Tenant;
+use crate::spec::{self, SpecError};
 
 use super::batch::{collect_units, threads_for, BatchError};
-use super::compile_borrowed;
+use super::{at_release, compile_borrowed};
 
 /// One unit's outcome: its objects' count and where its YAML lies in its worker's buffer, or its
 /// problems.
 type Compiled = Result<(usize, Result<Range<usize>, ManifestError>), ValidationErrors>;
+
+/// A unit's outcome with its text placed: the worker's number and the range in its buffer.
+type Placed = Result<(usize, Result<(usize, Range<usize>), ManifestError>), ValidationErrors>;
 
 /// What a worker did: one buffer holding the YAML of every unit it compiled (each unit's text
 /// appended, then dropped, so memory stays warm), and each unit's outcome by its position.
@@ -31,9 +35,52 @@ struct WorkerOutput {
     buffer: String,
     units: Vec<(usize, Compiled)>,
 }
-/// A unit and its position in the batch (shared, so a binding holding its values in an `Arc`
-/// pushes them without copying).
-type Numbered = (usize, (Arc<Tenant>, Vec<Arc<Release>>));
+/// A unit and its position in the batch.
+type Numbered = (usize, (BatchInput<Tenant>, Vec<BatchInput<Release>>));
+
+/// A tenant or a release of a batch's unit: built already, or its spec as JSON text that a worker
+/// reads and validates ([`spec::tenant_from_json`], [`spec::release_from_json`]) before compiling.
+///
+/// The JSON form lets a binding hand over a plain spec object (a Node or Python caller's dict)
+/// without validating it on the caller's thread: the reading and the checks run on the batch's
+/// workers too, and their problems come back with the unit's others, paths prefixed by
+/// `tenants[i].` (and `releases[j].` for a release).
+#[derive(Debug, Clone)]
+pub enum BatchInput<T> {
+    /// A value built already, shared (a binding holding it in an `Arc` pushes it without copying).
+    Built(Arc<T>),
+    /// A spec as JSON text (`null` members are absent fields).
+    Json(String),
+}
+
+impl<T> BatchInput<T> {
+    /// The value, read from its JSON text by `read` if it is not built yet.
+    fn into_value(self, read: fn(&str) -> Result<T, SpecError>) -> Result<Arc<T>, SpecError> {
+        match self {
+            BatchInput::Built(value) => Ok(value),
+            BatchInput::Json(text) => read(&text).map(Arc::new),
+        }
+    }
+}
+
+/// A unit's tenant and releases, read from their JSON texts where they are not built yet: every
+/// problem of every part at once, release paths prefixed by `releases[j].`.
+fn read_unit(tenant: BatchInput<Tenant>, releases: Vec<BatchInput<Release>>) -> Result<(Arc<Tenant>, Vec<Arc<Release>>), ValidationErrors> {
+    let tenant = tenant.into_value(spec::tenant_from_json);
+    let mut problems = Vec::new();
+    let releases: Vec<Arc<Release>> = releases
+        .into_iter()
+        .enumerate()
+        .filter_map(|(j, r)| r.into_value(spec::release_from_json).map_err(|e| problems.extend(e.into_validation_errors().into_errors().into_iter().map(|f| at_release(j, f)))).ok())
+        .collect();
+    match tenant {
+        Err(e) => Err(e.into_validation_errors().extended(problems)),
+        Ok(tenant) => match ValidationErrors::from_errors(problems) {
+            None => Ok((tenant, releases)),
+            Some(e) => Err(e),
+        },
+    }
+}
 
 /// The YAML stream of a batch and how many objects it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +125,7 @@ impl YamlBatch {
                     // The lock is held while waiting, so one idle worker waits on the channel and
                     // the others on the lock; it ends when the batch is finished (or dropped).
                     while let Some((i, (tenant, releases))) = receiver.lock().ok().and_then(|r| r.recv().ok()) {
-                        let compiled = compile_borrowed(&tenant, &releases).map(|c| {
+                        let compiled = read_unit(tenant, releases).and_then(|(tenant, releases)| compile_borrowed(&tenant, &releases)).map(|c| {
                             let text = manifest::to_yaml_stream(&c.objects).map(|text| {
                                 let start = out.buffer.len();
                                 out.buffer.push_str(&text);
@@ -103,6 +150,13 @@ impl YamlBatch {
     /// [`push`](Self::push) of a tenant and releases shared in an `Arc` (a binding's values),
     /// without copying them.
     pub fn push_shared(&mut self, tenant: Arc<Tenant>, releases: Vec<Arc<Release>>) {
+        self.push_input(BatchInput::Built(tenant), releases.into_iter().map(BatchInput::Built).collect());
+    }
+
+    /// Adds a tenant with its releases, each built or as its spec's JSON text, which a worker reads
+    /// and validates ([`BatchInput`]); their problems come back from [`finish`](Self::finish) with
+    /// the batch's others.
+    pub fn push_input(&mut self, tenant: BatchInput<Tenant>, releases: Vec<BatchInput<Release>>) {
         if let Some(sender) = &self.sender {
             // The workers live until the sender is dropped, so the channel is open here.
             let _ = sender.send((self.pushed, (tenant, releases)));
@@ -125,7 +179,7 @@ impl YamlBatch {
     pub fn finish(mut self) -> Result<YamlStream, BatchError> {
         drop(self.sender.take());
         let mut buffers = Vec::with_capacity(self.workers.len());
-        let mut parts: Vec<(usize, Result<(usize, Result<(usize, Range<usize>), ManifestError>), ValidationErrors>)> = Vec::with_capacity(self.pushed);
+        let mut parts: Vec<(usize, Placed)> = Vec::with_capacity(self.pushed);
         for (w, worker) in self.workers.drain(..).enumerate() {
             let out = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             buffers.push(out.buffer);
@@ -195,6 +249,41 @@ mod tests {
         assert!(paths.iter().any(|p| p.starts_with("tenants[1].releases[0]")), "{paths:?}");
         assert!(paths.iter().any(|p| p.starts_with("tenants[3].releases[0]")), "{paths:?}");
         assert!(!paths.iter().any(|p| p.starts_with("tenants[0]") || p.starts_with("tenants[2]")), "{paths:?}");
+    }
+
+    #[test]
+    fn json_specs_give_the_text_of_built_units() {
+        let units: Vec<_> = (0..9).map(|i| unit(i, "shop.test")).collect();
+        let mut batch = YamlBatch::new();
+        for (i, (t, r)) in units.iter().enumerate() {
+            // Every other unit as JSON texts, the others built: one batch takes both.
+            if i % 2 == 0 {
+                let releases = r.iter().map(|r| BatchInput::Json(serde_json::to_string(r.spec()).expect("json"))).collect();
+                batch.push_input(BatchInput::Json(serde_json::to_string(t.spec()).expect("json")), releases);
+            } else {
+                batch.push(t.clone(), r.clone());
+            }
+        }
+        assert_eq!(batch.finish().expect("compiles"), batch_of(&units).finish().expect("compiles"));
+    }
+
+    #[test]
+    fn json_specs_problems_come_back_with_the_units_others() {
+        let (tenant, releases) = unit(0, "shop.test");
+        let good_tenant = serde_json::to_string(tenant.spec()).expect("json");
+        let good_release = serde_json::to_string(releases[0].spec()).expect("json");
+        let mut batch = YamlBatch::new();
+        batch.push(tenant.clone(), releases.clone());
+        // A malformed release and an invalid tenant name in unit 1; a bad release of unit 2.
+        let bad_release = good_release.replacen("\"replicas\":", "\"replicas\":\"three\",\"x\":", 1);
+        batch.push_input(BatchInput::Json(good_tenant.replacen(tenant.name(), "Not A Name", 1)), vec![BatchInput::Json(bad_release)]);
+        batch.push_input(BatchInput::Built(Arc::new(tenant)), vec![BatchInput::Built(Arc::new(releases[0].clone())), BatchInput::Json("{".into())]);
+        let Err(BatchError::Invalid(err)) = batch.finish() else { panic!("units 1 and 2 are invalid") };
+        let paths: Vec<&str> = err.errors().iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.iter().any(|p| p.starts_with("tenants[1].tenant.name")), "{paths:?}");
+        assert!(paths.contains(&"tenants[1].releases[0].replicas"), "{paths:?}");
+        assert!(paths.contains(&"tenants[2].releases[1]"), "{paths:?}");
+        assert!(!paths.iter().any(|p| p.starts_with("tenants[0]")), "{paths:?}");
     }
 
     #[test]
