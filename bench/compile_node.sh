@@ -20,7 +20,7 @@ BIN="$CARGO_TARGET_DIR/release/compile_tenants"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 now() { date +%s%N; }
-rust=() node=() rust_in=() node_in=() node_build=() rust_first_in=() rust_first_build=()
+rust=() node=() node_no_ca=() rust_in=() node_in=() node_build=() rust_first_in=() rust_first_build=()
 # A field of the JSON line (seconds) in microseconds.
 field_us() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
 in_us() { field_us "$1" in_process_seconds; }
@@ -29,6 +29,12 @@ for _ in $(seq "$RUNS"); do
   line=$("$BIN" "$TENANTS" "$OUT/rs-first" --build-first); rust_first_in+=($(in_us "$line")) rust_first_build+=($(field_us "$line" build_seconds))
   s=$(now); line=$(node bench/compile_tenants.mjs "$TENANTS" "$OUT/js"); e=$(now); node+=($(( (e - s) / 1000 )))
   node_in+=($(in_us "$line")) node_build+=($(field_us "$line" build_seconds))
+  # The same without NODE_EXTRA_CA_CERTS, when the environment sets it: Node then parses that CA
+  # bundle at every start-up (on the project's machine, the whole system bundle: ~40 ms), which
+  # no Node program of a user without the variable pays.
+  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+    s=$(now); env -u NODE_EXTRA_CA_CERTS node bench/compile_tenants.mjs "$TENANTS" "$OUT/js-no-ca" >/dev/null; e=$(now); node_no_ca+=($(( (e - s) / 1000 )))
+  fi
 done
 cmp -s "$OUT/rs/manifests.yaml" "$OUT/js/manifests.yaml" && cmp -s "$OUT/rs/manifests.yaml" "$OUT/rs-first/manifests.yaml" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
@@ -41,4 +47,11 @@ for _ in $(seq "$RUNS"); do
   s=$(now); node -e 'require("./bindings-node/moorage.js")'; e=$(now); loaded+=($(( (e - s) / 1000 )))
 done
 startup=$(median "${loaded[@]}"); bare_startup=$(median "${bare[@]}")
-echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_build_median_us=$jb rust_build_first_in_process_median_us=$rfi rust_build_first_build_median_us=$rfb node_vs_rust_build_first=$(awk "BEGIN{printf \"%.2f\", $ji/$rfi}") load_average=\"$(cut -d' ' -f1-3 /proc/loadavg)\" node_startup_and_load_us=$startup node_bare_startup_us=$bare_startup output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"
+no_ca=""
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+  bare_no_ca=()
+  for _ in $(seq "$RUNS"); do s=$(now); env -u NODE_EXTRA_CA_CERTS node -e 0; e=$(now); bare_no_ca+=($(( (e - s) / 1000 ))); done
+  jn=$(median "${node_no_ca[@]}")
+  no_ca=" node_without_extra_ca_median_us=$jn ratio_without_extra_ca=$(awk "BEGIN{printf \"%.2f\", $jn/$r}") node_bare_startup_without_extra_ca_us=$(median "${bare_no_ca[@]}")"
+fi
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_build_median_us=$jb rust_build_first_in_process_median_us=$rfi rust_build_first_build_median_us=$rfb node_vs_rust_build_first=$(awk "BEGIN{printf \"%.2f\", $ji/$rfi}") load_average=\"$(cut -d' ' -f1-3 /proc/loadavg)\" node_startup_and_load_us=$startup node_bare_startup_us=$bare_startup$no_ca output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use napi::bindgen_prelude::{Function, FunctionRef, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::{Env, ValueType};
 use serde_json::Value;
 
@@ -36,11 +36,19 @@ pub fn spec_json_text<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// The JavaScript function that writes a spec object as JSON text: `JSON.stringify(this)`, without
-/// the members named in its argument (class instances the caller reads itself).
-const SPEC_TEXT: &str = "(function (omit) { 'use strict'; if (omit.length === 0) return JSON.stringify(this); \
-    const copy = { ...this }; for (const key of omit) copy[key] = undefined; return JSON.stringify(copy) })";
+/// the members named in its first argument (class instances the caller reads itself), and with
+/// the members named in its second written as lists of `{name, role}` when they are given as a
+/// mapping of name to role (a tenant's `members`).
+const SPEC_TEXT: &str = "(function (omit, named) { 'use strict'; \
+    let copy = null; \
+    for (const key of named) { const v = this[key]; \
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v))) { \
+        copy = copy ?? { ...this }; copy[key] = Object.entries(v).map(([name, role]) => ({ name, role })) } } \
+    if (omit.length > 0) { copy = copy ?? { ...this }; for (const key of omit) copy[key] = undefined } \
+    return JSON.stringify(copy ?? this) })";
 
-type SpecText = FunctionRef<Vec<&'static str>, Option<String>>;
+type SpecTextArgs = FnArgs<(Vec<&'static str>, Vec<&'static str>)>;
+type SpecText = FunctionRef<SpecTextArgs, Option<String>>;
 
 thread_local! {
     /// `SPEC_TEXT` compiled once per JavaScript thread (each worker loads the module anew).
@@ -50,17 +58,18 @@ thread_local! {
 /// A spec object as JSON text, in one crossing: the object is written by `JSON.stringify` on the
 /// JavaScript side (one string instead of one Node-API call per member), without the members
 /// named in `extra`, which are spliced in from the JSON texts the caller gives (class instances it
-/// reads itself, such as a `Quota`).
-pub fn spec_text(env: &Env, object: &Object<'_>, extra: &[(&'static str, String)]) -> napi::Result<String> {
+/// reads itself, such as a `Quota`), and with the members named in `named` turned from a mapping
+/// of name to role into the spec's list of `{name, role}`.
+pub fn spec_text(env: &Env, object: &Object<'_>, extra: &[(&'static str, String)], named: &[&'static str]) -> napi::Result<String> {
     let omit: Vec<&'static str> = extra.iter().map(|(key, _)| *key).collect();
     let text = SPEC_TEXT_FN.with(|cell| -> napi::Result<Option<String>> {
         let mut cell = cell.borrow_mut();
         if cell.is_none() {
-            let f: Function<Vec<&'static str>, Option<String>> = env.run_script(SPEC_TEXT)?;
+            let f: Function<SpecTextArgs, Option<String>> = env.run_script(SPEC_TEXT)?;
             *cell = Some(f.create_ref()?);
         }
         match cell.as_ref() {
-            Some(f) => f.borrow_back(env)?.apply(object, omit),
+            Some(f) => f.borrow_back(env)?.apply(object, FnArgs::from((omit, named.to_vec()))),
             None => Ok(None),
         }
     })?;

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use moorage::backend::{Change, ConflictPolicy};
 use moorage::tenant::{self, ApplyTenantOptions, BackupRun, CertificateState, DeleteOptions, PlannedAction};
 use napi::bindgen_prelude::{ClassInstance, JavaScriptClassExt, JsObjectValue, Object, PromiseRaw};
-use napi::{Env, JsValue, ValueType};
+use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
 use crate::cluster::{seconds, spawn, Cluster};
-use crate::convert::{member, spec_json, spec_json_text, spec_text, text_or_file, to_json};
+use crate::convert::{member, spec_json, spec_json_text, spec_text, text_or_file};
 use crate::errors;
 use crate::quota::Quota;
 
@@ -27,15 +27,7 @@ pub(crate) fn spec_object_text(env: &Env, spec: &Object) -> napi::Result<String>
         }
     }
     // `members` may be a mapping of name to role: the spec's list of {name, role}.
-    if let Some(v) = member(spec, "members")? {
-        if v.get_type()? == ValueType::Object && !v.is_array()? {
-            if let Value::Object(map) = to_json(env, v)? {
-                let list: Vec<Value> = map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect();
-                extra.push(("members", Value::Array(list).to_string()));
-            }
-        }
-    }
-    spec_text(env, spec, &extra)
+    spec_text(env, spec, &extra, &["members"])
 }
 
 /// A customer's project: namespace, quota, members, domains, storage, backups.

@@ -47,11 +47,11 @@ test('plain spec objects pushed give the stream of the instances built from them
   })
   assert.equal(batch.length, 12)
   assert.equal(await batch.finish(), await moorage.compileMany(units))
-  // A plain spec may hold class instances, as the constructors allow.
+  // A plain spec may hold class instances and members as a map, as the constructors allow.
   const [t] = unit(0)
   const withInstances = new CompileBatch()
-  withInstances.push({ name: 'shop-0', domains: ['shop-0.test'], quota: new moorage.Quota({ limitsCpu: '2', limitsMemory: '4Gi' }) }, [{ ...specs(0)[1][0], tenant: t, strategy: new moorage.BlueGreen() }])
-  const built = new Tenant({ name: 'shop-0', domains: ['shop-0.test'], quota: new moorage.Quota({ limitsCpu: '2', limitsMemory: '4Gi' }) })
+  withInstances.push({ name: 'shop-0', domains: ['shop-0.test'], members: { 'alice@shop-0.test': 'admin' }, quota: new moorage.Quota({ limitsCpu: '2', limitsMemory: '4Gi' }) }, [{ ...specs(0)[1][0], tenant: t, strategy: new moorage.BlueGreen() }])
+  const built = new Tenant({ name: 'shop-0', domains: ['shop-0.test'], members: [{ name: 'alice@shop-0.test', role: 'admin' }], quota: new moorage.Quota({ limitsCpu: '2', limitsMemory: '4Gi' }) })
   assert.equal(await withInstances.finish(), await moorage.compileMany([[built, [new Release({ ...specs(0)[1][0], tenant: t, strategy: new moorage.BlueGreen() })]]]))
 })
 
