@@ -54,6 +54,18 @@ run_tests() {
   local failed=0
   local log
   log="$(mktemp)"
+  step "Rust: cargo clippy -D warnings (the lint gate: every crate and target; the bindings' libraries)"
+  if ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add clippy || echo "error: cargo clippy is missing and could not be installed" >&2
+  fi
+  # A lint failure counts as one failed test in the summary. The bindings are linted as libraries
+  # only: they have no Rust test targets (test = false), and napi-rs's macros register nothing
+  # under cfg(test), which would make every exported function look unused.
+  cargo clippy --workspace --all-targets --exclude moorage-node --exclude moorage-python -- -D warnings 2>&1 | tail -n 40 || failed=1
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  cargo clippy -p moorage-node -p moorage-python -- -D warnings 2>&1 | tail -n 40 || failed=1
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+
   step "Rust: cargo test --workspace (simulated cluster${MOORAGE_TEST_KUBECONFIG:+ and the real control plane})"
   cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || failed=1
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1

@@ -83,7 +83,6 @@ impl Analysis {
     /// replaced) whose every value must meet `success_condition` (e.g. `"result < 0.05"`).
     #[classmethod]
     #[pyo3(signature = (name, address, query, success_condition, *, timeout=None, interval=None, count=None, failure_limit=None))]
-    #[allow(clippy::too_many_arguments)]
     fn prometheus(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
@@ -114,7 +113,6 @@ impl Analysis {
     /// version's Service. `env`: a mapping of name to value, or a list of `{name, value | secret}`.
     #[classmethod]
     #[pyo3(signature = (name, image, command, *, env=None, timeout=None, interval=None, count=None, failure_limit=None))]
-    #[allow(clippy::too_many_arguments)]
     fn job(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
@@ -145,7 +143,6 @@ impl Analysis {
     /// `expected_status` (default 200) and, when given, contain `body_contains`.
     #[classmethod]
     #[pyo3(signature = (name, *, path=None, url=None, expected_status=None, body_contains=None, timeout=None, interval=None, count=None, failure_limit=None))]
-    #[allow(clippy::too_many_arguments)]
     fn http(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,

@@ -87,7 +87,6 @@ impl Fleet {
     /// usable. Returns `(cluster, changes)`.
     /// `force` takes over fields another field manager changed (default: `Conflict`).
     #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0, force=false))]
-    #[allow(clippy::too_many_arguments)]
     fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64, force: bool) -> PyResult<(String, usize)> {
         let placement = match pin {
             Some(p) => Placement::Pinned(p),
@@ -101,7 +100,6 @@ impl Fleet {
 
     /// `apply_tenant`, as a coroutine.
     #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0, force=false))]
-    #[allow(clippy::too_many_arguments)]
     fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64, force: bool) -> PyResult<Bound<'py, PyAny>> {
         let placement = match pin {
             Some(p) => Placement::Pinned(p),

@@ -17,7 +17,6 @@ pub struct Quota {
 impl Quota {
     #[new]
     #[pyo3(signature = (*, limits_cpu=None, limits_memory=None, requests_cpu=None, requests_memory=None, requests_storage=None, pods=None, services=None, configmaps=None, secrets=None, persistentvolumeclaims=None, container_defaults=None))]
-    #[allow(clippy::too_many_arguments)]
     fn new(
         limits_cpu: Option<String>,
         limits_memory: Option<String>,

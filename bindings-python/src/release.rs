@@ -24,7 +24,6 @@ pub struct Release {
 impl Release {
     #[new]
     #[pyo3(signature = (tenant, app, version, *, image, replicas=None, ports=None, resources=None, env=None, config_files=None, config_mount_path=None, liveness=None, readiness=None, hosts=None, strategy=None, analyses=None, metrics=None, autoscaling=None))]
-    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         tenant: &Bound<'_, PyAny>,

@@ -139,7 +139,6 @@ impl Cluster {
 
     /// Sets the replicas of the version of `app` that serves (a new revision, quota preflight first).
     #[pyo3(signature = (tenant, app, replicas, *, timeout=600.0, force=false, on_progress=None))]
-    #[allow(clippy::too_many_arguments)]
     fn scale(
         &self,
         py: Python<'_>,
@@ -160,7 +159,6 @@ impl Cluster {
 
     /// `scale`, as a coroutine.
     #[pyo3(signature = (tenant, app, replicas, *, timeout=600.0, force=false, on_progress=None))]
-    #[allow(clippy::too_many_arguments)]
     fn a_scale<'py>(
         &self,
         py: Python<'py>,

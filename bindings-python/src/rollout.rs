@@ -295,7 +295,6 @@ impl Cluster {
     /// Rolls back to revision `to` (default: the last one that succeeded before the live one),
     /// restoring its image and config.
     #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    #[allow(clippy::too_many_arguments)]
     fn rollback(&self, py: Python<'_>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
@@ -305,7 +304,6 @@ impl Cluster {
 
     /// `rollback`, as a coroutine.
     #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    #[allow(clippy::too_many_arguments)]
     fn a_rollback<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());

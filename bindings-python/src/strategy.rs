@@ -79,7 +79,6 @@ impl BlueGreen {
     /// switches; `post_promotion_analysis`: run after the switch, a failure switches back.
     #[new]
     #[pyo3(signature = (*, auto_promote=None, preview_host=None, scale_down_delay=None, keep_previous=None, pre_promotion_analysis=None, post_promotion_analysis=None))]
-    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         auto_promote: Option<bool>,

@@ -24,7 +24,6 @@ pub struct Tenant {
 impl Tenant {
     #[new]
     #[pyo3(signature = (name, *, display_name=None, labels=None, quota=None, members=None, domains=None, allow_wildcard_domains=None, cert_issuer=None, storage=None, backups=None, network=None, pod_security=None, protected=None, gateway=None))]
-    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         name: String,

@@ -304,7 +304,6 @@ impl Prometheus {
     /// What `tenant` (a `Tenant` or its name) used over the period: `last` (`"3d"`, `"300d"`,
     /// seconds or a timedelta) before now, or `start` to `end` (unix seconds or datetimes).
     #[pyo3(signature = (tenant, *, last=None, start=None, end=None, step=None, rate_window=None))]
-    #[allow(clippy::too_many_arguments)]
     fn tenant_usage(
         &self,
         py: Python<'_>,
@@ -328,7 +327,6 @@ impl Prometheus {
 
     /// `tenant_usage`, as a coroutine.
     #[pyo3(signature = (tenant, *, last=None, start=None, end=None, step=None, rate_window=None))]
-    #[allow(clippy::too_many_arguments)]
     fn a_tenant_usage<'py>(
         &self,
         py: Python<'py>,
@@ -352,7 +350,6 @@ impl Prometheus {
 
     /// The usage of each of `tenants` (Tenants or names) over the period, with the total.
     #[pyo3(signature = (tenants, *, last=None, start=None, end=None, step=None, rate_window=None))]
-    #[allow(clippy::too_many_arguments)]
     fn fleet_usage(
         &self,
         py: Python<'_>,
@@ -380,7 +377,6 @@ impl Prometheus {
 
     /// `fleet_usage`, as a coroutine.
     #[pyo3(signature = (tenants, *, last=None, start=None, end=None, step=None, rate_window=None))]
-    #[allow(clippy::too_many_arguments)]
     fn a_fleet_usage<'py>(
         &self,
         py: Python<'py>,

@@ -11,9 +11,6 @@
 //! # Ok(()) }
 //! ```
 
-// Errors carry the backend's error, with its object, by value, as the backends do.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 
 use crate::backend::{ApplyOptions, Backend, BackendError};

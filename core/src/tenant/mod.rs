@@ -4,9 +4,6 @@
 //! and on a real one. A tenant's domains are recorded on its Namespace (annotation
 //! [`DOMAINS_ANNOTATION`]) so that a domain held by another tenant is refused before any write.
 
-// Errors carry the backend's error, with its object, by value, as the backends do.
-#![allow(clippy::result_large_err)]
-
 #[cfg(feature = "cluster")]
 mod ci;
 mod fleet;

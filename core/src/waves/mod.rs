@@ -13,9 +13,6 @@
 //! driver that dies is replaced by any process calling [`resume`]: tenants caught mid-rollout are
 //! resumed, none is rolled out twice.
 
-// Errors carry the backend's error, with its object, by value, as the backends do.
-#![allow(clippy::result_large_err)]
-
 mod lease;
 mod plan;
 mod run;

@@ -17,9 +17,6 @@
 //! # Ok(()) }
 //! ```
 
-// `BackendError` is the trait's error type; boxing it in private helpers would only add noise.
-#![allow(clippy::result_large_err)]
-
 mod apply;
 mod errors;
 mod retry;

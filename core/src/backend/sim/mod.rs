@@ -21,9 +21,6 @@
 //!
 //! See `docs/simulated-cluster.md` for what is simulated and how it differs from a real API server.
 
-// The internal functions return the trait's own error type, whatever its size.
-#![allow(clippy::result_large_err)]
-
 mod admission;
 mod apply;
 mod controllers;
