@@ -160,10 +160,47 @@ mod cases {
         assert_eq!(tenant::apply(b, &a, &options()).await.unwrap().changes(), 0);
         cleanup(b, &a).await;
     }
+
+    /// The domain check finds its clashes through the Namespaces' domain labels, wildcards both
+    /// ways, and still reads Namespaces applied before those labels existed.
+    pub async fn wildcard_and_unindexed_holders_are_found(b: &dyn Backend, name: &str) {
+        let ns = Kind::of::<k8s_openapi::api::core::v1::Namespace>();
+        // A tenant holding a wildcard: its Namespace carries the index.
+        let wild = Tenant::builder(format!("{name}-w")).allow_wildcard_domains(true).domain(format!("*.{name}.test")).build().unwrap();
+        tenant::apply(b, &wild, &options()).await.unwrap();
+        let applied = b.get(&ns, None, wild.namespace()).await.unwrap().unwrap();
+        assert_eq!(applied["metadata"]["labels"][tenant::DOMAINS_INDEXED], "v1", "{applied}");
+        for key in tenant::domain_labels(&wild.spec().domains).keys() {
+            assert!(applied["metadata"]["labels"].get(key).is_some(), "{key} missing: {applied}");
+        }
+        let host = Tenant::builder(format!("{name}-h")).domain(format!("shop.{name}.test")).build().unwrap();
+        let err = tenant::apply(b, &host, &options()).await.unwrap_err();
+        assert!(matches!(&err, TenantError::DomainTaken { domain, holder } if *domain == format!("shop.{name}.test") && *holder == format!("{name}-w")), "{err}");
+        // A host first, then a wildcard over it.
+        let other_host = Tenant::builder(format!("{name}-o")).domain(format!("shop.{name}.example")).build().unwrap();
+        tenant::apply(b, &other_host, &options()).await.unwrap();
+        let other_wild = Tenant::builder(format!("{name}-x")).allow_wildcard_domains(true).domain(format!("*.{name}.example")).build().unwrap();
+        let err = tenant::apply(b, &other_wild, &options()).await.unwrap_err();
+        assert!(matches!(&err, TenantError::DomainTaken { holder, .. } if *holder == format!("{name}-o")), "{err}");
+        // A Namespace written before the index (the annotation only) is still read.
+        let old = format!("{name}-old");
+        let legacy = serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": old, "labels": {"app.kubernetes.io/managed-by": "moorage", "moorage.dev/tenant": old},
+                         "annotations": {tenant::DOMAINS_ANNOTATION: format!("legacy.{name}.test")}},
+        });
+        b.apply(&[legacy], &ApplyOptions::default()).await.unwrap();
+        let late = Tenant::builder(format!("{name}-l")).domain(format!("legacy.{name}.test")).build().unwrap();
+        let err = tenant::apply(b, &late, &options()).await.unwrap_err();
+        assert!(matches!(&err, TenantError::DomainTaken { holder, .. } if *holder == old), "{err}");
+        for n in [wild.namespace(), other_host.namespace(), old.as_str()] {
+            let _ = b.delete(&ns, None, n, Propagation::Background).await;
+        }
+    }
 }
 
 
-moorage_tests::both_backends!(prefix: "tn", turns: None, cases: [lifecycle, a_domain_of_another_tenant_is_refused]);
+moorage_tests::both_backends!(prefix: "tn", turns: None, cases: [lifecycle, a_domain_of_another_tenant_is_refused, wildcard_and_unindexed_holders_are_found]);
 
 fn ci_options(config: &kube::Config) -> tenant::CiOptions {
     let path = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the admin kubeconfig");

@@ -190,6 +190,15 @@ impl ObjectSelector {
         self.fields.0.iter().find(|r| r.equal && r.pointer == "/metadata/name").map(|r| r.value.as_str())
     }
 
+    /// The label keys an object must carry to match (`key=value`, `key in (...)`, `key`): a store
+    /// can skip, without reading it, an object whose text does not hold one of them.
+    pub(crate) fn required_label_keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.labels.0.iter().filter_map(|r| match r {
+            Requirement::Equals(k, _) | Requirement::In(k, _) | Requirement::Exists(k) => Some(k.as_str()),
+            Requirement::NotEquals(..) | Requirement::NotIn(..) | Requirement::DoesNotExist(_) => None,
+        })
+    }
+
     /// Whether an object matches both selectors.
     pub(crate) fn matches(&self, object: &Value) -> bool {
         let labels = object.pointer("/metadata/labels").and_then(Value::as_object).cloned().unwrap_or_default();

@@ -2,23 +2,24 @@
 //!
 //! Every function executes through a [`Backend`], so the same calls work on the simulated cluster
 //! and on a real one. A tenant's domains are recorded on its Namespace (annotation
-//! [`DOMAINS_ANNOTATION`]) so that a domain held by another tenant is refused before any write.
+//! [`DOMAINS_ANNOTATION`], indexed by labels: [`domain_labels`]) so that a domain held by another
+//! tenant is refused before any write ([`check_domains`]).
 
 #[cfg(feature = "cluster")]
 mod ci;
+mod domains;
 mod fleet;
 mod list;
 mod ops;
 mod plan;
 mod status;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::backend::wait::{self, Target};
-use crate::backend::{ApplyOptions, Backend, BackendError, Change, ConflictPolicy, Kind, ObjectRef, Selector};
+use crate::backend::{ApplyOptions, Backend, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
 use crate::compile::compile_tenant;
 use crate::compile::QUOTA_NAME;
 use crate::labels;
@@ -28,6 +29,7 @@ use crate::model::tenant::Tenant;
 #[cfg(feature = "cluster")]
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
 pub(crate) use fleet::tenant_namespaces;
+pub use domains::{check_domains, domain_labels, domains_overlap, DOMAINS_INDEXED, DOMAIN_LABEL_PREFIX, PARENT_LABEL_PREFIX};
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
 pub use list::{list, TenantSummary};
 pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
@@ -185,6 +187,10 @@ pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
         if value.get("kind").and_then(Value::as_str) == Some("Namespace") {
             let spec = serde_json::to_string(tenant.spec()).map_err(|e| TenantError::Serialize { object: "tenant spec".into(), message: e.to_string() })?;
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                // The domains' index (`check_domains` reads it instead of every tenant).
+                if let Some(l) = meta.entry("labels").or_insert_with(|| Value::Object(Default::default())).as_object_mut() {
+                    l.extend(domain_labels(&tenant.spec().domains).into_iter().map(|(k, v)| (k, Value::from(v))));
+                }
                 let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
                 if let Some(a) = annotations.as_object_mut() {
                     if !tenant.spec().domains.is_empty() {
@@ -225,42 +231,6 @@ pub(crate) fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
 /// The label selector of every object of a tenant.
 pub(crate) fn tenant_selector(tenant: &Tenant) -> String {
     format!("{}={},{}={}", labels::MANAGED_BY, labels::MANAGER, labels::TENANT, tenant.name())
-}
-
-/// Refuses a domain of `tenant` that another moorage tenant of the cluster holds, or that overlaps
-/// one through a wildcard ([`domains_overlap`]). Reads only.
-pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(), TenantError> {
-    let wanted: BTreeSet<String> = tenant.spec().domains.iter().map(|d| d.to_ascii_lowercase()).collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let selector = Selector::labels(format!("{}={}", labels::MANAGED_BY, labels::MANAGER));
-    for ns in backend.list(&namespace_kind(), None, &selector).await? {
-        let name = text(&ns, "/metadata/name");
-        let holder = ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str).unwrap_or(name);
-        if name == tenant.namespace() || holder == tenant.name() {
-            continue;
-        }
-        let held = ns.pointer("/metadata/annotations").and_then(|a| a.get(DOMAINS_ANNOTATION)).and_then(Value::as_str).unwrap_or_default();
-        for domain in held.split(',').map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()) {
-            if let Some(claimed) = wanted.iter().find(|w| domains_overlap(w, &domain)) {
-                return Err(TenantError::DomainTaken { domain: claimed.clone(), holder: holder.to_string() });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Whether two domains can serve the same host: equal, or one a wildcard (`*.example.com`) that
-/// covers the other (`shop.example.com`). A tenant holding `*.example.com` keeps every host directly
-/// under it; a tenant holding `shop.example.com` keeps it from another's wildcard.
-pub fn domains_overlap(a: &str, b: &str) -> bool {
-    let covers = |wildcard: &str, host: &str| {
-        wildcard.strip_prefix("*.").is_some_and(|suffix| {
-            host.strip_suffix(suffix).and_then(|head| head.strip_suffix('.')).is_some_and(|label| !label.is_empty() && !label.contains('.'))
-        })
-    };
-    a == b || covers(a, b) || covers(b, a)
 }
 
 /// Creates or updates everything `tenant` compiles to, in apply order, after checking that no other
@@ -320,22 +290,4 @@ async fn wait_usable(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], 
     let sa = Kind::of::<k8s_openapi::api::core::v1::ServiceAccount>();
     wait::wait_for(backend, &Target::object(sa, Some(ns), "default"), &wait::exists(), left(backend)).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::domains_overlap;
-
-    #[test]
-    fn wildcards_overlap_the_hosts_directly_under_them() {
-        assert!(domains_overlap("shop.acme.test", "shop.acme.test"));
-        assert!(domains_overlap("*.acme.test", "shop.acme.test"));
-        assert!(domains_overlap("shop.acme.test", "*.acme.test"));
-        assert!(domains_overlap("*.acme.test", "*.acme.test"));
-        assert!(!domains_overlap("*.acme.test", "acme.test"), "a wildcard does not cover its apex");
-        assert!(!domains_overlap("*.acme.test", "a.shop.acme.test"), "nor hosts two levels down");
-        assert!(!domains_overlap("*.acme.test", "shopacme.test"));
-        assert!(!domains_overlap("*.shop.acme.test", "*.acme.test"));
-        assert!(!domains_overlap("shop.acme.test", "shop.globex.test"));
-    }
 }

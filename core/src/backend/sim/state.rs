@@ -252,7 +252,11 @@ impl State {
     pub(crate) fn select(&self, api_version: &str, kind: &str, namespace: Option<&str>, selector: &ObjectSelector) -> Vec<Value> {
         let keys = self.keys(api_version, kind, namespace);
         let wanted = |k: &String| selector.name().is_none_or(|name| k.rsplit('|').next() == Some(name));
-        keys.iter().filter(|k| wanted(k)).filter_map(|k| self.read(k, namespace)).filter(|o| selector.matches(o)).collect()
+        // A label the selector requires appears in the object's text as a quoted key (label keys
+        // need no escaping in JSON): objects without it are skipped unread.
+        let needles: Vec<String> = selector.required_label_keys().map(|key| format!("\"{key}\"")).collect();
+        let may_match = |k: &String| needles.iter().all(|n| self.objects.text_contains(k, n));
+        keys.iter().filter(|k| wanted(k) && may_match(k)).filter_map(|k| self.read(k, namespace)).filter(|o| selector.matches(o)).collect()
     }
 
     /// Reads an object for a list: kept parsed when the list is of one namespace (the working set

@@ -152,6 +152,12 @@ impl ObjectStore {
         }
     }
 
+    /// Whether the stored text of the object under `key` contains `needle` (false without an
+    /// object): a quick test before reading it.
+    pub(crate) fn text_contains(&self, key: &str, needle: &str) -> bool {
+        self.entries.get(key).is_some_and(|e| e.json.contains(needle))
+    }
+
     /// The summary of the object under `key`.
     pub(crate) fn summary(&self, key: &str) -> Option<&Summary> {
         self.entries.get(key).map(|e| &e.summary)
