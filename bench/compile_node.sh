@@ -17,26 +17,31 @@ TENANTS="${1:-1000}"
 RUNS="${2:-9}"
 cargo build -q --release -p moorage-bench --bin compile_tenants
 BIN="$CARGO_TARGET_DIR/release/compile_tenants"
-OUT="$(mktemp -d)"
+# Output under $HOME/.cache/moorage (not /tmp, where file creation is slow on the project's
+# machine: see bench/p1_cdk8s.sh), each run into a folder of its own (no file replaced).
+BENCH_DIR="${MOORAGE_BENCH_DIR:-$HOME/.cache/moorage}"
+mkdir -p "$BENCH_DIR"
+OUT="$(mktemp -d "$BENCH_DIR/p5.XXXXXX")"
 trap 'rm -rf "$OUT"' EXIT
+fresh() { mktemp -d "$OUT/run.XXXXXX"; }
 now() { date +%s%N; }
 rust=() node=() node_no_ca=() rust_in=() node_in=() node_build=() rust_first_in=() rust_first_build=()
 # A field of the JSON line (seconds) in microseconds.
 field_us() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
 in_us() { field_us "$1" in_process_seconds; }
 for _ in $(seq "$RUNS"); do
-  s=$(now); line=$("$BIN" "$TENANTS" "$OUT/rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
-  line=$("$BIN" "$TENANTS" "$OUT/rs-first" --build-first); rust_first_in+=($(in_us "$line")) rust_first_build+=($(field_us "$line" build_seconds))
-  s=$(now); line=$(node bench/compile_tenants.mjs "$TENANTS" "$OUT/js"); e=$(now); node+=($(( (e - s) / 1000 )))
+  s=$(now); rs=$(fresh); line=$("$BIN" "$TENANTS" "$rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
+  first=$(fresh); line=$("$BIN" "$TENANTS" "$first" --build-first); rust_first_in+=($(in_us "$line")) rust_first_build+=($(field_us "$line" build_seconds))
+  s=$(now); js=$(fresh); line=$(node bench/compile_tenants.mjs "$TENANTS" "$js"); e=$(now); node+=($(( (e - s) / 1000 )))
   node_in+=($(in_us "$line")) node_build+=($(field_us "$line" build_seconds))
   # The same without NODE_EXTRA_CA_CERTS, when the environment sets it: Node then parses that CA
   # bundle at every start-up (on the project's machine, the whole system bundle: ~40 ms), which
   # no Node program of a user without the variable pays.
   if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
-    s=$(now); env -u NODE_EXTRA_CA_CERTS node bench/compile_tenants.mjs "$TENANTS" "$OUT/js-no-ca" >/dev/null; e=$(now); node_no_ca+=($(( (e - s) / 1000 )))
+    s=$(now); env -u NODE_EXTRA_CA_CERTS node bench/compile_tenants.mjs "$TENANTS" "$(fresh)" >/dev/null; e=$(now); node_no_ca+=($(( (e - s) / 1000 )))
   fi
 done
-cmp -s "$OUT/rs/manifests.yaml" "$OUT/js/manifests.yaml" && cmp -s "$OUT/rs/manifests.yaml" "$OUT/rs-first/manifests.yaml" && same=identical || same=DIFFERENT
+cmp -s "$rs/manifests.yaml" "$js/manifests.yaml" && cmp -s "$rs/manifests.yaml" "$first/manifests.yaml" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 r=$(median "${rust[@]}"); j=$(median "${node[@]}"); ri=$(median "${rust_in[@]}"); ji=$(median "${node_in[@]}"); jb=$(median "${node_build[@]}"); rfi=$(median "${rust_first_in[@]}"); rfb=$(median "${rust_first_build[@]}")
 # Start-up alone, medians of RUNS: the bare interpreter (`node -e 0`, the floor of any Node

@@ -14,17 +14,22 @@ RUNS="${2:-9}"
 PY="${MOORAGE_VENV:-$HOME/.cache/moorage/venv}/bin/python"
 cargo build -q --release -p moorage-bench --bin compile_tenants
 BIN="$CARGO_TARGET_DIR/release/compile_tenants"
-OUT="$(mktemp -d)"
+# Output under $HOME/.cache/moorage (not /tmp, where file creation is slow on the project's
+# machine: see bench/p1_cdk8s.sh), each run into a folder of its own (no file replaced).
+BENCH_DIR="${MOORAGE_BENCH_DIR:-$HOME/.cache/moorage}"
+mkdir -p "$BENCH_DIR"
+OUT="$(mktemp -d "$BENCH_DIR/p5.XXXXXX")"
 trap 'rm -rf "$OUT"' EXIT
+fresh() { mktemp -d "$OUT/run.XXXXXX"; }
 now() { date +%s%N; }
 rust=() python=() rust_in=() python_in=()
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 in_us() { sed -n 's/.*"in_process_seconds": *\([0-9.]*\).*/\1/p' <<<"$1" | awk '{printf "%d", $1 * 1000000}'; }
 for _ in $(seq "$RUNS"); do
-  s=$(now); line=$("$BIN" "$TENANTS" "$OUT/rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
-  s=$(now); line=$("$PY" bench/compile_tenants.py "$TENANTS" "$OUT/py"); e=$(now); python+=($(( (e - s) / 1000 ))); python_in+=($(in_us "$line"))
+  s=$(now); rs=$(fresh); line=$("$BIN" "$TENANTS" "$rs"); e=$(now); rust+=($(( (e - s) / 1000 ))); rust_in+=($(in_us "$line"))
+  s=$(now); py=$(fresh); line=$("$PY" bench/compile_tenants.py "$TENANTS" "$py"); e=$(now); python+=($(( (e - s) / 1000 ))); python_in+=($(in_us "$line"))
 done
-cmp -s "$OUT/rs/manifests.yaml" "$OUT/py/manifests.yaml" && same=identical || same=DIFFERENT
+cmp -s "$rs/manifests.yaml" "$py/manifests.yaml" && same=identical || same=DIFFERENT
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 r=$(median "${rust[@]}"); p=$(median "${python[@]}"); ri=$(median "${rust_in[@]}"); pi=$(median "${python_in[@]}")
 pair_median() { paste -d' ' <(printf '%s\n' "${@:1:RUNS}") <(printf '%s\n' "${@:RUNS+1}") | awk '{printf "%.4f\n", $2 / $1}' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }

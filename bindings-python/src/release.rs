@@ -200,16 +200,31 @@ pub fn compile_tenants(py: Python<'_>, tenants: Vec<Tenant>) -> PyResult<String>
 
 /// Compiles many tenants with their releases to one YAML stream, in input order, on every core
 /// (the core's `YamlBatch`): `units` is any iterable of `(tenant, [releases])`, a generator
-/// included, and each unit is compiled without the GIL while Python builds the next. Returns
-/// the stream; with `path`, writes it there atomically instead (the core's writer, without the
-/// GIL) and returns `(objects, bytes)`.
+/// included, and each unit is compiled without the GIL while Python builds the next. A tenant or
+/// release may be a `Tenant`/`Release` or its spec as a dict (what `from_dict` takes): a dict is
+/// read and validated by the core's workers too, its problems reported with the batch's others
+/// (`ValidationError`, paths `tenants[i].tenant...`, `tenants[i].releases[j]...`). Returns the
+/// stream; with `path`, writes it there atomically instead (the core's writer, without the GIL)
+/// and returns `(objects, bytes)`.
 #[pyfunction]
 #[pyo3(signature = (units, *, path=None))]
 pub fn compile_many(py: Python<'_>, units: &Bound<'_, PyAny>, path: Option<std::path::PathBuf>) -> PyResult<Py<PyAny>> {
+    use moorage::compile::BatchInput;
     let mut batch = moorage::compile::YamlBatch::new();
     for unit in units.try_iter()? {
-        let (tenant, releases): (PyRef<'_, Tenant>, Vec<PyRef<'_, Release>>) = unit?.extract()?;
-        batch.push(tenant.inner.clone(), releases.iter().map(|r| r.inner.clone()).collect());
+        let (tenant, releases): (Bound<'_, PyAny>, Vec<Bound<'_, PyAny>>) = unit?.extract()?;
+        let tenant = match tenant.extract::<PyRef<'_, Tenant>>() {
+            Ok(t) => BatchInput::Built(std::sync::Arc::new(t.inner.clone())),
+            Err(_) => BatchInput::Json(spec_dict_text(&tenant, "Tenant")?),
+        };
+        let releases = releases
+            .iter()
+            .map(|r| match r.extract::<PyRef<'_, Release>>() {
+                Ok(r) => Ok(BatchInput::Built(std::sync::Arc::new(r.inner.clone()))),
+                Err(_) => spec_dict_text(r, "Release").map(BatchInput::Json),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        batch.push_input(tenant, releases);
     }
     let stream = py.detach(|| batch.finish()).map_err(|e| batch_error(py, e))?;
     match path {
@@ -219,6 +234,16 @@ pub fn compile_many(py: Python<'_>, units: &Bound<'_, PyAny>, path: Option<std::
             Ok((stream.objects, bytes).into_pyobject(py)?.into_any().unbind())
         }
     }
+}
+
+/// A spec dict as JSON text for the core's batch (translation only: the core reads and validates
+/// it); anything else is a `TypeError` naming what was expected.
+fn spec_dict_text(item: &Bound<'_, PyAny>, class: &str) -> PyResult<String> {
+    if !item.is_instance_of::<pyo3::types::PyDict>() {
+        let found = item.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!("compile_many: expected a {class} or its spec as a dict, got {found}")));
+    }
+    Ok(py_to_json(item)?.to_string())
 }
 
 fn batch_error(py: Python<'_>, e: moorage::compile::BatchError) -> PyErr {

@@ -96,8 +96,34 @@ def test_compile_many_from_a_generator_writes_the_file(tmp_path):
 
     with pytest.raises(RuntimeError, match="the caller's own error"):
         moorage.compile_many(failing())
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="expected a Tenant or its spec as a dict, got str"):
         moorage.compile_many([unit(0), ("not a tenant", [])])
+
+
+def test_compile_many_takes_spec_dicts_read_and_validated_by_the_core_workers():
+    """A tenant or release may be its spec as a dict (what from_dict takes): the same stream as the
+    objects built from it, and its problems come back with the batch's others."""
+
+    def specs(i: int, host: str = ""):
+        tenant = {"name": f"dict-{i}", "domains": [f"dict-{i}.test"], "members": [{"name": f"alice@dict-{i}.test", "role": "admin"}]}
+        release = {"tenant": f"dict-{i}", "app": "web", "version": "v1", "image": "nginx:1.27", "ports": [{"name": "http", "port": 8080}], "hosts": [host or f"dict-{i}.test"]}
+        return tenant, [release]
+
+    built = [(moorage.Tenant.from_dict(t), [moorage.Release.from_dict(r) for r in rs]) for t, rs in map(specs, range(6))]
+    # Dicts, objects, and a mix of both in one unit give the same stream.
+    mixed = [specs(i) if i % 3 == 0 else (built[i][0], specs(i)[1]) if i % 3 == 1 else built[i] for i in range(6)]
+    assert moorage.compile_many(mixed) == moorage.compile_many(built)
+    bad_tenant = {"name": "Not A Name"}
+    bad_release = dict(specs(1)[1][0], replicas="three")
+    with pytest.raises(moorage.ValidationError) as info:
+        moorage.compile_many([specs(0), (bad_tenant, [bad_release]), specs(2, "elsewhere.test")])
+    paths = [p for p, _ in info.value.errors]
+    assert any(p.startswith("tenants[1].tenant.name") for p in paths), paths
+    assert "tenants[1].releases[0].replicas" in paths, paths
+    assert "tenants[2].releases[0].hosts[0]" in paths, paths
+    assert not any(p.startswith("tenants[0]") for p in paths), paths
+    with pytest.raises(TypeError, match="expected a Release or its spec as a dict, got int"):
+        moorage.compile_many([(specs(0)[0], [3])])
 
 
 def test_json_schemas_of_the_spec_files():
