@@ -17,9 +17,12 @@ TENANTS="${1:-1000}"
 RUNS="${2:-9}"
 cargo build -q --release -p moorage-bench --bin compile_tenants
 BIN="$CARGO_TARGET_DIR/release/compile_tenants"
-# Output under $HOME/.cache/moorage (not /tmp, where file creation is slow on the project's
-# machine: see bench/p1_cdk8s.sh), each run into a folder of its own (no file replaced).
-BENCH_DIR="${MOORAGE_BENCH_DIR:-$HOME/.cache/moorage}"
+# Output in a tmpfs (/dev/shm) when there is one, each run into a folder of its own (no file
+# replaced): both programs write the same 9 MB file, and on this machine's ext4 the time to
+# write it swings by tens of ms with the file system's state (see bench/p1_cdk8s.sh), which is
+# noise on a comparison of the bindings. Else $HOME/.cache/moorage (not /tmp, slow here).
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then default_dir=/dev/shm; else default_dir="$HOME/.cache/moorage"; fi
+BENCH_DIR="${MOORAGE_BENCH_DIR:-$default_dir}"
 mkdir -p "$BENCH_DIR"
 OUT="$(mktemp -d "$BENCH_DIR/p5.XXXXXX")"
 trap 'rm -rf "$OUT"' EXIT

@@ -1,5 +1,5 @@
-"""The Python twin of bench/src/compile_tenants.rs: N tenants with one release each, built with the
-Python API, compiled and written as one YAML stream. Prints one line of JSON like the Rust binary.
+"""The Python twin of bench/src/compile_tenants.rs: N tenants with one release each, written as spec
+dicts, compiled and written as one YAML stream. Prints one line of JSON like the Rust binary.
 
     python bench/compile_tenants.py [N] [OUT_DIR]
 """
@@ -11,21 +11,26 @@ import moorage
 
 
 def tenant_and_release(i: int):
+    # The specs as dicts in the spec files' form (what Tenant.from_dict and Release.from_dict take),
+    # the plain Python way of writing them: compile_many hands them to the core's workers, which
+    # read and validate them (what the constructors do on this thread) while Python writes the
+    # next. (Built with the keyword constructors instead, the same units take ~9% longer in
+    # process: 53.6 vs 49.1 ms, medians of 11 alternated runs, 2026-11-26 09:45 UTC.)
     name = f"customer-{i:04}"
-    tenant = moorage.Tenant(
-        name,
-        display_name=f"Customer {i}",
-        labels={"plan": "business" if i % 3 == 0 else "standard"},
-        quota=moorage.Quota(limits_cpu="4", limits_memory="8Gi", requests_cpu="2", requests_memory="4Gi", pods=20),
-        members={f"admin@{name}.test": "admin"},
-        domains=[f"{name}.shop.test"],
-    )
-    release = moorage.Release(
-        tenant, "webserver", "v1",
-        image="nginxinc/nginx-unprivileged:1.27", replicas=3, ports=[{"name": "http", "port": 8080}],
-        resources={"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
-        config_files={"index.html": f"<h1>{name}</h1>"}, hosts=[f"{name}.shop.test"], strategy=moorage.BlueGreen(),
-    )
+    tenant = {
+        "name": name,
+        "displayName": f"Customer {i}",
+        "labels": {"plan": "business" if i % 3 == 0 else "standard"},
+        "quota": {"limits": {"cpu": "4", "memory": "8Gi"}, "requests": {"cpu": "2", "memory": "4Gi"}, "pods": 20},
+        "members": [{"name": f"admin@{name}.test", "role": "admin"}],
+        "domains": [f"{name}.shop.test"],
+    }
+    release = {
+        "tenant": name, "app": "webserver", "version": "v1",
+        "image": "nginxinc/nginx-unprivileged:1.27", "replicas": 3, "ports": [{"name": "http", "port": 8080}],
+        "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+        "config": {"files": {"index.html": f"<h1>{name}</h1>"}}, "hosts": [f"{name}.shop.test"], "strategy": {"type": "blueGreen"},
+    }
     return tenant, [release]
 
 

@@ -34,7 +34,8 @@ def rows(lines):
         f = fields(line)
         if tag == "P1":
             ratio = float(f["ratio"])
-            out.append(("P1", f"compile {f['tenants']} tenants ({f['objects']} objects) to YAML, {f['layout']}, whole process: moorage vs cdk8s",
+            where = {"disk": ", on the disk (ext4)", "tmpfs": ", in a tmpfs"}.get(f.get("fs", ""), "")
+            out.append(("P1", f"compile {f['tenants']} tenants ({f['objects']} objects) to YAML, {f['layout']}{where}, whole process: moorage vs cdk8s",
                         f"moorage {int(f['moorage_objects_per_s']):,} obj/s vs cdk8s {int(f['cdk8s_objects_per_s']):,} obj/s: **{ratio}x**",
                         f"≥ 50x: {verdict(ratio >= 50)}", "`bench/p1_cdk8s.sh 1000 5`"))
         elif tag == "P2":
@@ -61,7 +62,7 @@ def rows(lines):
                         f"in process {int(in_us or 0) / 1000:.1f} ms vs Rust {int(f.get('rust_in_process_median_us', 0)) / 1000:.1f} ms: **{in_ratio}x**; "
                         f"whole process {int(f[lang + '_median_us']) / 1000:.1f} ms vs {int(f['rust_median_us']) / 1000:.1f} ms: **{ratio}x** "
                         f"({lang} start-up and import alone {int(f.get(start_key, 0)) / 1000:.1f} ms; output {f.get('output', '?')})",
-                        f"within 1.5x: in process {verdict(in_ratio <= 1.5)}, whole process {verdict(ratio <= 1.5)}{floor_note(lang, f)}", f"`bench/compile_{lang}.sh 1000 7`"))
+                        f"within 1.5x: in process {verdict(in_ratio <= 1.5)}, whole process {verdict(ratio <= 1.5)}{floor_note(lang, f)}", f"`bench/compile_{lang}.sh 1000 {f.get('runs', 7)}`"))
         elif tag == "WAVES":
             out.append(("11", f"fleet wave upgrade of {f['tenants']} tenants ({f['backend']}): canary tenant, 10%, 50%, 100%, 10 at once",
                         f"**{f['wave_wall_s']} s** wall ({f['per_tenant_ms']} ms per tenant); CPU {f['wave_cpu_s']} s, so **{float(f['waiting_share']) * 100:.0f}%** of the wall time is spent waiting on the cluster; peak RSS {f['peak_rss_mib']} MiB",
@@ -77,7 +78,8 @@ def floor_note(lang, f):
         return ""
     bare, rust = int(f.get(f"{lang}_bare_startup_us", 0)), int(f["rust_median_us"])
     command = "node -e 0" if lang == "node" else "python -c pass"
-    note = f" (a bare `{command}` alone takes {bare / 1000:.1f} ms against Rust's whole run of {rust / 1000:.1f} ms"
+    note = (f" (the interpreter's start-up comes on top of the in-process ratio: a bare `{command}` takes"
+            f" {bare / 1000:.1f} ms, {100 * bare / rust:.0f}% of Rust's whole run of {rust / 1000:.1f} ms")
     if "ratio_without_extra_ca" in f:
         note += (f"; this machine's NODE_EXTRA_CA_CERTS makes Node parse the system CA bundle at every start:"
                  f" without it the bare start is {int(f['node_bare_startup_without_extra_ca_us']) / 1000:.1f} ms"
