@@ -53,6 +53,14 @@ pub(crate) fn reconcile_all(state: &mut State) {
     reconcile(state);
 }
 
+/// After the injected failures changed: every namespace's due instants may have moved (a pod that
+/// was to become ready now fails, or the reverse), so all are recomputed, and everything is
+/// reconciled.
+pub(crate) fn failures_changed(state: &mut State) {
+    state.due_all_stale = true;
+    reconcile_all(state);
+}
+
 /// Advances the clock by `duration`, stopping at each instant where something was due. At each
 /// instant only the namespaces with something due (readiness, back-offs, deadlines, finalizers)
 /// are reconciled, so the cost of time passing grows with what is due, not with the cluster.

@@ -191,8 +191,7 @@ impl SimulatedCluster {
     pub fn inject(&self, failure: ImageFailure) {
         let mut state = self.lock();
         state.failures.push(failure);
-        state.due_all_stale = true;
-        controllers::reconcile_all(&mut state);
+        controllers::failures_changed(&mut state);
     }
 
     /// Installs the Gateway API CRDs: `HTTPRoute` is served from now on (see [`SimOptions::gateway_api`]).
@@ -204,8 +203,7 @@ impl SimulatedCluster {
     pub fn clear_failures(&self) {
         let mut state = self.lock();
         state.failures.clear();
-        state.due_all_stale = true;
-        controllers::reconcile_all(&mut state);
+        controllers::failures_changed(&mut state);
     }
 
     /// The injected failures.
