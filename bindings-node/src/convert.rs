@@ -6,25 +6,6 @@ use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object
 use napi::{Env, ValueType};
 use serde_json::Value;
 
-/// A plain JavaScript value (object, array, string, number, boolean) as JSON, with `null` and
-/// `undefined` members left out (a spec's absent field), as the spec file form.
-pub fn to_json(env: &Env, value: Unknown<'_>) -> napi::Result<Value> {
-    let mut v: Value = env.from_js_value(value)?;
-    drop_nulls(&mut v);
-    Ok(v)
-}
-
-fn drop_nulls(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.retain(|_, x| !x.is_null());
-            m.values_mut().for_each(drop_nulls);
-        }
-        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
-        _ => {}
-    }
-}
-
 /// The JSON form of a core value (its serde form: the keys of a spec file).
 pub fn spec_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()

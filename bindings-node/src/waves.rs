@@ -11,7 +11,7 @@ use napi_derive::napi;
 use serde_json::{json, Value};
 
 use crate::cluster::seconds;
-use crate::convert::{text_or_file, to_json};
+use crate::convert::text_or_file;
 use crate::errors::{self, Failure};
 use crate::fleet::Fleet;
 use crate::progress::{self, ProgressCallback};
@@ -50,22 +50,28 @@ pub fn wave_event_json(p: &WaveProgress) -> Value {
     }
 }
 
-/// A plan's text: YAML/JSON text or a file's, or an object's JSON (the keys of a plan file); with
-/// whether it came from an object.
-fn plan_text(env: &Env, plan: Unknown<'_>) -> napi::Result<(String, bool)> {
-    if plan.get_type()? == ValueType::String {
-        return Ok((text_or_file(env.from_js_value(plan)?)?, false));
-    }
-    Ok((to_json(env, plan)?.to_string(), true))
+/// A plan as given: YAML/JSON text (or a file's), or an object as its JSON value (the keys of a
+/// plan file).
+enum PlanInput {
+    Text(String),
+    Object(Value),
 }
 
-/// The plan, read and validated by the core's reader. Built from JavaScript values, the JSON
-/// text's line numbers mean nothing to the caller: none is reported then.
-fn plan_from(text: &str, from_object: bool) -> Result<WavePlan, Failure> {
-    moorage::spec::wave_plan_from_yaml(text).map_err(|e| match e {
-        moorage::spec::SpecError::Parse { path, message, .. } if from_object => errors::spec(&moorage::spec::SpecError::Parse { path, line: None, message }),
-        e => errors::spec(&e),
-    })
+fn plan_input(env: &Env, plan: Unknown<'_>) -> napi::Result<PlanInput> {
+    if plan.get_type()? == ValueType::String {
+        return Ok(PlanInput::Text(text_or_file(env.from_js_value(plan)?)?));
+    }
+    Ok(PlanInput::Object(env.from_js_value(plan)?))
+}
+
+/// The plan, read and validated by the core's readers (an object's `null` members are absent,
+/// and its problems carry no line: the core's `wave_plan_from_value`).
+fn plan_from(input: &PlanInput) -> Result<WavePlan, Failure> {
+    match input {
+        PlanInput::Text(text) => moorage::spec::wave_plan_from_yaml(text),
+        PlanInput::Object(value) => moorage::spec::wave_plan_from_value(value),
+    }
+    .map_err(|e| errors::spec(&e))
 }
 
 fn wave_options(o: WaveOptionsJs) -> napi::Result<(WaveOptions, Option<std::sync::Arc<progress::Deliveries>>)> {
@@ -90,11 +96,11 @@ impl Fleet {
     /// `PLAN_EXISTS`. An invalid plan: `VALIDATION` (every path) or `SPEC`, before any API call.
     #[napi(ts_args_type = "plan: WavePlanSpec | string, options?: WaveOptions", ts_return_type = "Promise<WaveState>")]
     pub fn start_waves<'env>(&self, env: &'env Env, plan: Unknown<'_>, options: Option<WaveOptionsJs>) -> napi::Result<PromiseRaw<'env, Value>> {
-        let (text, from_object) = plan_text(env, plan)?;
+        let plan = plan_input(env, plan)?;
         let (options, deliveries) = wave_options(options.unwrap_or_default())?;
         let fleet = self.inner.clone();
         let run = async move {
-            let plan = plan_from(&text, from_object)?;
+            let plan = plan_from(&plan)?;
             waves::start(&fleet, &plan, &options).await.map_err(|e| errors::waves(&e))
         };
         progress::run(env, deliveries, run, state_json)

@@ -128,6 +128,10 @@ test('a bad plan is refused before any API call: VALIDATION with every path, SPE
   assert.equal(unknown.line, null, 'built from an object: no line')
   const yaml = await rejection(fleet.startWaves('name: p\napp: shop\nversion: "2.0"\nimage: x:1\nwavez: [100]\n'))
   assert.deepEqual([yaml.code, yaml.line], ['SPEC', 5])
+  // null and undefined are absent members (as None is in Python): the plan is read, and only then
+  // found to select nothing.
+  const absent = await rejection(fleet.startWaves({ name: 'p', app: 'shop', version: '2.0', image: 'registry.test/shop:2.0', canaryTenants: null, failureBudget: undefined }))
+  assert.equal(absent.code, 'NOTHING_SELECTED', absent.message)
 
   const mars = await rejection(fleet.startWaves({ name: 'p', app: 'shop', version: '2.0', image: 'registry.test/shop:2.0', selection: { clusters: ['mars'] } }))
   assert.deepEqual([mars.code, mars.cluster], ['UNKNOWN_CLUSTER', 'mars'])

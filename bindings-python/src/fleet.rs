@@ -24,7 +24,11 @@ pub struct Fleet {
 
 /// A plan from a dict, or from a YAML/JSON file or text, through the core's reader.
 fn plan_from(py: Python<'_>, plan: &Bound<'_, PyAny>) -> PyResult<WavePlan> {
-    let text = if plan.is_instance_of::<PyDict>() { py_to_json(plan)?.to_string() } else { text_or_file(plan)? };
+    if plan.is_instance_of::<PyDict>() {
+        let value = py_to_json(plan)?;
+        return moorage::spec::wave_plan_from_value(&value).map_err(|e| errors::spec(py, &e));
+    }
+    let text = text_or_file(plan)?;
     py.detach(|| moorage::spec::wave_plan_from_yaml(&text)).map_err(|e| errors::spec(py, &e))
 }
 
@@ -87,7 +91,15 @@ impl Fleet {
     /// usable. Returns `(cluster, changes)`.
     /// `force` takes over fields another field manager changed (default: `Conflict`).
     #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0, force=false))]
-    fn apply_tenant(&self, py: Python<'_>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64, force: bool) -> PyResult<(String, usize)> {
+    fn apply_tenant(
+        &self,
+        py: Python<'_>,
+        tenant: &Tenant,
+        pin: Option<String>,
+        labels: Option<BTreeMap<String, String>>,
+        timeout: f64,
+        force: bool,
+    ) -> PyResult<(String, usize)> {
         let placement = match pin {
             Some(p) => Placement::Pinned(p),
             None => Placement::Rule { required_labels: labels.unwrap_or_default() },
@@ -100,7 +112,15 @@ impl Fleet {
 
     /// `apply_tenant`, as a coroutine.
     #[pyo3(signature = (tenant, *, pin=None, labels=None, timeout=60.0, force=false))]
-    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, pin: Option<String>, labels: Option<BTreeMap<String, String>>, timeout: f64, force: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn a_apply_tenant<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: &Tenant,
+        pin: Option<String>,
+        labels: Option<BTreeMap<String, String>>,
+        timeout: f64,
+        force: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let placement = match pin {
             Some(p) => Placement::Pinned(p),
             None => Placement::Rule { required_labels: labels.unwrap_or_default() },

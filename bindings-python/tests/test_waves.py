@@ -117,6 +117,13 @@ def test_a_bad_plan_lists_every_path():
     with pytest.raises(moorage.SpecError) as unknown:
         fleet.start_waves({"name": "p", "app": "shop", "version": "2.0", "image": "x:1", "wavez": [100]})
     assert unknown.value.path.startswith("plan")
+    assert unknown.value.line is None, "built from a dict: no line"
+    with pytest.raises(moorage.SpecError) as from_yaml:
+        fleet.start_waves('name: p\napp: shop\nversion: "2.0"\nimage: x:1\nwavez: [100]\n')
+    assert from_yaml.value.line == 5
+    # None is an absent member (as null is in Node): the plan is read, and only then found to select nothing.
+    with pytest.raises(moorage.NothingSelected):
+        fleet.start_waves({"name": "p", "app": "shop", "version": "2.0", "image": "registry.test/shop:2.0", "canaryTenants": None, "failureBudget": None})
     with pytest.raises(moorage.UnknownCluster) as unknown_cluster:
         fleet.start_waves({"name": "p", "app": "shop", "version": "2.0", "image": "registry.test/shop:2.0", "selection": {"clusters": ["mars"]}})
     assert unknown_cluster.value.cluster == "mars"

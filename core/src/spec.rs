@@ -105,7 +105,8 @@ fn parse_json<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecErro
     if let Ok(spec) = serde_json::from_str::<T>(text) {
         return Ok(spec);
     }
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| SpecError::Parse { path: root.to_string(), line: None, message: format!("not JSON: {e}") })?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| SpecError::Parse { path: root.to_string(), line: None, message: format!("not JSON: {e}") })?;
     parse_value(&value, root)
 }
 
@@ -151,6 +152,13 @@ pub fn wave_plan_from_yaml(text: &str) -> Result<crate::waves::WavePlan, SpecErr
     Ok(crate::waves::WavePlan::from_spec(parse::<crate::waves::WavePlanSpec>(text, "plan")?)?)
 }
 
+/// [`wave_plan_from_yaml`] of a plan held as a JSON value (a Python dict or a JavaScript object
+/// converted): `null` members are absent, and a problem names the field with no line, as
+/// [`tenant_from_value`] does.
+pub fn wave_plan_from_value(value: &serde_json::Value) -> Result<crate::waves::WavePlan, SpecError> {
+    Ok(crate::waves::WavePlan::from_spec(parse_value::<crate::waves::WavePlanSpec>(value, "plan")?)?)
+}
+
 /// Writes a tenant's spec as YAML.
 pub fn tenant_to_yaml(tenant: &Tenant) -> Result<String, serde_yaml::Error> {
     serde_yaml::to_string(tenant.spec())
@@ -176,7 +184,9 @@ mod tests {
 
     #[test]
     fn json_problems_name_the_field_without_a_line() {
-        let Err(SpecError::Parse { path, line, message }) = release_from_json(r#"{"tenant":"acme","app":"web","version":"v1","image":"nginx","replicas":"three"}"#) else {
+        let Err(SpecError::Parse { path, line, message }) =
+            release_from_json(r#"{"tenant":"acme","app":"web","version":"v1","image":"nginx","replicas":"three"}"#)
+        else {
             panic!("replicas is not a number")
         };
         assert_eq!((path.as_str(), line), ("release.replicas", None), "{message}");
@@ -186,5 +196,19 @@ mod tests {
         let fields = invalid.into_validation_errors().into_errors();
         assert_eq!(fields.len(), 1, "{fields:?}");
         assert!(fields[0].path.starts_with("tenant.name"), "{fields:?}");
+    }
+
+    #[test]
+    fn wave_plans_held_as_values_read_like_yaml_ones() {
+        let value = serde_json::json!({"name": "p", "app": "shop", "version": "2.0", "image": "registry.test/shop:2.0", "canaryTenants": null, "waves": [50, 100], "failureBudget": null});
+        let plan = wave_plan_from_value(&value).expect("nulls are absent members");
+        let yaml = wave_plan_from_yaml("name: p\napp: shop\nversion: '2.0'\nimage: registry.test/shop:2.0\nwaves: [50, 100]\n").expect("valid");
+        assert_eq!(plan.spec(), yaml.spec());
+        let Err(SpecError::Parse { path, line, .. }) =
+            wave_plan_from_value(&serde_json::json!({"name": "p", "app": "shop", "version": "2.0", "image": "x:1", "waves": "all"}))
+        else {
+            panic!("waves is not a list")
+        };
+        assert_eq!((path.as_str(), line), ("plan.waves", None));
     }
 }

@@ -10,6 +10,16 @@ fuzz_target!(|data: &[u8]| {
             let _ = moorage::compile(&tenant, &[]).expect("a valid tenant compiles");
         }
         let _ = moorage::spec::release_from_yaml(text);
+        // A wave plan held as a JSON value (the bindings' dicts and objects) is read as its text is.
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+            if let Err(e) = moorage::spec::wave_plan_from_value(&value) {
+                let problems = e.into_validation_errors();
+                assert!(problems.errors().iter().all(|p| p.path.starts_with("plan")), "{problems}");
+                if !contains_null(&value) {
+                    assert!(moorage::spec::wave_plan_from_yaml(text).is_err(), "value refused but its YAML reading accepted: {text}");
+                }
+            }
+        }
         // The JSON readers (bindings, batches) accept what the YAML reader accepts from JSON text,
         // and a refusal always names a field (a path under the spec's root).
         for (json, yaml) in [

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 /// Largest body read (Prometheus answers to range queries can be large).
+#[cfg(feature = "analysis-http")]
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Why an HTTP request got no answer.
