@@ -66,6 +66,20 @@ run_tests() {
   cargo clippy -p moorage-node -p moorage-python -- -D warnings 2>&1 | tail -n 40 || failed=1
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
 
+  step "Rust: cargo fmt --check (rustfmt.toml), and the core crate's features one at a time (clippy -D warnings)"
+  if ! cargo fmt --version >/dev/null 2>&1; then
+    rustup component add rustfmt || echo "error: cargo fmt is missing and could not be installed" >&2
+  fi
+  cargo fmt --all --check 2>&1 | tail -n 40 || failed=1
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  cargo fmt --manifest-path core/fuzz/Cargo.toml --check 2>&1 | tail -n 40 || failed=1
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  # The library picks no Kubernetes version (its users do): v1_36 here, as the bindings and tests.
+  for features in "" cluster analysis-http; do
+    cargo clippy -p moorage --no-default-features --features "k8s-openapi/v1_36${features:+,$features}" -- -D warnings 2>&1 | tail -n 40 || failed=1
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  done
+
   step "Rust: cargo test --workspace (simulated cluster${MOORAGE_TEST_KUBECONFIG:+ and the real control plane})"
   cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || failed=1
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1

@@ -162,9 +162,11 @@ pub fn spec(e: &SpecError) -> Failure {
 pub fn backend(e: &BackendError) -> Failure {
     let object = e.object().map(ToString::to_string);
     match e {
-        BackendError::QuotaExceeded { quota, resource, requested, used, limit, .. } => {
-            Failure::new("QUOTA_EXCEEDED", e, json!({"object": object, "quota": quota, "resource": resource, "requested": requested, "used": used, "limit": limit}))
-        }
+        BackendError::QuotaExceeded { quota, resource, requested, used, limit, .. } => Failure::new(
+            "QUOTA_EXCEEDED",
+            e,
+            json!({"object": object, "quota": quota, "resource": resource, "requested": requested, "used": used, "limit": limit}),
+        ),
         BackendError::Forbidden { message, .. } => Failure::new("FORBIDDEN", e, json!({"object": object, "detail": message})),
         BackendError::Conflict { field, manager, .. } => Failure::new("CONFLICT", e, json!({"object": object, "field": field, "manager": manager})),
         BackendError::Invalid { causes, .. } => {
@@ -172,9 +174,15 @@ pub fn backend(e: &BackendError) -> Failure {
             Failure::new("INVALID_OBJECT", e, json!({"object": object, "causes": causes}))
         }
         BackendError::NotFound { .. } => Failure::new("NOT_FOUND", e, json!({ "object": object })),
-        BackendError::MissingKind { api_version, kind, hint } => Failure::new("MISSING_KIND", e, json!({"object": object, "apiVersion": api_version, "kind": kind, "hint": hint})),
-        BackendError::Timeout { waiting_for, seconds, .. } => Failure::new("TIMEOUT", e, json!({"object": object, "waitingFor": waiting_for, "seconds": seconds})),
-        BackendError::Unavailable { attempts, message, .. } => Failure::new("UNAVAILABLE", e, json!({"object": object, "attempts": attempts, "detail": message})),
+        BackendError::MissingKind { api_version, kind, hint } => {
+            Failure::new("MISSING_KIND", e, json!({"object": object, "apiVersion": api_version, "kind": kind, "hint": hint}))
+        }
+        BackendError::Timeout { waiting_for, seconds, .. } => {
+            Failure::new("TIMEOUT", e, json!({"object": object, "waitingFor": waiting_for, "seconds": seconds}))
+        }
+        BackendError::Unavailable { attempts, message, .. } => {
+            Failure::new("UNAVAILABLE", e, json!({"object": object, "attempts": attempts, "detail": message}))
+        }
     }
 }
 
@@ -188,7 +196,11 @@ pub fn rollout(e: &RolloutError) -> Failure {
         RolloutError::Stuck { version, cause, object, message, events } => {
             let detail = serde_json::to_value(cause).unwrap_or_default();
             let kind = detail.get("cause").cloned().unwrap_or_default();
-            Failure::new("ROLLOUT_STUCK", e, json!({"version": version, "cause": kind, "causeDetail": detail, "object": object.to_string(), "detail": message, "events": events}))
+            Failure::new(
+                "ROLLOUT_STUCK",
+                e,
+                json!({"version": version, "cause": kind, "causeDetail": detail, "object": object.to_string(), "detail": message, "events": events}),
+            )
         }
         RolloutError::VersionSelected { app, version } => Failure::new("VERSION_SELECTED", e, json!({"app": app, "version": version})),
         RolloutError::NoSuchRevision { app, revision } => Failure::new("NO_SUCH_REVISION", e, json!({"app": app, "revision": revision})),

@@ -42,7 +42,8 @@ impl Monitoring {
     /// returns their paths.
     #[napi]
     pub fn write_files(&self, dir: String) -> napi::Result<Vec<String>> {
-        let paths = self.inner.write_files(std::path::Path::new(&dir), &self.tenant).map_err(|e| napi::Error::from_reason(format!("writing into {dir}: {e}")))?;
+        let paths =
+            self.inner.write_files(std::path::Path::new(&dir), &self.tenant).map_err(|e| napi::Error::from_reason(format!("writing into {dir}: {e}")))?;
         Ok(paths.iter().map(|p| p.display().to_string()).collect())
     }
 }

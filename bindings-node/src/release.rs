@@ -181,11 +181,10 @@ pub struct CompiledFile {
 pub fn compile_many_to_file<'env>(env: &'env Env, units: Vec<(&Tenant, Vec<&Release>)>, path: String) -> napi::Result<PromiseRaw<'env, CompiledFile>> {
     let units: Vec<(Arc<moorage::Tenant>, Vec<Arc<moorage::Release>>)> =
         units.into_iter().map(|(t, rs)| (t.inner.clone(), rs.into_iter().map(|r| r.inner.clone()).collect())).collect();
-    spawn(
-        env,
-        async move { moorage::compile_many_to_file(&units, std::path::Path::new(&path)).map_err(batch_failure) },
-        |w| CompiledFile { objects: u32::try_from(w.objects).unwrap_or(u32::MAX), bytes: w.bytes as f64 },
-    )
+    spawn(env, async move { moorage::compile_many_to_file(&units, std::path::Path::new(&path)).map_err(batch_failure) }, |w| CompiledFile {
+        objects: u32::try_from(w.objects).unwrap_or(u32::MAX),
+        bytes: w.bytes as f64,
+    })
 }
 
 pub(crate) fn batch_failure(e: moorage::compile::BatchError) -> errors::Failure {

@@ -173,14 +173,22 @@ pub fn progress_json(p: &Progress) -> Value {
         Progress::ScaledDown { version } => json!({"event": "scaledDown", "version": version}),
         Progress::Pruned { version } => json!({"event": "pruned", "version": version}),
         Progress::Done { revision, version } => json!({"event": "done", "revision": revision, "version": version}),
-        Progress::WeightSet { requested, actual, canary, total } => json!({"event": "weightSet", "requested": requested, "actual": actual, "canary": canary, "total": total}),
+        Progress::WeightSet { requested, actual, canary, total } => {
+            json!({"event": "weightSet", "requested": requested, "actual": actual, "canary": canary, "total": total})
+        }
         Progress::Paused { version, step, note } => json!({"event": "paused", "version": version, "step": step, "note": note}),
         Progress::Aborted { version } => json!({"event": "aborted", "version": version}),
-        Progress::AnalysisFinished { name, gate, verdict, reason } => json!({"event": "analysisFinished", "name": name, "gate": gate, "verdict": verdict.as_str(), "reason": reason}),
+        Progress::AnalysisFinished { name, gate, verdict, reason } => {
+            json!({"event": "analysisFinished", "name": name, "gate": gate, "verdict": verdict.as_str(), "reason": reason})
+        }
     }
 }
 
-fn options(timeout: Option<f64>, wait_for_scale_down: Option<bool>, on_progress: Option<ProgressCallback>) -> napi::Result<(RolloutOptions, Option<Arc<Deliveries>>)> {
+fn options(
+    timeout: Option<f64>,
+    wait_for_scale_down: Option<bool>,
+    on_progress: Option<ProgressCallback>,
+) -> napi::Result<(RolloutOptions, Option<Arc<Deliveries>>)> {
     let mut options = RolloutOptions::default();
     if let Some(t) = timeout {
         options.timeout = seconds(t)?;
@@ -209,7 +217,13 @@ impl Cluster {
     /// Rolls `release` out for `tenant` with the release's strategy. The quota preflight runs
     /// first: `QUOTA_INSUFFICIENT` means nothing was created.
     #[napi(ts_args_type = "tenant: Tenant, release: Release, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
-    pub fn rollout<'env>(&self, env: &'env Env, tenant: &Tenant, release: &Release, options: Option<RolloutOptionsJs>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+    pub fn rollout<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        release: &Release,
+        options: Option<RolloutOptionsJs>,
+    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o = options.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
@@ -219,7 +233,13 @@ impl Cluster {
     /// Finishes the rollout of `app` in progress, whatever step its driver stopped at; `null`
     /// when nothing was in progress.
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport | null>")]
-    pub fn resume<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<RolloutOptionsJs>) -> napi::Result<PromiseRaw<'env, Option<RolloutReport>>> {
+    pub fn resume<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        app: String,
+        options: Option<RolloutOptionsJs>,
+    ) -> napi::Result<PromiseRaw<'env, Option<RolloutReport>>> {
         let o = options.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
@@ -228,7 +248,13 @@ impl Cluster {
 
     /// Switches traffic to the version waiting for promotion; a paused canary goes to 100%.
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
-    pub fn promote<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<RolloutOptionsJs>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+    pub fn promote<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        app: String,
+        options: Option<RolloutOptionsJs>,
+    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o = options.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
@@ -237,7 +263,13 @@ impl Cluster {
 
     /// Aborts the canary of `app` in progress: all traffic back on the stable version.
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
-    pub fn abort<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<RolloutOptionsJs>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+    pub fn abort<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        app: String,
+        options: Option<RolloutOptionsJs>,
+    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o = options.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
@@ -246,7 +278,13 @@ impl Cluster {
 
     /// Rolls out again the newest revision of `app` that failed or was aborted.
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
-    pub fn retry<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<RolloutOptionsJs>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+    pub fn retry<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        app: String,
+        options: Option<RolloutOptionsJs>,
+    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o = options.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
@@ -256,7 +294,13 @@ impl Cluster {
     /// Rolls back to revision `to` (default: the last one that succeeded before the live one),
     /// restoring its image and config; instant while the old version is warm.
     #[napi(ts_return_type = "Promise<RolloutReport>")]
-    pub fn rollback<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<RollbackOptions>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+    pub fn rollback<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        app: String,
+        options: Option<RollbackOptions>,
+    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o = options.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant, to) = (self.backend.clone(), tenant.inner.clone(), o.to);

@@ -73,7 +73,6 @@ fn usage_js(u: usage::Usage) -> Usage {
     Usage { cpu_core_hours: u.cpu_core_hours, memory_gib_hours: u.memory_gib_hours, storage_gib_days: u.storage_gib_days, requests: u.requests }
 }
 
-
 /// The core's period (`VALIDATION` naming the field otherwise): `last` through the core's duration reader and `Period::last`, or the bounds as given.
 fn period(p: UsagePeriod) -> napi::Result<Result<Period, Failure>> {
     if let Some(last) = &p.last {

@@ -12,41 +12,20 @@ use crate::errors;
 
 /// The core's `Analysis` from its spec form; a malformed one is a `SpecError` at `path`.
 fn analysis_from_json(py: Python<'_>, spec: Value) -> PyResult<moorage::Analysis> {
-    serde_json::from_value(spec).map_err(|e| {
-        errors::spec(
-            py,
-            &moorage::spec::SpecError::Parse {
-                path: "analysis".into(),
-                line: None,
-                message: e.to_string(),
-            },
-        )
-    })
+    serde_json::from_value(spec).map_err(|e| errors::spec(py, &moorage::spec::SpecError::Parse { path: "analysis".into(), line: None, message: e.to_string() }))
 }
 
 /// The spec form of an analysis: its name, measurements and one provider's fields.
-fn spec(
-    name: String,
-    measurements: (Option<String>, Option<u32>, Option<u32>),
-    provider: &str,
-    fields: Vec<(&str, Option<Value>)>,
-) -> Value {
+fn spec(name: String, measurements: (Option<String>, Option<u32>, Option<u32>), provider: &str, fields: Vec<(&str, Option<Value>)>) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), Value::String(name));
     let (interval, count, failure_limit) = measurements;
-    for (k, v) in [
-        ("interval", interval.map(Value::String)),
-        ("count", count.map(Value::from)),
-        ("failureLimit", failure_limit.map(Value::from)),
-    ] {
+    for (k, v) in [("interval", interval.map(Value::String)), ("count", count.map(Value::from)), ("failureLimit", failure_limit.map(Value::from))] {
         if let Some(v) = v {
             m.insert(k.into(), v);
         }
     }
-    let provider_fields: Map<String, Value> = fields
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-        .collect();
+    let provider_fields: Map<String, Value> = fields.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect();
     m.insert(provider.into(), Value::Object(provider_fields));
     Value::Object(m)
 }
@@ -55,11 +34,7 @@ fn spec(
 fn env_json(env: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Value>> {
     Ok(match env {
         Some(d) if d.is_instance_of::<PyDict>() => match py_to_json(d)? {
-            Value::Object(map) => Some(Value::Array(
-                map.into_iter()
-                    .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
-                    .collect(),
-            )),
+            Value::Object(map) => Some(Value::Array(map.into_iter().map(|(name, value)| serde_json::json!({"name": name, "value": value})).collect())),
             other => Some(other),
         },
         Some(other) => Some(py_to_json(other)?),
@@ -101,12 +76,7 @@ impl Analysis {
             ("successCondition", Some(Value::String(success_condition))),
             ("timeout", timeout.map(Value::String)),
         ];
-        Ok(Analysis {
-            inner: analysis_from_json(
-                py,
-                spec(name, (interval, count, failure_limit), "prometheus", fields),
-            )?,
-        })
+        Ok(Analysis { inner: analysis_from_json(py, spec(name, (interval, count, failure_limit), "prometheus", fields))? })
     }
 
     /// A verification Job running `command` in `image`; its pod gets `PREVIEW_URL`, the new
@@ -131,12 +101,7 @@ impl Analysis {
             ("env", env_json(env)?),
             ("timeout", timeout.map(Value::String)),
         ];
-        Ok(Analysis {
-            inner: analysis_from_json(
-                py,
-                spec(name, (interval, count, failure_limit), "job", fields),
-            )?,
-        })
+        Ok(Analysis { inner: analysis_from_json(py, spec(name, (interval, count, failure_limit), "job", fields))? })
     }
 
     /// An HTTP GET of `path` on the new version's Service (or of a full `url`), which must answer
@@ -163,24 +128,13 @@ impl Analysis {
             ("bodyContains", body_contains.map(Value::String)),
             ("timeout", timeout.map(Value::String)),
         ];
-        Ok(Analysis {
-            inner: analysis_from_json(
-                py,
-                spec(name, (interval, count, failure_limit), "http", fields),
-            )?,
-        })
+        Ok(Analysis { inner: analysis_from_json(py, spec(name, (interval, count, failure_limit), "http", fields))? })
     }
 
     /// An analysis from its spec form (an entry of a release's `analyses`).
     #[classmethod]
-    fn from_dict(
-        _cls: &Bound<'_, PyType>,
-        py: Python<'_>,
-        spec: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        Ok(Analysis {
-            inner: analysis_from_json(py, py_to_json(spec)?)?,
-        })
+    fn from_dict(_cls: &Bound<'_, PyType>, py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Analysis { inner: analysis_from_json(py, py_to_json(spec)?)? })
     }
 
     /// Its name.
@@ -221,29 +175,15 @@ impl Analysis {
     fn __repr__(&self) -> String {
         let a = &self.inner;
         let provider = match (&a.prometheus, &a.job, &a.http) {
-            (Some(p), _, _) => format!(
-                "'{}', {:?}, success_condition={:?}",
-                p.address, p.query, p.success_condition
-            ),
+            (Some(p), _, _) => format!("'{}', {:?}, success_condition={:?}", p.address, p.query, p.success_condition),
             (_, Some(j), _) => format!("'{}', {:?}", j.image, j.command),
             (_, _, Some(h)) => match (&h.path, &h.url) {
                 (Some(p), _) => format!("path={p:?}, expected_status={}", h.expected_status),
-                (_, u) => format!(
-                    "url={:?}, expected_status={}",
-                    u.clone().unwrap_or_default(),
-                    h.expected_status
-                ),
+                (_, u) => format!("url={:?}, expected_status={}", u.clone().unwrap_or_default(), h.expected_status),
             },
             _ => String::new(),
         };
-        format!(
-            "Analysis.{}('{}', {provider}, interval='{}', count={}, failure_limit={})",
-            a.provider(),
-            a.name,
-            a.interval,
-            a.count,
-            a.failure_limit
-        )
+        format!("Analysis.{}('{}', {provider}, interval='{}', count={}, failure_limit={})", a.provider(), a.name, a.interval, a.count, a.failure_limit)
     }
 }
 
@@ -260,9 +200,7 @@ impl CanaryStep {
     /// Sends `weight` percent of traffic to the canary.
     #[classmethod]
     fn set_weight(_cls: &Bound<'_, PyType>, weight: u32) -> Self {
-        CanaryStep {
-            inner: moorage::CanaryStep::set_weight(weight),
-        }
+        CanaryStep { inner: moorage::CanaryStep::set_weight(weight) }
     }
 
     /// Waits for `duration` (e.g. `"5m"`), or until promoted when no duration is given.
@@ -279,9 +217,7 @@ impl CanaryStep {
     /// Runs the release's analysis `name`; a failure aborts the canary and rolls it back.
     #[classmethod]
     fn analysis(_cls: &Bound<'_, PyType>, name: String) -> Self {
-        CanaryStep {
-            inner: moorage::CanaryStep::analysis(name),
-        }
+        CanaryStep { inner: moorage::CanaryStep::analysis(name) }
     }
 
     /// The spec form (`{"setWeight": 25}`, `{"pause": {...}}`, `{"analysis": {"name": ...}}`).

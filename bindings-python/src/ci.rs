@@ -46,7 +46,10 @@ impl CiCredentials {
         self.inner.kubeconfig.expose().to_string()
     }
     fn __repr__(&self) -> String {
-        format!("CiCredentials(namespace='{}', service_account='{}', expires_at='{}', token=***, kubeconfig=***)", self.inner.namespace, self.inner.service_account, self.inner.expires_at)
+        format!(
+            "CiCredentials(namespace='{}', service_account='{}', expires_at='{}', token=***, kubeconfig=***)",
+            self.inner.namespace, self.inner.service_account, self.inner.expires_at
+        )
     }
 }
 
@@ -72,7 +75,14 @@ impl Cluster {
     /// token valid `ttl` seconds (at least 10 minutes). `certificate_authority_data`: the server's
     /// CA, base64 PEM (default without `server`: the kubeconfig's). The tenant must be applied.
     #[pyo3(signature = (tenant, *, server=None, ttl=3600.0, certificate_authority_data=None))]
-    fn ci_credentials(&self, py: Python<'_>, tenant: &Tenant, server: Option<String>, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<CiCredentials> {
+    fn ci_credentials(
+        &self,
+        py: Python<'_>,
+        tenant: &Tenant,
+        server: Option<String>,
+        ttl: f64,
+        certificate_authority_data: Option<String>,
+    ) -> PyResult<CiCredentials> {
         let (backend, tenant, options) = {
             let backend = self.kube()?;
             let options = ci_options(&backend, server, ttl, certificate_authority_data)?;
@@ -84,7 +94,14 @@ impl Cluster {
 
     /// `ci_credentials`, as a coroutine.
     #[pyo3(signature = (tenant, *, server=None, ttl=3600.0, certificate_authority_data=None))]
-    fn a_ci_credentials<'py>(&self, py: Python<'py>, tenant: &Tenant, server: Option<String>, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn a_ci_credentials<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: &Tenant,
+        server: Option<String>,
+        ttl: f64,
+        certificate_authority_data: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (backend, tenant, options) = {
             let backend = self.kube()?;
             let options = ci_options(&backend, server, ttl, certificate_authority_data)?;

@@ -51,7 +51,8 @@ pub struct Cluster {
 
 /// The core's `Failure` from its name, snake_case (`crash_loop`) or as in the core (`CrashLoop`).
 fn failure(py: Python<'_>, pattern: &str, name: &str) -> PyResult<Failure> {
-    let pascal: String = name.split('_').map(|w| w.chars().next().map(|c| c.to_ascii_uppercase().to_string() + &w[c.len_utf8()..]).unwrap_or_default()).collect();
+    let pascal: String =
+        name.split('_').map(|w| w.chars().next().map(|c| c.to_ascii_uppercase().to_string() + &w[c.len_utf8()..]).unwrap_or_default()).collect();
     serde_json::from_value(serde_json::Value::String(pascal))
         .map_err(|_| errors::field(py, &format!("failures[{pattern:?}]"), &format!("{name:?} is not a failure; use pull_error, crash_loop or never_ready")))
 }
@@ -131,7 +132,8 @@ impl Cluster {
     #[classmethod]
     #[pyo3(signature = (path=None, context=None))]
     fn from_kubeconfig(_cls: &Bound<'_, PyType>, py: Python<'_>, path: Option<std::path::PathBuf>, context: Option<String>) -> PyResult<Self> {
-        let backend = block_on(py, async { ClusterBackend::from_kubeconfig(path.as_deref(), context.as_deref()).await })?.map_err(|e| errors::message(py, false, &e))?;
+        let backend =
+            block_on(py, async { ClusterBackend::from_kubeconfig(path.as_deref(), context.as_deref()).await })?.map_err(|e| errors::message(py, false, &e))?;
         let backend = Arc::new(backend);
         Ok(Cluster { backend: backend.clone(), sim: None, kube: Some(backend) })
     }

@@ -34,7 +34,9 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::new();
         for (k, v) in d.iter() {
-            let key: String = k.extract().map_err(|_| PyTypeError::new_err(format!("dictionary keys must be strings, got {}", k.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+            let key: String = k
+                .extract()
+                .map_err(|_| PyTypeError::new_err(format!("dictionary keys must be strings, got {}", k.repr().map(|r| r.to_string()).unwrap_or_default())))?;
             map.insert(key, py_to_json(&v)?);
         }
         return Ok(Value::Object(map));

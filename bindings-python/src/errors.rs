@@ -10,16 +10,26 @@ use moorage::ValidationErrors;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::types::PyList;
+use pyo3::IntoPyObjectExt;
 
 use crate::convert::json_to_py;
 
 create_exception!(moorage, MoorageError, PyException, "The base class of every moorage error.");
 create_exception!(moorage, ValidationError, MoorageError, "A spec breaks the model's rules; `.errors` lists every (path, message).");
 create_exception!(moorage, SpecError, MoorageError, "A spec is not well-formed (bad YAML, unknown field, wrong type); `.path`, `.line`, `.message`.");
-create_exception!(moorage, QuotaInsufficient, MoorageError, "The quota cannot hold the rollout's peak; nothing was created. `.resource .needed .available .hint`.");
-create_exception!(moorage, RolloutStuck, MoorageError, "The new version did not become ready; the previous one still serves. `.version .cause .object .message .events`.");
+create_exception!(
+    moorage,
+    QuotaInsufficient,
+    MoorageError,
+    "The quota cannot hold the rollout's peak; nothing was created. `.resource .needed .available .hint`."
+);
+create_exception!(
+    moorage,
+    RolloutStuck,
+    MoorageError,
+    "The new version did not become ready; the previous one still serves. `.version .cause .object .message .events`."
+);
 create_exception!(moorage, VersionSelected, MoorageError, "The version is selected by the stable Service. `.app .version`.");
 create_exception!(moorage, NoSuchRevision, MoorageError, "No such revision in the history. `.app .revision`.");
 create_exception!(moorage, NothingToPromote, MoorageError, "No rollout is waiting for promotion. `.app`.");
@@ -100,9 +110,11 @@ pub fn prometheus(py: Python<'_>, e: &moorage::analysis::PrometheusError) -> PyE
     use moorage::analysis::PrometheusError as E;
     let msg = e.to_string();
     match e {
-        E::Unreachable { address, attempts, source } => {
-            with_attrs(py, PrometheusUnreachable::new_err(msg), &[("address", obj(py, address)), ("attempts", obj(py, *attempts)), ("reason", obj(py, source.to_string()))])
-        }
+        E::Unreachable { address, attempts, source } => with_attrs(
+            py,
+            PrometheusUnreachable::new_err(msg),
+            &[("address", obj(py, address)), ("attempts", obj(py, *attempts)), ("reason", obj(py, source.to_string()))],
+        ),
         E::Refused { error_type, error } => with_attrs(py, PrometheusRefused::new_err(msg), &[("error_type", obj(py, error_type)), ("error", obj(py, error))]),
         E::Malformed { status, detail } => with_attrs(py, PrometheusMalformed::new_err(msg), &[("status", obj(py, *status)), ("detail", obj(py, detail))]),
     }
@@ -130,18 +142,29 @@ pub fn backend(py: Python<'_>, e: &CoreBackendError) -> PyErr {
         CoreBackendError::QuotaExceeded { quota, resource, requested, used, limit, .. } => with_attrs(
             py,
             QuotaExceeded::new_err(msg),
-            &[("object", object), ("quota", obj(py, quota)), ("resource", obj(py, resource)), ("requested", obj(py, requested)), ("used", obj(py, used)), ("limit", obj(py, limit))],
+            &[
+                ("object", object),
+                ("quota", obj(py, quota)),
+                ("resource", obj(py, resource)),
+                ("requested", obj(py, requested)),
+                ("used", obj(py, used)),
+                ("limit", obj(py, limit)),
+            ],
         ),
         CoreBackendError::Forbidden { message, .. } => with_attrs(py, Forbidden::new_err(msg), &[("object", object), ("message", obj(py, message))]),
-        CoreBackendError::Conflict { field, manager, .. } => with_attrs(py, Conflict::new_err(msg), &[("object", object), ("field", obj(py, field)), ("manager", obj(py, manager))]),
+        CoreBackendError::Conflict { field, manager, .. } => {
+            with_attrs(py, Conflict::new_err(msg), &[("object", object), ("field", obj(py, field)), ("manager", obj(py, manager))])
+        }
         CoreBackendError::Invalid { causes, .. } => {
             let causes: Vec<(String, String)> = causes.iter().map(|c| (c.field.clone(), c.message.clone())).collect();
             with_attrs(py, InvalidObject::new_err(msg), &[("object", object), ("causes", obj(py, causes))])
         }
         CoreBackendError::NotFound { .. } => with_attrs(py, NotFound::new_err(msg), &[("object", object)]),
-        CoreBackendError::MissingKind { api_version, kind, hint } => {
-            with_attrs(py, MissingKind::new_err(msg), &[("object", object), ("api_version", obj(py, api_version)), ("kind", obj(py, kind)), ("hint", obj(py, hint))])
-        }
+        CoreBackendError::MissingKind { api_version, kind, hint } => with_attrs(
+            py,
+            MissingKind::new_err(msg),
+            &[("object", object), ("api_version", obj(py, api_version)), ("kind", obj(py, kind)), ("hint", obj(py, hint))],
+        ),
         CoreBackendError::Timeout { waiting_for, seconds, .. } => {
             with_attrs(py, Timeout::new_err(msg), &[("object", object), ("waiting_for", obj(py, waiting_for)), ("seconds", obj(py, *seconds))])
         }
@@ -177,8 +200,12 @@ pub fn rollout(py: Python<'_>, e: &RolloutError) -> PyErr {
                 ],
             )
         }
-        RolloutError::VersionSelected { app, version } => with_attrs(py, VersionSelected::new_err(msg), &[("app", obj(py, app)), ("version", obj(py, version))]),
-        RolloutError::NoSuchRevision { app, revision } => with_attrs(py, NoSuchRevision::new_err(msg), &[("app", obj(py, app)), ("revision", obj(py, *revision))]),
+        RolloutError::VersionSelected { app, version } => {
+            with_attrs(py, VersionSelected::new_err(msg), &[("app", obj(py, app)), ("version", obj(py, version))])
+        }
+        RolloutError::NoSuchRevision { app, revision } => {
+            with_attrs(py, NoSuchRevision::new_err(msg), &[("app", obj(py, app)), ("revision", obj(py, *revision))])
+        }
         RolloutError::NothingToPromote { app } => with_attrs(py, NothingToPromote::new_err(msg), &[("app", obj(py, app))]),
         RolloutError::NothingToAbort { app } => with_attrs(py, NothingToAbort::new_err(msg), &[("app", obj(py, app))]),
         RolloutError::NothingToRetry { app } => with_attrs(py, NothingToRetry::new_err(msg), &[("app", obj(py, app))]),
@@ -248,7 +275,9 @@ pub fn waves(py: Python<'_>, e: &moorage::waves::WaveError) -> PyErr {
         E::NothingSelected { app } => with_attrs(py, NothingSelected::new_err(msg), &[("app", obj(py, app))]),
         E::UnreadableState { plan, message } => with_attrs(py, WaveStateUnreadable::new_err(msg), &[("plan", obj(py, plan)), ("message", obj(py, message))]),
         E::EmptyFleet => EmptyFleet::new_err(msg),
-        E::LeaseHeld { plan, holder, expires } => with_attrs(py, LeaseHeld::new_err(msg), &[("plan", obj(py, plan)), ("holder", obj(py, holder)), ("expires", obj(py, expires))]),
+        E::LeaseHeld { plan, holder, expires } => {
+            with_attrs(py, LeaseHeld::new_err(msg), &[("plan", obj(py, plan)), ("holder", obj(py, holder)), ("expires", obj(py, expires))])
+        }
         E::Fleet(f) => fleet(py, f),
         E::Backend(b) => backend(py, b),
     }

@@ -70,7 +70,14 @@ impl Cluster {
 
     /// `apply_tenant`, as a coroutine.
     #[pyo3(signature = (tenant, *, timeout=60.0, force=false, storage_classes=None))]
-    fn a_apply_tenant<'py>(&self, py: Python<'py>, tenant: &Tenant, timeout: f64, force: bool, storage_classes: Option<Vec<String>>) -> PyResult<Bound<'py, PyAny>> {
+    fn a_apply_tenant<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: &Tenant,
+        timeout: f64,
+        force: bool,
+        storage_classes: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (backend, tenant, options) = (self.backend.clone(), tenant.inner.clone(), apply_options(timeout, force, storage_classes)?);
         coroutine(py, async move { tenant::apply(backend.as_ref(), &tenant, &options).await }, changes)
     }

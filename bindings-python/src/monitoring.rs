@@ -1,10 +1,7 @@
 //! `moorage.compile_monitoring` (the core's `compile_monitoring`: PodMonitors, alert rules and the
 //! Grafana dashboard of a tenant) and `Cluster.prometheus_operator_installed`.
 
-use moorage::compile::{
-    compile_monitoring as core_compile_monitoring, prometheus_operator_installed,
-    Monitoring as CoreMonitoring,
-};
+use moorage::compile::{compile_monitoring as core_compile_monitoring, prometheus_operator_installed, Monitoring as CoreMonitoring};
 use pyo3::prelude::*;
 
 use crate::cluster::{block_on, Cluster};
@@ -27,11 +24,7 @@ impl Monitoring {
     /// Objects to apply, as dicts.
     #[getter]
     fn objects(&self, py: Python<'_>) -> Vec<Py<PyAny>> {
-        self.inner
-            .objects
-            .iter()
-            .map(|o| json_to_py(py, o))
-            .collect()
+        self.inner.objects.iter().map(|o| json_to_py(py, o)).collect()
     }
     /// The alert rules (`{"groups": [...]}`).
     #[getter]
@@ -45,17 +38,12 @@ impl Monitoring {
     }
     /// Writes `<tenant>.dashboard.json` and `<tenant>.rules.yaml` into `dir`; returns their paths.
     fn write_files(&self, dir: std::path::PathBuf) -> PyResult<Vec<String>> {
-        let paths = self.inner.write_files(&dir, &self.tenant).map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(format!("writing into {}: {e}", dir.display()))
-        })?;
+        let paths =
+            self.inner.write_files(&dir, &self.tenant).map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("writing into {}: {e}", dir.display())))?;
         Ok(paths.iter().map(|p| p.display().to_string()).collect())
     }
     fn __repr__(&self) -> String {
-        format!(
-            "Monitoring('{}', objects={})",
-            self.tenant,
-            self.inner.objects.len()
-        )
+        format!("Monitoring('{}', objects={})", self.tenant, self.inner.objects.len())
     }
 }
 
@@ -63,19 +51,10 @@ impl Monitoring {
 /// cluster has prometheus-operator's CRDs (see `Cluster.prometheus_operator_installed`).
 #[pyfunction]
 #[pyo3(signature = (tenant, releases=Vec::new(), *, prometheus_operator=false))]
-pub fn compile_monitoring(
-    py: Python<'_>,
-    tenant: &Tenant,
-    releases: Vec<Release>,
-    prometheus_operator: bool,
-) -> Monitoring {
+pub fn compile_monitoring(py: Python<'_>, tenant: &Tenant, releases: Vec<Release>, prometheus_operator: bool) -> Monitoring {
     let releases: Vec<moorage::Release> = releases.into_iter().map(|r| r.inner).collect();
-    let inner =
-        py.detach(|| core_compile_monitoring(&tenant.inner, &releases, prometheus_operator));
-    Monitoring {
-        inner,
-        tenant: tenant.inner.name().to_string(),
-    }
+    let inner = py.detach(|| core_compile_monitoring(&tenant.inner, &releases, prometheus_operator));
+    Monitoring { inner, tenant: tenant.inner.name().to_string() }
 }
 
 #[pymethods]
@@ -83,9 +62,6 @@ impl Cluster {
     /// Whether prometheus-operator's CRDs (PodMonitor, PrometheusRule) are installed.
     fn prometheus_operator_installed(&self, py: Python<'_>) -> PyResult<bool> {
         let backend = self.backend.clone();
-        block_on(py, async move {
-            prometheus_operator_installed(backend.as_ref()).await
-        })?
-        .map_err(|e| errors::backend(py, &e))
+        block_on(py, async move { prometheus_operator_installed(backend.as_ref()).await })?.map_err(|e| errors::backend(py, &e))
     }
 }

@@ -168,7 +168,11 @@ impl Release {
     fn __repr__(&self) -> String {
         let s = self.inner.spec();
         let strategy = s.strategy.kind();
-        format!("Release('{}', '{}', '{}', image='{}', replicas={}, hosts={:?}, strategy='{strategy}')", s.tenant, s.app, s.version, s.image, s.replicas, s.hosts).replace('"', "'")
+        format!(
+            "Release('{}', '{}', '{}', image='{}', replicas={}, hosts={:?}, strategy='{strategy}')",
+            s.tenant, s.app, s.version, s.image, s.replicas, s.hosts
+        )
+        .replace('"', "'")
     }
 }
 

@@ -3,21 +3,20 @@
 //! and delete_version. The rest is in `rollout.rs`.
 
 use moorage::rollout::{self, Preflight};
-use serde_json::{json, Value};
 use pyo3::prelude::*;
+use serde_json::{json, Value};
 
 use crate::cluster::{block_on, Cluster};
 use crate::convert::{json_to_py, to_py};
-use crate::release::Release;
 use crate::errors;
-use crate::rollout::{
-    finish, finish_async, options, release_status, revision, ReleaseStatus, Revision, RolloutReport,
-};
+use crate::release::Release;
+use crate::rollout::{finish, finish_async, options, release_status, revision, ReleaseStatus, Revision, RolloutReport};
 use crate::tenant::Tenant;
 
 /// The core's preflight as a dict: `extra_pods`, and `resources` (quota resource to `needed`, `available`).
 fn preflight_dict(py: Python<'_>, p: Preflight) -> Py<PyAny> {
-    let resources: serde_json::Map<String, Value> = p.resources.into_iter().map(|(k, (needed, available))| (k, json!({"needed": needed, "available": available}))).collect();
+    let resources: serde_json::Map<String, Value> =
+        p.resources.into_iter().map(|(k, (needed, available))| (k, json!({"needed": needed, "available": available}))).collect();
     json_to_py(py, &json!({"extra_pods": p.extra_pods, "resources": resources}))
 }
 
@@ -61,20 +60,10 @@ impl Cluster {
     /// Aborts the canary of `app` in progress (e.g. paused by an inconclusive analysis): the stable
     /// version back at full size and selected alone, the canary scaled to 0, the revision failed.
     #[pyo3(signature = (tenant, app, *, timeout=600.0, force=false, on_progress=None))]
-    fn abort(
-        &self,
-        py: Python<'_>,
-        tenant: &Tenant,
-        app: String,
-        timeout: f64,
-        force: bool,
-        on_progress: Option<Py<PyAny>>,
-    ) -> PyResult<RolloutReport> {
+    fn abort(&self, py: Python<'_>, tenant: &Tenant, app: String, timeout: f64, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
         let (options, failed) = options(timeout, true, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
-        let r = block_on(py, async move {
-            rollout::abort(backend.as_ref(), &tenant, &app, &options).await
-        })?;
+        let r = block_on(py, async move { rollout::abort(backend.as_ref(), &tenant, &app, &options).await })?;
         finish(py, r, &failed).map(Into::into)
     }
 
@@ -111,9 +100,7 @@ impl Cluster {
     ) -> PyResult<RolloutReport> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
-        let r = block_on(py, async move {
-            rollout::retry(backend.as_ref(), &tenant, &app, &options).await
-        })?;
+        let r = block_on(py, async move { rollout::retry(backend.as_ref(), &tenant, &app, &options).await })?;
         finish(py, r, &failed).map(Into::into)
     }
 
@@ -151,9 +138,7 @@ impl Cluster {
     ) -> PyResult<RolloutReport> {
         let (options, failed) = options(timeout, true, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
-        let r = block_on(py, async move {
-            rollout::scale(backend.as_ref(), &tenant, &app, replicas, &options).await
-        })?;
+        let r = block_on(py, async move { rollout::scale(backend.as_ref(), &tenant, &app, replicas, &options).await })?;
         finish(py, r, &failed).map(Into::into)
     }
 
@@ -197,47 +182,27 @@ impl Cluster {
     }
 
     /// `status`, as a coroutine.
-    fn a_status<'py>(
-        &self,
-        py: Python<'py>,
-        tenant: &Tenant,
-        app: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn a_status<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String) -> PyResult<Bound<'py, PyAny>> {
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = rollout::status(backend.as_ref(), &tenant, &app).await;
-            Python::attach(|py| -> PyResult<ReleaseStatus> {
-                r.map(|s| release_status(py, s))
-                    .map_err(|e| errors::rollout(py, &e))
-            })
+            Python::attach(|py| -> PyResult<ReleaseStatus> { r.map(|s| release_status(py, s)).map_err(|e| errors::rollout(py, &e)) })
         })
     }
 
     /// `history`, as a coroutine.
-    fn a_history<'py>(
-        &self,
-        py: Python<'py>,
-        tenant: &Tenant,
-        app: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn a_history<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String) -> PyResult<Bound<'py, PyAny>> {
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = rollout::history(backend.as_ref(), &tenant, &app).await;
             Python::attach(|py| -> PyResult<Vec<Revision>> {
-                r.map(|h| h.revisions.iter().map(|r| revision(py, r)).collect())
-                    .map_err(|e| errors::rollout(py, &e))
+                r.map(|h| h.revisions.iter().map(|r| revision(py, r)).collect()).map_err(|e| errors::rollout(py, &e))
             })
         })
     }
 
     /// `delete_version`, as a coroutine.
-    fn a_delete_version<'py>(
-        &self,
-        py: Python<'py>,
-        tenant: &Tenant,
-        app: String,
-        version: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn a_delete_version<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, version: String) -> PyResult<Bound<'py, PyAny>> {
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = rollout::delete_version(backend.as_ref(), &tenant, &app, &version).await;

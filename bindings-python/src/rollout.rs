@@ -40,7 +40,14 @@ pub struct RolloutReport {
 #[pymethods]
 impl RolloutReport {
     fn __repr__(&self) -> String {
-        format!("RolloutReport(revision={}, version='{}', previous={}, phase='{}', unchanged={})", self.revision, self.version, opt(&self.previous), self.phase, if self.unchanged { "True" } else { "False" })
+        format!(
+            "RolloutReport(revision={}, version='{}', previous={}, phase='{}', unchanged={})",
+            self.revision,
+            self.version,
+            opt(&self.previous),
+            self.phase,
+            if self.unchanged { "True" } else { "False" }
+        )
     }
 }
 
@@ -193,10 +200,14 @@ fn progress_json(p: &Progress) -> Value {
         Progress::ScaledDown { version } => json!({"event": "scaled_down", "version": version}),
         Progress::Pruned { version } => json!({"event": "pruned", "version": version}),
         Progress::Done { revision, version } => json!({"event": "done", "revision": revision, "version": version}),
-        Progress::WeightSet { requested, actual, canary, total } => json!({"event": "weight_set", "requested": requested, "actual": actual, "canary": canary, "total": total}),
+        Progress::WeightSet { requested, actual, canary, total } => {
+            json!({"event": "weight_set", "requested": requested, "actual": actual, "canary": canary, "total": total})
+        }
         Progress::Paused { version, step, note } => json!({"event": "paused", "version": version, "step": step, "note": note}),
         Progress::Aborted { version } => json!({"event": "aborted", "version": version}),
-        Progress::AnalysisFinished { name, gate, verdict, reason } => json!({"event": "analysis_finished", "name": name, "gate": gate, "verdict": verdict.as_str(), "reason": reason}),
+        Progress::AnalysisFinished { name, gate, verdict, reason } => {
+            json!({"event": "analysis_finished", "name": name, "gate": gate, "verdict": verdict.as_str(), "reason": reason})
+        }
     }
 }
 
@@ -245,7 +256,16 @@ impl Cluster {
     /// nothing is created when it fails). `timeout` is in seconds of backend time. `force` takes
     /// back fields another field manager changed (default: `Conflict` before anything changes).
     #[pyo3(signature = (tenant, release, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    fn rollout(&self, py: Python<'_>, tenant: &Tenant, release: &Release, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
+    fn rollout(
+        &self,
+        py: Python<'_>,
+        tenant: &Tenant,
+        release: &Release,
+        timeout: f64,
+        wait_for_scale_down: bool,
+        force: bool,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<RolloutReport> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
         let r = block_on(py, async move { rollout::rollout(backend.as_ref(), &tenant, &release, &options).await })?;
@@ -254,7 +274,16 @@ impl Cluster {
 
     /// `rollout`, as a coroutine.
     #[pyo3(signature = (tenant, release, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    fn a_rollout<'py>(&self, py: Python<'py>, tenant: &Tenant, release: &Release, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn a_rollout<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: &Tenant,
+        release: &Release,
+        timeout: f64,
+        wait_for_scale_down: bool,
+        force: bool,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
@@ -265,7 +294,15 @@ impl Cluster {
 
     /// Finishes the rollout of `app` in progress; `None` when nothing was in progress.
     #[pyo3(signature = (tenant, app, *, timeout=600.0, force=false, on_progress=None))]
-    fn resume(&self, py: Python<'_>, tenant: &Tenant, app: String, timeout: f64, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Option<RolloutReport>> {
+    fn resume(
+        &self,
+        py: Python<'_>,
+        tenant: &Tenant,
+        app: String,
+        timeout: f64,
+        force: bool,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Option<RolloutReport>> {
         let (options, failed) = options(timeout, true, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         let r = block_on(py, async move { rollout::resume(backend.as_ref(), &tenant, &app, &options).await })?;
@@ -274,7 +311,16 @@ impl Cluster {
 
     /// Switches traffic to the version waiting for promotion.
     #[pyo3(signature = (tenant, app, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    fn promote(&self, py: Python<'_>, tenant: &Tenant, app: String, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
+    fn promote(
+        &self,
+        py: Python<'_>,
+        tenant: &Tenant,
+        app: String,
+        timeout: f64,
+        wait_for_scale_down: bool,
+        force: bool,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<RolloutReport> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         let r = block_on(py, async move { rollout::promote(backend.as_ref(), &tenant, &app, &options).await })?;
@@ -283,7 +329,16 @@ impl Cluster {
 
     /// `promote`, as a coroutine.
     #[pyo3(signature = (tenant, app, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    fn a_promote<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn a_promote<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: &Tenant,
+        app: String,
+        timeout: f64,
+        wait_for_scale_down: bool,
+        force: bool,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
@@ -295,7 +350,17 @@ impl Cluster {
     /// Rolls back to revision `to` (default: the last one that succeeded before the live one),
     /// restoring its image and config.
     #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    fn rollback(&self, py: Python<'_>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<RolloutReport> {
+    fn rollback(
+        &self,
+        py: Python<'_>,
+        tenant: &Tenant,
+        app: String,
+        to: Option<u32>,
+        timeout: f64,
+        wait_for_scale_down: bool,
+        force: bool,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<RolloutReport> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         let r = block_on(py, async move { rollout::rollback(backend.as_ref(), &tenant, &app, to, &options).await })?;
@@ -304,7 +369,17 @@ impl Cluster {
 
     /// `rollback`, as a coroutine.
     #[pyo3(signature = (tenant, app, to=None, *, timeout=600.0, wait_for_scale_down=true, force=false, on_progress=None))]
-    fn a_rollback<'py>(&self, py: Python<'py>, tenant: &Tenant, app: String, to: Option<u32>, timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn a_rollback<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: &Tenant,
+        app: String,
+        to: Option<u32>,
+        timeout: f64,
+        wait_for_scale_down: bool,
+        force: bool,
+        on_progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (options, failed) = options(timeout, wait_for_scale_down, force, on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         pyo3_async_runtimes::tokio::future_into_py(py, async move {

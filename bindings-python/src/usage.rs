@@ -32,12 +32,7 @@ pub struct Usage {
 
 impl From<usage::Usage> for Usage {
     fn from(u: usage::Usage) -> Self {
-        Usage {
-            cpu_core_hours: u.cpu_core_hours,
-            memory_gib_hours: u.memory_gib_hours,
-            storage_gib_days: u.storage_gib_days,
-            requests: u.requests,
-        }
+        Usage { cpu_core_hours: u.cpu_core_hours, memory_gib_hours: u.memory_gib_hours, storage_gib_days: u.storage_gib_days, requests: u.requests }
     }
 }
 
@@ -84,11 +79,7 @@ pub struct UsageReport {
 impl UsageReport {
     fn __repr__(&self) -> String {
         let tenants: Vec<String> = self.tenants.keys().map(|t| format!("'{t}'")).collect();
-        format!(
-            "UsageReport(tenants=[{}], total={})",
-            tenants.join(", "),
-            self.total.__repr__()
-        )
+        format!("UsageReport(tenants=[{}], total={})", tenants.join(", "), self.total.__repr__())
     }
 }
 
@@ -108,20 +99,13 @@ impl From<usage::UsageReport> for UsageReport {
 /// A duration argument: text the core reads (`"3d"`, `"1h30m"`), seconds, or a `datetime.timedelta`.
 fn duration(py: Python<'_>, field: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     let seconds: f64 = if let Ok(text) = value.cast::<PyString>() {
-        return moorage::checks::parse_duration(&text.to_cow()?)
-            .map_err(|m| errors::field(py, field, &m));
+        return moorage::checks::parse_duration(&text.to_cow()?).map_err(|m| errors::field(py, field, &m));
     } else if value.hasattr("total_seconds")? {
         value.call_method0("total_seconds")?.extract()?
     } else {
         value.extract()?
     };
-    Duration::try_from_secs_f64(seconds).map_err(|e| {
-        errors::field(
-            py,
-            field,
-            &format!("{seconds} seconds is not a duration: {e}"),
-        )
-    })
+    Duration::try_from_secs_f64(seconds).map_err(|e| errors::field(py, field, &format!("{seconds} seconds is not a duration: {e}")))
 }
 
 /// A point in time argument: unix seconds, or a `datetime.datetime`.
@@ -133,10 +117,7 @@ fn instant(value: &Bound<'_, PyAny>) -> PyResult<f64> {
 }
 
 fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
 }
 
 /// The core's period: the `last` span before now, or `start` to `end` (default now); `step` and
@@ -152,24 +133,13 @@ fn period(
     let mut period = match (last, start) {
         (Some(last), None) if end.is_none() => Period::last(duration(py, "last", last)?, now()),
         (None, Some(start)) => {
-            let (start, end) = (
-                instant(start)?,
-                end.map(instant).transpose()?.unwrap_or_else(now),
-            );
+            let (start, end) = (instant(start)?, end.map(instant).transpose()?.unwrap_or_else(now));
             if end <= start {
-                return Err(errors::field(
-                    py,
-                    "end",
-                    &format!("{end} is not after start ({start})"),
-                ));
+                return Err(errors::field(py, "end", &format!("{end} is not after start ({start})")));
             }
             Period::last(Duration::from_secs_f64(end - start), end)
         }
-        _ => {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "give the period as last=\"3d\", or as start= (and end=, default now)",
-            ))
-        }
+        _ => return Err(pyo3::exceptions::PyTypeError::new_err("give the period as last=\"3d\", or as start= (and end=, default now)")),
     };
     if let Some(s) = step {
         period.step = duration(py, "step", s)?;
@@ -191,22 +161,14 @@ fn tenant_name(t: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
-fn samples(
-    py: Python<'_>,
-    r: Result<Vec<moorage::analysis::Sample>, PrometheusError>,
-) -> PyResult<Vec<(BTreeMap<String, String>, f64)>> {
-    r.map(|s| s.into_iter().map(|s| (s.labels, s.value)).collect())
-        .map_err(|e| errors::prometheus(py, &e))
+fn samples(py: Python<'_>, r: Result<Vec<moorage::analysis::Sample>, PrometheusError>) -> PyResult<Vec<(BTreeMap<String, String>, f64)>> {
+    r.map(|s| s.into_iter().map(|s| (s.labels, s.value)).collect()).map_err(|e| errors::prometheus(py, &e))
 }
 
 type SeriesList = Vec<(BTreeMap<String, String>, Vec<(f64, f64)>)>;
 
-fn series(
-    py: Python<'_>,
-    r: Result<Vec<moorage::analysis::Series>, PrometheusError>,
-) -> PyResult<SeriesList> {
-    r.map(|s| s.into_iter().map(|s| (s.labels, s.points)).collect())
-        .map_err(|e| errors::prometheus(py, &e))
+fn series(py: Python<'_>, r: Result<Vec<moorage::analysis::Series>, PrometheusError>) -> PyResult<SeriesList> {
+    r.map(|s| s.into_iter().map(|s| (s.labels, s.points)).collect()).map_err(|e| errors::prometheus(py, &e))
 }
 
 /// A client of one Prometheus server (plain `http://`): instant and range queries, and usage
@@ -222,18 +184,8 @@ impl Prometheus {
     #[new]
     #[pyo3(signature = (address, *, timeout=10.0, attempts=3))]
     fn new(py: Python<'_>, address: String, timeout: f64, attempts: u32) -> PyResult<Self> {
-        let timeout = Duration::try_from_secs_f64(timeout).map_err(|e| {
-            errors::field(
-                py,
-                "timeout",
-                &format!("{timeout} seconds is not a duration: {e}"),
-            )
-        })?;
-        Ok(Prometheus {
-            inner: CorePrometheus::new(address)
-                .timeout(timeout)
-                .attempts(attempts),
-        })
+        let timeout = Duration::try_from_secs_f64(timeout).map_err(|e| errors::field(py, "timeout", &format!("{timeout} seconds is not a duration: {e}")))?;
+        Ok(Prometheus { inner: CorePrometheus::new(address).timeout(timeout).attempts(attempts) })
     }
 
     /// The server's address.
@@ -244,12 +196,7 @@ impl Prometheus {
 
     /// Evaluates `query` now (or at `time`, unix seconds): a list of `(labels, value)`.
     #[pyo3(signature = (query, time=None))]
-    fn instant(
-        &self,
-        py: Python<'_>,
-        query: String,
-        time: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Vec<(BTreeMap<String, String>, f64)>> {
+    fn instant(&self, py: Python<'_>, query: String, time: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(BTreeMap<String, String>, f64)>> {
         let (client, time) = (self.inner.clone(), time.map(instant).transpose()?);
         let r = block_on(py, async move { client.instant(&query, time).await })?;
         samples(py, r)
@@ -257,12 +204,7 @@ impl Prometheus {
 
     /// `instant`, as a coroutine.
     #[pyo3(signature = (query, time=None))]
-    fn a_instant<'py>(
-        &self,
-        py: Python<'py>,
-        query: String,
-        time: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn a_instant<'py>(&self, py: Python<'py>, query: String, time: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let (client, time) = (self.inner.clone(), time.map(instant).transpose()?);
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = client.instant(&query, time).await;
@@ -271,29 +213,21 @@ impl Prometheus {
     }
 
     /// Evaluates `query` from `start` to `end` every `step`: a list of `(labels, [(time, value)])`.
-    fn range(
-        &self,
-        py: Python<'_>,
-        query: String,
-        start: &Bound<'_, PyAny>,
-        end: &Bound<'_, PyAny>,
-        step: &Bound<'_, PyAny>,
-    ) -> PyResult<SeriesList> {
-        let (client, start, end, step) = (
-            self.inner.clone(),
-            instant(start)?,
-            instant(end)?,
-            duration(py, "step", step)?,
-        );
-        let r = block_on(
-            py,
-            async move { client.range(&query, start, end, step).await },
-        )?;
+    fn range(&self, py: Python<'_>, query: String, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>, step: &Bound<'_, PyAny>) -> PyResult<SeriesList> {
+        let (client, start, end, step) = (self.inner.clone(), instant(start)?, instant(end)?, duration(py, "step", step)?);
+        let r = block_on(py, async move { client.range(&query, start, end, step).await })?;
         series(py, r)
     }
 
     /// `range`, as a coroutine.
-    fn a_range<'py>(&self, py: Python<'py>, query: String, start: &Bound<'_, PyAny>, end: &Bound<'_, PyAny>, step: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn a_range<'py>(
+        &self,
+        py: Python<'py>,
+        query: String,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+        step: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (client, start, end, step) = (self.inner.clone(), instant(start)?, instant(end)?, duration(py, "step", step)?);
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = client.range(&query, start, end, step).await;
@@ -314,14 +248,8 @@ impl Prometheus {
         step: Option<&Bound<'_, PyAny>>,
         rate_window: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Usage> {
-        let (client, tenant, period) = (
-            self.inner.clone(),
-            tenant_name(tenant)?,
-            period(py, last, start, end, step, rate_window)?,
-        );
-        let r = block_on(py, async move {
-            usage::tenant_usage(&client, &tenant, period).await
-        })?;
+        let (client, tenant, period) = (self.inner.clone(), tenant_name(tenant)?, period(py, last, start, end, step, rate_window)?);
+        let r = block_on(py, async move { usage::tenant_usage(&client, &tenant, period).await })?;
         r.map(Usage::from).map_err(|e| errors::prometheus(py, &e))
     }
 
@@ -337,11 +265,7 @@ impl Prometheus {
         step: Option<&Bound<'_, PyAny>>,
         rate_window: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (client, tenant, period) = (
-            self.inner.clone(),
-            tenant_name(tenant)?,
-            period(py, last, start, end, step, rate_window)?,
-        );
+        let (client, tenant, period) = (self.inner.clone(), tenant_name(tenant)?, period(py, last, start, end, step, rate_window)?);
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = usage::tenant_usage(&client, &tenant, period).await;
             Python::attach(|py| r.map(Usage::from).map_err(|e| errors::prometheus(py, &e)))
@@ -360,19 +284,10 @@ impl Prometheus {
         step: Option<&Bound<'_, PyAny>>,
         rate_window: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<UsageReport> {
-        let names = tenants
-            .iter()
-            .map(tenant_name)
-            .collect::<PyResult<Vec<_>>>()?;
-        let (client, period) = (
-            self.inner.clone(),
-            period(py, last, start, end, step, rate_window)?,
-        );
-        let r = block_on(py, async move {
-            usage::fleet_usage(&client, &names, period).await
-        })?;
-        r.map(UsageReport::from)
-            .map_err(|e| errors::prometheus(py, &e))
+        let names = tenants.iter().map(tenant_name).collect::<PyResult<Vec<_>>>()?;
+        let (client, period) = (self.inner.clone(), period(py, last, start, end, step, rate_window)?);
+        let r = block_on(py, async move { usage::fleet_usage(&client, &names, period).await })?;
+        r.map(UsageReport::from).map_err(|e| errors::prometheus(py, &e))
     }
 
     /// `fleet_usage`, as a coroutine.
@@ -387,20 +302,11 @@ impl Prometheus {
         step: Option<&Bound<'_, PyAny>>,
         rate_window: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let names = tenants
-            .iter()
-            .map(tenant_name)
-            .collect::<PyResult<Vec<_>>>()?;
-        let (client, period) = (
-            self.inner.clone(),
-            period(py, last, start, end, step, rate_window)?,
-        );
+        let names = tenants.iter().map(tenant_name).collect::<PyResult<Vec<_>>>()?;
+        let (client, period) = (self.inner.clone(), period(py, last, start, end, step, rate_window)?);
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let r = usage::fleet_usage(&client, &names, period).await;
-            Python::attach(|py| {
-                r.map(UsageReport::from)
-                    .map_err(|e| errors::prometheus(py, &e))
-            })
+            Python::attach(|py| r.map(UsageReport::from).map_err(|e| errors::prometheus(py, &e)))
         })
     }
 

@@ -164,7 +164,10 @@ pub fn exit_code(error: &CliError) -> u8 {
         CliError::Rollout(e) => match e {
             RolloutError::Invalid(_) | RolloutError::Unsupported { .. } => BAD_INPUT,
             RolloutError::QuotaInsufficient { .. } | RolloutError::VersionSelected { .. } => REFUSED,
-            RolloutError::NoSuchRevision { .. } | RolloutError::NothingToPromote { .. } | RolloutError::NothingToAbort { .. } | RolloutError::NothingToRetry { .. } => NOT_FOUND,
+            RolloutError::NoSuchRevision { .. }
+            | RolloutError::NothingToPromote { .. }
+            | RolloutError::NothingToAbort { .. }
+            | RolloutError::NothingToRetry { .. } => NOT_FOUND,
             RolloutError::Stuck { .. } | RolloutError::AnalysisFailed { .. } => FAILED,
             RolloutError::Backend(e) => backend_code(e),
         },

@@ -48,7 +48,11 @@ fn the_demo_on_a_real_cluster() {
     let raised_tenant = ws.write("tenant.yaml", &raised(&std::fs::read_to_string(&tenant).expect("tenant spec"))).display().to_string();
     ws.run(&["apply", "-f", &raised_tenant], 0);
     let report = ws.json(&["rollout", "-f", &green]);
-    assert_eq!((report[0]["version"].as_str(), report[0]["previous"].as_str(), report[0]["phase"].as_str()), (Some("green"), Some("blue"), Some("done")), "{report}");
+    assert_eq!(
+        (report[0]["version"].as_str(), report[0]["previous"].as_str(), report[0]["phase"].as_str()),
+        (Some("green"), Some("blue"), Some("done")),
+        "{report}"
+    );
     let status = ws.json(&["status", &name, "webserver"]);
     assert_eq!(status["active"].as_str(), Some("green"), "{status}");
     let tenant_status = ws.json(&["status", &name]);

@@ -273,7 +273,12 @@ fn a_quota_raise_plans_as_the_fields_that_change() {
 #[test]
 fn the_cli_demo_script_runs() {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cli_demo.sh");
-    let output = std::process::Command::new("bash").arg(&script).env("MOORAGE_BIN", assert_cmd::cargo::cargo_bin("moorage")).env_remove("MOORAGE_STATE").output().expect("run the script");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .env("MOORAGE_BIN", assert_cmd::cargo::cargo_bin("moorage"))
+        .env_remove("MOORAGE_STATE")
+        .output()
+        .expect("run the script");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("acme/webserver: revision 2 green (from blue): done"), "{stdout}");

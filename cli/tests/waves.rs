@@ -11,9 +11,7 @@ use moorage::waves::{self, WaveOptions, WaveProgress};
 use support::Workspace;
 
 fn tenant(name: &str) -> String {
-    format!(
-        "name: {name}\nlabels:\n  plan: pro\nquota:\n  limits:\n    cpu: \"4\"\n    memory: 4Gi\n  pods: 10\ndomains:\n  - shop.{name}.test\n"
-    )
+    format!("name: {name}\nlabels:\n  plan: pro\nquota:\n  limits:\n    cpu: \"4\"\n    memory: 4Gi\n  pods: 10\ndomains:\n  - shop.{name}.test\n")
 }
 
 fn release(tenant: &str) -> String {
@@ -72,7 +70,10 @@ fn a_plan_pauses_after_the_canary_then_resumes_to_done() {
 #[test]
 fn bad_plans_and_unknown_names_have_their_exit_codes() {
     let (ws, _) = fleet_of_three();
-    let bad = ws.write("bad.plan.yaml", &PLAN.replace("waves: [100]", "waves: [50, 500]").replace("maxConcurrentPerCluster: 2", "maxConcurent: 2")).display().to_string();
+    let bad = ws
+        .write("bad.plan.yaml", &PLAN.replace("waves: [100]", "waves: [50, 500]").replace("maxConcurrentPerCluster: 2", "maxConcurent: 2"))
+        .display()
+        .to_string();
     let (_, stderr) = ws.run(&["waves", "start", &bad], 2);
     insta::assert_snapshot!("waves_bad_plan_stderr", ws.redact(&stderr));
     let invalid = ws.write("invalid.plan.yaml", &PLAN.replace("waves: [100]", "waves: [50, 500]")).display().to_string();
@@ -92,7 +93,14 @@ fn a_plan_driven_by_another_process_is_refused_with_its_holder() {
     let state_file = ws.path("state.json");
     // Another driver, in this process, holds the plan: the state file is saved while its first tenant upgrades.
     let sim = Arc::new(SimulatedCluster::load(std::path::Path::new(&state_file)).unwrap());
-    let fleet = Fleet::new(vec![FleetCluster { name: "simulated".into(), labels: Default::default(), capacity: u32::MAX, storage_classes: None, backend: sim.clone() }]).unwrap();
+    let fleet = Fleet::new(vec![FleetCluster {
+        name: "simulated".into(),
+        labels: Default::default(),
+        capacity: u32::MAX,
+        storage_classes: None,
+        backend: sim.clone(),
+    }])
+    .unwrap();
     let plan = moorage::spec::wave_plan_file(std::path::Path::new(&plan_file)).unwrap();
     let (saver, path) = (sim.clone(), state_file.clone());
     let saved = Arc::new(std::sync::atomic::AtomicBool::new(false));

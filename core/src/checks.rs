@@ -31,25 +31,12 @@ fn is_dns_edge(c: char) -> bool {
 
 /// Whether `s` is a DNS-1123 label of at most `max` characters.
 fn is_dns1123_label(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.chars().all(is_dns_char)
-        && s.chars().next().is_some_and(is_dns_edge)
-        && s.chars().last().is_some_and(is_dns_edge)
+    !s.is_empty() && s.len() <= max && s.chars().all(is_dns_char) && s.chars().next().is_some_and(is_dns_edge) && s.chars().last().is_some_and(is_dns_edge)
 }
 
 /// Lowercases, turns '_', '.' and ' ' into '-', trims '-' and truncates to `max`.
 fn fix_label(s: &str, max: usize) -> String {
-    let mapped: String = s
-        .chars()
-        .map(|c| {
-            if matches!(c, '_' | '.' | ' ') {
-                '-'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect();
+    let mapped: String = s.chars().map(|c| if matches!(c, '_' | '.' | ' ') { '-' } else { c.to_ascii_lowercase() }).collect();
     let trimmed = mapped.trim_matches('-');
     let truncated: String = trimmed.chars().take(max).collect();
     truncated.trim_end_matches('-').to_string()
@@ -72,40 +59,26 @@ pub fn check_dns1123_label_max(value: &str, max_len: usize) -> Result<(), String
     }
     let rules = label_rules(max_len);
     if value.is_empty() {
-        return Err(format!(
-            "\"\" is not a DNS-1123 label ({rules}); it is empty, give a name such as \"my-app\""
-        ));
+        return Err(format!("\"\" is not a DNS-1123 label ({rules}); it is empty, give a name such as \"my-app\""));
     }
     let fixed = fix_label(value, max_len);
     if fixed != value && is_dns1123_label(&fixed, max_len) {
-        return Err(format!(
-            "{value:?} is not a DNS-1123 label ({rules}); did you mean {fixed:?}?"
-        ));
+        return Err(format!("{value:?} is not a DNS-1123 label ({rules}); did you mean {fixed:?}?"));
     }
     let count = value.chars().count();
     if count > max_len {
-        return Err(format!(
-            "{value:?} is not a DNS-1123 label ({rules}); it has {count} characters, shorten it"
-        ));
+        return Err(format!("{value:?} is not a DNS-1123 label ({rules}); it has {count} characters, shorten it"));
     }
-    Err(format!(
-        "{value:?} is not a DNS-1123 label ({rules}); rename it using only those characters"
-    ))
+    Err(format!("{value:?} is not a DNS-1123 label ({rules}); rename it using only those characters"))
 }
 
 /// Whether `s` is a DNS-1123 subdomain: 1 to 253 characters, dot-separated DNS-1123 labels.
 fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= DNS1123_SUBDOMAIN_MAX
-        && s.split('.').all(|l| is_dns1123_label(l, DNS1123_LABEL_MAX))
+    !s.is_empty() && s.len() <= DNS1123_SUBDOMAIN_MAX && s.split('.').all(|l| is_dns1123_label(l, DNS1123_LABEL_MAX))
 }
 
 fn fix_subdomain(s: &str) -> String {
-    let labels: Vec<String> = s
-        .split('.')
-        .map(|l| fix_label(l, DNS1123_LABEL_MAX))
-        .filter(|l| !l.is_empty())
-        .collect();
+    let labels: Vec<String> = s.split('.').map(|l| fix_label(l, DNS1123_LABEL_MAX)).filter(|l| !l.is_empty()).collect();
     let joined = labels.join(".");
     let truncated: String = joined.chars().take(DNS1123_SUBDOMAIN_MAX).collect();
     truncated.trim_end_matches(['-', '.']).to_string()
@@ -124,13 +97,9 @@ pub fn check_dns1123_subdomain(value: &str) -> Result<(), String> {
     }
     let fixed = fix_subdomain(value);
     if fixed != value && is_dns1123_subdomain(&fixed) {
-        return Err(format!(
-            "{value:?} is not a DNS-1123 subdomain ({rules}); did you mean {fixed:?}?"
-        ));
+        return Err(format!("{value:?} is not a DNS-1123 subdomain ({rules}); did you mean {fixed:?}?"));
     }
-    Err(format!(
-        "{value:?} is not a DNS-1123 subdomain ({rules}); rename it using only those characters"
-    ))
+    Err(format!("{value:?} is not a DNS-1123 subdomain ({rules}); rename it using only those characters"))
 }
 
 /// Checks the name of a Secret that holds credentials (S3 keys, database passwords): a DNS-1123 subdomain. Unlike
@@ -181,21 +150,14 @@ fn is_label_name(s: &str, allow_empty: bool) -> bool {
 
 /// Replaces characters outside the label charset with '-', trims non-alphanumeric ends and truncates to 63.
 fn fix_label_name(s: &str) -> String {
-    let mapped: String = s
-        .chars()
-        .map(|c| if is_name_char(c) { c } else { '-' })
-        .collect();
-    let trim = |t: &str| {
-        t.trim_matches(|c: char| !c.is_ascii_alphanumeric())
-            .to_string()
-    };
+    let mapped: String = s.chars().map(|c| if is_name_char(c) { c } else { '-' }).collect();
+    let trim = |t: &str| t.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
     let trimmed = trim(&mapped);
     let truncated: String = trimmed.chars().take(LABEL_NAME_MAX).collect();
     trim(&truncated)
 }
 
-const LABEL_NAME_RULES: &str =
-    "letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters";
+const LABEL_NAME_RULES: &str = "letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters";
 
 /// Checks a Kubernetes label (or annotation) key: an optional DNS-1123 subdomain prefix and '/', then a name of
 /// 1 to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit.
@@ -220,8 +182,7 @@ pub fn check_label_key(key: &str) -> Result<(), String> {
     if let Some(prefix) = prefix {
         if !is_dns1123_subdomain(prefix) {
             let hint = if prefix.is_empty() {
-                "it is empty; remove the leading '/' or add a prefix such as \"example.com\""
-                    .to_string()
+                "it is empty; remove the leading '/' or add a prefix such as \"example.com\"".to_string()
             } else {
                 let fixed = fix_subdomain(prefix);
                 if is_dns1123_subdomain(&fixed) {
@@ -249,9 +210,7 @@ pub fn check_label_key(key: &str) -> Result<(), String> {
         } else {
             "rename it using only those characters".to_string()
         };
-        return Err(format!(
-            "{key:?} is not a label key: the name {name:?} must be {LABEL_NAME_RULES}; {hint}"
-        ));
+        return Err(format!("{key:?} is not a label key: the name {name:?} must be {LABEL_NAME_RULES}; {hint}"));
     }
     Ok(())
 }
@@ -263,14 +222,9 @@ pub fn check_label_value(value: &str) -> Result<(), String> {
         return Ok(());
     }
     let fixed = fix_label_name(value);
-    let hint = if fixed != value && is_label_name(&fixed, false) {
-        format!("did you mean {fixed:?}?")
-    } else {
-        "change it to use only those characters".to_string()
-    };
-    Err(format!(
-        "{value:?} is not a valid label value (empty, or {LABEL_NAME_RULES}); {hint}"
-    ))
+    let hint =
+        if fixed != value && is_label_name(&fixed, false) { format!("did you mean {fixed:?}?") } else { "change it to use only those characters".to_string() };
+    Err(format!("{value:?} is not a valid label value (empty, or {LABEL_NAME_RULES}); {hint}"))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -293,41 +247,23 @@ pub fn check_hostname(value: &str, allow_wildcard: bool) -> Result<(), String> {
         }
     };
     if value.is_empty() {
-        return Err(
-            "\"\" is not a host name: it is empty; give a name such as \"app.example.com\""
-                .to_string(),
-        );
+        return Err("\"\" is not a host name: it is empty; give a name such as \"app.example.com\"".to_string());
     }
     if let Some((_, after)) = value.split_once("://") {
         let host = after.split(['/', '?', '#']).next().unwrap_or("");
         let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
         let host = strip_port(host);
-        return Err(format!(
-            "{:?} is a URL, not a host name; give the host name only, without scheme or path{}",
-            redact_userinfo(value),
-            suggest(host)
-        ));
+        return Err(format!("{:?} is a URL, not a host name; give the host name only, without scheme or path{}", redact_userinfo(value), suggest(host)));
     }
     if value.chars().any(char::is_whitespace) {
         let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-        return Err(format!(
-            "{value:?} contains whitespace; remove it{}",
-            suggest(&compact)
-        ));
+        return Err(format!("{value:?} contains whitespace; remove it{}", suggest(&compact)));
     }
     if let Some((host, _)) = value.split_once('/') {
-        return Err(format!(
-            "{value:?} includes a path; an Ingress host is a name only (paths belong in the route's paths){}",
-            suggest(host)
-        ));
+        return Err(format!("{value:?} includes a path; an Ingress host is a name only (paths belong in the route's paths){}", suggest(host)));
     }
-    let bracketed = value
-        .strip_prefix('[')
-        .and_then(|v| v.split_once(']'))
-        .map(|(ip, _)| ip);
-    if bracketed.is_some_and(|ip| ip.parse::<Ipv6Addr>().is_ok())
-        || value.parse::<Ipv6Addr>().is_ok()
-    {
+    let bracketed = value.strip_prefix('[').and_then(|v| v.split_once(']')).map(|(ip, _)| ip);
+    if bracketed.is_some_and(|ip| ip.parse::<Ipv6Addr>().is_ok()) || value.parse::<Ipv6Addr>().is_ok() {
         return Err(format!("{value:?} is an IP address; Ingress hosts must be DNS names such as \"app.example.com\""));
     }
     if value.contains(':') {
@@ -338,26 +274,17 @@ pub fn check_hostname(value: &str, allow_wildcard: bool) -> Result<(), String> {
                  \"app.example.com\""
             ));
         }
-        return Err(format!(
-            "{value:?} includes a port; Ingress hosts cannot carry a port, remove it{}",
-            suggest(host)
-        ));
+        return Err(format!("{value:?} includes a port; Ingress hosts cannot carry a port, remove it{}", suggest(host)));
     }
     if value.parse::<Ipv4Addr>().is_ok() {
         return Err(format!("{value:?} is an IP address; Ingress hosts must be DNS names such as \"app.example.com\""));
     }
     if let Some(stripped) = value.strip_suffix('.') {
-        return Err(format!(
-            "{value:?} ends with a dot; write the name without the trailing dot{}",
-            suggest(stripped)
-        ));
+        return Err(format!("{value:?} ends with a dot; write the name without the trailing dot{}", suggest(stripped)));
     }
     if value.chars().any(|c| c.is_ascii_uppercase()) {
         let lower = value.to_ascii_lowercase();
-        return Err(format!(
-            "{value:?} contains uppercase letters; host names must be lowercase{}",
-            suggest(&lower)
-        ));
+        return Err(format!("{value:?} contains uppercase letters; host names must be lowercase{}", suggest(&lower)));
     }
     let mut name = value;
     if value.contains('*') {
@@ -371,9 +298,9 @@ pub fn check_hostname(value: &str, allow_wildcard: bool) -> Result<(), String> {
             Some(rest) if !rest.contains('*') => rest,
             _ => {
                 return Err(format!(
-                "{value:?} has a misplaced '*'; a wildcard must be the entire first label, as in \
+                    "{value:?} has a misplaced '*'; a wildcard must be the entire first label, as in \
                      \"*.example.com\""
-            ))
+                ))
             }
         };
         if !rest.contains('.') {
@@ -385,10 +312,7 @@ pub fn check_hostname(value: &str, allow_wildcard: bool) -> Result<(), String> {
         name = rest;
     }
     if value.len() > DNS1123_SUBDOMAIN_MAX {
-        return Err(format!(
-            "{value:?} is {} characters long; host names are at most 253 characters, shorten it",
-            value.len()
-        ));
+        return Err(format!("{value:?} is {} characters long; host names are at most 253 characters, shorten it", value.len()));
     }
     let labels: Vec<&str> = name.split('.').collect();
     if labels.iter().any(|l| l.is_empty()) {
@@ -402,10 +326,7 @@ pub fn check_hostname(value: &str, allow_wildcard: bool) -> Result<(), String> {
     }
     for label in &labels {
         if label.len() > DNS1123_LABEL_MAX {
-            return Err(format!(
-                "{value:?} has the label {label:?} of {} characters; each label is at most 63 characters, shorten it",
-                label.len()
-            ));
+            return Err(format!("{value:?} has the label {label:?} of {} characters; each label is at most 63 characters, shorten it", label.len()));
         }
         if !is_dns1123_label(label, DNS1123_LABEL_MAX) {
             return Err(format!(
@@ -414,10 +335,7 @@ pub fn check_hostname(value: &str, allow_wildcard: bool) -> Result<(), String> {
             ));
         }
     }
-    if labels
-        .last()
-        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
-    {
+    if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
         return Err(format!(
             "{value:?} looks like an IP address (its last label is all digits); Ingress hosts must be DNS names such \
              as \"app.example.com\""
@@ -462,28 +380,16 @@ pub fn image_has_pinned_version(value: &str) -> bool {
 fn parse_image_reference(value: &str) -> Result<ImageRef<'_>, String> {
     const EXAMPLES: &str = "e.g. \"nginx:1.27\" or \"registry.example.com/team/app:1.0\"";
     if value.is_empty() {
-        return Err(format!(
-            "\"\" is not an image reference: it is empty; give one, {EXAMPLES}"
-        ));
+        return Err(format!("\"\" is not an image reference: it is empty; give one, {EXAMPLES}"));
     }
     let valid = |candidate: &str| parse_image_reference(candidate).is_ok();
     if value.chars().any(char::is_whitespace) {
         let trimmed = value.trim();
-        let hint = if trimmed != value && valid(trimmed) {
-            format!("; did you mean {trimmed:?}?")
-        } else {
-            String::new()
-        };
-        return Err(format!(
-            "{value:?} is not an image reference: it contains whitespace, remove it{hint}"
-        ));
+        let hint = if trimmed != value && valid(trimmed) { format!("; did you mean {trimmed:?}?") } else { String::new() };
+        return Err(format!("{value:?} is not an image reference: it contains whitespace, remove it{hint}"));
     }
     if let Some((_, rest)) = value.split_once("://") {
-        let hint = if !rest.contains("://") && valid(rest) {
-            format!(": did you mean {rest:?}?")
-        } else {
-            String::new()
-        };
+        let hint = if !rest.contains("://") && valid(rest) { format!(": did you mean {rest:?}?") } else { String::new() };
         let shown = redact_userinfo(value);
         let hint = if shown == value { hint } else { String::new() };
         return Err(format!(
@@ -503,10 +409,7 @@ fn parse_image_reference(value: &str) -> Result<ImageRef<'_>, String> {
     let (name, tag) = match last_component.rfind(':') {
         Some(i) => {
             let cut = last_slash.saturating_add(i);
-            (
-                name_tag.get(..cut).unwrap_or(""),
-                name_tag.get(cut.saturating_add(1)..),
-            )
+            (name_tag.get(..cut).unwrap_or(""), name_tag.get(cut.saturating_add(1)..))
         }
         None => (name_tag, None),
     };
@@ -514,9 +417,7 @@ fn parse_image_reference(value: &str) -> Result<ImageRef<'_>, String> {
         check_tag(value, name, tag)?;
     }
     if name.is_empty() {
-        return Err(format!(
-            "{value:?} is not an image reference: the repository name is missing; {EXAMPLES}"
-        ));
+        return Err(format!("{value:?} is not an image reference: the repository name is missing; {EXAMPLES}"));
     }
     if name.len() > IMAGE_NAME_MAX {
         return Err(format!(
@@ -526,18 +427,14 @@ fn parse_image_reference(value: &str) -> Result<ImageRef<'_>, String> {
         ));
     }
     let (domain, path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
-            (Some(first), rest)
-        }
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (Some(first), rest),
         _ => (None, name),
     };
     if let Some(domain) = domain {
         check_registry(value, domain)?;
     }
     if path.is_empty() {
-        return Err(format!(
-            "{value:?} is not an image reference: the repository path after the registry is empty; {EXAMPLES}"
-        ));
+        return Err(format!("{value:?} is not an image reference: the repository path after the registry is empty; {EXAMPLES}"));
     }
     for component in path.split('/') {
         if is_path_component(component) {
@@ -551,11 +448,7 @@ fn parse_image_reference(value: &str) -> Result<ImageRef<'_>, String> {
             };
             let rest = value.get(name.len()..).unwrap_or("");
             let suggestion = format!("{fixed}{rest}");
-            let hint = if valid(&suggestion) {
-                format!("; did you mean {suggestion:?}?")
-            } else {
-                String::new()
-            };
+            let hint = if valid(&suggestion) { format!("; did you mean {suggestion:?}?") } else { String::new() };
             return Err(format!(
                 "{value:?} is not an image reference: repository names must be lowercase, {component:?} has \
                  uppercase letters{hint}"
@@ -577,10 +470,7 @@ fn parse_image_reference(value: &str) -> Result<ImageRef<'_>, String> {
 /// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
 fn is_path_component(s: &str) -> bool {
     let b = s.as_bytes();
-    let alnum = |i: usize| {
-        b.get(i)
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    };
+    let alnum = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let at = |i: usize, c: u8| b.get(i) == Some(&c);
     let mut i = 0usize;
     loop {
@@ -619,13 +509,8 @@ fn check_tag(value: &str, name: &str, tag: &str) -> Result<(), String> {
             format!("{name}:1.0")
         ));
     }
-    let first_ok = tag
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    let rest_ok = tag
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let first_ok = tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let rest_ok = tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !first_ok || !rest_ok || tag.len() > IMAGE_TAG_MAX {
         return Err(format!(
             "{value:?} is not an image reference: the tag {tag:?} is invalid; a tag is 1 to 128 letters, digits, \
@@ -646,19 +531,11 @@ fn check_digest(value: &str, digest: &str) -> Result<(), String> {
         return err("has no algorithm");
     };
     let algo_ok = !algo.is_empty()
-        && algo.split(['+', '.', '-', '_']).all(|c| {
-            c.chars().next().is_some_and(|f| f.is_ascii_alphabetic())
-                && c.chars().all(|x| x.is_ascii_alphanumeric())
-        });
+        && algo.split(['+', '.', '-', '_']).all(|c| c.chars().next().is_some_and(|f| f.is_ascii_alphabetic()) && c.chars().all(|x| x.is_ascii_alphanumeric()));
     if !algo_ok {
         return err("has an invalid algorithm");
     }
-    let lower_hex = |n: usize| {
-        hex.len() == n
-            && hex
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    };
+    let lower_hex = |n: usize| hex.len() == n && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
     let ok = match algo {
         "sha256" => lower_hex(64),
         "sha512" => lower_hex(128),
@@ -720,18 +597,8 @@ fn check_registry(value: &str, domain: &str) -> Result<(), String> {
 // Cron schedules
 // ---------------------------------------------------------------------------------------------------------------
 
-const CRON_MACROS: [&str; 7] = [
-    "@yearly",
-    "@annually",
-    "@monthly",
-    "@weekly",
-    "@daily",
-    "@midnight",
-    "@hourly",
-];
-const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
+const CRON_MACROS: [&str; 7] = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /// One field of a 5-field cron schedule.
@@ -745,41 +612,11 @@ struct CronField {
 }
 
 const CRON_FIELDS: [CronField; 5] = [
-    CronField {
-        name: "minute",
-        min: 0,
-        max: 59,
-        names: &[],
-        question: false,
-    },
-    CronField {
-        name: "hour",
-        min: 0,
-        max: 23,
-        names: &[],
-        question: false,
-    },
-    CronField {
-        name: "day-of-month",
-        min: 1,
-        max: 31,
-        names: &[],
-        question: true,
-    },
-    CronField {
-        name: "month",
-        min: 1,
-        max: 12,
-        names: &MONTHS,
-        question: false,
-    },
-    CronField {
-        name: "day-of-week",
-        min: 0,
-        max: 6,
-        names: &WEEKDAYS,
-        question: true,
-    },
+    CronField { name: "minute", min: 0, max: 59, names: &[], question: false },
+    CronField { name: "hour", min: 0, max: 23, names: &[], question: false },
+    CronField { name: "day-of-month", min: 1, max: 31, names: &[], question: true },
+    CronField { name: "month", min: 1, max: 12, names: &MONTHS, question: false },
+    CronField { name: "day-of-week", min: 0, max: 6, names: &WEEKDAYS, question: true },
 ];
 
 /// Checks a CronJob schedule as Kubernetes accepts it: five whitespace-separated fields (minute 0-59, hour 0-23,
@@ -805,18 +642,11 @@ pub fn check_cron_schedule(value: &str) -> Result<(), String> {
         if CRON_MACROS.contains(&trimmed) {
             return Ok(());
         }
-        return Err(format!(
-            "{value:?} is not a supported schedule macro; use one of {} or five fields such as \"*/15 * * * *\"",
-            CRON_MACROS.join(", ")
-        ));
+        return Err(format!("{value:?} is not a supported schedule macro; use one of {} or five fields such as \"*/15 * * * *\"", CRON_MACROS.join(", ")));
     }
     let fields: Vec<&str> = trimmed.split_whitespace().collect();
     if fields.len() != 5 {
-        let seconds = if fields.len() == 6 {
-            " (seconds are not supported)"
-        } else {
-            ""
-        };
+        let seconds = if fields.len() == 6 { " (seconds are not supported)" } else { "" };
         return Err(format!(
             "{value:?} has {} fields{seconds}; a schedule needs exactly 5: minute hour day-of-month month \
              day-of-week, e.g. \"*/15 * * * *\"",
@@ -824,8 +654,7 @@ pub fn check_cron_schedule(value: &str) -> Result<(), String> {
         ));
     }
     for (spec, field) in CRON_FIELDS.iter().zip(fields) {
-        check_cron_field(spec, field)
-            .map_err(|why| format!("{value:?}: {} field {field:?} {why}", spec.name))?;
+        check_cron_field(spec, field).map_err(|why| format!("{value:?}: {} field {field:?} {why}", spec.name))?;
     }
     Ok(())
 }
@@ -839,25 +668,14 @@ fn check_cron_field(spec: &CronField, field: &str) -> Result<(), String> {
             None => (item, None),
         };
         if let Some(step) = step {
-            let parsed = if step.chars().all(|c| c.is_ascii_digit()) {
-                step.parse::<u32>().ok()
-            } else {
-                None
-            };
+            let parsed = if step.chars().all(|c| c.is_ascii_digit()) { step.parse::<u32>().ok() } else { None };
             match parsed {
                 Some(0) => return Err(format!("has the step {step:?}; a step must be at least 1")),
                 Some(_) => {}
-                None => {
-                    return Err(format!(
-                        "has the invalid step {step:?}; a step is a whole number such as 5"
-                    ))
-                }
+                None => return Err(format!("has the invalid step {step:?}; a step is a whole number such as 5")),
             }
         }
-        let syntax_hint = format!(
-            "use \"*\", a value {}-{}, a range \"a-b\", a list \"a,b\" or a step such as \"*/5\"",
-            spec.min, spec.max
-        );
+        let syntax_hint = format!("use \"*\", a value {}-{}, a range \"a-b\", a list \"a,b\" or a step such as \"*/5\"", spec.min, spec.max);
         if item.is_empty() {
             return Err(format!("has an empty list entry; {syntax_hint}"));
         }
@@ -880,28 +698,17 @@ fn check_cron_field(spec: &CronField, field: &str) -> Result<(), String> {
                 Some(token.parse::<u32>().unwrap_or(u32::MAX))
             } else {
                 let lower = token.to_ascii_lowercase();
-                spec.names
-                    .iter()
-                    .position(|n| *n == lower)
-                    .and_then(|i| u32::try_from(i).ok())
-                    .map(|i| i.saturating_add(spec.min))
+                spec.names.iter().position(|n| *n == lower).and_then(|i| u32::try_from(i).ok()).map(|i| i.saturating_add(spec.min))
             };
             let Some(n) = number else {
                 return Err(format!("has the invalid value {token:?}; {syntax_hint}"));
             };
             if n < spec.min || n > spec.max {
-                let sunday = if spec.name == "day-of-week" && n == 7 {
-                    "; use 0 for Sunday (Kubernetes does not accept 7)"
-                } else {
-                    ""
-                };
+                let sunday = if spec.name == "day-of-week" && n == 7 { "; use 0 for Sunday (Kubernetes does not accept 7)" } else { "" };
                 return Err(if single && token == field {
                     format!("is out of range {}-{}{sunday}", spec.min, spec.max)
                 } else {
-                    format!(
-                        "has {token:?}, out of range {}-{}{sunday}",
-                        spec.min, spec.max
-                    )
+                    format!("has {token:?}, out of range {}-{}{sunday}", spec.min, spec.max)
                 });
             }
             Ok(n)
@@ -910,10 +717,7 @@ fn check_cron_field(spec: &CronField, field: &str) -> Result<(), String> {
         if let Some(hi) = hi {
             let end = parse(hi)?;
             if start > end {
-                return Err(format!(
-                    "has the descending range {range:?}; ranges must go from low to high, e.g. {:?}",
-                    format!("{hi}-{lo}")
-                ));
+                return Err(format!("has the descending range {range:?}; ranges must go from low to high, e.g. {:?}", format!("{hi}-{lo}")));
             }
         }
     }
@@ -937,28 +741,19 @@ const DURATION_UNITS: &str = "ms, s, m, h or d";
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     const EXAMPLES: &str = "e.g. \"30s\", \"5m\" or \"1h30m\"";
     if value.is_empty() {
-        return Err(format!(
-            "\"\" is not a duration: it is empty; give one, {EXAMPLES}"
-        ));
+        return Err(format!("\"\" is not a duration: it is empty; give one, {EXAMPLES}"));
     }
     if value.chars().any(char::is_whitespace) {
         let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
         let hint = match parse_duration(&compact) {
             Ok(_) if !compact.is_empty() => format!(": did you mean {compact:?}?"),
-            Err(e) => e
-                .split_once("did you mean ")
-                .map(|(_, s)| format!(": did you mean {s}"))
-                .unwrap_or_default(),
+            Err(e) => e.split_once("did you mean ").map(|(_, s)| format!(": did you mean {s}")).unwrap_or_default(),
             Ok(_) => String::new(),
         };
-        return Err(format!(
-            "{value:?} is not a duration: it contains whitespace, remove it{hint}"
-        ));
+        return Err(format!("{value:?} is not a duration: it contains whitespace, remove it{hint}"));
     }
     if value.starts_with('-') {
-        return Err(format!(
-            "{value:?} is negative; durations must be zero or positive, remove the '-'"
-        ));
+        return Err(format!("{value:?} is negative; durations must be zero or positive, remove the '-'"));
     }
     let body = value.strip_prefix('+').unwrap_or(value);
     if body == "0" {
@@ -971,25 +766,14 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let mut rest = body;
     let mut total: u128 = 0;
     while !rest.is_empty() {
-        let num_len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
+        let num_len = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
         let (number, after) = rest.split_at(num_len);
-        let unit_len = after
-            .chars()
-            .take_while(|c| !c.is_ascii_digit() && *c != '.')
-            .map(char::len_utf8)
-            .sum();
+        let unit_len = after.chars().take_while(|c| !c.is_ascii_digit() && *c != '.').map(char::len_utf8).sum();
         let (unit, next) = after.split_at(unit_len);
         rest = next;
         let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
         if (int_part.is_empty() && frac_part.is_empty()) || frac_part.contains('.') {
-            let what = if number.is_empty() {
-                format!("{unit:?} has no number before it")
-            } else {
-                format!("{number:?} is not a number")
-            };
+            let what = if number.is_empty() { format!("{unit:?} has no number before it") } else { format!("{number:?} is not a number") };
             return Err(format!("{value:?} is not a duration: {what}; {EXAMPLES}"));
         }
         let unit_nanos = match unit {
@@ -1000,21 +784,14 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
             "d" => NANOS_PER_D,
             "" => {
                 return Err(if number == body {
-                    format!(
-                        "{value:?} has no unit; did you mean {:?}? (units: {DURATION_UNITS})",
-                        format!("{value}s")
-                    )
+                    format!("{value:?} has no unit; did you mean {:?}? (units: {DURATION_UNITS})", format!("{value}s"))
                 } else {
                     format!("{value:?} is not a duration: {number:?} has no unit; add one of {DURATION_UNITS}")
                 })
             }
             other => return Err(unknown_duration_unit(value, number, other)),
         };
-        let int_value = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse::<u128>().map_err(|_| too_large())?
-        };
+        let int_value = if int_part.is_empty() { 0 } else { int_part.parse::<u128>().map_err(|_| too_large())? };
         let mut nanos = int_value.checked_mul(unit_nanos).ok_or_else(too_large)?;
         let frac = frac_part.trim_end_matches('0');
         if !frac.is_empty() {
@@ -1051,15 +828,10 @@ fn unknown_duration_unit(value: &str, number: &str, unit: &str) -> String {
         _ => None,
     };
     if let Some(r) = replacement {
-        return format!(
-            "{value:?} has the unknown unit {unit:?}; did you mean {:?}?",
-            format!("{number}{r}")
-        );
+        return format!("{value:?} has the unknown unit {unit:?}; did you mean {:?}?", format!("{number}{r}"));
     }
     let hint = match unit {
-        "ns" | "us" | "µs" | "μs" => {
-            "units below a millisecond are not supported, use a fraction such as \"0.5ms\""
-        }
+        "ns" | "us" | "µs" | "μs" => "units below a millisecond are not supported, use a fraction such as \"0.5ms\"",
         "w" | "wk" | "week" | "weeks" => "weeks are not supported, use days such as \"7d\"",
         "y" | "yr" | "year" | "years" => "years are not supported, use days such as \"365d\"",
         _ => "",
@@ -1128,16 +900,12 @@ mod tests {
         assert!(err(check_dns1123_label("-a")).contains("did you mean \"a\"?"));
         assert!(err(check_dns1123_label("my.app")).contains("did you mean \"my-app\"?"));
         assert!(err(check_dns1123_label("")).contains("it is empty"));
-        assert!(err(check_dns1123_label(&"a".repeat(64)))
-            .contains(&format!("did you mean \"{}\"", "a".repeat(63))));
+        assert!(err(check_dns1123_label(&"a".repeat(64))).contains(&format!("did you mean \"{}\"", "a".repeat(63))));
         assert!(err(check_dns1123_label("café")).contains("rename it"));
         assert!(err(check_dns1123_label("---")).contains("rename it"));
         assert_eq!(check_dns1123_label_max("abcde", 5), Ok(()));
         let e = err(check_dns1123_label_max("abcdef", 5));
-        assert!(
-            e.contains("at most 5 characters") && e.contains("did you mean \"abcde\"?"),
-            "{e}"
-        );
+        assert!(e.contains("at most 5 characters") && e.contains("did you mean \"abcde\"?"), "{e}");
         assert!(err(check_dns1123_label_max("abcd-ef", 5)).contains("did you mean \"abcd\"?"));
         assert!(check_dns1123_label_max("a", 0).is_err());
     }
@@ -1150,49 +918,21 @@ mod tests {
         let long = ["a".repeat(63).as_str(); 4].join(".");
         assert_eq!(long.len(), 255);
         assert!(check_dns1123_subdomain(&long).is_err());
-        for bad in [
-            "",
-            "A.b",
-            "a..b",
-            ".a",
-            "a.",
-            "a_b",
-            "a.-b",
-            &"a".repeat(64),
-        ] {
+        for bad in ["", "A.b", "a..b", ".a", "a.", "a_b", "a.-b", &"a".repeat(64)] {
             assert!(check_dns1123_subdomain(bad).is_err(), "{bad}");
         }
-        assert!(err(check_dns1123_subdomain("My_App.Example"))
-            .contains("did you mean \"my-app.example\"?"));
+        assert!(err(check_dns1123_subdomain("My_App.Example")).contains("did you mean \"my-app.example\"?"));
     }
 
     #[test]
     fn label_keys_and_values() {
-        for ok in [
-            "app",
-            "app.kubernetes.io/name",
-            "example.com/Tier_1",
-            "a",
-            "A.b-c_d",
-        ] {
+        for ok in ["app", "app.kubernetes.io/name", "example.com/Tier_1", "a", "A.b-c_d"] {
             assert_eq!(check_label_key(ok), Ok(()), "{ok}");
         }
-        for bad in [
-            "",
-            "/a",
-            "a/",
-            "a/b/c",
-            "Example.com/a",
-            "-a",
-            "a b",
-            "x/-a",
-            &"a".repeat(64),
-        ] {
+        for bad in ["", "/a", "a/", "a/b/c", "Example.com/a", "-a", "a b", "x/-a", &"a".repeat(64)] {
             assert!(check_label_key(bad).is_err(), "{bad}");
         }
-        assert!(
-            err(check_label_key("Example.com/app")).contains("did you mean \"example.com/app\"?")
-        );
+        assert!(err(check_label_key("Example.com/app")).contains("did you mean \"example.com/app\"?"));
         assert!(err(check_label_key("team name")).contains("did you mean \"team-name\"?"));
         assert!(err(check_label_key("a/b/c")).contains("more than one '/'"));
         for ok in ["", "v1", "Prod_Blue.2", &"x".repeat(63)] {
@@ -1206,12 +946,7 @@ mod tests {
 
     #[test]
     fn hostnames() {
-        for ok in [
-            "example.com",
-            "app.example.com",
-            "a-b.c0.io",
-            "xn--bcher-kva.example",
-        ] {
+        for ok in ["example.com", "app.example.com", "a-b.c0.io", "xn--bcher-kva.example"] {
             assert_eq!(check_hostname(ok, false), Ok(()), "{ok}");
         }
         assert_eq!(check_hostname("*.example.com", true), Ok(()));
@@ -1230,21 +965,9 @@ mod tests {
             ("[::1]:80", false, "IP address"),
             ("1.2.3", false, "IP address"),
             ("example.com:8080", false, "did you mean \"example.com\"?"),
-            (
-                "https://example.com",
-                false,
-                "did you mean \"example.com\"?",
-            ),
-            (
-                "https://user@example.com:443/x?y",
-                false,
-                "did you mean \"example.com\"?",
-            ),
-            (
-                "https://Example.com/x",
-                false,
-                "did you mean \"example.com\"?",
-            ),
+            ("https://example.com", false, "did you mean \"example.com\"?"),
+            ("https://user@example.com:443/x?y", false, "did you mean \"example.com\"?"),
+            ("https://Example.com/x", false, "did you mean \"example.com\"?"),
             ("Example.com.", false, "did you mean \"example.com\"?"),
             ("example.com/api", false, "did you mean \"example.com\"?"),
             ("exa mple.com", false, "did you mean \"example.com\"?"),
@@ -1256,10 +979,7 @@ mod tests {
             let e = err(check_hostname(input, wildcard));
             assert!(e.contains(needle), "{input:?}: {e}");
             // Quoted first, user information (credentials) excepted.
-            assert!(
-                e.starts_with(&format!("{:?}", redact_userinfo(input))),
-                "{input:?} not quoted first: {e}"
-            );
+            assert!(e.starts_with(&format!("{:?}", redact_userinfo(input))), "{input:?} not quoted first: {e}");
             assert!(!e.contains("user@"), "{input:?}: {e}");
         }
         let long_label = format!("{}.com", "a".repeat(64));
@@ -1292,14 +1012,8 @@ mod tests {
             ("", "it is empty"),
             ("nginx:", "tag after ':' is empty"),
             ("Nginx:1.0", "did you mean \"nginx:1.0\"?"),
-            (
-                "registry.example.com/Team/App:1",
-                "did you mean \"registry.example.com/team/app:1\"?",
-            ),
-            (
-                "https://registry.example.com/app:1",
-                "did you mean \"registry.example.com/app:1\"?",
-            ),
+            ("registry.example.com/Team/App:1", "did you mean \"registry.example.com/team/app:1\"?"),
+            ("https://registry.example.com/app:1", "did you mean \"registry.example.com/app:1\"?"),
             (" nginx:1.27", "did you mean \"nginx:1.27\"?"),
             ("ngi nx", "whitespace"),
             ("nginx@sha256:abc", "digest"),
@@ -1320,11 +1034,7 @@ mod tests {
             let e = err(check_image_reference(input));
             assert!(e.contains(needle), "{input:?}: {e}");
         }
-        assert!(err(check_image_reference(&format!(
-            "nginx@sha256:{}",
-            "A".repeat(64)
-        )))
-        .contains("digest"));
+        assert!(err(check_image_reference(&format!("nginx@sha256:{}", "A".repeat(64)))).contains("digest"));
         assert!(err(check_image_reference(&format!("nginx:{}", "t".repeat(129)))).contains("tag"));
         assert!(err(check_image_reference(&"a".repeat(256))).contains("255"));
         assert!(!image_has_pinned_version("nginx"));
@@ -1359,10 +1069,7 @@ mod tests {
         ] {
             assert_eq!(check_cron_schedule(ok), Ok(()), "{ok}");
         }
-        assert_eq!(
-            err(check_cron_schedule("61 * * * *")),
-            "\"61 * * * *\": minute field \"61\" is out of range 0-59"
-        );
+        assert_eq!(err(check_cron_schedule("61 * * * *")), "\"61 * * * *\": minute field \"61\" is out of range 0-59");
         let cases = [
             ("", "it is empty"),
             ("TZ=Europe/Paris 0 3 * * *", "timeZone field"),
@@ -1375,17 +1082,11 @@ mod tests {
             ("* * 0 * *", "day-of-month field \"0\" is out of range 1-31"),
             ("* * * 13 *", "month field \"13\" is out of range 1-12"),
             ("* * * * 7", "use 0 for Sunday"),
-            (
-                "1,61 * * * *",
-                "minute field \"1,61\" has \"61\", out of range 0-59",
-            ),
+            ("1,61 * * * *", "minute field \"1,61\" has \"61\", out of range 0-59"),
             ("*/0 * * * *", "at least 1"),
             ("*/x * * * *", "invalid step"),
             ("30-10 * * * *", "descending range \"30-10\""),
-            (
-                "? * * * *",
-                "only allowed in the day-of-month and day-of-week",
-            ),
+            ("? * * * *", "only allowed in the day-of-month and day-of-week"),
             ("1,,2 * * * *", "empty list entry"),
             ("MON * * * *", "invalid value \"MON\""),
             ("* * * FOO *", "invalid value \"FOO\""),
@@ -1395,10 +1096,7 @@ mod tests {
         for (input, needle) in cases {
             let e = err(check_cron_schedule(input));
             assert!(e.contains(needle), "{input:?}: {e}");
-            assert!(
-                e.starts_with(&format!("{input:?}")),
-                "{input:?} not quoted first: {e}"
-            );
+            assert!(e.starts_with(&format!("{input:?}")), "{input:?} not quoted first: {e}");
         }
     }
 
@@ -1418,10 +1116,7 @@ mod tests {
             ("1.s", Duration::from_secs(1)),
             ("0.5ms", Duration::from_micros(500)),
             ("1h1h", Duration::from_secs(7200)),
-            (
-                "1.000000000000000000000000000000000000000000s",
-                Duration::from_secs(1),
-            ),
+            ("1.000000000000000000000000000000000000000000s", Duration::from_secs(1)),
         ];
         for (input, expected) in cases {
             assert_eq!(parse_duration(input), Ok(expected), "{input}");

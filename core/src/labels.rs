@@ -50,11 +50,7 @@ pub fn version_labels(tenant: &str, app: &str, version: &str) -> BTreeMap<String
 /// The selector of one version's pods: name, instance **and** version, so two versions can never mix
 /// behind one Service by accident.
 pub fn version_selector(tenant: &str, app: &str, version: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (NAME.to_string(), app.to_string()),
-        (INSTANCE.to_string(), instance(tenant, app)),
-        (VERSION.to_string(), version.to_string()),
-    ])
+    BTreeMap::from([(NAME.to_string(), app.to_string()), (INSTANCE.to_string(), instance(tenant, app)), (VERSION.to_string(), version.to_string())])
 }
 
 /// The value of [`INSTANCE`] for an application of a tenant.

@@ -9,30 +9,12 @@ const MAX_UNITS: i128 = i64::MAX as i128;
 const MAX_MILLIS: i128 = MAX_UNITS * 1000;
 
 /// Binary suffixes, each with its power of 1024.
-const BINARY_SUFFIXES: [(&str, u32); 6] = [
-    ("Ki", 1),
-    ("Mi", 2),
-    ("Gi", 3),
-    ("Ti", 4),
-    ("Pi", 5),
-    ("Ei", 6),
-];
+const BINARY_SUFFIXES: [(&str, u32); 6] = [("Ki", 1), ("Mi", 2), ("Gi", 3), ("Ti", 4), ("Pi", 5), ("Ei", 6)];
 /// Decimal SI suffixes, each with its power of ten.
-const DECIMAL_SUFFIXES: [(&str, i64); 9] = [
-    ("n", -9),
-    ("u", -6),
-    ("m", -3),
-    ("k", 3),
-    ("M", 6),
-    ("G", 9),
-    ("T", 12),
-    ("P", 15),
-    ("E", 18),
-];
+const DECIMAL_SUFFIXES: [(&str, i64); 9] = [("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6), ("G", 9), ("T", 12), ("P", 15), ("E", 18)];
 
 /// What to do when a quantity is malformed and no better hint exists.
-const FORMAT_HINT: &str =
-    "write a non-negative number with an optional suffix, e.g. \"250m\", \"2\", \"512Mi\", \"1.5Gi\" or \"1G\"";
+const FORMAT_HINT: &str = "write a non-negative number with an optional suffix, e.g. \"250m\", \"2\", \"512Mi\", \"1.5Gi\" or \"1G\"";
 
 /// A parsed Kubernetes quantity, kept exactly as milli-units (CPU: millicores; memory/storage: thousandths of a byte).
 ///
@@ -137,23 +119,17 @@ impl Quantity {
 
     /// The sum, or `None` if it would exceed the largest quantity.
     pub fn checked_add(&self, other: &Quantity) -> Option<Quantity> {
-        self.millis
-            .checked_add(other.millis)
-            .and_then(Quantity::from_millis)
+        self.millis.checked_add(other.millis).and_then(Quantity::from_millis)
     }
 
     /// The difference, or `None` if it would be negative.
     pub fn checked_sub(&self, other: &Quantity) -> Option<Quantity> {
-        self.millis
-            .checked_sub(other.millis)
-            .and_then(Quantity::from_millis)
+        self.millis.checked_sub(other.millis).and_then(Quantity::from_millis)
     }
 
     /// The product with `n`, or `None` if it would exceed the largest quantity.
     pub fn checked_mul(&self, n: u64) -> Option<Quantity> {
-        self.millis
-            .checked_mul(i128::from(n))
-            .and_then(Quantity::from_millis)
+        self.millis.checked_mul(i128::from(n)).and_then(Quantity::from_millis)
     }
 
     /// Whether the quantity is zero.
@@ -214,28 +190,16 @@ fn whitespace_error(s: &str) -> QuantityError {
     let suggestion = if compact.is_empty() {
         Some(format!("it contains only whitespace; {FORMAT_HINT}"))
     } else {
-        let what = if inner_space {
-            "quantities must not contain spaces"
-        } else {
-            "remove the leading or trailing whitespace"
-        };
+        let what = if inner_space { "quantities must not contain spaces" } else { "remove the leading or trailing whitespace" };
         match Quantity::parse(&compact) {
             Ok(_) => Some(format!("{what}; did you mean {compact:?}?")),
-            Err(QuantityError::Malformed {
-                suggestion: Some(hint),
-                ..
-            })
-            | Err(QuantityError::UnknownSuffix {
-                suggestion: Some(hint),
-                ..
-            }) => Some(format!("{what}; {hint}")),
+            Err(QuantityError::Malformed { suggestion: Some(hint), .. }) | Err(QuantityError::UnknownSuffix { suggestion: Some(hint), .. }) => {
+                Some(format!("{what}; {hint}"))
+            }
             Err(_) => Some(format!("{what}, and {FORMAT_HINT}")),
         }
     };
-    QuantityError::Malformed {
-        value: s.to_string(),
-        suggestion,
-    }
+    QuantityError::Malformed { value: s.to_string(), suggestion }
 }
 
 /// Error for a value containing a comma: a decimal comma (`"1,5Gi"`) or a thousands separator (`"1,000"`).
@@ -247,41 +211,24 @@ fn comma_error(s: &str) -> QuantityError {
             let digits = after.chars().take_while(char::is_ascii_digit).count();
             digits == 3
         });
-    let candidate = if thousands {
-        s.replace(',', "")
-    } else {
-        s.replace(',', ".")
-    };
+    let candidate = if thousands { s.replace(',', "") } else { s.replace(',', ".") };
     let suggestion = match Quantity::parse(&candidate) {
-        Ok(_) if thousands => Some(format!(
-            "remove the thousands separators: did you mean {candidate:?}?"
-        )),
-        Ok(_) => Some(format!(
-            "use '.' as the decimal separator: did you mean {candidate:?}?"
-        )),
+        Ok(_) if thousands => Some(format!("remove the thousands separators: did you mean {candidate:?}?")),
+        Ok(_) => Some(format!("use '.' as the decimal separator: did you mean {candidate:?}?")),
         Err(_) => Some(format!("commas are not allowed; {FORMAT_HINT}")),
     };
-    QuantityError::Malformed {
-        value: s.to_string(),
-        suggestion,
-    }
+    QuantityError::Malformed { value: s.to_string(), suggestion }
 }
 
 /// Parses a string known to be non-empty and free of whitespace and commas.
 fn parse_strict(s: &str) -> Result<Quantity, QuantityError> {
-    let malformed = || QuantityError::Malformed {
-        value: s.to_string(),
-        suggestion: None,
-    };
+    let malformed = || QuantityError::Malformed { value: s.to_string(), suggestion: None };
     let (body, negative) = match s.strip_prefix('-') {
         Some(rest) => (rest, true),
         None => (s.strip_prefix('+').unwrap_or(s), false),
     };
     // Mantissa: digits with an optional single '.'.
-    let num_len = body
-        .bytes()
-        .take_while(|b| b.is_ascii_digit() || *b == b'.')
-        .count();
+    let num_len = body.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
     let (number, rest) = body.split_at(num_len);
     let mut halves = number.splitn(2, '.');
     let int_digits = halves.next().unwrap_or("");
@@ -290,31 +237,19 @@ fn parse_strict(s: &str) -> Result<Quantity, QuantityError> {
         return Err(malformed());
     }
     if negative {
-        return Err(QuantityError::Negative {
-            value: s.to_string(),
-        });
+        return Err(QuantityError::Negative { value: s.to_string() });
     }
     // Power of ten (relative to milli-units) and power of 1024 from the suffix or exponent.
     let (suffix_exp10, binary_power) = parse_suffix(s, number, rest)?;
     let frac_len = i64::try_from(frac_digits.len()).unwrap_or(i64::MAX);
     let exp10 = suffix_exp10.saturating_sub(frac_len).saturating_add(3);
 
-    let digits: Vec<u8> = int_digits
-        .bytes()
-        .chain(frac_digits.bytes())
-        .map(|b| b.wrapping_sub(b'0'))
-        .collect();
+    let digits: Vec<u8> = int_digits.bytes().chain(frac_digits.bytes()).map(|b| b.wrapping_sub(b'0')).collect();
     let millis = exact_millis(&digits, exp10, binary_power).map_err(|e| match e {
-        Inexact::TooLarge => QuantityError::TooLarge {
-            value: s.to_string(),
-        },
-        Inexact::TooPrecise => QuantityError::TooPrecise {
-            value: s.to_string(),
-        },
+        Inexact::TooLarge => QuantityError::TooLarge { value: s.to_string() },
+        Inexact::TooPrecise => QuantityError::TooPrecise { value: s.to_string() },
     })?;
-    Quantity::from_millis(millis).ok_or_else(|| QuantityError::TooLarge {
-        value: s.to_string(),
-    })
+    Quantity::from_millis(millis).ok_or_else(|| QuantityError::TooLarge { value: s.to_string() })
 }
 
 /// Interprets what follows the number: nothing, an exponent (`e3`, `E-2`), or a suffix.
@@ -337,29 +272,16 @@ fn parse_suffix(s: &str, number: &str, rest: &str) -> Result<(i64, u32), Quantit
         };
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             // Saturate: anything beyond a million is far outside the accepted range either way.
-            let magnitude = digits
-                .bytes()
-                .try_fold(0i64, |acc, b| {
-                    acc.checked_mul(10)?
-                        .checked_add(i64::from(b.wrapping_sub(b'0')))
-                })
-                .unwrap_or(i64::MAX)
-                .min(1_000_000);
+            let magnitude =
+                digits.bytes().try_fold(0i64, |acc, b| acc.checked_mul(10)?.checked_add(i64::from(b.wrapping_sub(b'0')))).unwrap_or(i64::MAX).min(1_000_000);
             return Ok((sign.saturating_mul(magnitude), 0));
         }
     }
     let suggestion = suggest_suffix(number, rest);
     if rest.chars().all(|c| c.is_ascii_alphabetic()) {
-        Err(QuantityError::UnknownSuffix {
-            value: s.to_string(),
-            suffix: rest.to_string(),
-            suggestion,
-        })
+        Err(QuantityError::UnknownSuffix { value: s.to_string(), suffix: rest.to_string(), suggestion })
     } else {
-        Err(QuantityError::Malformed {
-            value: s.to_string(),
-            suggestion,
-        })
+        Err(QuantityError::Malformed { value: s.to_string(), suggestion })
     }
 }
 
@@ -373,9 +295,7 @@ fn suggest_suffix(number: &str, rest: &str) -> Option<String> {
     };
     if stem.is_empty() {
         // Just "b"/"B": bytes are the unit already.
-        return Some(format!(
-            "quantities are in bytes already, drop the unit: did you mean {number:?}?"
-        ));
+        return Some(format!("quantities are in bytes already, drop the unit: did you mean {number:?}?"));
     }
     let (decimal, binary) = match letter {
         "k" => ("k", "Ki"),
@@ -391,9 +311,7 @@ fn suggest_suffix(number: &str, rest: &str) -> Option<String> {
     if binary_only {
         Some(format!("did you mean {bin:?}?"))
     } else {
-        Some(format!(
-            "did you mean {bin:?} (binary) or {dec:?} (decimal)?"
-        ))
+        Some(format!("did you mean {bin:?} (binary) or {dec:?} (decimal)?"))
     }
 }
 
@@ -410,10 +328,7 @@ fn exact_millis(digits: &[u8], exp10: i64, binary_power: u32) -> Result<i128, In
     let Some(start) = start else { return Ok(0) };
     let digits = digits.get(start..).unwrap_or(&[]);
     // Strip trailing zeros into the exponent.
-    let end = digits
-        .iter()
-        .rposition(|d| *d != 0)
-        .map_or(0, |i| i.saturating_add(1));
+    let end = digits.iter().rposition(|d| *d != 0).map_or(0, |i| i.saturating_add(1));
     let trailing = digits.len().saturating_sub(end);
     let mut mantissa: Vec<u8> = digits.get(..end).unwrap_or(&[]).to_vec();
     let exp10 = exp10.saturating_add(i64::try_from(trailing).unwrap_or(i64::MAX));
@@ -426,16 +341,9 @@ fn exact_millis(digits: &[u8], exp10: i64, binary_power: u32) -> Result<i128, In
     }
     if exp10 >= 0 {
         let m = digits_to_i128(&mantissa).ok_or(Inexact::TooLarge)?;
-        let scale = 10i128
-            .checked_pow(u32::try_from(exp10).map_err(|_| Inexact::TooLarge)?)
-            .ok_or(Inexact::TooLarge)?;
-        let bin = 1i128
-            .checked_shl(u32::try_from(twos).map_err(|_| Inexact::TooLarge)?)
-            .ok_or(Inexact::TooLarge)?;
-        return m
-            .checked_mul(scale)
-            .and_then(|v| v.checked_mul(bin))
-            .ok_or(Inexact::TooLarge);
+        let scale = 10i128.checked_pow(u32::try_from(exp10).map_err(|_| Inexact::TooLarge)?).ok_or(Inexact::TooLarge)?;
+        let bin = 1i128.checked_shl(u32::try_from(twos).map_err(|_| Inexact::TooLarge)?).ok_or(Inexact::TooLarge)?;
+        return m.checked_mul(scale).and_then(|v| v.checked_mul(bin)).ok_or(Inexact::TooLarge);
     }
     // Negative exponent k: mantissa × 2^twos must be divisible by 10^k, so 5^k must divide the mantissa. If k
     // exceeded twos, 2 would divide it too, so 10 would, but trailing zeros were stripped: then k <= twos <= 60,
@@ -451,9 +359,7 @@ fn exact_millis(digits: &[u8], exp10: i64, binary_power: u32) -> Result<i128, In
     }
     let extra_twos = twos.saturating_sub(k).max(0);
     let m = digits_to_i128(&mantissa).ok_or(Inexact::TooLarge)?;
-    let bin = 1i128
-        .checked_shl(u32::try_from(extra_twos).map_err(|_| Inexact::TooLarge)?)
-        .ok_or(Inexact::TooLarge)?;
+    let bin = 1i128.checked_shl(u32::try_from(extra_twos).map_err(|_| Inexact::TooLarge)?).ok_or(Inexact::TooLarge)?;
     m.checked_mul(bin).ok_or(Inexact::TooLarge)
 }
 
@@ -472,9 +378,7 @@ fn div_small(digits: &mut Vec<u8>, d: u8) -> u8 {
 
 /// Converts decimal digits to an integer, `None` on overflow (or beyond 39 digits).
 fn digits_to_i128(digits: &[u8]) -> Option<i128> {
-    digits.iter().try_fold(0i128, |acc, d| {
-        acc.checked_mul(10)?.checked_add(i128::from(*d))
-    })
+    digits.iter().try_fold(0i128, |acc, d| acc.checked_mul(10)?.checked_add(i128::from(*d)))
 }
 
 #[cfg(test)]
@@ -536,10 +440,7 @@ mod tests {
         assert_eq!(q("1.5Gi"), (3i128 << 29) * 1000);
         assert_eq!(q("0.5Ki"), 512_000);
         // 2^-57 Ei is exactly 8 bytes.
-        assert_eq!(
-            q("0.000000000000000006938893903907228377647697925567626953125Ei"),
-            8000
-        );
+        assert_eq!(q("0.000000000000000006938893903907228377647697925567626953125Ei"), 8000);
     }
 
     #[test]
@@ -552,14 +453,8 @@ mod tests {
         assert_eq!(q("0e999999999999999999999"), 0);
         assert!(matches!(err("1e-4"), QuantityError::TooPrecise { .. }));
         assert!(matches!(err("1e19"), QuantityError::TooLarge { .. }));
-        assert!(matches!(
-            err("1e99999999999999999999"),
-            QuantityError::TooLarge { .. }
-        ));
-        assert!(matches!(
-            err("1e-99999999999999999999"),
-            QuantityError::TooPrecise { .. }
-        ));
+        assert!(matches!(err("1e99999999999999999999"), QuantityError::TooLarge { .. }));
+        assert!(matches!(err("1e-99999999999999999999"), QuantityError::TooPrecise { .. }));
         assert!(matches!(err("1e"), QuantityError::UnknownSuffix { .. }));
         assert!(matches!(err("1e3Gi"), QuantityError::Malformed { .. }));
     }
@@ -571,10 +466,7 @@ mod tests {
         assert!(matches!(err("100u"), QuantityError::TooPrecise { .. }));
         assert!(matches!(err("1n"), QuantityError::TooPrecise { .. }));
         assert!(matches!(err("8Ei"), QuantityError::TooLarge { .. }));
-        assert!(matches!(
-            err("9223372036854775808"),
-            QuantityError::TooLarge { .. }
-        ));
+        assert!(matches!(err("9223372036854775808"), QuantityError::TooLarge { .. }));
         assert!(matches!(err("10E"), QuantityError::TooLarge { .. }));
         assert_eq!(q("9223372036854775807"), MAX_MILLIS);
         assert_eq!(q("7Ei"), (7i128 << 60) * 1000);
@@ -584,10 +476,7 @@ mod tests {
         assert!(matches!(err(&tiny), QuantityError::TooPrecise { .. }));
         // Long inputs stay cheap: 5^k-divisible mantissas, huge digit strings.
         let fives = format!("0.{}Ki", "5".repeat(100_000));
-        assert!(matches!(
-            err(&fives),
-            QuantityError::TooPrecise { .. } | QuantityError::TooLarge { .. }
-        ));
+        assert!(matches!(err(&fives), QuantityError::TooPrecise { .. } | QuantityError::TooLarge { .. }));
         let many = "9".repeat(100_000);
         assert!(matches!(err(&many), QuantityError::TooLarge { .. }));
     }
@@ -595,17 +484,9 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         assert_eq!(err(""), QuantityError::Empty);
-        for s in [
-            "abc", ".", "+", "1.2.3", "0x10", "1/2", "++1", "1_000", "∞", "1e3.5",
-        ] {
+        for s in ["abc", ".", "+", "1.2.3", "0x10", "1/2", "++1", "1_000", "∞", "1e3.5"] {
             let e = err(s);
-            assert!(
-                matches!(
-                    e,
-                    QuantityError::Malformed { .. } | QuantityError::UnknownSuffix { .. }
-                ),
-                "{s:?}: {e:?}"
-            );
+            assert!(matches!(e, QuantityError::Malformed { .. } | QuantityError::UnknownSuffix { .. }), "{s:?}: {e:?}");
         }
         assert!(matches!(err("-1"), QuantityError::Negative { .. }));
         assert!(matches!(err("-1Gi"), QuantityError::Negative { .. }));
@@ -631,14 +512,8 @@ mod tests {
             ("2 Gi", "did you mean \"2Gi\"?"),
             ("2 GB", "did you mean \"2Gi\" (binary) or \"2G\" (decimal)?"),
             ("100 m", "did you mean \"100m\"?"),
-            (
-                " 2Gi",
-                "remove the leading or trailing whitespace; did you mean \"2Gi\"?",
-            ),
-            (
-                "2Gi\n",
-                "remove the leading or trailing whitespace; did you mean \"2Gi\"?",
-            ),
+            (" 2Gi", "remove the leading or trailing whitespace; did you mean \"2Gi\"?"),
+            ("2Gi\n", "remove the leading or trailing whitespace; did you mean \"2Gi\"?"),
             ("1,5Gi", "did you mean \"1.5Gi\"?"),
             ("1,000", "did you mean \"1000\"?"),
             ("100B", "did you mean \"100\"?"),
@@ -646,15 +521,9 @@ mod tests {
         for (input, hint) in cases {
             let msg = err(input).to_string();
             assert!(msg.contains(hint), "{input:?}: {msg}");
-            assert!(
-                msg.contains(&format!("{input:?}")),
-                "{input:?} not quoted: {msg}"
-            );
+            assert!(msg.contains(&format!("{input:?}")), "{input:?} not quoted: {msg}");
         }
-        assert_eq!(
-            err("2g").to_string(),
-            "\"2g\" is not a Kubernetes quantity; did you mean \"2Gi\" (binary) or \"2G\" (decimal)?"
-        );
+        assert_eq!(err("2g").to_string(), "\"2g\" is not a Kubernetes quantity; did you mean \"2Gi\" (binary) or \"2G\" (decimal)?");
         assert_eq!(
             err("2g"),
             QuantityError::UnknownSuffix {
@@ -665,10 +534,7 @@ mod tests {
         );
         // No hint possible: still says what to do.
         let msg = err("5x").to_string();
-        assert!(
-            msg.contains("unknown suffix \"x\"") && msg.contains("Mi"),
-            "{msg}"
-        );
+        assert!(msg.contains("unknown suffix \"x\"") && msg.contains("Mi"), "{msg}");
         assert!(err("abc").to_string().contains("e.g."));
         assert!(err("").to_string().contains("e.g."));
         assert!(err("   ").to_string().contains("only whitespace"));
@@ -683,29 +549,13 @@ mod tests {
         assert_eq!(f("250m"), ("250m".into(), "250m".into(), "250m".into()));
         assert_eq!(f("2"), ("2".into(), "2".into(), "2".into()));
         assert_eq!(f("1.5"), ("1500m".into(), "1500m".into(), "1500m".into()));
-        assert_eq!(
-            f("512Mi"),
-            ("536870912".into(), "512Mi".into(), "536870912".into())
-        );
-        assert_eq!(
-            f("2048Mi"),
-            ("2147483648".into(), "2Gi".into(), "2147483648".into())
-        );
-        assert_eq!(
-            f("1.5Gi"),
-            ("1610612736".into(), "1536Mi".into(), "1610612736".into())
-        );
+        assert_eq!(f("512Mi"), ("536870912".into(), "512Mi".into(), "536870912".into()));
+        assert_eq!(f("2048Mi"), ("2147483648".into(), "2Gi".into(), "2147483648".into()));
+        assert_eq!(f("1.5Gi"), ("1610612736".into(), "1536Mi".into(), "1610612736".into()));
         assert_eq!(f("1500"), ("1500".into(), "1500".into(), "1500".into()));
         assert_eq!(f("1k"), ("1000".into(), "1000".into(), "1000".into()));
         assert_eq!(f("0"), ("0".into(), "0".into(), "0".into()));
-        assert_eq!(
-            f("3Ei"),
-            (
-                "3458764513820540928".into(),
-                "3Ei".into(),
-                "3458764513820540928".into()
-            )
-        );
+        assert_eq!(f("3Ei"), ("3458764513820540928".into(), "3Ei".into(), "3458764513820540928".into()));
     }
 
     #[test]
@@ -725,10 +575,7 @@ mod tests {
         assert_eq!(p("0").checked_mul(u64::MAX), Some(p("0")));
         assert_eq!(Quantity::from_millis(-1), None);
         assert_eq!(Quantity::from_millis(MAX_MILLIS + 1), None);
-        assert_eq!(
-            Quantity::from_millis(MAX_MILLIS).map(|v| v.millis()),
-            Some(MAX_MILLIS)
-        );
+        assert_eq!(Quantity::from_millis(MAX_MILLIS).map(|v| v.millis()), Some(MAX_MILLIS));
         assert_eq!("2Gi".parse::<Quantity>(), Ok(p("2Gi")));
     }
 

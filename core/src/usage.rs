@@ -32,7 +32,12 @@ impl Period {
     /// answers at most 11,000), at least a minute apart, with a 5-minute rate window.
     pub fn last(length: Duration, now: f64) -> Period {
         let step = (length.as_secs() / 10_000).max(60);
-        Period { start: now - length.as_secs_f64(), end: now, step: Duration::from_secs(step), rate_window: Duration::from_secs(300).max(Duration::from_secs(step)) }
+        Period {
+            start: now - length.as_secs_f64(),
+            end: now,
+            step: Duration::from_secs(step),
+            rate_window: Duration::from_secs(300).max(Duration::from_secs(step)),
+        }
     }
 }
 

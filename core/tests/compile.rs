@@ -110,7 +110,13 @@ fn cross_checks_against_the_tenant() {
         .unwrap();
     let err = compile(&tenant, &[r]).unwrap_err();
     let p: Vec<&str> = err.errors().iter().map(|e| e.path.as_str()).collect();
-    for expected in ["releases[0].tenant", "releases[0].hosts[0]", "releases[0].strategy.previewHost", "releases[0].resources.limits.cpu", "releases[0].resources.limits.memory"] {
+    for expected in [
+        "releases[0].tenant",
+        "releases[0].hosts[0]",
+        "releases[0].strategy.previewHost",
+        "releases[0].resources.limits.cpu",
+        "releases[0].resources.limits.memory",
+    ] {
         assert!(p.contains(&expected), "missing {expected} in {p:#?}");
     }
 }
@@ -161,7 +167,8 @@ fn isolation_and_access_objects() {
     assert_eq!(role_names, ["moorage-admin", "moorage-developer"], "one Role per role in use");
     // Developers cannot touch RBAC, quota or secrets; viewers only read.
     let dev = moorage::compile::role_rules(moorage::Role::Developer);
-    assert!(!dev.iter().any(|r| r.resources.as_ref().unwrap().iter().any(|x| x == "secrets" || x == "roles" || x == "resourcequotas") && r.verbs.iter().any(|v| v != "get" && v != "list" && v != "watch")));
+    assert!(!dev.iter().any(|r| r.resources.as_ref().unwrap().iter().any(|x| x == "secrets" || x == "roles" || x == "resourcequotas")
+        && r.verbs.iter().any(|v| v != "get" && v != "list" && v != "watch")));
     let viewer = moorage::compile::role_rules(moorage::Role::Viewer);
     assert!(viewer.iter().all(|r| r.verbs.iter().all(|v| ["get", "list", "watch"].contains(&v.as_str()))));
     assert!(!viewer.iter().any(|r| r.resources.as_ref().unwrap().iter().any(|x| x == "secrets")));
@@ -223,7 +230,10 @@ fn canary_traffic_must_fit_the_tenants_routes() {
     let refusal = |t: &Tenant, r: Release| compile(t, &[r]).unwrap_err().errors().iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>();
     let no_gateway = refusal(&plain, release("gatewayApi", "[shop.acme.test]"));
     assert_eq!(no_gateway.len(), 1);
-    assert!(no_gateway[0].starts_with("releases[0].strategy.traffic: gatewayApi splits traffic by HTTPRoute weights, and tenant \"acme\" names no Gateway"), "{no_gateway:?}");
+    assert!(
+        no_gateway[0].starts_with("releases[0].strategy.traffic: gatewayApi splits traffic by HTTPRoute weights, and tenant \"acme\" names no Gateway"),
+        "{no_gateway:?}"
+    );
     let no_hosts = refusal(&gatewayed, release("gatewayApi", "[]"));
     assert!(no_hosts[0].contains("the release has none"), "{no_hosts:?}");
     let nginx = refusal(&gatewayed, release("ingressNginx", "[shop.acme.test]"));

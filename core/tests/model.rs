@@ -1,6 +1,6 @@
 //! Validation of the model: every problem reported at once, each with its field path.
 
-use moorage::{CanaryStep, ContainerDefaults, ComputeResources, Probe, Quota, Release, Role, Strategy, Tenant};
+use moorage::{CanaryStep, ComputeResources, ContainerDefaults, Probe, Quota, Release, Role, Strategy, Tenant};
 
 fn paths(e: &moorage::ValidationErrors) -> Vec<&str> {
     e.errors().iter().map(|f| f.path.as_str()).collect()
@@ -137,17 +137,18 @@ fn backup_policy_checks() {
         volume: "missing".into(),
         schedule: "61 * * * *".into(),
         retention: 0,
-        target: S3Target {
-            endpoint: "https://key:secret@minio.test".into(),
-            bucket: "Bad_Bucket".into(),
-            prefix: None,
-            credentials_secret: "s3".into(),
-        },
+        target: S3Target { endpoint: "https://key:secret@minio.test".into(), bucket: "Bad_Bucket".into(), prefix: None, credentials_secret: "s3".into() },
         database: Database::Postgres { host: "db".into(), database: "shop".into(), credentials_secret: "db".into() },
     };
     let err = Tenant::builder("acme").volume("db", "openebs", "10Gi").backup(policy).build().unwrap_err();
     let p = paths(&err);
-    for expected in ["tenant.backups[0].volume", "tenant.backups[0].schedule", "tenant.backups[0].retention", "tenant.backups[0].target.endpoint", "tenant.backups[0].target.bucket"] {
+    for expected in [
+        "tenant.backups[0].volume",
+        "tenant.backups[0].schedule",
+        "tenant.backups[0].retention",
+        "tenant.backups[0].target.endpoint",
+        "tenant.backups[0].target.bucket",
+    ] {
         assert!(p.contains(&expected), "missing {expected} in {p:#?}");
     }
     // The message about the endpoint never repeats the embedded secret.

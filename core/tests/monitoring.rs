@@ -16,7 +16,11 @@ fn releases(t: &Tenant) -> Vec<Release> {
         .image("odoo:17.0")
         .port("http", 8069)
         .port("metrics", 9100)
-        .metrics(Metrics::on_port("metrics").business("erp_orders_total", MetricKind::Counter, "Orders").business("erp_open_invoices", MetricKind::Gauge, "Open invoices"))
+        .metrics(Metrics::on_port("metrics").business("erp_orders_total", MetricKind::Counter, "Orders").business(
+            "erp_open_invoices",
+            MetricKind::Gauge,
+            "Open invoices",
+        ))
         .build()
         .unwrap();
     let web = Release::builder(t.name(), "webserver", "blue").image("nginxinc/nginx-unprivileged:1.27").port("http", 8080).build().unwrap();
@@ -31,7 +35,17 @@ fn the_dashboard_of_a_tenant_with_two_business_metrics() {
     let titles: Vec<&str> = m.dashboard["panels"].as_array().unwrap().iter().map(|p| p["title"].as_str().unwrap()).collect();
     assert_eq!(
         titles,
-        ["CPU per pod", "CPU per version", "Memory per pod", "Memory per version", "Disk I/O per pod", "Network per pod", "Quota use", "erp: Orders", "erp: Open invoices"]
+        [
+            "CPU per pod",
+            "CPU per version",
+            "Memory per pod",
+            "Memory per version",
+            "Disk I/O per pod",
+            "Network per pod",
+            "Quota use",
+            "erp: Orders",
+            "erp: Open invoices"
+        ]
     );
     let expr = |i: usize| m.dashboard["panels"][i]["targets"][0]["expr"].as_str().unwrap().to_string();
     assert_eq!(expr(7), r#"sum by (version) (rate(erp_orders_total{namespace="acme", app="erp"}[$__rate_interval]))"#);
@@ -105,7 +119,10 @@ fn without_the_operator_pods_carry_scrape_annotations() {
     let deployment = compiled.objects.iter().find(|o| o.kind() == "Deployment").unwrap();
     let v = serde_json::to_value(deployment).unwrap();
     let ann = &v["spec"]["template"]["metadata"]["annotations"];
-    assert_eq!((ann["prometheus.io/scrape"].as_str(), ann["prometheus.io/port"].as_str(), ann["prometheus.io/path"].as_str()), (Some("true"), Some("9100"), Some("/metrics")));
+    assert_eq!(
+        (ann["prometheus.io/scrape"].as_str(), ann["prometheus.io/port"].as_str(), ann["prometheus.io/path"].as_str()),
+        (Some("true"), Some("9100"), Some("/metrics"))
+    );
 }
 
 #[test]

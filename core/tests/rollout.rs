@@ -84,12 +84,13 @@ async fn quota_exceeded_mid_way_ends_with_the_quota_cause() {
         }
     });
     let err = rollout::rollout(sim.as_ref(), &t, &webserver("green"), &options).await.unwrap_err();
-    let RolloutError::Stuck { cause: StuckCause::QuotaExceeded { resource, limit, .. }, events, .. } = &err else { panic!("expected the quota cause, got {err}") };
+    let RolloutError::Stuck { cause: StuckCause::QuotaExceeded { resource, limit, .. }, events, .. } = &err else {
+        panic!("expected the quota cause, got {err}")
+    };
     assert_eq!((resource.as_str(), limit.as_str()), ("limits.memory", "768Mi"));
     assert!(events.iter().any(|e| e.starts_with("FailedCreate") && e.contains("exceeded quota")), "{events:?}");
     assert_eq!(stable_selector_version(sim.as_ref()).await, "blue", "blue still serves");
 }
-
 
 #[tokio::test]
 async fn scale_rolls_the_live_revision_out_with_new_replicas_inside_the_quota() {

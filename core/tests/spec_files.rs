@@ -51,7 +51,8 @@ fn wrong_types_name_the_field() {
     assert_eq!(path, "release.strategy.steps[1].setWieght");
     assert_eq!(line, Some(9));
     assert!(message.contains("unknown field `setWieght`, expected one of `setWeight`, `pause`, `analysis`"), "{message}");
-    let (path, _, message) = parse_error(release_from_yaml("tenant: acme\napp: web\nversion: v1\nimage: nginx:1.27\nstrategy:\n  type: blueGreen\n  steps: []\n"));
+    let (path, _, message) =
+        parse_error(release_from_yaml("tenant: acme\napp: web\nversion: v1\nimage: nginx:1.27\nstrategy:\n  type: blueGreen\n  steps: []\n"));
     assert_eq!(path, "release.strategy");
     assert!(message.contains("steps is not a field of a blueGreen strategy"), "{message}");
 }
@@ -65,7 +66,9 @@ fn canary_steps_and_databases_read_as_plain_maps() {
     let yaml = release_to_yaml(&r).unwrap();
     assert!(yaml.contains("- setWeight: 25") && !yaml.contains('!'), "no YAML tags in output:\n{yaml}");
     assert_eq!(r, release_from_yaml(&yaml).unwrap());
-    let (path, _, message) = parse_error(release_from_yaml("tenant: acme\napp: web\nversion: v1\nimage: nginx:1.27\nstrategy:\n  type: canary\n  steps:\n    - setWeight: 25\n      pause: {}\n"));
+    let (path, _, message) = parse_error(release_from_yaml(
+        "tenant: acme\napp: web\nversion: v1\nimage: nginx:1.27\nstrategy:\n  type: canary\n  steps:\n    - setWeight: 25\n      pause: {}\n",
+    ));
     assert_eq!(path, "release.strategy.steps[0]");
     assert!(message.contains("exactly one of setWeight, pause or analysis"), "{message}");
     let tenant = read("acme.tenant.yaml").replace("      host: db\n", "");
@@ -131,7 +134,8 @@ fn analyses_are_checked_with_their_paths() {
     );
     assert!(v.to_string().contains("\"error-rates\" is not an analysis of this release (declared: error-rate, login-page, smoke-tests)"), "{v}");
     assert!(v.to_string().contains("{{pod}} is not a variable"), "{v}");
-    let (path, _, message) = parse_error(release_from_yaml(&read("erp-verified.release.yaml").replace("scaleDownDelay: 10m", "scaleDownDelay: 10m\n  steps: []")));
+    let (path, _, message) =
+        parse_error(release_from_yaml(&read("erp-verified.release.yaml").replace("scaleDownDelay: 10m", "scaleDownDelay: 10m\n  steps: []")));
     assert_eq!(path, "release.strategy");
     assert!(message.contains("prePromotionAnalysis, postPromotionAnalysis"), "{message}");
 }

@@ -62,7 +62,8 @@ pub async fn inventory(backend: &dyn Backend, ns: &str) -> BTreeSet<String> {
         Kind::of::<k8s_openapi::api::networking::v1::Ingress>(),
     ] {
         for o in backend.list(&kind, Some(ns), &Selector::all()).await.expect("list") {
-            let applied_by_moorage = o["metadata"]["managedFields"].as_array().is_some_and(|m| m.iter().any(|e| e["manager"] == moorage::backend::FIELD_MANAGER));
+            let applied_by_moorage =
+                o["metadata"]["managedFields"].as_array().is_some_and(|m| m.iter().any(|e| e["manager"] == moorage::backend::FIELD_MANAGER));
             if applied_by_moorage {
                 out.insert(format!("{}/{}", kind.kind, o["metadata"]["name"].as_str().unwrap_or_default()));
             }
@@ -83,7 +84,8 @@ pub async fn inventory(backend: &dyn Backend, ns: &str) -> BTreeSet<String> {
 /// the returned sender is used; the task returns the counts in order.
 pub async fn record_ready_endpoints(backend: &dyn Backend, ns: &str, service: &str) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Vec<usize>>) {
     let slices = Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>();
-    let stream: WatchStream = backend.watch(&slices, Some(ns), &Selector::labels(format!("kubernetes.io/service-name={service}"))).await.expect("EndpointSlice watch");
+    let stream: WatchStream =
+        backend.watch(&slices, Some(ns), &Selector::labels(format!("kubernetes.io/service-name={service}"))).await.expect("EndpointSlice watch");
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let mut stream = stream;
     let task = tokio::spawn(async move {
@@ -160,7 +162,8 @@ pub mod wave {
 
     /// The one-cluster fleet.
     pub fn fleet(backend: Arc<dyn Backend>) -> Fleet {
-        Fleet::new(vec![FleetCluster { name: "onprem".into(), labels: BTreeMap::new(), capacity: 1000, storage_classes: None, backend }]).expect("a valid fleet")
+        Fleet::new(vec![FleetCluster { name: "onprem".into(), labels: BTreeMap::new(), capacity: 1000, storage_classes: None, backend }])
+            .expect("a valid fleet")
     }
 
     /// The plan's name.
@@ -183,7 +186,10 @@ pub mod wave {
     pub async fn onboard(fleet: &Fleet, backend: &dyn Backend, suffix: &str, n: usize) {
         for name in tenants(suffix, n) {
             let t = tenant(&name);
-            fleet.apply(&t, &Placement::Pinned("onprem".into()), &ApplyTenantOptions { timeout: Duration::from_secs(120), ..Default::default() }).await.expect("tenant placed");
+            fleet
+                .apply(&t, &Placement::Pinned("onprem".into()), &ApplyTenantOptions { timeout: Duration::from_secs(120), ..Default::default() })
+                .await
+                .expect("tenant placed");
             rollout::rollout(backend, &t, &shop(&name, "1.0"), &RolloutOptions::with_timeout(Duration::from_secs(120))).await.expect("shop 1.0");
         }
     }

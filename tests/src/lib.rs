@@ -34,8 +34,7 @@ pub const WAIT: Duration = Duration::from_secs(60);
 
 /// Whether a missing control plane must fail the tests (in CI, or when asked explicitly).
 pub fn cluster_required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-        || std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1")
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty()) || std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1")
 }
 
 /// The admin [`Config`] of the test control plane, read from [`KUBECONFIG_ENV`].
@@ -54,12 +53,7 @@ pub async fn real_cluster_config() -> Option<Config> {
         println!("skipped: no test control plane (set {KUBECONFIG_ENV})");
         return None;
     };
-    let kubeconfig = Kubeconfig::read_from(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {KUBECONFIG_ENV}={}: {e}",
-            path.to_string_lossy()
-        )
-    });
+    let kubeconfig = Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("cannot read {KUBECONFIG_ENV}={}: {e}", path.to_string_lossy()));
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .unwrap_or_else(|e| panic!("invalid kubeconfig {}: {e}", path.to_string_lossy()));
@@ -77,8 +71,7 @@ pub async fn real_cluster() -> Option<Client> {
 /// the same API server and CA as `admin`, without any client certificate.
 pub fn client_with_token(admin: &Config, token: &str) -> anyhow::Result<Client> {
     let mut config = admin.clone();
-    config.auth_info = serde_json::from_value(serde_json::json!({ "token": token }))
-        .context("building token auth info")?;
+    config.auth_info = serde_json::from_value(serde_json::json!({ "token": token })).context("building token auth info")?;
     Ok(Client::try_from(config)?)
 }
 
@@ -86,34 +79,21 @@ pub fn client_with_token(admin: &Config, token: &str) -> anyhow::Result<Client> 
 pub fn impersonating_client(admin: &Config, user: &str, groups: &[&str]) -> anyhow::Result<Client> {
     let mut config = admin.clone();
     config.auth_info.impersonate = Some(user.to_owned());
-    config.auth_info.impersonate_groups = if groups.is_empty() {
-        None
-    } else {
-        Some(groups.iter().map(|g| (*g).to_owned()).collect())
-    };
+    config.auth_info.impersonate_groups = if groups.is_empty() { None } else { Some(groups.iter().map(|g| (*g).to_owned()).collect()) };
     Ok(Client::try_from(config)?)
 }
 
 /// A short random lowercase suffix, unique within the process, usable in DNS-1123 names.
 pub fn random_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut x = (nanos as u64)
-        ^ (u64::from(std::process::id()) << 32)
-        ^ COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let mut x = (nanos as u64) ^ (u64::from(std::process::id()) << 32) ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     // splitmix64 finaliser, then base36
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^= x >> 31;
     let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    (0..8)
-        .map(|i| alphabet[((x >> (i * 6)) % 36) as usize] as char)
-        .collect()
+    (0..8).map(|i| alphabet[((x >> (i * 6)) % 36) as usize] as char).collect()
 }
 
 /// A namespace created for one test, named `<prefix>-<random suffix>`.
@@ -133,22 +113,13 @@ impl TestNamespace {
         let ns: Namespace = serde_json::from_value(serde_json::json!({
             "metadata": { "name": name, "labels": { "moorage.test/suite": "controlplane" } }
         }))?;
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &ns)
-            .await
-            .with_context(|| format!("creating namespace {name}"))?;
-        Ok(Self {
-            name,
-            client: client.clone(),
-        })
+        Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.with_context(|| format!("creating namespace {name}"))?;
+        Ok(Self { name, client: client.clone() })
     }
 
     /// Starts the deletion of the namespace (the namespace controller finishes it).
     pub async fn delete(self) -> anyhow::Result<()> {
-        Api::<Namespace>::all(self.client)
-            .delete(&self.name, &DeleteParams::default())
-            .await
-            .with_context(|| format!("deleting namespace {}", self.name))?;
+        Api::<Namespace>::all(self.client).delete(&self.name, &DeleteParams::default()).await.with_context(|| format!("deleting namespace {}", self.name))?;
         Ok(())
     }
 }

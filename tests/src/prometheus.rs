@@ -59,7 +59,8 @@ impl Exporter {
                     let mut buf = [0u8; 4096];
                     let _ = socket.read(&mut buf).await;
                     let body = render(&shared, &t, &a);
-                    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let head =
+                        format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
                     let _ = socket.write_all(head.as_bytes()).await;
                     let _ = socket.write_all(body.as_bytes()).await;
                     let _ = socket.shutdown().await;

@@ -95,7 +95,8 @@ async fn a_canary_with_a_high_error_rate_is_aborted_and_rolled_back() {
     assert_eq!(rollout::active_version(&sim, "acme", "webserver").await.unwrap().as_deref(), Some("blue"));
     assert_eq!(replicas(&sim, "acme", "webserver-blue").await, Some(4));
     assert_eq!(replicas(&sim, "acme", "webserver-green").await, Some(0));
-    let weights: Vec<u32> = events.lock().unwrap().iter().filter_map(|p| if let Progress::WeightSet { requested, .. } = p { Some(*requested) } else { None }).collect();
+    let weights: Vec<u32> =
+        events.lock().unwrap().iter().filter_map(|p| if let Progress::WeightSet { requested, .. } = p { Some(*requested) } else { None }).collect();
     assert_eq!(weights, [25]);
     // The revision records the failure and why.
     let history = rollout::history(&sim, &t, "webserver").await.unwrap();
@@ -115,8 +116,12 @@ async fn the_same_canary_with_healthy_metrics_is_promoted() {
     assert_eq!(report.phase, Phase::Done);
     assert_eq!(report.analyses.len(), 0, "a canary reports its analyses through the revision");
     assert_eq!(rollout::active_version(&sim, "acme", "webserver").await.unwrap().as_deref(), Some("green"));
-    let finished: Vec<(String, Verdict)> =
-        events.lock().unwrap().iter().filter_map(|p| if let Progress::AnalysisFinished { name, verdict, .. } = p { Some((name.clone(), *verdict)) } else { None }).collect();
+    let finished: Vec<(String, Verdict)> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|p| if let Progress::AnalysisFinished { name, verdict, .. } = p { Some((name.clone(), *verdict)) } else { None })
+        .collect();
     assert_eq!(finished, [("error-rate".to_string(), Verdict::Passed)]);
     let history = rollout::history(&sim, &t, "webserver").await.unwrap();
     let rev = history.revisions.last().unwrap();
@@ -337,7 +342,8 @@ async fn a_failing_post_promotion_check_switches_traffic_back() {
     let RolloutError::AnalysisFailed { gate, rolled_back_to, reason, .. } = &err else { panic!("expected AnalysisFailed, got {err:?}") };
     assert_eq!((gate.as_str(), rolled_back_to.as_str()), ("postPromotion", "blue"));
     assert!(reason.contains("does not contain \"version=\\\"green\\\"\""), "{reason}");
-    let switches: Vec<String> = events.lock().unwrap().iter().filter_map(|p| if let Progress::TrafficSwitched { to, .. } = p { Some(to.clone()) } else { None }).collect();
+    let switches: Vec<String> =
+        events.lock().unwrap().iter().filter_map(|p| if let Progress::TrafficSwitched { to, .. } = p { Some(to.clone()) } else { None }).collect();
     assert_eq!(switches, ["green", "blue"], "switched, then back");
     assert_eq!(rollout::active_version(&sim, "acme", "webserver").await.unwrap().as_deref(), Some("blue"));
     assert_eq!(replicas(&sim, "acme", "webserver-blue").await, Some(4), "blue was kept warm");

@@ -47,7 +47,11 @@ async fn replicas(backend: &dyn Backend, ns: &str, deployment: &str) -> u64 {
 }
 
 async fn autoscaler_target(backend: &dyn Backend, ns: &str) -> String {
-    let hpa = backend.get(&Kind::of::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(), Some(ns), "webserver").await.unwrap().expect("the HorizontalPodAutoscaler");
+    let hpa = backend
+        .get(&Kind::of::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(), Some(ns), "webserver")
+        .await
+        .unwrap()
+        .expect("the HorizontalPodAutoscaler");
     hpa["spec"]["scaleTargetRef"]["name"].as_str().unwrap().to_string()
 }
 
@@ -121,7 +125,11 @@ mod cases {
         scale_as_the_autoscaler(backend, ns, "webserver-blue", 4).await;
         let paused = rollout::rollout(backend, &t, &webserver(&t, "green", canary()), &options()).await.unwrap();
         assert_eq!(paused.phase, Phase::Paused);
-        assert_eq!((replicas(backend, ns, "webserver-green").await, replicas(backend, ns, "webserver-blue").await), (2, 2), "50% of R = 4 (the live count), not of replicas (2)");
+        assert_eq!(
+            (replicas(backend, ns, "webserver-green").await, replicas(backend, ns, "webserver-blue").await),
+            (2, 2),
+            "50% of R = 4 (the live count), not of replicas (2)"
+        );
         assert_eq!(autoscaler_target(backend, ns).await, "webserver-blue", "the autoscaler stays on the stable version until promotion");
         let done = rollout::promote(backend, &t, "webserver", &options()).await.unwrap();
         assert_eq!(done.phase, Phase::Done);
@@ -133,6 +141,5 @@ mod cases {
 
 /// One case at a time on the shared control plane.
 static REAL_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 
 moorage_tests::both_backends!(prefix: "hpa", turns: Some(&REAL_CASES), cases: [blue_green_hands_the_live_count_to_the_new_version, a_rolling_update_keeps_the_autoscaled_count, canary_grows_to_the_stable_live_count]);

@@ -129,7 +129,8 @@ fn load_corpus() -> Vec<Case> {
             let path = header(&text, "path").unwrap_or_else(|| panic!("{}: no `# path:`", file.display())).to_string();
             let message = header(&text, "message").unwrap_or_else(|| panic!("{}: no `# message:`", file.display())).to_string();
             assert!(!message.is_empty(), "{}: an empty `# message:` would match anything", file.display());
-            let storage_classes = header(&text, "storage-classes").map(|list| list.split(',').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect());
+            let storage_classes =
+                header(&text, "storage-classes").map(|list| list.split(',').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect());
             Case { file, kind, path, message, storage_classes, text }
         })
         .collect()

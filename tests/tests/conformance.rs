@@ -71,7 +71,8 @@ async fn teardown(backend: &dyn Backend, ns: &str) {
 }
 
 async fn wait_available(backend: &dyn Backend, ns: &str, name: &str) -> Value {
-    let found = wait::wait_for(backend, &Target::object(deployment_kind(), Some(ns), name), &wait::deployment_available(), WAIT).await.expect("deployment available");
+    let found =
+        wait::wait_for(backend, &Target::object(deployment_kind(), Some(ns), name), &wait::deployment_available(), WAIT).await.expect("deployment available");
     found.into_iter().next().expect("one deployment")
 }
 
@@ -151,13 +152,20 @@ mod cases {
         let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "quota", "namespace": ns},
                            "spec": {"hard": {"pods": "2", "limits.memory": "128Mi", "limits.cpu": "1"}}});
         b.apply(&[quota], &ApplyOptions::default()).await.unwrap();
-        wait::wait_for(b, &Target::object(kind::<k8s_openapi::api::core::v1::ResourceQuota, _>(), Some(ns), "quota"), &wait::quota_status_known(), WAIT).await.unwrap();
-        let pod = |name: &str, memory: &str| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
-            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "resources": {"limits": {"cpu": "100m", "memory": memory}}}]}});
+        wait::wait_for(b, &Target::object(kind::<k8s_openapi::api::core::v1::ResourceQuota, _>(), Some(ns), "quota"), &wait::quota_status_known(), WAIT)
+            .await
+            .unwrap();
+        let pod = |name: &str, memory: &str| {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "resources": {"limits": {"cpu": "100m", "memory": memory}}}]}})
+        };
         b.apply(&[pod("small", "64Mi")], &ApplyOptions::default()).await.unwrap();
         let err = b.apply(&[pod("big", "100Mi")], &ApplyOptions::default()).await.unwrap_err();
         let BackendError::QuotaExceeded { resource, requested, used, limit, quota, object } = &err else { panic!("expected QuotaExceeded, got {err}") };
-        assert_eq!((resource.as_str(), requested.as_str(), used.as_str(), limit.as_str(), quota.as_str()), ("limits.memory", "100Mi", "64Mi", "128Mi", "quota"));
+        assert_eq!(
+            (resource.as_str(), requested.as_str(), used.as_str(), limit.as_str(), quota.as_str()),
+            ("limits.memory", "100Mi", "64Mi", "128Mi", "quota")
+        );
         assert_eq!(object.name, "big");
         let used = wait::wait_for(
             b,
@@ -247,7 +255,8 @@ mod cases {
         let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "check", "namespace": ns},
             "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox:1.36", "command": ["true"]}]}}}});
         b.apply(&[job], &ApplyOptions::default()).await.unwrap();
-        let done = wait::wait_for(b, &Target::object(kind::<k8s_openapi::api::batch::v1::Job, _>(), Some(ns), "check"), &wait::job_finished(), WAIT).await.unwrap();
+        let done =
+            wait::wait_for(b, &Target::object(kind::<k8s_openapi::api::batch::v1::Job, _>(), Some(ns), "check"), &wait::job_finished(), WAIT).await.unwrap();
         assert!(wait::job_succeeded(&done[0]), "{}", done[0]["status"]);
         teardown(b, ns).await;
     }
@@ -276,7 +285,9 @@ mod cases {
         b.apply(&[deployment(ns, "web", 2, "nginx:1.27")], &ApplyOptions::default()).await.unwrap();
         wait_available(b, ns, "web").await;
         assert!(b.delete(&deployment_kind(), Some(ns), "web", Propagation::Background).await.unwrap());
-        wait::wait_for(b, &Target::labelled(kind::<k8s_openapi::api::apps::v1::ReplicaSet, _>(), Some(ns), "app=web"), &wait::deleted(), GC_WAIT).await.unwrap();
+        wait::wait_for(b, &Target::labelled(kind::<k8s_openapi::api::apps::v1::ReplicaSet, _>(), Some(ns), "app=web"), &wait::deleted(), GC_WAIT)
+            .await
+            .unwrap();
         wait::wait_for(b, &Target::labelled(pod_kind(), Some(ns), "app=web"), &wait::deleted(), GC_WAIT).await.unwrap();
         assert!(!b.delete(&deployment_kind(), Some(ns), "web", Propagation::Background).await.unwrap(), "deleting again reports it was gone");
         teardown(b, ns).await;

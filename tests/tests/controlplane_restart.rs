@@ -21,7 +21,6 @@ static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The objects of an uninterrupted rollout, measured once for both cases.
 static REFERENCE: tokio::sync::OnceCell<BTreeSet<String>> = tokio::sync::OnceCell::const_new();
 
-
 fn options() -> RolloutOptions {
     RolloutOptions::with_timeout(Duration::from_secs(240))
 }
@@ -31,7 +30,9 @@ async fn blue_live(backend: &ClusterBackend) -> moorage::Tenant {
     let ns = format!("s2-{}", moorage_tests::random_suffix());
     let tenant = fixtures::roomy_tenant(&ns);
     fixtures::apply_tenant(backend, &tenant).await;
-    rollout::rollout(backend, &tenant, &fixtures::webserver(&ns, "webserver", "blue", 3, fixtures::strategy("bluegreen")), &options()).await.expect("blue rolled out");
+    rollout::rollout(backend, &tenant, &fixtures::webserver(&ns, "webserver", "blue", 3, fixtures::strategy("bluegreen")), &options())
+        .await
+        .expect("blue rolled out");
     tenant
 }
 
@@ -43,7 +44,9 @@ async fn reference_inventory(backend: &ClusterBackend) -> BTreeSet<String> {
 async fn measure_reference(backend: &ClusterBackend) -> BTreeSet<String> {
     let tenant = blue_live(backend).await;
     let ns = tenant.name().to_string();
-    rollout::rollout(backend, &tenant, &fixtures::webserver(&ns, "webserver", "green", 3, fixtures::strategy("bluegreen")), &options()).await.expect("green rolled out");
+    rollout::rollout(backend, &tenant, &fixtures::webserver(&ns, "webserver", "green", 3, fixtures::strategy("bluegreen")), &options())
+        .await
+        .expect("green rolled out");
     let inventory = fixtures::inventory(backend, &ns).await;
     fixtures::delete_tenant(backend, &ns).await;
     inventory
@@ -56,13 +59,21 @@ async fn measure_reference(backend: &ClusterBackend) -> BTreeSet<String> {
 const BACK_UP: &[[&str; 2]] = &[["start-component", "etcd"], ["start-component", "kube-apiserver"], ["restart-component", "kube-controller-manager"]];
 
 /// After the fault: the rollout's own outcome, then `resume` until done; checks convergence.
-async fn settle(backend: &ClusterBackend, tenant: &moorage::Tenant, outcome: Result<rollout::RolloutReport, RolloutError>, reference: &BTreeSet<String>) -> String {
+async fn settle(
+    backend: &ClusterBackend,
+    tenant: &moorage::Tenant,
+    outcome: Result<rollout::RolloutReport, RolloutError>,
+    reference: &BTreeSet<String>,
+) -> String {
     let ns = tenant.name();
     let first = match &outcome {
         Ok(report) => format!("completed through the fault ({:?})", report.phase),
         Err(e) => {
             assert!(e.is_retryable(), "a fault must end in a retry-safe error, got: {e}");
-            assert!(matches!(e, RolloutError::Backend(moorage::backend::BackendError::Unavailable { .. } | moorage::backend::BackendError::Timeout { .. })), "{e}");
+            assert!(
+                matches!(e, RolloutError::Backend(moorage::backend::BackendError::Unavailable { .. } | moorage::backend::BackendError::Timeout { .. })),
+                "{e}"
+            );
             format!("failed with a retryable error ({e})")
         }
     };

@@ -206,9 +206,23 @@ async fn wave_kill_and_resume(backend: &ClusterBackend, kill_at: Option<usize>) 
         fixtures::delete_tenant(backend, name).await;
     }
     let cm = moorage::backend::Kind::of::<k8s_openapi::api::core::v1::ConfigMap>();
-    let _ = moorage::backend::Backend::delete(backend, &cm, Some(moorage::waves::WAVES_NAMESPACE), &moorage::waves::WaveState::config_map_name(&wave::plan_name(&suffix)), moorage::backend::Propagation::Background).await;
+    let _ = moorage::backend::Backend::delete(
+        backend,
+        &cm,
+        Some(moorage::waves::WAVES_NAMESPACE),
+        &moorage::waves::WaveState::config_map_name(&wave::plan_name(&suffix)),
+        moorage::backend::Propagation::Background,
+    )
+    .await;
     let lease = moorage::backend::Kind::of::<k8s_openapi::api::coordination::v1::Lease>();
-    let _ = moorage::backend::Backend::delete(backend, &lease, Some(moorage::waves::WAVES_NAMESPACE), &moorage::waves::WaveState::config_map_name(&wave::plan_name(&suffix)), moorage::backend::Propagation::Background).await;
+    let _ = moorage::backend::Backend::delete(
+        backend,
+        &lease,
+        Some(moorage::waves::WAVES_NAMESPACE),
+        &moorage::waves::WaveState::config_map_name(&wave::plan_name(&suffix)),
+        moorage::backend::Propagation::Background,
+    )
+    .await;
     (end, inventories)
 }
 

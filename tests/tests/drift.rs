@@ -65,7 +65,10 @@ async fn edited_selector_is_reported_refused_then_forced(b: &dyn Backend, ns: &s
     assert_eq!(rollout::active_version(b, ns, "webserver").await.unwrap().as_deref(), Some("green"));
     assert_eq!(rollout::status(b, &tenant, "webserver").await.unwrap().drift, [], "the field is moorage's again");
     let lines = logs.lines();
-    assert!(lines.iter().any(|l| l.starts_with("WARN") && l.contains("kubectl-edit") && l.contains(SELECTOR_FIELD)), "the forced takeover is logged: {lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("WARN") && l.contains("kubectl-edit") && l.contains(SELECTOR_FIELD)),
+        "the forced takeover is logged: {lines:#?}"
+    );
     fixtures::delete_tenant(b, ns).await;
 }
 
@@ -93,10 +96,14 @@ async fn real_scale_from_a_ui_is_reported_and_refused_unless_forced() {
 
     let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::namespaced(backend.client().clone(), &ns);
     let params = kube::api::PatchParams { field_manager: Some("rancher-ui".into()), ..Default::default() };
-    deployments.patch_scale("webserver-blue", &params, &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}}))).await.expect("scaled through the scale subresource");
+    deployments
+        .patch_scale("webserver-blue", &params, &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}})))
+        .await
+        .expect("scaled through the scale subresource");
 
     let drift = rollout::status(&backend, &tenant, "webserver").await.unwrap().drift;
-    let found: Vec<(&str, &str, Option<&str>, Vec<String>)> = drift.iter().map(|d| (d.object.name.as_str(), d.manager.as_str(), d.subresource.as_deref(), d.fields.clone())).collect();
+    let found: Vec<(&str, &str, Option<&str>, Vec<String>)> =
+        drift.iter().map(|d| (d.object.name.as_str(), d.manager.as_str(), d.subresource.as_deref(), d.fields.clone())).collect();
     assert_eq!(found, [("webserver-blue", "rancher-ui", Some("scale"), vec!["spec.replicas".to_string()])]);
 
     let err = rollout::rollout(&backend, &tenant, &blue, &options()).await.unwrap_err();

@@ -84,7 +84,12 @@ fn status_body(code: u16, reason: &str, message: &str, retry_after: u32) -> Prox
     Full::new(Bytes::from(status.to_string())).map_err(|never: Infallible| match never {}).boxed()
 }
 
-async fn handle(upstream: String, client: HttpClient<HttpConnector, Incoming>, counters: Arc<Counters>, request: Request<Incoming>) -> Result<Response<ProxyBody>, std::io::Error> {
+async fn handle(
+    upstream: String,
+    client: HttpClient<HttpConnector, Incoming>,
+    counters: Arc<Counters>,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, std::io::Error> {
     let is_watch = request.uri().query().is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
     let mut cut_after = None;
     let mut hold = None;
@@ -117,7 +122,11 @@ async fn handle(upstream: String, client: HttpClient<HttpConnector, Incoming>, c
             }
             Some(Fault::Unavailable) => {
                 counters.unavailable.fetch_add(1, Ordering::SeqCst);
-                return Response::builder().status(503).header("Content-Type", "application/json").body(status_body(503, "ServiceUnavailable", "injected: the server is currently unable to handle the request", 0)).map_err(std::io::Error::other);
+                return Response::builder()
+                    .status(503)
+                    .header("Content-Type", "application/json")
+                    .body(status_body(503, "ServiceUnavailable", "injected: the server is currently unable to handle the request", 0))
+                    .map_err(std::io::Error::other);
             }
             Some(Fault::Drop) => {
                 counters.dropped.fetch_add(1, Ordering::SeqCst);
@@ -184,7 +193,8 @@ async fn start_kubectl_proxy(kubeconfig: &str) -> anyhow::Result<(tokio::process
         .context("starting kubectl proxy")?;
     let stdout = child.stdout.take().context("kubectl proxy stdout")?;
     let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.context("kubectl proxy did not start")??.context("kubectl proxy exited")?;
+    let line =
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.context("kubectl proxy did not start")??.context("kubectl proxy exited")?;
     // "Starting to serve on 127.0.0.1:40123"
     let address = line.rsplit(' ').next().context("kubectl proxy address")?.to_string();
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -193,7 +203,12 @@ async fn start_kubectl_proxy(kubeconfig: &str) -> anyhow::Result<(tokio::process
 
 fn tenant_objects(name: &str) -> anyhow::Result<Vec<serde_json::Value>> {
     let tenant = Tenant::builder(name).quota(Quota::new().limits("4", "8Gi").requests("2", "4Gi").pods(20)).build()?;
-    let release = Release::builder(name, "web", "blue").image("nginxinc/nginx-unprivileged:1.27").replicas(2).port("http", 8080).resources(("100m", "64Mi"), ("200m", "128Mi")).build()?;
+    let release = Release::builder(name, "web", "blue")
+        .image("nginxinc/nginx-unprivileged:1.27")
+        .replicas(2)
+        .port("http", 8080)
+        .resources(("100m", "64Mi"), ("200m", "128Mi"))
+        .build()?;
     let compiled = moorage::compile(&tenant, &[release])?;
     Ok(compiled.objects.iter().map(serde_json::to_value).collect::<Result<_, _>>()?)
 }
@@ -263,7 +278,8 @@ async fn every_operation_survives_injected_faults() -> anyhow::Result<()> {
     kinds.sort();
     kinds.dedup();
     for kind in &kinds {
-        let expected: BTreeSet<String> = objects.iter().filter(|o| o["kind"] == kind.kind.as_str()).map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string()).collect();
+        let expected: BTreeSet<String> =
+            objects.iter().filter(|o| o["kind"] == kind.kind.as_str()).map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string()).collect();
         let listed = backend.list(kind, Some(&name), &selector).await.with_context(|| format!("listing {kind}"))?;
         let names: Vec<String> = listed.iter().map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string()).collect();
         assert_eq!(names.len(), names.iter().collect::<BTreeSet<_>>().len(), "duplicate {kind}: {names:?}");
@@ -273,7 +289,8 @@ async fn every_operation_survives_injected_faults() -> anyhow::Result<()> {
     // 4. a watch survives its connection being cut mid-stream
     let configmaps = Kind::custom("v1", "ConfigMap", "configmaps", true);
     let mut watch = drive(backend.watch(&configmaps, Some(&name), &Selector::all()).await?);
-    let initial: BTreeSet<String> = objects.iter().filter(|o| o["kind"] == "ConfigMap").map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string()).collect();
+    let initial: BTreeSet<String> =
+        objects.iter().filter(|o| o["kind"] == "ConfigMap").map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_string()).collect();
     let mut seen = BTreeSet::new();
     while seen.len() < initial.len() {
         let (applied, n) = event_name(&next_event(&mut watch, "the initial ConfigMaps").await?);
@@ -320,9 +337,17 @@ async fn every_operation_survives_injected_faults() -> anyhow::Result<()> {
     assert!(backend.get(&configmaps, Some(&name), "probe").await?.is_none());
     assert!(backend.delete(&namespace_kind, None, &name, Propagation::Background).await?, "namespace deleted");
 
-    let (requests, too_many, unavailable, dropped) =
-        (counters.requests.load(Ordering::SeqCst), counters.too_many.load(Ordering::SeqCst), counters.unavailable.load(Ordering::SeqCst), counters.dropped.load(Ordering::SeqCst));
-    println!("fault proxy: {requests} requests, {too_many} x 429, {unavailable} x 503, {dropped} dropped, {} watch(es), {} cut", counters.watches.load(Ordering::SeqCst), counters.watches_cut.load(Ordering::SeqCst));
+    let (requests, too_many, unavailable, dropped) = (
+        counters.requests.load(Ordering::SeqCst),
+        counters.too_many.load(Ordering::SeqCst),
+        counters.unavailable.load(Ordering::SeqCst),
+        counters.dropped.load(Ordering::SeqCst),
+    );
+    println!(
+        "fault proxy: {requests} requests, {too_many} x 429, {unavailable} x 503, {dropped} dropped, {} watch(es), {} cut",
+        counters.watches.load(Ordering::SeqCst),
+        counters.watches_cut.load(Ordering::SeqCst)
+    );
     assert!(too_many > 0 && unavailable > 0 && dropped > 0, "every kind of fault was injected");
     Ok(())
 }
@@ -350,10 +375,14 @@ async fn a_whole_rollout_survives_injected_faults() -> anyhow::Result<()> {
     for (ns, backend) in [(&reference_ns, &direct), (&faulty_ns, &faulty)] {
         let tenant = fixtures::roomy_tenant(ns);
         fixtures::apply_tenant(backend, &tenant).await;
-        rollout::rollout(backend, &tenant, &fixtures::webserver(ns, "webserver", "blue", 3, fixtures::strategy("bluegreen")), &timeout).await.context("blue")?;
+        rollout::rollout(backend, &tenant, &fixtures::webserver(ns, "webserver", "blue", 3, fixtures::strategy("bluegreen")), &timeout)
+            .await
+            .context("blue")?;
         // Watched through the same backend: through the faults, its connection is cut every 1.5 s.
         let (stop, recorder) = fixtures::record_ready_endpoints(backend, ns, "webserver").await;
-        let green = rollout::rollout(backend, &tenant, &fixtures::webserver(ns, "webserver", "green", 3, fixtures::strategy("bluegreen")), &timeout).await.context("green")?;
+        let green = rollout::rollout(backend, &tenant, &fixtures::webserver(ns, "webserver", "green", 3, fixtures::strategy("bluegreen")), &timeout)
+            .await
+            .context("green")?;
         assert_eq!(green.version, "green");
         stop.send(()).ok();
         let counts = recorder.await?;

@@ -52,10 +52,8 @@ async fn tenants_are_placed_by_rule_or_pin_and_found_again() {
     let err = again.apply(&tenant("t3"), &Placement::Pinned("cloud".into()), &options()).await.unwrap_err();
     assert!(matches!(err, FleetError::AlreadyPlaced { .. }), "{err}");
     let listed: Vec<(String, String)> = again.list().await.unwrap().into_iter().map(|t| (t.tenant, t.cluster)).collect();
-    let expected: Vec<(String, String)> = [("t1", "cloud"), ("t2", "cloud"), ("t3", "onprem"), ("t4", "onprem"), ("t5", "cloud")]
-        .iter()
-        .map(|(t, c)| (t.to_string(), c.to_string()))
-        .collect();
+    let expected: Vec<(String, String)> =
+        [("t1", "cloud"), ("t2", "cloud"), ("t3", "onprem"), ("t4", "onprem"), ("t5", "cloud")].iter().map(|(t, c)| (t.to_string(), c.to_string())).collect();
     assert_eq!(listed, expected);
     assert!(matches!(Fleet::new(vec![cluster("a", "x", 1, onprem.clone()), cluster("a", "y", 1, cloud)]), Err(FleetError::DuplicateCluster(_))));
 }
@@ -70,7 +68,10 @@ async fn a_domain_is_unique_across_the_fleet() {
     // The same domain on the other cluster is refused before anything is written there.
     let thief = Tenant::builder("thief").protected(false).domain("shop.example.test").build().unwrap();
     let err = fleet.apply(&thief, &Placement::Pinned("cloud".into()), &options()).await.unwrap_err();
-    assert!(matches!(&err, FleetError::Tenant(tenant::TenantError::DomainTaken { domain, holder }) if domain == "shop.example.test" && holder == "holder"), "{err}");
+    assert!(
+        matches!(&err, FleetError::Tenant(tenant::TenantError::DomainTaken { domain, holder }) if domain == "shop.example.test" && holder == "holder"),
+        "{err}"
+    );
     let ns = moorage::backend::Kind::of::<k8s_openapi::api::core::v1::Namespace>();
     assert!(cloud.get(&ns, None, "thief").await.unwrap().is_none(), "nothing written for the refused tenant");
     // Its own domains stay its own: a re-apply of the holder passes.

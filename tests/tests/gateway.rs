@@ -123,7 +123,15 @@ mod cases {
         let steps = vec![CanaryStep::set_weight(30), CanaryStep::pause_for("1s"), CanaryStep::set_weight(100), CanaryStep::pause_until_promoted()];
         let green = webserver(&t, "green", steps);
         assert_eq!(rollout::rollout(backend, &t, &green, &recording).await.unwrap().phase, Phase::Paused);
-        let set: Vec<(u32, u32)> = events.lock().unwrap().iter().filter_map(|p| match p { Progress::WeightSet { requested, actual, .. } => Some((*requested, *actual)), _ => None }).collect();
+        let set: Vec<(u32, u32)> = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|p| match p {
+                Progress::WeightSet { requested, actual, .. } => Some((*requested, *actual)),
+                _ => None,
+            })
+            .collect();
         assert_eq!(set, [(30, 30), (100, 100)], "exact weights, read back from the applied route");
         assert_eq!(weights(backend, name).await, (Some(0), Some(100)));
         let status = rollout::status(backend, &t, "webserver").await.unwrap();
@@ -232,7 +240,14 @@ mod simulated {
         let FleetError::Tenant(TenantError::Invalid(problems)) = &err else { panic!("expected Invalid, got {err}") };
         assert_eq!(problems.errors()[0].path, "tenant.storage[0].storageClass");
         assert_eq!(problems.errors()[0].message, "\"nfs-client\" is not an allowed storage class (allowed: openebs-replicated)");
-        let err = fleet.apply(&Tenant::builder("ceph2").volume("db", "rook-ceph-block", "1Gi").build().unwrap(), &Placement::Pinned("a-onprem".into()), &ApplyTenantOptions::default()).await.unwrap_err();
+        let err = fleet
+            .apply(
+                &Tenant::builder("ceph2").volume("db", "rook-ceph-block", "1Gi").build().unwrap(),
+                &Placement::Pinned("a-onprem".into()),
+                &ApplyTenantOptions::default(),
+            )
+            .await
+            .unwrap_err();
         assert!(matches!(err, FleetError::Tenant(TenantError::Invalid(_))), "pinned to a cluster without the class: {err}");
         for (backend, gone) in [(&onprem, "nfs"), (&onprem, "ceph2"), (&cloud, "nfs"), (&cloud, "ceph2")] {
             assert!(backend.get(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, gone).await.unwrap().is_none(), "nothing written for {gone}");

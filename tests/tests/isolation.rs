@@ -377,14 +377,19 @@ async fn network_policies_deny_cross_tenant_ingress() {
         let api: kube::Api<NetworkPolicy> = kube::Api::namespaced(admin.clone(), t.namespace());
         let policy = api.get(NETWORK_POLICY_NAME).await.expect("the tenant's NetworkPolicy");
         let spec = policy.spec.clone().unwrap_or_default();
-        if spec.pod_selector.as_ref().is_none_or(|s| s.match_labels.as_ref().is_some_and(|m| !m.is_empty()) || s.match_expressions.as_ref().is_some_and(|e| !e.is_empty())) {
+        if spec
+            .pod_selector
+            .as_ref()
+            .is_none_or(|s| s.match_labels.as_ref().is_some_and(|m| !m.is_empty()) || s.match_expressions.as_ref().is_some_and(|e| !e.is_empty()))
+        {
             wrong.push(format!("{}: the policy does not select every pod", t.name()));
         }
         if !spec.policy_types.iter().flatten().any(|p| p == "Ingress") {
             wrong.push(format!("{}: the policy does not cover ingress", t.name()));
         }
         let network = &t.spec().network;
-        let expected: BTreeSet<String> = [t.namespace(), network.ingress_namespace.as_str(), network.monitoring_namespace.as_str()].into_iter().map(str::to_string).collect();
+        let expected: BTreeSet<String> =
+            [t.namespace(), network.ingress_namespace.as_str(), network.monitoring_namespace.as_str()].into_iter().map(str::to_string).collect();
         match ingress_sources(&policy, t.namespace(), &namespaces) {
             None => wrong.push(format!("{}: the policy admits traffic from outside any namespace", t.name())),
             Some(sources) if sources != expected => wrong.push(format!("{}: ingress from {sources:?}, expected {expected:?}", t.name())),
@@ -412,7 +417,8 @@ async fn a_tenant_cannot_claim_another_tenants_domain() {
     let suffix = moorage_tests::random_suffix();
     let zone = format!("{suffix}.test");
     let holder = Tenant::builder(format!("dh-{suffix}")).protected(false).domain(format!("shop.{zone}")).build().unwrap();
-    let wildcard_holder = Tenant::builder(format!("dw-{suffix}")).protected(false).allow_wildcard_domains(true).domain(format!("*.apps.{zone}")).build().unwrap();
+    let wildcard_holder =
+        Tenant::builder(format!("dw-{suffix}")).protected(false).allow_wildcard_domains(true).domain(format!("*.apps.{zone}")).build().unwrap();
     for t in [&holder, &wildcard_holder] {
         tenant::apply(&backend, t, &options()).await.unwrap();
     }
@@ -439,7 +445,8 @@ async fn a_tenant_cannot_claim_another_tenants_domain() {
         assert!(backend.get(&ns, None, claimant.namespace()).await.unwrap().is_none(), "{what}: nothing of the claimant was written");
     }
     // Hosts two levels under a wildcard, or the wildcard's apex, are not covered by it.
-    let neighbour = Tenant::builder(format!("dn-{suffix}")).protected(false).domain(format!("apps.{zone}")).domain(format!("x.api.apps.{zone}")).build().unwrap();
+    let neighbour =
+        Tenant::builder(format!("dn-{suffix}")).protected(false).domain(format!("apps.{zone}")).domain(format!("x.api.apps.{zone}")).build().unwrap();
     tenant::apply(&backend, &neighbour, &options()).await.expect("not held by anyone");
     for t in [&holder, &wildcard_holder, &neighbour] {
         tenant::delete(&backend, t, DeleteOptions { confirm: true, purge: true }).await.unwrap();
@@ -476,7 +483,8 @@ async fn a_tenant_cannot_escape_its_quota_through_a_second_namespace() {
         let e = kube::Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &second).await.expect_err("no second namespace");
         assert_eq!(moorage_tests::api_status(&e).map(|s| s.code), Some(403), "{role:?}: {e}");
         let quotas: kube::Api<k8s_openapi::api::core::v1::ResourceQuota> = kube::Api::namespaced(client.clone(), t.namespace());
-        let bigger: k8s_openapi::api::core::v1::ResourceQuota = serde_json::from_value(json!({"metadata": {"name": "more"}, "spec": {"hard": {"pods": "1000"}}})).unwrap();
+        let bigger: k8s_openapi::api::core::v1::ResourceQuota =
+            serde_json::from_value(json!({"metadata": {"name": "more"}, "spec": {"hard": {"pods": "1000"}}})).unwrap();
         let e = quotas.create(&PostParams::default(), &bigger).await.expect_err("no second quota");
         assert_eq!(moorage_tests::api_status(&e).map(|s| s.code), Some(403), "{role:?}: {e}");
         let patch = kube::api::Patch::Merge(json!({"spec": {"hard": {"pods": "1000"}}}));

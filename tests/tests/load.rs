@@ -15,7 +15,9 @@ async fn fifty_concurrent_rollouts_complete_with_bounded_memory() {
     let prefix = format!("load-{}", moorage_tests::random_suffix());
     // Not a timing assertion: a guard that turns a deadlock into a failure instead of a hang.
     let guard = Duration::from_secs(900);
-    let report = tokio::time::timeout(guard, moorage_tests::load::concurrent_rollouts(&backend, &prefix, 5, 10)).await.expect("the rollouts deadlocked or starved (nothing finished within the guard)");
+    let report = tokio::time::timeout(guard, moorage_tests::load::concurrent_rollouts(&backend, &prefix, 5, 10))
+        .await
+        .expect("the rollouts deadlocked or starved (nothing finished within the guard)");
     println!(
         "Load: {} concurrent rollouts, {} done in {:.1} s (fastest {:.1} s, slowest {:.1} s), {:.1} s of CPU in this process, peak RSS {} MiB",
         report.rollouts,

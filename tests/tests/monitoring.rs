@@ -18,7 +18,11 @@ fn setup() -> (Tenant, Vec<Release>) {
     let erp = Release::builder("acme", "erp", "17.0.3")
         .image("odoo:17.0")
         .port("metrics", 9100)
-        .metrics(Metrics::on_port("metrics").business("erp_orders_total", MetricKind::Counter, "Orders").business("erp_open_invoices", MetricKind::Gauge, "Open invoices"))
+        .metrics(Metrics::on_port("metrics").business("erp_orders_total", MetricKind::Counter, "Orders").business(
+            "erp_open_invoices",
+            MetricKind::Gauge,
+            "Open invoices",
+        ))
         .build()
         .unwrap();
     (t, vec![erp])
@@ -87,7 +91,11 @@ fn monitored_tenant(name: &str) -> (Tenant, Release) {
         .port("metrics", 9100)
         .resources(("100m", "64Mi"), ("200m", "128Mi"))
         .strategy(Strategy::blue_green())
-        .metrics(Metrics::on_port("metrics").business("erp_orders_total", MetricKind::Counter, "Orders").business("erp_open_invoices", MetricKind::Gauge, "Open invoices"))
+        .metrics(Metrics::on_port("metrics").business("erp_orders_total", MetricKind::Counter, "Orders").business(
+            "erp_open_invoices",
+            MetricKind::Gauge,
+            "Open invoices",
+        ))
         .build()
         .unwrap();
     (t, erp)
@@ -120,9 +128,14 @@ async fn without_prometheus_operator_the_pods_carry_scrape_annotations_and_the_d
     assert_eq!(pods.len(), 2);
     for pod in &pods {
         let a = &pod["metadata"]["annotations"];
-        assert_eq!((a["prometheus.io/scrape"].as_str(), a["prometheus.io/port"].as_str(), a["prometheus.io/path"].as_str()), (Some("true"), Some("9100"), Some("/metrics")), "{pod}");
+        assert_eq!(
+            (a["prometheus.io/scrape"].as_str(), a["prometheus.io/port"].as_str(), a["prometheus.io/path"].as_str()),
+            (Some("true"), Some("9100"), Some("/metrics")),
+            "{pod}"
+        );
     }
-    let cm = sim.get(&Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Some("acme"), "moorage-acme-dashboard").await.unwrap().expect("the dashboard ConfigMap");
+    let cm =
+        sim.get(&Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Some("acme"), "moorage-acme-dashboard").await.unwrap().expect("the dashboard ConfigMap");
     assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
     let dashboard: serde_json::Value = serde_json::from_str(cm["data"]["acme.json"].as_str().unwrap()).unwrap();
     assert_eq!(dashboard, report.monitoring.dashboard);
@@ -163,7 +176,13 @@ mod real {
         let endpoint = &pm["spec"]["podMetricsEndpoints"][0];
         assert_eq!((endpoint["port"].as_str(), endpoint["path"].as_str()), (Some("metrics"), Some("/metrics")));
         // Its selector finds the release's live pods.
-        let selector = pm["spec"]["selector"]["matchLabels"].as_object().unwrap().iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap())).collect::<Vec<_>>().join(",");
+        let selector = pm["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect::<Vec<_>>()
+            .join(",");
         let pods = backend.list(&pods_kind(), Some(&name), &Selector::labels(selector)).await.unwrap();
         assert_eq!(pods.len(), 2, "the PodMonitor selects the 2 pods of erp");
         assert!(pods.iter().all(|p| p["metadata"]["labels"]["app.kubernetes.io/version"] == "17.0.3"));

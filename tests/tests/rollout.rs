@@ -100,8 +100,8 @@ fn record_ready_endpoints(mut stream: WatchStream) -> (tokio::sync::oneshot::Sen
 mod canary_cases;
 
 mod cases {
-    use super::*;
     pub use super::canary_cases::*;
+    use super::*;
 
     pub async fn the_demo_made_safe(backend: &dyn Backend, name: &str) {
         // A quota sized for one version of 3 pods (3 x 200m / 128Mi limits).
@@ -133,7 +133,8 @@ mod cases {
         assert_eq!((green.revision, green.phase, green.previous.as_deref()), (2, Phase::Done, Some("blue")));
         assert_eq!(selected(backend, name).await, "green");
         let progress = events.lock().unwrap().clone();
-        let ready_at = progress.iter().position(|p| matches!(p, Progress::ReplicasReady { version, ready: 3, .. } if version == "green")).expect("green 3/3 reported");
+        let ready_at =
+            progress.iter().position(|p| matches!(p, Progress::ReplicasReady { version, ready: 3, .. } if version == "green")).expect("green 3/3 reported");
         let switched_at = progress.iter().position(|p| matches!(p, Progress::TrafficSwitched { .. })).expect("switch reported");
         assert!(ready_at < switched_at, "switch only after green is ready: {progress:#?}");
         assert!(progress.iter().any(|p| matches!(p, Progress::ScaledDown { version } if version == "blue")), "{progress:#?}");
@@ -207,13 +208,11 @@ mod cases {
     }
 }
 
-
 /// The real rollout cases run one at a time. Run two at a time on this two-core machine (the
 /// kill-and-resume cases create and abandon many requests), `the_demo_made_safe` sometimes saw the
 /// stable Service's ready endpoints fall to zero and come back (`[3, 3, 2, 1, 1, 0, 0, 1, 2, 3]`).
 /// The cause is not found yet: set `MOORAGE_TRACE_ENDPOINTS=1` to print every EndpointSlice state.
 static REAL_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 
 moorage_tests::both_backends!(
     prefix: "ro",

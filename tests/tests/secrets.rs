@@ -103,7 +103,12 @@ impl Witness {
         let log_len = trace_log().lock().unwrap().len();
         assert!(log_len > 0, "the subscriber captured nothing: the trace check would be empty");
         let leaks = self.leaks();
-        println!("secrets: {} planted values, {} texts and {log_len} bytes of TRACE output checked, {} leaks", self.secrets.len(), self.texts.len(), leaks.len());
+        println!(
+            "secrets: {} planted values, {} texts and {log_len} bytes of TRACE output checked, {} leaks",
+            self.secrets.len(),
+            self.texts.len(),
+            leaks.len()
+        );
         assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
     }
 }
@@ -147,7 +152,12 @@ fn tenant_with_backups(name: &str) -> Tenant {
             volume: "db".into(),
             schedule: "0 3 * * *".into(),
             retention: 7,
-            target: S3Target { endpoint: "https://minio.example.test:9000".into(), bucket: "backups".into(), prefix: None, credentials_secret: "s3-keys".into() },
+            target: S3Target {
+                endpoint: "https://minio.example.test:9000".into(),
+                bucket: "backups".into(),
+                prefix: None,
+                credentials_secret: "s3-keys".into(),
+            },
             database: Database::Postgres { host: "db".into(), database: "app".into(), credentials_secret: "db-keys".into() },
         })
         .build()
@@ -269,11 +279,19 @@ async fn kubeconfig_credentials_never_leak() {
     let cases = [
         ("token", closed.to_string(), json!({"token": KUBE_TOKEN})),
         ("token and credentials in the server URL", with_password.clone(), json!({"token": KUBE_TOKEN})),
-        ("client key that is not a key", closed.to_string(), json!({"client-certificate-data": b64("not a certificate"), "client-key-data": b64(&client_key_pem())})),
+        (
+            "client key that is not a key",
+            closed.to_string(),
+            json!({"client-certificate-data": b64("not a certificate"), "client-key-data": b64(&client_key_pem())}),
+        ),
         ("username and password", closed.to_string(), json!({"username": "admin", "password": URL_PASSWORD})),
         ("token file", closed.to_string(), json!({"tokenFile": token_file.to_string_lossy()})),
     ];
-    let never = ClusterOptions { retry: RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(10), ..RetryPolicy::default() }, request_timeout: Duration::from_secs(5), ..ClusterOptions::default() };
+    let never = ClusterOptions {
+        retry: RetryPolicy { max_attempts: 2, base_delay: Duration::from_millis(10), ..RetryPolicy::default() },
+        request_timeout: Duration::from_secs(5),
+        ..ClusterOptions::default()
+    };
     let mut backends = 0;
     for (name, server, user) in cases {
         let path = write_kubeconfig(&name.replace(' ', "-"), &server, user);
@@ -349,9 +367,13 @@ async fn secrets_never_leak_on_the_real_control_plane() {
     w.debug("status", &tenant::status(&backend, &t).await.expect("status"));
 
     let ca = admin_yaml["clusters"][0]["cluster"]["certificate-authority-data"].as_str().map(str::to_string);
-    let creds = tenant::ci_credentials(&backend, &t, &moorage::tenant::CiOptions { ttl: Duration::from_secs(600), server: config.cluster_url.to_string(), certificate_authority_data: ca })
-        .await
-        .expect("CI credentials");
+    let creds = tenant::ci_credentials(
+        &backend,
+        &t,
+        &moorage::tenant::CiOptions { ttl: Duration::from_secs(600), server: config.cluster_url.to_string(), certificate_authority_data: ca },
+    )
+    .await
+    .expect("CI credentials");
     w.plant(creds.token.expose());
     w.debug("CI credentials", &creds);
     let ci_path = std::env::temp_dir().join(format!("moorage-secrets-{}-ci.yaml", std::process::id()));

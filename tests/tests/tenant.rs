@@ -29,7 +29,12 @@ fn customer(name: &str, pods: u32) -> Tenant {
             volume: "data".into(),
             schedule: "0 3 * * *".into(),
             retention: 7,
-            target: S3Target { endpoint: "https://minio.example.test:9000".into(), bucket: "backups".into(), prefix: None, credentials_secret: "s3-keys".into() },
+            target: S3Target {
+                endpoint: "https://minio.example.test:9000".into(),
+                bucket: "backups".into(),
+                prefix: None,
+                credentials_secret: "s3-keys".into(),
+            },
             database: Database::Postgres { host: "db".into(), database: "app".into(), credentials_secret: "db-keys".into() },
         })
         .build()
@@ -109,7 +114,10 @@ mod cases {
         let edit = ApplyOptions { field_manager: "kubectl-edit".into(), ..ApplyOptions::force() };
         b.apply(&[edited], &edit).await.unwrap();
         let drift = tenant::status(b, &t).await.unwrap().drift;
-        assert!(drift.iter().any(|d| d.object.kind == "ResourceQuota" && d.manager == "kubectl-edit" && d.fields.iter().any(|f| f == "spec.hard.pods")), "{drift:#?}");
+        assert!(
+            drift.iter().any(|d| d.object.kind == "ResourceQuota" && d.manager == "kubectl-edit" && d.fields.iter().any(|f| f == "spec.hard.pods")),
+            "{drift:#?}"
+        );
         let err = tenant::apply(b, &t, &options()).await.unwrap_err();
         assert!(matches!(err, TenantError::Backend(moorage::backend::BackendError::Conflict { .. })), "{err}");
         let forced = ApplyTenantOptions { conflicts: moorage::backend::ConflictPolicy::Force, ..options() };
@@ -175,7 +183,10 @@ mod cases {
         }
         let host = Tenant::builder(format!("{name}-h")).domain(format!("shop.{name}.test")).build().unwrap();
         let err = tenant::apply(b, &host, &options()).await.unwrap_err();
-        assert!(matches!(&err, TenantError::DomainTaken { domain, holder } if *domain == format!("shop.{name}.test") && *holder == format!("{name}-w")), "{err}");
+        assert!(
+            matches!(&err, TenantError::DomainTaken { domain, holder } if *domain == format!("shop.{name}.test") && *holder == format!("{name}-w")),
+            "{err}"
+        );
         // A host first, then a wildcard over it.
         let other_host = Tenant::builder(format!("{name}-o")).domain(format!("shop.{name}.example")).build().unwrap();
         tenant::apply(b, &other_host, &options()).await.unwrap();
@@ -198,7 +209,6 @@ mod cases {
         }
     }
 }
-
 
 moorage_tests::both_backends!(prefix: "tn", turns: None, cases: [lifecycle, a_domain_of_another_tenant_is_refused, wildcard_and_unindexed_holders_are_found]);
 

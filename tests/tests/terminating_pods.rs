@@ -16,7 +16,6 @@ use moorage_tests::fixtures;
 use moorage_tests::testcluster::{self, Restore};
 use serde_json::{json, Value};
 
-
 /// A pod of 128Mi (limits) on `node`, outside any release, that obeys the tenant's restricted
 /// Pod Security level; its grace period keeps it charged for minutes once deleted.
 fn filler_pod(ns: &str, node: &str) -> Value {

@@ -52,4 +52,3 @@ async fn a_usage_report_matches_the_figures_computed_by_hand() {
     close(fleet.total.storage_gib_days, 12.0 * seconds / 86_400.0, 1e-9, "fleet storage GiB-days");
     close(fleet.total.cpu_core_hours, 1.75 * seconds / 3600.0, 0.01, "fleet CPU core-hours");
 }
-

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use moorage::backend::sim::{Failure, ImageFailure, SimulatedCluster};
 use moorage::backend::{ApplyOptions, Backend, BackendError, ConflictPolicy, Kind, Propagation, Selector};
-use moorage_tests::dying::Dying;
 use moorage::rollout::{self, RolloutOptions};
 use moorage::tenant::{self, ApplyTenantOptions, DeleteOptions, Fleet, FleetCluster, Placement};
-use moorage::waves::{self, TenantWaveState, WaveError, WavePhase, WavePlan, WaveProgress, WaveOptions};
+use moorage::waves::{self, TenantWaveState, WaveError, WaveOptions, WavePhase, WavePlan, WaveProgress};
 use moorage::{Quota, Release, Strategy, Tenant};
+use moorage_tests::dying::Dying;
 
 const OLD_IMAGE: &str = "registry.test/shop:1.0";
 const NEW_IMAGE: &str = "registry.test/shop:2.0";
@@ -24,7 +24,13 @@ fn cluster(name: &str, backend: Arc<dyn Backend>) -> FleetCluster {
 }
 
 fn tenant(name: &str, pods: u32) -> Tenant {
-    Tenant::builder(name).protected(false).label("plan", "pro").domain(format!("shop.{name}.test")).quota(Quota::new().limits("4", "4Gi").pods(pods)).build().unwrap()
+    Tenant::builder(name)
+        .protected(false)
+        .label("plan", "pro")
+        .domain(format!("shop.{name}.test"))
+        .quota(Quota::new().limits("4", "4Gi").pods(pods))
+        .build()
+        .unwrap()
 }
 
 fn shop(tenant: &Tenant, version: &str, image: &str) -> Release {
@@ -47,7 +53,10 @@ fn rollout_options() -> RolloutOptions {
 async fn onboard(fleet: &Fleet, names: &[String], pods: u32) {
     for name in names {
         let t = tenant(name, pods);
-        let (cluster, _) = fleet.apply(&t, &Placement::Pinned(pin_for(fleet, name)), &ApplyTenantOptions { timeout: Duration::from_secs(120), ..Default::default() }).await.unwrap();
+        let (cluster, _) = fleet
+            .apply(&t, &Placement::Pinned(pin_for(fleet, name)), &ApplyTenantOptions { timeout: Duration::from_secs(120), ..Default::default() })
+            .await
+            .unwrap();
         let backend = fleet.cluster(&cluster).unwrap().backend.clone();
         rollout::rollout(backend.as_ref(), &t, &shop(&t, "1.0", OLD_IMAGE), &rollout_options()).await.unwrap();
     }
@@ -106,7 +115,8 @@ async fn canary_tenants_go_first_then_waves_upgrade_everyone_once() {
     }
     // The canary tenant finished before any other tenant started.
     let events = seen.lock().unwrap().clone();
-    let started: Vec<String> = events.iter().filter_map(|e| if let WaveProgress::TenantStarted { tenant, .. } = e { Some(tenant.clone()) } else { None }).collect();
+    let started: Vec<String> =
+        events.iter().filter_map(|e| if let WaveProgress::TenantStarted { tenant, .. } = e { Some(tenant.clone()) } else { None }).collect();
     assert_eq!(started[0], "w03");
     let canary_done = events.iter().position(|e| matches!(e, WaveProgress::TenantSucceeded { tenant, .. } if tenant == "w03")).unwrap();
     let second_start = events.iter().position(|e| matches!(e, WaveProgress::TenantStarted { tenant, .. } if tenant != "w03")).unwrap();
@@ -135,7 +145,13 @@ async fn the_failure_budget_stops_the_plan_and_failed_tenants_are_rolled_back() 
     onboard(&fleet, &tenants, 10).await;
     // Every tenant on the cloud cluster (odd numbers) fails to pull the new image.
     cloud.inject(ImageFailure::new(NEW_IMAGE, Failure::PullError));
-    let plan = WavePlan::builder("shop-2", "shop", "2.0", NEW_IMAGE).canary_tenants(["f00"]).waves([50, 100]).failure_budget(1).max_concurrent_per_cluster(1).build().unwrap();
+    let plan = WavePlan::builder("shop-2", "shop", "2.0", NEW_IMAGE)
+        .canary_tenants(["f00"])
+        .waves([50, 100])
+        .failure_budget(1)
+        .max_concurrent_per_cluster(1)
+        .build()
+        .unwrap();
     let (mut options, _) = recorder();
     options.rollout = RolloutOptions::with_timeout(Duration::from_secs(30));
     let state = waves::start(&fleet, &plan, &options).await.unwrap();
@@ -192,7 +208,13 @@ async fn a_paused_plan_waits_for_resume_and_a_dead_driver_is_replaced() {
     let (fleet, _, _) = two_sims();
     let tenants = names("p", 9);
     onboard(&fleet, &tenants, 10).await;
-    let plan = WavePlan::builder("shop-2", "shop", "2.0", NEW_IMAGE).canary_tenants(["p00"]).waves([100]).pause_between_waves().max_concurrent_per_cluster(2).build().unwrap();
+    let plan = WavePlan::builder("shop-2", "shop", "2.0", NEW_IMAGE)
+        .canary_tenants(["p00"])
+        .waves([100])
+        .pause_between_waves()
+        .max_concurrent_per_cluster(2)
+        .build()
+        .unwrap();
     let (options, _) = recorder();
     let paused = waves::start(&fleet, &plan, &options).await.unwrap();
     assert_eq!((paused.phase.clone(), paused.current_wave, paused.succeeded()), (WavePhase::Paused, 1, 1));
@@ -201,7 +223,8 @@ async fn a_paused_plan_waits_for_resume_and_a_dead_driver_is_replaced() {
     // The driver of the second wave dies after three tenants succeeded: from then on its calls never
     // return (a frozen, then killed, process), and its future is dropped mid-rollout.
     let dead = Arc::new(AtomicBool::new(false));
-    let frozen: Vec<FleetCluster> = fleet.clusters().iter().map(|c| cluster(&c.name, Arc::new(Dying { inner: c.backend.clone(), dead: dead.clone() }))).collect();
+    let frozen: Vec<FleetCluster> =
+        fleet.clusters().iter().map(|c| cluster(&c.name, Arc::new(Dying { inner: c.backend.clone(), dead: dead.clone() }))).collect();
     let doomed = Fleet::new(frozen).unwrap();
     let (flag, count) = (dead.clone(), Arc::new(AtomicUsize::new(0)));
     let counting = WaveOptions { rollout: rollout_options(), ..Default::default() }.on_progress(move |p| {
@@ -312,26 +335,46 @@ async fn an_analysis_between_waves_goes_on_stops_or_pauses_the_plan() {
     let passed = waves::start(&fleet, &plan("shop-2", check("registry.test/check:1")), &options).await.unwrap();
     assert_eq!((passed.phase.clone(), passed.succeeded()), (WavePhase::Done, 4));
     let analyses: Vec<WaveProgress> = seen.lock().unwrap().iter().filter(|e| matches!(e, WaveProgress::AnalysisFinished { .. })).cloned().collect();
-    assert!(matches!(analyses.as_slice(), [WaveProgress::AnalysisFinished { wave: 0, tenant, verdict: moorage::analysis::Verdict::Passed, .. }] if tenant == "a00"), "{analyses:?}");
+    assert!(
+        matches!(analyses.as_slice(), [WaveProgress::AnalysisFinished { wave: 0, tenant, verdict: moorage::analysis::Verdict::Passed, .. }] if tenant == "a00"),
+        "{analyses:?}"
+    );
 
     // Failing on the canary (a00 runs on onprem): the plan stops, the next wave never starts.
     onprem.inject(ImageFailure::new("registry.test/check:bad", Failure::CrashLoop));
-    let bad = WavePlan::builder("shop-3", "shop", "3.0", "registry.test/shop:3.0").canary_tenants(["a00"]).waves([100]).analysis_between_waves(check("registry.test/check:bad")).build().unwrap();
+    let bad = WavePlan::builder("shop-3", "shop", "3.0", "registry.test/shop:3.0")
+        .canary_tenants(["a00"])
+        .waves([100])
+        .analysis_between_waves(check("registry.test/check:bad"))
+        .build()
+        .unwrap();
     let stopped = waves::start(&fleet, &bad, &options).await.unwrap();
-    assert!(matches!(&stopped.phase, WavePhase::Stopped { reason } if reason.contains("smoke") && reason.contains("a00") && reason.contains("failed")), "{:?}", stopped.phase);
+    assert!(
+        matches!(&stopped.phase, WavePhase::Stopped { reason } if reason.contains("smoke") && reason.contains("a00") && reason.contains("failed")),
+        "{:?}",
+        stopped.phase
+    );
     assert_eq!(stopped.succeeded(), 1);
     assert_eq!(version_of(&fleet, "a01").await, "2.0", "the 100% wave never started");
 
     // Unable to decide (nothing listens): paused after the canary; resume goes on.
-    let unsure = WavePlan::builder("shop-4", "shop", "4.0", "registry.test/shop:4.0").select_tenants(["a01", "a02"]).canary_tenants(["a01"]).waves([100])
-        .analysis_between_waves(moorage::Analysis::http_url("reachable", "http://127.0.0.1:1/health")).build().unwrap();
+    let unsure = WavePlan::builder("shop-4", "shop", "4.0", "registry.test/shop:4.0")
+        .select_tenants(["a01", "a02"])
+        .canary_tenants(["a01"])
+        .waves([100])
+        .analysis_between_waves(moorage::Analysis::http_url("reachable", "http://127.0.0.1:1/health"))
+        .build()
+        .unwrap();
     let paused = waves::start(&fleet, &unsure, &options).await.unwrap();
     assert_eq!((paused.phase.clone(), paused.current_wave, paused.succeeded()), (WavePhase::Paused, 1, 1));
     let resumed = waves::resume(&fleet, "shop-4", &options).await.unwrap();
     assert_eq!((resumed.phase.clone(), resumed.succeeded()), (WavePhase::Done, 2));
 
     // A bad analysis is refused with its path before any call.
-    let e = WavePlan::builder("shop-5", "shop", "5.0", NEW_IMAGE).analysis_between_waves(moorage::Analysis::job("Bad Name", "", Vec::<String>::new())).build().unwrap_err();
+    let e = WavePlan::builder("shop-5", "shop", "5.0", NEW_IMAGE)
+        .analysis_between_waves(moorage::Analysis::job("Bad Name", "", Vec::<String>::new()))
+        .build()
+        .unwrap_err();
     for path in ["plan.betweenWaves.analysis.name", "plan.betweenWaves.analysis.job.image"] {
         assert!(e.has_path(path), "{path}: {e}");
     }
@@ -378,7 +421,14 @@ async fn real_a_wave_plan_across_the_real_control_plane_and_a_simulated_cluster(
             let _ = tenant::delete(real.as_ref(), &Tenant::builder(t.as_str()).build().unwrap(), DeleteOptions { confirm: true, purge: true }).await;
         }
     }
-    let _ = real.delete(&Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-shop-{suffix}"), Propagation::Background).await;
+    let _ = real
+        .delete(
+            &Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(),
+            Some(waves::WAVES_NAMESPACE),
+            &format!("moorage-waves-shop-{suffix}"),
+            Propagation::Background,
+        )
+        .await;
 }
 
 /// The driver lease on the real control plane: what it rests on (server-side apply conflicts
@@ -425,7 +475,8 @@ async fn real_the_driver_lease_keeps_one_driver_at_a_time() {
     let name = format!("lease-{suffix}");
     let plan = WavePlan::builder(name.clone(), "shop", "2.0", NEW_IMAGE).select_tenants(tenants.clone()).canary_tenants([tenants[0].clone()]).build().unwrap();
     let dead = Arc::new(AtomicBool::new(false));
-    let doomed = Fleet::new(fleet.clusters().iter().map(|c| cluster(&c.name, Arc::new(Dying { inner: c.backend.clone(), dead: dead.clone() }))).collect()).unwrap();
+    let doomed =
+        Fleet::new(fleet.clusters().iter().map(|c| cluster(&c.name, Arc::new(Dying { inner: c.backend.clone(), dead: dead.clone() }))).collect()).unwrap();
     let flag = dead.clone();
     let dying = WaveOptions { rollout: rollout_options(), lease_duration: Some(Duration::from_secs(15)), ..Default::default() }.on_progress(move |p| {
         if matches!(p, WaveProgress::TenantSucceeded { .. }) {
@@ -467,6 +518,8 @@ async fn real_the_driver_lease_keeps_one_driver_at_a_time() {
             let _ = tenant::delete(real.as_ref(), &Tenant::builder(t.as_str()).build().unwrap(), DeleteOptions { confirm: true, purge: true }).await;
         }
     }
-    let _ = real.delete(&Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-{name}"), Propagation::Background).await;
+    let _ = real
+        .delete(&Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-{name}"), Propagation::Background)
+        .await;
     let _ = real.delete(&lease_kind, Some(waves::WAVES_NAMESPACE), &format!("moorage-waves-{name}"), Propagation::Background).await;
 }

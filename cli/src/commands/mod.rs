@@ -101,7 +101,16 @@ pub struct ReportView {
 impl ReportView {
     /// The view of a report.
     pub fn new(tenant: &str, app: &str, r: &RolloutReport) -> Self {
-        ReportView { tenant: tenant.into(), app: app.into(), revision: r.revision, version: r.version.clone(), previous: r.previous.clone(), phase: r.phase, unchanged: r.unchanged, extra_pods: r.preflight.extra_pods }
+        ReportView {
+            tenant: tenant.into(),
+            app: app.into(),
+            revision: r.revision,
+            version: r.version.clone(),
+            previous: r.previous.clone(),
+            phase: r.phase,
+            unchanged: r.unchanged,
+            extra_pods: r.preflight.extra_pods,
+        }
     }
 
     /// One line for people.
@@ -110,7 +119,14 @@ impl ReportView {
         let colour = phase_colour(self.phase);
         let from = self.previous.as_ref().map(|p| format!(" (from {p})")).unwrap_or_default();
         let unchanged = if self.unchanged { ", unchanged" } else { "" };
-        format!("{}/{}: revision {} {}{from}: {}{unchanged}\n", self.tenant, self.app, self.revision, out.paint(&self.version, Colour::Bold), out.paint(phase, colour))
+        format!(
+            "{}/{}: revision {} {}{from}: {}{unchanged}\n",
+            self.tenant,
+            self.app,
+            self.revision,
+            out.paint(&self.version, Colour::Bold),
+            out.paint(phase, colour)
+        )
     }
 }
 

@@ -129,7 +129,17 @@ pub async fn history(ctx: &Context, args: &AppArgs) -> Result<(), CliError> {
         revisions: h
             .revisions
             .iter()
-            .map(|r| RevisionView { number: r.number, version: r.version.clone(), image: r.image.clone(), replicas: r.replicas, strategy: r.strategy.clone(), by: r.by.clone(), started_at: r.started_at, finished_at: r.finished_at, outcome: r.outcome.clone() })
+            .map(|r| RevisionView {
+                number: r.number,
+                version: r.version.clone(),
+                image: r.image.clone(),
+                replicas: r.replicas,
+                strategy: r.strategy.clone(),
+                by: r.by.clone(),
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+                outcome: r.outcome.clone(),
+            })
             .collect(),
         rollout: h.rollout.clone(),
     };
@@ -137,7 +147,17 @@ pub async fn history(ctx: &Context, args: &AppArgs) -> Result<(), CliError> {
         let rows: Vec<Vec<Cell>> = view
             .revisions
             .iter()
-            .map(|r| vec![Cell::plain(r.number.to_string()), Cell::plain(r.version.clone()), Cell::plain(r.image.clone()), Cell::plain(r.replicas.to_string()), Cell::plain(r.strategy.clone()), Cell::plain(r.by.clone()), outcome_cell(&r.outcome)])
+            .map(|r| {
+                vec![
+                    Cell::plain(r.number.to_string()),
+                    Cell::plain(r.version.clone()),
+                    Cell::plain(r.image.clone()),
+                    Cell::plain(r.replicas.to_string()),
+                    Cell::plain(r.strategy.clone()),
+                    Cell::plain(r.by.clone()),
+                    outcome_cell(&r.outcome),
+                ]
+            })
             .collect();
         let mut text = table(out, &["revision", "version", "image", "replicas", "strategy", "by", "outcome"], &rows);
         if let Some(state) = &view.rollout {
@@ -187,13 +207,23 @@ pub async fn status(ctx: &Context, tenant: &str, app: &str) -> Result<(), CliErr
         canary_weight: s.canary_weight,
     };
     ctx.out.emit(&view, |out| {
-        let mut text = format!("{}/{}: serving {} (revision {})\n", view.tenant, view.app, out.paint(view.active.as_deref().unwrap_or("nothing"), Colour::Bold), view.revision.map(|r| r.to_string()).unwrap_or_else(|| "-".into()));
+        let mut text = format!(
+            "{}/{}: serving {} (revision {})\n",
+            view.tenant,
+            view.app,
+            out.paint(view.active.as_deref().unwrap_or("nothing"), Colour::Bold),
+            view.revision.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
+        );
         let rows: Vec<Vec<Cell>> = view
             .versions
             .iter()
             .map(|v| {
                 let ready = if v.ready >= v.desired { Colour::Green } else { Colour::Yellow };
-                vec![Cell::plain(v.version.clone()), Cell::coloured(format!("{}/{}", v.ready, v.desired), ready), if v.selected { Cell::coloured("yes", Colour::Green) } else { Cell::plain("no") }]
+                vec![
+                    Cell::plain(v.version.clone()),
+                    Cell::coloured(format!("{}/{}", v.ready, v.desired), ready),
+                    if v.selected { Cell::coloured("yes", Colour::Green) } else { Cell::plain("no") },
+                ]
             })
             .collect();
         text.push_str(&table(out, &["version", "ready", "serving"], &rows));

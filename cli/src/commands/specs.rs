@@ -165,7 +165,12 @@ fn plans_human(out: &Output, plans: &[PlanView]) -> String {
             };
             text.push_str(&format!("  {} {name}\n", out.paint(sign, colour)));
             for c in &o.changes {
-                text.push_str(&format!("      {}: {} -> {}\n", c.path, out.paint(&show_value(&c.before), Colour::Red), out.paint(&show_value(&c.after), Colour::Green)));
+                text.push_str(&format!(
+                    "      {}: {} -> {}\n",
+                    c.path,
+                    out.paint(&show_value(&c.before), Colour::Red),
+                    out.paint(&show_value(&c.after), Colour::Green)
+                ));
             }
         }
     }
@@ -218,7 +223,8 @@ pub async fn apply(ctx: &Context, files: &[PathBuf]) -> Result<(), CliError> {
         let tenant = tenant_of(Some(ctx), &specs, release).await?;
         let app = release.spec().app.clone();
         let tenant = &tenant;
-        let report = ctx.run_rollout(tenant.name(), &app, true, |options| async move { moorage::rollout::rollout(backend, tenant, release, &options).await }).await?;
+        let report =
+            ctx.run_rollout(tenant.name(), &app, true, |options| async move { moorage::rollout::rollout(backend, tenant, release, &options).await }).await?;
         applied.releases.push(ReportView::new(&release.spec().tenant, &app, &report));
     }
     ctx.out.emit(&applied, |out| {
@@ -227,7 +233,12 @@ pub async fn apply(ctx: &Context, files: &[PathBuf]) -> Result<(), CliError> {
             .iter()
             .map(|t| {
                 let colour = if t.created + t.updated == 0 { Colour::Dim } else { Colour::Green };
-                vec![Cell::plain(t.tenant.clone()), Cell::coloured(t.created.to_string(), colour), Cell::coloured(t.updated.to_string(), colour), Cell::plain(t.unchanged.to_string())]
+                vec![
+                    Cell::plain(t.tenant.clone()),
+                    Cell::coloured(t.created.to_string(), colour),
+                    Cell::coloured(t.updated.to_string(), colour),
+                    Cell::plain(t.unchanged.to_string()),
+                ]
             })
             .collect();
         let mut text = if rows.is_empty() { String::new() } else { table(out, &["tenant", "created", "updated", "unchanged"], &rows) };

@@ -81,7 +81,11 @@ pub async fn status(ctx: &Context, name: &str) -> Result<(), CliError> {
     ctx.out.emit(&view, |out| {
         let mut text = format!("tenant {}\n", out.paint(&view.tenant, Colour::Bold));
         if !view.quota.is_empty() {
-            let rows: Vec<Vec<Cell>> = view.quota.iter().map(|q| vec![Cell::plain(q.resource.clone()), Cell::plain(q.used.clone().unwrap_or_else(|| "?".into())), Cell::plain(q.hard.clone())]).collect();
+            let rows: Vec<Vec<Cell>> = view
+                .quota
+                .iter()
+                .map(|q| vec![Cell::plain(q.resource.clone()), Cell::plain(q.used.clone().unwrap_or_else(|| "?".into())), Cell::plain(q.hard.clone())])
+                .collect();
             text.push_str(&table(out, &["quota", "used", "hard"], &rows));
         }
         if !view.releases.is_empty() {
@@ -130,7 +134,15 @@ pub async fn tenants(ctx: &Context, command: &TenantsCommand) -> Result<(), CliE
             let list: Vec<SummaryView> = tenant::list(backend)
                 .await?
                 .into_iter()
-                .map(|t| SummaryView { name: t.name, display_name: t.display_name, protected: t.protected, suspended: t.suspended, deployments: t.deployments, domains: t.domains, cluster: t.cluster })
+                .map(|t| SummaryView {
+                    name: t.name,
+                    display_name: t.display_name,
+                    protected: t.protected,
+                    suspended: t.suspended,
+                    deployments: t.deployments,
+                    domains: t.domains,
+                    cluster: t.cluster,
+                })
                 .collect();
             ctx.out.emit(&list, |out| {
                 let rows: Vec<Vec<Cell>> = list
@@ -196,9 +208,16 @@ struct UsageView {
 
 /// `usage [TENANT] --prometheus URL --last 3d`: the core's usage report (`moorage::usage`) of one
 /// tenant, or of every tenant of the target (`backend`) and their total.
-pub async fn usage(out: &crate::output::Output, tenant: Option<&String>, prometheus: &str, last: &str, backend: Option<&dyn moorage::backend::Backend>) -> Result<(), CliError> {
+pub async fn usage(
+    out: &crate::output::Output,
+    tenant: Option<&String>,
+    prometheus: &str,
+    last: &str,
+    backend: Option<&dyn moorage::backend::Backend>,
+) -> Result<(), CliError> {
     let length = moorage::checks::parse_duration(last).map_err(|message| {
-        moorage::ValidationErrors::from_errors(vec![moorage::FieldError { path: "--last".into(), message }]).map_or_else(|| CliError::Output(String::new()), CliError::Invalid)
+        moorage::ValidationErrors::from_errors(vec![moorage::FieldError { path: "--last".into(), message }])
+            .map_or_else(|| CliError::Output(String::new()), CliError::Invalid)
     })?;
     let tenants: Vec<String> = match (tenant, backend) {
         (Some(t), _) => vec![t.clone()],
@@ -224,6 +243,9 @@ pub async fn usage(out: &crate::output::Output, tenant: Option<&String>, prometh
         if view.tenants.len() > 1 {
             rows.push(row("total", &view.total));
         }
-        format!("usage over the last {last} (from {prometheus})\n{}", table(out, &["tenant", "cpu core-hours", "memory GiB-hours", "storage GiB-days", "requests"], &rows))
+        format!(
+            "usage over the last {last} (from {prometheus})\n{}",
+            table(out, &["tenant", "cpu core-hours", "memory GiB-hours", "storage GiB-days", "requests"], &rows)
+        )
     })
 }

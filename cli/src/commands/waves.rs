@@ -197,7 +197,14 @@ fn human(out: &Output, state: &WaveState, driver: Option<&LeaseHolder>) -> Strin
                 Some(c) => Cell::coloured(st, c),
                 None => Cell::plain(st),
             };
-            vec![Cell::plain(t.tenant.clone()), Cell::plain(t.cluster.clone()), Cell::plain(wave), Cell::plain(t.from.clone().unwrap_or_else(|| "-".into())), state_cell, Cell::plain(note)]
+            vec![
+                Cell::plain(t.tenant.clone()),
+                Cell::plain(t.cluster.clone()),
+                Cell::plain(wave),
+                Cell::plain(t.from.clone().unwrap_or_else(|| "-".into())),
+                state_cell,
+                Cell::plain(note),
+            ]
         })
         .collect();
     text.push_str(&table(out, &["tenant", "cluster", "wave", "from", "state", "note"], &rows));

@@ -14,7 +14,10 @@ pub fn example(name: &str) -> String {
 /// The demo tenant with room for blue and green at once (the operator's quota raise, in the spec).
 pub fn raised(tenant: &str) -> String {
     tenant
-        .replace("    cpu: \"1\"\n    memory: 512Mi\n  requests:\n    cpu: 500m\n    memory: 256Mi", "    cpu: \"2\"\n    memory: 1Gi\n  requests:\n    cpu: \"1\"\n    memory: 512Mi")
+        .replace(
+            "    cpu: \"1\"\n    memory: 512Mi\n  requests:\n    cpu: 500m\n    memory: 256Mi",
+            "    cpu: \"2\"\n    memory: 1Gi\n  requests:\n    cpu: \"1\"\n    memory: 512Mi",
+        )
         .replace("  pods: 6\n", "  pods: 12\n")
 }
 

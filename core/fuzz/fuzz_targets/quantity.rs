@@ -13,10 +13,7 @@ fuzz_target!(|data: &[u8]| {
             // Accepted values are in range and their canonical forms read back to the same value.
             assert!(q.millis() >= 0);
             assert_eq!(Quantity::parse(&q.to_canonical_cpu()).ok(), Some(q.clone()));
-            assert_eq!(
-                Quantity::parse(&q.to_canonical_bytes()).ok(),
-                Some(q.clone())
-            );
+            assert_eq!(Quantity::parse(&q.to_canonical_bytes()).ok(), Some(q.clone()));
             assert_eq!(Quantity::from_millis(q.millis()), Some(q.clone()));
             let _ = q.checked_add(&q);
             let _ = q.checked_sub(&q);

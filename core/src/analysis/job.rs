@@ -160,10 +160,8 @@ async fn run_job(backend: &dyn Backend, name: &str, analysis: &str, spec: &JobAn
         .await
         .map_err(follow)?;
     let pod = pods.iter().max_by_key(|p| p.pointer("/metadata/creationTimestamp").and_then(Value::as_str).unwrap_or_default().to_string());
-    let exit_code = pod
-        .and_then(|p| p.pointer("/status/containerStatuses/0/state/terminated/exitCode"))
-        .and_then(Value::as_i64)
-        .and_then(|c| i32::try_from(c).ok());
+    let exit_code =
+        pod.and_then(|p| p.pointer("/status/containerStatuses/0/state/terminated/exitCode")).and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok());
     let (log_tail, log_note) = match pod.and_then(|p| p.pointer("/metadata/name")).and_then(Value::as_str) {
         Some(pod_name) => match backend.pod_log_tail(ns, pod_name, LOG_TAIL_LINES).await {
             Ok(Some(text)) => (Some(text), None),

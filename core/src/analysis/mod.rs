@@ -117,7 +117,14 @@ pub async fn run(backend: &dyn Backend, analysis: &Analysis, subject: &Subject, 
     let interval = parse_duration(&analysis.interval).unwrap_or(Duration::from_secs(30));
     let mut measurements = Vec::new();
     let mut failures = 0u32;
-    let result = |verdict, reason: String, measurements| AnalysisResult { name: analysis.name.clone(), provider: analysis.provider().to_string(), gate: gate.to_string(), verdict, reason, measurements };
+    let result = |verdict, reason: String, measurements| AnalysisResult {
+        name: analysis.name.clone(),
+        provider: analysis.provider().to_string(),
+        gate: gate.to_string(),
+        verdict,
+        reason,
+        measurements,
+    };
     for i in 0..analysis.count.max(1) {
         if i > 0 {
             backend.sleep(interval).await;
@@ -126,7 +133,9 @@ pub async fn run(backend: &dyn Backend, analysis: &Analysis, subject: &Subject, 
         let (verdict, detail) = (m.verdict, m.detail.clone());
         measurements.push(m);
         match verdict {
-            Verdict::Inconclusive => return result(Verdict::Inconclusive, format!("measurement {} of {} was inconclusive: {detail}", i + 1, analysis.count), measurements),
+            Verdict::Inconclusive => {
+                return result(Verdict::Inconclusive, format!("measurement {} of {} was inconclusive: {detail}", i + 1, analysis.count), measurements)
+            }
             Verdict::Failed => {
                 failures += 1;
                 if failures > analysis.failure_limit {

@@ -68,7 +68,12 @@ pub struct Prometheus {
 impl Prometheus {
     /// A client of the server at `address` (`http://host:port`), 10 s per request, 3 attempts.
     pub fn new(address: impl Into<String>) -> Self {
-        Prometheus { address: address.into().trim_end_matches('/').to_string(), timeout: Duration::from_secs(10), attempts: 3, backoff: Duration::from_millis(200) }
+        Prometheus {
+            address: address.into().trim_end_matches('/').to_string(),
+            timeout: Duration::from_secs(10),
+            attempts: 3,
+            backoff: Duration::from_millis(200),
+        }
     }
 
     /// Sets the timeout of one request.
@@ -105,7 +110,10 @@ impl Prometheus {
                 .map(|s| Sample { labels: labels(s), value: point(s.get("value")).map(|p| p.1).unwrap_or(f64::NAN) })
                 .collect()),
             Some("scalar") => Ok(point(data.get("result")).map(|(_, v)| Sample { labels: BTreeMap::new(), value: v }).into_iter().collect()),
-            other => Err(PrometheusError::Malformed { status: 200, detail: format!("an instant query returned resultType {other:?}; use a query that yields a vector or a scalar") }),
+            other => Err(PrometheusError::Malformed {
+                status: 200,
+                detail: format!("an instant query returned resultType {other:?}; use a query that yields a vector or a scalar"),
+            }),
         }
     }
 
@@ -121,7 +129,10 @@ impl Prometheus {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|s| Series { labels: labels(s), points: s.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(|p| point(Some(p))).collect() })
+            .map(|s| Series {
+                labels: labels(s),
+                points: s.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(|p| point(Some(p))).collect(),
+            })
             .collect())
     }
 
@@ -157,7 +168,11 @@ impl Prometheus {
 }
 
 fn labels(series: &Value) -> BTreeMap<String, String> {
-    series.get("metric").and_then(Value::as_object).map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()).unwrap_or_default()
+    series
+        .get("metric")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default()
 }
 
 /// `[1700000000.123, "0.5"]` as `(time, value)`; Prometheus writes values as strings ("NaN", "+Inf").

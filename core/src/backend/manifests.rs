@@ -102,7 +102,10 @@ impl Backend for ManifestBackend {
                 // No resourceVersions in a folder: a conditional apply cannot be honoured, so it is refused.
                 return Err(BackendError::Invalid {
                     object: reference,
-                    causes: vec![Cause { field: "metadata.resourceVersion".into(), message: "a manifests folder keeps no resourceVersions: conditional applies are not supported".into() }],
+                    causes: vec![Cause {
+                        field: "metadata.resourceVersion".into(),
+                        message: "a manifests folder keeps no resourceVersions: conditional applies are not supported".into(),
+                    }],
                 });
             }
             let object = Object::from_json(value.clone()).map_err(|e| BackendError::Invalid {
@@ -133,7 +136,8 @@ impl Backend for ManifestBackend {
     }
 
     async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<Vec<Value>, BackendError> {
-        let parsed = ObjectSelector::parse(&kind.kind, selector).map_err(|m| BackendError::Invalid { object: ObjectRef::new(kind, namespace, ""), causes: vec![Cause { field: "selector".into(), message: m }] })?;
+        let parsed = ObjectSelector::parse(&kind.kind, selector)
+            .map_err(|m| BackendError::Invalid { object: ObjectRef::new(kind, namespace, ""), causes: vec![Cause { field: "selector".into(), message: m }] })?;
         Ok(self
             .lock()
             .objects
@@ -164,7 +168,8 @@ impl Backend for ManifestBackend {
 
     async fn watch(&self, kind: &Kind, namespace: Option<&str>, selector: &Selector) -> Result<WatchStream, BackendError> {
         let current = self.list(kind, namespace, selector).await?;
-        let parsed = ObjectSelector::parse(&kind.kind, selector).map_err(|m| BackendError::Invalid { object: ObjectRef::new(kind, namespace, ""), causes: vec![Cause { field: "selector".into(), message: m }] })?;
+        let parsed = ObjectSelector::parse(&kind.kind, selector)
+            .map_err(|m| BackendError::Invalid { object: ObjectRef::new(kind, namespace, ""), causes: vec![Cause { field: "selector".into(), message: m }] })?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         for object in current {
             let _ = tx.send(Ok(WatchEvent::Applied(object)));
@@ -257,9 +262,18 @@ mod tests {
         assert_eq!(seen, ["applied 2", "applied 3", "deleted"]);
         assert_eq!(manifest::read_dir(&dir).unwrap().len(), objects.len() - 1);
         // Nothing becomes ready in a folder: a wait says so by timing out.
-        let err = wait::wait_for(&reopened, &Target::object(Kind::of::<k8s_openapi::api::apps::v1::Deployment>(), Some("acme"), "web"), &wait::exists(), Duration::from_millis(50)).await;
+        let err = wait::wait_for(
+            &reopened,
+            &Target::object(Kind::of::<k8s_openapi::api::apps::v1::Deployment>(), Some("acme"), "web"),
+            &wait::exists(),
+            Duration::from_millis(50),
+        )
+        .await;
         assert!(matches!(err, Err(BackendError::Timeout { .. })));
-        let err = reopened.apply(&[serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "acme"}})], &ApplyOptions::default()).await.unwrap_err();
+        let err = reopened
+            .apply(&[serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "acme"}})], &ApplyOptions::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err, BackendError::Invalid { .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -91,7 +91,12 @@ pub fn drift_of(intent: &Value, live: &Value) -> Vec<Drift> {
         fields.sort();
         fields.dedup();
         if !fields.is_empty() {
-            out.push(Drift { object: reference.clone(), manager: manager.to_string(), subresource: (!subresource.is_empty()).then(|| subresource.to_string()), fields });
+            out.push(Drift {
+                object: reference.clone(),
+                manager: manager.to_string(),
+                subresource: (!subresource.is_empty()).then(|| subresource.to_string()),
+                fields,
+            });
         }
     }
     out
@@ -147,7 +152,10 @@ mod tests {
         ]}});
         let found = drift_of(&intent, &live);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!((found[0].manager.as_str(), found[0].subresource.as_deref(), found[0].fields.clone()), ("kubectl", Some("scale"), vec!["spec.replicas".to_string()]));
+        assert_eq!(
+            (found[0].manager.as_str(), found[0].subresource.as_deref(), found[0].fields.clone()),
+            ("kubectl", Some("scale"), vec!["spec.replicas".to_string()])
+        );
         assert_eq!(found[0].object.name, "web");
     }
 }

@@ -74,7 +74,12 @@ impl LabelSelector {
                 Requirement::Exists(part.clone())
             };
             let key = match &req {
-                Requirement::Equals(k, _) | Requirement::NotEquals(k, _) | Requirement::In(k, _) | Requirement::NotIn(k, _) | Requirement::Exists(k) | Requirement::DoesNotExist(k) => k,
+                Requirement::Equals(k, _)
+                | Requirement::NotEquals(k, _)
+                | Requirement::In(k, _)
+                | Requirement::NotIn(k, _)
+                | Requirement::Exists(k)
+                | Requirement::DoesNotExist(k) => k,
             };
             if !valid_key(key) {
                 return Err(bad());
@@ -118,7 +123,17 @@ fn supported(kind: &str, field: &str) -> bool {
     match kind {
         "Event" => matches!(
             field,
-            "involvedObject.kind" | "involvedObject.namespace" | "involvedObject.name" | "involvedObject.uid" | "involvedObject.apiVersion" | "involvedObject.resourceVersion" | "involvedObject.fieldPath" | "reason" | "type" | "source" | "reportingComponent"
+            "involvedObject.kind"
+                | "involvedObject.namespace"
+                | "involvedObject.name"
+                | "involvedObject.uid"
+                | "involvedObject.apiVersion"
+                | "involvedObject.resourceVersion"
+                | "involvedObject.fieldPath"
+                | "reason"
+                | "type"
+                | "source"
+                | "reportingComponent"
         ),
         "Pod" => matches!(field, "spec.nodeName" | "status.phase" | "spec.restartPolicy" | "spec.schedulerName" | "spec.serviceAccountName" | "status.podIP"),
         "Namespace" => field == "status.phase",

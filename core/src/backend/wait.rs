@@ -29,7 +29,12 @@ impl Target {
         Target { kind, namespace: namespace.map(str::to_string), selector: Selector::labels(labels) }
     }
     fn describe(&self) -> String {
-        let what = self.selector.fields.as_deref().and_then(|f| f.strip_prefix("metadata.name=")).map(str::to_string)
+        let what = self
+            .selector
+            .fields
+            .as_deref()
+            .and_then(|f| f.strip_prefix("metadata.name="))
+            .map(str::to_string)
             .or_else(|| self.selector.labels.as_ref().map(|l| format!("[{l}]")))
             .unwrap_or_else(|| "*".into());
         match &self.namespace {
@@ -72,9 +77,9 @@ fn int(v: &Value, pointer: &str) -> i64 {
 }
 
 fn has_condition(v: &Value, type_: &str, status: &str) -> bool {
-    v.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
-        cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some(type_) && c.get("status").and_then(Value::as_str) == Some(status))
-    })
+    v.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| cs.iter().any(|c| c.get("type").and_then(Value::as_str) == Some(type_) && c.get("status").and_then(Value::as_str) == Some(status)))
 }
 
 /// The object exists.

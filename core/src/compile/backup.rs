@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec, ResourceRequirements, SecretKeySelector, Volume,
-    VolumeMount,
+    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec, ResourceRequirements, SecretKeySelector, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 
@@ -84,11 +83,7 @@ pub(crate) fn compile_backup(ns: &str, policy: &BackupPolicy, volume: &TenantVol
         ),
         Database::Mysql { host, database, credentials_secret } => (
             "mariadb:11".to_string(),
-            vec![
-                "sh".into(),
-                "-c".into(),
-                "mariadb-dump --single-transaction -h \"$DB_HOST\" -u \"$MYSQL_USER\" \"$DB_NAME\" > /backup/dump".into(),
-            ],
+            vec!["sh".into(), "-c".into(), "mariadb-dump --single-transaction -h \"$DB_HOST\" -u \"$MYSQL_USER\" \"$DB_NAME\" > /backup/dump".into()],
             vec![
                 plain_env("DB_HOST", host),
                 plain_env("DB_NAME", database),

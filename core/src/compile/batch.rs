@@ -169,7 +169,8 @@ pub(super) mod tests {
     fn shared_units_compile_as_owned_ones() {
         use std::sync::Arc;
         let units: Vec<_> = (0..5).map(|i| unit(i, "shop.test")).collect();
-        let shared: Vec<(Arc<Tenant>, Vec<Arc<Release>>)> = units.iter().map(|(t, rs)| (Arc::new(t.clone()), rs.iter().cloned().map(Arc::new).collect())).collect();
+        let shared: Vec<(Arc<Tenant>, Vec<Arc<Release>>)> =
+            units.iter().map(|(t, rs)| (Arc::new(t.clone()), rs.iter().cloned().map(Arc::new).collect())).collect();
         assert_eq!(compile_many_to_yaml(&shared).expect("batch compiles"), compile_many_to_yaml(&units).expect("batch compiles"));
     }
 

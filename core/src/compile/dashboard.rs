@@ -73,7 +73,9 @@ pub fn compile_dashboard(tenant: &Tenant, releases: &[Release]) -> Value {
             unit: "percentunit",
             width: 24,
             targets: vec![(
-                format!("kube_resourcequota{{namespace=\"{ns}\", type=\"used\"}} / ignoring (type) (kube_resourcequota{{namespace=\"{ns}\", type=\"hard\"}} > 0)"),
+                format!(
+                    "kube_resourcequota{{namespace=\"{ns}\", type=\"used\"}} / ignoring (type) (kube_resourcequota{{namespace=\"{ns}\", type=\"hard\"}} > 0)"
+                ),
                 "{{resource}}".into(),
             )],
         },

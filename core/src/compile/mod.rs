@@ -6,22 +6,22 @@ mod dashboard;
 mod gateway;
 mod monitoring;
 mod object;
-mod stream;
 pub(crate) mod release;
+mod stream;
 mod tenant;
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use batch::{compile_many, compile_many_to_file, compile_many_to_yaml, BatchError, BatchFile};
-pub use stream::{BatchInput, YamlBatch, YamlStream};
 pub use backup::{backup_sizing, BackupSizing, UPLOADER_IMAGE};
-pub use gateway::{HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, ParentReference, GATEWAY_GROUP};
+pub use batch::{compile_many, compile_many_to_file, compile_many_to_yaml, BatchError, BatchFile};
 pub use dashboard::{compile_dashboard, dashboard_uid, GRAFANA_SCHEMA_VERSION};
+pub use gateway::{HTTPBackendRef, HTTPPathMatch, HTTPRoute, HTTPRouteMatch, HTTPRouteRule, HTTPRouteSpec, ParentReference, GATEWAY_GROUP};
 pub use monitoring::{compile_monitoring, prometheus_operator_installed, Monitoring, GRAFANA_DASHBOARD_LABEL};
 pub use object::{sort_for_apply, Object};
 pub use release::{compile_autoscaler, compile_release, compile_service, config_hash, ServiceRole};
+pub use stream::{BatchInput, YamlBatch, YamlStream};
 pub use tenant::{compile_tenant, role_name, role_rules, LIMIT_RANGE_NAME, NETWORK_POLICY_NAME, QUOTA_NAME, WORKLOAD_SERVICE_ACCOUNT};
 
 use crate::error::{FieldError, ValidationErrors};

@@ -2,18 +2,17 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget, ResourceMetricSource,
 };
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar as K8sEnvVar, EnvVarSource, ExecAction, HTTPGetAction,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretKeySelector,
-    SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar as K8sEnvVar, EnvVarSource, ExecAction, HTTPGetAction, PodSecurityContext,
+    PodSpec, PodTemplateSpec, Probe as K8sProbe, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec, IngressTLS,
-    ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -122,14 +121,28 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
     let mut mounts = Vec::new();
     if let Some((name, hash, mount_path)) = &config {
         template_annotations.insert(labels::CONFIG_HASH.to_string(), hash.clone());
-        volumes.push(Volume { name: "config".into(), config_map: Some(ConfigMapVolumeSource { name: name.clone(), ..Default::default() }), ..Default::default() });
+        volumes.push(Volume {
+            name: "config".into(),
+            config_map: Some(ConfigMapVolumeSource { name: name.clone(), ..Default::default() }),
+            ..Default::default()
+        });
         mounts.push(VolumeMount { name: "config".into(), mount_path: mount_path.clone(), read_only: Some(true), ..Default::default() });
     }
     let restricted = tenant.spec().pod_security == PodSecurityLevel::Restricted;
     let container = Container {
         name: spec.app.clone(),
         image: Some(spec.image.clone()),
-        ports: non_empty(spec.ports.iter().map(|p| ContainerPort { name: Some(p.name.clone()), container_port: i32::from(p.port), protocol: Some(protocol(p.protocol)), ..Default::default() }).collect()),
+        ports: non_empty(
+            spec.ports
+                .iter()
+                .map(|p| ContainerPort {
+                    name: Some(p.name.clone()),
+                    container_port: i32::from(p.port),
+                    protocol: Some(protocol(p.protocol)),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
         env: non_empty(spec.env.iter().map(compile_env).collect()),
         resources: Some(ResourceRequirements {
             requests: non_empty_map(resources.requests.to_resource_list("")),
@@ -145,7 +158,10 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
     let strategy = match &spec.strategy {
         Strategy::Rolling(r) => DeploymentStrategy {
             type_: Some("RollingUpdate".into()),
-            rolling_update: Some(RollingUpdateDeployment { max_surge: Some(int_or_percent(&r.max_surge)), max_unavailable: Some(int_or_percent(&r.max_unavailable)) }),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_surge: Some(int_or_percent(&r.max_surge)),
+                max_unavailable: Some(int_or_percent(&r.max_unavailable)),
+            }),
         },
         // Blue/green and canary run each version in its own Deployment; within one, scaling never drops below the desired count.
         Strategy::BlueGreen(_) | Strategy::Canary(_) => DeploymentStrategy {
@@ -163,11 +179,7 @@ pub fn compile_release(tenant: &Tenant, release: &Release) -> Result<Compiled, V
                 revision_history_limit: Some(3),
                 progress_deadline_seconds: Some(600),
                 template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(version_labels.clone()),
-                        annotations: non_empty_map(template_annotations),
-                        ..Default::default()
-                    }),
+                    metadata: Some(ObjectMeta { labels: Some(version_labels.clone()), annotations: non_empty_map(template_annotations), ..Default::default() }),
                     spec: Some(PodSpec {
                         service_account_name: Some(WORKLOAD_SERVICE_ACCOUNT.into()),
                         automount_service_account_token: Some(false),
@@ -240,7 +252,11 @@ pub fn compile_autoscaler(release: &Release, autoscaling: &Autoscaling) -> Horiz
                 type_: "Resource".into(),
                 resource: Some(ResourceMetricSource {
                     name: "cpu".into(),
-                    target: MetricTarget { type_: "Utilization".into(), average_utilization: Some(count(autoscaling.target_cpu_utilization)), ..Default::default() },
+                    target: MetricTarget {
+                        type_: "Utilization".into(),
+                        average_utilization: Some(count(autoscaling.target_cpu_utilization)),
+                        ..Default::default()
+                    },
                 }),
                 ..Default::default()
             }]),
@@ -255,10 +271,8 @@ pub fn compile_service(release: &Release, role: ServiceRole) -> Service {
     let spec = release.spec();
     let ns = spec.tenant.as_str();
     let mut m = meta(&role.service_name(&spec.app), ns, labels::app_labels(ns, &spec.app));
-    m.annotations = Some(BTreeMap::from([
-        (labels::ACTIVE_VERSION.to_string(), spec.version.clone()),
-        (labels::SERVICE_ROLE.to_string(), role.as_str().to_string()),
-    ]));
+    m.annotations =
+        Some(BTreeMap::from([(labels::ACTIVE_VERSION.to_string(), spec.version.clone()), (labels::SERVICE_ROLE.to_string(), role.as_str().to_string())]));
     Service {
         metadata: m,
         spec: Some(ServiceSpec {
@@ -310,7 +324,10 @@ fn compile_ingress(tenant: &Tenant, spec: &ReleaseSpec, service: &str, name: &st
                                 path: Some("/".into()),
                                 path_type: "Prefix".into(),
                                 backend: IngressBackend {
-                                    service: Some(IngressServiceBackend { name: service.into(), port: Some(ServiceBackendPort { number: Some(port), name: None }) }),
+                                    service: Some(IngressServiceBackend {
+                                        name: service.into(),
+                                        port: Some(ServiceBackendPort { number: Some(port), name: None }),
+                                    }),
                                     resource: None,
                                 },
                             }],
@@ -354,7 +371,10 @@ fn check_against_tenant(tenant: &Tenant, spec: &ReleaseSpec) -> Result<(), Valid
             ),
             (TrafficRouting::IngressNginx, Some(g)) => p.add(
                 "release.strategy.traffic",
-                format!("ingressNginx splits traffic on Ingresses, and tenant {:?} routes its hosts through Gateway {}/{}; use gatewayApi", t.name, g.namespace, g.name),
+                format!(
+                    "ingressNginx splits traffic on Ingresses, and tenant {:?} routes its hosts through Gateway {}/{}; use gatewayApi",
+                    t.name, g.namespace, g.name
+                ),
             ),
             _ => {}
         }
@@ -460,4 +480,3 @@ fn non_empty_map<K, V>(m: BTreeMap<K, V>) -> Option<BTreeMap<K, V>> {
         Some(m)
     }
 }
-

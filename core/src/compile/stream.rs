@@ -71,7 +71,11 @@ fn read_unit(tenant: BatchInput<Tenant>, releases: Vec<BatchInput<Release>>) -> 
     let releases: Vec<Arc<Release>> = releases
         .into_iter()
         .enumerate()
-        .filter_map(|(j, r)| r.into_value(spec::release_from_json).map_err(|e| problems.extend(e.into_validation_errors().into_errors().into_iter().map(|f| at_release(j, f)))).ok())
+        .filter_map(|(j, r)| {
+            r.into_value(spec::release_from_json)
+                .map_err(|e| problems.extend(e.into_validation_errors().into_errors().into_iter().map(|f| at_release(j, f))))
+                .ok()
+        })
         .collect();
     match tenant {
         Err(e) => Err(e.into_validation_errors().extended(problems)),

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, ResourceQuota,
-    ResourceQuotaSpec, ServiceAccount, VolumeResourceRequirements,
+    LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, ResourceQuota, ResourceQuotaSpec, ServiceAccount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role as K8sRole, RoleBinding, RoleRef, Subject};
@@ -212,11 +212,7 @@ fn compile_network_policy(spec: &TenantSpec) -> NetworkPolicy {
             pod_selector: Some(LabelSelector::default()),
             policy_types: Some(vec!["Ingress".into()]),
             ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(vec![
-                    same_tenant,
-                    from_namespace(&spec.network.ingress_namespace),
-                    from_namespace(&spec.network.monitoring_namespace),
-                ]),
+                from: Some(vec![same_tenant, from_namespace(&spec.network.ingress_namespace), from_namespace(&spec.network.monitoring_namespace)]),
                 ports: None,
             }]),
             egress: None,

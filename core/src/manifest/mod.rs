@@ -64,7 +64,8 @@ pub fn to_yaml_stream(objects: &[Object]) -> Result<String, ManifestError> {
 pub fn from_yaml_stream(yaml: &str, path: &Path) -> Result<Vec<Object>, ManifestError> {
     let mut objects = Vec::new();
     for (i, doc) in serde_yaml::Deserializer::from_str(yaml).enumerate() {
-        let value = serde_yaml::Value::deserialize_from(doc).map_err(|e| ManifestError::Parse { path: path.to_path_buf(), document: i + 1, message: e.to_string() })?;
+        let value =
+            serde_yaml::Value::deserialize_from(doc).map_err(|e| ManifestError::Parse { path: path.to_path_buf(), document: i + 1, message: e.to_string() })?;
         if value.is_null() {
             continue;
         }
@@ -200,11 +201,101 @@ mod yaml_tests {
     }
 
     const TRICKY: &[&str] = &[
-        "", " ", "  ", "yes", "no", "Yes", "NO", "on", "off", "y", "n", "true", "False", "null", "Null", "~", "1e3", "0x1F", "0o17", "0b101", "1_000", "08",
-        "-", "- a", "-a", "? x", "?x", ": x", ":x", "x:", "x: y", "a:b", "#", "a #b", "a#b", "'", "''", "\"", "a'b", "a\"b", "\\", "---", "...", "--- x", "%x", "@x",
-        "`x", "!x", "&x", "*x", "|", ">", "[a]", "{a}", "a, b", "<<", "=", ".inf", "-.inf", ".nan", ".5", "+1", "-1", "1.0", "1.27.3", "2001-12-14", "12:30",
-        "0 3 * * *", "20Gi", "500m", "\n", "\n\n", "a\n", "a\nb", "a\n\n", "a\n\nb\n", " a\nb", "a \nb", "a\n b", "a\n\tb", "\t", "a\rb", "\u{0}", "\u{7f}", "\u{85}",
-        "\u{a0}", "\u{2028}", "\u{feff}", "\u{fffe}", "é", "日本", "😀", "a\n---\nb", "a\n...\n", "#!/bin/sh\nset -eu\n",
+        "",
+        " ",
+        "  ",
+        "yes",
+        "no",
+        "Yes",
+        "NO",
+        "on",
+        "off",
+        "y",
+        "n",
+        "true",
+        "False",
+        "null",
+        "Null",
+        "~",
+        "1e3",
+        "0x1F",
+        "0o17",
+        "0b101",
+        "1_000",
+        "08",
+        "-",
+        "- a",
+        "-a",
+        "? x",
+        "?x",
+        ": x",
+        ":x",
+        "x:",
+        "x: y",
+        "a:b",
+        "#",
+        "a #b",
+        "a#b",
+        "'",
+        "''",
+        "\"",
+        "a'b",
+        "a\"b",
+        "\\",
+        "---",
+        "...",
+        "--- x",
+        "%x",
+        "@x",
+        "`x",
+        "!x",
+        "&x",
+        "*x",
+        "|",
+        ">",
+        "[a]",
+        "{a}",
+        "a, b",
+        "<<",
+        "=",
+        ".inf",
+        "-.inf",
+        ".nan",
+        ".5",
+        "+1",
+        "-1",
+        "1.0",
+        "1.27.3",
+        "2001-12-14",
+        "12:30",
+        "0 3 * * *",
+        "20Gi",
+        "500m",
+        "\n",
+        "\n\n",
+        "a\n",
+        "a\nb",
+        "a\n\n",
+        "a\n\nb\n",
+        " a\nb",
+        "a \nb",
+        "a\n b",
+        "a\n\tb",
+        "\t",
+        "a\rb",
+        "\u{0}",
+        "\u{7f}",
+        "\u{85}",
+        "\u{a0}",
+        "\u{2028}",
+        "\u{feff}",
+        "\u{fffe}",
+        "é",
+        "日本",
+        "😀",
+        "a\n---\nb",
+        "a\n...\n",
+        "#!/bin/sh\nset -eu\n",
     ];
 
     fn string() -> impl Strategy<Value = String> {
@@ -293,8 +384,14 @@ mod yaml_tests {
         }
         let yaml = to_yaml_string(&json!(null)).unwrap();
         assert_eq!(yaml, "null\n");
-        assert_eq!(to_yaml_string(&vec![E::Unit, E::New(1), E::Tuple(1, 2), E::Struct { a: 3 }]).unwrap(), "- Unit\n- New: 1\n- Tuple:\n  - 1\n  - 2\n- Struct:\n    a: 3\n");
-        assert_eq!(to_yaml_string(&std::collections::BTreeMap::from([("k", E::Tuple(1, 2)), ("s", E::Struct { a: 1 })])).unwrap(), "k:\n  Tuple:\n  - 1\n  - 2\ns:\n  Struct:\n    a: 1\n");
+        assert_eq!(
+            to_yaml_string(&vec![E::Unit, E::New(1), E::Tuple(1, 2), E::Struct { a: 3 }]).unwrap(),
+            "- Unit\n- New: 1\n- Tuple:\n  - 1\n  - 2\n- Struct:\n    a: 3\n"
+        );
+        assert_eq!(
+            to_yaml_string(&std::collections::BTreeMap::from([("k", E::Tuple(1, 2)), ("s", E::Struct { a: 1 })])).unwrap(),
+            "k:\n  Tuple:\n  - 1\n  - 2\ns:\n  Struct:\n    a: 1\n"
+        );
     }
 
     #[test]

@@ -133,7 +133,33 @@ enum Style {
 fn looks_typed(s: &str) -> bool {
     if matches!(
         s,
-        "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "yes" | "Yes" | "YES" | "no" | "No" | "NO" | "on" | "On" | "ON" | "off" | "Off" | "OFF" | "y" | "Y" | "n" | "N" | "<<" | "="
+        "~" | "null"
+            | "Null"
+            | "NULL"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "y"
+            | "Y"
+            | "n"
+            | "N"
+            | "<<"
+            | "="
     ) {
         return true;
     }
@@ -143,7 +169,8 @@ fn looks_typed(s: &str) -> bool {
         return true;
     }
     // Decimal numbers, exponents, sexagesimals (`1:30`) and timestamps; hex digests like `9f79acaa72` stay plain.
-    (first.is_ascii_digit() || first == b'.') && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'e' | b'E' | b'_' | b'.' | b':' | b'+' | b'-' | b' ' | b't' | b'T' | b'z' | b'Z'))
+    (first.is_ascii_digit() || first == b'.')
+        && t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'e' | b'E' | b'_' | b'.' | b':' | b'+' | b'-' | b' ' | b't' | b'T' | b'z' | b'Z'))
 }
 
 /// Picks a scalar style like libyaml's analysis in block context, plus the type check `serde_yaml` does.

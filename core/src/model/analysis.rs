@@ -117,14 +117,20 @@ impl Analysis {
     /// A Prometheus analysis: `query` must meet `condition` (e.g. `"result < 0.05"`).
     pub fn prometheus(name: impl Into<String>, address: impl Into<String>, query: impl Into<String>, condition: impl Into<String>) -> Self {
         Self::with(name, |a| {
-            a.prometheus = Some(PrometheusAnalysis { address: address.into(), query: query.into(), success_condition: condition.into(), timeout: default_query_timeout() })
+            a.prometheus =
+                Some(PrometheusAnalysis { address: address.into(), query: query.into(), success_condition: condition.into(), timeout: default_query_timeout() })
         })
     }
 
     /// A verification Job running `command` in `image`.
     pub fn job(name: impl Into<String>, image: impl Into<String>, command: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self::with(name, |a| {
-            a.job = Some(JobAnalysis { image: image.into(), command: command.into_iter().map(Into::into).collect(), env: Vec::new(), timeout: default_job_timeout() })
+            a.job = Some(JobAnalysis {
+                image: image.into(),
+                command: command.into_iter().map(Into::into).collect(),
+                env: Vec::new(),
+                timeout: default_job_timeout(),
+            })
         })
     }
 
@@ -176,7 +182,10 @@ impl Analysis {
             p.add(format!("{path}.count"), format!("{} is more than 100 measurements", self.count));
         }
         if self.failure_limit >= self.count && self.count > 0 {
-            p.add(format!("{path}.failureLimit"), format!("{} lets all {} measurements fail, so the analysis could never fail; use at most {}", self.failure_limit, self.count, self.count - 1));
+            p.add(
+                format!("{path}.failureLimit"),
+                format!("{} lets all {} measurements fail, so the analysis could never fail; use at most {}", self.failure_limit, self.count, self.count - 1),
+            );
         }
         let providers = usize::from(self.prometheus.is_some()) + usize::from(self.job.is_some()) + usize::from(self.http.is_some());
         if providers != 1 {
@@ -206,7 +215,10 @@ impl Analysis {
             for (i, e) in job.env.iter().enumerate() {
                 let epath = format!("{jpath}.env[{i}]");
                 if e.name.is_empty() || e.name.starts_with(|c: char| c.is_ascii_digit()) || !e.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    p.add(format!("{epath}.name"), format!("{:?} is not an environment variable name (letters, digits and '_', not starting with a digit)", e.name));
+                    p.add(
+                        format!("{epath}.name"),
+                        format!("{:?} is not an environment variable name (letters, digits and '_', not starting with a digit)", e.name),
+                    );
                 }
                 if e.value.is_some() == e.secret.is_some() {
                     p.add(epath, "set exactly one of value or secret");
@@ -328,10 +340,17 @@ impl Condition {
         for part in text.split("&&") {
             let s = part.trim();
             let s = s.strip_prefix("result").map(str::trim_start).unwrap_or(s);
-            let (op, number) = [("<=", Comparison::LessOrEqual), (">=", Comparison::GreaterOrEqual), ("==", Comparison::Equal), ("!=", Comparison::NotEqual), ("<", Comparison::Less), (">", Comparison::Greater)]
-                .iter()
-                .find_map(|(sym, op)| s.strip_prefix(sym).map(|n| (*op, n.trim())))
-                .ok_or_else(|| bad(part.trim()))?;
+            let (op, number) = [
+                ("<=", Comparison::LessOrEqual),
+                (">=", Comparison::GreaterOrEqual),
+                ("==", Comparison::Equal),
+                ("!=", Comparison::NotEqual),
+                ("<", Comparison::Less),
+                (">", Comparison::Greater),
+            ]
+            .iter()
+            .find_map(|(sym, op)| s.strip_prefix(sym).map(|n| (*op, n.trim())))
+            .ok_or_else(|| bad(part.trim()))?;
             let value: f64 = number.parse().map_err(|_| bad(part.trim()))?;
             if !value.is_finite() {
                 return Err(bad(part.trim()));

@@ -142,12 +142,20 @@ impl TryFrom<DatabaseRepr> for Database {
 impl From<Database> for DatabaseRepr {
     fn from(d: Database) -> Self {
         match d {
-            Database::Postgres { host, database, credentials_secret } => {
-                DatabaseRepr { engine: Engine::Postgres, host: Some(host), database: Some(database), credentials_secret: Some(credentials_secret), ..Default::default() }
-            }
-            Database::Mysql { host, database, credentials_secret } => {
-                DatabaseRepr { engine: Engine::Mysql, host: Some(host), database: Some(database), credentials_secret: Some(credentials_secret), ..Default::default() }
-            }
+            Database::Postgres { host, database, credentials_secret } => DatabaseRepr {
+                engine: Engine::Postgres,
+                host: Some(host),
+                database: Some(database),
+                credentials_secret: Some(credentials_secret),
+                ..Default::default()
+            },
+            Database::Mysql { host, database, credentials_secret } => DatabaseRepr {
+                engine: Engine::Mysql,
+                host: Some(host),
+                database: Some(database),
+                credentials_secret: Some(credentials_secret),
+                ..Default::default()
+            },
             Database::Custom { image, command } => DatabaseRepr { engine: Engine::Custom, image: Some(image), command: Some(command), ..Default::default() },
         }
     }

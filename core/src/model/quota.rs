@@ -112,11 +112,7 @@ pub struct ContainerDefaults {
 impl Default for ContainerDefaults {
     /// 500m CPU / 512Mi limits, 100m / 128Mi requests, no maximum.
     fn default() -> Self {
-        Self {
-            default: ComputeResources::new("500m", "512Mi"),
-            default_request: ComputeResources::new("100m", "128Mi"),
-            max: ComputeResources::default(),
-        }
+        Self { default: ComputeResources::new("500m", "512Mi"), default_request: ComputeResources::new("100m", "128Mi"), max: ComputeResources::default() }
     }
 }
 

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks;
 use crate::error::{Problems, ValidationErrors};
-use crate::model::quota::{check_not_above, ComputeResources};
 use crate::model::analysis::Analysis;
 use crate::model::metrics::Metrics;
+use crate::model::quota::{check_not_above, ComputeResources};
 use crate::model::strategy::Strategy;
 use crate::model::tenant::MAX_TENANT_NAME;
 
@@ -104,12 +104,18 @@ impl Autoscaling {
             p.add(format!("{path}.minReplicas"), "must be at least 1 (an autoscaler never scales to zero); remove autoscaling to set replicas by hand");
         }
         if self.max_replicas < self.min_replicas {
-            p.add(format!("{path}.maxReplicas"), format!("{} is less than minReplicas ({}); raise it to at least {}", self.max_replicas, self.min_replicas, self.min_replicas));
+            p.add(
+                format!("{path}.maxReplicas"),
+                format!("{} is less than minReplicas ({}); raise it to at least {}", self.max_replicas, self.min_replicas, self.min_replicas),
+            );
         } else if self.max_replicas > MAX_REPLICAS {
             p.add(format!("{path}.maxReplicas"), format!("{} is more than {MAX_REPLICAS}", self.max_replicas));
         }
         if !(1..=100).contains(&self.target_cpu_utilization) {
-            p.add(format!("{path}.targetCpuUtilization"), format!("{} is not a percentage of the CPU request from 1 to 100 (70 is usual)", self.target_cpu_utilization));
+            p.add(
+                format!("{path}.targetCpuUtilization"),
+                format!("{} is not a percentage of the CPU request from 1 to 100 (70 is usual)", self.target_cpu_utilization),
+            );
         }
         if resources.is_none_or(|r| r.requests.cpu.is_none()) {
             p.add(
@@ -446,7 +452,10 @@ impl ReleaseSpec {
                 total = total.saturating_add(name.len()).saturating_add(content.len());
             }
             if total > MAX_CONFIG_BYTES {
-                p.add(format!("{path}.config.files"), format!("{total} bytes is more than a ConfigMap holds ({MAX_CONFIG_BYTES}); mount large files from a volume"));
+                p.add(
+                    format!("{path}.config.files"),
+                    format!("{total} bytes is more than a ConfigMap holds ({MAX_CONFIG_BYTES}); mount large files from a volume"),
+                );
             }
         }
         for (field, probe) in [("liveness", &self.liveness), ("readiness", &self.readiness)] {
@@ -479,7 +488,11 @@ impl ReleaseSpec {
         }
         for (rpath, name) in self.strategy.analysis_references(&format!("{path}.strategy")) {
             if !analysis_names.contains(name) {
-                let known = if analysis_names.is_empty() { "the release declares none under analyses".to_string() } else { format!("declared: {}", analysis_names.iter().copied().collect::<Vec<_>>().join(", ")) };
+                let known = if analysis_names.is_empty() {
+                    "the release declares none under analyses".to_string()
+                } else {
+                    format!("declared: {}", analysis_names.iter().copied().collect::<Vec<_>>().join(", "))
+                };
                 p.add(rpath, format!("{name:?} is not an analysis of this release ({known})"));
             }
         }
@@ -600,10 +613,7 @@ impl ReleaseBuilder {
     }
     /// Sets requests and limits as `(cpu, memory)` pairs.
     pub fn resources(mut self, requests: (&str, &str), limits: (&str, &str)) -> Self {
-        self.spec.resources = Some(Resources {
-            requests: ComputeResources::new(requests.0, requests.1),
-            limits: ComputeResources::new(limits.0, limits.1),
-        });
+        self.spec.resources = Some(Resources { requests: ComputeResources::new(requests.0, requests.1), limits: ComputeResources::new(limits.0, limits.1) });
         self
     }
     /// Adds a plain environment variable.
@@ -627,10 +637,7 @@ impl ReleaseBuilder {
     }
     /// Sets where configuration files are mounted.
     pub fn config_mount_path(mut self, path: impl Into<String>) -> Self {
-        self.spec
-            .config
-            .get_or_insert_with(|| ConfigFiles { mount_path: default_mount_path(), files: BTreeMap::new() })
-            .mount_path = path.into();
+        self.spec.config.get_or_insert_with(|| ConfigFiles { mount_path: default_mount_path(), files: BTreeMap::new() }).mount_path = path.into();
         self
     }
     /// Sets the liveness probe.

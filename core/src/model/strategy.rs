@@ -182,7 +182,9 @@ impl TryFrom<StrategyRepr> for Strategy {
 impl From<Strategy> for StrategyRepr {
     fn from(s: Strategy) -> Self {
         match s {
-            Strategy::Rolling(r) => StrategyRepr { type_: StrategyType::Rolling, max_surge: Some(r.max_surge), max_unavailable: Some(r.max_unavailable), ..Default::default() },
+            Strategy::Rolling(r) => {
+                StrategyRepr { type_: StrategyType::Rolling, max_surge: Some(r.max_surge), max_unavailable: Some(r.max_unavailable), ..Default::default() }
+            }
             Strategy::BlueGreen(b) => StrategyRepr {
                 type_: StrategyType::BlueGreen,
                 auto_promote: Some(b.auto_promote),
@@ -310,7 +312,14 @@ fn default_keep_previous() -> u32 {
 impl Default for BlueGreen {
     /// Auto-promote, no preview host, 30 s warm, one previous version kept.
     fn default() -> Self {
-        Self { auto_promote: true, preview_host: None, scale_down_delay: default_scale_down_delay(), keep_previous: 1, pre_promotion_analysis: Vec::new(), post_promotion_analysis: Vec::new() }
+        Self {
+            auto_promote: true,
+            preview_host: None,
+            scale_down_delay: default_scale_down_delay(),
+            keep_previous: 1,
+            pre_promotion_analysis: Vec::new(),
+            post_promotion_analysis: Vec::new(),
+        }
     }
 }
 
@@ -352,7 +361,10 @@ impl BlueGreen {
         }
         p.check(|| format!("{path}.scaleDownDelay"), checks::parse_duration(&self.scale_down_delay).map(|_| ()));
         if self.keep_previous > 10 {
-            p.add(format!("{path}.keepPrevious"), format!("{} is more than 10; each kept version holds its ConfigMap and a scaled-down Deployment", self.keep_previous));
+            p.add(
+                format!("{path}.keepPrevious"),
+                format!("{} is more than 10; each kept version holds its ConfigMap and a scaled-down Deployment", self.keep_previous),
+            );
         }
     }
 }
@@ -400,7 +412,10 @@ impl Canary {
                         p.add(format!("{spath}.setWeight"), format!("{w} is over 100; a weight is a percentage of traffic (0 to 100)"));
                     } else if let Some((j, prev)) = last_weight {
                         if *w < prev {
-                            p.add(format!("{spath}.setWeight"), format!("{w} is below the weight of steps[{j}] ({prev}); weights must not decrease (use abort to go back)"));
+                            p.add(
+                                format!("{spath}.setWeight"),
+                                format!("{w} is below the weight of steps[{j}] ({prev}); weights must not decrease (use abort to go back)"),
+                            );
                         }
                     }
                     if *w <= 100 {

@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::{autoscale, gates};
 use super::history::{History, Outcome, Phase, Revision, RolloutState};
 use super::preflight::{check_quota, running_pods, Preflight};
 use super::wait::wait_version_ready;
 use super::{active_version, apply_objects, delete_version_objects, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
+use super::{autoscale, gates};
 use crate::analysis::{AnalysisResult, Verdict};
 use crate::backend::{Backend, Selector};
 use crate::checks::parse_duration;
@@ -30,8 +30,6 @@ pub(super) fn is_stable_route(o: &Object, app: &str) -> bool {
     matches!(o.kind(), "Service" | "Ingress" | "HTTPRoute" | "HorizontalPodAutoscaler") && o.name() == ServiceRole::Stable.service_name(app)
 }
 
-
-
 /// Adds the revision of `state` to the history (not saved yet) unless it is already there.
 pub(super) fn record_new_revision(backend: &dyn Backend, history: &mut History, state: &RolloutState, release: &Release) {
     let spec = release.spec();
@@ -53,7 +51,6 @@ pub(super) fn record_new_revision(backend: &dyn Backend, history: &mut History, 
         analyses: Vec::new(),
     });
 }
-
 
 pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
     let spec = release.spec();
@@ -155,7 +152,18 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
         let mut ready_at = ready_at;
         if let (Strategy::BlueGreen(bg), true) = (&spec.strategy, hold) {
             if !bg.pre_promotion_analysis.is_empty() {
-                analyses = gates::run_gate(backend, release, ns, &bg.pre_promotion_analysis, "prePromotion", ServiceRole::Preview, &mut history, state.revision, options).await?;
+                analyses = gates::run_gate(
+                    backend,
+                    release,
+                    ns,
+                    &bg.pre_promotion_analysis,
+                    "prePromotion",
+                    ServiceRole::Preview,
+                    &mut history,
+                    state.revision,
+                    options,
+                )
+                .await?;
                 match analyses.last() {
                     Some(r) if r.verdict == Verdict::Failed => {
                         let r = r.clone();
@@ -279,7 +287,8 @@ pub(super) async fn finish(
         }
     }
     for d in deployments {
-        let version = d.pointer(&format!("/metadata/labels/{}", labels::VERSION.replace('/', "~1"))).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+        let version =
+            d.pointer(&format!("/metadata/labels/{}", labels::VERSION.replace('/', "~1"))).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
         if !matches!(spec.strategy, Strategy::Rolling(_)) && version != live && !kept.contains(&version) && !version.is_empty() {
             delete_version_objects(backend, ns, app, &version).await?;
             options.emit(Progress::Pruned { version });
@@ -359,7 +368,8 @@ async fn post_promotion(
     let ns = tenant.namespace();
     let app = release.app();
     // The stable Service now selects the new version: the analyses look at it.
-    let results = gates::run_gate(backend, release, ns, &bg.post_promotion_analysis, "postPromotion", ServiceRole::Stable, history, state.revision, options).await?;
+    let results =
+        gates::run_gate(backend, release, ns, &bg.post_promotion_analysis, "postPromotion", ServiceRole::Stable, history, state.revision, options).await?;
     analyses.extend(results.iter().cloned());
     match results.last() {
         Some(r) if r.verdict == Verdict::Failed => {
@@ -385,14 +395,24 @@ async fn post_promotion(
             Err(gates::failed(release, r, &from))
         }
         Some(r) if r.verdict == Verdict::Inconclusive => {
-            options.emit(Progress::Paused { version: state.to.clone(), step: 0, note: format!("post-promotion analysis {} inconclusive: {}; the old version stays warm until resume or rollback", r.name, r.reason) });
+            options.emit(Progress::Paused {
+                version: state.to.clone(),
+                step: 0,
+                note: format!("post-promotion analysis {} inconclusive: {}; the old version stays warm until resume or rollback", r.name, r.reason),
+            });
             Ok(Some(RolloutReport { analyses: analyses.clone(), ..RolloutReport::from_state(state, Preflight::default(), None) }))
         }
         _ => Ok(None),
     }
 }
 
-pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Option<u32>, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+pub(super) async fn rollback(
+    backend: &dyn Backend,
+    tenant: &Tenant,
+    app: &str,
+    to: Option<u32>,
+    options: &RolloutOptions,
+) -> Result<RolloutReport, RolloutError> {
     let ns = tenant.namespace();
     let mut history = History::load(backend, ns, app).await?;
     let active = active_version(backend, ns, app).await?;
@@ -421,25 +441,42 @@ pub(super) async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, 
     }
     let target = match to {
         Some(n) => history.revision(n).cloned().ok_or(RolloutError::NoSuchRevision { app: app.to_string(), revision: n })?,
-        None => history.last_succeeded_except(active.as_deref().unwrap_or_default()).cloned().ok_or(RolloutError::NoSuchRevision { app: app.to_string(), revision: 0 })?,
+        None => history
+            .last_succeeded_except(active.as_deref().unwrap_or_default())
+            .cloned()
+            .ok_or(RolloutError::NoSuchRevision { app: app.to_string(), revision: 0 })?,
     };
     let from_revision = history.revisions.iter().rev().find(|r| Some(r.version.as_str()) == active.as_deref()).map(|r| r.number);
     let release = Release::from_spec(target.spec.clone())?;
     let (compiled, replicas) = autoscale::compile_live(backend, tenant, &release, active.as_deref()).await?;
     let autoscaled = release.spec().autoscaling.map(|_| replicas);
-    let mut state = RolloutState { revision: history.next_number(), from: active.clone(), to: target.version.clone(), phase: Phase::Deploying, switched_at: None, step: None, replicas: autoscaled };
-    history.push(Revision { number: state.revision, strategy: "rollback".into(), by: who(), started_at: secs(backend.now()), finished_at: None, outcome: Outcome::InProgress, analyses: Vec::new(), ..target.clone() });
+    let mut state = RolloutState {
+        revision: history.next_number(),
+        from: active.clone(),
+        to: target.version.clone(),
+        phase: Phase::Deploying,
+        switched_at: None,
+        step: None,
+        replicas: autoscaled,
+    };
+    history.push(Revision {
+        number: state.revision,
+        strategy: "rollback".into(),
+        by: who(),
+        started_at: secs(backend.now()),
+        finished_at: None,
+        outcome: Outcome::InProgress,
+        analyses: Vec::new(),
+        ..target.clone()
+    });
     history.rollout = Some(state.clone());
     history.save(backend, ns, app).await?;
     // Warm (ready at full size): one selector change. Otherwise bring it back first.
     let name = release.deployment_name();
-    let warm = backend
-        .get(&deployment_kind(), Some(ns), &name)
-        .await?
-        .is_some_and(|d| {
-            let n = |p: &str| d.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
-            n("/spec/replicas") == u64::from(replicas) && n("/status/readyReplicas") == u64::from(replicas)
-        });
+    let warm = backend.get(&deployment_kind(), Some(ns), &name).await?.is_some_and(|d| {
+        let n = |p: &str| d.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        n("/spec/replicas") == u64::from(replicas) && n("/status/readyReplicas") == u64::from(replicas)
+    });
     let ready_at = if warm {
         Instant::now()
     } else {

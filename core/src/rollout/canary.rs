@@ -165,7 +165,6 @@ async fn save(backend: &dyn Backend, ns: &str, app: &str, history: &mut History,
     Ok(())
 }
 
-
 /// Runs (or resumes) the canary of `release`. A first release, or the live one again, goes the
 /// blue/green way (there is nothing to split traffic with).
 pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Release, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
@@ -245,7 +244,9 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
             },
             CanaryStep::Analysis(a) => {
                 let gate = format!("step {i}");
-                let results = gates::run_gate(backend, release, ns, std::slice::from_ref(&a.name), &gate, ServiceRole::Canary, &mut history, state.revision, options).await?;
+                let results =
+                    gates::run_gate(backend, release, ns, std::slice::from_ref(&a.name), &gate, ServiceRole::Canary, &mut history, state.revision, options)
+                        .await?;
                 match results.last() {
                     Some(r) if r.verdict == Verdict::Failed => {
                         abort_with(backend, tenant, app, options, gates::failure_reason(r)).await?;
@@ -266,7 +267,14 @@ pub(super) async fn rollout(backend: &dyn Backend, tenant: &Tenant, release: &Re
     complete(backend, tenant, release, &stable, history, state, options, preflight).await
 }
 
-async fn pause(backend: &dyn Backend, history: &mut History, mut state: RolloutState, step: usize, note: String, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
+async fn pause(
+    backend: &dyn Backend,
+    history: &mut History,
+    mut state: RolloutState,
+    step: usize,
+    note: String,
+    options: &RolloutOptions,
+) -> Result<RolloutReport, RolloutError> {
     let app = history.revision(state.revision).map(|r| r.spec.app.clone()).unwrap_or_default();
     let ns = history.revision(state.revision).map(|r| r.spec.tenant.clone()).unwrap_or_default();
     state.phase = Phase::Paused;
@@ -294,7 +302,16 @@ async fn fail(backend: &dyn Backend, history: &mut History, mut state: RolloutSt
 /// One `SetWeight` step: scale up the canary, then scale down the stable version (replica ratio),
 /// or set the canary Ingress weight (ingress-nginx); reports the weight reached.
 #[allow(clippy::too_many_arguments)]
-async fn set_weight(backend: &dyn Backend, tenant: &Tenant, release: &Release, stable: &Release, canary: &Canary, w: u32, r: u32, options: &RolloutOptions) -> Result<(), RolloutError> {
+async fn set_weight(
+    backend: &dyn Backend,
+    tenant: &Tenant,
+    release: &Release,
+    stable: &Release,
+    canary: &Canary,
+    w: u32,
+    r: u32,
+    options: &RolloutOptions,
+) -> Result<(), RolloutError> {
     let ns = tenant.namespace();
     let app = release.app();
     let c = canary_replicas(r, w);
@@ -310,7 +327,10 @@ async fn set_weight(backend: &dyn Backend, tenant: &Tenant, release: &Release, s
             // The canary is sized for its share, then the route's backend weights move: exact weights.
             scale(backend, tenant, release, c, options).await?;
             let Some(route) = weighted_route(tenant, release, w)? else {
-                return Err(RolloutError::Unsupported { app: app.to_string(), what: "gatewayApi traffic without an HTTPRoute (the release has no hosts)".into() });
+                return Err(RolloutError::Unsupported {
+                    app: app.to_string(),
+                    what: "gatewayApi traffic without an HTTPRoute (the release has no hosts)".into(),
+                });
             };
             let applied = backend.apply(&[route], &options.apply_options()).await?;
             let actual = applied.first().and_then(|a| route_canary_weight(&a.result, app)).unwrap_or(w);
@@ -386,10 +406,14 @@ async fn complete(
 pub(super) async fn promote(backend: &dyn Backend, tenant: &Tenant, app: &str, options: &RolloutOptions) -> Result<RolloutReport, RolloutError> {
     let ns = tenant.namespace();
     let mut history = History::load(backend, ns, app).await?;
-    let Some(mut state) = history.rollout.clone().filter(|s| s.phase == Phase::Paused) else { return Err(RolloutError::NothingToPromote { app: app.to_string() }) };
+    let Some(mut state) = history.rollout.clone().filter(|s| s.phase == Phase::Paused) else {
+        return Err(RolloutError::NothingToPromote { app: app.to_string() });
+    };
     let Some(rev) = history.revision(state.revision) else { return Err(RolloutError::NothingToPromote { app: app.to_string() }) };
     let release = Release::from_spec(rev.spec.clone())?;
-    let Some(stable) = state.from.as_deref().and_then(|f| stable_release(&history, f)) else { return Err(RolloutError::NothingToPromote { app: app.to_string() }) };
+    let Some(stable) = state.from.as_deref().and_then(|f| stable_release(&history, f)) else {
+        return Err(RolloutError::NothingToPromote { app: app.to_string() });
+    };
     // Promoting is recorded first, so that a driver dying now is resumed to 100%.
     state.phase = Phase::Deploying;
     state.step = canary_of(&release).map(|c| u32::try_from(c.steps.len()).unwrap_or(u32::MAX));
@@ -407,7 +431,11 @@ async fn abort_with(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     let ns = tenant.namespace();
     let mut history = History::load(backend, ns, app).await?;
     let nothing = || RolloutError::NothingToAbort { app: app.to_string() };
-    let state = history.rollout.clone().filter(|s| matches!(s.phase, Phase::Deploying | Phase::Paused | Phase::Failed | Phase::WaitingForPromotion)).ok_or_else(nothing)?;
+    let state = history
+        .rollout
+        .clone()
+        .filter(|s| matches!(s.phase, Phase::Deploying | Phase::Paused | Phase::Failed | Phase::WaitingForPromotion))
+        .ok_or_else(nothing)?;
     let rev = history.revision(state.revision).ok_or_else(nothing)?;
     let release = Release::from_spec(rev.spec.clone())?;
     let stable = state.from.as_deref().and_then(|f| stable_release(&history, f)).ok_or_else(nothing)?;
@@ -438,7 +466,16 @@ async fn abort_with(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     history.save(backend, ns, app).await?;
     options.emit(Progress::Aborted { version: state.to.clone() });
     let current = history.revisions.iter().rev().find(|r| Some(&r.version) == state.from.as_ref()).map(|r| r.number).unwrap_or(0);
-    Ok(RolloutReport { revision: current, version: state.from.clone().unwrap_or_default(), previous: Some(state.to), phase: Phase::Done, unchanged: false, switch_latency: None, preflight: Preflight::default(), analyses: Vec::new() })
+    Ok(RolloutReport {
+        revision: current,
+        version: state.from.clone().unwrap_or_default(),
+        previous: Some(state.to),
+        phase: Phase::Done,
+        unchanged: false,
+        switch_latency: None,
+        preflight: Preflight::default(),
+        analyses: Vec::new(),
+    })
 }
 
 #[cfg(test)]

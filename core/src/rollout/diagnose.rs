@@ -154,9 +154,8 @@ pub(crate) async fn diagnose(backend: &dyn Backend, ns: &str, deployment: &str, 
             return Ok(Diagnosis { cause, object: ObjectRef::of(p), message, events });
         }
     }
-    let running_unready = pods.iter().find(|p| {
-        p.pointer("/status/phase").and_then(Value::as_str) == Some("Running") && text(condition(p, "Ready"), "status") != "True"
-    });
+    let running_unready =
+        pods.iter().find(|p| p.pointer("/status/phase").and_then(Value::as_str) == Some("Running") && text(condition(p, "Ready"), "status") != "True");
     if let (true, Some(p)) = (timed_out, running_unready) {
         return Ok(Diagnosis { cause: StuckCause::NeverReady, object: ObjectRef::of(p), message: text(condition(p, "Ready"), "message"), events });
     }

@@ -154,7 +154,11 @@ pub struct RolloutOptions {
 
 impl std::fmt::Debug for RolloutOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RolloutOptions").field("timeout", &self.timeout).field("wait_for_scale_down", &self.wait_for_scale_down).field("conflicts", &self.conflicts).finish_non_exhaustive()
+        f.debug_struct("RolloutOptions")
+            .field("timeout", &self.timeout)
+            .field("wait_for_scale_down", &self.wait_for_scale_down)
+            .field("conflicts", &self.conflicts)
+            .finish_non_exhaustive()
     }
 }
 
@@ -214,7 +218,16 @@ pub struct RolloutReport {
 impl RolloutReport {
     /// The report of a rollout that stands at `state`.
     pub(crate) fn from_state(state: &RolloutState, preflight: Preflight, switch_latency: Option<Duration>) -> Self {
-        RolloutReport { revision: state.revision, version: state.to.clone(), previous: state.from.clone(), phase: state.phase, unchanged: false, switch_latency, preflight, analyses: Vec::new() }
+        RolloutReport {
+            revision: state.revision,
+            version: state.to.clone(),
+            previous: state.from.clone(),
+            phase: state.phase,
+            unchanged: false,
+            switch_latency,
+            preflight,
+            analyses: Vec::new(),
+        }
     }
 }
 
@@ -380,7 +393,10 @@ fn needs_controllers(backend: &dyn Backend, app: &str) -> Result<(), RolloutErro
     if backend.runs_controllers() {
         Ok(())
     } else {
-        Err(RolloutError::Unsupported { app: app.to_string(), what: format!("a rollout on {} (no controllers: nothing becomes ready; render the manifests instead)", backend.describe()) })
+        Err(RolloutError::Unsupported {
+            app: app.to_string(),
+            what: format!("a rollout on {} (no controllers: nothing becomes ready; render the manifests instead)", backend.describe()),
+        })
     }
 }
 
@@ -486,7 +502,9 @@ pub async fn rollback(backend: &dyn Backend, tenant: &Tenant, app: &str, to: Opt
     needs_controllers(backend, app)?;
     // A canary not yet at 100% is aborted: the stable version gets all traffic back at full size.
     let history = History::load(backend, tenant.namespace(), app).await?;
-    if to.is_none() && history.rollout.as_ref().is_some_and(|s| s.step.is_some() && s.from.is_some() && matches!(s.phase, Phase::Deploying | Phase::Paused | Phase::Failed)) {
+    if to.is_none()
+        && history.rollout.as_ref().is_some_and(|s| s.step.is_some() && s.from.is_some() && matches!(s.phase, Phase::Deploying | Phase::Paused | Phase::Failed))
+    {
         return canary::abort(backend, tenant, app, options).await;
     }
     bluegreen::rollback(backend, tenant, app, to, options).await
@@ -537,14 +555,24 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
         .filter_map(|d| {
             let version = d.pointer(&format!("/metadata/labels/{}", labels::VERSION.replace('/', "~1")))?.as_str()?.to_string();
             let num = |p: &str| d.pointer(p).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
-            Some(VersionStatus { selected: active.as_deref() == Some(version.as_str()), desired: num("/spec/replicas"), ready: num("/status/readyReplicas"), version })
+            Some(VersionStatus {
+                selected: active.as_deref() == Some(version.as_str()),
+                desired: num("/spec/replicas"),
+                ready: num("/status/readyReplicas"),
+                version,
+            })
         })
         .collect();
     versions.sort_by(|a, b| a.version.cmp(&b.version));
     let history = History::load(backend, ns, app).await?;
     // Drift of the live version's objects, as its revision compiles them: the revision that last
     // succeeded (the selector itself may be what another manager changed).
-    let live = history.revisions.iter().rev().find(|r| r.outcome == Outcome::Succeeded).or_else(|| history.revisions.iter().rev().find(|r| active.as_deref() == Some(r.version.as_str())));
+    let live = history
+        .revisions
+        .iter()
+        .rev()
+        .find(|r| r.outcome == Outcome::Succeeded)
+        .or_else(|| history.revisions.iter().rev().find(|r| active.as_deref() == Some(r.version.as_str())));
     let drift = match live.map(|r| Release::from_spec(r.spec.clone())) {
         Some(Ok(release)) => {
             // Autoscaled: the live count is the autoscaler's, not drift.
@@ -555,7 +583,15 @@ pub async fn status(backend: &dyn Backend, tenant: &Tenant, app: &str) -> Result
         _ => Vec::new(),
     };
     let canary_weight = canary_weight(backend, ns, app, &history, &versions).await?;
-    Ok(ReleaseStatus { app: app.to_string(), active, versions, rollout: history.rollout.clone(), revision: history.revisions.last().map(|r| r.number), drift, canary_weight })
+    Ok(ReleaseStatus {
+        app: app.to_string(),
+        active,
+        versions,
+        rollout: history.rollout.clone(),
+        revision: history.revisions.last().map(|r| r.number),
+        drift,
+        canary_weight,
+    })
 }
 
 /// The canary's share of traffic now, when a canary is in progress (see [`ReleaseStatus::canary_weight`]).
@@ -595,11 +631,7 @@ pub async fn delete_version(backend: &dyn Backend, tenant: &Tenant, app: &str, v
 
 pub(crate) async fn delete_version_objects(backend: &dyn Backend, ns: &str, app: &str, version: &str) -> Result<(), BackendError> {
     let selector = Selector::labels(format!("{}={app},{}={version}", labels::NAME, labels::VERSION));
-    for kind in [
-        deployment_kind(),
-        Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(),
-        Kind::of::<k8s_openapi::api::policy::v1::PodDisruptionBudget>(),
-    ] {
+    for kind in [deployment_kind(), Kind::of::<k8s_openapi::api::core::v1::ConfigMap>(), Kind::of::<k8s_openapi::api::policy::v1::PodDisruptionBudget>()] {
         for o in backend.list(&kind, Some(ns), &selector).await? {
             let name = crate::backend::ObjectRef::of(&o).name;
             backend.delete(&kind, Some(ns), &name, Propagation::Background).await?;

@@ -32,7 +32,13 @@ mod tests {
     use crate::tenant::{apply, ApplyTenantOptions};
 
     fn release(version: &str, replicas: u32) -> Release {
-        Release::builder("acme", "web", version).image("nginx:1.27").replicas(replicas).port("http", 8080).strategy(crate::Strategy::blue_green()).build().expect("release")
+        Release::builder("acme", "web", version)
+            .image("nginx:1.27")
+            .replicas(replicas)
+            .port("http", 8080)
+            .strategy(crate::Strategy::blue_green())
+            .build()
+            .expect("release")
     }
 
     #[tokio::test]

@@ -8,10 +8,10 @@ use serde_json::Value;
 use super::RolloutError;
 use crate::backend::{Backend, BackendError, Kind};
 use crate::compile::compile_release;
-use crate::model::release::Release;
-use crate::model::tenant::Tenant;
 use crate::compile::{Object, QUOTA_NAME};
+use crate::model::release::Release;
 use crate::model::strategy::{CountOrPercent, Strategy};
+use crate::model::tenant::Tenant;
 use crate::quantity::Quantity;
 
 /// The resources a quota may cap that a pod consumes.
@@ -115,7 +115,9 @@ pub(crate) fn extra_pods(strategy: &Strategy, replicas: u32, running_new: u32, r
     match strategy {
         Strategy::BlueGreen(_) => replicas.saturating_sub(running_new),
         // ingress-nginx and Gateway API keep the stable version at full size: the canary reaches full size at 100%.
-        Strategy::Canary(c) if matches!(c.traffic, crate::model::strategy::TrafficRouting::IngressNginx | crate::model::strategy::TrafficRouting::GatewayApi) => {
+        Strategy::Canary(c)
+            if matches!(c.traffic, crate::model::strategy::TrafficRouting::IngressNginx | crate::model::strategy::TrafficRouting::GatewayApi) =>
+        {
             replicas.saturating_sub(running_new)
         }
         Strategy::Canary(c) => {
@@ -216,7 +218,12 @@ pub(crate) async fn check_quota(
         report.resources.insert(resource.to_string(), (show(resource, &needed), show(resource, &available)));
         if needed > available {
             let raise_to = used.checked_add(&needed).unwrap_or(needed.clone());
-            short.push((resource.to_string(), needed, available, format!("{resource} from {} to at least {}", show(resource, &hard), show(resource, &raise_to))));
+            short.push((
+                resource.to_string(),
+                needed,
+                available,
+                format!("{resource} from {} to at least {}", show(resource, &hard), show(resource, &raise_to)),
+            ));
         }
     }
     if let Some((resource, needed, available, _)) = short.first() {

@@ -108,7 +108,13 @@ fn problems_of(file: &Path, text: &str, error: SpecError) -> Vec<SpecProblem> {
         SpecError::Invalid(errors) => errors
             .into_errors()
             .into_iter()
-            .map(|e| SpecProblem { kind: SpecProblemKind::Invalid, file: file.to_path_buf(), line: super::lines::line_of(text, &e.path), path: e.path, message: e.message })
+            .map(|e| SpecProblem {
+                kind: SpecProblemKind::Invalid,
+                file: file.to_path_buf(),
+                line: super::lines::line_of(text, &e.path),
+                path: e.path,
+                message: e.message,
+            })
             .collect(),
     }
 }
@@ -152,7 +158,13 @@ fn files_under(path: &Path, problems: &mut Vec<SpecProblem>) -> Vec<PathBuf> {
     }
     out.sort();
     if out.is_empty() {
-        problems.push(SpecProblem { kind: SpecProblemKind::NoSpecs, file: path.to_path_buf(), path: String::new(), line: None, message: "no spec file (*.yaml, *.yml, *.json) in this folder".into() });
+        problems.push(SpecProblem {
+            kind: SpecProblemKind::NoSpecs,
+            file: path.to_path_buf(),
+            path: String::new(),
+            line: None,
+            message: "no spec file (*.yaml, *.yml, *.json) in this folder".into(),
+        });
     }
     out
 }
@@ -234,7 +246,12 @@ mod tests {
         let found: Vec<(SpecProblemKind, String, String, Option<usize>)> =
             err.problems.iter().map(|p| (p.kind, p.file.file_name().unwrap_or_default().to_string_lossy().into_owned(), p.path.clone(), p.line)).collect();
         assert!(found.contains(&(SpecProblemKind::Invalid, "bad.yaml".into(), "release.ports[0].port".into(), Some(8))), "{found:?}");
-        assert!(found.iter().any(|(k, f, p, l)| *k == SpecProblemKind::Invalid && f == "bad.yaml" && p.starts_with("release.resources.limits.cpu") && *l == Some(11)), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(k, f, p, l)| *k == SpecProblemKind::Invalid && f == "bad.yaml" && p.starts_with("release.resources.limits.cpu") && *l == Some(11)),
+            "{found:?}"
+        );
         assert!(found.contains(&(SpecProblemKind::Parse, "typo.yaml".into(), "tenant.quota.pods".into(), Some(3))), "{found:?}");
         assert!(found.contains(&(SpecProblemKind::UnknownKind, "other.yaml".into(), String::new(), None)), "{found:?}");
         assert!(found.contains(&(SpecProblemKind::Read, "missing.yaml".into(), String::new(), None)), "{found:?}");

@@ -18,8 +18,8 @@ use crate::backend::cluster::ClusterBackend;
 use crate::backend::{ApplyOptions, Backend};
 use crate::compile::role_rules;
 use crate::labels;
-use crate::secret::Secret;
 use crate::model::tenant::{Role, Tenant};
+use crate::secret::Secret;
 
 /// The name of the tenant's CI ServiceAccount.
 pub const CI_SERVICE_ACCOUNT: &str = "ci";
@@ -127,8 +127,8 @@ pub async fn ci_credentials(backend: &ClusterBackend, tenant: &Tenant, options: 
         "contexts": [{"name": name, "context": {"cluster": name, "user": name, "namespace": ns}}],
         "current-context": name,
     });
-    let kubeconfig = crate::manifest::to_yaml_string(&kubeconfig)
-        .map_err(|e| TenantError::Serialize { object: "kubeconfig".into(), message: e.to_string() })?;
+    let kubeconfig =
+        crate::manifest::to_yaml_string(&kubeconfig).map_err(|e| TenantError::Serialize { object: "kubeconfig".into(), message: e.to_string() })?;
     Ok(CiCredentials {
         namespace: ns.to_string(),
         service_account: CI_SERVICE_ACCOUNT.to_string(),

@@ -37,7 +37,13 @@ pub struct FleetCluster {
 
 impl std::fmt::Debug for FleetCluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FleetCluster").field("name", &self.name).field("labels", &self.labels).field("capacity", &self.capacity).field("storage_classes", &self.storage_classes).field("backend", &self.backend.describe()).finish()
+        f.debug_struct("FleetCluster")
+            .field("name", &self.name)
+            .field("labels", &self.labels)
+            .field("capacity", &self.capacity)
+            .field("storage_classes", &self.storage_classes)
+            .field("backend", &self.backend.describe())
+            .finish()
     }
 }
 
@@ -151,7 +157,11 @@ impl Fleet {
     /// The cluster holding the tenant's Namespace, if any.
     pub async fn locate(&self, tenant: &str) -> Result<Option<String>, FleetError> {
         for c in &self.clusters {
-            if c.backend.get(&namespace_kind(), None, tenant).await?.is_some_and(|n| n.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).is_some()) {
+            if c.backend
+                .get(&namespace_kind(), None, tenant)
+                .await?
+                .is_some_and(|n| n.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).is_some())
+            {
                 return Ok(Some(c.name.clone()));
             }
         }

@@ -22,14 +22,14 @@ use crate::backend::wait::{self, Target};
 use crate::backend::{ApplyOptions, Backend, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
 use crate::compile::compile_tenant;
 use crate::compile::QUOTA_NAME;
-use crate::labels;
 use crate::error::ValidationErrors;
+use crate::labels;
 use crate::model::tenant::Tenant;
 
 #[cfg(feature = "cluster")]
 pub use ci::{ci_credentials, ci_objects, CiCredentials, CiOptions, CI_ROLE, CI_SERVICE_ACCOUNT};
-pub(crate) use fleet::tenant_namespaces;
 pub use domains::{check_domains, domain_labels, domains_overlap, DOMAINS_INDEXED, DOMAIN_LABEL_PREFIX, PARENT_LABEL_PREFIX};
+pub(crate) use fleet::tenant_namespaces;
 pub use fleet::{Fleet, FleetCluster, FleetError, FleetTenant, Placement, CLUSTER_ANNOTATION};
 pub use list::{list, TenantSummary};
 pub use ops::{delete, resume, suspend, DeleteOptions, DeleteReport, SUSPENDED_REPLICAS};
@@ -182,8 +182,7 @@ pub fn tenant_objects(tenant: &Tenant) -> Result<Vec<Value>, TenantError> {
     let compiled = compile_tenant(tenant);
     let mut out = Vec::with_capacity(compiled.objects.len());
     for object in &compiled.objects {
-        let mut value = serde_json::to_value(object)
-            .map_err(|e| TenantError::Serialize { object: object.kind().to_string(), message: e.to_string() })?;
+        let mut value = serde_json::to_value(object).map_err(|e| TenantError::Serialize { object: object.kind().to_string(), message: e.to_string() })?;
         if value.get("kind").and_then(Value::as_str) == Some("Namespace") {
             let spec = serde_json::to_string(tenant.spec()).map_err(|e| TenantError::Serialize { object: "tenant spec".into(), message: e.to_string() })?;
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -215,7 +214,11 @@ pub async fn live(backend: &dyn Backend, name: &str) -> Result<Tenant, TenantErr
         return Err(not_found());
     }
     let unreadable = |message: String| TenantError::SpecNotRecorded { tenant: name.to_string(), message };
-    let text = ns.pointer("/metadata/annotations").and_then(|a| a.get(SPEC_ANNOTATION)).and_then(Value::as_str).ok_or_else(|| unreadable(format!("no {SPEC_ANNOTATION} annotation")))?;
+    let text = ns
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(SPEC_ANNOTATION))
+        .and_then(Value::as_str)
+        .ok_or_else(|| unreadable(format!("no {SPEC_ANNOTATION} annotation")))?;
     let spec: crate::model::tenant::TenantSpec = serde_json::from_str(text).map_err(|e| unreadable(e.to_string()))?;
     Tenant::from_spec(spec).map_err(|e| unreadable(e.to_string()))
 }
@@ -260,7 +263,12 @@ pub(crate) async fn with_live_placement(backend: &dyn Backend, tenant: &Tenant, 
 }
 
 /// [`apply`] of already compiled objects.
-pub(crate) async fn apply_objects(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
+pub(crate) async fn apply_objects(
+    backend: &dyn Backend,
+    tenant: &Tenant,
+    objects: &[Value],
+    options: &ApplyTenantOptions,
+) -> Result<TenantReport, TenantError> {
     options.check(tenant)?;
     check_domains(backend, tenant).await?;
     if options.conflicts == ConflictPolicy::Force {

@@ -73,10 +73,11 @@ fn item_matches(key: &str, index: usize, item: &Value) -> bool {
 /// What moorage applied on `live`: its own fields, plus apiVersion, kind, name and namespace.
 fn moorage_config(live: &Value) -> Value {
     let entries = live.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut config = match entries.iter().find(|e| text(e, "/manager") == FIELD_MANAGER && text(e, "/operation") == "Apply" && text(e, "/subresource").is_empty()) {
-        Some(entry) => extract(live, entry.get("fieldsV1").unwrap_or(&Value::Null)),
-        None => Value::Object(Map::new()),
-    };
+    let mut config =
+        match entries.iter().find(|e| text(e, "/manager") == FIELD_MANAGER && text(e, "/operation") == "Apply" && text(e, "/subresource").is_empty()) {
+            Some(entry) => extract(live, entry.get("fieldsV1").unwrap_or(&Value::Null)),
+            None => Value::Object(Map::new()),
+        };
     if !config.is_object() {
         config = Value::Object(Map::new());
     }
@@ -212,9 +213,8 @@ pub async fn delete(backend: &dyn Backend, tenant: &Tenant, options: DeleteOptio
         }
     }
     let pvc_kind = Kind::of::<k8s_openapi::api::core::v1::PersistentVolumeClaim>();
-    let is_kept = |object: &Value| {
-        !options.purge && object.pointer("/metadata/annotations").and_then(|a| a.get(labels::KEEP)).and_then(Value::as_str) == Some("true")
-    };
+    let is_kept =
+        |object: &Value| !options.purge && object.pointer("/metadata/annotations").and_then(|a| a.get(labels::KEEP)).and_then(Value::as_str) == Some("true");
     for object in backend.list(&pvc_kind, Some(ns), &selector).await? {
         if is_kept(&object) {
             report.kept.push(ObjectRef::of(&object));
@@ -265,7 +265,8 @@ mod tests {
     #[test]
     fn extract_follows_keyed_list_items() {
         let live = json!({"spec": {"replicas": 3, "paused": false, "template": {"spec": {"containers": [{"name": "a", "image": "x", "tty": false}, {"name": "b", "image": "y"}]}}}});
-        let fields = json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}});
+        let fields =
+            json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {".": {}, "f:name": {}, "f:image": {}}}}}}});
         assert_eq!(extract(&live, &fields), json!({"spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}}));
     }
 }

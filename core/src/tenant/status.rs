@@ -199,7 +199,9 @@ async fn backups(backend: &dyn Backend, tenant: &Tenant) -> Result<BTreeMap<Stri
     for cj in &cronjobs {
         let name = text(cj, "/metadata/name");
         let owned = |j: &&Value| {
-            j.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|refs| refs.iter().any(|r| text(r, "/kind") == "CronJob" && text(r, "/name") == name))
+            j.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|r| text(r, "/kind") == "CronJob" && text(r, "/name") == name))
         };
         let latest = jobs.iter().filter(owned).max_by(|a, b| text(a, "/metadata/creationTimestamp").cmp(text(b, "/metadata/creationTimestamp")));
         let run = match latest {
@@ -207,7 +209,9 @@ async fn backups(backend: &dyn Backend, tenant: &Tenant) -> Result<BTreeMap<Stri
             Some(job) => {
                 let job_name = text(job, "/metadata/name").to_string();
                 let has = |t: &str| {
-                    job.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| text(c, "/type") == t && text(c, "/status") == "True"))
+                    job.pointer("/status/conditions")
+                        .and_then(Value::as_array)
+                        .is_some_and(|cs| cs.iter().any(|c| text(c, "/type") == t && text(c, "/status") == "True"))
                 };
                 if has("Complete") {
                     BackupRun::Succeeded { job: job_name }

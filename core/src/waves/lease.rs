@@ -270,7 +270,15 @@ mod tests {
 
     fn driver(control: &Arc<dyn Backend>) -> DriverLease {
         let now = control.now();
-        DriverLease { control: control.clone(), plan: "p".into(), holder: new_identity(), duration: Duration::from_secs(30), acquired: micro_time(now), transitions: 0, renewed: Mutex::new(now) }
+        DriverLease {
+            control: control.clone(),
+            plan: "p".into(),
+            holder: new_identity(),
+            duration: Duration::from_secs(30),
+            acquired: micro_time(now),
+            transitions: 0,
+            renewed: Mutex::new(now),
+        }
     }
 
     /// Two drivers that both read "no lease" (or the same expired lease) and then write: the API
@@ -316,7 +324,9 @@ mod tests {
         let first = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
         first.release().await;
         let second = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
-        assert!(matches!(DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await, Err(WaveError::LeaseHeld { holder, .. }) if holder == second.holder));
+        assert!(
+            matches!(DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await, Err(WaveError::LeaseHeld { holder, .. }) if holder == second.holder)
+        );
         control.sleep(Duration::from_secs(20)).await;
         second.renew_if_due().await.expect("renewed");
         let held = holder(control.as_ref(), "p").await.unwrap().unwrap();

@@ -20,8 +20,8 @@ mod state;
 
 use std::sync::Arc;
 
-pub use plan::{TenantSelection, WaveGate, WavePlan, WavePlanBuilder, WavePlanSpec};
 pub use lease::{LeaseHolder, DEFAULT_LEASE_DURATION};
+pub use plan::{TenantSelection, WaveGate, WavePlan, WavePlanBuilder, WavePlanSpec};
 pub use state::{TenantWave, TenantWaveState, WavePhase, WaveState, WAVES_NAMESPACE};
 
 use crate::backend::BackendError;

@@ -134,7 +134,10 @@ impl WavePlanSpec {
         }
         if let Some(&last) = self.waves.last() {
             if last < 100 && last > 0 {
-                p.add(format!("{path}.waves[{}]", self.waves.len() - 1), format!("the last wave is {last}%, so some tenants would never be upgraded; end with 100"));
+                p.add(
+                    format!("{path}.waves[{}]", self.waves.len() - 1),
+                    format!("the last wave is {last}%, so some tenants would never be upgraded; end with 100"),
+                );
             }
         }
         if self.max_concurrent_per_cluster == 0 {
@@ -286,7 +289,9 @@ mod tests {
             .canary_tenants(["a", "a"])
             .build()
             .unwrap_err();
-        for path in ["plan.name", "plan.version", "plan.waves[1]", "plan.waves[2]", "plan.maxConcurrentPerCluster", "plan.betweenWaves.wait", "plan.canaryTenants[1]"] {
+        for path in
+            ["plan.name", "plan.version", "plan.waves[1]", "plan.waves[2]", "plan.maxConcurrentPerCluster", "plan.betweenWaves.wait", "plan.canaryTenants[1]"]
+        {
             assert!(err.has_path(path), "{path} missing from {err}");
         }
     }

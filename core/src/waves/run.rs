@@ -15,10 +15,10 @@ use super::state::{TenantWave, TenantWaveState, WavePhase, WaveState};
 use super::{WaveError, WaveOptions, WaveProgress};
 use crate::analysis::{self, Subject, Verdict};
 use crate::backend::Backend;
-use crate::compile::ServiceRole;
-use crate::model::analysis::Analysis;
 use crate::checks::parse_duration;
+use crate::compile::ServiceRole;
 use crate::labels;
+use crate::model::analysis::Analysis;
 use crate::model::release::Release;
 use crate::model::tenant::Tenant;
 use crate::rollout::{self, History, Phase, RolloutError};
@@ -66,7 +66,13 @@ pub(super) async fn plan_tenants(fleet: &Fleet, spec: &WavePlanSpec, options: &W
             if !matches || entries.contains_key(&tenant) {
                 continue;
             }
-            let skip = |reason: String| TenantWave { tenant: tenant.clone(), cluster: cluster.name.clone(), wave: None, from: None, state: TenantWaveState::Skipped { reason } };
+            let skip = |reason: String| TenantWave {
+                tenant: tenant.clone(),
+                cluster: cluster.name.clone(),
+                wave: None,
+                from: None,
+                state: TenantWaveState::Skipped { reason },
+            };
             let entry = match target_release(cluster.backend.as_ref(), &tenant, spec).await {
                 Ok(None) if explicit => skip(format!("does not run {}", spec.app)),
                 Ok(None) => continue,
@@ -75,7 +81,9 @@ pub(super) async fn plan_tenants(fleet: &Fleet, spec: &WavePlanSpec, options: &W
                 Ok(Some((release, from))) => match load_tenant(cluster.backend.as_ref(), &tenant).await {
                     Err(reason) => skip(reason),
                     Ok(model) => match rollout::preflight(cluster.backend.as_ref(), &model, &release).await {
-                        Ok(_) => TenantWave { tenant: tenant.clone(), cluster: cluster.name.clone(), wave: None, from: Some(from), state: TenantWaveState::Pending },
+                        Ok(_) => {
+                            TenantWave { tenant: tenant.clone(), cluster: cluster.name.clone(), wave: None, from: Some(from), state: TenantWaveState::Pending }
+                        }
                         Err(RolloutError::Backend(e)) => return Err(e.into()),
                         Err(e) => skip(e.to_string()),
                     },
@@ -86,7 +94,16 @@ pub(super) async fn plan_tenants(fleet: &Fleet, spec: &WavePlanSpec, options: &W
     }
     let missing: Vec<&String> = spec.selection.tenants.iter().filter(|t| !entries.contains_key(*t)).collect();
     for name in missing {
-        entries.insert(name.clone(), TenantWave { tenant: name.clone(), cluster: String::new(), wave: None, from: None, state: TenantWaveState::Skipped { reason: "not found in the fleet".into() } });
+        entries.insert(
+            name.clone(),
+            TenantWave {
+                tenant: name.clone(),
+                cluster: String::new(),
+                wave: None,
+                from: None,
+                state: TenantWaveState::Skipped { reason: "not found in the fleet".into() },
+            },
+        );
     }
     let eligible: Vec<String> = entries.values().filter(|t| t.state == TenantWaveState::Pending).map(|t| t.tenant.clone()).collect();
     if eligible.is_empty() && entries.is_empty() {
@@ -100,12 +117,22 @@ pub(super) async fn plan_tenants(fleet: &Fleet, spec: &WavePlanSpec, options: &W
             }
         }
     }
-    let skipped: Vec<(String, String)> = entries.values().filter_map(|t| match &t.state {
-        TenantWaveState::Skipped { reason } => Some((t.tenant.clone(), reason.clone())),
-        _ => None,
-    }).collect();
+    let skipped: Vec<(String, String)> = entries
+        .values()
+        .filter_map(|t| match &t.state {
+            TenantWaveState::Skipped { reason } => Some((t.tenant.clone(), reason.clone())),
+            _ => None,
+        })
+        .collect();
     options.emit(WaveProgress::Planned { waves: waves.iter().map(|(l, t)| (l.clone(), t.len())).collect(), skipped });
-    Ok(WaveState { spec: spec.clone(), waves: waves.into_iter().map(|(l, _)| l).collect(), current_wave: 0, phase: WavePhase::Running, resume_at: None, tenants: entries.into_values().collect() })
+    Ok(WaveState {
+        spec: spec.clone(),
+        waves: waves.into_iter().map(|(l, _)| l).collect(),
+        current_wave: 0,
+        phase: WavePhase::Running,
+        resume_at: None,
+        tenants: entries.into_values().collect(),
+    })
 }
 
 /// Runs the plan from where `state` stands until it is done, paused or stopped.
@@ -218,11 +245,8 @@ async fn run_wave(fleet: &Fleet, state: WaveState, todo: Vec<TenantWave>, contro
         let (shared, stop, spec) = (&shared, &stop, &spec);
         async move {
             let backend = fleet.cluster(&cluster).map(|c| c.backend.clone()).ok_or_else(|| FleetError::UnknownCluster(cluster.clone()))?;
-            let results: Vec<Result<(), WaveError>> = stream::iter(tenants)
-                .map(|t| upgrade_tenant(backend.as_ref(), t, spec, shared, stop, control, options))
-                .buffer_unordered(max)
-                .collect()
-                .await;
+            let results: Vec<Result<(), WaveError>> =
+                stream::iter(tenants).map(|t| upgrade_tenant(backend.as_ref(), t, spec, shared, stop, control, options)).buffer_unordered(max).collect().await;
             results.into_iter().collect::<Result<Vec<()>, WaveError>>().map(|_| ())
         }
     });

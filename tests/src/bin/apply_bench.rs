@@ -48,7 +48,12 @@ async fn raw_apply(client: &kube::Client, objects: Vec<serde_json::Value>, concu
             let client = client.clone();
             let params = params.clone();
             async move {
-                let (group, version) = o["apiVersion"].as_str().unwrap_or("v1").rsplit_once('/').map(|(g, v)| (g.to_string(), v.to_string())).unwrap_or((String::new(), o["apiVersion"].as_str().unwrap_or("v1").to_string()));
+                let (group, version) = o["apiVersion"]
+                    .as_str()
+                    .unwrap_or("v1")
+                    .rsplit_once('/')
+                    .map(|(g, v)| (g.to_string(), v.to_string()))
+                    .unwrap_or((String::new(), o["apiVersion"].as_str().unwrap_or("v1").to_string()));
                 let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, &version, o["kind"].as_str().unwrap_or_default()));
                 let name = o["metadata"]["name"].as_str().unwrap_or_default().to_string();
                 let api: Api<DynamicObject> = match o["metadata"]["namespace"].as_str() {

@@ -37,7 +37,8 @@ async fn run(backend: &dyn Backend, n: usize) -> Vec<Duration> {
             latencies.push(latency);
         }
     }
-    let _ = backend.delete(&moorage::backend::Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, &name, moorage::backend::Propagation::Background).await;
+    let _ =
+        backend.delete(&moorage::backend::Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, &name, moorage::backend::Propagation::Background).await;
     latencies
 }
 

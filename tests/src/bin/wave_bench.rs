@@ -53,7 +53,9 @@ async fn main() {
         let path = std::env::var("MOORAGE_TEST_KUBECONFIG").or_else(|_| std::env::var("KUBECONFIG")).expect("set MOORAGE_TEST_KUBECONFIG or KUBECONFIG");
         Arc::new(moorage::backend::cluster::ClusterBackend::from_kubeconfig(Some(std::path::Path::new(&path)), None).await.expect("cluster"))
     };
-    let fleet = Fleet::new(vec![FleetCluster { name: "main".into(), labels: BTreeMap::new(), capacity: 10_000, storage_classes: None, backend: backend.clone() }]).expect("fleet");
+    let fleet =
+        Fleet::new(vec![FleetCluster { name: "main".into(), labels: BTreeMap::new(), capacity: 10_000, storage_classes: None, backend: backend.clone() }])
+            .expect("fleet");
     let suffix = moorage_tests::random_suffix();
     let names: Vec<String> = (0..n).map(|i| format!("wb{i}-{suffix}")).collect();
 
@@ -61,7 +63,10 @@ async fn main() {
     let options = RolloutOptions::with_timeout(Duration::from_secs(300));
     for name in &names {
         let tenant = Tenant::builder(name.as_str()).protected(false).quota(Quota::new().limits("2", "2Gi").pods(10)).build().expect("tenant");
-        fleet.apply(&tenant, &Placement::anywhere(), &ApplyTenantOptions { timeout: Duration::from_secs(120), ..Default::default() }).await.expect("tenant applied");
+        fleet
+            .apply(&tenant, &Placement::anywhere(), &ApplyTenantOptions { timeout: Duration::from_secs(120), ..Default::default() })
+            .await
+            .expect("tenant applied");
         rollout::rollout(backend.as_ref(), &tenant, &release(&tenant, "1.0"), &options).await.expect("shop 1.0");
     }
     let setup = setup.elapsed();

@@ -26,19 +26,21 @@ const LEASE: Duration = Duration::from_secs(5);
 
 fn options(step: bool) -> WaveOptions {
     let count = Arc::new(AtomicUsize::new(0));
-    WaveOptions { rollout: RolloutOptions::with_timeout(Duration::from_secs(180)), lease_duration: Some(LEASE), progress: None }.on_progress(move |p: &WaveProgress| {
-        let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "event {n} {p:?}");
-        let _ = out.flush();
-        drop(out);
-        if step {
-            tokio::task::block_in_place(|| {
-                let mut line = String::new();
-                let _ = std::io::stdin().lock().read_line(&mut line);
-            });
-        }
-    })
+    WaveOptions { rollout: RolloutOptions::with_timeout(Duration::from_secs(180)), lease_duration: Some(LEASE), progress: None }.on_progress(
+        move |p: &WaveProgress| {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "event {n} {p:?}");
+            let _ = out.flush();
+            drop(out);
+            if step {
+                tokio::task::block_in_place(|| {
+                    let mut line = String::new();
+                    let _ = std::io::stdin().lock().read_line(&mut line);
+                });
+            }
+        },
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

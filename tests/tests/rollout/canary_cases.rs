@@ -20,7 +20,9 @@ pub fn webserver4(t: &Tenant, version: &str, strategy: Strategy) -> Release {
 }
 
 fn canary(traffic: TrafficRouting) -> Strategy {
-    Strategy::canary([CanaryStep::set_weight(25), CanaryStep::pause_for("1s"), CanaryStep::set_weight(50), CanaryStep::pause_until_promoted()]).traffic(traffic).into()
+    Strategy::canary([CanaryStep::set_weight(25), CanaryStep::pause_for("1s"), CanaryStep::set_weight(50), CanaryStep::pause_until_promoted()])
+        .traffic(traffic)
+        .into()
 }
 
 fn recording() -> (Arc<Mutex<Vec<Progress>>>, RolloutOptions) {
@@ -36,8 +38,14 @@ async fn replicas(backend: &dyn Backend, ns: &str, name: &str) -> u64 {
 
 /// Ready endpoints of the stable Service: (of `version`, all).
 async fn endpoint_share(backend: &dyn Backend, ns: &str, version: &str) -> (usize, usize) {
-    let slices = backend.list(&Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(), Some(ns), &Selector::labels("kubernetes.io/service-name=webserver")).await.unwrap();
-    let pods = backend.list(&Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &Selector::labels(format!("{}={version}", moorage::labels::VERSION))).await.unwrap();
+    let slices = backend
+        .list(&Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(), Some(ns), &Selector::labels("kubernetes.io/service-name=webserver"))
+        .await
+        .unwrap();
+    let pods = backend
+        .list(&Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &Selector::labels(format!("{}={version}", moorage::labels::VERSION)))
+        .await
+        .unwrap();
     let names: Vec<&str> = pods.iter().filter_map(|p| p["metadata"]["name"].as_str()).collect();
     let ready: Vec<&Value> = slices.iter().flat_map(|s| s["endpoints"].as_array().into_iter().flatten()).filter(|e| e["conditions"]["ready"] == true).collect();
     (ready.iter().filter(|e| e["targetRef"]["name"].as_str().is_some_and(|n| names.contains(&n))).count(), ready.len())
@@ -47,12 +55,23 @@ pub async fn canary_weights_match_endpoints(backend: &dyn Backend, name: &str) {
     let t = tenant(name, "4", "4Gi", 20);
     apply_tenant(backend, &t).await;
     rollout::rollout(backend, &t, &webserver4(&t, "blue", canary(TrafficRouting::ReplicaRatio)), &options()).await.unwrap();
-    let stream = backend.watch(&Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(), Some(name), &Selector::labels("kubernetes.io/service-name=webserver")).await.unwrap();
+    let stream = backend
+        .watch(&Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(), Some(name), &Selector::labels("kubernetes.io/service-name=webserver"))
+        .await
+        .unwrap();
     let (stop, recorder) = record_ready_endpoints(stream);
     let (events, opts) = recording();
     let paused = rollout::rollout(backend, &t, &webserver4(&t, "green", canary(TrafficRouting::ReplicaRatio)), &opts).await.unwrap();
     assert_eq!(paused.phase, Phase::Paused);
-    let weights: Vec<(u32, u32, u32, u32)> = events.lock().unwrap().iter().filter_map(|p| match p { Progress::WeightSet { requested, actual, canary, total } => Some((*requested, *actual, *canary, *total)), _ => None }).collect();
+    let weights: Vec<(u32, u32, u32, u32)> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|p| match p {
+            Progress::WeightSet { requested, actual, canary, total } => Some((*requested, *actual, *canary, *total)),
+            _ => None,
+        })
+        .collect();
     assert_eq!(weights, [(25, 25, 1, 4), (50, 50, 2, 4)], "R=4: 25% is one pod of four, 50% two");
     // Paused at 50%: the stable Service's ready endpoints are half green, half blue.
     assert_eq!(endpoint_share(backend, name, "green").await, (2, 4));
@@ -126,7 +145,10 @@ async fn kill_and_resume(backend: &dyn Backend, name: &str, strategy: Strategy, 
     let t = tenant(name, "4", "4Gi", 20);
     apply_tenant(backend, &t).await;
     rollout::rollout(backend, &t, &webserver4(&t, "blue", strategy.clone()), &options()).await.unwrap();
-    let stream = backend.watch(&Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(), Some(name), &Selector::labels("kubernetes.io/service-name=webserver")).await.unwrap();
+    let stream = backend
+        .watch(&Kind::of::<k8s_openapi::api::discovery::v1::EndpointSlice>(), Some(name), &Selector::labels("kubernetes.io/service-name=webserver"))
+        .await
+        .unwrap();
     let (stop, recorder) = record_ready_endpoints(stream);
     let dead = Arc::new(AtomicBool::new(false));
     let seen = Arc::new(AtomicUsize::new(0));

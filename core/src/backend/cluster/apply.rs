@@ -18,7 +18,7 @@ use kube::api::{Patch, PatchParams, ValidationDirective};
 use serde_json::Value;
 
 use super::{complete, parse_body, url_path, ClusterBackend};
-use crate::backend::{ApplyOptions, Applied, Backend, BackendError, Cause, Change, ConflictPolicy, ObjectRef};
+use crate::backend::{Applied, ApplyOptions, Backend, BackendError, Cause, Change, ConflictPolicy, ObjectRef};
 
 /// The rank of every object: its kind's position in the compile order, other kinds after all of them.
 fn ranks(objects: &[Value]) -> Vec<usize> {
@@ -147,7 +147,16 @@ fn project(intent: &Value, actual: &Value) -> Value {
 
 /// The fields `manager` owns by apply (its `managedFields` entry), if any.
 fn owned_fields<'a>(object: &'a Value, manager: &str) -> Option<&'a Value> {
-    object.pointer("/metadata/managedFields")?.as_array()?.iter().find(|e| e.get("manager").and_then(Value::as_str) == Some(manager) && e.get("operation").and_then(Value::as_str) == Some("Apply") && e.get("subresource").is_none())?.get("fieldsV1")
+    object
+        .pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .find(|e| {
+            e.get("manager").and_then(Value::as_str) == Some(manager)
+                && e.get("operation").and_then(Value::as_str) == Some("Apply")
+                && e.get("subresource").is_none()
+        })?
+        .get("fieldsV1")
 }
 
 #[cfg(test)]
@@ -184,7 +193,9 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"a": "1"}, "resourceVersion": rv,
                 "managedFields": [{"manager": "moorage", "operation": "Apply", "time": rv, "fieldsV1": fields}]}, "data": {"k": value}})
         };
-        let c = |status: u16, before: Option<&Value>, after: &Value, dry_run: bool| change(http::StatusCode::from_u16(status).expect("status"), before, after, &intent, "moorage", dry_run);
+        let c = |status: u16, before: Option<&Value>, after: &Value, dry_run: bool| {
+            change(http::StatusCode::from_u16(status).expect("status"), before, after, &intent, "moorage", dry_run)
+        };
         assert_eq!(c(201, None, &at("1", "v", &fields), false), Change::Created);
         assert_eq!(c(200, None, &at("1", "v", &fields), false), Change::Created);
         assert_eq!(c(201, Some(&at("1", "v", &fields)), &at("2", "v", &fields), false), Change::Created);
@@ -204,6 +215,8 @@ mod tests {
 
     #[test]
     fn known_kinds_are_resolved_without_discovery() {
-        assert!(crate::backend::Kind::of_object(&json!({"apiVersion": "v1", "kind": "ConfigMap"})).is_some_and(|k: Kind| k.namespaced && k.plural == "configmaps"));
+        assert!(
+            crate::backend::Kind::of_object(&json!({"apiVersion": "v1", "kind": "ConfigMap"})).is_some_and(|k: Kind| k.namespaced && k.plural == "configmaps")
+        );
     }
 }

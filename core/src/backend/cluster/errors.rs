@@ -75,9 +75,11 @@ impl Failure {
     /// The error a caller sees, for a failure that is final (not retried or out of attempts).
     pub(crate) fn into_error(self, object: Option<ObjectRef>, kind: Option<&Kind>, attempts: u32) -> BackendError {
         match self {
-            ref failure @ Failure::Api { ref status, .. } if !super::retry::RetryPolicy::is_transient(failure.outcome()) => {
-                from_status(status, object.unwrap_or_else(|| ObjectRef { kind: kind.map(|k| k.kind.clone()).unwrap_or_default(), namespace: None, name: String::new() }), kind)
-            }
+            ref failure @ Failure::Api { ref status, .. } if !super::retry::RetryPolicy::is_transient(failure.outcome()) => from_status(
+                status,
+                object.unwrap_or_else(|| ObjectRef { kind: kind.map(|k| k.kind.clone()).unwrap_or_default(), namespace: None, name: String::new() }),
+                kind,
+            ),
             other => BackendError::Unavailable { object, attempts, message: other.describe() },
         }
     }
@@ -129,7 +131,8 @@ pub(crate) fn provider_hint(api_version: &str) -> String {
 /// The error a final (non-transient) API answer means for `object`.
 pub(crate) fn from_status(status: &Status, object: ObjectRef, kind: Option<&Kind>) -> BackendError {
     let causes = || -> Vec<Cause> {
-        let from_details: Vec<Cause> = status.details.iter().flat_map(|d| d.causes.iter()).map(|c| Cause { field: c.field.clone(), message: c.message.clone() }).collect();
+        let from_details: Vec<Cause> =
+            status.details.iter().flat_map(|d| d.causes.iter()).map(|c| Cause { field: c.field.clone(), message: c.message.clone() }).collect();
         if from_details.is_empty() {
             vec![Cause { field: String::new(), message: status.message.clone() }]
         } else {
@@ -174,7 +177,12 @@ pub(crate) fn is_missing_resource(status: &Status) -> bool {
 /// A 409: a server-side apply conflict with another field manager (from the causes of type
 /// `FieldManagerConflict`, or from the message), or another kind of conflict.
 fn conflict(status: &Status, object: ObjectRef) -> BackendError {
-    let from_cause = status.details.iter().flat_map(|d| d.causes.iter()).find(|c| c.reason == "FieldManagerConflict" || c.message.starts_with("conflict with")).map(|c| (c.field.clone(), first_quoted(&c.message)));
+    let from_cause = status
+        .details
+        .iter()
+        .flat_map(|d| d.causes.iter())
+        .find(|c| c.reason == "FieldManagerConflict" || c.message.starts_with("conflict with"))
+        .map(|c| (c.field.clone(), first_quoted(&c.message)));
     if let Some((field, Some(manager))) = from_cause {
         return BackendError::Conflict { object, field, manager };
     }
@@ -197,7 +205,7 @@ fn first_quoted(message: &str) -> Option<String> {
 /// Returns the first field and its manager.
 pub(crate) fn parse_conflict_message(message: &str) -> Option<(String, String)> {
     let rest = &message[message.find("conflict")?..];
-    let rest = &rest[rest.find(" with ")? ..];
+    let rest = &rest[rest.find(" with ")?..];
     let manager = first_quoted(rest)?;
     let after_manager = &rest[rest.find(&format!("\"{manager}\""))? + manager.len() + 2..];
     // ` using v1: .spec.x` or ` using v1:\n- .spec.x`
@@ -230,17 +238,28 @@ mod tests {
             group: String::new(),
             kind: "services".into(),
             uid: String::new(),
-            causes: causes.iter().map(|(reason, message, field)| StatusCause { reason: (*reason).into(), message: (*message).into(), field: (*field).into() }).collect(),
+            causes: causes
+                .iter()
+                .map(|(reason, message, field)| StatusCause { reason: (*reason).into(), message: (*message).into(), field: (*field).into() })
+                .collect(),
             retry_after_seconds: 0,
         })
     }
 
     #[test]
     fn quota_refusals_become_quota_exceeded() {
-        let e = map(api_error(403, "Forbidden", "pods \"web-1\" is forbidden: exceeded quota: quota, requested: limits.memory=128Mi, used: limits.memory=512Mi, limited: limits.memory=512Mi", None));
+        let e = map(api_error(
+            403,
+            "Forbidden",
+            "pods \"web-1\" is forbidden: exceeded quota: quota, requested: limits.memory=128Mi, used: limits.memory=512Mi, limited: limits.memory=512Mi",
+            None,
+        ));
         match e {
             BackendError::QuotaExceeded { quota, resource, requested, used, limit, object } => {
-                assert_eq!((quota.as_str(), resource.as_str(), requested.as_str(), used.as_str(), limit.as_str()), ("quota", "limits.memory", "128Mi", "512Mi", "512Mi"));
+                assert_eq!(
+                    (quota.as_str(), resource.as_str(), requested.as_str(), used.as_str(), limit.as_str()),
+                    ("quota", "limits.memory", "128Mi", "512Mi", "512Mi")
+                );
                 assert_eq!(object.name, "web");
             }
             other => panic!("{other:?}"),
@@ -254,11 +273,26 @@ mod tests {
     fn apply_conflicts_name_the_field_and_the_manager() {
         let message = "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1: .spec.selector.app.kubernetes.io/version";
         // from the causes
-        let e = map(api_error(409, "Conflict", message, details("web", &[("FieldManagerConflict", "conflict with \"kubectl-edit\" using v1", ".spec.selector.app.kubernetes.io/version")])));
-        assert_eq!(e, BackendError::Conflict { object: e.object().cloned().expect("object"), field: ".spec.selector.app.kubernetes.io/version".into(), manager: "kubectl-edit".into() });
+        let e = map(api_error(
+            409,
+            "Conflict",
+            message,
+            details("web", &[("FieldManagerConflict", "conflict with \"kubectl-edit\" using v1", ".spec.selector.app.kubernetes.io/version")]),
+        ));
+        assert_eq!(
+            e,
+            BackendError::Conflict {
+                object: e.object().cloned().expect("object"),
+                field: ".spec.selector.app.kubernetes.io/version".into(),
+                manager: "kubectl-edit".into()
+            }
+        );
         // from the message alone
         let e = map(api_error(409, "Conflict", message, None));
-        assert!(matches!(e, BackendError::Conflict { ref field, ref manager, .. } if field == ".spec.selector.app.kubernetes.io/version" && manager == "kubectl-edit"), "{e:?}");
+        assert!(
+            matches!(e, BackendError::Conflict { ref field, ref manager, .. } if field == ".spec.selector.app.kubernetes.io/version" && manager == "kubectl-edit"),
+            "{e:?}"
+        );
         // several conflicts
         let several = "Apply failed with 2 conflicts: conflicts with \"kubectl-client-side-apply\" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name=\"web\"].image";
         assert_eq!(parse_conflict_message(several), Some((".spec.replicas".into(), "kubectl-client-side-apply".into())));
@@ -269,8 +303,19 @@ mod tests {
 
     #[test]
     fn invalid_objects_carry_their_causes() {
-        let e = map(api_error(422, "Invalid", "Service \"web\" is invalid: spec.ports[0].port: Invalid value: 0", details("web", &[("FieldValueInvalid", "Invalid value: 0: must be between 1 and 65535", "spec.ports[0].port")])));
-        assert_eq!(e, BackendError::Invalid { object: e.object().cloned().expect("object"), causes: vec![Cause { field: "spec.ports[0].port".into(), message: "Invalid value: 0: must be between 1 and 65535".into() }] });
+        let e = map(api_error(
+            422,
+            "Invalid",
+            "Service \"web\" is invalid: spec.ports[0].port: Invalid value: 0",
+            details("web", &[("FieldValueInvalid", "Invalid value: 0: must be between 1 and 65535", "spec.ports[0].port")]),
+        ));
+        assert_eq!(
+            e,
+            BackendError::Invalid {
+                object: e.object().cloned().expect("object"),
+                causes: vec![Cause { field: "spec.ports[0].port".into(), message: "Invalid value: 0: must be between 1 and 65535".into() }]
+            }
+        );
         // strict field validation answers 400 without causes
         let e = map(api_error(400, "BadRequest", ".spec.bogus: field not declared in schema", None));
         assert!(matches!(e, BackendError::Invalid { ref causes, .. } if causes.len() == 1 && causes[0].message.contains("not declared")), "{e:?}");
@@ -287,7 +332,8 @@ mod tests {
         assert!(matches!(e, BackendError::NotFound { .. }), "{e:?}");
         let object = ObjectRef { kind: "ServiceMonitor".into(), namespace: Some("acme".into()), name: "web".into() };
         let kind = Kind::custom("monitoring.coreos.com/v1", "ServiceMonitor", "servicemonitors", true);
-        let e = Failure::from_kube(&api_error(404, "NotFound", "the server could not find the requested resource", None)).into_error(Some(object), Some(&kind), 1);
+        let e =
+            Failure::from_kube(&api_error(404, "NotFound", "the server could not find the requested resource", None)).into_error(Some(object), Some(&kind), 1);
         match e {
             BackendError::MissingKind { api_version, kind, hint } => {
                 assert_eq!((api_version.as_str(), kind.as_str()), ("monitoring.coreos.com/v1", "ServiceMonitor"));

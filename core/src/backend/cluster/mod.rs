@@ -38,7 +38,7 @@ pub use retry::{parse_retry_after, Decision, Outcome, RetryPolicy};
 
 use self::errors::Failure;
 use self::retry::Jitter;
-use super::{ApplyOptions, Applied, Backend, BackendError, Kind, ObjectRef, Propagation, Selector, WatchStream};
+use super::{Applied, ApplyOptions, Backend, BackendError, Kind, ObjectRef, Propagation, Selector, WatchStream};
 
 /// Tuning of a [`ClusterBackend`].
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +159,9 @@ impl ClusterBackend {
         };
         let context = context.map(str::to_string).or_else(|| kubeconfig.current_context.clone());
         let options = KubeConfigOptions { context: context.clone(), ..KubeConfigOptions::default() };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| ConfigError::from_kube(format!("kubeconfig context {}", context.as_deref().unwrap_or("(current)")), &e))?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| ConfigError::from_kube(format!("kubeconfig context {}", context.as_deref().unwrap_or("(current)")), &e))?;
         let mut backend = Self::from_config(config)?;
         backend.context = context;
         Ok(backend)
@@ -197,7 +199,15 @@ impl ClusterBackend {
     /// From a ready kube-rs client. If the client retries by itself (kube-rs' default layer),
     /// retries multiply; prefer [`ClusterBackend::from_config`].
     pub fn from_client(client: kube::Client) -> Self {
-        ClusterBackend { client, server: None, certificate_authority_data: None, context: None, options: ClusterOptions::default(), jitter: Jitter::new(), discovered: Mutex::new(HashMap::new()) }
+        ClusterBackend {
+            client,
+            server: None,
+            certificate_authority_data: None,
+            context: None,
+            options: ClusterOptions::default(),
+            jitter: Jitter::new(),
+            discovered: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The same backend with other options.
@@ -260,7 +270,12 @@ impl ClusterBackend {
     }
 
     /// Sends one request (rebuilt at each attempt) with retries; returns the status and body.
-    async fn send(&self, request: &http::Request<Vec<u8>>, object: Option<&ObjectRef>, kind: Option<&Kind>) -> Result<(http::StatusCode, Vec<u8>, bool), BackendError> {
+    async fn send(
+        &self,
+        request: &http::Request<Vec<u8>>,
+        object: Option<&ObjectRef>,
+        kind: Option<&Kind>,
+    ) -> Result<(http::StatusCode, Vec<u8>, bool), BackendError> {
         let what = format!("{} {}", request.method(), request.uri());
         self.retrying(&what, || self.send_once(copy_request(request)))
             .await
@@ -305,7 +320,9 @@ impl ClusterBackend {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
         let found = self
-            .retrying(&format!("discovery of {api_version} {kind}"), || async { kube::discovery::pinned_kind(&self.client, &gvk).await.map_err(|e| Failure::from_kube(&e)) })
+            .retrying(&format!("discovery of {api_version} {kind}"), || async {
+                kube::discovery::pinned_kind(&self.client, &gvk).await.map_err(|e| Failure::from_kube(&e))
+            })
             .await;
         let (resource, capabilities) = match found {
             Ok((found, _)) => found,
@@ -349,11 +366,18 @@ pub(crate) fn complete(kind: &Kind, mut object: Value) -> Value {
 }
 
 fn build_error(object: Option<ObjectRef>, error: kube::core::request::Error) -> BackendError {
-    BackendError::Invalid { object: object.unwrap_or_else(|| ObjectRef { kind: String::new(), namespace: None, name: String::new() }), causes: vec![super::Cause { field: String::new(), message: format!("cannot build the request: {error}") }] }
+    BackendError::Invalid {
+        object: object.unwrap_or_else(|| ObjectRef { kind: String::new(), namespace: None, name: String::new() }),
+        causes: vec![super::Cause { field: String::new(), message: format!("cannot build the request: {error}") }],
+    }
 }
 
 fn parse_body(object: Option<&ObjectRef>, body: &[u8]) -> Result<Value, BackendError> {
-    serde_json::from_slice(body).map_err(|e| BackendError::Unavailable { object: object.cloned(), attempts: 1, message: format!("unreadable answer from the API server: {e}") })
+    serde_json::from_slice(body).map_err(|e| BackendError::Unavailable {
+        object: object.cloned(),
+        attempts: 1,
+        message: format!("unreadable answer from the API server: {e}"),
+    })
 }
 
 #[async_trait]
@@ -369,7 +393,11 @@ impl Backend for ClusterBackend {
             }
             Err(_) => {
                 let kind = Kind::of::<k8s_openapi::api::core::v1::Pod>();
-                Err(BackendError::Timeout { waiting_for: format!("the log of pod {namespace}/{pod}"), object: Some(ObjectRef::new(&kind, Some(namespace), pod)), seconds: self.options.request_timeout.as_secs() })
+                Err(BackendError::Timeout {
+                    waiting_for: format!("the log of pod {namespace}/{pod}"),
+                    object: Some(ObjectRef::new(&kind, Some(namespace), pod)),
+                    seconds: self.options.request_timeout.as_secs(),
+                })
             }
         }
     }

@@ -45,12 +45,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(60),
-        }
+        RetryPolicy { max_attempts: 6, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10), max_retry_after: Duration::from_secs(60) }
     }
 }
 
@@ -147,7 +142,16 @@ mod tests {
     #[test]
     fn transient_failures_are_retried() {
         let p = RetryPolicy::default();
-        for outcome in [Outcome::Status(429), Outcome::Status(500), Outcome::Status(502), Outcome::Status(503), Outcome::Status(504), Outcome::Status(408), Outcome::Connection, Outcome::Timeout] {
+        for outcome in [
+            Outcome::Status(429),
+            Outcome::Status(500),
+            Outcome::Status(502),
+            Outcome::Status(503),
+            Outcome::Status(504),
+            Outcome::Status(408),
+            Outcome::Connection,
+            Outcome::Timeout,
+        ] {
             assert!(matches!(p.decide(1, outcome, None, 0.5), Decision::Retry(_)), "{outcome:?}");
         }
     }

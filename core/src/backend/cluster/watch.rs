@@ -229,7 +229,13 @@ mod tests {
     #[test]
     fn a_relist_reports_objects_that_disappeared() {
         let mut s = state();
-        for e in [watcher::Event::Init, watcher::Event::InitApply(object("a")), watcher::Event::InitApply(object("b")), watcher::Event::InitDone, watcher::Event::Apply(object("c"))] {
+        for e in [
+            watcher::Event::Init,
+            watcher::Event::InitApply(object("a")),
+            watcher::Event::InitApply(object("b")),
+            watcher::Event::InitDone,
+            watcher::Event::Apply(object("c")),
+        ] {
             s.handle(e);
         }
         assert_eq!(names(&mut s), ["+a", "+b", "+c"]);

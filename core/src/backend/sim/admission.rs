@@ -62,7 +62,9 @@ fn forbidden(kind: &Kind, object: &Value, reason: &str) -> Denied {
     let message = format!("{} {name:?} is forbidden: {reason}", kind.plural);
     let reference = ObjectRef::new(kind, Some(text(object, "/metadata/namespace")), &name);
     let error = match parse_quota_message(&message) {
-        Some(q) => BackendError::QuotaExceeded { object: reference, quota: q.quota, resource: q.resource, requested: q.requested, used: q.used, limit: q.limit },
+        Some(q) => {
+            BackendError::QuotaExceeded { object: reference, quota: q.quota, resource: q.resource, requested: q.requested, used: q.used, limit: q.limit }
+        }
         None => BackendError::Forbidden { object: reference, message: message.clone() },
     };
     Denied { message, error }
@@ -187,7 +189,8 @@ pub(crate) fn usage(object: &Value) -> BTreeMap<String, Quantity> {
                         let q = qty(c.pointer(&format!("/resources/{which}/{r}")));
                         acc.checked_add(&q).unwrap_or(acc)
                     });
-                    let init_max = containers(object, "initContainers").iter().map(|c| qty(c.pointer(&format!("/resources/{which}/{r}")))).max().unwrap_or_else(zero);
+                    let init_max =
+                        containers(object, "initContainers").iter().map(|c| qty(c.pointer(&format!("/resources/{which}/{r}")))).max().unwrap_or_else(zero);
                     let total = sum.max(init_max);
                     add(&mut out, &format!("{which}.{r}"), &total);
                     if which == "requests" {

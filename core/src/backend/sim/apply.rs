@@ -362,7 +362,8 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
 
     // Ownership after the apply.
     let now = state.now();
-    let before_sets: BTreeMap<String, BTreeSet<Path>> = existing.as_ref().map(read_managers).unwrap_or_default().into_iter().map(|m| (m.name, m.fields)).collect();
+    let before_sets: BTreeMap<String, BTreeSet<Path>> =
+        existing.as_ref().map(read_managers).unwrap_or_default().into_iter().map(|m| (m.name, m.fields)).collect();
     match managers.iter_mut().find(|m| m.name == manager) {
         Some(m) => m.fields = new_paths.clone(),
         None => managers.push(Manager { name: manager.clone(), time: now.clone(), api_version: kind.api_version.clone(), fields: new_paths.clone() }),
@@ -450,7 +451,14 @@ fn subset(applied: &Value, live: &Value) -> bool {
 /// (non-negative, at most 2^31 - 1).
 fn validate_numbers(kind: &str, object: &Value) -> Vec<Cause> {
     let fields: &[&str] = match kind {
-        "Deployment" => &["spec.replicas", "spec.minReadySeconds", "spec.revisionHistoryLimit", "spec.progressDeadlineSeconds", "spec.strategy.rollingUpdate.maxSurge", "spec.strategy.rollingUpdate.maxUnavailable"],
+        "Deployment" => &[
+            "spec.replicas",
+            "spec.minReadySeconds",
+            "spec.revisionHistoryLimit",
+            "spec.progressDeadlineSeconds",
+            "spec.strategy.rollingUpdate.maxSurge",
+            "spec.strategy.rollingUpdate.maxUnavailable",
+        ],
         "ReplicaSet" => &["spec.replicas", "spec.minReadySeconds"],
         "Job" => &["spec.completions", "spec.parallelism", "spec.backoffLimit"],
         _ => &[],

@@ -12,7 +12,16 @@ use crate::backend::{Backend, BackendError, Selector};
 #[tokio::test]
 async fn endpoint_slices_follow_selector_and_readiness() {
     let c = SimulatedCluster::new();
-    apply(&c, &[namespace("e"), deployment("e", "blue", "blue", "nginx:1", 3), deployment("e", "green", "green", "nginx:2", 2), service("e", json!({"app": "web", "version": "blue"}))]).await;
+    apply(
+        &c,
+        &[
+            namespace("e"),
+            deployment("e", "blue", "blue", "nginx:1", 3),
+            deployment("e", "green", "green", "nginx:2", 2),
+            service("e", json!({"app": "web", "version": "blue"})),
+        ],
+    )
+    .await;
     let target = Target::labelled(kind("EndpointSlice"), Some("e"), "kubernetes.io/service-name=web");
     let slices = list(&c, "EndpointSlice", "e", Some("kubernetes.io/service-name=web")).await;
     assert_eq!(slices.len(), 1);
@@ -24,7 +33,8 @@ async fn endpoint_slices_follow_selector_and_readiness() {
     wait::wait_for(&c, &target, &wait::endpoints_ready(3), Duration::from_secs(30)).await.expect("3 ready");
     apply(&c, &[service("e", json!({"app": "web", "version": "green"}))]).await;
     let slices = wait::wait_for(&c, &target, &wait::endpoints_ready(2), Duration::from_secs(30)).await.expect("green ready");
-    let names: Vec<&str> = slices[0].pointer("/endpoints").and_then(Value::as_array).map(|es| es.iter().map(|e| s(e, "/targetRef/name")).collect()).unwrap_or_default();
+    let names: Vec<&str> =
+        slices[0].pointer("/endpoints").and_then(Value::as_array).map(|es| es.iter().map(|e| s(e, "/targetRef/name")).collect()).unwrap_or_default();
     assert_eq!(names.len(), 2);
     assert!(names.iter().all(|n| n.starts_with("green-")));
     assert!(s(&slices[0], "/endpoints/0/addresses/0").starts_with("10.244."));
@@ -40,8 +50,10 @@ async fn rolling_update_to_a_new_image() {
     for _ in 0..40 {
         c.sleep(Duration::from_millis(500)).await;
         max_pods = max_pods.max(list(&c, "Pod", "r", None).await.len());
-        let ready_old = list(&c, "Pod", "r", None).await.iter().filter(|p| s(p, "/spec/containers/0/image") == "nginx:1" && super::controllers::pod_ready(p)).count();
-        let ready_new = list(&c, "Pod", "r", None).await.iter().filter(|p| s(p, "/spec/containers/0/image") == "nginx:2" && super::controllers::pod_ready(p)).count();
+        let ready_old =
+            list(&c, "Pod", "r", None).await.iter().filter(|p| s(p, "/spec/containers/0/image") == "nginx:1" && super::controllers::pod_ready(p)).count();
+        let ready_new =
+            list(&c, "Pod", "r", None).await.iter().filter(|p| s(p, "/spec/containers/0/image") == "nginx:2" && super::controllers::pod_ready(p)).count();
         assert!(ready_old + ready_new >= 4, "maxUnavailable 0 keeps 4 ready pods");
     }
     assert_eq!(max_pods, 5, "maxSurge 25% of 4 = 1 extra pod");
@@ -89,7 +101,12 @@ async fn injected_image_failures() {
     assert_eq!(s(slow, "/status/phase"), "Running");
     assert!(!super::controllers::pod_ready(slow));
     let d = get(&c, "Deployment", Some("f"), "pull").await;
-    let progressing = d.pointer("/status/conditions").and_then(Value::as_array).and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Progressing")).cloned().unwrap_or_default();
+    let progressing = d
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Progressing"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!((s(&progressing, "/status"), s(&progressing, "/reason")), ("False", "ProgressDeadlineExceeded"));
 }
 
@@ -127,7 +144,12 @@ async fn jobs_complete_or_fail() {
     let bad = wait::wait_for(&c, &target("bad"), &wait::job_finished(), Duration::from_secs(60)).await.expect("bad finishes");
     assert!(!wait::job_succeeded(&bad[0]));
     assert_eq!(bad[0].pointer("/status/failed"), Some(&json!(2)));
-    let failed = bad[0].pointer("/status/conditions").and_then(Value::as_array).and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Failed")).cloned().unwrap_or_default();
+    let failed = bad[0]
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Failed"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(s(&failed, "/reason"), "BackoffLimitExceeded");
     let pods = list(&c, "Pod", "j", Some("job-name=ok")).await;
     assert_eq!(s(&pods[0], "/status/phase"), "Succeeded");
@@ -167,7 +189,10 @@ async fn recreate_strategy_and_late_limit_range() {
 /// `SIM_TENANTS=200 cargo test -p moorage --lib many_tenants -- --nocapture` prints timings.
 #[tokio::test]
 async fn many_tenants_are_independent() {
-    let c = SimulatedCluster::with_options(super::SimOptions { nodes: (0..20).map(|i| super::SimNode::new(&format!("n{i}"), "64", "256Gi", 500)).collect(), ..Default::default() });
+    let c = SimulatedCluster::with_options(super::SimOptions {
+        nodes: (0..20).map(|i| super::SimNode::new(&format!("n{i}"), "64", "256Gi", 500)).collect(),
+        ..Default::default()
+    });
     let t0 = std::time::Instant::now();
     let n: usize = std::env::var("SIM_TENANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     for i in 0..n {
@@ -251,7 +276,12 @@ async fn rolling_update_with_max_unavailable_and_scaling_midway() {
     c.sleep(Duration::from_secs(5)).await;
     assert!(list(&c, "Pod", "mu", None).await.iter().all(|p| s(p, "/spec/containers/0/image") == "nginx:2"));
     let paused = get(&c, "Deployment", Some("mu"), "web").await;
-    let progressing = paused.pointer("/status/conditions").and_then(Value::as_array).and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Progressing")).cloned().unwrap_or_default();
+    let progressing = paused
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| s(c, "/type") == "Progressing"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!((s(&progressing, "/status"), s(&progressing, "/reason")), ("Unknown", "DeploymentPaused"));
     assert_eq!(paused.pointer("/status/observedGeneration"), paused.pointer("/metadata/generation"));
     d["spec"]["paused"] = json!(false);

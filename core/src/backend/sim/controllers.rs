@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::backend::selector::match_map;
 use super::state::{self, owned_by, owner_ref, State};
 use super::util::{self, parse_rfc3339, text};
 use super::{admission, pods, workloads};
+use crate::backend::selector::match_map;
 use crate::backend::{BackendError, ObjectRef, Propagation};
 
 /// How long a terminating namespace stays before it is removed (after its content is gone).
@@ -97,7 +97,10 @@ fn refresh_due(state: &mut State) {
     for ns in namespaces {
         let mut times: Vec<u64> = pods::due(state, &ns);
         times.extend(workloads::due(state, &ns));
-        if let Some(t) = state.get_key(&state::key("v1", "Namespace", "", &ns)).and_then(|n| n.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339)) {
+        if let Some(t) = state
+            .get_key(&state::key("v1", "Namespace", "", &ns))
+            .and_then(|n| n.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339))
+        {
             times.push(t + NAMESPACE_FINALIZE_MS);
         }
         if times.is_empty() {
@@ -229,7 +232,8 @@ fn namespaces(state: &mut State) -> bool {
         None => state.iter("v1", "Namespace").collect(),
         Some(names) => names.iter().filter_map(|n| state.get_key(&state::key("v1", "Namespace", "", n))).collect(),
     };
-    let active: Vec<String> = in_scope.iter().filter(|n| n.pointer("/metadata/deletionTimestamp").is_none()).map(|n| text(n, "/metadata/name").to_string()).collect();
+    let active: Vec<String> =
+        in_scope.iter().filter(|n| n.pointer("/metadata/deletionTimestamp").is_none()).map(|n| text(n, "/metadata/name").to_string()).collect();
     for name in active {
         if !state.contains_key(&state::key("v1", "ServiceAccount", &name, "default")) {
             state.create(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}));

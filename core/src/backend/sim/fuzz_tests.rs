@@ -24,10 +24,22 @@ fn json_value() -> impl Strategy<Value = Value> {
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::btree_map(
                 prop_oneof![
-                    Just("replicas".to_string()), Just("selector".to_string()), Just("template".to_string()), Just("containers".to_string()),
-                    Just("resources".to_string()), Just("limits".to_string()), Just("requests".to_string()), Just("cpu".to_string()),
-                    Just("memory".to_string()), Just("hard".to_string()), Just("spec".to_string()), Just("metadata".to_string()),
-                    Just("labels".to_string()), Just("ports".to_string()), Just("image".to_string()), Just("strategy".to_string()),
+                    Just("replicas".to_string()),
+                    Just("selector".to_string()),
+                    Just("template".to_string()),
+                    Just("containers".to_string()),
+                    Just("resources".to_string()),
+                    Just("limits".to_string()),
+                    Just("requests".to_string()),
+                    Just("cpu".to_string()),
+                    Just("memory".to_string()),
+                    Just("hard".to_string()),
+                    Just("spec".to_string()),
+                    Just("metadata".to_string()),
+                    Just("labels".to_string()),
+                    Just("ports".to_string()),
+                    Just("image".to_string()),
+                    Just("strategy".to_string()),
                     "[a-zA-Z./]{1,8}",
                 ],
                 inner,
@@ -40,9 +52,18 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 fn object() -> impl Strategy<Value = Value> {
     let kinds = prop_oneof![
-        Just(("v1", "Pod")), Just(("apps/v1", "Deployment")), Just(("apps/v1", "ReplicaSet")), Just(("v1", "Service")),
-        Just(("batch/v1", "Job")), Just(("v1", "ResourceQuota")), Just(("v1", "LimitRange")), Just(("v1", "Namespace")),
-        Just(("v1", "ConfigMap")), Just(("discovery.k8s.io/v1", "EndpointSlice")), Just(("v1", "Node")), Just(("example.test/v1", "Widget")),
+        Just(("v1", "Pod")),
+        Just(("apps/v1", "Deployment")),
+        Just(("apps/v1", "ReplicaSet")),
+        Just(("v1", "Service")),
+        Just(("batch/v1", "Job")),
+        Just(("v1", "ResourceQuota")),
+        Just(("v1", "LimitRange")),
+        Just(("v1", "Namespace")),
+        Just(("v1", "ConfigMap")),
+        Just(("discovery.k8s.io/v1", "EndpointSlice")),
+        Just(("v1", "Node")),
+        Just(("example.test/v1", "Widget")),
     ];
     (kinds, "[a-z]{1,4}", prop_oneof![Just("default"), Just("fz"), Just("")], json_value(), json_value(), any::<bool>()).prop_map(|((api, kind), name, ns, spec, labels, shaped)| {
         let spec = if shaped {

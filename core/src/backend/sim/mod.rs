@@ -167,7 +167,10 @@ fn check_kind(state: &State, kind: &Kind) -> Result<(), BackendError> {
 }
 
 fn bad_selector(kind: &Kind, message: String) -> BackendError {
-    BackendError::Invalid { object: ObjectRef { kind: kind.kind.clone(), namespace: None, name: String::new() }, causes: vec![Cause { field: "selector".into(), message }] }
+    BackendError::Invalid {
+        object: ObjectRef { kind: kind.kind.clone(), namespace: None, name: String::new() },
+        causes: vec![Cause { field: "selector".into(), message }],
+    }
 }
 
 impl SimulatedCluster {

@@ -125,7 +125,8 @@ fn is_job_pod(pod: &Value) -> bool {
 
 fn set_ready(pod: &mut Value, ready: bool, now: &str) {
     let names: Vec<String> = images(pod).into_iter().map(|(n, _)| n).collect();
-    let (status, reason, message) = if ready { ("True", "", String::new()) } else { ("False", "ContainersNotReady", format!("containers with unready status: [{}]", names.join(" "))) };
+    let (status, reason, message) =
+        if ready { ("True", "", String::new()) } else { ("False", "ContainersNotReady", format!("containers with unready status: [{}]", names.join(" "))) };
     state::set_condition(pod, "ContainersReady", status, reason, &message, now, false);
     state::set_condition(pod, "Ready", status, reason, &message, now, false);
     if let Some(list) = pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut) {
@@ -187,11 +188,20 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
             state::set_condition(&mut pod, "Initialized", "True", "", "", &now, false);
             let mut events: Vec<(&str, &str, String)> = Vec::new();
             if failure == Some(Failure::PullError) {
-                let statuses = container_statuses(&pod, |_, image| json!({"waiting": {"reason": "ErrImagePull", "message": format!("failed to pull and unpack image \"{image}\": not found")}}), 0, None);
+                let statuses = container_statuses(
+                    &pod,
+                    |_, image| json!({"waiting": {"reason": "ErrImagePull", "message": format!("failed to pull and unpack image \"{image}\": not found")}}),
+                    0,
+                    None,
+                );
                 util::set(&mut pod, &["status".into(), "containerStatuses".into()], statuses);
                 for (_, image) in images(&pod) {
                     events.push(("Normal", "Pulling", format!("Pulling image \"{image}\"")));
-                    events.push(("Warning", "Failed", format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found")));
+                    events.push((
+                        "Warning",
+                        "Failed",
+                        format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"),
+                    ));
                     events.push(("Warning", "Failed", "Error: ErrImagePull".into()));
                 }
             } else {
@@ -220,7 +230,11 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
                     if let Some(list) = pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut) {
                         for c in list.iter_mut() {
                             let image = text(c, "/image").to_string();
-                            util::set(c, &["state".into()], json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}}));
+                            util::set(
+                                c,
+                                &["state".into()],
+                                json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}}),
+                            );
                         }
                     }
                     state.put(pod.clone());
@@ -256,12 +270,22 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
                         let namespace = text(&pod, "/metadata/namespace").to_string();
                         let uid = text(&pod, "/metadata/uid").to_string();
                         for (name, _) in images(&pod) {
-                            state.event(&pod, "Warning", "BackOff", &format!("Back-off restarting failed container {name} in pod {pod_name}_{namespace}({uid})"), "kubelet");
+                            state.event(
+                                &pod,
+                                "Warning",
+                                "BackOff",
+                                &format!("Back-off restarting failed container {name} in pod {pod_name}_{namespace}({uid})"),
+                                "kubelet",
+                            );
                         }
                     }
                     changed = true;
                 } else if waiting == "CrashLoopBackOff" {
-                    let finished = pod.pointer("/status/containerStatuses/0/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_rfc3339).unwrap_or(now_ms);
+                    let finished = pod
+                        .pointer("/status/containerStatuses/0/lastState/terminated/finishedAt")
+                        .and_then(Value::as_str)
+                        .and_then(parse_rfc3339)
+                        .unwrap_or(now_ms);
                     if now_ms >= finished.saturating_add(backoff_ms(restarts)) {
                         let last = pod.pointer("/status/containerStatuses/0/lastState").cloned();
                         let statuses = container_statuses(&pod, |_, _| json!({"running": {"startedAt": now}}), restarts, last);
@@ -289,7 +313,15 @@ pub(crate) fn kubelet(state: &mut State) -> bool {
                 } else if !pod_ready(&pod) && now_ms >= start.saturating_add(delay) {
                     if failure == Some(Failure::NeverReady) {
                         if state::condition(&pod, "Ready").is_some_and(|c| text(c, "/reason") != "ReadinessProbeFailed") {
-                            state::set_condition(&mut pod, "Ready", "False", "ReadinessProbeFailed", "Readiness probe failed: HTTP probe failed with statuscode: 503", &now, false);
+                            state::set_condition(
+                                &mut pod,
+                                "Ready",
+                                "False",
+                                "ReadinessProbeFailed",
+                                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                                &now,
+                                false,
+                            );
                             state.put(pod.clone());
                             state.event(&pod, "Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", "kubelet");
                             changed = true;

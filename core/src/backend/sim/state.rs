@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::backend::selector::ObjectSelector;
 use super::store::{self, ObjectStore};
 use super::util::{self, text};
 use super::{ImageFailure, SimOptions};
+use crate::backend::selector::ObjectSelector;
 use crate::backend::{BackendError, Kind, WatchEvent};
 
 /// One open watch: what it wants and where to send it.
@@ -173,7 +173,12 @@ impl State {
 
     /// A random suffix of `n` characters from Kubernetes' alphabet (`x7k2q`).
     pub(crate) fn suffix(&mut self, n: usize) -> String {
-        (0..n).map(|_| { let r = self.random(); util::alphanum(r) }).collect()
+        (0..n)
+            .map(|_| {
+                let r = self.random();
+                util::alphanum(r)
+            })
+            .collect()
     }
 
     /// The uid the next created object will get (without using it).

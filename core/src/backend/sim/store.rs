@@ -57,7 +57,11 @@ impl Summary {
             .map(|refs| refs.iter().map(|r| Box::from(text(r, "/uid"))).collect())
             .unwrap_or_default();
         let pod = (key.starts_with("v1|Pod|") && !super::controllers::pod_terminal(object)).then(|| {
-            Box::new(PodSummary { node: text(object, "/spec/nodeName").into(), cpu: super::pods::requests(object, "cpu"), memory: super::pods::requests(object, "memory") })
+            Box::new(PodSummary {
+                node: text(object, "/spec/nodeName").into(),
+                cpu: super::pods::requests(object, "cpu"),
+                memory: super::pods::requests(object, "memory"),
+            })
         });
         let event = key.starts_with("v1|Event|");
         let event_time = if event { parse_rfc3339(text(object, "/lastTimestamp")) } else { None };

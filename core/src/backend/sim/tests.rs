@@ -186,7 +186,10 @@ async fn quota_admission_message_and_usage() {
     match refused {
         Err(BackendError::QuotaExceeded { object, quota, resource, requested, used, limit }) => {
             assert_eq!(object.name, "web-7d9c-abcde");
-            assert_eq!((quota.as_str(), resource.as_str(), requested.as_str(), used.as_str(), limit.as_str()), ("quota", "limits.memory", "128Mi", "512Mi", "512Mi"));
+            assert_eq!(
+                (quota.as_str(), resource.as_str(), requested.as_str(), used.as_str(), limit.as_str()),
+                ("quota", "limits.memory", "128Mi", "512Mi", "512Mi")
+            );
         }
         other => panic!("expected QuotaExceeded, got {other:?}"),
     }
@@ -198,7 +201,10 @@ async fn quota_admission_message_and_usage() {
     let dry = c.apply(&[pod("q", "dry", json!({"limits": {"cpu": "100m", "memory": "0"}}))], &ApplyOptions::dry_run()).await.expect("dry run");
     assert_eq!(dry[0].change, Change::Created);
     assert!(c.get(&kind("Pod"), Some("q"), "dry").await.expect("get").is_none());
-    assert!(matches!(c.apply(&[pod("q", "dry", json!({"limits": {"cpu": "100m", "memory": "1Gi"}}))], &ApplyOptions::dry_run()).await, Err(BackendError::QuotaExceeded { .. })));
+    assert!(matches!(
+        c.apply(&[pod("q", "dry", json!({"limits": {"cpu": "100m", "memory": "1Gi"}}))], &ApplyOptions::dry_run()).await,
+        Err(BackendError::QuotaExceeded { .. })
+    ));
     // A quota on limits.cpu needs every container to set it.
     match c.apply(&[pod("q", "bare", json!({}))], &ApplyOptions::default()).await {
         Err(BackendError::Forbidden { message, .. }) => {
@@ -286,7 +292,10 @@ async fn compiled_tenant_rolls_out_and_serves() {
     assert!(c.now() - started <= Duration::from_secs(10), "took {:?}", c.now() - started);
     let d = &done[0];
     assert_eq!(d.pointer("/status/readyReplicas"), Some(&json!(3)));
-    assert!(d.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| s(c, "/type") == "Progressing" && s(c, "/reason") == "NewReplicaSetAvailable")));
+    assert!(d
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| cs.iter().any(|c| s(c, "/type") == "Progressing" && s(c, "/reason") == "NewReplicaSetAvailable")));
     let pods = list(&c, "Pod", "acme", Some("app.kubernetes.io/version=blue")).await;
     assert_eq!(pods.len(), 3);
     assert!(pods.iter().all(|p| s(p, "/status/phase") == "Running" && !s(p, "/spec/nodeName").is_empty()));
@@ -327,7 +336,12 @@ async fn green_over_quota_fails_to_create_pods() {
     assert_eq!(s(failed, "/message"), format!("Error creating: {expected}"));
     assert_eq!(s(failed, "/type"), "Warning");
     let d = get(&c, "Deployment", Some("acme"), "webserver-green").await;
-    let rf = d.pointer("/status/conditions").and_then(Value::as_array).and_then(|cs| cs.iter().find(|c| s(c, "/type") == "ReplicaFailure")).cloned().unwrap_or_default();
+    let rf = d
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| s(c, "/type") == "ReplicaFailure"))
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(s(&rf, "/reason"), "FailedCreate");
     let parsed = crate::backend::parse_quota_message(&expected).expect("parses");
     assert_eq!(parsed.resource, "limits.memory");
@@ -474,7 +488,6 @@ fn simulated_cluster_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<SimulatedCluster>();
 }
-
 
 /// The saved file holds every object as a JSON object under its store key (the format of files
 /// saved before the store kept compact text), and a cluster loaded mid-rollout still knows when

@@ -133,7 +133,13 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let sec_text = tp.next()?;
     let (sec_whole, frac) = sec_text.split_once('.').unwrap_or((sec_text, ""));
     let sec = sec_whole.parse::<i64>().ok()?;
-    if !(0..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&sec) {
+    if !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&mi)
+        || !(0..=60).contains(&sec)
+    {
         return None;
     }
     let millis = frac.chars().chain("000".chars()).take(3).collect::<String>().parse::<i64>().ok()?;
@@ -169,10 +175,7 @@ const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case a
 const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 
 fn is_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !s.starts_with('-') && !s.ends_with('-')
 }
 
 /// Checks an object name the way the API server does for `kind`; returns the problem.

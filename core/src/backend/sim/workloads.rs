@@ -5,9 +5,9 @@ use serde_json::{json, Value};
 
 use super::admission;
 use super::controllers::{pod_ready, pod_terminal};
-use crate::backend::selector::match_label_selector;
 use super::state::{self, owner_ref, State};
 use super::util::{self, int, int_or_percent, parse_rfc3339, text};
+use crate::backend::selector::match_label_selector;
 
 const HASH_LABEL: &str = "pod-template-hash";
 const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -97,7 +97,11 @@ fn deployment(state: &mut State, d: Value) -> bool {
 
     if new_rs.is_none() && !paused {
         let initial = if recreate {
-            if old_total > 0 || old_pods > 0 { 0 } else { replicas }
+            if old_total > 0 || old_pods > 0 {
+                0
+            } else {
+                replicas
+            }
         } else if old_total == 0 {
             replicas
         } else {
@@ -248,7 +252,13 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
     let now = state.now();
     let previous = d.get("status").cloned().unwrap_or(json!({}));
     let mut status = json!({"observedGeneration": int(&d, "/metadata/generation", 1)});
-    for (k, v) in [("replicas", total), ("updatedReplicas", updated), ("readyReplicas", ready), ("availableReplicas", avail), ("unavailableReplicas", (replicas - avail).max(0))] {
+    for (k, v) in [
+        ("replicas", total),
+        ("updatedReplicas", updated),
+        ("readyReplicas", ready),
+        ("availableReplicas", avail),
+        ("unavailableReplicas", (replicas - avail).max(0)),
+    ] {
         if v != 0 {
             util::set(&mut status, &[k.into()], Value::from(v));
         }
@@ -283,7 +293,15 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
     if paused {
         // No progress is expected while paused.
     } else if complete {
-        state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetAvailable", &format!("ReplicaSet {rs_name:?} has successfully progressed."), &now, true);
+        state::set_condition(
+            &mut d,
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            &format!("ReplicaSet {rs_name:?} has successfully progressed."),
+            &now,
+            true,
+        );
     } else if created_rs {
         state::set_condition(&mut d, "Progressing", "True", "NewReplicaSetCreated", &format!("Created new replica set {rs_name:?}"), &now, true);
     } else if progressed {
@@ -294,7 +312,15 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
         let deadline = seconds_ms(&d, "/spec/progressDeadlineSeconds", 600);
         let since = parse_rfc3339(text(&p, "/lastUpdateTime")).unwrap_or(state.clock_ms);
         if state.clock_ms > since.saturating_add(deadline) {
-            state::set_condition(&mut d, "Progressing", "False", "ProgressDeadlineExceeded", &format!("ReplicaSet {rs_name:?} has timed out progressing."), &now, true);
+            state::set_condition(
+                &mut d,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet {rs_name:?} has timed out progressing."),
+                &now,
+                true,
+            );
         }
     }
     let failure = all.iter().find_map(|rs| state::condition(rs, "ReplicaFailure").filter(|c| text(c, "/status") == "True").cloned());
@@ -464,7 +490,9 @@ pub(crate) fn due(state: &State, namespace: &str) -> Vec<u64> {
         let min_ready = seconds_ms(d, "/spec/minReadySeconds", 0);
         if min_ready > 0 {
             for p in state.list("v1", "Pod", Some(namespace)) {
-                if let Some(t) = state::condition(&p, "Ready").filter(|c| text(c, "/status") == "True").and_then(|c| parse_rfc3339(text(c, "/lastTransitionTime"))) {
+                if let Some(t) =
+                    state::condition(&p, "Ready").filter(|c| text(c, "/status") == "True").and_then(|c| parse_rfc3339(text(c, "/lastTransitionTime")))
+                {
                     out.push(t + min_ready);
                 }
             }
