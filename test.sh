@@ -50,6 +50,12 @@ install_prerequisites() {
   prometheus --version 2>/dev/null | head -1 || true
 }
 
+# Runs one lint command, its output cut to its last 40 lines; fails when the command fails.
+lint() {
+  "$@" 2>&1 | tail -n 40
+  return "${PIPESTATUS[0]}"
+}
+
 run_tests() {
   local failed=0
   local log
@@ -61,23 +67,18 @@ run_tests() {
   # A lint failure counts as one failed test in the summary. The bindings are linted as libraries
   # only: they have no Rust test targets (test = false), and napi-rs's macros register nothing
   # under cfg(test), which would make every exported function look unused.
-  cargo clippy --workspace --all-targets --exclude moorage-node --exclude moorage-python -- -D warnings 2>&1 | tail -n 40 || failed=1
-  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
-  cargo clippy -p moorage-node -p moorage-python -- -D warnings 2>&1 | tail -n 40 || failed=1
-  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  lint cargo clippy --workspace --all-targets --exclude moorage-node --exclude moorage-python -- -D warnings || failed=1
+  lint cargo clippy -p moorage-node -p moorage-python -- -D warnings || failed=1
 
   step "Rust: cargo fmt --check (rustfmt.toml), and the core crate's features one at a time (clippy -D warnings)"
   if ! cargo fmt --version >/dev/null 2>&1; then
     rustup component add rustfmt || echo "error: cargo fmt is missing and could not be installed" >&2
   fi
-  cargo fmt --all --check 2>&1 | tail -n 40 || failed=1
-  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
-  cargo fmt --manifest-path core/fuzz/Cargo.toml --check 2>&1 | tail -n 40 || failed=1
-  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  lint cargo fmt --all --check || failed=1
+  lint cargo fmt --manifest-path core/fuzz/Cargo.toml --check || failed=1
   # The library picks no Kubernetes version (its users do): v1_36 here, as the bindings and tests.
   for features in "" cluster analysis-http; do
-    cargo clippy -p moorage --no-default-features --features "k8s-openapi/v1_36${features:+,$features}" -- -D warnings 2>&1 | tail -n 40 || failed=1
-    [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+    lint cargo clippy -p moorage --no-default-features --features "k8s-openapi/v1_36${features:+,$features}" -- -D warnings || failed=1
   done
 
   step "Rust: cargo test --workspace (simulated cluster${MOORAGE_TEST_KUBECONFIG:+ and the real control plane})"
