@@ -426,17 +426,7 @@ pub(super) async fn rollback(
             }
             history.rollout = None;
             history.save(backend, ns, app).await?;
-            let current = history.revisions.iter().rev().find(|r| Some(r.version.as_str()) == active.as_deref()).map(|r| r.number).unwrap_or(0);
-            return Ok(RolloutReport {
-                revision: current,
-                version: active.unwrap_or_default(),
-                previous: Some(state.to),
-                phase: Phase::Done,
-                unchanged: false,
-                switch_latency: None,
-                preflight: Preflight::default(),
-                analyses: Vec::new(),
-            });
+            return Ok(RolloutReport::aborted(&history, active, state.to));
         }
     }
     let target = match to {

@@ -465,17 +465,7 @@ async fn abort_with(backend: &dyn Backend, tenant: &Tenant, app: &str, options: 
     history.rollout = None;
     history.save(backend, ns, app).await?;
     options.emit(Progress::Aborted { version: state.to.clone() });
-    let current = history.revisions.iter().rev().find(|r| Some(&r.version) == state.from.as_ref()).map(|r| r.number).unwrap_or(0);
-    Ok(RolloutReport {
-        revision: current,
-        version: state.from.clone().unwrap_or_default(),
-        previous: Some(state.to),
-        phase: Phase::Done,
-        unchanged: false,
-        switch_latency: None,
-        preflight: Preflight::default(),
-        analyses: Vec::new(),
-    })
+    Ok(RolloutReport::aborted(&history, state.from, state.to))
 }
 
 #[cfg(test)]

@@ -229,6 +229,22 @@ impl RolloutReport {
             analyses: Vec::new(),
         }
     }
+
+    /// The report of a rollout aborted before it switched traffic: `serving` (the version traffic
+    /// never left, numbered as in `history`) is live again; `aborted` is the version removed.
+    pub(crate) fn aborted(history: &History, serving: Option<String>, aborted: String) -> Self {
+        let revision = history.revisions.iter().rev().find(|r| Some(&r.version) == serving.as_ref()).map(|r| r.number).unwrap_or(0);
+        RolloutReport {
+            revision,
+            version: serving.unwrap_or_default(),
+            previous: Some(aborted),
+            phase: Phase::Done,
+            unchanged: false,
+            switch_latency: None,
+            preflight: Preflight::default(),
+            analyses: Vec::new(),
+        }
+    }
 }
 
 /// Why a rollout, rollback or deletion did not happen or did not finish.
