@@ -64,6 +64,54 @@ async fn cleanup(b: &dyn Backend, t: &Tenant) {
     let _ = b.delete(&Kind::of::<k8s_openapi::api::core::v1::Namespace>(), None, t.namespace(), Propagation::Background).await;
 }
 
+/// A backend on which `rival` is applied, whole, in the instant between the domain checks of
+/// another tenant's apply and the write of that tenant's Namespace (`claimant`): the race of two
+/// processes applying the same domain at once, made to happen every time.
+struct Rival<'a> {
+    inner: &'a dyn Backend,
+    claimant: String,
+    rival: tokio::sync::Mutex<Option<Tenant>>,
+}
+
+#[async_trait::async_trait]
+impl Backend for Rival<'_> {
+    fn describe(&self) -> String {
+        format!("{} with a rival", self.inner.describe())
+    }
+    async fn apply(&self, objects: &[Value], apply_options: &ApplyOptions) -> Result<Vec<moorage::backend::Applied>, moorage::backend::BackendError> {
+        let claimant_namespace = objects.iter().any(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == self.claimant.as_str());
+        if claimant_namespace {
+            if let Some(rival) = self.rival.lock().await.take() {
+                tenant::apply(self.inner, &rival, &options()).await.expect("the rival's apply passes: nothing holds its domain yet");
+            }
+        }
+        self.inner.apply(objects, apply_options).await
+    }
+    async fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, moorage::backend::BackendError> {
+        self.inner.get(kind, namespace, name).await
+    }
+    async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &moorage::backend::Selector) -> Result<Vec<Value>, moorage::backend::BackendError> {
+        self.inner.list(kind, namespace, selector).await
+    }
+    async fn delete(&self, kind: &Kind, namespace: Option<&str>, name: &str, propagation: Propagation) -> Result<bool, moorage::backend::BackendError> {
+        self.inner.delete(kind, namespace, name, propagation).await
+    }
+    async fn watch(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+        selector: &moorage::backend::Selector,
+    ) -> Result<moorage::backend::WatchStream, moorage::backend::BackendError> {
+        self.inner.watch(kind, namespace, selector).await
+    }
+    async fn sleep(&self, duration: Duration) {
+        self.inner.sleep(duration).await;
+    }
+    fn now(&self) -> Duration {
+        self.inner.now()
+    }
+}
+
 mod cases {
     use super::*;
 
@@ -208,9 +256,69 @@ mod cases {
             let _ = b.delete(&ns, None, n, Propagation::Background).await;
         }
     }
+    /// Two tenants claiming one domain at the same instant: the one whose claim comes second backs
+    /// off, and its Namespace is put back as it was (deleted when the apply created it; its previous
+    /// spec and domains when it existed). Then two applies really run at once: never both get it.
+    pub async fn a_domain_claimed_at_the_same_time_goes_to_one_tenant(b: &dyn Backend, name: &str) {
+        let ns = Kind::of::<k8s_openapi::api::core::v1::Namespace>();
+        let contested = format!("race.{name}.test");
+        let gone_or_going = |live: Option<Value>| live.is_none_or(|ns| ns["metadata"]["deletionTimestamp"].is_string());
+
+        // A new tenant: its Namespace is created by the claim, then deleted.
+        let first = Tenant::builder(format!("{name}-a")).domain(&contested).build().unwrap();
+        let winner = Tenant::builder(format!("{name}-b")).domain(&contested).build().unwrap();
+        let racing = Rival { inner: b, claimant: first.namespace().to_string(), rival: tokio::sync::Mutex::new(Some(winner.clone())) };
+        let err = tenant::apply(&racing, &first, &options()).await.unwrap_err();
+        assert!(matches!(&err, TenantError::DomainTaken { domain, holder } if *domain == contested && holder == winner.name()), "{err}");
+        assert!(gone_or_going(b.get(&ns, None, first.namespace()).await.unwrap()), "the backed-off claim left its Namespace behind");
+        assert_eq!(tenant::apply(b, &winner, &options()).await.unwrap().changes(), 0, "the winner keeps its domain, unchanged");
+
+        // An existing tenant adding a domain (and changing a label): its Namespace gets back its
+        // previous domains, their labels and its previous spec.
+        let holder = Tenant::builder(format!("{name}-c")).domain(format!("own.{name}.test")).build().unwrap();
+        tenant::apply(b, &holder, &options()).await.unwrap();
+        let before = b.get(&ns, None, holder.namespace()).await.unwrap().unwrap();
+        let grown =
+            Tenant::builder(holder.name()).label("plan", "gold").domain(format!("own.{name}.test")).domain(format!("more.{name}.test")).build().unwrap();
+        let rival = Tenant::builder(format!("{name}-d")).domain(format!("more.{name}.test")).build().unwrap();
+        let racing = Rival { inner: b, claimant: holder.namespace().to_string(), rival: tokio::sync::Mutex::new(Some(rival.clone())) };
+        let err = tenant::apply(&racing, &grown, &options()).await.unwrap_err();
+        assert!(matches!(&err, TenantError::DomainTaken { holder, .. } if holder == rival.name()), "{err}");
+        let after = b.get(&ns, None, holder.namespace()).await.unwrap().unwrap();
+        for field in ["labels", "annotations"] {
+            assert_eq!(after["metadata"][field], before["metadata"][field], "the Namespace's {field} are back as they were");
+        }
+        assert_eq!(tenant::live(b, holder.name()).await.unwrap().spec(), holder.spec(), "the recorded spec is the previous one");
+        assert_eq!(tenant::apply(b, &holder, &options()).await.unwrap().changes(), 0, "the holder is exactly as before");
+
+        // Two applies at once, three times, each on a domain of its own: at most one tenant holds it.
+        for round in 0..3 {
+            let domain = format!("round{round}.{name}.test");
+            let x = Tenant::builder(format!("{name}-x{round}")).domain(&domain).build().unwrap();
+            let y = Tenant::builder(format!("{name}-y{round}")).domain(&domain).build().unwrap();
+            let opts = options();
+            let (rx, ry) = tokio::join!(tenant::apply(b, &x, &opts), tenant::apply(b, &y, &opts));
+            assert!(!(rx.is_ok() && ry.is_ok()), "round {round}: both tenants got {domain}");
+            for (t, result) in [(&x, &rx), (&y, &ry)] {
+                match result {
+                    Ok(_) => assert!(b.get(&ns, None, t.namespace()).await.unwrap().is_some()),
+                    Err(TenantError::DomainTaken { domain: taken, .. }) => {
+                        assert_eq!(taken, &domain);
+                        assert!(gone_or_going(b.get(&ns, None, t.namespace()).await.unwrap()), "round {round}: {} left its Namespace", t.name());
+                    }
+                    Err(other) => panic!("round {round}: {} failed otherwise: {other}", t.name()),
+                }
+            }
+            cleanup(b, &x).await;
+            cleanup(b, &y).await;
+        }
+        for t in [&first, &winner, &holder, &rival] {
+            cleanup(b, t).await;
+        }
+    }
 }
 
-moorage_tests::both_backends!(prefix: "tn", turns: None, cases: [lifecycle, a_domain_of_another_tenant_is_refused, wildcard_and_unindexed_holders_are_found]);
+moorage_tests::both_backends!(prefix: "tn", turns: None, cases: [lifecycle, a_domain_of_another_tenant_is_refused, wildcard_and_unindexed_holders_are_found, a_domain_claimed_at_the_same_time_goes_to_one_tenant]);
 
 fn ci_options(config: &kube::Config) -> tenant::CiOptions {
     let path = std::env::var(moorage_tests::KUBECONFIG_ENV).expect("the admin kubeconfig");

@@ -116,6 +116,12 @@ pub struct Selector {
     /// A field selector; backends support at least `metadata.name=<name>` and, for Events,
     /// `involvedObject.name=<name>` and `involvedObject.kind=<kind>`.
     pub fields: Option<String>,
+    /// For a list: a `metadata.resourceVersion` the answer must be at least as recent as
+    /// (Kubernetes' `resourceVersionMatch=NotOlderThan`), e.g. the one a write of this process
+    /// returned, so that the list shows that write and everything before it, and may be served from
+    /// the API server's cache. `None`: the most recent state, read through to etcd. Watches ignore
+    /// it; the simulated cluster and the manifests folder always list their current state.
+    pub not_older_than: Option<String>,
 }
 
 impl Selector {
@@ -125,11 +131,15 @@ impl Selector {
     }
     /// By label selector.
     pub fn labels(selector: impl Into<String>) -> Self {
-        Self { labels: Some(selector.into()), fields: None }
+        Self { labels: Some(selector.into()), ..Self::default() }
     }
     /// One object, by name.
     pub fn name(name: &str) -> Self {
-        Self { labels: None, fields: Some(format!("metadata.name={name}")) }
+        Self { fields: Some(format!("metadata.name={name}")), ..Self::default() }
+    }
+    /// The same selection, listed at least as recent as `resource_version` ([`Self::not_older_than`]).
+    pub fn not_older_than(self, resource_version: impl Into<String>) -> Self {
+        Self { not_older_than: Some(resource_version.into()), ..self }
     }
 }
 

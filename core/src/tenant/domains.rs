@@ -14,11 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::backend::{Backend, Selector};
+use crate::backend::{Applied, ApplyOptions, Backend, Change, Propagation, Selector};
 use crate::labels;
 use crate::model::tenant::Tenant;
 
-use super::{namespace_kind, text, TenantError, DOMAINS_ANNOTATION};
+use super::{namespace_kind, text, TenantError, DOMAINS_ANNOTATION, SPEC_ANNOTATION};
 
 /// Prefix of the label a tenant's Namespace carries for each of its domains; the key ends with 16
 /// hex digits of the domain's SHA-256 (`domain.moorage.dev/3f2a…`).
@@ -79,13 +79,23 @@ fn candidate_selectors(wanted: &BTreeSet<String>) -> BTreeSet<String> {
 /// only the Namespaces that may clash.
 pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(), TenantError> {
     let wanted: BTreeSet<String> = tenant.spec().domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+    refuse_clashes(backend, tenant, &wanted, None).await
+}
+
+/// [`check_domains`] for the domains `wanted` (lowercase) only, reading Namespaces at least as
+/// recent as the resourceVersion `not_older_than` (`None`: the most recent).
+async fn refuse_clashes(backend: &dyn Backend, tenant: &Tenant, wanted: &BTreeSet<String>, not_older_than: Option<&str>) -> Result<(), TenantError> {
     if wanted.is_empty() {
         return Ok(());
     }
     let kind = namespace_kind();
-    let lists = candidate_selectors(&wanted).into_iter().map(|labels| {
+    let lists = candidate_selectors(wanted).into_iter().map(|labels| {
         let kind = &kind;
-        async move { backend.list(kind, None, &Selector::labels(labels)).await }
+        let selector = match not_older_than {
+            Some(version) => Selector::labels(labels).not_older_than(version),
+            None => Selector::labels(labels),
+        };
+        async move { backend.list(kind, None, &selector).await }
     });
     // By name, as one list of every tenant would give them: the first clash reported is the same.
     let mut candidates = BTreeMap::new();
@@ -94,17 +104,119 @@ pub async fn check_domains(backend: &dyn Backend, tenant: &Tenant) -> Result<(),
     }
     for (name, ns) in &candidates {
         let holder = ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str).unwrap_or(name);
-        if name == tenant.namespace() || holder == tenant.name() {
+        // A tenant being deleted (its Namespace terminating) no longer holds its domains.
+        if name == tenant.namespace() || holder == tenant.name() || ns.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
             continue;
         }
-        let held = ns.pointer("/metadata/annotations").and_then(|a| a.get(DOMAINS_ANNOTATION)).and_then(Value::as_str).unwrap_or_default();
-        for domain in held.split(',').map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()) {
+        for domain in held_domains(ns) {
             if let Some(claimed) = wanted.iter().find(|w| domains_overlap(w, &domain)) {
                 return Err(TenantError::DomainTaken { domain: claimed.clone(), holder: holder.to_string() });
             }
         }
     }
     Ok(())
+}
+
+/// The domains a tenant Namespace holds (its [`DOMAINS_ANNOTATION`]), lowercase.
+fn held_domains(ns: &Value) -> BTreeSet<String> {
+    let held = ns.pointer("/metadata/annotations").and_then(|a| a.get(DOMAINS_ANNOTATION)).and_then(Value::as_str).unwrap_or_default();
+    held.split(',').map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()).collect()
+}
+
+/// Claims the domains of `tenant` that its live Namespace (`live`, read before the apply) does not
+/// hold yet, so that two tenants applying the same domain at the same instant, from two processes,
+/// never both get it.
+///
+/// The checks before the apply ([`check_domains`]) and the writes are two steps; this closes the gap
+/// by writing first and checking again: the tenant's Namespace (`namespace`, which carries the
+/// domains' labels) is applied alone, then every backend of `scope` is asked again for the new
+/// domains: the cluster written at least as recent as the claim's resourceVersion, the others at
+/// their most recent state. Of two racing claims on one cluster, the later write (in the cluster's
+/// revision order) is listed after the earlier one and backs off; on two clusters, the second
+/// check of the later writer runs after the earlier write (both may back off, never neither). Backing off puts the Namespace
+/// back as it was (a Namespace this call created is deleted; one that existed gets its previous
+/// spec's domains again) and returns [`TenantError::DomainTaken`], so nothing of the refused claim
+/// stays. Returns the Namespace's apply when there was something to claim.
+pub(crate) async fn claim_new_domains(
+    backend: &dyn Backend,
+    scope: &[&dyn Backend],
+    tenant: &Tenant,
+    live: Option<&Value>,
+    namespace: &Value,
+    options: &ApplyOptions,
+) -> Result<Option<Applied>, TenantError> {
+    let held = live.filter(|ns| holder_of(ns) == Some(tenant.name())).map(held_domains).unwrap_or_default();
+    let new: BTreeSet<String> = tenant.spec().domains.iter().map(|d| d.to_ascii_lowercase()).filter(|d| !held.contains(d)).collect();
+    if new.is_empty() {
+        return Ok(None);
+    }
+    let claimed = backend.apply(std::slice::from_ref(namespace), options).await?.into_iter().next();
+    // On the cluster written, a list at least as recent as the claim suffices (and the API server
+    // serves it from its cache: a list read through to etcd right after a write took ~60 ms there
+    // against ~3 ms); other clusters are read at their most recent state.
+    let written = claimed.as_ref().map(|a| text(&a.result, "/metadata/resourceVersion")).filter(|v| !v.is_empty());
+    for other in scope {
+        let not_older_than = if std::ptr::addr_eq(*other, backend) { written } else { None };
+        if let Err(refused) = refuse_clashes(*other, tenant, &new, not_older_than).await {
+            tracing::warn!(tenant = tenant.name(), error = %refused, "domain claim backed off: putting the tenant's Namespace back as it was");
+            let created = claimed.as_ref().is_some_and(|a| a.change == Change::Created);
+            release_claim(backend, tenant, live, created, namespace, options).await?;
+            return Err(refused);
+        }
+    }
+    Ok(claimed)
+}
+
+/// The tenant a Namespace belongs to (its [`labels::TENANT`] label).
+fn holder_of(ns: &Value) -> Option<&str> {
+    ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str)
+}
+
+/// Undoes a claim: deletes the Namespace when the claim `created` it, else applies it again as the
+/// previous apply wrote it (its domains, their labels, the spec it recorded; without a readable
+/// spec, the new Namespace with the previous claims, or with none when `live` was read absent).
+async fn release_claim(
+    backend: &dyn Backend,
+    tenant: &Tenant,
+    live: Option<&Value>,
+    created: bool,
+    namespace: &Value,
+    options: &ApplyOptions,
+) -> Result<(), TenantError> {
+    if created {
+        backend.delete(&namespace_kind(), None, tenant.namespace(), Propagation::Background).await?;
+        return Ok(());
+    }
+    let unclaimed = Value::Object(Default::default());
+    let before = live.unwrap_or(&unclaimed);
+    let rebuilt = super::recorded_tenant(before, tenant.name())
+        .and_then(|previous| super::tenant_objects(&previous))
+        .ok()
+        .and_then(|objects| super::keep_placement(live, objects).into_iter().find(|o| text(o, "/kind") == "Namespace"));
+    backend.apply(&[rebuilt.unwrap_or_else(|| with_claims_of(namespace, before))], options).await?;
+    Ok(())
+}
+
+/// `namespace` with the domain labels and the annotations of domains and spec that `live` carries
+/// (none of them when `live` has none).
+fn with_claims_of(namespace: &Value, live: &Value) -> Value {
+    let mut out = namespace.clone();
+    let held: Vec<String> = held_domains(live).into_iter().collect();
+    if let Some(meta) = out.get_mut("metadata").and_then(Value::as_object_mut) {
+        if let Some(l) = meta.entry("labels").or_insert_with(|| Value::Object(Default::default())).as_object_mut() {
+            l.retain(|key, _| !key.starts_with(DOMAIN_LABEL_PREFIX) && !key.starts_with(PARENT_LABEL_PREFIX));
+            l.extend(domain_labels(&held).into_iter().map(|(k, v)| (k, Value::from(v))));
+        }
+        if let Some(a) = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default())).as_object_mut() {
+            for key in [DOMAINS_ANNOTATION, SPEC_ANNOTATION] {
+                match live.pointer("/metadata/annotations").and_then(|l| l.get(key)) {
+                    Some(before) => a.insert(key.to_string(), before.clone()),
+                    None => a.remove(key),
+                };
+            }
+        }
+    }
+    out
 }
 
 /// Whether two domains can serve the same host: equal, or one a wildcard (`*.example.com`) that
@@ -170,6 +282,28 @@ mod tests {
         let selectors = candidate_selectors(&BTreeSet::from(["shop.acme.test".to_string()]));
         assert!(selectors.contains(&format!("{}={},!{DOMAINS_INDEXED}", labels::MANAGED_BY, labels::MANAGER)), "{selectors:?}");
         assert_eq!(domain_labels(&[]), BTreeMap::from([(DOMAINS_INDEXED.to_string(), "v1".to_string())]));
+    }
+
+    #[test]
+    fn a_claim_without_a_recorded_spec_is_put_back_to_the_live_claims() {
+        let namespace = |domains: &[&str], annotations: Value| {
+            let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
+            let mut labels = serde_json::Map::from_iter([("team".to_string(), Value::from("blue"))]);
+            labels.extend(domain_labels(&domains).into_iter().map(|(k, v)| (k, Value::from(v))));
+            serde_json::json!({"kind": "Namespace", "metadata": {"name": "acme", "labels": labels, "annotations": annotations}})
+        };
+        let claimed = namespace(
+            &["old.acme.test", "new.acme.test"],
+            serde_json::json!({DOMAINS_ANNOTATION: "old.acme.test,new.acme.test", SPEC_ANNOTATION: "{}", "note": "kept"}),
+        );
+        let live = namespace(&["old.acme.test"], serde_json::json!({DOMAINS_ANNOTATION: "old.acme.test"}));
+        let put_back = with_claims_of(&claimed, &live);
+        assert_eq!(put_back["metadata"]["labels"], live["metadata"]["labels"]);
+        assert_eq!(put_back["metadata"]["annotations"], serde_json::json!({DOMAINS_ANNOTATION: "old.acme.test", "note": "kept"}));
+        // Read absent: no claim at all is left.
+        let none = with_claims_of(&claimed, &Value::Object(Default::default()));
+        assert_eq!(none["metadata"]["labels"], serde_json::json!({"team": "blue", DOMAINS_INDEXED: "v1"}));
+        assert_eq!(none["metadata"]["annotations"], serde_json::json!({"note": "kept"}));
     }
 
     #[test]

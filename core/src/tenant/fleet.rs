@@ -204,8 +204,9 @@ impl Fleet {
 
     /// Places the tenant, then applies it there (as [`super::apply`] does) with the placement
     /// recorded on its Namespace, after checking on every cluster of the fleet that no other tenant
-    /// holds one of its domains ([`TenantError::DomainTaken`]; nothing is written). Returns the
-    /// cluster and the apply's report.
+    /// holds one of its domains ([`TenantError::DomainTaken`]; nothing is written). New domains are
+    /// claimed against every cluster as [`super::apply`] claims them. Returns the cluster and the
+    /// apply's report.
     /// With storage classes: a rule places the tenant only on a cluster offering its volumes' classes
     /// ([`FleetCluster::storage_classes`]); when no candidate does (or the pinned cluster does not), it
     /// is refused before any API call with the first candidate's allowed classes named.
@@ -218,10 +219,6 @@ impl Fleet {
             first.options(options).check(tenant)?;
         }
         options.check(tenant)?;
-        // A domain is unique across the fleet, not only within one cluster.
-        for c in &self.clusters {
-            super::check_domains(c.backend.as_ref(), tenant).await?;
-        }
         let name = self.place_among(tenant.name(), placement, |c| c.offers_storage_of(tenant)).await?;
         let cluster = self.cluster(&name).ok_or_else(|| FleetError::UnknownCluster(name.clone()))?;
         let mut objects = tenant_objects(tenant)?;
@@ -233,7 +230,10 @@ impl Fleet {
                 }
             }
         }
-        let report = apply_objects(cluster.backend.as_ref(), tenant, &objects, &cluster.options(options)).await?;
+        // A domain is unique across the fleet, not only within one cluster.
+        let scope: Vec<&dyn Backend> = self.clusters.iter().map(|c| c.backend.as_ref()).collect();
+        let live = super::live_namespace(cluster.backend.as_ref(), tenant).await?;
+        let report = apply_objects(cluster.backend.as_ref(), &scope, tenant, live.as_ref(), &objects, &cluster.options(options)).await?;
         Ok((name, report))
     }
 

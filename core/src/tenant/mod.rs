@@ -47,7 +47,8 @@ pub const SPEC_ANNOTATION: &str = "moorage.dev/tenant-spec";
 /// Why a tenant operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TenantError {
-    /// Another tenant of the cluster already holds one of the tenant's domains. Nothing was written.
+    /// Another tenant of the cluster already holds one of the tenant's domains. Nothing was written
+    /// (or, when the other tenant claimed it at the same instant, this apply's claim was put back).
     #[error("domain {domain:?} is already held by tenant {holder:?}")]
     DomainTaken {
         /// The domain.
@@ -213,6 +214,11 @@ pub async fn live(backend: &dyn Backend, name: &str) -> Result<Tenant, TenantErr
     if ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).is_none() {
         return Err(not_found());
     }
+    recorded_tenant(&ns, name)
+}
+
+/// The tenant `name` as recorded on its Namespace `ns` ([`SPEC_ANNOTATION`]).
+pub(crate) fn recorded_tenant(ns: &Value, name: &str) -> Result<Tenant, TenantError> {
     let unreadable = |message: String| TenantError::SpecNotRecorded { tenant: name.to_string(), message };
     let text = ns
         .pointer("/metadata/annotations")
@@ -242,40 +248,65 @@ pub(crate) fn tenant_selector(tenant: &Tenant) -> String {
 /// (the simulated cluster creates it as the real service account controller does); on a backend
 /// without controllers (a manifests folder) it returns once the objects are written.
 /// A second apply of the same tenant reports zero changes.
+///
+/// Domains the tenant does not hold yet are claimed before anything else is written: of two
+/// processes applying tenants with the same domain at the same instant, at most one gets it, and
+/// the other's Namespace is put back as it was ([`TenantError::DomainTaken`]).
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     options.check(tenant)?;
-    let objects = with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
-    apply_objects(backend, tenant, &objects, options).await
+    let live = live_namespace(backend, tenant).await?;
+    let objects = keep_placement(live.as_ref(), tenant_objects(tenant)?);
+    apply_objects(backend, &[backend], tenant, live.as_ref(), &objects, options).await
+}
+
+/// The tenant's Namespace as the cluster holds it (`None`: absent).
+pub(crate) async fn live_namespace(backend: &dyn Backend, tenant: &Tenant) -> Result<Option<Value>, TenantError> {
+    Ok(backend.get(&namespace_kind(), None, tenant.namespace()).await?)
 }
 
 /// Keeps the fleet placement recorded on the live Namespace (see [`Fleet`]) in the objects applied,
 /// so that applying a placed tenant directly does not erase where it lives.
-pub(crate) async fn with_live_placement(backend: &dyn Backend, tenant: &Tenant, mut objects: Vec<Value>) -> Result<Vec<Value>, TenantError> {
-    let Some(live) = backend.get(&namespace_kind(), None, tenant.namespace()).await? else { return Ok(objects) };
-    let Some(cluster) = live.pointer("/metadata/annotations").and_then(|a| a.get(CLUSTER_ANNOTATION)).cloned() else { return Ok(objects) };
+pub(crate) fn keep_placement(live: Option<&Value>, mut objects: Vec<Value>) -> Vec<Value> {
+    let Some(cluster) = live.and_then(|ns| ns.pointer("/metadata/annotations")).and_then(|a| a.get(CLUSTER_ANNOTATION)).cloned() else { return objects };
     if let Some(meta) = objects.iter_mut().find(|o| text(o, "/kind") == "Namespace").and_then(|ns| ns.get_mut("metadata")).and_then(Value::as_object_mut) {
         let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
         if let Some(a) = annotations.as_object_mut() {
             a.entry(CLUSTER_ANNOTATION).or_insert(cluster);
         }
     }
-    Ok(objects)
+    objects
 }
 
-/// [`apply`] of already compiled objects.
+/// [`apply`] of already compiled objects, with `live` the tenant's Namespace read before. Its
+/// domains must be free on every backend of `domain_scope` (the cluster, or every cluster of a
+/// fleet).
 pub(crate) async fn apply_objects(
     backend: &dyn Backend,
+    domain_scope: &[&dyn Backend],
     tenant: &Tenant,
+    live: Option<&Value>,
     objects: &[Value],
     options: &ApplyTenantOptions,
 ) -> Result<TenantReport, TenantError> {
     options.check(tenant)?;
-    check_domains(backend, tenant).await?;
+    for other in domain_scope {
+        check_domains(*other, tenant).await?;
+    }
     if options.conflicts == ConflictPolicy::Force {
         crate::backend::ownership::warn_forced_takeover(backend, objects).await?;
     }
     let apply_options = ApplyOptions { conflicts: options.conflicts, ..ApplyOptions::default() };
-    let applied = backend.apply(objects, &apply_options).await?;
+    let claim = match objects.iter().find(|o| text(o, "/kind") == "Namespace") {
+        Some(namespace) => domains::claim_new_domains(backend, domain_scope, tenant, live, namespace, &apply_options).await?,
+        None => None,
+    };
+    let mut applied = backend.apply(objects, &apply_options).await?;
+    // The claim wrote the Namespace: its change is the claim's, not the unchanged second write.
+    if let Some(claim) = claim {
+        if let Some(ns) = applied.iter_mut().find(|a| a.object == claim.object) {
+            ns.change = claim.change;
+        }
+    }
     let report = TenantReport { objects: applied.into_iter().map(|a| ObjectChange { object: a.object, change: a.change }).collect() };
     // A manifests folder has no controllers: the objects are written, nothing would become usable.
     if backend.runs_controllers() {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{namespace_kind, tenant_objects, tenant_selector, TenantError};
+use super::{tenant_objects, tenant_selector, TenantError};
 use crate::backend::{ApplyOptions, Backend, BackendError, Kind, ObjectRef, Selector};
 use crate::labels;
 use crate::model::tenant::Tenant;
@@ -97,10 +97,10 @@ pub(crate) async fn live_tenant_objects(backend: &dyn Backend, tenant: &Tenant) 
 /// Computes what [`super::apply`] would do, with a server-side dry run, without changing anything.
 /// Conflicts with other field managers are planned as forced (the diff shows the field taken back).
 pub async fn plan(backend: &dyn Backend, tenant: &Tenant) -> Result<Plan, TenantError> {
-    let objects = super::with_live_placement(backend, tenant, tenant_objects(tenant)?).await?;
-    let ns = tenant.namespace();
+    let live = super::live_namespace(backend, tenant).await?;
+    let objects = super::keep_placement(live.as_ref(), tenant_objects(tenant)?);
     let mut plan = Plan::default();
-    if backend.get(&namespace_kind(), None, ns).await?.is_none() {
+    if live.is_none() {
         // Nothing exists yet: a dry run of namespaced objects would fail for want of their namespace.
         plan.objects = objects.iter().map(|o| PlannedObject { object: ObjectRef::of(o), action: PlannedAction::Create, changes: Vec::new() }).collect();
         return Ok(plan);

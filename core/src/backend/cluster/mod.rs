@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kube::api::{DeleteParams, GetParams, ListParams, PropagationPolicy};
+use kube::api::{DeleteParams, GetParams, ListParams, PropagationPolicy, VersionMatch};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::Status;
 use serde_json::Value;
@@ -429,6 +429,9 @@ impl Backend for ClusterBackend {
         let mut params = ListParams::default().limit(500);
         params.label_selector = selector.labels.clone();
         params.field_selector = selector.fields.clone();
+        if let Some(version) = &selector.not_older_than {
+            params = params.at(version).matching(VersionMatch::NotOlderThan);
+        }
         let mut items = Vec::new();
         loop {
             let request = kube::core::Request::new(url_path(kind, namespace)).list(&params).map_err(|e| build_error(Some(reference.clone()), e))?;
@@ -438,7 +441,11 @@ impl Backend for ClusterBackend {
                 items.extend(page_items.into_iter().map(|item| complete(kind, item)));
             }
             match page.pointer("/metadata/continue").and_then(Value::as_str).filter(|c| !c.is_empty()) {
-                Some(token) => params.continue_token = Some(token.to_string()),
+                Some(token) => {
+                    // The next pages are of the same snapshot: Kubernetes refuses a version with a token.
+                    params.continue_token = Some(token.to_string());
+                    (params.resource_version, params.version_match) = (None, None);
+                }
                 None => return Ok(items),
             }
         }

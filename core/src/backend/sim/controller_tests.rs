@@ -178,7 +178,7 @@ async fn recreate_strategy_and_late_limit_range() {
     let images: Vec<String> = list(&c, "Pod", "rc", None).await.iter().map(|p| s(p, "/spec/containers/0/image").to_string()).collect();
     assert!(images.iter().all(|i| i == "nginx:2"), "{images:?}");
     wait_available(&c, "rc", "web", 30).await.expect("v2");
-    let kinds = Selector { labels: None, fields: Some("involvedObject.kind=Deployment,reason=ScalingReplicaSet".into()) };
+    let kinds = Selector { labels: None, fields: Some("involvedObject.kind=Deployment,reason=ScalingReplicaSet".into()), ..Selector::default() };
     let scaling = c.list(&kind("Event"), Some("rc"), &kinds).await.expect("events");
     let messages: Vec<&str> = scaling.iter().map(|e| s(e, "/message")).collect();
     assert_eq!(messages.len(), 3, "{messages:?}");

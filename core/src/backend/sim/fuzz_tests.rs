@@ -122,7 +122,7 @@ proptest! {
     #[test]
     fn arbitrary_selectors_never_panic(labels in "[a-z!=(), ]{0,24}", fields in "[a-zA-Z.!=,]{0,24}") {
         let c = SimulatedCluster::new();
-        let selector = Selector { labels: Some(labels), fields: Some(fields) };
+        let selector = Selector { labels: Some(labels), fields: Some(fields), ..Selector::default() };
         for kind in crate::backend::kind::known_kinds() {
             prop_assert!(c.list(&kind, None, &selector).now_or_never().is_some());
             prop_assert!(c.watch(&kind, None, &selector).now_or_never().is_some());

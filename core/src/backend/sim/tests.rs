@@ -69,12 +69,12 @@ pub(super) async fn get(c: &SimulatedCluster, k: &str, ns: Option<&str>, name: &
 }
 
 pub(super) async fn list(c: &SimulatedCluster, k: &str, ns: &str, labels: Option<&str>) -> Vec<Value> {
-    let selector = Selector { labels: labels.map(str::to_string), fields: None };
+    let selector = Selector { labels: labels.map(str::to_string), fields: None, ..Selector::default() };
     c.list(&kind(k), Some(ns), &selector).await.unwrap_or_default()
 }
 
 pub(super) async fn events(c: &SimulatedCluster, ns: &str, involved: &str) -> Vec<Value> {
-    let selector = Selector { labels: None, fields: Some(format!("involvedObject.name={involved}")) };
+    let selector = Selector { fields: Some(format!("involvedObject.name={involved}")), ..Selector::default() };
     c.list(&kind("Event"), Some(ns), &selector).await.unwrap_or_default()
 }
 
