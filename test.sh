@@ -70,7 +70,7 @@ run_tests() {
   lint cargo clippy --workspace --all-targets --exclude moorage-node --exclude moorage-python -- -D warnings || failed=1
   lint cargo clippy -p moorage-node -p moorage-python -- -D warnings || failed=1
 
-  step "Rust: cargo fmt --check (rustfmt.toml), and the core crate's features one at a time (clippy -D warnings)"
+  step "Rust: cargo fmt --check (rustfmt.toml), the core crate's features one at a time (clippy -D warnings), its docs (rustdoc -D warnings)"
   if ! cargo fmt --version >/dev/null 2>&1; then
     rustup component add rustfmt || echo "error: cargo fmt is missing and could not be installed" >&2
   fi
@@ -80,6 +80,8 @@ run_tests() {
   for features in "" cluster analysis-http; do
     lint cargo clippy -p moorage --no-default-features --features "k8s-openapi/v1_36${features:+,$features}" -- -D warnings || failed=1
   done
+  # The public crate's API docs: no broken or ambiguous intra-doc link.
+  lint env RUSTDOCFLAGS="-D warnings" cargo doc -p moorage --no-deps --features k8s-openapi/v1_36 || failed=1
 
   step "Rust: cargo test --workspace (simulated cluster${MOORAGE_TEST_KUBECONFIG:+ and the real control plane})"
   cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || failed=1

@@ -2,7 +2,7 @@
 //!
 //! The model ([`Tenant`], [`Release`], [`Quota`], [`Strategy`]) is built with typed builders that
 //! validate everything up front and return every problem at once ([`ValidationErrors`]). A valid model
-//! compiles ([`compile`]) to Kubernetes objects (k8s-openapi types) in apply order, which the
+//! compiles ([`compile()`]) to Kubernetes objects (k8s-openapi types) in apply order, which the
 //! [`manifest`] writer emits as deterministic YAML for GitOps.
 //!
 //! ```

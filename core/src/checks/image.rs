@@ -16,7 +16,7 @@ struct ImageRef<'a> {
 }
 
 /// Checks an OCI/Docker image reference (`nginx`, `nginx:1.27`, `registry.example.com:5000/team/app@sha256:…`):
-/// an optional registry host[:port], lowercase repository path components, an optional `:tag` and an optional
+/// an optional registry host (with an optional `:port`), lowercase repository path components, an optional `:tag` and an optional
 /// `@digest`, with a name of at most 255 characters.
 pub fn check_image_reference(value: &str) -> Result<(), String> {
     parse_image_reference(value).map(|_| ())
