@@ -25,7 +25,7 @@ export type ErrorCode =
   | 'VALIDATION' | 'SPEC' | 'QUOTA_INSUFFICIENT' | 'ROLLOUT_STUCK' | 'VERSION_SELECTED' | 'NO_SUCH_REVISION'
   | 'NOTHING_TO_PROMOTE' | 'NOTHING_TO_ABORT' | 'NOTHING_TO_RETRY' | 'UNSUPPORTED' | 'ANALYSIS_FAILED'
   | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'CONFLICT' | 'INVALID_OBJECT' | 'NOT_FOUND' | 'MISSING_KIND' | 'TIMEOUT' | 'UNAVAILABLE'
-  | 'DOMAIN_TAKEN' | 'TENANT_PROTECTED' | 'TENANT_NOT_FOUND' | 'SERIALIZE' | 'TOKEN_REQUEST' | 'SPEC_NOT_RECORDED' | 'CONFIG' | 'MANIFEST'
+  | 'DOMAIN_TAKEN' | 'DOMAIN_CONTENDED' | 'TENANT_PROTECTED' | 'TENANT_NOT_FOUND' | 'SERIALIZE' | 'TOKEN_REQUEST' | 'SPEC_NOT_RECORDED' | 'CONFIG' | 'MANIFEST'
   | 'DUPLICATE_CLUSTER' | 'UNKNOWN_CLUSTER' | 'NO_CAPACITY' | 'ALREADY_PLACED'
   | 'PLAN_EXISTS' | 'NO_SUCH_PLAN' | 'NOTHING_SELECTED' | 'WAVE_STATE_UNREADABLE' | 'EMPTY_FLEET' | 'LEASE_HELD'
   | 'PROMETHEUS_UNREACHABLE' | 'PROMETHEUS_REFUSED' | 'PROMETHEUS_MALFORMED'
@@ -147,6 +147,12 @@ export declare class DomainTakenError extends TenantError {
   readonly code: 'DOMAIN_TAKEN'
   readonly domain: string
   readonly holder: string
+}
+/** `DOMAIN_CONTENDED`: another tenant claimed the domain at the same instant; this apply's claim was put back: apply again. */
+export declare class DomainContendedError extends TenantError {
+  readonly code: 'DOMAIN_CONTENDED'
+  readonly domain: string
+  readonly rival: string
 }
 /** `TENANT_PROTECTED`: deleting it needs `confirm`. */
 export declare class TenantProtectedError extends TenantError {

@@ -52,6 +52,7 @@ const CLASSES = {
   TIMEOUT: ['TimeoutError', BackendError],
   UNAVAILABLE: ['UnavailableError', BackendError],
   DOMAIN_TAKEN: ['DomainTakenError', TenantError],
+  DOMAIN_CONTENDED: ['DomainContendedError', TenantError],
   TENANT_PROTECTED: ['TenantProtectedError', TenantError],
   TENANT_NOT_FOUND: ['TenantNotFoundError', TenantError],
   SERIALIZE: ['SerializeError', TenantError],

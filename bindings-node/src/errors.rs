@@ -43,6 +43,7 @@ pub const CODES: &[&str] = &[
     "TIMEOUT",
     "UNAVAILABLE",
     "DOMAIN_TAKEN",
+    "DOMAIN_CONTENDED",
     "TENANT_PROTECTED",
     "TENANT_NOT_FOUND",
     "SERIALIZE",
@@ -221,6 +222,7 @@ pub fn rollout(e: &RolloutError) -> Failure {
 pub fn tenant(e: &TenantError) -> Failure {
     match e {
         TenantError::DomainTaken { domain, holder } => Failure::new("DOMAIN_TAKEN", e, json!({"domain": domain, "holder": holder})),
+        TenantError::DomainContended { domain, rival } => Failure::new("DOMAIN_CONTENDED", e, json!({"domain": domain, "rival": rival})),
         TenantError::Protected { tenant } => Failure::new("TENANT_PROTECTED", e, json!({ "tenant": tenant })),
         TenantError::NotFound { tenant } => Failure::new("TENANT_NOT_FOUND", e, json!({ "tenant": tenant })),
         TenantError::Serialize { object, message } => Failure::new("SERIALIZE", e, json!({"object": object, "detail": message})),

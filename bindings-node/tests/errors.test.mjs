@@ -21,7 +21,7 @@ test('every code of the native module has its MoorageError subclass', () => {
   for (const code of ['QUOTA_EXCEEDED', 'FORBIDDEN', 'CONFLICT', 'INVALID_OBJECT', 'NOT_FOUND', 'MISSING_KIND', 'TIMEOUT', 'UNAVAILABLE']) {
     assert.ok(moorage.errorClasses[code].prototype instanceof BackendError, code)
   }
-  for (const code of ['DOMAIN_TAKEN', 'TENANT_PROTECTED', 'TENANT_NOT_FOUND']) {
+  for (const code of ['DOMAIN_TAKEN', 'DOMAIN_CONTENDED', 'TENANT_PROTECTED', 'TENANT_NOT_FOUND']) {
     assert.ok(moorage.errorClasses[code].prototype instanceof TenantError, code)
   }
   for (const code of ['DUPLICATE_CLUSTER', 'UNKNOWN_CLUSTER', 'NO_CAPACITY', 'ALREADY_PLACED']) {

@@ -59,6 +59,12 @@ create_exception!(moorage, ConfigError, MoorageError, "The kubeconfig could not 
 create_exception!(moorage, ManifestError, MoorageError, "Manifests could not be written or read. `.message`.");
 create_exception!(moorage, TenantError, MoorageError, "A tenant lifecycle operation failed.");
 create_exception!(moorage, DomainTaken, TenantError, "Another tenant holds the domain; nothing was written. `.domain .holder`.");
+create_exception!(
+    moorage,
+    DomainContended,
+    TenantError,
+    "Another tenant claimed the domain at the same instant; this apply's claim was put back: apply again. `.domain .rival`."
+);
 create_exception!(moorage, TenantProtected, TenantError, "The tenant is protected: deleting it needs `confirm=True`. `.tenant`.");
 create_exception!(moorage, TenantNotFound, TenantError, "The tenant does not exist in the cluster. `.tenant`.");
 create_exception!(moorage, SpecNotRecorded, TenantError, "The tenant's Namespace has no readable recorded spec; apply it again. `.tenant .message`.");
@@ -240,6 +246,7 @@ pub fn tenant(py: Python<'_>, e: &moorage::tenant::TenantError) -> PyErr {
     let msg = e.to_string();
     match e {
         E::DomainTaken { domain, holder } => with_attrs(py, DomainTaken::new_err(msg), &[("domain", obj(py, domain)), ("holder", obj(py, holder))]),
+        E::DomainContended { domain, rival } => with_attrs(py, DomainContended::new_err(msg), &[("domain", obj(py, domain)), ("rival", obj(py, rival))]),
         E::Protected { tenant } => with_attrs(py, TenantProtected::new_err(msg), &[("tenant", obj(py, tenant))]),
         E::NotFound { tenant } => with_attrs(py, TenantNotFound::new_err(msg), &[("tenant", obj(py, tenant))]),
         E::SpecNotRecorded { tenant, message } => with_attrs(py, SpecNotRecorded::new_err(msg), &[("tenant", obj(py, tenant)), ("message", obj(py, message))]),
@@ -321,6 +328,7 @@ fn register_lifecycle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("TenantError", py.get_type::<TenantError>())?;
     m.add("DomainTaken", py.get_type::<DomainTaken>())?;
+    m.add("DomainContended", py.get_type::<DomainContended>())?;
     m.add("TenantProtected", py.get_type::<TenantProtected>())?;
     m.add("TenantNotFound", py.get_type::<TenantNotFound>())?;
     m.add("SpecNotRecorded", py.get_type::<SpecNotRecorded>())?;

@@ -5,7 +5,7 @@ import moorage
 CLASSES = [
     "ValidationError", "SpecError", "QuotaInsufficient", "RolloutStuck", "VersionSelected", "NoSuchRevision",
     "NothingToPromote", "BackendError", "QuotaExceeded", "Forbidden", "Conflict", "InvalidObject", "NotFound",
-    "MissingKind", "Timeout", "Unavailable", "ConfigError", "ManifestError",
+    "MissingKind", "Timeout", "Unavailable", "ConfigError", "ManifestError", "TenantError", "DomainTaken", "DomainContended",
 ]
 
 
@@ -16,6 +16,8 @@ def test_every_class_derives_from_moorage_error():
         assert cls.__module__ == "moorage"
     for name in ["QuotaExceeded", "Forbidden", "Conflict", "InvalidObject", "NotFound", "MissingKind", "Timeout", "Unavailable"]:
         assert issubclass(getattr(moorage, name), moorage.BackendError)
+    for name in ["DomainTaken", "DomainContended"]:
+        assert issubclass(getattr(moorage, name), moorage.TenantError)
 
 
 def test_config_error_for_a_missing_kubeconfig(tmp_path):

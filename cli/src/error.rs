@@ -137,6 +137,8 @@ fn tenant_code(e: &TenantError) -> u8 {
         TenantError::DomainTaken { .. } | TenantError::Protected { .. } => REFUSED,
         TenantError::NotFound { .. } => NOT_FOUND,
         TenantError::Invalid(_) => BAD_INPUT,
+        // Lost a race for a domain to another process: nothing stays written, and applying again may pass.
+        TenantError::DomainContended { .. } => FAILED,
         TenantError::SpecNotRecorded { .. } | TenantError::Serialize { .. } | TenantError::TokenRequest { .. } => FAILED,
         TenantError::Backend(e) => backend_code(e),
     }
@@ -225,6 +227,7 @@ pub fn kind(error: &CliError) -> String {
         CliError::Backend(e) => backend(e),
         CliError::Tenant(e) => match e {
             TenantError::DomainTaken { .. } => "DomainTaken",
+            TenantError::DomainContended { .. } => "DomainContended",
             TenantError::Protected { .. } => "Protected",
             TenantError::NotFound { .. } => "TenantNotFound",
             TenantError::Serialize { .. } => "Serialize",

@@ -63,6 +63,7 @@ __all__ = [
     "Fleet",
     "TenantError",
     "DomainTaken",
+    "DomainContended",
     "TenantProtected",
     "TenantNotFound",
     "SpecNotRecorded",
@@ -811,6 +812,10 @@ class TenantError(MoorageError): ...
 class DomainTaken(TenantError):
     domain: str
     holder: str
+
+class DomainContended(TenantError):
+    domain: str
+    rival: str
 
 class TenantProtected(TenantError):
     tenant: str

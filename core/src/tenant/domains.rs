@@ -135,8 +135,8 @@ fn held_domains(ns: &Value) -> BTreeSet<String> {
 /// revision order) is listed after the earlier one and backs off; on two clusters, the second
 /// check of the later writer runs after the earlier write (both may back off, never neither). Backing off puts the Namespace
 /// back as it was (a Namespace this call created is deleted; one that existed gets its previous
-/// spec's domains again) and returns [`TenantError::DomainTaken`], so nothing of the refused claim
-/// stays. Returns the Namespace's apply when there was something to claim.
+/// spec's domains again) and returns [`TenantError::DomainContended`], so nothing of the refused
+/// claim stays. Returns the Namespace's apply when there was something to claim.
 pub(crate) async fn claim_new_domains(
     backend: &dyn Backend,
     scope: &[&dyn Backend],
@@ -161,7 +161,10 @@ pub(crate) async fn claim_new_domains(
             tracing::warn!(tenant = tenant.name(), error = %refused, "domain claim backed off: putting the tenant's Namespace back as it was");
             let created = claimed.as_ref().is_some_and(|a| a.change == Change::Created);
             release_claim(backend, tenant, live, created, namespace, options).await?;
-            return Err(refused);
+            return Err(match refused {
+                TenantError::DomainTaken { domain, holder } => TenantError::DomainContended { domain, rival: holder },
+                other => other,
+            });
         }
     }
     Ok(claimed)

@@ -47,14 +47,25 @@ pub const SPEC_ANNOTATION: &str = "moorage.dev/tenant-spec";
 /// Why a tenant operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TenantError {
-    /// Another tenant of the cluster already holds one of the tenant's domains. Nothing was written
-    /// (or, when the other tenant claimed it at the same instant, this apply's claim was put back).
+    /// Another tenant of the cluster already holds one of the tenant's domains. Nothing was written.
     #[error("domain {domain:?} is already held by tenant {holder:?}")]
     DomainTaken {
         /// The domain.
         domain: String,
         /// The tenant holding it.
         holder: String,
+    },
+    /// Another tenant claimed one of the tenant's new domains at the same instant (from another
+    /// process), and this apply's claim lost: its Namespace was put back as it was, and nothing else
+    /// was written. The rival may have backed off too (each saw the other); applying again settles it.
+    #[error(
+        "domain {domain:?} was claimed at the same instant by tenant {rival:?}; this apply's claim was put back and nothing else was written: apply again"
+    )]
+    DomainContended {
+        /// The domain.
+        domain: String,
+        /// The tenant that claimed it at the same instant.
+        rival: String,
     },
     /// The tenant is protected: deleting it needs `confirm`.
     #[error("tenant {tenant:?} is protected; deleting it needs an explicit confirmation")]
@@ -251,7 +262,7 @@ pub(crate) fn tenant_selector(tenant: &Tenant) -> String {
 ///
 /// Domains the tenant does not hold yet are claimed before anything else is written: of two
 /// processes applying tenants with the same domain at the same instant, at most one gets it, and
-/// the other's Namespace is put back as it was ([`TenantError::DomainTaken`]).
+/// the other's Namespace is put back as it was ([`TenantError::DomainContended`]).
 pub async fn apply(backend: &dyn Backend, tenant: &Tenant, options: &ApplyTenantOptions) -> Result<TenantReport, TenantError> {
     options.check(tenant)?;
     let live = live_namespace(backend, tenant).await?;
