@@ -133,10 +133,11 @@ fn held_domains(ns: &Value) -> BTreeSet<String> {
 /// domains: the cluster written at least as recent as the claim's resourceVersion, the others at
 /// their most recent state. Of two racing claims on one cluster, the later write (in the cluster's
 /// revision order) is listed after the earlier one and backs off; on two clusters, the second
-/// check of the later writer runs after the earlier write (both may back off, never neither). Backing off puts the Namespace
-/// back as it was (a Namespace this call created is deleted; one that existed gets its previous
-/// spec's domains again) and returns [`TenantError::DomainContended`], so nothing of the refused
-/// claim stays. Returns the Namespace's apply when there was something to claim.
+/// check of the later writer runs after the earlier write (both may back off, never neither).
+/// Backing off puts the Namespace back as it was (a Namespace this call created is deleted; one
+/// that existed gets its previous spec's domains again) and returns
+/// [`TenantError::DomainContended`], so nothing of the refused claim stays. Returns the
+/// Namespace's apply when there was something to claim.
 pub(crate) async fn claim_new_domains(
     backend: &dyn Backend,
     scope: &[&dyn Backend],
