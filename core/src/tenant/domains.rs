@@ -18,7 +18,7 @@ use crate::backend::{Applied, ApplyOptions, Backend, Change, Propagation, Select
 use crate::labels;
 use crate::model::tenant::Tenant;
 
-use super::{namespace_kind, text, TenantError, DOMAINS_ANNOTATION, SPEC_ANNOTATION};
+use super::{namespace_kind, tenant_label, text, TenantError, DOMAINS_ANNOTATION, SPEC_ANNOTATION};
 
 /// Prefix of the label a tenant's Namespace carries for each of its domains; the key ends with 16
 /// hex digits of the domain's SHA-256 (`domain.moorage.dev/3f2a…`).
@@ -103,7 +103,7 @@ async fn refuse_clashes(backend: &dyn Backend, tenant: &Tenant, wanted: &BTreeSe
         candidates.insert(text(&ns, "/metadata/name").to_string(), ns);
     }
     for (name, ns) in &candidates {
-        let holder = ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str).unwrap_or(name);
+        let holder = tenant_label(ns).unwrap_or(name);
         // A tenant being deleted (its Namespace terminating) no longer holds its domains.
         if name == tenant.namespace() || holder == tenant.name() || ns.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
             continue;
@@ -146,7 +146,7 @@ pub(crate) async fn claim_new_domains(
     namespace: &Value,
     options: &ApplyOptions,
 ) -> Result<Option<Applied>, TenantError> {
-    let held = live.filter(|ns| holder_of(ns) == Some(tenant.name())).map(held_domains).unwrap_or_default();
+    let held = live.filter(|ns| tenant_label(ns) == Some(tenant.name())).map(held_domains).unwrap_or_default();
     let new: BTreeSet<String> = tenant.spec().domains.iter().map(|d| d.to_ascii_lowercase()).filter(|d| !held.contains(d)).collect();
     if new.is_empty() {
         return Ok(None);
@@ -169,11 +169,6 @@ pub(crate) async fn claim_new_domains(
         }
     }
     Ok(claimed)
-}
-
-/// The tenant a Namespace belongs to (its [`labels::TENANT`] label).
-fn holder_of(ns: &Value) -> Option<&str> {
-    ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str)
 }
 
 /// Undoes a claim: deletes the Namespace when the claim `created` it, else applies it again as the

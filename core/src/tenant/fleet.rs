@@ -242,7 +242,7 @@ impl Fleet {
         let mut out = Vec::new();
         for c in &self.clusters {
             for ns in tenant_namespaces(c.backend.as_ref()).await? {
-                let tenant = ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str).unwrap_or_default();
+                let tenant = super::tenant_label(&ns).unwrap_or_default();
                 out.push(FleetTenant { tenant: tenant.to_string(), cluster: c.name.clone() });
             }
         }

@@ -36,12 +36,7 @@ pub async fn list(backend: &dyn Backend) -> Result<Vec<TenantSummary>, TenantErr
     let deployment = Kind::of::<k8s_openapi::api::apps::v1::Deployment>();
     let mut out = Vec::new();
     for ns in tenant_namespaces(backend).await? {
-        let name = ns
-            .pointer("/metadata/labels")
-            .and_then(|l| l.get(labels::TENANT))
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| text(&ns, "/metadata/name"))
-            .to_string();
+        let name = super::tenant_label(&ns).unwrap_or_else(|| text(&ns, "/metadata/name")).to_string();
         let selector = Selector::labels(format!("{}={},{}={name}", labels::MANAGED_BY, labels::MANAGER, labels::TENANT));
         let deployments = backend.list(&deployment, Some(text(&ns, "/metadata/name")), &selector).await?;
         let suspended = !deployments.is_empty() && deployments.iter().all(|d| annotation(d, SUSPENDED_REPLICAS).is_some());

@@ -244,6 +244,11 @@ pub(crate) fn namespace_kind() -> Kind {
     Kind::of::<k8s_openapi::api::core::v1::Namespace>()
 }
 
+/// The tenant a Namespace belongs to: its [`labels::TENANT`] label.
+pub(crate) fn tenant_label(ns: &Value) -> Option<&str> {
+    ns.pointer("/metadata/labels").and_then(|l| l.get(labels::TENANT)).and_then(Value::as_str)
+}
+
 pub(crate) fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
 }
