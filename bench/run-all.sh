@@ -35,9 +35,9 @@ log "P1: compile 1,000 tenants to YAML, moorage vs cdk8s"
 bench/p1_cdk8s.sh 1000 5 | grep '^P1 ' | keep
 
 log "P5: the P1 work from Python (and Node when its bindings are built) against Rust"
-bench/compile_python.sh 1000 7 2>/dev/null | grep '^tenants=' | sed 's/^/P5 python /' | keep || true
+bench/compile_python.sh 1000 21 2>/dev/null | grep '^tenants=' | sed 's/^/P5 python /' | keep || true
 if [ -x bench/compile_node.sh ]; then
-  bench/compile_node.sh 1000 7 2>/dev/null | grep '^tenants=' | sed 's/^/P5 node /' | keep || true
+  bench/compile_node.sh 1000 9 2>/dev/null | grep '^tenants=' | sed 's/^/P5 node /' | keep || true
 fi
 
 log "starting a test control plane (8 kwok nodes: P4's 200 tenants need more than the default 3)"

@@ -4,7 +4,7 @@ use napi::bindgen_prelude::{Either, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use moorage::compile::{BatchError, BatchInput, YamlBatch, YamlStream};
+use moorage::compile::{BatchError, BatchInput, YamlBatch};
 
 use crate::cluster::spawn;
 use crate::errors::{self, Failure};
@@ -73,7 +73,7 @@ impl CompileBatch {
     #[napi(ts_return_type = "Promise<string>")]
     pub fn finish<'env>(&mut self, env: &'env Env) -> napi::Result<PromiseRaw<'env, String>> {
         let batch = self.take(env)?;
-        spawn(env, async move { finished(batch).await.map(|s| s.yaml) }, |yaml| yaml)
+        spawn(env, async move { finished(move || batch.finish()).await.map(|s| s.yaml) }, |yaml| yaml)
     }
 
     /// `finish`, with the YAML stream written into the file `path` (its folder must exist)
@@ -85,9 +85,8 @@ impl CompileBatch {
         spawn(
             env,
             async move {
-                let stream = finished(batch).await?;
-                let bytes = stream.write_file(std::path::Path::new(&path)).map_err(|e| errors::manifest(&e))?;
-                Ok((stream.objects, bytes))
+                let file = finished(move || batch.finish_to_file(std::path::Path::new(&path))).await?;
+                Ok((file.objects, file.bytes))
             },
             |(objects, bytes)| CompiledFile { objects: u32::try_from(objects).unwrap_or(u32::MAX), bytes: bytes as f64 },
         )
@@ -102,9 +101,9 @@ impl CompileBatch {
     }
 }
 
-/// The core's `finish` (joining its workers) on a blocking thread.
-async fn finished(batch: YamlBatch) -> Result<YamlStream, Failure> {
-    let joined = tokio::task::spawn_blocking(move || batch.finish()).await;
-    let outcome: Result<YamlStream, BatchError> = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+/// The core's `finish` or `finish_to_file` (joining its workers) on a blocking thread.
+async fn finished<T: Send + 'static>(finish: impl FnOnce() -> Result<T, BatchError> + Send + 'static) -> Result<T, Failure> {
+    let joined = tokio::task::spawn_blocking(finish).await;
+    let outcome: Result<T, BatchError> = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     outcome.map_err(batch_failure)
 }

@@ -230,12 +230,14 @@ pub fn compile_many(py: Python<'_>, units: &Bound<'_, PyAny>, path: Option<std::
             .collect::<PyResult<Vec<_>>>()?;
         batch.push_input(tenant, releases);
     }
-    let stream = py.detach(|| batch.finish()).map_err(|e| batch_error(py, e))?;
     match path {
-        None => Ok(PyString::new(py, &stream.yaml).into_any().unbind()),
+        None => {
+            let stream = py.detach(|| batch.finish()).map_err(|e| batch_error(py, e))?;
+            Ok(PyString::new(py, &stream.yaml).into_any().unbind())
+        }
         Some(path) => {
-            let bytes = py.detach(|| stream.write_file(&path)).map_err(|e| errors::message(py, true, &e))?;
-            Ok((stream.objects, bytes).into_pyobject(py)?.into_any().unbind())
+            let file = py.detach(|| batch.finish_to_file(&path)).map_err(|e| batch_error(py, e))?;
+            Ok((file.objects, file.bytes).into_pyobject(py)?.into_any().unbind())
         }
     }
 }

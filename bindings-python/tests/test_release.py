@@ -126,6 +126,50 @@ def test_compile_many_takes_spec_dicts_read_and_validated_by_the_core_workers():
         moorage.compile_many([(specs(0)[0], [3])])
 
 
+def test_compile_many_reads_a_spec_dict_as_from_dict_does():
+    """A spec dict in compile_many gives the spec, or the message, that Tenant.from_dict and
+    Release.from_dict give: None members are absent, tuples are lists, moorage objects inside are
+    their specs, and a field of the wrong kind is named (at the unit's place in the batch)."""
+
+    def tenant(**fields):
+        return dict({"name": "plain", "domains": ["plain.test"]}, **fields)
+
+    def release(**fields):
+        return dict({"tenant": "plain", "app": "web", "version": "v1", "image": "nginx:1.27", "ports": [{"name": "http", "port": 8080}]}, **fields)
+
+    readable = [
+        (tenant(), [release()]),
+        # None members are absent fields; a tuple is a list.
+        (tenant(displayName=None, domains=("plain.test",)), [release(replicas=2, hosts=("plain.test",), resources=None, strategy={"type": "blueGreen"})]),
+        # A Quota object inside the dict.
+        (tenant(quota=moorage.Quota(limits_cpu="2", limits_memory="4Gi")), [release()]),
+    ]
+    for t, rs in readable:
+        expected = moorage.compile(moorage.Tenant.from_dict(t), [moorage.Release.from_dict(r) for r in rs])
+        assert moorage.compile_many([(t, rs)]) == expected
+    wrong_kinds = [
+        # A str where a list is expected is not split into its characters.
+        (tenant(domains="plain.test"), release()),
+        # A bool is not a number, a float not a whole number, a key not a str.
+        (tenant(), release(replicas=True)),
+        (tenant(), release(replicas=2.0)),
+        (tenant(labels={1: "one"}), release()),
+    ]
+    for t, r in wrong_kinds:
+        with pytest.raises((moorage.SpecError, TypeError)) as from_dict:
+            moorage.Tenant.from_dict(t)
+            moorage.Release.from_dict(r)
+        if isinstance(from_dict.value, moorage.SpecError):
+            # The same problem, at the unit's place in the batch.
+            with pytest.raises(moorage.ValidationError) as batch:
+                moorage.compile_many([(t, [r])])
+            path = "tenants[0]." + from_dict.value.path.replace("release", "releases[0]", 1)
+            assert batch.value.errors == [(path, from_dict.value.message)]
+        else:
+            with pytest.raises(TypeError, match=str(from_dict.value)):
+                moorage.compile_many([(t, [r])])
+
+
 def test_json_schemas_of_the_spec_files():
     tenant, release = moorage.json_schema("tenant"), moorage.json_schema("release")
     assert {"name", "quota", "domains", "backups"} <= set(tenant["properties"])

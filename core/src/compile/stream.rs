@@ -18,7 +18,7 @@ use crate::model::release::Release;
 use crate::model::tenant::Tenant;
 use crate::spec::{self, SpecError};
 
-use super::batch::{collect_units, threads_for, BatchError};
+use super::batch::{collect_units, threads_for, BatchError, BatchFile};
 use super::{at_release, compile_borrowed};
 
 /// One unit's outcome: its objects' count and where its YAML lies in its worker's buffer, or its
@@ -180,7 +180,23 @@ impl YamlBatch {
 
     /// Waits for the workers and returns every unit's objects as one YAML stream, in the order
     /// the units were pushed: the text [`compile_many_to_yaml`](super::compile_many_to_yaml) gives.
-    pub fn finish(mut self) -> Result<YamlStream, BatchError> {
+    pub fn finish(self) -> Result<YamlStream, BatchError> {
+        Ok(self.finish_pieces()?.join())
+    }
+
+    /// [`finish`](Self::finish), with the stream written into the file `path` (its folder must
+    /// exist) atomically (a temporary file renamed into place), straight from the workers'
+    /// buffers: the units' texts are never copied into one string first. Nothing is written when
+    /// a unit does not compile.
+    pub fn finish_to_file(self, path: &Path) -> Result<BatchFile, BatchError> {
+        let pieces = self.finish_pieces()?;
+        let bytes = manifest::write_pieces(path, &pieces.slices())?;
+        Ok(BatchFile { objects: pieces.objects, bytes })
+    }
+
+    /// Joins the workers: every unit's text where its worker wrote it, in push order, or every
+    /// problem of every unit.
+    fn finish_pieces(mut self) -> Result<Pieces, BatchError> {
         drop(self.sender.take());
         let mut buffers = Vec::with_capacity(self.workers.len());
         let mut parts: Vec<(usize, Placed)> = Vec::with_capacity(self.pushed);
@@ -192,12 +208,39 @@ impl YamlBatch {
         parts.sort_unstable_by_key(|(i, _)| *i);
         let units = collect_units(parts.into_iter().map(|(_, c)| c).collect())?;
         let objects = units.iter().map(|(n, _)| n).sum();
-        let mut yaml = String::with_capacity(buffers.iter().map(String::len).sum());
-        for (_, text) in units {
-            let (w, range) = text?;
-            yaml.push_str(&buffers[w][range]);
+        let order = units.into_iter().map(|(_, text)| text).collect::<Result<_, _>>()?;
+        Ok(Pieces { buffers, order, objects })
+    }
+}
+
+/// A finished batch's text as its workers left it: their buffers, and each unit's place in them
+/// in push order.
+struct Pieces {
+    buffers: Vec<String>,
+    order: Vec<(usize, Range<usize>)>,
+    objects: usize,
+}
+
+impl Pieces {
+    /// The units' texts in push order, neighbours in one buffer merged into one slice.
+    fn slices(&self) -> Vec<&[u8]> {
+        let mut merged: Vec<(usize, Range<usize>)> = Vec::with_capacity(self.order.len());
+        for (w, range) in &self.order {
+            match merged.last_mut() {
+                Some((last_w, last)) if last_w == w && last.end == range.start => last.end = range.end,
+                _ => merged.push((*w, range.clone())),
+            }
         }
-        Ok(YamlStream { yaml, objects })
+        merged.into_iter().map(|(w, range)| &self.buffers[w].as_bytes()[range]).collect()
+    }
+
+    /// The stream as one string.
+    fn join(self) -> YamlStream {
+        let mut yaml = String::with_capacity(self.order.iter().map(|(_, r)| r.len()).sum());
+        for (w, range) in &self.order {
+            yaml.push_str(&self.buffers[*w][range.clone()]);
+        }
+        YamlStream { yaml, objects: self.objects }
     }
 }
 
@@ -309,6 +352,27 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).expect("read"), stream.yaml);
         assert!(!dir.join("manifests.yaml.tmp").exists());
         assert!(stream.write_file(&dir.join("missing").join("m.yaml")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn finished_to_a_file_straight_from_the_workers_buffers() {
+        let dir = std::env::temp_dir().join(format!("moorage-yaml-batch-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let units: Vec<_> = (0..41).map(|i| unit(i, "shop.test")).collect();
+        let path = dir.join("manifests.yaml");
+        let file = batch_of(&units).finish_to_file(&path).expect("written");
+        let expected = compile_many_to_yaml(&units).expect("compiles");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), expected);
+        assert_eq!(file, BatchFile { objects: batch_of(&units).finish().expect("compiles").objects, bytes: expected.len() });
+        assert!(!dir.join("manifests.yaml.tmp").exists());
+        // A unit that does not compile: the file written before stays as it was.
+        let bad = vec![unit(0, "shop.test"), unit(1, "other.test")];
+        assert!(matches!(batch_of(&bad).finish_to_file(&path), Err(BatchError::Invalid(_))));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), expected);
+        // A folder that does not exist: the I/O error, naming the file.
+        let Err(BatchError::Manifest(e)) = batch_of(&units).finish_to_file(&dir.join("missing").join("m.yaml")) else { panic!("no folder") };
+        assert!(e.to_string().contains("m.yaml"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,7 +1,7 @@
 //! The manifest writer: compiled objects as deterministic YAML, one stream or one file per object, for GitOps.
 
 use std::fs;
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::path::{Path, PathBuf};
 
 use crate::compile::Object;
@@ -116,7 +116,7 @@ pub fn write_dir(dir: &Path, objects: &[Object], layout: Layout) -> Result<Vec<P
     match layout {
         Layout::Single => {
             let path = dir.join("manifests.yaml");
-            write_atomic(&path, to_yaml_stream(objects)?.as_bytes()).map_err(io(&path))?;
+            write_atomic(&path, &[to_yaml_stream(objects)?.as_bytes()]).map_err(io(&path))?;
             written.push(path);
         }
         Layout::PerObject => {
@@ -126,7 +126,7 @@ pub fn write_dir(dir: &Path, objects: &[Object], layout: Layout) -> Result<Vec<P
                     fs::create_dir_all(parent).map_err(io(parent))?;
                 }
                 let yaml = to_yaml(object)?;
-                write_atomic(&path, yaml.as_bytes()).map_err(io(&path))?;
+                write_atomic(&path, &[yaml.as_bytes()]).map_err(io(&path))?;
                 written.push(path);
             }
         }
@@ -170,19 +170,93 @@ pub fn write_file(path: &Path, objects: &[Object]) -> Result<usize, ManifestErro
 /// Writes YAML text (a stream of [`to_yaml_stream`]) into the file `path` (its folder must
 /// exist), atomically (a temporary file renamed into place). Returns the number of bytes written.
 pub fn write_text(path: &Path, yaml: &str) -> Result<usize, ManifestError> {
-    write_atomic(path, yaml.as_bytes()).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
-    Ok(yaml.len())
+    write_pieces(path, &[yaml.as_bytes()])
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a YAML stream held in pieces (in order) into the file `path`, atomically, with vectored
+/// writes: the pieces are not joined in memory first. Returns the number of bytes written.
+pub(crate) fn write_pieces(path: &Path, pieces: &[&[u8]]) -> Result<usize, ManifestError> {
+    write_atomic(path, pieces).map_err(|source| ManifestError::Io { path: path.to_path_buf(), source })?;
+    Ok(pieces.iter().map(|p| p.len()).sum())
+}
+
+fn write_atomic(path: &Path, pieces: &[&[u8]]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+    let written = fs::File::create(&tmp).and_then(|mut f| write_all_pieces(&mut f, pieces));
+    if let Err(e) = written {
+        // A file half written is not left behind (the one at `path`, if any, is untouched).
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
     fs::rename(&tmp, path)
+}
+
+/// `write_all` of pieces in order, as few system calls as the OS allows (`writev`).
+fn write_all_pieces(out: &mut impl Write, pieces: &[&[u8]]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = pieces.iter().map(|p| IoSlice::new(p)).collect();
+    let mut rest = &mut slices[..];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod write_tests {
+    use std::io::Write;
+
+    use proptest::prelude::*;
+
+    use super::write_all_pieces;
+
+    /// A writer that takes at most `step` bytes per call and is interrupted every third call,
+    /// as a pipe or a signal-interrupted `writev` can be.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 3 == 0 {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.step);
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn pieces_are_written_whole_and_in_order(pieces in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..20), step in 1usize..50) {
+            let mut out = Trickle { out: Vec::new(), step, calls: 0 };
+            let slices: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+            write_all_pieces(&mut out, &slices).expect("written");
+            prop_assert_eq!(out.out, pieces.concat());
+        }
+    }
+
+    #[test]
+    fn a_writer_that_takes_nothing_is_an_error_not_a_loop() {
+        let mut full: &mut [u8] = &mut [];
+        let e = write_all_pieces(&mut full, &[b"kind: Namespace\n"]).expect_err("no room");
+        assert_eq!(e.kind(), std::io::ErrorKind::WriteZero);
+    }
 }
 
 #[cfg(test)]
