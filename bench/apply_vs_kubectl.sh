@@ -40,9 +40,14 @@ trap cleanup EXIT
 if [ -n "${MOORAGE_TEST_KUBECONFIG:-}" ]; then
   export KUBECONFIG="$MOORAGE_TEST_KUBECONFIG"
 elif [ -z "${KUBECONFIG:-}" ]; then
-  log "no MOORAGE_TEST_KUBECONFIG nor KUBECONFIG: starting a test control plane"
+  # Enough kwok nodes (110 pods each) for the pods of all three sides (N tenants each, a
+  # Deployment of 2 replicas per tenant: tests/src/bin/apply_bench.rs): with fewer, the pods that
+  # do not fit stay pending and the scheduler keeps retrying them, a load that grows with each
+  # side, so the later sides (moorage, then the raw loop) would pay for the earlier ones'.
+  NODES="${MOORAGE_TESTCLUSTER_NODES:-$(( (3 * N * 2 + 109) / 110 + 1 ))}"
+  log "no MOORAGE_TEST_KUBECONFIG nor KUBECONFIG: starting a test control plane ($NODES kwok nodes)"
   STARTED_CLUSTER="$WORK/cluster"
-  KUBECONFIG="$(bash "$ROOT/testcluster/testcluster.sh" up "$STARTED_CLUSTER")"
+  KUBECONFIG="$(MOORAGE_TESTCLUSTER_NODES="$NODES" bash "$ROOT/testcluster/testcluster.sh" up "$STARTED_CLUSTER")"
   export KUBECONFIG
 fi
 

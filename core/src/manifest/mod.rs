@@ -184,13 +184,14 @@ fn write_atomic(path: &Path, pieces: &[&[u8]]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let written = fs::File::create(&tmp).and_then(|mut f| write_all_pieces(&mut f, pieces));
-    if let Err(e) = written {
-        // A file half written is not left behind (the one at `path`, if any, is untouched).
+    // The file is closed (dropped at the end of the closure) before it is renamed.
+    let written = fs::File::create(&tmp).and_then(|mut f| write_all_pieces(&mut f, pieces)).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        // No temporary file is left behind, half written or not renamed (the file at `path`, if
+        // any, is untouched).
         let _ = fs::remove_file(&tmp);
-        return Err(e);
     }
-    fs::rename(&tmp, path)
+    written
 }
 
 /// `write_all` of pieces in order, as few system calls as the OS allows (`writev`).
@@ -249,6 +250,19 @@ mod write_tests {
             write_all_pieces(&mut out, &slices).expect("written");
             prop_assert_eq!(out.out, pieces.concat());
         }
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("moorage-write-pieces-{}", std::process::id()));
+        // The target is a folder: the temporary file is written, the rename fails.
+        let target = dir.join("manifests.yaml");
+        std::fs::create_dir_all(&target).expect("temp dirs");
+        let err = super::write_pieces(&target, &[b"kind: Namespace\n"]).expect_err("a folder is in the way");
+        assert!(err.to_string().contains("manifests.yaml"), "{err}");
+        assert!(!dir.join("manifests.yaml.tmp").exists());
+        assert!(target.is_dir());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
