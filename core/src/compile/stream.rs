@@ -356,6 +356,18 @@ mod tests {
     }
 
     #[test]
+    fn neighbours_in_one_buffer_are_written_as_one_slice_in_push_order() {
+        let pieces = |order: Vec<(usize, Range<usize>)>| Pieces { buffers: vec!["abc".into(), "xyz".into()], order, objects: 0 };
+        let together = pieces(vec![(0, 0..1), (0, 1..3), (1, 0..3)]);
+        assert_eq!(together.slices(), [&b"abc"[..], b"xyz"]);
+        assert_eq!(together.join().yaml, "abcxyz");
+        // Interleaved units, or a gap in a buffer, stay apart.
+        let apart = pieces(vec![(0, 0..1), (1, 0..1), (0, 1..2), (0, 3..3), (1, 2..3)]);
+        assert_eq!(apart.slices(), [&b"a"[..], b"x", b"b", b"", b"z"]);
+        assert_eq!(apart.join().yaml, "axbz");
+    }
+
+    #[test]
     fn finished_to_a_file_straight_from_the_workers_buffers() {
         let dir = std::env::temp_dir().join(format!("moorage-yaml-batch-file-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
