@@ -85,7 +85,7 @@ pub fn compile_many<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: 
 ///
 /// The same text as concatenating [`manifest::to_yaml_stream`] of each [`compile`](super::compile), in order.
 pub fn compile_many_to_yaml<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<String, BatchError> {
-    Ok(yaml_stream(units)?.1)
+    Ok(unit_texts(units)?.1.concat())
 }
 
 /// What [`compile_many_to_file`] wrote.
@@ -101,26 +101,29 @@ pub struct BatchFile {
 /// stream into the file `path` (its folder must exist) atomically: a temporary file renamed into
 /// place. Nothing is written when a release does not fit its tenant.
 pub fn compile_many_to_file<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)], path: &Path) -> Result<BatchFile, BatchError> {
-    let (objects, yaml) = yaml_stream(units)?;
-    let bytes = manifest::write_text(path, &yaml)?;
+    let (objects, texts) = unit_texts(units)?;
+    // Each unit's text written as it is, not joined into one string first.
+    let pieces: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+    let bytes = manifest::write_pieces(path, &pieces)?;
     Ok(BatchFile { objects, bytes })
 }
 
-/// The number of objects and the YAML stream of every unit, in input order.
-fn yaml_stream<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<(usize, String), BatchError> {
+/// The number of objects and the YAML text of every unit, in input order.
+fn unit_texts<T: Borrow<Tenant> + Sync, R: Borrow<Release> + Sync>(units: &[(T, Vec<R>)]) -> Result<(usize, Vec<String>), BatchError> {
     let parts = map_parallel(units, |_, (tenant, releases)| -> Result<Result<(usize, String), ManifestError>, ValidationErrors> {
         let compiled = compile_borrowed(tenant.borrow(), releases)?;
         Ok(manifest::to_yaml_stream(&compiled.objects).map(|text| (compiled.objects.len(), text)))
     });
-    let texts = collect_units(parts)?;
-    let mut out = String::with_capacity(texts.iter().map(|t| t.as_ref().map_or(0, |(_, text)| text.len())).sum());
     let mut objects = 0;
-    for text in texts {
-        let (count, text) = text?;
-        objects += count;
-        out.push_str(&text);
-    }
-    Ok((objects, out))
+    let texts = collect_units(parts)?
+        .into_iter()
+        .map(|text| {
+            let (count, text) = text?;
+            objects += count;
+            Ok(text)
+        })
+        .collect::<Result<Vec<_>, BatchError>>()?;
+    Ok((objects, texts))
 }
 
 #[cfg(test)]
