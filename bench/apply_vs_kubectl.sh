@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# apply_vs_kubectl.sh [N]: apply throughput of moorage's cluster backend against
+# apply_vs_kubectl.sh [N] [ROUNDS]: apply throughput of moorage's cluster backend against
 # `kubectl apply --server-side`, on the same real control plane, in the same run.
 #
 # Renders N tenants (default 200; each a tenant + one release, 12 objects) with moorage's
-# manifest writer and applies them with `kubectl apply --server-side -f DIR -R`; then compiles
-# N other tenants (other names, so both start from empty namespaces) and applies them with
-# `ClusterBackend` (tests/src/bin/apply_bench.rs). Each is then re-applied unchanged. Last, a third
-# set is applied by a raw concurrent server-side-apply loop (one PATCH per object, no reads, waits
-# or retries: the API server's limit on this machine). Wall
-# times include process start (kubectl's discovery, moorage's compile) and are printed side by side.
+# manifest writer and applies them with `kubectl apply --server-side -f DIR -R`; compiles N other
+# tenants (other names, so every side starts from empty namespaces) and applies them with
+# `ClusterBackend` (tests/src/bin/apply_bench.rs); each is then re-applied unchanged. A third set
+# is applied by a raw concurrent server-side-apply loop (one PATCH per object, no reads, waits or
+# retries: the API server's limit on this machine). That is one round; ROUNDS rounds (default 3)
+# run the three sides in a rotated order each time, and the figures are the medians, with each
+# round's ratios beside them. Wall times include process start (kubectl's discovery, moorage's
+# compile).
 #
 # Cluster: $MOORAGE_TEST_KUBECONFIG, else $KUBECONFIG; with neither, a test control plane is
 # started with testcluster/testcluster.sh and stopped at the end.
@@ -20,6 +22,7 @@
 set -euo pipefail
 
 N="${1:-200}"
+ROUNDS="${2:-3}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KUBECTL="${KUBECTL:-kubectl}"
 PROFILE="${BENCH_PROFILE:-dev}"
@@ -40,11 +43,11 @@ trap cleanup EXIT
 if [ -n "${MOORAGE_TEST_KUBECONFIG:-}" ]; then
   export KUBECONFIG="$MOORAGE_TEST_KUBECONFIG"
 elif [ -z "${KUBECONFIG:-}" ]; then
-  # Enough kwok nodes (110 pods each) for the pods of all three sides (N tenants each, a
+  # Enough kwok nodes (110 pods each) for the pods of every side and round (N tenants each, a
   # Deployment of 2 replicas per tenant: tests/src/bin/apply_bench.rs): with fewer, the pods that
   # do not fit stay pending and the scheduler keeps retrying them, a load that grows with each
-  # side, so the later sides (moorage, then the raw loop) would pay for the earlier ones'.
-  NODES="${MOORAGE_TESTCLUSTER_NODES:-$(( (3 * N * 2 + 109) / 110 + 1 ))}"
+  # side, so the later sides would pay for the earlier ones'.
+  NODES="${MOORAGE_TESTCLUSTER_NODES:-$(( (3 * ROUNDS * N * 2 + 109) / 110 + 1 ))}"
   log "no MOORAGE_TEST_KUBECONFIG nor KUBECONFIG: starting a test control plane ($NODES kwok nodes)"
   STARTED_CLUSTER="$WORK/cluster"
   KUBECONFIG="$(MOORAGE_TESTCLUSTER_NODES="$NODES" bash "$ROOT/testcluster/testcluster.sh" up "$STARTED_CLUSTER")"
@@ -61,13 +64,14 @@ else
 fi
 
 RUN="$(date +%H%M%S)"
-KPREFIX="k$RUN"   # tenants applied by kubectl
-MPREFIX="m$RUN"   # tenants applied by moorage
-RPREFIX="r$RUN"   # tenants applied by the raw server-side-apply loop
+# Tenants of side S in round R are named "<S><RUN><R>-<i>": k for kubectl, m for moorage, r for the
+# raw server-side-apply loop.
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" "BEGIN { printf \"%.${3:-1}f\", a / b }"; }
 
 # Waits until the controllers have caught up (the pod count is stable for 3 samples), so one
 # side does not pay for the other's Deployments being rolled out.
@@ -82,49 +86,80 @@ settle() {
   done
 }
 
-log "rendering $N tenants for kubectl"
-OBJECTS="$("$BENCH" render "$WORK/manifests" "$KPREFIX" "$N" | sed -n 's/^objects=//p')"
+K1=() K2=() M1=() M2=() R1=() OBJECTS=""
 
-settle
-log "kubectl apply --server-side of $OBJECTS objects"
-t0="$(now)"; "$KUBECTL" apply --server-side -f "$WORK/manifests" -R >"$WORK/kubectl-1.log"; t1="$(now)"
-K1="$(elapsed "$t0" "$t1")"
-[ "$(grep -c 'serverside-applied' "$WORK/kubectl-1.log")" = "$OBJECTS" ] || { log "kubectl applied $(grep -c 'serverside-applied' "$WORK/kubectl-1.log") of $OBJECTS objects"; exit 1; }
-t0="$(now)"; "$KUBECTL" apply --server-side -f "$WORK/manifests" -R >"$WORK/kubectl-2.log"; t1="$(now)"
-K2="$(elapsed "$t0" "$t1")"
+side_kubectl() {
+  local prefix="k$1" t0 t1 applied
+  "$BENCH" render "$WORK/manifests-$prefix" "$prefix" "$N" >"$WORK/render-$prefix.log"
+  OBJECTS="$(sed -n 's/^objects=//p' "$WORK/render-$prefix.log")"
+  settle
+  log "round $2: kubectl apply --server-side of $OBJECTS objects"
+  t0="$(now)"; "$KUBECTL" apply --server-side -f "$WORK/manifests-$prefix" -R >"$WORK/kubectl-$prefix-1.log"; t1="$(now)"
+  K1+=("$(elapsed "$t0" "$t1")")
+  applied="$(grep -c 'serverside-applied' "$WORK/kubectl-$prefix-1.log")"
+  [ "$applied" = "$OBJECTS" ] || { log "kubectl applied $applied of $OBJECTS objects"; exit 1; }
+  t0="$(now)"; "$KUBECTL" apply --server-side -f "$WORK/manifests-$prefix" -R >"$WORK/kubectl-$prefix-2.log"; t1="$(now)"
+  K2+=("$(elapsed "$t0" "$t1")")
+}
 
-settle
-log "moorage ClusterBackend apply of $N tenants"
-t0="$(now)"; M1LINE="$("$BENCH" apply "$MPREFIX" "$N")"; t1="$(now)"
-M1="$(elapsed "$t0" "$t1")"
-t0="$(now)"; M2LINE="$("$BENCH" apply "$MPREFIX" "$N")"; t1="$(now)"
-M2="$(elapsed "$t0" "$t1")"
-MOBJECTS="$(sed -n 's/.*objects=\([0-9]*\) .*/\1/p' <<<"$M1LINE")"
+side_moorage() {
+  local prefix="m$1" t0 t1 first second objects
+  settle
+  log "round $2: moorage ClusterBackend apply of $N tenants"
+  t0="$(now)"; first="$("$BENCH" apply "$prefix" "$N")"; t1="$(now)"
+  M1+=("$(elapsed "$t0" "$t1")")
+  t0="$(now)"; second="$("$BENCH" apply "$prefix" "$N")"; t1="$(now)"
+  M2+=("$(elapsed "$t0" "$t1")")
+  objects="$(sed -n 's/.*objects=\([0-9]*\) .*/\1/p' <<<"$first")"
+  M1LINE="$first"
+  grep -q "created=$objects " <<<"$first" || { log "first moorage apply did not create everything: $first"; exit 1; }
+  grep -q "unchanged=$objects " <<<"$second" || { log "second moorage apply was not a no-op: $second"; exit 1; }
+  MOBJECTS="$objects"
+}
+
+side_raw() {
+  local prefix="r$1" t0 t1
+  settle
+  log "round $2: raw concurrent server-side-apply loop of $N tenants (the API server's limit)"
+  t0="$(now)"; RLINE="$("$BENCH" raw "$prefix" "$N")"; t1="$(now)"
+  R1+=("$(elapsed "$t0" "$t1")")
+}
+
+# Every round runs the three sides in another order (kubectl first, then moorage first, then the
+# raw loop first), so that no side always gets the emptiest control plane or the one the other
+# sides' pods are still settling on.
+ORDER=(kubectl moorage raw)
+for ((round = 1; round <= ROUNDS; round++)); do
+  for ((s = 0; s < 3; s++)); do
+    "side_${ORDER[(s + round - 1) % 3]}" "$RUN$round" "$round/$ROUNDS"
+  done
+done
 [ "$MOBJECTS" = "$OBJECTS" ] || { log "moorage applied $MOBJECTS objects, kubectl $OBJECTS"; exit 1; }
-grep -q "created=$OBJECTS " <<<"$M1LINE" || { log "first moorage apply did not create everything: $M1LINE"; exit 1; }
-grep -q "unchanged=$OBJECTS " <<<"$M2LINE" || { log "second moorage apply was not a no-op: $M2LINE"; exit 1; }
 
-settle
-log "raw concurrent server-side-apply loop of $N tenants (the API server's limit)"
-t0="$(now)"; RLINE="$("$BENCH" raw "$RPREFIX" "$N")"; t1="$(now)"
-R1="$(elapsed "$t0" "$t1")"
+K1M="$(median "${K1[@]}")" K2M="$(median "${K2[@]}")" M1M="$(median "${M1[@]}")" M2M="$(median "${M2[@]}")" R1M="$(median "${R1[@]}")"
+PER_ROUND_VS_KUBECTL="" PER_ROUND_OVER_RAW=""
+for ((i = 0; i < ROUNDS; i++)); do
+  PER_ROUND_VS_KUBECTL+="${PER_ROUND_VS_KUBECTL:+,}$(ratio "${K1[i]}" "${M1[i]}")"
+  PER_ROUND_OVER_RAW+="${PER_ROUND_OVER_RAW:+,}$(ratio "${M1[i]}" "${R1[i]}" 2)"
+done
 
 echo
 echo "machine: $(nproc) CPU ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server:  $("$KUBECTL" version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -n1); kubectl $("$KUBECTL" version --client -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | head -n1)"
-echo "tenants: $N ($OBJECTS objects per side); moorage: $M1LINE"
+echo "tenants: $N ($OBJECTS objects per side and round), $ROUNDS rounds, medians; last moorage apply: $M1LINE"
 echo
 printf '%-34s %12s %12s %10s\n' "" "kubectl" "moorage" "speed-up"
-printf '%-34s %11ss %11ss %9sx\n' "first apply (empty namespaces)" "$K1" "$M1" "$(awk -v k="$K1" -v m="$M1" 'BEGIN { printf "%.1f", k / m }')"
-printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K1")" "$(rate "$OBJECTS" "$M1")"
-printf '%-34s %11ss %11ss %9sx\n' "re-apply (no change)" "$K2" "$M2" "$(awk -v k="$K2" -v m="$M2" 'BEGIN { printf "%.1f", k / m }')"
-printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K2")" "$(rate "$OBJECTS" "$M2")"
+printf '%-34s %11ss %11ss %9sx\n' "first apply (empty namespaces)" "$K1M" "$M1M" "$(ratio "$K1M" "$M1M")"
+printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K1M")" "$(rate "$OBJECTS" "$M1M")"
+printf '%-34s %11ss %11ss %9sx\n' "re-apply (no change)" "$K2M" "$M2M" "$(ratio "$K2M" "$M2M")"
+printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K2M")" "$(rate "$OBJECTS" "$M2M")"
 echo
-printf '%-34s %11ss %11ss %9sx\n' "first apply: raw SSA loop vs moorage" "$R1" "$M1" "$(awk -v r="$R1" -v m="$M1" 'BEGIN { printf "%.2f", m / r }')"
-echo "raw loop: $RLINE"
-echo "P2 kubectl_s=$K1 moorage_s=$M1 raw_s=$R1 speedup_vs_kubectl=$(awk -v k="$K1" -v m="$M1" 'BEGIN { printf "%.1f", k / m }') moorage_over_raw=$(awk -v r="$R1" -v m="$M1" 'BEGIN { printf "%.2f", m / r }')"
+printf '%-34s %11ss %11ss %9sx\n' "first apply: raw SSA loop vs moorage" "$R1M" "$M1M" "$(ratio "$M1M" "$R1M" 2)"
+echo "per round (kubectl / moorage / raw loop, first apply): $(for ((i = 0; i < ROUNDS; i++)); do printf '%s/%s/%s ' "${K1[i]}" "${M1[i]}" "${R1[i]}"; done)"
+echo "last raw loop: $RLINE"
+echo "P2 rounds=$ROUNDS kubectl_s=$K1M moorage_s=$M1M raw_s=$R1M speedup_vs_kubectl=$(ratio "$K1M" "$M1M") moorage_over_raw=$(ratio "$M1M" "$R1M" 2) per_round_vs_kubectl=$PER_ROUND_VS_KUBECTL per_round_over_raw=$PER_ROUND_OVER_RAW kubectl_all_s=$(IFS=,; echo "${K1[*]}") moorage_all_s=$(IFS=,; echo "${M1[*]}") raw_all_s=$(IFS=,; echo "${R1[*]}") reapply_kubectl_s=$K2M reapply_moorage_s=$M2M"
 
 if [ "${KEEP:-0}" != 1 ]; then
   log "deleting the benchmark tenants"
-  "$KUBECTL" get ns -o name | grep -E "^namespace/($KPREFIX|$MPREFIX|$RPREFIX)-" | xargs -r "$KUBECTL" delete --wait=false >/dev/null
+  "$KUBECTL" get ns -o name | grep -E "^namespace/[kmr]$RUN[0-9]+-" | xargs -r "$KUBECTL" delete --wait=false >/dev/null
 fi

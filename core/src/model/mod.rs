@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod backup;
+pub mod container;
 pub mod metrics;
 pub mod quota;
 pub mod release;
