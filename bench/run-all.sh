@@ -25,6 +25,14 @@ log() { printf '\n[run-all] %s\n' "$*" >&2; }
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
 keep() { tee -a "$RESULTS"; }
+# record TAG COMMAND...: keeps "TAG <the command's output>", or "TAG failed exit=N" when it fails,
+# so that a failed benchmark shows in the table as failed instead of stopping the run.
+record() {
+  local tag="$1" out status=0
+  shift
+  out="$("$@")" || status=$?
+  if [ "$status" = 0 ]; then echo "$tag $out" | keep; else echo "$tag failed exit=$status" | keep; fi
+}
 
 log "building the benchmark programs (release)"
 cargo build -q --release -p moorage-bench --bin compile_tenants
@@ -45,14 +53,14 @@ KUBECONFIG="$(MOORAGE_TESTCLUSTER_NODES="${MOORAGE_TESTCLUSTER_NODES:-8}" bash t
 export KUBECONFIG MOORAGE_TEST_KUBECONFIG="$KUBECONFIG"
 
 log "P3: switch latency, 50 blue/green rollouts"
-echo "P3 $("$REL/switch_latency" 50)" | keep
+record P3 "$REL/switch_latency" 50
 
 log "P4: peak RSS managing 1,000 tenants (simulated) and 200 (real control plane)"
-echo "P4 $("$REL/fleet_memory" --simulated 1000)" | keep
-echo "P4 $("$REL/fleet_memory" 200)" | keep
+record P4 "$REL/fleet_memory" --simulated 1000
+record P4 "$REL/fleet_memory" 200
 
 log "fleet wave upgrade of 100 tenants on the real control plane"
-echo "WAVES $("$REL/wave_bench" 100)" | keep
+record WAVES "$REL/wave_bench" 100
 
 log "P2: apply 200 tenants: moorage vs kubectl --server-side vs a raw concurrent SSA loop"
 # On a control plane of its own, as bench/apply_vs_kubectl.sh asks: the shared one is stopped

@@ -35,10 +35,28 @@ def per_round_met(values, met):
     return f"{sum(1 for r in ratios if met(r))} of {len(ratios)} rounds"
 
 
+# Every tag a complete run writes, with the command that measures it.
+EXPECTED = {
+    "P1": "`bench/p1_cdk8s.sh 1000 5`",
+    "P2": "`BENCH_PROFILE=release bench/apply_vs_kubectl.sh 200 3`",
+    "P3": "`switch_latency 50`",
+    "P4": "`fleet_memory --simulated 1000`, `fleet_memory 200`",
+    "P5": "`bench/compile_python.sh 1000 21`, `bench/compile_node.sh 1000 9`",
+    "WAVES": "`wave_bench 100`",
+}
+
+
 def rows(lines):
     out = []
+    seen = set()
     for line in lines:
         tag = line.split(" ", 1)[0]
+        seen.add(tag)
+        failed = re.match(r"^\S+ failed exit=(\d+)$", line.strip())
+        if failed:
+            out.append((tag if tag != "WAVES" else "11", "(see the command)", f"**failed** (exit {failed.group(1)}; the run's log says why)",
+                        "not measured in this run", EXPECTED.get(tag, "")))
+            continue
         f = fields(line)
         if tag == "P1":
             ratio = float(f["ratio"])
@@ -78,6 +96,10 @@ def rows(lines):
             out.append(("11", f"fleet wave upgrade of {f['tenants']} tenants ({f['backend']}): canary tenant, 10%, 50%, 100%, 10 at once",
                         f"**{f['wave_wall_s']} s** wall ({f['per_tenant_ms']} ms per tenant); CPU {f['wave_cpu_s']} s, so **{float(f['waiting_share']) * 100:.0f}%** of the wall time is spent waiting on the cluster; peak RSS {f['peak_rss_mib']} MiB",
                         "recorded (no target)", f"`wave_bench {f['tenants']}`"))
+    for tag, command in EXPECTED.items():
+        if tag not in seen:
+            out.append((tag if tag != "WAVES" else "11", "(see the command)", "**not measured**: the benchmark printed no result (the run's log says why)",
+                        "not measured in this run", command))
     return out
 
 

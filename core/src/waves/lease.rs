@@ -16,7 +16,7 @@
 //!   owned by the new holder): it stops before writing the plan again.
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -26,6 +26,10 @@ use super::{WaveError, WaveState};
 use crate::backend::sim::util::{parse_rfc3339, rfc3339};
 use crate::backend::{ApplyOptions, Backend, BackendError, ConflictPolicy, Kind};
 use crate::labels;
+
+/// How many times a renewal reads the Lease again after a write refused because someone else
+/// modified it in between (without taking it over).
+const RENEW_ATTEMPTS: u32 = 3;
 
 /// How long a driver's lease lasts without renewal, unless [`super::WaveOptions::lease_duration`] says otherwise.
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(60);
@@ -89,8 +93,8 @@ pub(super) struct DriverLease {
     duration: Duration,
     acquired: String,
     transitions: u64,
-    /// Backend time of the last renewal.
-    renewed: Mutex<Duration>,
+    /// Backend time of the last renewal; locked while renewing, so that one renewal runs at a time.
+    renewed: tokio::sync::Mutex<Duration>,
 }
 
 impl DriverLease {
@@ -109,7 +113,7 @@ impl DriverLease {
             duration: duration.max(Duration::from_secs(1)),
             acquired: micro_time(now),
             transitions,
-            renewed: Mutex::new(now),
+            renewed: tokio::sync::Mutex::new(now),
             control,
         };
         // Taking over: force (the previous holder's fields), on the condition that nobody moved it since it was read.
@@ -177,15 +181,28 @@ impl DriverLease {
     }
 
     /// Renews the lease when a third of its duration passed since the last renewal (backend time).
+    ///
+    /// One renewal at a time: the plan's saves and the timer of [`DriverLease::hold`] both renew,
+    /// and of two writes conditional on the same resourceVersion the API server refuses the second
+    /// (409), so the second waits for the first and then finds nothing due. A Lease modified by
+    /// someone else between the read and the write, but still held by this driver, is read again
+    /// (at most [`RENEW_ATTEMPTS`] times); one taken over is [`WaveError::LeaseHeld`].
     pub(super) async fn renew_if_due(&self) -> Result<(), WaveError> {
+        let mut renewed = self.renewed.lock().await;
         let now = self.control.now();
-        let last = *self.renewed.lock().unwrap_or_else(|p| p.into_inner());
-        if now.saturating_sub(last) < self.duration / 3 {
+        if now.saturating_sub(*renewed) < self.duration / 3 {
             return Ok(());
         }
-        let rv = self.still_held().await?;
-        self.write(now, &self.holder, rv.as_deref()).await?;
-        *self.renewed.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        let mut attempt = 1;
+        loop {
+            let rv = self.still_held().await?;
+            match self.write(now, &self.holder, rv.as_deref()).await {
+                Ok(()) => break,
+                Err(BackendError::Conflict { .. }) if attempt < RENEW_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        *renewed = now;
         Ok(())
     }
 
@@ -277,7 +294,7 @@ mod tests {
             duration: Duration::from_secs(30),
             acquired: micro_time(now),
             transitions: 0,
-            renewed: Mutex::new(now),
+            renewed: tokio::sync::Mutex::new(now),
         }
     }
 
@@ -335,6 +352,102 @@ mod tests {
         assert_eq!(holder(control.as_ref(), "p").await.unwrap(), None);
         let third = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.expect("free again");
         third.release().await;
+    }
+
+    /// The simulated cluster with a yield before every read and write, so that two futures of one
+    /// task interleave between a driver's read of the Lease and its write, as they do on a cluster;
+    /// and, when `meddle` holds an object, someone else's apply of it just before the next write.
+    struct Interleaved {
+        inner: crate::backend::sim::SimulatedCluster,
+        meddle: std::sync::Mutex<Option<(Value, ApplyOptions)>>,
+    }
+
+    impl Interleaved {
+        fn new() -> Self {
+            Interleaved { inner: crate::backend::sim::SimulatedCluster::new(), meddle: std::sync::Mutex::new(None) }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Backend for Interleaved {
+        fn describe(&self) -> String {
+            self.inner.describe()
+        }
+        async fn apply(&self, objects: &[Value], options: &ApplyOptions) -> Result<Vec<crate::backend::Applied>, BackendError> {
+            tokio::task::yield_now().await;
+            let meddling = self.meddle.lock().unwrap().take();
+            if let Some((object, theirs)) = meddling {
+                self.inner.apply(&[object], &theirs).await.expect("someone else's apply");
+            }
+            self.inner.apply(objects, options).await
+        }
+        async fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Result<Option<Value>, BackendError> {
+            tokio::task::yield_now().await;
+            self.inner.get(kind, namespace, name).await
+        }
+        async fn list(&self, kind: &Kind, namespace: Option<&str>, selector: &crate::backend::Selector) -> Result<Vec<Value>, BackendError> {
+            self.inner.list(kind, namespace, selector).await
+        }
+        async fn delete(&self, kind: &Kind, namespace: Option<&str>, name: &str, propagation: crate::backend::Propagation) -> Result<bool, BackendError> {
+            self.inner.delete(kind, namespace, name, propagation).await
+        }
+        async fn watch(&self, kind: &Kind, namespace: Option<&str>, selector: &crate::backend::Selector) -> Result<crate::backend::WatchStream, BackendError> {
+            self.inner.watch(kind, namespace, selector).await
+        }
+        async fn sleep(&self, duration: Duration) {
+            self.inner.sleep(duration).await;
+        }
+        fn now(&self) -> Duration {
+            self.inner.now()
+        }
+    }
+
+    /// The plan's save and the timer of `hold` renew from two futures of one task: the second
+    /// renewal waits for the first and finds nothing due, instead of writing with the
+    /// resourceVersion the first just made stale (which the API server refuses with a 409, and the
+    /// wave plan stopped on it).
+    #[tokio::test]
+    async fn two_renewals_at_once_by_one_driver_both_succeed() {
+        let control: Arc<dyn Backend> = Arc::new(Interleaved::new());
+        let driver = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
+        let before = control.get(&lease_kind(), Some(WAVES_NAMESPACE), "moorage-waves-p").await.unwrap().unwrap();
+        control.sleep(Duration::from_secs(11)).await;
+        let (first, second) = tokio::join!(driver.renew_if_due(), driver.renew_if_due());
+        first.expect("the first renewal");
+        second.expect("the second renewal");
+        let after = control.get(&lease_kind(), Some(WAVES_NAMESPACE), "moorage-waves-p").await.unwrap().unwrap();
+        assert_eq!(after["spec"]["renewTime"], "2026-01-01T00:00:11.000000Z", "renewed once, at the time it was due");
+        assert_ne!(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+        let held = holder(control.as_ref(), "p").await.unwrap().unwrap();
+        assert_eq!((held.holder.as_str(), held.expired), (driver.holder.as_str(), false));
+        driver.release().await;
+    }
+
+    /// A Lease modified by someone else between the driver's read and its write, without being
+    /// taken over (a label added by hand, say): the write conditional on the read is refused, and
+    /// the renewal reads the Lease again and renews it. Taken over, it is not renewed.
+    #[tokio::test]
+    async fn a_lease_modified_but_not_taken_over_is_still_renewed() {
+        let cluster = Arc::new(Interleaved::new());
+        let control: Arc<dyn Backend> = cluster.clone();
+        let holder_a = DriverLease::acquire(control.clone(), "p", Duration::from_secs(30)).await.unwrap();
+        control.sleep(Duration::from_secs(11)).await;
+        let label = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                           "metadata": {"name": "moorage-waves-p", "namespace": WAVES_NAMESPACE, "labels": {"team": "ops"}}});
+        let by_hand = ApplyOptions { field_manager: "kubectl-label".into(), ..ApplyOptions::default() };
+        *cluster.meddle.lock().unwrap() = Some((label, by_hand));
+        holder_a.renew_if_due().await.expect("renewed over the label");
+        assert!(cluster.meddle.lock().unwrap().is_none(), "the label was applied between the read and the write");
+        let lease = control.get(&lease_kind(), Some(WAVES_NAMESPACE), "moorage-waves-p").await.unwrap().unwrap();
+        assert_eq!((lease["metadata"]["labels"]["team"].as_str(), lease["spec"]["renewTime"].as_str()), (Some("ops"), Some("2026-01-01T00:00:11.000000Z")));
+        // Taken over between the read and the write: the renewal learns who holds it now.
+        control.sleep(Duration::from_secs(40)).await;
+        let successor = driver(&control);
+        let expired = control.get(&lease_kind(), Some(WAVES_NAMESPACE), "moorage-waves-p").await.unwrap().unwrap();
+        let rv = expired["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+        let takeover = successor.object(control.now(), &successor.holder, Some(&rv));
+        *cluster.meddle.lock().unwrap() = Some((takeover, successor.apply_options(true)));
+        assert!(matches!(holder_a.renew_if_due().await, Err(WaveError::LeaseHeld { holder, .. }) if holder == successor.holder));
     }
 
     #[test]

@@ -189,6 +189,11 @@ fn conflict(status: &Status, object: ObjectRef) -> BackendError {
     if let Some((field, manager)) = parse_conflict_message(&status.message) {
         return BackendError::Conflict { object, field, manager };
     }
+    // A write conditional on a resourceVersion that is no longer the object's (the simulated
+    // cluster names the same field).
+    if status.message.contains("the object has been modified") {
+        return BackendError::Conflict { object, field: ".metadata.resourceVersion".into(), manager: format!("unknown ({})", status.message) };
+    }
     // Not an apply conflict (e.g. AlreadyExists, or an object being deleted).
     BackendError::Conflict { object, field: "metadata".into(), manager: format!("unknown ({})", status.message) }
 }
@@ -296,6 +301,13 @@ mod tests {
         // several conflicts
         let several = "Apply failed with 2 conflicts: conflicts with \"kubectl-client-side-apply\" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name=\"web\"].image";
         assert_eq!(parse_conflict_message(several), Some((".spec.replicas".into(), "kubectl-client-side-apply".into())));
+        // a stale resourceVersion precondition names the field, as on the simulated cluster
+        let stale = "Operation cannot be fulfilled on leases.coordination.k8s.io \"moorage-waves-p\": the object has been modified; please apply your changes to the latest version and try again";
+        let e = map(api_error(409, "Conflict", stale, None));
+        assert!(
+            matches!(e, BackendError::Conflict { ref field, ref manager, .. } if field == ".metadata.resourceVersion" && manager.contains("has been modified")),
+            "{e:?}"
+        );
         // another kind of conflict
         let e = map(api_error(409, "AlreadyExists", "services \"web\" already exists", None));
         assert!(matches!(e, BackendError::Conflict { ref manager, .. } if manager.contains("already exists")), "{e:?}");
