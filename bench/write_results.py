@@ -35,6 +35,9 @@ def per_round_met(values, met):
     return f"{sum(1 for r in ratios if met(r))} of {len(ratios)} rounds"
 
 
+# The table's figure column for a tag whose name is not the figure's.
+FIGURE = {"WAVES": "11"}
+
 # Every tag a complete run writes, with the command that measures it.
 EXPECTED = {
     "P1": "`bench/p1_cdk8s.sh 1000 5`",
@@ -54,7 +57,7 @@ def rows(lines):
         seen.add(tag)
         failed = re.match(r"^\S+ failed exit=(\d+)$", line.strip())
         if failed:
-            out.append((tag if tag != "WAVES" else "11", "(see the command)", f"**failed** (exit {failed.group(1)}; the run's log says why)",
+            out.append((FIGURE.get(tag, tag), "(see the command)", f"**failed** (exit {failed.group(1)}; the run's log says why)",
                         "not measured in this run", EXPECTED.get(tag, "")))
             continue
         f = fields(line)
@@ -63,7 +66,7 @@ def rows(lines):
             where = {"disk": ", on the disk (ext4)", "tmpfs": ", in a tmpfs"}.get(f.get("fs", ""), "")
             out.append(("P1", f"compile {f['tenants']} tenants ({f['objects']} objects) to YAML, {f['layout']}{where}, whole process: moorage vs cdk8s",
                         f"moorage {int(f['moorage_objects_per_s']):,} obj/s vs cdk8s {int(f['cdk8s_objects_per_s']):,} obj/s: **{ratio}x**",
-                        f"≥ 50x: {verdict(ratio >= 50)}", "`bench/p1_cdk8s.sh 1000 5`"))
+                        f"≥ 50x: {verdict(ratio >= 50)}", EXPECTED["P1"]))
         elif tag == "P2":
             speedup, over = float(f["speedup_vs_kubectl"]), float(f["moorage_over_raw"])
             rounds = f.get("rounds", "1")
@@ -71,11 +74,11 @@ def rows(lines):
                         f"moorage {f['moorage_s']} s, kubectl {f['kubectl_s']} s, raw loop {f['raw_s']} s: **{speedup}x** kubectl, **{over}x** the raw loop"
                         f" (per round: {str(f.get('per_round_vs_kubectl', speedup)).replace(',', 'x, ')}x kubectl; {str(f.get('per_round_over_raw', over)).replace(',', 'x, ')}x the raw loop)",
                         f"≥ 3x kubectl: {verdict(speedup >= 3)} ({per_round_met(f.get('per_round_vs_kubectl'), lambda r: r >= 3)}); within 1.3x of raw: {verdict(over <= 1.3)} ({per_round_met(f.get('per_round_over_raw'), lambda r: r <= 1.3)})",
-                        "`BENCH_PROFILE=release bench/apply_vs_kubectl.sh 200 3`"))
+                        EXPECTED["P2"]))
         elif tag == "P3":
             p50, p99 = f["p50_ms"], f["p99_ms"]
             out.append(("P3", f"switch latency, green Available → stable selector patched, {f['rollouts']} blue/green rollouts ({f['backend']})",
-                        f"p50 **{p50} ms**, p99 **{p99} ms**", f"p50 < 50 ms, p99 < 250 ms: {verdict(p50 < 50 and p99 < 250)}", "`switch_latency 50`"))
+                        f"p50 **{p50} ms**, p99 **{p99} ms**", f"p50 < 50 ms, p99 < 250 ms: {verdict(p50 < 50 and p99 < 250)}", EXPECTED["P3"]))
         elif tag == "P4":
             peak = f["peak_rss_after_status_mib"]
             flag = " --simulated" if f["backend"] == "simulated" else ""
@@ -93,12 +96,12 @@ def rows(lines):
                         f"({lang} start-up and import alone {int(f.get(start_key, 0)) / 1000:.1f} ms; output {f.get('output', '?')})",
                         f"within 1.5x: in process {verdict(in_ratio <= 1.5)}, whole process {verdict(ratio <= 1.5)}{floor_note(lang, f)}", f"`bench/compile_{lang}.sh 1000 {f.get('runs', 7)}`"))
         elif tag == "WAVES":
-            out.append(("11", f"fleet wave upgrade of {f['tenants']} tenants ({f['backend']}): canary tenant, 10%, 50%, 100%, 10 at once",
+            out.append((FIGURE["WAVES"], f"fleet wave upgrade of {f['tenants']} tenants ({f['backend']}): canary tenant, 10%, 50%, 100%, 10 at once",
                         f"**{f['wave_wall_s']} s** wall ({f['per_tenant_ms']} ms per tenant); CPU {f['wave_cpu_s']} s, so **{float(f['waiting_share']) * 100:.0f}%** of the wall time is spent waiting on the cluster; peak RSS {f['peak_rss_mib']} MiB",
                         "recorded (no target)", f"`wave_bench {f['tenants']}`"))
     for tag, command in EXPECTED.items():
         if tag not in seen:
-            out.append((tag if tag != "WAVES" else "11", "(see the command)", "**not measured**: the benchmark printed no result (the run's log says why)",
+            out.append((FIGURE.get(tag, tag), "(see the command)", "**not measured**: the benchmark printed no result (the run's log says why)",
                         "not measured in this run", command))
     return out
 

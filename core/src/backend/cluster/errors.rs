@@ -189,13 +189,10 @@ fn conflict(status: &Status, object: ObjectRef) -> BackendError {
     if let Some((field, manager)) = parse_conflict_message(&status.message) {
         return BackendError::Conflict { object, field, manager };
     }
-    // A write conditional on a resourceVersion that is no longer the object's (the simulated
-    // cluster names the same field).
-    if status.message.contains("the object has been modified") {
-        return BackendError::Conflict { object, field: ".metadata.resourceVersion".into(), manager: format!("unknown ({})", status.message) };
-    }
-    // Not an apply conflict (e.g. AlreadyExists, or an object being deleted).
-    BackendError::Conflict { object, field: "metadata".into(), manager: format!("unknown ({})", status.message) }
+    // Not an apply conflict: a write conditional on a resourceVersion that is no longer the
+    // object's (named as the simulated cluster names it), or another (e.g. AlreadyExists).
+    let field = if status.message.contains("the object has been modified") { ".metadata.resourceVersion" } else { "metadata" };
+    BackendError::Conflict { object, field: field.into(), manager: format!("unknown ({})", status.message) }
 }
 
 /// The first `"quoted"` string of a message.
