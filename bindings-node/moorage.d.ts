@@ -24,7 +24,7 @@ export declare class PrometheusError extends MoorageError {}
 export type ErrorCode =
   | 'VALIDATION' | 'SPEC' | 'QUOTA_INSUFFICIENT' | 'ROLLOUT_STUCK' | 'VERSION_SELECTED' | 'NO_SUCH_REVISION'
   | 'NOTHING_TO_PROMOTE' | 'NOTHING_TO_ABORT' | 'NOTHING_TO_RETRY' | 'UNSUPPORTED' | 'ANALYSIS_FAILED'
-  | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'CONFLICT' | 'INVALID_OBJECT' | 'NOT_FOUND' | 'MISSING_KIND' | 'TIMEOUT' | 'UNAVAILABLE'
+  | 'QUOTA_EXCEEDED' | 'FORBIDDEN' | 'CONFLICT' | 'MODIFIED' | 'INVALID_OBJECT' | 'NOT_FOUND' | 'MISSING_KIND' | 'TIMEOUT' | 'UNAVAILABLE'
   | 'DOMAIN_TAKEN' | 'DOMAIN_CONTENDED' | 'TENANT_PROTECTED' | 'TENANT_NOT_FOUND' | 'SERIALIZE' | 'TOKEN_REQUEST' | 'SPEC_NOT_RECORDED' | 'CONFIG' | 'MANIFEST'
   | 'DUPLICATE_CLUSTER' | 'UNKNOWN_CLUSTER' | 'NO_CAPACITY' | 'ALREADY_PLACED'
   | 'PLAN_EXISTS' | 'NO_SUCH_PLAN' | 'NOTHING_SELECTED' | 'WAVE_STATE_UNREADABLE' | 'EMPTY_FLEET' | 'LEASE_HELD'
@@ -113,6 +113,11 @@ export declare class ConflictError extends BackendError {
   readonly code: 'CONFLICT'
   readonly field: string
   readonly manager: string
+}
+/** `MODIFIED`: the object changed after the read a write was conditional on; nothing was written: read it again and retry. */
+export declare class ModifiedError extends BackendError {
+  readonly code: 'MODIFIED'
+  readonly detail: string
 }
 /** `INVALID_OBJECT`: the API server rejected an object. */
 export declare class InvalidObjectError extends BackendError {

@@ -46,6 +46,7 @@ const CLASSES = {
   QUOTA_EXCEEDED: ['QuotaExceededError', BackendError],
   FORBIDDEN: ['ForbiddenError', BackendError],
   CONFLICT: ['ConflictError', BackendError],
+  MODIFIED: ['ModifiedError', BackendError],
   INVALID_OBJECT: ['InvalidObjectError', BackendError],
   NOT_FOUND: ['NotFoundError', BackendError],
   MISSING_KIND: ['MissingKindError', BackendError],

@@ -37,6 +37,7 @@ pub const CODES: &[&str] = &[
     "QUOTA_EXCEEDED",
     "FORBIDDEN",
     "CONFLICT",
+    "MODIFIED",
     "INVALID_OBJECT",
     "NOT_FOUND",
     "MISSING_KIND",
@@ -170,6 +171,7 @@ pub fn backend(e: &BackendError) -> Failure {
         ),
         BackendError::Forbidden { message, .. } => Failure::new("FORBIDDEN", e, json!({"object": object, "detail": message})),
         BackendError::Conflict { field, manager, .. } => Failure::new("CONFLICT", e, json!({"object": object, "field": field, "manager": manager})),
+        BackendError::Modified { message, .. } => Failure::new("MODIFIED", e, json!({"object": object, "detail": message})),
         BackendError::Invalid { causes, .. } => {
             let causes: Vec<Value> = causes.iter().map(|c| json!({"field": c.field, "message": c.message})).collect();
             Failure::new("INVALID_OBJECT", e, json!({"object": object, "causes": causes}))

@@ -18,7 +18,7 @@ test('every code of the native module has its MoorageError subclass', () => {
     assert.ok(cls.prototype instanceof MoorageError, code)
     assert.equal(moorage[cls.name], cls, `${cls.name} is exported`)
   }
-  for (const code of ['QUOTA_EXCEEDED', 'FORBIDDEN', 'CONFLICT', 'INVALID_OBJECT', 'NOT_FOUND', 'MISSING_KIND', 'TIMEOUT', 'UNAVAILABLE']) {
+  for (const code of ['QUOTA_EXCEEDED', 'FORBIDDEN', 'CONFLICT', 'MODIFIED', 'INVALID_OBJECT', 'NOT_FOUND', 'MISSING_KIND', 'TIMEOUT', 'UNAVAILABLE']) {
     assert.ok(moorage.errorClasses[code].prototype instanceof BackendError, code)
   }
   for (const code of ['DOMAIN_TAKEN', 'DOMAIN_CONTENDED', 'TENANT_PROTECTED', 'TENANT_NOT_FOUND']) {

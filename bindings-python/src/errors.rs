@@ -50,6 +50,12 @@ create_exception!(moorage, PrometheusMalformed, PrometheusError, "Prometheus' an
 create_exception!(moorage, QuotaExceeded, BackendError, "A ResourceQuota refused an object. `.object .quota .resource .requested .used .limit`.");
 create_exception!(moorage, Forbidden, BackendError, "The credentials may not do this. `.object .message`.");
 create_exception!(moorage, Conflict, BackendError, "Another field manager owns a field. `.object .field .manager`.");
+create_exception!(
+    moorage,
+    Modified,
+    BackendError,
+    "The object changed after the read a write was conditional on; nothing was written: read it again and retry. `.object .message`."
+);
 create_exception!(moorage, InvalidObject, BackendError, "The API server rejected an object. `.object .causes` (list of (field, message)).");
 create_exception!(moorage, NotFound, BackendError, "The object or its namespace does not exist. `.object`.");
 create_exception!(moorage, MissingKind, BackendError, "The cluster does not serve this kind. `.api_version .kind .hint`.");
@@ -161,6 +167,7 @@ pub fn backend(py: Python<'_>, e: &CoreBackendError) -> PyErr {
         CoreBackendError::Conflict { field, manager, .. } => {
             with_attrs(py, Conflict::new_err(msg), &[("object", object), ("field", obj(py, field)), ("manager", obj(py, manager))])
         }
+        CoreBackendError::Modified { message, .. } => with_attrs(py, Modified::new_err(msg), &[("object", object), ("message", obj(py, message))]),
         CoreBackendError::Invalid { causes, .. } => {
             let causes: Vec<(String, String)> = causes.iter().map(|c| (c.field.clone(), c.message.clone())).collect();
             with_attrs(py, InvalidObject::new_err(msg), &[("object", object), ("causes", obj(py, causes))])
@@ -313,6 +320,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("QuotaExceeded", py.get_type::<QuotaExceeded>())?;
     m.add("Forbidden", py.get_type::<Forbidden>())?;
     m.add("Conflict", py.get_type::<Conflict>())?;
+    m.add("Modified", py.get_type::<Modified>())?;
     m.add("InvalidObject", py.get_type::<InvalidObject>())?;
     m.add("NotFound", py.get_type::<NotFound>())?;
     m.add("MissingKind", py.get_type::<MissingKind>())?;

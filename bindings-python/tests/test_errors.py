@@ -4,7 +4,7 @@ import moorage
 
 CLASSES = [
     "ValidationError", "SpecError", "QuotaInsufficient", "RolloutStuck", "VersionSelected", "NoSuchRevision",
-    "NothingToPromote", "BackendError", "QuotaExceeded", "Forbidden", "Conflict", "InvalidObject", "NotFound",
+    "NothingToPromote", "BackendError", "QuotaExceeded", "Forbidden", "Conflict", "Modified", "InvalidObject", "NotFound",
     "MissingKind", "Timeout", "Unavailable", "ConfigError", "ManifestError", "TenantError", "DomainTaken", "DomainContended",
 ]
 
@@ -14,7 +14,7 @@ def test_every_class_derives_from_moorage_error():
         cls = getattr(moorage, name)
         assert issubclass(cls, moorage.MoorageError), name
         assert cls.__module__ == "moorage"
-    for name in ["QuotaExceeded", "Forbidden", "Conflict", "InvalidObject", "NotFound", "MissingKind", "Timeout", "Unavailable"]:
+    for name in ["QuotaExceeded", "Forbidden", "Conflict", "Modified", "InvalidObject", "NotFound", "MissingKind", "Timeout", "Unavailable"]:
         assert issubclass(getattr(moorage, name), moorage.BackendError)
     for name in ["DomainTaken", "DomainContended"]:
         assert issubclass(getattr(moorage, name), moorage.TenantError)

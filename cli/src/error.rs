@@ -119,7 +119,11 @@ fn backend_code(e: &BackendError) -> u8 {
         BackendError::QuotaExceeded { .. } | BackendError::Forbidden { .. } => REFUSED,
         BackendError::NotFound { .. } => NOT_FOUND,
         BackendError::Invalid { .. } => BAD_INPUT,
-        BackendError::Conflict { .. } | BackendError::MissingKind { .. } | BackendError::Timeout { .. } | BackendError::Unavailable { .. } => FAILED,
+        BackendError::Conflict { .. }
+        | BackendError::Modified { .. }
+        | BackendError::MissingKind { .. }
+        | BackendError::Timeout { .. }
+        | BackendError::Unavailable { .. } => FAILED,
     }
 }
 
@@ -183,6 +187,7 @@ pub fn kind(error: &CliError) -> String {
             BackendError::QuotaExceeded { .. } => "QuotaExceeded",
             BackendError::Forbidden { .. } => "Forbidden",
             BackendError::Conflict { .. } => "Conflict",
+            BackendError::Modified { .. } => "Modified",
             BackendError::Invalid { .. } => "Invalid",
             BackendError::NotFound { .. } => "NotFound",
             BackendError::MissingKind { .. } => "MissingKind",

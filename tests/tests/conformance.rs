@@ -119,6 +119,28 @@ mod cases {
         teardown(b, ns).await;
     }
 
+    /// A resourceVersion in an apply is a precondition: the first writer at the version read
+    /// wins, a second one at the same version is refused with `Modified` and writes nothing.
+    pub async fn a_stale_resource_version_is_modified(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        b.apply(&[configmap(ns, "lock", "a")], &ApplyOptions::default()).await.unwrap();
+        let read = b.get(&configmap_kind(), Some(ns), "lock").await.unwrap().unwrap();
+        let at_read = |value: &str| {
+            let mut object = configmap(ns, "lock", value);
+            object["metadata"]["resourceVersion"] = read["metadata"]["resourceVersion"].clone();
+            object
+        };
+        let won = b.apply(&[at_read("b")], &ApplyOptions::default()).await.expect("the first write at the version read");
+        assert_eq!(won[0].change, Change::Updated);
+        let err = b.apply(&[at_read("c")], &ApplyOptions::default()).await.unwrap_err();
+        let BackendError::Modified { object, message } = &err else { panic!("expected Modified, got {err}") };
+        assert_eq!(object.name, "lock");
+        assert!(message.contains("modified"), "{message}");
+        let got = b.get(&configmap_kind(), Some(ns), "lock").await.unwrap().unwrap();
+        assert_eq!(got["data"]["key"], "b", "the refused write changed nothing");
+        teardown(b, ns).await;
+    }
+
     pub async fn a_scale_by_another_manager_is_drift_until_forced(b: &dyn Backend, ns: &str) {
         setup(b, ns).await;
         let mine = deployment(ns, "web", 2, "nginx:1.27");
@@ -343,6 +365,7 @@ conformance!(
     apply_is_idempotent,
     dry_run_changes_nothing,
     another_field_manager_conflicts_unless_forced,
+    a_stale_resource_version_is_modified,
     a_scale_by_another_manager_is_drift_until_forced,
     quota_admission_and_usage,
     limit_range_defaults,

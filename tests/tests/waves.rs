@@ -461,7 +461,7 @@ async fn real_the_driver_lease_keeps_one_driver_at_a_time() {
     let rv = read["metadata"]["resourceVersion"].as_str().unwrap().to_string();
     real.apply(&[lease("c", Some(&rv))], &manager("moorage-waves/c", ConflictPolicy::Force)).await.expect("takeover at the read resourceVersion");
     let stale = real.apply(&[lease("d", Some(&rv))], &manager("moorage-waves/d", ConflictPolicy::Force)).await;
-    assert!(matches!(stale, Err(BackendError::Conflict { .. })), "{stale:?}");
+    assert!(matches!(stale, Err(BackendError::Modified { .. })), "{stale:?}");
     let renew_lost = real.apply(&[lease("a", None)], &manager("moorage-waves/a", ConflictPolicy::Fail)).await;
     assert!(matches!(renew_lost, Err(BackendError::Conflict { .. })), "the old holder cannot renew: {renew_lost:?}");
     let now = real.get(&lease_kind, Some(waves::WAVES_NAMESPACE), &format!("race-{suffix}")).await.unwrap().unwrap();

@@ -53,6 +53,7 @@ __all__ = [
     "QuotaExceeded",
     "Forbidden",
     "Conflict",
+    "Modified",
     "InvalidObject",
     "NotFound",
     "MissingKind",
@@ -782,6 +783,9 @@ class Forbidden(BackendError):
 class Conflict(BackendError):
     field: str
     manager: str
+
+class Modified(BackendError):
+    message: str
 
 class InvalidObject(BackendError):
     causes: list[tuple[str, str]]

@@ -48,6 +48,16 @@ pub enum BackendError {
         /// The other field manager, e.g. `kubectl-edit`.
         manager: String,
     },
+    /// The object changed after the read a write was conditional on (its `metadata.resourceVersion`
+    /// moved, or it was created meanwhile): nothing was written. Read it again and write to its
+    /// latest version.
+    #[error("{object}: modified since it was read, so the write conditional on that read was refused; read it again and retry ({message})")]
+    Modified {
+        /// The object.
+        object: ObjectRef,
+        /// The server's explanation.
+        message: String,
+    },
     /// The API server rejected the object as invalid.
     #[error("{object}: invalid: {}", causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect::<Vec<_>>().join("; "))]
     Invalid {
@@ -101,6 +111,7 @@ impl BackendError {
             BackendError::QuotaExceeded { object, .. }
             | BackendError::Forbidden { object, .. }
             | BackendError::Conflict { object, .. }
+            | BackendError::Modified { object, .. }
             | BackendError::Invalid { object, .. }
             | BackendError::NotFound { object } => Some(object),
             BackendError::Timeout { object, .. } | BackendError::Unavailable { object, .. } => object.as_ref(),

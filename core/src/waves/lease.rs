@@ -170,7 +170,7 @@ impl DriverLease {
 
     /// The error for an apply of the Lease that failed: refused by the server (another driver won) or not.
     async fn lost(&self, error: BackendError) -> WaveError {
-        if !matches!(error, BackendError::Conflict { .. }) {
+        if !matches!(error, BackendError::Conflict { .. } | BackendError::Modified { .. }) {
             return error.into();
         }
         match holder(self.control.as_ref(), &self.plan).await {
@@ -198,7 +198,7 @@ impl DriverLease {
             let rv = self.still_held().await?;
             match self.write(now, &self.holder, rv.as_deref()).await {
                 Ok(()) => break,
-                Err(BackendError::Conflict { .. }) if attempt < RENEW_ATTEMPTS => attempt += 1,
+                Err(BackendError::Modified { .. } | BackendError::Conflict { .. }) if attempt < RENEW_ATTEMPTS => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -322,7 +322,7 @@ mod tests {
         control.sleep(Duration::from_secs(11)).await;
         assert!(matches!(a.renew_if_due().await, Err(WaveError::LeaseHeld { holder, .. }) if holder == c.holder));
         // Nor can it overwrite c's lease with the resourceVersion it saw before the takeover.
-        assert!(matches!(a.write(control.now(), &a.holder, Some(&rv)).await, Err(BackendError::Conflict { .. })));
+        assert!(matches!(a.write(control.now(), &a.holder, Some(&rv)).await, Err(BackendError::Modified { .. })));
         c.renew_if_due().await.expect("the holder renews");
         // Renewals keep working while earlier holders still co-own fields of the same value.
         control.sleep(Duration::from_secs(11)).await;

@@ -175,7 +175,8 @@ pub(crate) fn is_missing_resource(status: &Status) -> bool {
 }
 
 /// A 409: a server-side apply conflict with another field manager (from the causes of type
-/// `FieldManagerConflict`, or from the message), or another kind of conflict.
+/// `FieldManagerConflict`, or from the message); any other 409 is a write whose precondition no
+/// longer holds (a stale resourceVersion, or an object that now exists).
 fn conflict(status: &Status, object: ObjectRef) -> BackendError {
     let from_cause = status
         .details
@@ -189,10 +190,7 @@ fn conflict(status: &Status, object: ObjectRef) -> BackendError {
     if let Some((field, manager)) = parse_conflict_message(&status.message) {
         return BackendError::Conflict { object, field, manager };
     }
-    // Not an apply conflict: a write conditional on a resourceVersion that is no longer the
-    // object's (named as the simulated cluster names it), or another (e.g. AlreadyExists).
-    let field = if status.message.contains("the object has been modified") { ".metadata.resourceVersion" } else { "metadata" };
-    BackendError::Conflict { object, field: field.into(), manager: format!("unknown ({})", status.message) }
+    BackendError::Modified { object, message: status.message.clone() }
 }
 
 /// The first `"quoted"` string of a message.
@@ -298,16 +296,14 @@ mod tests {
         // several conflicts
         let several = "Apply failed with 2 conflicts: conflicts with \"kubectl-client-side-apply\" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name=\"web\"].image";
         assert_eq!(parse_conflict_message(several), Some((".spec.replicas".into(), "kubectl-client-side-apply".into())));
-        // a stale resourceVersion precondition names the field, as on the simulated cluster
+        // a stale resourceVersion precondition is not a field manager's conflict
         let stale = "Operation cannot be fulfilled on leases.coordination.k8s.io \"moorage-waves-p\": the object has been modified; please apply your changes to the latest version and try again";
         let e = map(api_error(409, "Conflict", stale, None));
-        assert!(
-            matches!(e, BackendError::Conflict { ref field, ref manager, .. } if field == ".metadata.resourceVersion" && manager.contains("has been modified")),
-            "{e:?}"
-        );
-        // another kind of conflict
+        assert!(matches!(e, BackendError::Modified { ref message, ref object } if message == stale && object.name == "web"), "{e:?}");
+        assert!(e.to_string().contains("read it again and retry"), "{e}");
+        // nor is an object created meanwhile
         let e = map(api_error(409, "AlreadyExists", "services \"web\" already exists", None));
-        assert!(matches!(e, BackendError::Conflict { ref manager, .. } if manager.contains("already exists")), "{e:?}");
+        assert!(matches!(e, BackendError::Modified { ref message, .. } if message.contains("already exists")), "{e:?}");
     }
 
     #[test]

@@ -164,14 +164,17 @@ async fn a_resource_version_in_an_apply_is_a_precondition() {
     assert_eq!(won[0].change, Change::Updated);
     assert_ne!(s(&won[0].result, "/metadata/resourceVersion"), read);
     match c.apply(&[conditioned.clone()], &ApplyOptions::force()).await {
-        Err(BackendError::Conflict { field, object, .. }) => assert_eq!((field.as_str(), object.name.as_str()), (".metadata.resourceVersion", "web")),
-        other => panic!("expected a conflict, got {other:?}"),
+        Err(BackendError::Modified { object, message }) => {
+            assert_eq!(object.name, "web");
+            assert!(message.contains(&format!("since resourceVersion {read}")), "{message}");
+        }
+        other => panic!("expected Modified, got {other:?}"),
     }
     // Not an owned field, and nothing to create: a precondition on a missing object is refused too.
     let svc = get(&c, "Service", Some("acme"), "web").await;
     assert!(!svc["metadata"]["managedFields"].to_string().contains("resourceVersion"), "{svc}");
     conditioned["metadata"]["name"] = "other".into();
-    assert!(matches!(c.apply(&[conditioned], &ApplyOptions::default()).await, Err(BackendError::Conflict { .. })));
+    assert!(matches!(c.apply(&[conditioned], &ApplyOptions::default()).await, Err(BackendError::Modified { .. })));
     assert!(c.get(&kind("Service"), Some("acme"), "other").await.unwrap().is_none());
 }
 
