@@ -20,13 +20,14 @@
 # the control plane busy for minutes afterwards, so run the benchmark on its own control plane
 # (leave both variables unset) or after the other tests, never next to them.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N="${1:-200}"
 ROUNDS="${2:-3}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KUBECTL="${KUBECTL:-kubectl}"
 PROFILE="${BENCH_PROFILE:-dev}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/moorage-bench.XXXXXX")"
 STARTED_CLUSTER=""
 
@@ -70,7 +71,6 @@ RUN="$(date +%H%M%S)"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" "BEGIN { printf \"%.${3:-1}f\", a / b }"; }
 
 # Waits until the controllers have caught up (the pod count is stable for 3 samples), so one

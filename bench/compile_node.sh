@@ -11,6 +11,7 @@
 # Node twin's structure before pushes took plain specs), so that the binding layer's cost shows apart from Rust's parallel build.
 #   bench/compile_node.sh [TENANTS] [RUNS]      (after bindings-node/test.sh or `npm install` in bindings-node)
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
 TENANTS="${1:-1000}"
@@ -45,7 +46,6 @@ for _ in $(seq "$RUNS"); do
   fi
 done
 cmp -s "$rs/manifests.yaml" "$js/manifests.yaml" && cmp -s "$rs/manifests.yaml" "$first/manifests.yaml" && same=identical || same=DIFFERENT
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 r=$(median "${rust[@]}"); j=$(median "${node[@]}"); ri=$(median "${rust_in[@]}"); ji=$(median "${node_in[@]}"); jb=$(median "${node_build[@]}"); rfi=$(median "${rust_first_in[@]}"); rfb=$(median "${rust_first_build[@]}")
 # Start-up alone, medians of RUNS: the bare interpreter (`node -e 0`, the floor of any Node
 # program's whole-process time) and the interpreter loading the package.

@@ -7,6 +7,7 @@
 # the machine, since each pair runs under nearly the same load).
 #   bench/compile_python.sh [TENANTS] [RUNS]      (after bindings-python/test.sh has installed moorage)
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
 TENANTS="${1:-1000}"
@@ -33,9 +34,8 @@ for _ in $(seq "$RUNS"); do
   s=$(now); py=$(fresh); line=$("$PY" bench/compile_tenants.py "$TENANTS" "$py"); e=$(now); python+=($(( (e - s) / 1000 ))); python_in+=($(in_us "$line"))
 done
 cmp -s "$rs/manifests.yaml" "$py/manifests.yaml" && same=identical || same=DIFFERENT
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 r=$(median "${rust[@]}"); p=$(median "${python[@]}"); ri=$(median "${rust_in[@]}"); pi=$(median "${python_in[@]}")
-pair_median() { paste -d' ' <(printf '%s\n' "${@:1:RUNS}") <(printf '%s\n' "${@:RUNS+1}") | awk '{printf "%.4f\n", $2 / $1}' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+pair_median() { median $(paste -d' ' <(printf '%s\n' "${@:1:RUNS}") <(printf '%s\n' "${@:RUNS+1}") | awk '{printf "%.4f\n", $2 / $1}'); }
 pair=$(pair_median "${rust[@]}" "${python[@]}"); pair_in=$(pair_median "${rust_in[@]}" "${python_in[@]}")
 # Start-up alone, medians of RUNS: the bare interpreter (`python -c pass`, the floor of any Python
 # program's whole-process time) and the interpreter importing the package.

@@ -6,6 +6,7 @@
 #
 #   bench/onboarding_ab.sh REV [RUNS]     e.g. bench/onboarding_ab.sh e4be500 3
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REV="${1:?usage: bench/onboarding_ab.sh REV [RUNS]}"
@@ -37,5 +38,5 @@ for i in \$(seq $RUNS); do
 done
 EOF
 "$ROOT/testcluster/run-with-cluster.sh" bash "$work/runs.sh" 2>/dev/null | tee "$work/lines"
-median() { grep "^$1 " "$work/lines" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p' | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"; }
-echo "median seconds for 100 tenants: $REV $(median old), this tree $(median new)"
+seconds() { grep "^$1 " "$work/lines" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p'; }
+echo "median seconds for 100 tenants: $REV $(median $(seconds old)), this tree $(median $(seconds new))"

@@ -6,6 +6,7 @@
 # tmpfs (/dev/shm, when there is one). Prints the medians and the ratios.
 #   bench/p1_cdk8s.sh [TENANTS] [RUNS]
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
 TENANTS="${1:-1000}"
@@ -48,7 +49,6 @@ timed_us() { # CMD... (the argument DIR stands for a fresh output folder); print
   end=$(date +%s%N)
   echo $(( (end - start) / 1000 ))
 }
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 
 objects=$("$BIN" "$TENANTS" "$INPUT/count" | sed -n 's/.*"objects":\([0-9]*\).*/\1/p')
 for entry in "${filesystems[@]}"; do
@@ -65,6 +65,6 @@ for entry in "${filesystems[@]}"; do
       cs+=($(timed_us node bench/cdk8s/synth.mjs "$INPUT/objects.json" DIR $cflag))
     done
     m=$(median "${ms[@]}"); c=$(median "${cs[@]}")
-    echo "P1 layout=$layout fs=$fs tenants=$TENANTS objects=$objects runs=$RUNS moorage_us=$m cdk8s_us=$c moorage_objects_per_s=$(( objects * 1000000 / m )) cdk8s_objects_per_s=$(( objects * 1000000 / c )) ratio=$(awk "BEGIN{printf \"%.1f\", $c/$m}") moorage_all_us=${ms[*]}"
+    echo "P1 layout=$layout fs=$fs tenants=$TENANTS objects=$objects runs=$RUNS moorage_us=$m cdk8s_us=$c moorage_objects_per_s=$(per_second "$objects" "$m") cdk8s_objects_per_s=$(per_second "$objects" "$c") ratio=$(awk "BEGIN{printf \"%.1f\", $c/$m}") moorage_all_us=${ms[*]}"
   done
 done

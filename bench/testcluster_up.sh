@@ -5,6 +5,7 @@
 #
 #   bench/testcluster_up.sh REV [RUNS]     e.g. bench/testcluster_up.sh 1059a65 5
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REV="${1:?usage: bench/testcluster_up.sh REV [RUNS]}"
@@ -30,8 +31,6 @@ time_up() { # time_up <script>: seconds from start to the kubeconfig, then down
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 echo "run  $REV  HEAD  load"
 : > "$work/old.txt"; : > "$work/new.txt"
 for i in $(seq 1 "$RUNS"); do
@@ -40,5 +39,5 @@ for i in $(seq 1 "$RUNS"); do
   echo "$old" >> "$work/old.txt"; echo "$new" >> "$work/new.txt"
   echo "$i    $old s  $new s  $(cut -d' ' -f1 /proc/loadavg)"
 done
-o="$(median < "$work/old.txt")"; n="$(median < "$work/new.txt")"
+o="$(median $(cat "$work/old.txt"))"; n="$(median $(cat "$work/new.txt"))"
 echo "median: $REV $o s, HEAD $n s, ratio $(awk -v a="$o" -v b="$n" 'BEGIN { printf "%.2f", b / a }')"

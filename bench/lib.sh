@@ -1,0 +1,12 @@
+# bench/lib.sh: helpers shared by the benchmark scripts; each script sources it.
+
+# median VALUE...: the median of the values, as they are written for an odd count, the mean of the
+# middle two for an even one (`%.10g`, so it may have a fraction: compute with awk, not $(( ))).
+# Fails without values.
+median() {
+  [ "$#" -gt 0 ] || { echo "median: no values" >&2; return 1; }
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.10g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# per_second COUNT MICROSECONDS: COUNT per second, rounded down.
+per_second() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%d\n", n * 1000000 / us }'; }
