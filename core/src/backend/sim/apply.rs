@@ -280,9 +280,6 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
             });
         }
     }
-    if existing.as_ref().is_some_and(|e| e.pointer("/metadata/deletionTimestamp").is_some()) && kind.kind != "Namespace" {
-        return Err(BackendError::Conflict { object: reference, field: ".metadata.deletionTimestamp".into(), manager: "object is being deleted".into() });
-    }
     if existing.is_none() && !namespace.is_empty() {
         let ns_object = state.get_key(&state::key("v1", "Namespace", "", &namespace));
         if ns_object.is_some_and(|n| text(&n, "/status/phase") == "Terminating") {
