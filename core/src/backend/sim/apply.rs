@@ -274,10 +274,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     let existing = state.get_key(&key);
     if let Some(expected) = &precondition {
         if existing.as_ref().map(|e| text(e, "/metadata/resourceVersion")) != Some(expected.as_str()) {
-            return Err(BackendError::Modified {
-                object: reference,
-                message: format!("the object has been modified since resourceVersion {expected}; apply again to its latest version"),
-            });
+            return Err(BackendError::Modified { object: reference, message: format!("the object has been modified since resourceVersion {expected}") });
         }
     }
     if existing.is_none() && !namespace.is_empty() {
