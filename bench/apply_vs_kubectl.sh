@@ -14,7 +14,9 @@
 #
 # Cluster: $MOORAGE_TEST_KUBECONFIG, else $KUBECONFIG; with neither, a test control plane is
 # started with testcluster/testcluster.sh and stopped at the end.
-# Environment: KUBECTL (default kubectl), BENCH_PROFILE (dev|release, default dev),
+# Environment: KUBECTL (default: the kubectl built with the test control plane, the server's own
+# version; a `kubectl` on PATH may be another, e.g. this machine's /usr/bin/kubectl is Google Cloud
+# SDK's version dispatcher, which spends ~45 ms of CPU per object), BENCH_PROFILE (dev|release, default dev),
 # MOORAGE_APPLY_CONCURRENCY (default 16), KEEP=1 to keep the tenants afterwards.
 # The tenants' namespaces are deleted at the end without waiting: the namespace controller keeps
 # the control plane busy for minutes afterwards, so run the benchmark on its own control plane
@@ -25,7 +27,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N="${1:-200}"
 ROUNDS="${2:-3}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-KUBECTL="${KUBECTL:-kubectl}"
+KUBECTL="${KUBECTL:-$(bash "$ROOT/testcluster/testcluster.sh" build)/kubectl}"
 PROFILE="${BENCH_PROFILE:-dev}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/moorage-bench.XXXXXX")"
@@ -69,9 +71,7 @@ RUN="$(date +%H%M%S)"
 # raw server-side-apply loop.
 
 now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-ratio() { awk -v a="$1" -v b="$2" "BEGIN { printf \"%.${3:-1}f\", a / b }"; }
 
 # Waits until the controllers have caught up (the pod count is stable for 3 samples), so one
 # side does not pay for the other's Deployments being rolled out.
@@ -139,7 +139,7 @@ done
 K1M="$(median "${K1[@]}")" K2M="$(median "${K2[@]}")" M1M="$(median "${M1[@]}")" M2M="$(median "${M2[@]}")" R1M="$(median "${R1[@]}")"
 PER_ROUND_VS_KUBECTL="" PER_ROUND_OVER_RAW=""
 for ((i = 0; i < ROUNDS; i++)); do
-  PER_ROUND_VS_KUBECTL+="${PER_ROUND_VS_KUBECTL:+,}$(ratio "${K1[i]}" "${M1[i]}")"
+  PER_ROUND_VS_KUBECTL+="${PER_ROUND_VS_KUBECTL:+,}$(ratio "${K1[i]}" "${M1[i]}" 1)"
   PER_ROUND_OVER_RAW+="${PER_ROUND_OVER_RAW:+,}$(ratio "${M1[i]}" "${R1[i]}" 2)"
 done
 
@@ -149,15 +149,15 @@ echo "server:  $("$KUBECTL" version -o json 2>/dev/null | sed -n 's/.*"gitVersio
 echo "tenants: $N ($OBJECTS objects per side and round), $ROUNDS rounds, medians; last moorage apply: $M1LINE"
 echo
 printf '%-34s %12s %12s %10s\n' "" "kubectl" "moorage" "speed-up"
-printf '%-34s %11ss %11ss %9sx\n' "first apply (empty namespaces)" "$K1M" "$M1M" "$(ratio "$K1M" "$M1M")"
+printf '%-34s %11ss %11ss %9sx\n' "first apply (empty namespaces)" "$K1M" "$M1M" "$(ratio "$K1M" "$M1M" 1)"
 printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K1M")" "$(rate "$OBJECTS" "$M1M")"
-printf '%-34s %11ss %11ss %9sx\n' "re-apply (no change)" "$K2M" "$M2M" "$(ratio "$K2M" "$M2M")"
+printf '%-34s %11ss %11ss %9sx\n' "re-apply (no change)" "$K2M" "$M2M" "$(ratio "$K2M" "$M2M" 1)"
 printf '%-34s %12s %12s\n' "  objects/s" "$(rate "$OBJECTS" "$K2M")" "$(rate "$OBJECTS" "$M2M")"
 echo
 printf '%-34s %11ss %11ss %9sx\n' "first apply: raw SSA loop vs moorage" "$R1M" "$M1M" "$(ratio "$M1M" "$R1M" 2)"
 echo "per round (kubectl / moorage / raw loop, first apply): $(for ((i = 0; i < ROUNDS; i++)); do printf '%s/%s/%s ' "${K1[i]}" "${M1[i]}" "${R1[i]}"; done)"
 echo "last raw loop: $RLINE"
-echo "P2 rounds=$ROUNDS kubectl_s=$K1M moorage_s=$M1M raw_s=$R1M speedup_vs_kubectl=$(ratio "$K1M" "$M1M") moorage_over_raw=$(ratio "$M1M" "$R1M" 2) per_round_vs_kubectl=$PER_ROUND_VS_KUBECTL per_round_over_raw=$PER_ROUND_OVER_RAW kubectl_all_s=$(IFS=,; echo "${K1[*]}") moorage_all_s=$(IFS=,; echo "${M1[*]}") raw_all_s=$(IFS=,; echo "${R1[*]}") reapply_kubectl_s=$K2M reapply_moorage_s=$M2M"
+echo "P2 rounds=$ROUNDS kubectl_s=$K1M moorage_s=$M1M raw_s=$R1M speedup_vs_kubectl=$(ratio "$K1M" "$M1M" 1) moorage_over_raw=$(ratio "$M1M" "$R1M" 2) per_round_vs_kubectl=$PER_ROUND_VS_KUBECTL per_round_over_raw=$PER_ROUND_OVER_RAW kubectl_all_s=$(IFS=,; echo "${K1[*]}") moorage_all_s=$(IFS=,; echo "${M1[*]}") raw_all_s=$(IFS=,; echo "${R1[*]}") reapply_kubectl_s=$K2M reapply_moorage_s=$M2M"
 
 if [ "${KEEP:-0}" != 1 ]; then
   log "deleting the benchmark tenants"

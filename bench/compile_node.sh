@@ -60,6 +60,6 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   bare_no_ca=()
   for _ in $(seq "$RUNS"); do s=$(now); env -u NODE_EXTRA_CA_CERTS node -e 0; e=$(now); bare_no_ca+=($(( (e - s) / 1000 ))); done
   jn=$(median "${node_no_ca[@]}")
-  no_ca=" node_without_extra_ca_median_us=$jn ratio_without_extra_ca=$(awk "BEGIN{printf \"%.2f\", $jn/$r}") node_bare_startup_without_extra_ca_us=$(median "${bare_no_ca[@]}")"
+  no_ca=" node_without_extra_ca_median_us=$jn ratio_without_extra_ca=$(ratio "$jn" "$r") node_bare_startup_without_extra_ca_us=$(median "${bare_no_ca[@]}")"
 fi
-echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(awk "BEGIN{printf \"%.2f\", $j/$r}") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(awk "BEGIN{printf \"%.2f\", $ji/$ri}") node_build_median_us=$jb rust_build_first_in_process_median_us=$rfi rust_build_first_build_median_us=$rfb node_vs_rust_build_first=$(awk "BEGIN{printf \"%.2f\", $ji/$rfi}") load_average=\"$(cut -d' ' -f1-3 /proc/loadavg)\" node_startup_and_load_us=$startup node_bare_startup_us=$bare_startup$no_ca output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"
+echo "tenants=$TENANTS runs=$RUNS rust_median_us=$r node_median_us=$j ratio=$(ratio "$j" "$r") rust_in_process_median_us=$ri node_in_process_median_us=$ji in_process_ratio=$(ratio "$ji" "$ri") node_build_median_us=$jb rust_build_first_in_process_median_us=$rfi rust_build_first_build_median_us=$rfb node_vs_rust_build_first=$(ratio "$ji" "$rfi") load_average=\"$(cut -d' ' -f1-3 /proc/loadavg)\" node_startup_and_load_us=$startup node_bare_startup_us=$bare_startup$no_ca output=$same rust_all_us=${rust[*]} node_all_us=${node[*]}"

@@ -10,3 +10,9 @@ median() {
 
 # per_second COUNT MICROSECONDS: COUNT per second, rounded down.
 per_second() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%d\n", n * 1000000 / us }'; }
+
+# ratio A B [DIGITS]: A / B with DIGITS decimals (default 2).
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f\n", d, a / b }'; }
+
+# elapsed T0 T1: the seconds from T0 to T1 (both `date +%s.%N`), with 2 decimals.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", b - a }'; }

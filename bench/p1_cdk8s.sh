@@ -65,6 +65,6 @@ for entry in "${filesystems[@]}"; do
       cs+=($(timed_us node bench/cdk8s/synth.mjs "$INPUT/objects.json" DIR $cflag))
     done
     m=$(median "${ms[@]}"); c=$(median "${cs[@]}")
-    echo "P1 layout=$layout fs=$fs tenants=$TENANTS objects=$objects runs=$RUNS moorage_us=$m cdk8s_us=$c moorage_objects_per_s=$(per_second "$objects" "$m") cdk8s_objects_per_s=$(per_second "$objects" "$c") ratio=$(awk "BEGIN{printf \"%.1f\", $c/$m}") moorage_all_us=${ms[*]}"
+    echo "P1 layout=$layout fs=$fs tenants=$TENANTS objects=$objects runs=$RUNS moorage_us=$m cdk8s_us=$c moorage_objects_per_s=$(per_second "$objects" "$m") cdk8s_objects_per_s=$(per_second "$objects" "$c") ratio=$(ratio "$c" "$m" 1) moorage_all_us=${ms[*]}"
   done
 done

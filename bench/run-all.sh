@@ -65,9 +65,8 @@ record WAVES "$REL/wave_bench" 100
 log "P2: apply 200 tenants: moorage vs kubectl --server-side vs a raw concurrent SSA loop"
 # On a control plane of its own, as bench/apply_vs_kubectl.sh asks: the shared one is stopped
 # first, with the namespaces the benchmarks above left terminating on it.
-KUBECTL="${KUBECTL:-$(bash testcluster/testcluster.sh build)/kubectl}"
 bash testcluster/testcluster.sh down "$CLUSTER" >/dev/null 2>&1 || true
-(unset KUBECONFIG MOORAGE_TEST_KUBECONFIG; KUBECTL="$KUBECTL" BENCH_PROFILE=release bench/apply_vs_kubectl.sh 200 3 2>/dev/null) | grep '^P2 ' | keep
+(unset KUBECONFIG MOORAGE_TEST_KUBECONFIG; BENCH_PROFILE=release bench/apply_vs_kubectl.sh 200 3 2>/dev/null) | grep '^P2 ' | keep
 
 MACHINE="$(nproc) vCPU ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, load average before the run $(cut -d' ' -f1-3 /proc/loadavg)"
 log "results"

@@ -28,7 +28,7 @@ time_up() { # time_up <script>: seconds from start to the kubeconfig, then down
   bash "$1" up "$work/cp" >/dev/null 2>"$work/up.log" || { cat "$work/up.log" >&2; exit 1; }
   t1="$(date +%s.%N)"
   bash "$1" down "$work/cp" >/dev/null 2>&1
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+  elapsed "$t0" "$t1"
 }
 
 echo "run  $REV  HEAD  load"
@@ -40,4 +40,4 @@ for i in $(seq 1 "$RUNS"); do
   echo "$i    $old s  $new s  $(cut -d' ' -f1 /proc/loadavg)"
 done
 o="$(median $(cat "$work/old.txt"))"; n="$(median $(cat "$work/new.txt"))"
-echo "median: $REV $o s, HEAD $n s, ratio $(awk -v a="$o" -v b="$n" 'BEGIN { printf "%.2f", b / a }')"
+echo "median: $REV $o s, HEAD $n s, ratio $(ratio "$n" "$o")"

@@ -27,6 +27,7 @@
 #   MOORAGE_TESTCLUSTER_REMEMBER=0  `up` does not record its state dir as the current cluster
 #   MOORAGE_TESTCLUSTER_GATEWAY_API the Gateway API version whose standard CRDs `up` installs
 #                               (default v1.4.1, from the Go module proxy, cached; "none" skips them)
+#   MOORAGE_TESTCLUSTER_PROFILING=1 kube-apiserver serves /debug/pprof (bench/p2_profile.sh)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -447,6 +448,8 @@ cmd_up() {
     --unsafe-no-fsync=true --quota-backend-bytes=4294967296 --log-level=warn
   wait_for "etcd health" curl -fsS "http://127.0.0.1:$etcd_port/health"
 
+  local profiling=false
+  [ "${MOORAGE_TESTCLUSTER_PROFILING:-0}" = 1 ] && profiling=true
   start kube-apiserver "$BIN_DIR/kube-apiserver" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
     --etcd-servers="http://127.0.0.1:$etcd_port" \
@@ -470,7 +473,7 @@ cmd_up() {
     --endpoint-reconciler-type=none \
     --allow-privileged=true \
     --enable-priority-and-fairness=false \
-    --profiling=false \
+    --profiling="$profiling" \
     --v=1
   wait_for "kube-apiserver /readyz" "$BIN_DIR/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get --raw /readyz
   local crd_args=() f

@@ -170,7 +170,7 @@ impl DriverLease {
 
     /// The error for an apply of the Lease that failed: refused by the server (another driver won) or not.
     async fn lost(&self, error: BackendError) -> WaveError {
-        if !matches!(error, BackendError::Conflict { .. } | BackendError::Modified { .. }) {
+        if !refused(&error) {
             return error.into();
         }
         match holder(self.control.as_ref(), &self.plan).await {
@@ -198,7 +198,7 @@ impl DriverLease {
             let rv = self.still_held().await?;
             match self.write(now, &self.holder, rv.as_deref()).await {
                 Ok(()) => break,
-                Err(BackendError::Modified { .. } | BackendError::Conflict { .. }) if attempt < RENEW_ATTEMPTS => attempt += 1,
+                Err(e) if refused(&e) && attempt < RENEW_ATTEMPTS => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -263,6 +263,12 @@ impl DriverLease {
             tracing::debug!(plan = %self.plan, error = %e, "the driver lease was not given up (taken over, or out of reach)");
         }
     }
+}
+
+/// Whether the API server refused a write of the Lease because someone else wrote it first: a
+/// field-manager conflict (another driver's Lease) or a stale resourceVersion precondition.
+fn refused(error: &BackendError) -> bool {
+    matches!(error, BackendError::Conflict { .. } | BackendError::Modified { .. })
 }
 
 fn held(plan: &str, other: LeaseHolder) -> WaveError {
