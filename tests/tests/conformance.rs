@@ -141,6 +141,47 @@ mod cases {
         teardown(b, ns).await;
     }
 
+    /// Server-set metadata in an applied object (e.g. an object read, edited and applied back):
+    /// a `uid` is a precondition (`Modified` when no object exists; `Invalid`, immutable, when it
+    /// is another object's), a `deletionTimestamp` cannot be set on an existing object, and a
+    /// `creationTimestamp` is ignored.
+    pub async fn server_set_metadata_is_checked_not_applied(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let with = |name: &str, value: &str, field: &str, given: &str| {
+            let mut object = configmap(ns, name, value);
+            object["metadata"][field] = json!(given);
+            object
+        };
+        let stranger = "11111111-2222-3333-4444-555555555555";
+        let err = b.apply(&[with("gone", "a", "uid", stranger)], &ApplyOptions::default()).await.unwrap_err();
+        assert!(matches!(&err, BackendError::Modified { object, message } if object.name == "gone" && message.contains("uid")), "{err:?}");
+        assert_eq!(b.get(&configmap_kind(), Some(ns), "gone").await.unwrap(), None, "nothing was created");
+
+        let created = b.apply(&[with("live", "a", "creationTimestamp", "2020-01-01T00:00:00Z")], &ApplyOptions::default()).await.unwrap();
+        assert_eq!(created[0].change, Change::Created);
+        assert_ne!(created[0].result["metadata"]["creationTimestamp"], "2020-01-01T00:00:00Z", "the server sets creationTimestamp");
+        let uid = created[0].result["metadata"]["uid"].as_str().expect("a uid").to_string();
+
+        let immutable = |err: BackendError, field: &str| {
+            let BackendError::Invalid { object, causes } = &err else { panic!("expected Invalid, got {err:?}") };
+            assert_eq!(object.name, "live");
+            assert!(causes.iter().any(|c| c.field == field && c.message.contains("immutable")), "{causes:?}");
+        };
+        immutable(b.apply(&[with("live", "b", "uid", stranger)], &ApplyOptions::default()).await.unwrap_err(), "metadata.uid");
+        immutable(
+            b.apply(&[with("live", "b", "deletionTimestamp", "2020-01-01T00:00:00Z")], &ApplyOptions::default()).await.unwrap_err(),
+            "metadata.deletionTimestamp",
+        );
+        let own = b.apply(&[with("live", "c", "uid", &uid)], &ApplyOptions::default()).await.expect("its own uid holds");
+        assert_eq!(own[0].change, Change::Updated);
+
+        let got = b.get(&configmap_kind(), Some(ns), "live").await.unwrap().unwrap();
+        assert_eq!(got["data"]["key"], "c", "only the apply with its own uid changed it");
+        assert_eq!(got["metadata"]["uid"], uid.as_str());
+        assert!(got["metadata"].get("deletionTimestamp").is_none(), "{got}");
+        teardown(b, ns).await;
+    }
+
     pub async fn a_scale_by_another_manager_is_drift_until_forced(b: &dyn Backend, ns: &str) {
         setup(b, ns).await;
         let mine = deployment(ns, "web", 2, "nginx:1.27");
@@ -366,6 +407,7 @@ conformance!(
     dry_run_changes_nothing,
     another_field_manager_conflicts_unless_forced,
     a_stale_resource_version_is_modified,
+    server_set_metadata_is_checked_not_applied,
     a_scale_by_another_manager_is_drift_until_forced,
     quota_admission_and_usage,
     limit_range_defaults,

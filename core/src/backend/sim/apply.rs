@@ -277,6 +277,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
             return Err(BackendError::Modified { object: reference, message: format!("the object has been modified since resourceVersion {expected}") });
         }
     }
+    check_server_set_metadata(object, existing.as_ref(), &reference)?;
     if existing.is_none() && !namespace.is_empty() {
         let ns_object = state.get_key(&state::key("v1", "Namespace", "", &namespace));
         if ns_object.is_some_and(|n| text(&n, "/status/phase") == "Terminating") {
@@ -420,6 +421,32 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     }
     let stored = state.put(merged);
     Ok(Applied { object: reference, change: Change::Updated, result: stored })
+}
+
+/// The server-set metadata an applied object may carry, checked as the API server does: a `uid`
+/// is a precondition (`Modified` when no object exists), and on an existing object `uid` and
+/// `deletionTimestamp` are immutable (`Invalid`). Otherwise they are ignored, as are
+/// `creationTimestamp` and `generation`: only the owned metadata fields are applied.
+fn check_server_set_metadata(object: &Value, existing: Option<&Value>, reference: &ObjectRef) -> Result<(), BackendError> {
+    if let Some(uid) = object.pointer("/metadata/uid").and_then(Value::as_str).filter(|uid| !uid.is_empty()) {
+        match existing {
+            None => {
+                let message = format!("uid mismatch: the provided object specified uid {uid}, and no existing object was found");
+                return Err(BackendError::Modified { object: reference.clone(), message });
+            }
+            Some(live) if text(live, "/metadata/uid") != uid => {
+                return Err(invalid(reference.clone(), "metadata.uid", format!("Invalid value: {uid:?}: field is immutable")));
+            }
+            Some(_) => {}
+        }
+    }
+    let deleting = object.pointer("/metadata/deletionTimestamp").filter(|at| !at.is_null());
+    if let (Some(at), Some(live)) = (deleting, existing) {
+        if live.pointer("/metadata/deletionTimestamp") != Some(at) {
+            return Err(invalid(reference.clone(), "metadata.deletionTimestamp", format!("Invalid value: {at}: field is immutable")));
+        }
+    }
+    Ok(())
 }
 
 /// Whether an applied value equals the live one, allowing the live one to carry server defaults
