@@ -58,13 +58,7 @@ elif [ -z "${KUBECONFIG:-}" ]; then
 fi
 
 log "building the moorage side ($PROFILE profile)"
-if [ "$PROFILE" = release ]; then
-  (cd "$ROOT" && cargo build -q --release -p moorage-tests --bin apply_bench)
-  BENCH="$CARGO_TARGET_DIR/release/apply_bench"
-else
-  (cd "$ROOT" && cargo build -q -p moorage-tests --bin apply_bench)
-  BENCH="$CARGO_TARGET_DIR/debug/apply_bench"
-fi
+BENCH="$(build_bin "$PROFILE" apply_bench)"
 
 RUN="$(date +%H%M%S)"
 # Tenants of side S in round R are named "<S><RUN><R>-<i>": k for kubectl, m for moorage, r for the

@@ -10,14 +10,13 @@
 # testcluster/run-with-cluster.sh and stopped at the end. BENCH_PROFILE=dev|release (default dev,
 # the profile the tests use).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"
 PROFILE="${BENCH_PROFILE:-dev}"
 cd "$ROOT"
-cargo build -q --profile "$PROFILE" -p moorage-tests --bin load_rollouts
-dir="debug"; [ "$PROFILE" = dev ] || dir="$PROFILE"
-BIN="$CARGO_TARGET_DIR/$dir/load_rollouts"
+BIN="$(build_bin "$PROFILE" load_rollouts)"
 if [ -n "${MOORAGE_TEST_KUBECONFIG:-}" ]; then
   exec "$BIN" "$@"
 fi

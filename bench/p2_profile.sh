@@ -9,6 +9,7 @@
 # The profile is kept as $OUT (default ~/.cache/moorage/bench/p2-apiserver.pprof).
 # Environment: BENCH_PROFILE (dev|release, default release), MOORAGE_APPLY_CONCURRENCY (default 16).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N="${1:-200}"
 SECONDS_PROFILED="${2:-7}"
@@ -28,13 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 log "building apply_bench ($PROFILE profile)"
-if [ "$PROFILE" = release ]; then
-  (cd "$ROOT" && cargo build -q --release -p moorage-tests --bin apply_bench)
-  BENCH="$CARGO_TARGET_DIR/release/apply_bench"
-else
-  (cd "$ROOT" && cargo build -q -p moorage-tests --bin apply_bench)
-  BENCH="$CARGO_TARGET_DIR/debug/apply_bench"
-fi
+BENCH="$(build_bin "$PROFILE" apply_bench)"
 KUBECTL="$(bash "$ROOT/testcluster/testcluster.sh" build)/kubectl"
 
 log "starting a test control plane with kube-apiserver's profiling on"
