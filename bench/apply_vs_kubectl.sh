@@ -26,7 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N="${1:-200}"
 ROUNDS="${2:-3}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$MOORAGE_ROOT"
 KUBECTL="${KUBECTL:-$(bash "$ROOT/testcluster/testcluster.sh" build)/kubectl}"
 PROFILE="${BENCH_PROFILE:-dev}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"

@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N="${1:-200}"
 SECONDS_PROFILED="${2:-7}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$MOORAGE_ROOT"
 PROFILE="${BENCH_PROFILE:-release}"
 OUT="${OUT:-$HOME/.cache/moorage/bench/p2-apiserver.pprof}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/moorage/target}"

@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$MOORAGE_ROOT"
 REV="${1:?usage: bench/testcluster_up.sh REV [RUNS]}"
 RUNS="${2:-5}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/moorage-bench-up.XXXXXX")"
