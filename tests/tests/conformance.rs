@@ -182,6 +182,55 @@ mod cases {
         teardown(b, ns).await;
     }
 
+    /// `metadata.generation` is kept where the API server keeps it: a Deployment's is 1 at
+    /// creation, stays with a change of its labels and is bumped by a change of its spec or its
+    /// annotations; a ConfigMap and a Namespace have none, also after a change, unless the applied
+    /// object that creates one gives it.
+    pub async fn generation_is_kept_for_workloads_not_config(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let generation = |o: &Value| o["metadata"].get("generation").cloned();
+        let namespace_kind = kind::<k8s_openapi::api::core::v1::Namespace, _>();
+        let live_ns = b.get(&namespace_kind, None, ns).await.unwrap().expect("the namespace");
+        assert_eq!(generation(&live_ns), None, "{live_ns}");
+
+        for value in ["a", "b"] {
+            let applied = b.apply(&[configmap(ns, "plain", value)], &ApplyOptions::default()).await.unwrap();
+            assert_ne!(applied[0].change, Change::Unchanged);
+            assert_eq!(generation(&applied[0].result), None, "{}", applied[0].result);
+        }
+
+        // A generation in the applied object: stored as given on a kind that keeps none, where an
+        // update keeps the stored one; set by the server on a Deployment.
+        let mut given = configmap(ns, "given", "a");
+        given["metadata"]["generation"] = json!(7);
+        let created = b.apply(std::slice::from_ref(&given), &ApplyOptions::default()).await.unwrap();
+        assert_eq!(generation(&created[0].result), Some(json!(7)), "{}", created[0].result);
+        given["metadata"]["generation"] = json!(9);
+        given["data"]["key"] = json!("b");
+        let updated = b.apply(std::slice::from_ref(&given), &ApplyOptions::default()).await.unwrap();
+        assert_eq!(updated[0].change, Change::Updated);
+        assert_eq!(generation(&updated[0].result), Some(json!(7)), "{}", updated[0].result);
+
+        let mut web = deployment(ns, "web", 1, "nginx:1.27");
+        web["metadata"]["generation"] = json!(5);
+        let created = b.apply(std::slice::from_ref(&web), &ApplyOptions::default()).await.unwrap();
+        assert_eq!(generation(&created[0].result), Some(json!(1)));
+        web["metadata"].as_object_mut().unwrap().remove("generation");
+        web["metadata"]["labels"]["team"] = json!("shop");
+        let relabelled = b.apply(std::slice::from_ref(&web), &ApplyOptions::default()).await.unwrap();
+        assert_eq!(relabelled[0].change, Change::Updated);
+        assert_eq!(generation(&relabelled[0].result), Some(json!(1)), "a metadata change keeps the generation");
+        web["spec"]["replicas"] = json!(2);
+        let scaled = b.apply(std::slice::from_ref(&web), &ApplyOptions::default()).await.unwrap();
+        assert_eq!(generation(&scaled[0].result), Some(json!(2)), "a spec change bumps it");
+        web["metadata"]["annotations"] = json!({"team.example/owner": "shop"});
+        let annotated = b.apply(std::slice::from_ref(&web), &ApplyOptions::default()).await.unwrap();
+        assert_eq!(generation(&annotated[0].result), Some(json!(3)), "a Deployment's annotations bump it too (they are copied to its ReplicaSets)");
+        let live = b.get(&deployment_kind(), Some(ns), "web").await.unwrap().unwrap();
+        assert_eq!(generation(&live), Some(json!(3)));
+        teardown(b, ns).await;
+    }
+
     pub async fn a_scale_by_another_manager_is_drift_until_forced(b: &dyn Backend, ns: &str) {
         setup(b, ns).await;
         let mine = deployment(ns, "web", 2, "nginx:1.27");
@@ -408,6 +457,7 @@ conformance!(
     another_field_manager_conflicts_unless_forced,
     a_stale_resource_version_is_modified,
     server_set_metadata_is_checked_not_applied,
+    generation_is_kept_for_workloads_not_config,
     a_scale_by_another_manager_is_drift_until_forced,
     quota_admission_and_usage,
     limit_range_defaults,

@@ -157,14 +157,25 @@ fn invalid(object: ObjectRef, field: &str, message: String) -> BackendError {
     BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
 }
 
-/// Everything outside `metadata` and `status`: what bumps `generation` when it changes.
-fn spec_part(object: &Value) -> Value {
-    let mut v = object.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
-    }
-    v
+/// Whether an update from `old` to `new` bumps `metadata.generation` (of a kind that keeps one,
+/// [`util::tracks_generation`]), as the kind's registry strategy decides: a change outside
+/// `metadata` and `status`; for a Deployment also of its annotations (its controller copies them to
+/// its ReplicaSets), for an EndpointSlice also of its labels.
+fn bumps_generation(kind: &str, new: &Value, old: &Value) -> bool {
+    let outside_metadata = |object: &Value| {
+        let mut v = object.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("metadata");
+            m.remove("status");
+        }
+        v
+    };
+    let tracked_metadata = match kind {
+        "Deployment" => Some("annotations"),
+        "EndpointSlice" => Some("labels"),
+        _ => None,
+    };
+    tracked_metadata.is_some_and(|field| new["metadata"].get(field) != old["metadata"].get(field)) || outside_metadata(new) != outside_metadata(old)
 }
 
 /// The validation of the API server that moorage's objects can hit: negative replicas, a selector
@@ -394,13 +405,22 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         let meta = util::map_at(&mut merged, &["metadata"]);
         meta.insert("uid".into(), Value::from(state.peek_uid()));
         meta.insert("creationTimestamp".into(), Value::from(now.clone()));
-        meta.insert("generation".into(), Value::from(1));
+        // The kinds that keep a generation start it at 1; on the others, the API server stores a
+        // generation given in the applied object as it is (no strategy clears it).
+        let generation = match util::tracks_generation(&kind.api_version, &kind.kind) {
+            true => Some(1),
+            false => object.pointer("/metadata/generation").and_then(Value::as_i64).filter(|g| *g != 0),
+        };
+        if let Some(generation) = generation {
+            meta.insert("generation".into(), Value::from(generation));
+        }
         meta.insert("resourceVersion".into(), Value::from((state.resource_version + 1).to_string()));
         if options.dry_run {
             return Ok(Applied { object: reference, change: Change::Created, result: merged });
         }
+        // Set again by `create` (with the generation of a kind that keeps one).
         if let Some(m) = merged.pointer_mut("/metadata").and_then(Value::as_object_mut) {
-            for k in ["uid", "creationTimestamp", "generation", "resourceVersion"] {
+            for k in ["uid", "creationTimestamp", "resourceVersion"] {
                 m.remove(k);
             }
         }
@@ -412,7 +432,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         return Ok(Applied { object: reference, change: Change::Unchanged, result: existing });
     }
     write_managers(&mut merged, &managers);
-    if spec_part(&merged) != spec_part(&existing) {
+    if util::tracks_generation(&kind.api_version, &kind.kind) && bumps_generation(&kind.kind, &merged, &existing) {
         let generation = util::int(&existing, "/metadata/generation", 1) + 1;
         util::map_at(&mut merged, &["metadata"]).insert("generation".into(), Value::from(generation));
     }
@@ -425,8 +445,9 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
 
 /// The server-set metadata an applied object may carry, checked as the API server does: a `uid`
 /// is a precondition (`Modified` when no object exists), and on an existing object `uid` and
-/// `deletionTimestamp` are immutable (`Invalid`). Otherwise they are ignored, as are
-/// `creationTimestamp` and `generation`: only the owned metadata fields are applied.
+/// `deletionTimestamp` are immutable (`Invalid`). Otherwise they are ignored, as is
+/// `creationTimestamp`; `generation` is too, except when it creates an object of a kind that
+/// keeps none ([`util::tracks_generation`]).
 fn check_server_set_metadata(object: &Value, existing: Option<&Value>, reference: &ObjectRef) -> Result<(), BackendError> {
     if let Some(uid) = object.pointer("/metadata/uid").and_then(Value::as_str).filter(|uid| !uid.is_empty()) {
         match existing {

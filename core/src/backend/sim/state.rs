@@ -290,14 +290,18 @@ impl State {
         object
     }
 
-    /// Stores a new object made by a controller: uid, creationTimestamp and generation are set.
+    /// Stores a new object: uid and creationTimestamp are set, and generation for the kinds that
+    /// keep one ([`util::tracks_generation`]).
     pub(crate) fn create(&mut self, mut object: Value) -> Value {
         let uid = self.next_uid();
         let now = self.now();
+        let generation = util::tracks_generation(util::text(&object, "/apiVersion"), util::text(&object, "/kind"));
         let meta = util::map_at(&mut object, &["metadata"]);
         meta.insert("uid".into(), Value::from(uid));
         meta.insert("creationTimestamp".into(), Value::from(now));
-        meta.insert("generation".into(), Value::from(1));
+        if generation {
+            meta.insert("generation".into(), Value::from(1));
+        }
         self.put(object)
     }
 

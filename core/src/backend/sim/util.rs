@@ -26,6 +26,17 @@ pub(crate) fn served_in(state: &super::state::State, api_version: &str, kind: &s
     installed.then(|| crate::backend::kind::custom_kinds().into_iter().find(|k| k.api_version == api_version && k.kind == kind)).flatten()
 }
 
+/// Whether the API server keeps `metadata.generation` for objects of this kind: sets it to 1 at
+/// creation and bumps it with each change outside `metadata` and `status`. Among the kinds served
+/// here, the registry strategies of k8s.io/kubernetes (`pkg/registry/*/*/strategy.go`) do it for
+/// Deployments, ReplicaSets, Pods, Jobs, CronJobs, Ingresses, NetworkPolicies,
+/// PodDisruptionBudgets and EndpointSlices, and apiextensions' for every custom resource; the
+/// others (Namespaces, ConfigMaps, Secrets, Services, quotas, RBAC, ...) have no `generation`.
+pub(crate) fn tracks_generation(api_version: &str, kind: &str) -> bool {
+    let built_in = served(api_version, kind).is_some();
+    !built_in || matches!(kind, "Deployment" | "ReplicaSet" | "Pod" | "Job" | "CronJob" | "Ingress" | "NetworkPolicy" | "PodDisruptionBudget" | "EndpointSlice")
+}
+
 /// The served kind of a JSON object.
 pub(crate) fn kind_of(object: &Value) -> Option<&'static Kind> {
     served(text(object, "/apiVersion"), text(object, "/kind"))
