@@ -142,9 +142,10 @@ mod cases {
     }
 
     /// Server-set metadata in an applied object (e.g. an object read, edited and applied back):
-    /// a `uid` is a precondition (`Modified` when no object exists; `Invalid`, immutable, when it
-    /// is another object's), a `deletionTimestamp` cannot be set on an existing object, and a
-    /// `creationTimestamp` is ignored.
+    /// a `resourceVersion` is a precondition only when the object exists; a `uid` is a
+    /// precondition (`Modified` when no object exists; `Invalid`, immutable, when it is another
+    /// object's), a `deletionTimestamp` cannot be set on an existing object, a `creationTimestamp`
+    /// is ignored, and empty strings are unset fields.
     pub async fn server_set_metadata_is_checked_not_applied(b: &dyn Backend, ns: &str) {
         setup(b, ns).await;
         let with = |name: &str, value: &str, field: &str, given: &str| {
@@ -156,6 +157,17 @@ mod cases {
         let err = b.apply(&[with("gone", "a", "uid", stranger)], &ApplyOptions::default()).await.unwrap_err();
         assert!(matches!(&err, BackendError::Modified { object, message } if object.name == "gone" && message.contains("uid")), "{err:?}");
         assert_eq!(b.get(&configmap_kind(), Some(ns), "gone").await.unwrap(), None, "nothing was created");
+
+        // A resourceVersion is a precondition on an existing object only: one that does not
+        // exist is created. Empty strings are unset fields.
+        let fresh = b.apply(&[with("fresh", "a", "resourceVersion", "12345")], &ApplyOptions::default()).await.unwrap();
+        assert_eq!(fresh[0].change, Change::Created);
+        assert_ne!(fresh[0].result["metadata"]["resourceVersion"], "12345");
+        let mut unset = with("fresh", "b", "resourceVersion", "");
+        unset["metadata"]["uid"] = json!("");
+        let updated = b.apply(&[unset], &ApplyOptions::default()).await.unwrap();
+        assert_eq!(updated[0].change, Change::Updated);
+        assert_eq!(updated[0].result["data"]["key"], "b");
 
         let created = b.apply(&[with("live", "a", "creationTimestamp", "2020-01-01T00:00:00Z")], &ApplyOptions::default()).await.unwrap();
         assert_eq!(created[0].change, Change::Created);
@@ -228,6 +240,56 @@ mod cases {
         assert_eq!(generation(&annotated[0].result), Some(json!(3)), "a Deployment's annotations bump it too (they are copied to its ReplicaSets)");
         let live = b.get(&deployment_kind(), Some(ns), "web").await.unwrap().unwrap();
         assert_eq!(generation(&live), Some(json!(3)));
+        teardown(b, ns).await;
+    }
+
+    /// The API server's checks of metadata, each refused with `Invalid` naming the field and
+    /// nothing created: label keys and values, annotation keys and total size, finalizer names,
+    /// owner references without a uid, `managedFields` in an apply, a missing name.
+    pub async fn metadata_is_validated(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let with = |name: &str, edit: &dyn Fn(&mut Value)| {
+            let mut object = configmap(ns, name, "a");
+            edit(&mut object["metadata"]);
+            object
+        };
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (with("label-value", &|m| m["labels"]["tier"] = json!("has space")), "metadata.labels", "has space"),
+            (with("label-key", &|m| m["labels"] = json!({"-tier": "web"})), "metadata.labels", "-tier"),
+            (with("annotation-key", &|m| m["annotations"] = json!({"bad key": "x"})), "metadata.annotations", "bad key"),
+            (with("annotations-size", &|m| m["annotations"] = json!({"big": "x".repeat(300_000)})), "metadata.annotations", "262144"),
+            (with("finalizer", &|m| m["finalizers"] = json!(["cleanup"])), "metadata.finalizers[0]", "fully qualified"),
+            (
+                with("owner", &|m| m["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "x"}])),
+                "metadata.ownerReferences.uid",
+                "must not be empty",
+            ),
+            (
+                with("managed", &|m| {
+                    m["managedFields"] = json!([{"manager": "x", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": {}}])
+                }),
+                "",
+                "metadata.managedFields must be nil",
+            ),
+        ];
+        for (object, field, says) in cases {
+            let name = object["metadata"]["name"].as_str().unwrap().to_string();
+            let err = b.apply(std::slice::from_ref(&object), &ApplyOptions::default()).await.unwrap_err();
+            let BackendError::Invalid { object: refused, causes } = &err else { panic!("{name}: expected Invalid, got {err:?}") };
+            assert_eq!(refused.name, name);
+            assert!(causes.iter().any(|c| c.field == field && c.message.contains(says)), "{name}: {causes:?}");
+            assert_eq!(b.get(&configmap_kind(), Some(ns), &name).await.unwrap(), None, "{name}: nothing was created");
+        }
+        let mut nameless = configmap(ns, "x", "a");
+        nameless["metadata"] = json!({"generateName": "x-", "namespace": ns});
+        let err = b.apply(&[nameless], &ApplyOptions::default()).await.unwrap_err();
+        assert!(matches!(&err, BackendError::Invalid { causes, .. } if causes.iter().any(|c| c.field == "metadata.name")), "{err:?}");
+        // The standard finalizers need no prefix, qualified ones are kept.
+        let kept = with("finalized", &|m| m["finalizers"] = json!(["example.com/cleanup"]));
+        b.apply(&[kept], &ApplyOptions::default()).await.expect("a qualified finalizer");
+        let mut done = with("finalized", &|_| {});
+        done["metadata"]["finalizers"] = json!([]);
+        b.apply(&[done], &ApplyOptions::default()).await.expect("finalizer removed");
         teardown(b, ns).await;
     }
 
@@ -458,6 +520,7 @@ conformance!(
     a_stale_resource_version_is_modified,
     server_set_metadata_is_checked_not_applied,
     generation_is_kept_for_workloads_not_config,
+    metadata_is_validated,
     a_scale_by_another_manager_is_drift_until_forced,
     quota_admission_and_usage,
     limit_range_defaults,

@@ -28,9 +28,12 @@ impl Failure {
     pub(crate) fn outcome(&self) -> Outcome {
         match self {
             // The API server answers 500 when a server-side apply names fields its schema does
-            // not have ("failed to create typed patch object ... field not declared in schema"):
-            // the same request will fail the same way, so it is an invalid object, not an outage.
-            Failure::Api { status, .. } if status.code == 500 && is_untyped_patch(status) => Outcome::Status(422),
+            // not have or gives a field a value of the wrong type ("failed to create typed patch
+            // object ... field not declared in schema", "... expected string"), or when the
+            // applied object cannot be decoded ("unable to convert unstructured object ...:
+            // illegal base64 data"): the same request will fail the same way, so it is an invalid
+            // object, not an outage.
+            Failure::Api { status, .. } if status.code == 500 && is_malformed_apply(status) => Outcome::Status(422),
             Failure::Api { status, .. } => Outcome::Status(status.code),
             Failure::Connection(_) => Outcome::Connection,
             Failure::Timeout(_) => Outcome::Timeout,
@@ -85,9 +88,12 @@ impl Failure {
     }
 }
 
-/// Whether a 500 is the API server failing to type a server-side apply patch (unknown fields).
-fn is_untyped_patch(status: &Status) -> bool {
-    status.message.contains("failed to create typed patch object") || status.message.contains("field not declared in schema")
+/// Whether a 500 is the API server failing to type or decode a server-side apply patch (unknown
+/// fields, values of the wrong type, undecodable values such as bad base64 in a Secret).
+fn is_malformed_apply(status: &Status) -> bool {
+    ["failed to create typed patch object", "field not declared in schema", "unable to convert unstructured object"]
+        .iter()
+        .any(|sign| status.message.contains(sign))
 }
 
 /// Whether an error (or one of its sources) is a timeout.
@@ -327,6 +333,10 @@ mod tests {
         // server-side apply of unknown fields: a 500 that is not an outage
         let e = map(api_error(500, "", "failed to create typed patch object (acme/web; /v1, Kind=Service): .spec.bogus: field not declared in schema", None));
         assert!(matches!(e, BackendError::Invalid { ref causes, .. } if causes[0].message.contains("not declared")), "{e:?}");
+        // nor is an applied object that cannot be decoded (bad base64 in a Secret's data)
+        let message = "failed to convert new object (acme/creds; /v1, Kind=Secret) to proper version: unable to convert unstructured object to /v1, Kind=Secret: illegal base64 data at input byte 3";
+        let e = map(api_error(500, "", message, None));
+        assert!(matches!(e, BackendError::Invalid { ref causes, .. } if causes[0].message.contains("illegal base64")), "{e:?}");
         let e = map(api_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format", None));
         assert!(matches!(e, BackendError::Invalid { ref causes, .. } if causes[0].message.starts_with("HTTP 415")), "{e:?}");
     }

@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 use super::admission;
 use super::state::{self, State};
 use super::util::{self, text, Path};
-use crate::backend::{Applied, ApplyOptions, BackendError, Cause, Change, ConflictPolicy, Kind, ObjectRef};
+use super::validation::{check_server_set_metadata, invalid, metadata_problems, spec_problems, validate_numbers};
+use crate::backend::{Applied, ApplyOptions, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
 
 /// Metadata fields a manager can own.
 const OWNED_METADATA: [&str; 4] = ["labels", "annotations", "ownerReferences", "finalizers"];
@@ -153,10 +154,6 @@ fn overlaps(a: &[String], b: &[String]) -> bool {
     a.starts_with(b) || b.starts_with(a)
 }
 
-fn invalid(object: ObjectRef, field: &str, message: String) -> BackendError {
-    BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
-}
-
 /// Whether an update from `old` to `new` bumps `metadata.generation` (of a kind that keeps one,
 /// [`util::tracks_generation`]), as the kind's registry strategy decides: a change outside
 /// `metadata` and `status`; for a Deployment also of its annotations (its controller copies them to
@@ -178,47 +175,6 @@ fn bumps_generation(kind: &str, new: &Value, old: &Value) -> bool {
     tracked_metadata.is_some_and(|field| new["metadata"].get(field) != old["metadata"].get(field)) || outside_metadata(new) != outside_metadata(old)
 }
 
-/// The validation of the API server that moorage's objects can hit: negative replicas, a selector
-/// that does not match the pod template, containers without a name or an image.
-fn spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
-    let mut causes = Vec::new();
-    let mut cause = |field: &str, message: String| causes.push(Cause { field: field.into(), message });
-    let template = match kind {
-        "Deployment" | "ReplicaSet" | "StatefulSet" => {
-            if let Some(n) = object.pointer("/spec/replicas").and_then(Value::as_i64).filter(|n| *n < 0) {
-                cause("spec.replicas", format!("Invalid value: {n}: must be greater than or equal to 0"));
-            }
-            let selector = object.pointer("/spec/selector/matchLabels").and_then(Value::as_object);
-            let labels = object.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
-            if let Some(selector) = selector {
-                if !selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
-                    cause("spec.template.metadata.labels", "Invalid value: `selector` does not match template `labels`".into());
-                }
-            }
-            object.pointer("/spec/template/spec")
-        }
-        "Job" => object.pointer("/spec/template/spec"),
-        "Pod" => object.pointer("/spec"),
-        _ => None,
-    };
-    if let Some(pod) = template {
-        let prefix = if kind == "Pod" { "spec" } else { "spec.template.spec" };
-        let containers = pod.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
-        if containers.is_empty() {
-            cause(&format!("{prefix}.containers"), "Required value".into());
-        }
-        for (i, c) in containers.iter().enumerate() {
-            if c.get("name").and_then(Value::as_str).unwrap_or_default().is_empty() {
-                cause(&format!("{prefix}.containers[{i}].name"), "Required value".into());
-            }
-            if c.get("image").and_then(Value::as_str).unwrap_or_default().is_empty() {
-                cause(&format!("{prefix}.containers[{i}].image"), "Required value".into());
-            }
-        }
-    }
-    causes
-}
-
 /// Checks that an object can be addressed: a kind the cluster serves, a valid name, an existing
 /// namespace. Returns the kind, the namespace (`""` when cluster-scoped) and the name.
 pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, String), BackendError> {
@@ -234,12 +190,13 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
     };
     let name = text(object, "/metadata/name").to_string();
     if name.is_empty() {
-        return Err(invalid(reference, "metadata.name", "Required value: name or generateName is required".into()));
+        return Err(invalid(reference, "metadata.name", "Required value".into()));
     }
     if let Some(problem) = util::name_problem(&kind.kind, &name) {
         return Err(invalid(reference, "metadata.name", problem));
     }
-    let causes = spec_problems(&kind.kind, object);
+    let mut causes = metadata_problems(object);
+    causes.extend(spec_problems(&kind.kind, object));
     if !causes.is_empty() {
         return Err(BackendError::Invalid { object: reference, causes });
     }
@@ -259,18 +216,6 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
 /// Applies one object as `options.field_manager`. Nothing is stored on a dry run.
 pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOptions) -> Result<Applied, BackendError> {
     let (kind, namespace, name) = address(state, object)?;
-    // A resourceVersion in an apply is a precondition (optimistic lock), not a field anyone owns.
-    let precondition = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
-    let unconditioned;
-    let object = match &precondition {
-        Some(_) => {
-            let mut copy = object.clone();
-            util::remove(&mut copy, &["metadata".into(), "resourceVersion".into()]);
-            unconditioned = copy;
-            &unconditioned
-        }
-        None => object,
-    };
     let manager_problem = match options.field_manager.chars().count() {
         0 => Some("Required value: is required for apply patch"),
         n if n > 128 => Some("Too long: may not be more than 128 bytes"),
@@ -283,11 +228,6 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     let reference = ObjectRef::new(&kind, ns_opt, &name);
     let key = state::key(&kind.api_version, &kind.kind, &namespace, &name);
     let existing = state.get_key(&key);
-    if let Some(expected) = &precondition {
-        if existing.as_ref().map(|e| text(e, "/metadata/resourceVersion")) != Some(expected.as_str()) {
-            return Err(BackendError::Modified { object: reference, message: format!("the object has been modified since resourceVersion {expected}") });
-        }
-    }
     check_server_set_metadata(object, existing.as_ref(), &reference)?;
     if existing.is_none() && !namespace.is_empty() {
         let ns_object = state.get_key(&state::key("v1", "Namespace", "", &namespace));
@@ -443,33 +383,6 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     Ok(Applied { object: reference, change: Change::Updated, result: stored })
 }
 
-/// The server-set metadata an applied object may carry, checked as the API server does: a `uid`
-/// is a precondition (`Modified` when no object exists), and on an existing object `uid` and
-/// `deletionTimestamp` are immutable (`Invalid`). Otherwise they are ignored, as is
-/// `creationTimestamp`; `generation` is too, except when it creates an object of a kind that
-/// keeps none ([`util::tracks_generation`]).
-fn check_server_set_metadata(object: &Value, existing: Option<&Value>, reference: &ObjectRef) -> Result<(), BackendError> {
-    if let Some(uid) = object.pointer("/metadata/uid").and_then(Value::as_str).filter(|uid| !uid.is_empty()) {
-        match existing {
-            None => {
-                let message = format!("uid mismatch: the provided object specified uid {uid}, and no existing object was found");
-                return Err(BackendError::Modified { object: reference.clone(), message });
-            }
-            Some(live) if text(live, "/metadata/uid") != uid => {
-                return Err(invalid(reference.clone(), "metadata.uid", format!("Invalid value: {uid:?}: field is immutable")));
-            }
-            Some(_) => {}
-        }
-    }
-    let deleting = object.pointer("/metadata/deletionTimestamp").filter(|at| !at.is_null());
-    if let (Some(at), Some(live)) = (deleting, existing) {
-        if live.pointer("/metadata/deletionTimestamp") != Some(at) {
-            return Err(invalid(reference.clone(), "metadata.deletionTimestamp", format!("Invalid value: {at}: field is immutable")));
-        }
-    }
-    Ok(())
-}
-
 /// Whether an applied value equals the live one, allowing the live one to carry server defaults
 /// (fields the applied value leaves out, e.g. a Service port's `protocol`).
 fn same_value(applied: Option<&Value>, live: Option<&Value>) -> bool {
@@ -486,47 +399,6 @@ fn subset(applied: &Value, live: &Value) -> bool {
         (Value::Array(a), Value::Array(l)) => a.len() == l.len() && a.iter().zip(l).all(|(x, y)| subset(x, y)),
         _ => applied == live,
     }
-}
-
-/// Integer fields the controllers compute with, checked like the API server's validation
-/// (non-negative, at most 2^31 - 1).
-fn validate_numbers(kind: &str, object: &Value) -> Vec<Cause> {
-    let fields: &[&str] = match kind {
-        "Deployment" => &[
-            "spec.replicas",
-            "spec.minReadySeconds",
-            "spec.revisionHistoryLimit",
-            "spec.progressDeadlineSeconds",
-            "spec.strategy.rollingUpdate.maxSurge",
-            "spec.strategy.rollingUpdate.maxUnavailable",
-        ],
-        "ReplicaSet" => &["spec.replicas", "spec.minReadySeconds"],
-        "Job" => &["spec.completions", "spec.parallelism", "spec.backoffLimit"],
-        _ => &[],
-    };
-    let mut causes = Vec::new();
-    for field in fields {
-        let pointer = format!("/{}", field.replace('.', "/"));
-        let Some(value) = object.pointer(&pointer) else { continue };
-        let problem = match value {
-            Value::Number(n) => match n.as_i64() {
-                Some(i) if i < 0 => Some("must be greater than or equal to 0"),
-                Some(i) if i > i64::from(i32::MAX) => Some("must be less than or equal to 2147483647"),
-                Some(_) => None,
-                None => Some("must be an integer"),
-            },
-            Value::String(text) if field.ends_with("maxSurge") || field.ends_with("maxUnavailable") => {
-                let ok = text.strip_suffix('%').and_then(|p| p.parse::<u32>().ok()).is_some_and(|p| p <= 100 || field.ends_with("maxSurge"));
-                (!ok).then_some("a valid percent string must be a numeric string followed by an ending '%'")
-            }
-            Value::Null => None,
-            _ => Some("must be an integer"),
-        };
-        if let Some(problem) = problem {
-            causes.push(Cause { field: field.to_string(), message: format!("Invalid value: {value}: {problem}") });
-        }
-    }
-    causes
 }
 
 fn strip_managed(v: &Value) -> Value {

@@ -28,6 +28,7 @@ mod pods;
 mod state;
 mod store;
 pub(crate) mod util;
+mod validation;
 mod workloads;
 
 #[cfg(test)]
