@@ -293,6 +293,69 @@ mod cases {
         teardown(b, ns).await;
     }
 
+    /// Fields the API server refuses to change once set, each refused with `Invalid` naming the
+    /// field and the object left as it was: an immutable ConfigMap's data (its labels may change)
+    /// and `immutable` itself, a Deployment's selector, a Job's pod template, a Secret's type, a
+    /// Service's cluster IP. And a label selector whose value no label can have is refused.
+    pub async fn immutable_fields_are_refused(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let refused = |result: Result<Vec<moorage::backend::Applied>, BackendError>, field: &str| {
+            let err = result.unwrap_err();
+            let BackendError::Invalid { causes, .. } = &err else { panic!("{field}: expected Invalid, got {err:?}") };
+            assert!(
+                causes.iter().any(|c| c.field == field && (c.message.contains("immutable") || c.message.contains("may not change"))),
+                "{field}: {causes:?}"
+            );
+        };
+        let apply = |object: &Value| {
+            let object = object.clone();
+            async move { b.apply(&[object], &ApplyOptions::default()).await }
+        };
+
+        let mut config = configmap(ns, "locked", "a");
+        config["immutable"] = json!(true);
+        apply(&config).await.unwrap();
+        config["data"]["key"] = json!("b");
+        refused(apply(&config).await, "data");
+        config["data"]["key"] = json!("a");
+        config["metadata"]["labels"]["release"] = json!("v2");
+        assert_eq!(apply(&config).await.expect("labels may change")[0].change, Change::Updated);
+        config["immutable"] = json!(false);
+        refused(apply(&config).await, "immutable");
+        let live = b.get(&configmap_kind(), Some(ns), "locked").await.unwrap().unwrap();
+        assert_eq!((&live["data"]["key"], &live["immutable"]), (&json!("a"), &json!(true)));
+
+        let mut web = deployment(ns, "web", 1, "nginx:1.27");
+        apply(&web).await.unwrap();
+        web["spec"]["selector"]["matchLabels"]["tier"] = json!("web");
+        refused(apply(&web).await, "spec.selector");
+        let live = b.get(&deployment_kind(), Some(ns), "web").await.unwrap().unwrap();
+        assert_eq!(live["spec"]["selector"]["matchLabels"], json!({"app": "web"}));
+
+        let mut job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": ns},
+            "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "migrate", "image": "busybox:1.36"}]}}}});
+        apply(&job).await.unwrap();
+        job["spec"]["template"]["spec"]["containers"][0]["image"] = json!("busybox:1.37");
+        refused(apply(&job).await, "spec.template");
+
+        let mut secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": ns}, "data": {"token": "c2VjcmV0"}});
+        assert_eq!(apply(&secret).await.unwrap()[0].result["type"], "Opaque", "the type's default");
+        secret["type"] = json!("kubernetes.io/tls");
+        refused(apply(&secret).await, "type");
+
+        let mut front = service(ns, "front", "web");
+        let created = apply(&front).await.unwrap();
+        let ip = created[0].result["spec"]["clusterIP"].as_str().expect("a cluster IP").to_string();
+        front["spec"]["clusterIP"] = json!("10.0.0.99");
+        refused(apply(&front).await, "spec.clusterIPs[0]");
+        front["spec"]["clusterIP"] = json!(ip);
+        apply(&front).await.expect("the same cluster IP, given");
+
+        let err = b.list(&configmap_kind(), Some(ns), &Selector::labels("a=b=c")).await.unwrap_err();
+        assert!(matches!(err, BackendError::Invalid { .. }), "{err:?}");
+        teardown(b, ns).await;
+    }
+
     pub async fn a_scale_by_another_manager_is_drift_until_forced(b: &dyn Backend, ns: &str) {
         setup(b, ns).await;
         let mine = deployment(ns, "web", 2, "nginx:1.27");
@@ -521,6 +584,7 @@ conformance!(
     server_set_metadata_is_checked_not_applied,
     generation_is_kept_for_workloads_not_config,
     metadata_is_validated,
+    immutable_fields_are_refused,
     a_scale_by_another_manager_is_drift_until_forced,
     quota_admission_and_usage,
     limit_range_defaults,

@@ -73,15 +73,13 @@ impl LabelSelector {
             } else {
                 Requirement::Exists(part.clone())
             };
-            let key = match &req {
-                Requirement::Equals(k, _)
-                | Requirement::NotEquals(k, _)
-                | Requirement::In(k, _)
-                | Requirement::NotIn(k, _)
-                | Requirement::Exists(k)
-                | Requirement::DoesNotExist(k) => k,
+            let (key, values) = match &req {
+                Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, std::slice::from_ref(v)),
+                Requirement::In(k, vs) | Requirement::NotIn(k, vs) => (k, vs.as_slice()),
+                Requirement::Exists(k) | Requirement::DoesNotExist(k) => (k, &[][..]),
             };
-            if !valid_key(key) {
+            // Keys and values as on labels (`a=b=c` has the value `b=c`, which no label can have).
+            if !valid_key(key) || crate::checks::check_label_key(key).is_err() || values.iter().any(|v| crate::checks::check_label_value(v).is_err()) {
                 return Err(bad());
             }
             reqs.push(req);
@@ -275,6 +273,11 @@ mod tests {
         assert_eq!(ok("!missing,app"), Ok(true));
         assert_eq!(ok("missing!=x"), Ok(true));
         assert!(LabelSelector::parse("a in b").is_err());
+        assert_eq!(ok("app="), Ok(false), "an empty value is a value");
+        // Keys and values as on labels, as the API server checks them.
+        for bad in ["a=b=c", "a in (b c)", "-a=b", "a!=b/c", "!!x"] {
+            assert!(LabelSelector::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::admission;
 use super::state::{self, State};
 use super::util::{self, text, Path};
-use super::validation::{check_server_set_metadata, invalid, metadata_problems, spec_problems, validate_numbers};
+use super::validation::{check_server_set_metadata, immutable_problems, invalid, metadata_problems, spec_problems, validate_numbers};
 use crate::backend::{Applied, ApplyOptions, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
 
 /// Metadata fields a manager can own.
@@ -328,7 +328,10 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         state.service_ips = ip_counter;
     }
 
-    let problems = validate_numbers(&kind.kind, &merged);
+    let mut problems = validate_numbers(&kind.kind, &merged);
+    if let Some(live) = &existing {
+        problems.extend(immutable_problems(&kind.kind, &merged, live));
+    }
     if !problems.is_empty() {
         return Err(BackendError::Invalid { object: reference, causes: problems });
     }
@@ -446,6 +449,7 @@ fn defaults(state: &mut State, kind: &Kind, object: &mut Value, creating: bool) 
             }
             fill(object, &["spec", "template", "spec", "restartPolicy"], Value::from("Always"));
         }
+        "Secret" => fill(object, &["type"], Value::from("Opaque")),
         "Job" => {
             fill(object, &["spec", "backoffLimit"], Value::from(6));
             fill(object, &["spec", "completions"], Value::from(1));

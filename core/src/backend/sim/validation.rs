@@ -64,6 +64,52 @@ pub(super) fn metadata_problems(object: &Value) -> Vec<Cause> {
     causes
 }
 
+/// The fields the API server refuses to change on an existing object (`old`, `new` as it would be
+/// stored), each cause naming the field as it does: the data of an immutable ConfigMap or Secret
+/// (and `immutable` itself), a Secret's `type`, the selector of a Deployment, ReplicaSet,
+/// StatefulSet or DaemonSet, a Job's selector and pod template, a Service's cluster IP.
+pub(super) fn immutable_problems(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let changed = |pointer: &str| new.pointer(pointer) != old.pointer(pointer);
+    let shown = |pointer: &str| new.pointer(pointer).map_or_else(|| "null".to_string(), Value::to_string);
+    let mut immutable = |field: &str, pointer: &str| {
+        if changed(pointer) {
+            causes.push(Cause { field: field.into(), message: format!("Invalid value: {}: field is immutable", shown(pointer)) });
+        }
+    };
+    match kind {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => immutable("spec.selector", "/spec/selector"),
+        "Job" => {
+            immutable("spec.selector", "/spec/selector");
+            immutable("spec.template", "/spec/template");
+        }
+        "Secret" => immutable("type", "/type"),
+        "Service" => {
+            let before = text(old, "/spec/clusterIP");
+            let after = text(new, "/spec/clusterIP");
+            if !before.is_empty() && !after.is_empty() && before != after {
+                causes.push(Cause { field: "spec.clusterIPs[0]".into(), message: format!("Invalid value: [{after:?}]: may not change once set") });
+            }
+        }
+        _ => {}
+    }
+    if matches!(kind, "ConfigMap" | "Secret") && old.get("immutable") == Some(&Value::Bool(true)) {
+        let locked = "Forbidden: field is immutable when `immutable` is set";
+        // A Secret's `stringData` is written into its `data`.
+        let data: &[(&str, bool)] = match kind {
+            "Secret" => &[("data", changed("/data") || changed("/stringData"))],
+            _ => &[("data", changed("/data")), ("binaryData", changed("/binaryData"))],
+        };
+        for (field, _) in data.iter().filter(|(_, changed)| *changed) {
+            causes.push(Cause { field: field.to_string(), message: locked.into() });
+        }
+        if new.get("immutable") != Some(&Value::Bool(true)) {
+            causes.push(Cause { field: "immutable".into(), message: locked.into() });
+        }
+    }
+    causes
+}
+
 /// An `Invalid` error with one cause.
 pub(super) fn invalid(object: ObjectRef, field: &str, message: String) -> BackendError {
     BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
