@@ -296,16 +296,15 @@ mod cases {
     /// Fields the API server refuses to change once set, each refused with `Invalid` naming the
     /// field and the object left as it was: an immutable ConfigMap's data (its labels may change)
     /// and `immutable` itself, a Deployment's selector, a Job's pod template, a Secret's type, a
-    /// Service's cluster IP. And a label selector whose value no label can have is refused.
+    /// Service's cluster IP, a RoleBinding's roleRef, a claim's access modes. And a label selector
+    /// whose value no label can have is refused.
     pub async fn immutable_fields_are_refused(b: &dyn Backend, ns: &str) {
         setup(b, ns).await;
         let refused = |result: Result<Vec<moorage::backend::Applied>, BackendError>, field: &str| {
             let err = result.unwrap_err();
             let BackendError::Invalid { causes, .. } = &err else { panic!("{field}: expected Invalid, got {err:?}") };
-            assert!(
-                causes.iter().any(|c| c.field == field && (c.message.contains("immutable") || c.message.contains("may not change"))),
-                "{field}: {causes:?}"
-            );
+            let says = |c: &moorage::backend::Cause| ["immutable", "may not change", "cannot change"].iter().any(|s| c.message.contains(s));
+            assert!(causes.iter().any(|c| c.field == field && says(c)), "{field}: {causes:?}");
         };
         let apply = |object: &Value| {
             let object = object.clone();
@@ -351,8 +350,102 @@ mod cases {
         front["spec"]["clusterIP"] = json!(ip);
         apply(&front).await.expect("the same cluster IP, given");
 
+        let binding = |role: &str| {
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "admins", "namespace": ns},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+                   "subjects": [{"kind": "User", "name": "ada@acme.test", "apiGroup": "rbac.authorization.k8s.io"}]})
+        };
+        apply(&binding("admin")).await.unwrap();
+        refused(apply(&binding("viewer")).await, "roleRef");
+
+        let mut claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": ns},
+                               "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+        apply(&claim).await.unwrap();
+        claim["spec"]["accessModes"] = json!(["ReadWriteMany"]);
+        refused(apply(&claim).await, "spec");
+
         let err = b.list(&configmap_kind(), Some(ns), &Selector::labels("a=b=c")).await.unwrap_err();
         assert!(matches!(err, BackendError::Invalid { .. }), "{err:?}");
+        teardown(b, ns).await;
+    }
+
+    /// The API server's checks of the kinds moorage compiles, each refused with `Invalid` naming
+    /// the field, and nothing created.
+    pub async fn specs_are_validated(b: &dyn Backend, ns: &str) {
+        setup(b, ns).await;
+        let rule = |host: &str, path_type: Option<&str>| {
+            let mut path = json!({"path": "/", "backend": {"service": {"name": "web", "port": {"number": 80}}}});
+            if let Some(t) = path_type {
+                path["pathType"] = json!(t);
+            }
+            json!([{"host": host, "http": {"paths": [path]}}])
+        };
+        let object = |api_version: &str, kind: &str, name: &str, body: Value| {
+            let mut o = json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": ns}});
+            o.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+            o
+        };
+        let selector = json!({"matchLabels": {"app": "web"}});
+        let cases = vec![
+            (object("v1", "Service", "no-ports", json!({"spec": {"selector": {"app": "web"}}})), "spec.ports"),
+            (object("policy/v1", "PodDisruptionBudget", "both", json!({"spec": {"minAvailable": 1, "maxUnavailable": 1, "selector": selector}})), "spec"),
+            (
+                object(
+                    "autoscaling/v2",
+                    "HorizontalPodAutoscaler",
+                    "inverted",
+                    json!({"spec": {"minReplicas": 5, "maxReplicas": 2, "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}}),
+                ),
+                "spec.maxReplicas",
+            ),
+            (object("rbac.authorization.k8s.io/v1", "Role", "no-verbs", json!({"rules": [{"apiGroups": [""], "resources": ["pods"]}]})), "rules[0].verbs"),
+            (
+                object(
+                    "networking.k8s.io/v1",
+                    "NetworkPolicy",
+                    "http",
+                    json!({"spec": {"podSelector": {}, "ingress": [{"ports": [{"protocol": "HTTP", "port": 80}]}]}}),
+                ),
+                "spec.ingress[0].ports[0].protocol",
+            ),
+            (object("networking.k8s.io/v1", "Ingress", "bad-host", json!({"spec": {"rules": rule("Shop_Acme", Some("Prefix"))}})), "spec.rules[0].host"),
+            (
+                object("networking.k8s.io/v1", "Ingress", "no-path-type", json!({"spec": {"rules": rule("shop.acme.test", None)}})),
+                "spec.rules[0].http.paths[0].pathType",
+            ),
+            (
+                object("v1", "LimitRange", "inverted", json!({"spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}, "min": {"cpu": "2"}}]}})),
+                "spec.limits[0].min[cpu]",
+            ),
+            (
+                object(
+                    "apps/v1",
+                    "Deployment",
+                    "no-selector",
+                    json!({"spec": {"selector": {}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}}),
+                ),
+                "spec.selector",
+            ),
+            // The API server refuses two containers of one name when it merges the apply (a 500
+            // without a field, reported as Invalid); the simulated cluster names the field.
+            (
+                object(
+                    "apps/v1",
+                    "Deployment",
+                    "twins",
+                    json!({"spec": {"selector": selector, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "a:1"}, {"name": "web", "image": "b:1"}]}}}}),
+                ),
+                "*",
+            ),
+        ];
+        for (object, field) in cases {
+            let (kind, name) = (object["kind"].as_str().unwrap(), object["metadata"]["name"].as_str().unwrap());
+            let err = b.apply(std::slice::from_ref(&object), &ApplyOptions::default()).await.unwrap_err();
+            let BackendError::Invalid { causes, .. } = &err else { panic!("{kind} {name}: expected Invalid, got {err:?}") };
+            assert!(field == "*" || causes.iter().any(|c| c.field == field), "{kind} {name}: {causes:?}");
+            let kind = Kind::of_object(&object).expect("a known kind");
+            assert_eq!(b.get(&kind, Some(ns), name).await.unwrap(), None, "{name}: nothing was created");
+        }
         teardown(b, ns).await;
     }
 
@@ -585,6 +678,7 @@ conformance!(
     generation_is_kept_for_workloads_not_config,
     metadata_is_validated,
     immutable_fields_are_refused,
+    specs_are_validated,
     a_scale_by_another_manager_is_drift_until_forced,
     quota_admission_and_usage,
     limit_range_defaults,

@@ -43,10 +43,6 @@ fn split_top_level(s: &str) -> Vec<String> {
     parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
-fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 316 && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-}
-
 fn set_values(rest: &str) -> Option<Vec<String>> {
     let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
     Some(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
@@ -79,7 +75,7 @@ impl LabelSelector {
                 Requirement::Exists(k) | Requirement::DoesNotExist(k) => (k, &[][..]),
             };
             // Keys and values as on labels (`a=b=c` has the value `b=c`, which no label can have).
-            if !valid_key(key) || crate::checks::check_label_key(key).is_err() || values.iter().any(|v| crate::checks::check_label_value(v).is_err()) {
+            if crate::checks::check_label_key(key).is_err() || values.iter().any(|v| crate::checks::check_label_value(v).is_err()) {
                 return Err(bad());
             }
             reqs.push(req);

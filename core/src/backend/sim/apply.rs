@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::admission;
 use super::state::{self, State};
 use super::util::{self, text, Path};
-use super::validation::{check_server_set_metadata, immutable_problems, invalid, metadata_problems, spec_problems, validate_numbers};
+use super::validation::{check_server_set_metadata, immutable_problems, invalid, metadata_problems, spec_problems, stored_spec_problems, validate_numbers};
 use crate::backend::{Applied, ApplyOptions, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
 
 /// Metadata fields a manager can own.
@@ -329,6 +329,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     }
 
     let mut problems = validate_numbers(&kind.kind, &merged);
+    problems.extend(stored_spec_problems(&kind.kind, &merged));
     if let Some(live) = &existing {
         problems.extend(immutable_problems(&kind.kind, &merged, live));
     }

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::util::text;
+use super::util::{self, text};
 use crate::backend::{BackendError, Cause, ObjectRef};
 use crate::checks::{check_label_key, check_label_value};
 
@@ -67,7 +67,8 @@ pub(super) fn metadata_problems(object: &Value) -> Vec<Cause> {
 /// The fields the API server refuses to change on an existing object (`old`, `new` as it would be
 /// stored), each cause naming the field as it does: the data of an immutable ConfigMap or Secret
 /// (and `immutable` itself), a Secret's `type`, the selector of a Deployment, ReplicaSet,
-/// StatefulSet or DaemonSet, a Job's selector and pod template, a Service's cluster IP.
+/// StatefulSet or DaemonSet, a Job's selector and pod template, a Service's cluster IP, a role
+/// binding's `roleRef`, a claim's spec ([`claim_problems`]).
 pub(super) fn immutable_problems(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let changed = |pointer: &str| new.pointer(pointer) != old.pointer(pointer);
@@ -84,6 +85,10 @@ pub(super) fn immutable_problems(kind: &str, new: &Value, old: &Value) -> Vec<Ca
             immutable("spec.template", "/spec/template");
         }
         "Secret" => immutable("type", "/type"),
+        "RoleBinding" | "ClusterRoleBinding" if changed("/roleRef") => {
+            causes.push(Cause { field: "roleRef".into(), message: format!("Invalid value: {}: cannot change roleRef", shown("/roleRef")) });
+        }
+        "PersistentVolumeClaim" => causes.extend(claim_problems(new, old)),
         "Service" => {
             let before = text(old, "/spec/clusterIP");
             let after = text(new, "/spec/clusterIP");
@@ -110,13 +115,141 @@ pub(super) fn immutable_problems(kind: &str, new: &Value, old: &Value) -> Vec<Ca
     causes
 }
 
+/// A PersistentVolumeClaim's spec is immutable, except for a bound claim's
+/// `resources.requests` (and `volumeAttributesClassName`), which may not go below its capacity.
+fn claim_problems(new: &Value, old: &Value) -> Vec<Cause> {
+    let bound = text(old, "/status/phase") == "Bound";
+    let fixed_part = |claim: &Value| {
+        let mut spec = claim.get("spec").cloned().unwrap_or(Value::Null);
+        if let (true, Some(spec)) = (bound, spec.as_object_mut()) {
+            spec.remove("volumeAttributesClassName");
+            if let Some(resources) = spec.get_mut("resources").and_then(Value::as_object_mut) {
+                resources.remove("requests");
+            }
+        }
+        spec
+    };
+    if fixed_part(new) != fixed_part(old) {
+        let message = "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims";
+        return vec![Cause { field: "spec".into(), message: message.into() }];
+    }
+    let requested = util::qty(new.pointer("/spec/resources/requests/storage"));
+    let capacity = old.pointer("/status/capacity/storage");
+    if bound && capacity.is_some() && requested.millis() < util::qty(capacity).millis() {
+        let message = "Forbidden: field can not be less than status.capacity";
+        return vec![Cause { field: "spec.resources.requests.storage".into(), message: message.into() }];
+    }
+    Vec::new()
+}
+
 /// An `Invalid` error with one cause.
 pub(super) fn invalid(object: ObjectRef, field: &str, message: String) -> BackendError {
     BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
 }
 
-/// The validation of the API server that moorage's objects can hit: negative replicas, a selector
-/// that does not match the pod template, containers without a name or an image.
+/// The API server's checks of an object as it would be stored (the apply merged into the live
+/// object, defaults filled; a partial apply by another field manager is checked whole), each
+/// cause naming the field as it does: a workload without a selector or with an empty one, a
+/// Service without ports, a PodDisruptionBudget with both `minAvailable` and `maxUnavailable`, an
+/// autoscaler whose `maxReplicas` is below `minReplicas` (or below 1), a Role rule without verbs,
+/// a NetworkPolicy port of another protocol than TCP, UDP or SCTP, an Ingress host that is not a
+/// DNS name or a path without `pathType`, a LimitRange whose `min` is above its `max`.
+pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let mut cause = |field: String, message: String| causes.push(Cause { field, message });
+    let list = |pointer: &str| object.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default();
+    match kind {
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => match object.pointer("/spec/selector").and_then(Value::as_object) {
+            None => cause("spec.selector".into(), "Required value".into()),
+            Some(selector) => {
+                let empty =
+                    |key: &str| selector.get(key).is_none_or(|v| v.as_object().is_some_and(|m| m.is_empty()) || v.as_array().is_some_and(|a| a.is_empty()));
+                if empty("matchLabels") && empty("matchExpressions") {
+                    cause("spec.selector".into(), format!("Invalid value: {{}}: empty selector is invalid for {}", kind.to_ascii_lowercase()));
+                }
+            }
+        },
+        "Service" => {
+            let headless = text(object, "/spec/clusterIP") == "None" || text(object, "/spec/type") == "ExternalName";
+            if !headless && list("/spec/ports").is_empty() {
+                cause("spec.ports".into(), "Required value".into());
+            }
+        }
+        "PodDisruptionBudget" if ["/spec/minAvailable", "/spec/maxUnavailable"].iter().all(|p| object.pointer(p).is_some_and(|v| !v.is_null())) => {
+            cause("spec".into(), "Invalid value: minAvailable and maxUnavailable cannot be both set".into());
+        }
+        "HorizontalPodAutoscaler" => {
+            let min = object.pointer("/spec/minReplicas").and_then(Value::as_i64).unwrap_or(1);
+            let max = object.pointer("/spec/maxReplicas").and_then(Value::as_i64).unwrap_or(0);
+            if min < 1 {
+                cause("spec.minReplicas".into(), format!("Invalid value: {min}: must be greater than or equal to 1"));
+            }
+            if max < min.max(1) {
+                cause("spec.maxReplicas".into(), format!("Invalid value: {max}: must be greater than or equal to `minReplicas`"));
+            }
+        }
+        "Role" | "ClusterRole" => {
+            for (i, rule) in list("/rules").iter().enumerate() {
+                if rule.get("verbs").and_then(Value::as_array).is_none_or(|v| v.is_empty()) {
+                    cause(format!("rules[{i}].verbs"), "Required value: verbs must contain at least one value".into());
+                }
+            }
+        }
+        "NetworkPolicy" => {
+            for direction in ["ingress", "egress"] {
+                for (i, rule) in list(&format!("/spec/{direction}")).iter().enumerate() {
+                    let ports = rule.get("ports").and_then(Value::as_array).cloned().unwrap_or_default();
+                    for (j, port) in ports.iter().enumerate() {
+                        let protocol = port.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                        if !matches!(protocol, "TCP" | "UDP" | "SCTP") {
+                            let message = format!("Unsupported value: {protocol:?}: supported values: \"TCP\", \"UDP\", \"SCTP\"");
+                            cause(format!("spec.{direction}[{i}].ports[{j}].protocol"), message);
+                        }
+                    }
+                }
+            }
+        }
+        "Ingress" => {
+            for (i, rule) in list("/spec/rules").iter().enumerate() {
+                let host = rule.get("host").and_then(Value::as_str).unwrap_or_default();
+                // A DNS-1123 subdomain, optionally under a `*.` wildcard, and not an IP address.
+                let problem = match host.parse::<std::net::IpAddr>() {
+                    Ok(_) => Some("must be a DNS name, not an IP address".to_string()),
+                    Err(_) if host.is_empty() => None,
+                    Err(_) => crate::checks::check_dns1123_subdomain(host.strip_prefix("*.").unwrap_or(host)).err(),
+                };
+                if let Some(problem) = problem {
+                    cause(format!("spec.rules[{i}].host"), format!("Invalid value: {host:?}: {problem}"));
+                }
+                let paths = rule.pointer("/http/paths").and_then(Value::as_array).cloned().unwrap_or_default();
+                for (j, path) in paths.iter().enumerate() {
+                    if path.get("pathType").and_then(Value::as_str).unwrap_or_default().is_empty() {
+                        cause(format!("spec.rules[{i}].http.paths[{j}].pathType"), "Required value: pathType must be specified".into());
+                    }
+                }
+            }
+        }
+        "LimitRange" => {
+            for (i, item) in list("/spec/limits").iter().enumerate() {
+                let Some(min) = item.get("min").and_then(Value::as_object) else { continue };
+                for (resource, low) in min {
+                    let high = item.pointer(&format!("/max/{resource}"));
+                    if high.is_some() && util::qty(Some(low)).millis() > util::qty(high).millis() {
+                        let (low, high) = (low.as_str().unwrap_or_default(), high.and_then(Value::as_str).unwrap_or_default());
+                        cause(format!("spec.limits[{i}].min[{resource}]"), format!("Invalid value: {low:?}: min value {low} is greater than max value {high}"));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    causes
+}
+
+/// The validation of the API server that moorage's objects can hit, on the applied object:
+/// negative replicas, a selector that does not match the pod template, containers without a name
+/// or an image or with the same name. ([`stored_spec_problems`] checks the object as it would be
+/// stored.)
 pub(super) fn spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut cause = |field: &str, message: String| causes.push(Cause { field: field.into(), message });
@@ -145,6 +278,10 @@ pub(super) fn spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
             cause(&format!("{prefix}.containers"), "Required value".into());
         }
         for (i, c) in containers.iter().enumerate() {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+            if !name.is_empty() && containers[..i].iter().any(|earlier| earlier.get("name").and_then(Value::as_str) == Some(name)) {
+                cause(&format!("{prefix}.containers[{i}].name"), format!("Duplicate value: {name:?}"));
+            }
             if c.get("name").and_then(Value::as_str).unwrap_or_default().is_empty() {
                 cause(&format!("{prefix}.containers[{i}].name"), "Required value".into());
             }
