@@ -1,4 +1,4 @@
-//! The API server's validation that the simulated cluster repeats on applied objects: metadata, the spec fields moorage can hit, server-set metadata.
+//! The API server's validation that the simulated cluster repeats on applied objects: metadata, the spec fields moorage can hit, fields that cannot change, server-set metadata.
 
 use serde_json::Value;
 
