@@ -307,7 +307,10 @@ export interface NetworkIsolationSpec {
 
 /** Counts of objects a tenant may create. */
 export interface ObjectCountsSpec {
-  /** ConfigMaps (`configmaps`). */
+  /**
+   * ConfigMaps (`configmaps`). Kubernetes puts a `kube-root-ca.crt` ConfigMap in every
+   * namespace, and it counts: allow one more than the tenant's own.
+   */
   configmaps?: number | null
   /** PersistentVolumeClaims (`persistentvolumeclaims`). */
   persistentvolumeclaims?: number | null

@@ -76,8 +76,13 @@ async fn wait_available(backend: &dyn Backend, ns: &str, name: &str) -> Value {
     found.into_iter().next().expect("one deployment")
 }
 
+#[path = "conformance/lifecycle_cases.rs"]
+mod lifecycle_cases;
+
 /// The cases: each takes a backend and a fresh namespace name.
 mod cases {
+    pub use super::lifecycle_cases::*;
+
     use super::*;
 
     pub async fn apply_is_idempotent(b: &dyn Backend, ns: &str) {
@@ -689,4 +694,9 @@ conformance!(
     deletes_collect_dependents,
     missing_things_are_not_found,
     invalid_objects_are_refused_with_causes,
+    watches_follow_the_selection,
+    finalizers_hold_a_deletion,
+    every_namespace_gets_its_service_account_and_root_ca,
+    selectors_and_versions_are_checked,
+    a_terminating_namespace_waits_for_finalizers,
 );

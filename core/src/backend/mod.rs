@@ -120,7 +120,9 @@ pub struct Selector {
     /// (Kubernetes' `resourceVersionMatch=NotOlderThan`), e.g. the one a write of this process
     /// returned, so that the list shows that write and everything before it, and may be served from
     /// the API server's cache. `None`: the most recent state, read through to etcd. Watches ignore
-    /// it; the simulated cluster and the manifests folder always list their current state.
+    /// it; the simulated cluster and the manifests folder always list their current state (the
+    /// simulated cluster refuses, as the API server does, a version that is not a number
+    /// ([`BackendError::Invalid`]) or is newer than its own ([`BackendError::Unavailable`])).
     pub not_older_than: Option<String>,
 }
 

@@ -109,33 +109,43 @@ struct FieldRequirement {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FieldSelector(Vec<FieldRequirement>);
 
-/// Fields every kind supports, and the extra ones some kinds support (like the real API server).
-fn supported(kind: &str, field: &str) -> bool {
-    if matches!(field, "metadata.name" | "metadata.namespace") {
-        return true;
-    }
+/// The fields a kind supports beside `metadata.name` and `metadata.namespace` (like the real API
+/// server).
+fn extra_fields(kind: &str) -> &'static [&'static str] {
     match kind {
-        "Event" => matches!(
-            field,
-            "involvedObject.kind"
-                | "involvedObject.namespace"
-                | "involvedObject.name"
-                | "involvedObject.uid"
-                | "involvedObject.apiVersion"
-                | "involvedObject.resourceVersion"
-                | "involvedObject.fieldPath"
-                | "reason"
-                | "type"
-                | "source"
-                | "reportingComponent"
-        ),
-        "Pod" => matches!(field, "spec.nodeName" | "status.phase" | "spec.restartPolicy" | "spec.schedulerName" | "spec.serviceAccountName" | "status.podIP"),
-        "Namespace" => field == "status.phase",
-        "Secret" => field == "type",
-        "Job" => field == "status.successful",
-        "ReplicaSet" => field == "status.replicas",
-        "Node" => field == "spec.unschedulable",
-        _ => false,
+        "Event" => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "type",
+            "source",
+            "reportingComponent",
+        ],
+        "Pod" => &["spec.nodeName", "status.phase", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.podIP"],
+        "Namespace" => &["status.phase"],
+        "Secret" => &["type"],
+        "Job" => &["status.successful"],
+        "ReplicaSet" => &["status.replicas"],
+        "Node" => &["spec.unschedulable"],
+        _ => &[],
+    }
+}
+
+/// Why `field` is not a field selector of `kind`, in the API server's words: kinds with fields of
+/// their own have one message, the others another; `None` when it is one.
+fn unsupported(kind: &str, field: &str) -> Option<String> {
+    let extra = extra_fields(kind);
+    if matches!(field, "metadata.name" | "metadata.namespace") || extra.contains(&field) {
+        None
+    } else if extra.is_empty() {
+        Some(format!("{field:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\""))
+    } else {
+        Some(format!("field label not supported: {field}"))
     }
 }
 
@@ -154,8 +164,8 @@ impl FieldSelector {
                 return Err(format!("invalid selector: {part:?}; can't understand {part:?}"));
             };
             let field = field.trim();
-            if !supported(kind, field) {
-                return Err(format!("field label not supported: {field}"));
+            if let Some(problem) = unsupported(kind, field) {
+                return Err(problem);
             }
             let pointer = format!("/{}", field.replace('.', "/"));
             let pointer = if field == "source" { "/source/component".to_string() } else { pointer };

@@ -85,7 +85,8 @@ pub struct ObjectCounts {
     /// Services (`services`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<u32>,
-    /// ConfigMaps (`configmaps`).
+    /// ConfigMaps (`configmaps`). Kubernetes puts a `kube-root-ca.crt` ConfigMap in every
+    /// namespace, and it counts: allow one more than the tenant's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configmaps: Option<u32>,
     /// Secrets (`secrets`).

@@ -123,6 +123,11 @@ pub(crate) fn change(status: http::StatusCode, before: Option<&Value>, after: &V
         return Change::Created;
     }
     let rv = |v: &Value| v.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+    if !dry_run && releases(intent, before) {
+        // An apply that removes the last finalizers of an object marked for deletion deletes it,
+        // and the answer keeps the resourceVersion it had.
+        return Change::Updated;
+    }
     if !dry_run && rv(before).is_some() && rv(before) == rv(after) {
         return Change::Unchanged;
     }
@@ -133,6 +138,13 @@ pub(crate) fn change(status: http::StatusCode, before: Option<&Value>, after: &V
     } else {
         Change::Updated
     }
+}
+
+/// Whether `intent` drops finalizers of `before`, an object marked for deletion.
+fn releases(intent: &Value, before: &Value) -> bool {
+    let Some(kept) = intent.pointer("/metadata/finalizers").and_then(Value::as_array) else { return false };
+    let held = before.pointer("/metadata/finalizers").and_then(Value::as_array);
+    before.pointer("/metadata/deletionTimestamp").is_some_and(|at| !at.is_null()) && held.is_some_and(|held| held.iter().any(|f| !kept.contains(f)))
 }
 
 /// The parts of `actual` at the paths `intent` sets (whole values below arrays and scalars).
@@ -211,6 +223,30 @@ mod tests {
         // dry run: the resourceVersion never moves, the values tell
         assert_eq!(c(200, Some(&at("1", "v", &fields)), &at("1", "v", &fields), true), Change::Unchanged);
         assert_eq!(c(200, Some(&at("1", "old", &fields)), &at("1", "v", &fields), true), Change::Updated);
+        // an apply that drops the last finalizer of an object marked for deletion deletes it; the
+        // answer is the object as it was
+        let held = |finalizers: Value, deleting: bool| {
+            let mut o = at("1", "v", &fields);
+            o["metadata"]["finalizers"] = finalizers;
+            if deleting {
+                o["metadata"]["deletionTimestamp"] = json!("2026-11-27T08:10:51Z");
+            }
+            o
+        };
+        let release = held(json!([]), false);
+        let marked = held(json!(["example.com/hold"]), true);
+        for answer in [&marked, &held(json!([]), true)] {
+            assert_eq!(change(http::StatusCode::OK, Some(&marked), answer, &release, "moorage", false), Change::Updated);
+        }
+        let kept = change(
+            http::StatusCode::OK,
+            Some(&held(json!(["example.com/hold"]), false)),
+            &held(json!(["example.com/hold"]), false),
+            &release,
+            "moorage",
+            false,
+        );
+        assert_eq!(kept, Change::Unchanged, "not marked for deletion: an unchanged resourceVersion is no change");
     }
 
     #[test]

@@ -67,7 +67,14 @@ pub(super) async fn watch(backend: &ClusterBackend, kind: &Kind, namespace: Opti
         jitter: Jitter::new(),
         done: false,
     };
-    let state = list_now(state).await;
+    let mut state = list_now(state).await;
+    if state.done && matches!(state.pending.back(), Some(Err(_))) {
+        // The initial list failed for good (a bad selector, a missing kind, no permission): the
+        // watch is refused, as on the simulated cluster, rather than a stream that only fails.
+        if let Some(Err(error)) = state.pending.pop_back() {
+            return Err(error);
+        }
+    }
     Ok(Box::pin(futures_util::stream::unfold(state, next)))
 }
 

@@ -383,6 +383,12 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     if options.dry_run {
         return Ok(Applied { object: reference, change: Change::Updated, result: merged });
     }
+    if util::deleting(&merged) && util::finalizers(&merged).is_empty() && kind.kind != "Namespace" {
+        // The last finalizer of an object marked for deletion is gone: the object goes, as it was
+        // stored (the API server deletes it instead of writing the update, and answers with it).
+        let removed = state.remove(&key).unwrap_or(existing);
+        return Ok(Applied { object: reference, change: Change::Updated, result: removed });
+    }
     let stored = state.put(merged);
     Ok(Applied { object: reference, change: Change::Updated, result: stored })
 }

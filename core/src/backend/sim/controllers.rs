@@ -176,6 +176,17 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
             }
         }
     }
+    if !util::finalizers(&object).is_empty() {
+        // Marked for deletion; it goes when its finalizers are removed (see `apply_object`).
+        if !util::deleting(&object) {
+            let mut marked = object;
+            let meta = util::map_at(&mut marked, &["metadata"]);
+            meta.insert("deletionTimestamp".into(), Value::from(state.now()));
+            meta.insert("deletionGracePeriodSeconds".into(), Value::from(0));
+            state.put(marked);
+        }
+        return Ok(true);
+    }
     state.retry_after.remove(&uid);
     if matches!(text(&object, "/kind"), "ResourceQuota" | "LimitRange") {
         state.retry_after.clear();
@@ -204,8 +215,12 @@ fn dependents(state: &State, uid: &str) -> Vec<String> {
 /// The garbage collector: an object all of whose owners are gone is deleted (in the background).
 fn garbage_collect(state: &mut State) -> bool {
     let uids: BTreeSet<&str> = state.objects.summaries().map(|(_, s)| &*s.uid).collect();
-    let orphans: Vec<String> =
-        state.objects.summaries().filter(|(_, s)| !s.owners.is_empty() && s.owners.iter().all(|o| !uids.contains(&**o))).map(|(k, _)| k.clone()).collect();
+    let orphans: Vec<String> = state
+        .objects
+        .summaries()
+        .filter(|(_, s)| !s.deleting && !s.owners.is_empty() && s.owners.iter().all(|o| !uids.contains(&**o)))
+        .map(|(k, _)| k.clone())
+        .collect();
     for key in &orphans {
         let _ = delete(state, key, Propagation::Background);
     }
@@ -223,11 +238,18 @@ fn expire_events(state: &mut State) {
     }
 }
 
+/// The ConfigMap the root CA publisher puts in every namespace.
+const ROOT_CA_CONFIGMAP: &str = "kube-root-ca.crt";
+const ROOT_CA_DESCRIPTION: &str = "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
+/// The simulated cluster's CA bundle: a placeholder, as nothing here speaks TLS.
+const SIMULATED_CA: &str = "-----BEGIN CERTIFICATE-----\nc2ltdWxhdGVkIGNsdXN0ZXIgQ0E=\n-----END CERTIFICATE-----\n";
+
 /// The namespace controller: deletes the content of terminating namespaces, then the namespace.
 fn namespaces(state: &mut State) -> bool {
     let mut changed = false;
-    // The service account controller: every active namespace gets a `default` ServiceAccount.
-    // The namespaces of this pass: a namespace's own changes and its content's mark it.
+    // The service account controller: every active namespace gets a `default` ServiceAccount; the
+    // root CA publisher: a `kube-root-ca.crt` ConfigMap (counted by a `configmaps` quota, as on a
+    // cluster). The namespaces of this pass: a namespace's own changes and its content's mark it.
     let in_scope: Vec<Value> = match &state.scope {
         None => state.iter("v1", "Namespace").collect(),
         Some(names) => names.iter().filter_map(|n| state.get_key(&state::key("v1", "Namespace", "", n))).collect(),
@@ -239,17 +261,32 @@ fn namespaces(state: &mut State) -> bool {
             state.create(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}));
             changed = true;
         }
+        if !state.contains_key(&state::key("v1", "ConfigMap", &name, ROOT_CA_CONFIGMAP)) {
+            state.create(json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": name, "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                "data": {"ca.crt": SIMULATED_CA},
+            }));
+            changed = true;
+        }
     }
     let terminating: Vec<Value> = in_scope.into_iter().filter(|n| n.pointer("/metadata/deletionTimestamp").is_some()).collect();
     for ns in terminating {
         let Some(since) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) else { continue };
         let name = text(&ns, "/metadata/name").to_string();
         let content: Vec<String> = state.objects.keys().filter(|k| k.split('|').nth(2) == Some(name.as_str())).cloned().collect();
+        let mut remaining = 0;
         for key in &content {
-            state.remove(key);
+            // Objects with finalizers are marked and stay until their finalizers are removed.
+            if state.objects.summary(key).is_some_and(|s| s.deleting) {
+                remaining += 1;
+                continue;
+            }
+            let _ = delete(state, key, Propagation::Background);
             changed = true;
+            remaining += usize::from(state.contains_key(key));
         }
-        if state.clock_ms >= since + NAMESPACE_FINALIZE_MS {
+        if remaining == 0 && util::finalizers(&ns).is_empty() && state.clock_ms >= since + NAMESPACE_FINALIZE_MS {
             state.remove(&state::key("v1", "Namespace", "", &name));
             changed = true;
         }

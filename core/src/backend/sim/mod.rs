@@ -174,6 +174,24 @@ fn bad_selector(kind: &Kind, message: String) -> BackendError {
     }
 }
 
+/// A list's `resourceVersionMatch=NotOlderThan` version: a number no newer than the cluster's,
+/// as the API server requires (it waits a few seconds for a newer one, then answers 504).
+fn check_list_version(state: &State, kind: &Kind, namespace: Option<&str>, version: &str) -> Result<(), BackendError> {
+    let object = || ObjectRef { kind: kind.kind.clone(), namespace: namespace.map(str::to_string), name: String::new() };
+    match version.parse::<u64>() {
+        Err(_) => Err(BackendError::Invalid {
+            object: object(),
+            causes: vec![Cause { field: "resourceVersion".into(), message: format!("Invalid value: {version:?}: a resourceVersion is a number") }],
+        }),
+        Ok(v) if v > state.resource_version => Err(BackendError::Unavailable {
+            object: Some(object()),
+            attempts: 1,
+            message: format!("Timeout: Too large resource version: {v}, current: {}", state.resource_version),
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
 impl SimulatedCluster {
     /// A cluster with the default options: three nodes `sim-node-{0,1,2}` (4 CPU, 8Gi, 110 pods
     /// each), a readiness delay of 2 s, virtual time starting at 2026-01-01T00:00:00Z.
@@ -284,6 +302,9 @@ impl Backend for SimulatedCluster {
         let parsed = ObjectSelector::parse(&kind.kind, selector).map_err(|m| bad_selector(kind, m))?;
         let namespace = if kind.namespaced { namespace } else { None };
         let state = self.lock();
+        if let Some(version) = &selector.not_older_than {
+            check_list_version(&state, kind, namespace, version)?;
+        }
         Ok(state.select(&kind.api_version, &kind.kind, namespace, &parsed))
     }
 

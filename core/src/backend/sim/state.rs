@@ -284,10 +284,19 @@ impl State {
         self.resource_version += 1;
         util::set(&mut object, &["metadata".into(), "resourceVersion".into()], Value::from(self.resource_version.to_string()));
         let key = key_of(&object);
+        let before = if self.leaves_a_watch(&object) { self.objects.peek(&key) } else { None };
         self.objects.insert(key, &object);
         self.mark(&object);
-        self.notify(&object, false);
+        self.notify(&object, before.as_ref(), false);
         object
+    }
+
+    /// Whether a watcher of `object`'s kind and namespace does not select it (so that the object's
+    /// previous state is needed to tell whether it just left that watcher's selection).
+    fn leaves_a_watch(&self, object: &Value) -> bool {
+        let kind_key = format!("{}|{}", text(object, "/apiVersion"), text(object, "/kind"));
+        let namespace = text(object, "/metadata/namespace");
+        self.watchers.iter().any(|w| w.kind_key == kind_key && w.namespace.as_ref().is_none_or(|ns| ns == namespace) && !w.selector.matches(object))
     }
 
     /// Stores a new object: uid and creationTimestamp are set, and generation for the kinds that
@@ -323,18 +332,37 @@ impl State {
         self.deleted = true;
         self.resource_version += 1;
         util::set(&mut object, &["metadata".into(), "resourceVersion".into()], Value::from(self.resource_version.to_string()));
-        self.notify(&object, true);
+        self.notify(&object, None, true);
         Some(object)
     }
 
-    fn notify(&mut self, object: &Value, deleted: bool) {
+    /// Tells the watchers of `object`, stored (`deleted` false) or removed (true): `Applied` or
+    /// `Deleted` to those that select it, and `Deleted` to those that selected its previous state
+    /// `before` and no longer select it: the object left their selection, and the API server's
+    /// watch then sends its previous state, at the new resourceVersion.
+    fn notify(&mut self, object: &Value, before: Option<&Value>, deleted: bool) {
         let kind_key = format!("{}|{}", text(object, "/apiVersion"), text(object, "/kind"));
         let namespace = text(object, "/metadata/namespace").to_string();
+        let left = before.map(|b| {
+            let mut b = b.clone();
+            util::set(&mut b, &["metadata".into(), "resourceVersion".into()], object["metadata"]["resourceVersion"].clone());
+            b
+        });
         self.watchers.retain(|w| {
-            if w.kind_key != kind_key || w.namespace.as_ref().is_some_and(|ns| *ns != namespace) || !w.selector.matches(object) {
+            if w.kind_key != kind_key || w.namespace.as_ref().is_some_and(|ns| *ns != namespace) {
                 return !w.tx.is_closed();
             }
-            let event = if deleted { WatchEvent::Deleted(object.clone()) } else { WatchEvent::Applied(object.clone()) };
+            let event = match &left {
+                _ if w.selector.matches(object) => {
+                    if deleted {
+                        WatchEvent::Deleted(object.clone())
+                    } else {
+                        WatchEvent::Applied(object.clone())
+                    }
+                }
+                Some(previous) if w.selector.matches(previous) => WatchEvent::Deleted(previous.clone()),
+                _ => return !w.tx.is_closed(),
+            };
             w.tx.send(Ok(event)).is_ok()
         });
     }

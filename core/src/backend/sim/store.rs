@@ -47,6 +47,8 @@ pub(crate) struct Summary {
     pub event_group: Option<u64>,
     /// What the object counts against a ResourceQuota (see `admission::usage`).
     pub usage: Box<[(Box<str>, Quantity)]>,
+    /// Whether it is marked for deletion and waits for its finalizers.
+    pub deleting: bool,
 }
 
 impl Summary {
@@ -67,7 +69,8 @@ impl Summary {
         let event_time = if event { parse_rfc3339(text(object, "/lastTimestamp")) } else { None };
         let usage = if event { Box::default() } else { super::admission::usage(object).into_iter().map(|(r, q)| (r.into_boxed_str(), q)).collect() };
         let event_group = event.then(|| event_group(text(object, "/involvedObject/uid"), text(object, "/reason"), text(object, "/message")));
-        Summary { uid: text(object, "/metadata/uid").into(), owners, pod, event_time, event_group, usage }
+        let deleting = super::util::deleting(object);
+        Summary { uid: text(object, "/metadata/uid").into(), owners, pod, event_time, event_group, usage, deleting }
     }
 }
 

@@ -445,6 +445,40 @@ async fn foreground_deletion_survives_owner_cycles() {
     assert!(list(&c, "ReplicaSet", "default", None).await.is_empty());
 }
 
+/// A pod held by a finalizer is marked, not removed: its ReplicaSet replaces it, and it goes when an
+/// apply removes the finalizer.
+#[tokio::test]
+async fn a_pod_held_by_a_finalizer_is_replaced_and_goes_when_released() {
+    let c = SimulatedCluster::new();
+    apply(&c, &[deployment("default", "held", "v", "nginx:1", 1)]).await;
+    let pod = list(&c, "Pod", "default", Some("app=web")).await.remove(0);
+    let name = pod["metadata"]["name"].as_str().expect("a name").to_string();
+    let hold = |finalizers: Value| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default", "finalizers": finalizers}});
+    c.apply(&[hold(json!(["example.com/hold"]))], &ApplyOptions { field_manager: "holder".into(), ..ApplyOptions::default() }).await.expect("held");
+    assert!(c.delete(&kind("Pod"), Some("default"), &name, Propagation::Background).await.expect("delete"));
+    let pods = list(&c, "Pod", "default", Some("app=web")).await;
+    assert_eq!(pods.len(), 2, "the marked pod and its replacement");
+    assert!(pods.iter().any(|p| p["metadata"]["name"] == name.as_str() && p["metadata"]["deletionTimestamp"].is_string()));
+    c.apply(&[hold(json!([]))], &ApplyOptions { field_manager: "holder".into(), ..ApplyOptions::default() }).await.expect("released");
+    let pods = list(&c, "Pod", "default", Some("app=web")).await;
+    assert_eq!(pods.len(), 1);
+    assert_ne!(pods[0]["metadata"]["name"], name.as_str());
+}
+
+/// A list's `not_older_than` is a number no newer than the cluster's resourceVersion.
+#[tokio::test]
+async fn a_list_version_is_a_number_no_newer_than_the_cluster() {
+    let c = SimulatedCluster::new();
+    let applied = c.apply(&[namespace("v")], &ApplyOptions::default()).await.expect("applied");
+    let version = applied[0].result["metadata"]["resourceVersion"].as_str().expect("a version").to_string();
+    let namespaces = kind("Namespace");
+    assert!(!c.list(&namespaces, None, &Selector::all().not_older_than(version)).await.expect("listed").is_empty());
+    let err = c.list(&namespaces, None, &Selector::all().not_older_than("abc")).await.unwrap_err();
+    assert!(matches!(&err, BackendError::Invalid { causes, .. } if causes[0].field == "resourceVersion"), "{err}");
+    let err = c.list(&namespaces, None, &Selector::all().not_older_than("99999999")).await.unwrap_err();
+    assert!(matches!(&err, BackendError::Unavailable { message, .. } if message.contains("Too large resource version: 99999999")), "{err}");
+}
+
 async fn scenario(c: &SimulatedCluster) {
     let (tenant, blue, green) = spec_files();
     c.inject(ImageFailure::new("never:*", Failure::NeverReady));

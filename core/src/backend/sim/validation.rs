@@ -71,6 +71,16 @@ pub(super) fn metadata_problems(object: &Value) -> Vec<Cause> {
 /// binding's `roleRef`, a claim's spec ([`claim_problems`]).
 pub(super) fn immutable_problems(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
+    if util::deleting(old) {
+        let had = util::finalizers(old);
+        let added: Vec<&str> = util::finalizers(new).into_iter().filter(|f| !had.contains(f)).collect();
+        if !added.is_empty() {
+            causes.push(Cause {
+                field: "metadata.finalizers".into(),
+                message: format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"),
+            });
+        }
+    }
     let changed = |pointer: &str| new.pointer(pointer) != old.pointer(pointer);
     let shown = |pointer: &str| new.pointer(pointer).map_or_else(|| "null".to_string(), Value::to_string);
     let mut immutable = |field: &str, pointer: &str| {

@@ -407,7 +407,8 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
     let namespace = text(&rs, "/metadata/namespace").to_string();
     let uid = text(&rs, "/metadata/uid").to_string();
     let want = spec_replicas(&rs);
-    let mut pods: Vec<Value> = owned(state, "v1", "Pod", &namespace, &uid).into_iter().filter(|p| !pod_terminal(p)).collect();
+    // Pods marked for deletion (held by finalizers) no longer count: they are replaced.
+    let mut pods: Vec<Value> = owned(state, "v1", "Pod", &namespace, &uid).into_iter().filter(|p| !pod_terminal(p) && !util::deleting(p)).collect();
     let mut failure: Option<String> = None;
     let diff = want - pods.len() as i64;
     let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
