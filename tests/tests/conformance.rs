@@ -76,11 +76,14 @@ async fn wait_available(backend: &dyn Backend, ns: &str, name: &str) -> Value {
     found.into_iter().next().expect("one deployment")
 }
 
+#[path = "conformance/defaults_cases.rs"]
+mod defaults_cases;
 #[path = "conformance/lifecycle_cases.rs"]
 mod lifecycle_cases;
 
 /// The cases: each takes a backend and a fresh namespace name.
 mod cases {
+    pub use super::defaults_cases::*;
     pub use super::lifecycle_cases::*;
 
     use super::*;
@@ -699,4 +702,6 @@ conformance!(
     every_namespace_gets_its_service_account_and_root_ca,
     selectors_and_versions_are_checked,
     a_terminating_namespace_waits_for_finalizers,
+    services_get_node_ports_and_their_defaults,
+    pod_templates_get_their_defaults,
 );

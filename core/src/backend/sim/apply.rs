@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value};
 
 use super::admission;
+use super::defaults;
 use super::state::{self, State};
 use super::util::{self, text, Path};
 use super::validation::{check_server_set_metadata, immutable_problems, invalid, metadata_problems, spec_problems, stored_spec_problems, validate_numbers};
@@ -322,13 +323,14 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     let after_sets: BTreeMap<String, BTreeSet<Path>> = managers.iter().map(|m| (m.name.clone(), m.fields.clone())).collect();
 
     let ip_counter = state.service_ips;
-    defaults(state, &kind, &mut merged, existing.is_none());
+    let allocation_problems = defaults::fill_defaults(state, &kind, &mut merged, existing.as_ref());
     if options.dry_run {
         // A dry run allocates nothing.
         state.service_ips = ip_counter;
     }
 
-    let mut problems = validate_numbers(&kind.kind, &merged);
+    let mut problems = allocation_problems;
+    problems.extend(validate_numbers(&kind.kind, &merged));
     problems.extend(stored_spec_problems(&kind.kind, &merged));
     if let Some(live) = &existing {
         problems.extend(immutable_problems(&kind.kind, &merged, live));
@@ -426,88 +428,5 @@ fn prune_empty_parents(v: &mut Value, path: &[String]) {
             break;
         }
         util::remove(v, &parent);
-    }
-}
-
-fn fill(v: &mut Value, path: &[&str], value: Value) {
-    let p: Path = path.iter().map(|s| s.to_string()).collect();
-    if util::get(v, &p).is_none_or(Value::is_null) {
-        util::set(v, &p, value);
-    }
-}
-
-/// Fills the defaults the API server would, for fields the object leaves unset.
-fn defaults(state: &mut State, kind: &Kind, object: &mut Value, creating: bool) {
-    match kind.kind.as_str() {
-        "Namespace" => {
-            let name = text(object, "/metadata/name").to_string();
-            fill(object, &["metadata", "labels", "kubernetes.io/metadata.name"], Value::from(name));
-            fill(object, &["spec", "finalizers"], json!(["kubernetes"]));
-            fill(object, &["status", "phase"], Value::from("Active"));
-        }
-        "Deployment" => {
-            fill(object, &["spec", "replicas"], Value::from(1));
-            fill(object, &["spec", "revisionHistoryLimit"], Value::from(10));
-            fill(object, &["spec", "progressDeadlineSeconds"], Value::from(600));
-            fill(object, &["spec", "strategy", "type"], Value::from("RollingUpdate"));
-            if text(object, "/spec/strategy/type") == "RollingUpdate" {
-                fill(object, &["spec", "strategy", "rollingUpdate", "maxSurge"], Value::from("25%"));
-                fill(object, &["spec", "strategy", "rollingUpdate", "maxUnavailable"], Value::from("25%"));
-            }
-            fill(object, &["spec", "template", "spec", "restartPolicy"], Value::from("Always"));
-        }
-        "Secret" => fill(object, &["type"], Value::from("Opaque")),
-        "Job" => {
-            fill(object, &["spec", "backoffLimit"], Value::from(6));
-            fill(object, &["spec", "completions"], Value::from(1));
-            fill(object, &["spec", "parallelism"], Value::from(1));
-        }
-        "Pod" => {
-            fill(object, &["spec", "restartPolicy"], Value::from("Always"));
-            admission::default_requests_from_limits(object);
-        }
-        "Service" => {
-            fill(object, &["spec", "type"], Value::from("ClusterIP"));
-            fill(object, &["spec", "sessionAffinity"], Value::from("None"));
-            if object.pointer("/spec/clusterIP").is_none() && text(object, "/spec/type") != "ExternalName" {
-                let ip = if creating { state.next_service_ip() } else { "10.96.0.1".into() };
-                fill(object, &["spec", "clusterIP"], Value::from(ip.clone()));
-                fill(object, &["spec", "clusterIPs"], json!([ip]));
-            }
-            if let Some(ports) = object.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
-                for p in ports.iter_mut() {
-                    let port = p.get("port").cloned().unwrap_or(Value::Null);
-                    fill(p, &["protocol"], Value::from("TCP"));
-                    fill(p, &["targetPort"], port);
-                }
-            }
-        }
-        "LimitRange" => {
-            if let Some(items) = object.pointer_mut("/spec/limits").and_then(Value::as_array_mut) {
-                for item in items.iter_mut().filter(|i| text(i, "/type") == "Container") {
-                    for r in item.pointer("/max").and_then(Value::as_object).map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
-                        if let Some(v) = item.pointer(&format!("/max/{r}")).cloned() {
-                            fill(item, &["default", &r], v);
-                        }
-                    }
-                    for r in item.pointer("/default").and_then(Value::as_object).map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
-                        if let Some(v) = item.pointer(&format!("/default/{r}")).cloned() {
-                            fill(item, &["defaultRequest", &r], v);
-                        }
-                    }
-                }
-            }
-        }
-        "PersistentVolumeClaim" => {
-            let storage = object.pointer("/spec/resources/requests/storage").cloned().unwrap_or(Value::Null);
-            let modes = object.pointer("/spec/accessModes").cloned().unwrap_or(json!([]));
-            fill(object, &["spec", "volumeMode"], Value::from("Filesystem"));
-            fill(object, &["status"], json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": storage}}));
-        }
-        "ResourceQuota" => {
-            let hard = object.pointer("/spec/hard").cloned().unwrap_or(json!({}));
-            util::set(object, &["status".into(), "hard".into()], hard);
-        }
-        _ => {}
     }
 }

@@ -24,6 +24,7 @@
 mod admission;
 mod apply;
 mod controllers;
+mod defaults;
 mod pods;
 mod state;
 mod store;
