@@ -25,6 +25,14 @@ pub(crate) struct Watcher {
     pub tx: UnboundedSender<Result<WatchEvent, BackendError>>,
 }
 
+impl Watcher {
+    /// Whether this watcher watches objects of `kind_key` (`apiVersion|kind`) in `namespace`,
+    /// whatever its selector says.
+    fn watches(&self, kind_key: &str, namespace: &str) -> bool {
+        self.kind_key == kind_key && self.namespace.as_ref().is_none_or(|ns| ns == namespace)
+    }
+}
+
 /// Everything the simulated cluster holds. Serialized as is by `save` (watchers excepted).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct State {
@@ -296,7 +304,7 @@ impl State {
     fn leaves_a_watch(&self, object: &Value) -> bool {
         let kind_key = format!("{}|{}", text(object, "/apiVersion"), text(object, "/kind"));
         let namespace = text(object, "/metadata/namespace");
-        self.watchers.iter().any(|w| w.kind_key == kind_key && w.namespace.as_ref().is_none_or(|ns| ns == namespace) && !w.selector.matches(object))
+        self.watchers.iter().any(|w| w.watches(&kind_key, namespace) && !w.selector.matches(object))
     }
 
     /// Stores a new object: uid and creationTimestamp are set, and generation for the kinds that
@@ -349,7 +357,7 @@ impl State {
             b
         });
         self.watchers.retain(|w| {
-            if w.kind_key != kind_key || w.namespace.as_ref().is_some_and(|ns| *ns != namespace) {
+            if !w.watches(&kind_key, &namespace) {
                 return !w.tx.is_closed();
             }
             let event = match &left {

@@ -25,8 +25,11 @@ pub(super) fn metadata_problems(object: &Value) -> Vec<Cause> {
     }
     let strings = |field: &str| meta.get(field).and_then(Value::as_object).into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()));
     for (key, value) in strings("labels") {
-        if let Err(problem) = check_label_key(key).and_then(|()| check_label_value(value)) {
-            let shown = if check_label_key(key).is_err() { key } else { value };
+        let problem = match check_label_key(key) {
+            Err(problem) => Some((key, problem)),
+            Ok(()) => check_label_value(value).err().map(|problem| (value, problem)),
+        };
+        if let Some((shown, problem)) = problem {
             cause("metadata.labels", format!("Invalid value: {shown:?}: {problem}"));
         }
     }
@@ -40,8 +43,7 @@ pub(super) fn metadata_problems(object: &Value) -> Vec<Cause> {
     if annotation_bytes > ANNOTATIONS_MAX_BYTES {
         cause("metadata.annotations", format!("Too long: may not be more than {ANNOTATIONS_MAX_BYTES} bytes"));
     }
-    let finalizers = meta.get("finalizers").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
-    for (i, finalizer) in finalizers.enumerate() {
+    for (i, &finalizer) in util::finalizers(object).iter().enumerate() {
         let field = format!("metadata.finalizers[{i}]");
         if let Err(problem) = check_label_key(finalizer) {
             cause(&field, format!("Invalid value: {finalizer:?}: {problem}"));
