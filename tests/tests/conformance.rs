@@ -434,6 +434,38 @@ mod cases {
                 ),
                 "spec.selector",
             ),
+            (
+                object(
+                    "apps/v1",
+                    "Deployment",
+                    "never",
+                    json!({"spec": {"selector": selector, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "web", "image": "nginx:1.27"}]}}}}),
+                ),
+                "spec.template.spec.restartPolicy",
+            ),
+            // A Job's pods have no default restart policy, and may not restart always.
+            (
+                object(
+                    "batch/v1",
+                    "Job",
+                    "always",
+                    json!({"spec": {"template": {"spec": {"restartPolicy": "Always", "containers": [{"name": "c", "image": "busybox:1.36"}]}}}}),
+                ),
+                "spec.template.spec.restartPolicy",
+            ),
+            (
+                object("batch/v1", "Job", "no-policy", json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}}})),
+                "spec.template.spec.restartPolicy",
+            ),
+            (
+                object(
+                    "batch/v1",
+                    "CronJob",
+                    "no-containers",
+                    json!({"spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": []}}}}}}),
+                ),
+                "spec.jobTemplate.spec.template.spec.containers",
+            ),
             // The API server refuses two containers of one name when it merges the apply (a 500
             // without a field, reported as Invalid); the simulated cluster names the field.
             (
@@ -585,6 +617,40 @@ mod cases {
         .await
         .unwrap();
         assert_eq!(wait::ready_endpoints(&moved), 2);
+
+        // Each endpoint carries its node's zone, which binding also copied onto the pod.
+        let nodes = b.list(&kind::<k8s_openapi::api::core::v1::Node, _>(), None, &Selector::all()).await.unwrap();
+        let zone_of =
+            |node: &Value| nodes.iter().find(|n| n["metadata"]["name"] == *node).map(|n| n["metadata"]["labels"]["topology.kubernetes.io/zone"].clone());
+        let pods = b.list(&pod_kind(), Some(ns), &Selector::labels("app=green")).await.unwrap();
+        for endpoint in moved[0]["endpoints"].as_array().expect("endpoints") {
+            let zone = zone_of(&endpoint["nodeName"]).expect("a node of the cluster");
+            assert!(zone.is_string(), "the nodes of both clusters are in zones: {zone}");
+            assert_eq!(endpoint["zone"], zone, "{endpoint}");
+            let pod = pods.iter().find(|p| p["metadata"]["name"] == endpoint["targetRef"]["name"]).expect("the endpoint's pod");
+            assert_eq!(pod["metadata"]["labels"]["topology.kubernetes.io/zone"], zone, "{}", pod["metadata"]);
+        }
+
+        // A pod marked for deletion (held by a finalizer) stays in the slice, terminating and not ready.
+        let held = pods[0]["metadata"]["name"].as_str().expect("a name").to_string();
+        let holder = ApplyOptions { field_manager: "holder".into(), ..ApplyOptions::default() };
+        let hold = |finalizers: Value| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": held, "namespace": ns, "finalizers": finalizers}});
+        b.apply(&[hold(json!(["example.com/hold"]))], &holder).await.unwrap();
+        assert!(b.delete(&pod_kind(), Some(ns), &held, Propagation::Background).await.unwrap());
+        let terminating = wait::condition("to list the held pod as terminating", |s: &[Value]| {
+            s.iter()
+                .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                .any(|e| e["targetRef"]["name"] == held.as_str() && e["conditions"]["terminating"] == true && e["conditions"]["ready"] == false)
+        });
+        wait::wait_for(b, &slices, &terminating, WAIT).await.unwrap();
+        // The Deployment counts it as terminating, and its ReplicaSet has replaced it.
+        let counted = wait::condition("to count 1 terminating and 2 available replicas", |d: &[Value]| {
+            d.first().is_some_and(|d| d["status"]["terminatingReplicas"] == 1 && d["status"]["availableReplicas"] == 2)
+        });
+        wait::wait_for(b, &Target::object(deployment_kind(), Some(ns), "green"), &counted, WAIT).await.unwrap();
+        b.apply(&[hold(json!([]))], &holder).await.unwrap();
+        let released = wait::condition("to count no terminating replica", |d: &[Value]| d.first().is_some_and(|d| d["status"]["terminatingReplicas"] == 0));
+        wait::wait_for(b, &Target::object(deployment_kind(), Some(ns), "green"), &released, WAIT).await.unwrap();
         teardown(b, ns).await;
     }
 
@@ -704,4 +770,5 @@ conformance!(
     a_terminating_namespace_waits_for_finalizers,
     services_get_node_ports_and_their_defaults,
     pod_templates_get_their_defaults,
+    foreground_and_orphan_deletions_use_finalizers,
 );

@@ -1,5 +1,6 @@
 //! Conformance cases of reads and deletions: watches that follow a selection, finalizers that hold a
-//! deletion, what every namespace gets, and the selectors and versions a list refuses.
+//! deletion, foreground and orphan deletions, what every namespace gets, and the selectors and
+//! versions a list refuses.
 
 use std::time::Duration;
 
@@ -66,6 +67,54 @@ pub async fn finalizers_hold_a_deletion(b: &dyn Backend, ns: &str) {
     assert_eq!(b.get(&configmap_kind(), Some(ns), "held").await.unwrap(), None, "gone with its last finalizer");
     let events = next_events(&mut stream, 4).await;
     assert_eq!(events, ["applied held 1", "applied held 1 (marked)", "applied held 2 (marked)", "deleted held 2 (marked)"]);
+    teardown(b, ns).await;
+}
+
+/// A ConfigMap named `name` owned by `owner` (uid `uid`), whose deletion that reference blocks.
+fn owned_by(ns: &str, name: &str, owner: &str, uid: &str, finalizers: &[&str]) -> Value {
+    let mut dependent = labelled(ns, name, "no", "1", finalizers);
+    dependent["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": owner, "uid": uid, "blockOwnerDeletion": true}]);
+    dependent
+}
+
+/// A `Foreground` deletion marks the owner with the `foregroundDeletion` finalizer until the
+/// dependents that block it are gone (one held by a finalizer holds it); a second deletion in the
+/// foreground changes nothing, one in the background deletes it at once. An `Orphan` deletion removes the owner's references from its dependents, and
+/// the owner goes.
+pub async fn foreground_and_orphan_deletions_use_finalizers(b: &dyn Backend, ns: &str) {
+    setup(b, ns).await;
+    let uid_of = |applied: Vec<moorage::backend::Applied>| applied[0].result["metadata"]["uid"].as_str().expect("a uid").to_string();
+    let owner = uid_of(b.apply(&[labelled(ns, "owner", "yes", "1", &[])], &ApplyOptions::default()).await.unwrap());
+    b.apply(&[owned_by(ns, "held", "owner", &owner, &["example.com/hold"])], &ApplyOptions::default()).await.unwrap();
+    let mut stream = b.watch(&configmap_kind(), Some(ns), &Selector::labels("watched=yes")).await.unwrap();
+    assert!(b.delete(&configmap_kind(), Some(ns), "owner", Propagation::Foreground).await.unwrap());
+    let is_marked = wait::condition("marked for deletion", |o: &[Value]| o.first().is_some_and(|o| o["metadata"]["deletionTimestamp"].is_string()));
+    wait::wait_for(b, &Target::object(configmap_kind(), Some(ns), "held"), &is_marked, GC_WAIT).await.unwrap();
+    let waiting = b.get(&configmap_kind(), Some(ns), "owner").await.unwrap().expect("waits for its held dependent");
+    assert_eq!(waiting["metadata"]["finalizers"], json!(["foregroundDeletion"]), "{waiting}");
+    assert!(b.delete(&configmap_kind(), Some(ns), "owner", Propagation::Foreground).await.unwrap(), "still there");
+    let again = b.get(&configmap_kind(), Some(ns), "owner").await.unwrap().expect("still waiting");
+    assert_eq!(again, waiting, "a second deletion in the foreground changes nothing");
+    b.apply(&[owned_by(ns, "held", "owner", &owner, &[])], &ApplyOptions::default()).await.unwrap();
+    wait::wait_for(b, &Target::object(configmap_kind(), Some(ns), "owner"), &wait::deleted(), GC_WAIT).await.unwrap();
+    assert_eq!(next_events(&mut stream, 3).await, ["applied owner 1", "applied owner 1 (marked)", "deleted owner 1 (marked)"]);
+
+    // A deletion in the background takes the collector's finalizer away: the owner goes at once.
+    let owner = uid_of(b.apply(&[labelled(ns, "owner", "yes", "2", &[])], &ApplyOptions::default()).await.unwrap());
+    b.apply(&[owned_by(ns, "held", "owner", &owner, &["example.com/hold"])], &ApplyOptions::default()).await.unwrap();
+    assert!(b.delete(&configmap_kind(), Some(ns), "owner", Propagation::Foreground).await.unwrap());
+    wait::wait_for(b, &Target::object(configmap_kind(), Some(ns), "held"), &is_marked, GC_WAIT).await.unwrap();
+    assert!(b.delete(&configmap_kind(), Some(ns), "owner", Propagation::Background).await.unwrap());
+    assert_eq!(b.get(&configmap_kind(), Some(ns), "owner").await.unwrap(), None);
+    b.apply(&[owned_by(ns, "held", "owner", &owner, &[])], &ApplyOptions::default()).await.unwrap();
+    assert_eq!(b.get(&configmap_kind(), Some(ns), "held").await.unwrap(), None, "gone with its last finalizer");
+
+    let parent = uid_of(b.apply(&[labelled(ns, "parent", "no", "1", &[])], &ApplyOptions::default()).await.unwrap());
+    b.apply(&[owned_by(ns, "child", "parent", &parent, &[])], &ApplyOptions::default()).await.unwrap();
+    assert!(b.delete(&configmap_kind(), Some(ns), "parent", Propagation::Orphan).await.unwrap());
+    wait::wait_for(b, &Target::object(configmap_kind(), Some(ns), "parent"), &wait::deleted(), GC_WAIT).await.unwrap();
+    let child = b.get(&configmap_kind(), Some(ns), "child").await.unwrap().expect("orphaned, not deleted");
+    assert!(child["metadata"]["ownerReferences"].is_null(), "{child}");
     teardown(b, ns).await;
 }
 

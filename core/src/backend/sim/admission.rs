@@ -355,6 +355,9 @@ pub(crate) fn controller_create(state: &mut State, mut object: Value) -> Result<
     if terminating {
         return Err(forbidden(&kind, &object, &format!("unable to create new content in namespace {namespace} because it is being terminated")));
     }
+    // The API server defaults what a controller creates as it does an apply (a pod gets its
+    // `enableServiceLinks`); only Services could be refused there, and no controller makes one.
+    let _ = super::defaults::fill_defaults(state, &kind, &mut object, None);
     admit_create(state, &kind, &mut object)?;
     if text(&object, "/metadata/name").is_empty() {
         let name = format!("{}{}", text(&object, "/metadata/generateName"), state.suffix(5));

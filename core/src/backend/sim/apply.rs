@@ -294,6 +294,9 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
             util::set(&mut merged, path, v.clone());
         }
     }
+    if let Some(live) = &existing {
+        super::gc::keep_collector_finalizers(&mut merged, live);
+    }
     if let Some(m) = merged.as_object_mut() {
         m.insert("apiVersion".into(), Value::from(kind.api_version.clone()));
         m.insert("kind".into(), Value::from(kind.kind.clone()));
@@ -388,7 +391,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     if util::deleting(&merged) && util::finalizers(&merged).is_empty() && kind.kind != "Namespace" {
         // The last finalizer of an object marked for deletion is gone: the object goes, as it was
         // stored (the API server deletes it instead of writing the update, and answers with it).
-        let removed = state.remove(&key).unwrap_or(existing);
+        let removed = super::gc::finish_deletion(state, &key).unwrap_or(existing);
         return Ok(Applied { object: reference, change: Change::Updated, result: removed });
     }
     let stored = state.put(merged);

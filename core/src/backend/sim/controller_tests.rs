@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::tests::{apply, compiled, deployment, events, get, kind, list, namespace, pod, quota, s, service, wait_available};
-use super::{Failure, ImageFailure, SimulatedCluster};
+use super::{Failure, ImageFailure, SimOptions, SimulatedCluster};
 use crate::backend::wait::{self, Condition, Target};
 use crate::backend::{Backend, BackendError, Selector};
 
@@ -288,4 +288,21 @@ async fn rolling_update_with_max_unavailable_and_scaling_midway() {
     apply(&c, &[d]).await;
     wait_available(&c, "mu", "web", 60).await.expect("v3");
     assert!(list(&c, "Pod", "mu", None).await.iter().all(|p| s(p, "/spec/containers/0/image") == "nginx:3"));
+}
+
+/// Nodes without a zone give their pods no zone label and their endpoints no `zone`; the default
+/// nodes are in zones, which pods and endpoints carry.
+#[tokio::test]
+async fn zones_come_from_the_nodes() {
+    let zoneless = SimOptions { nodes: vec![super::SimNode::new("plain", "4", "8Gi", 110)], ..SimOptions::default() };
+    for (c, zoned) in [(SimulatedCluster::with_options(zoneless), false), (SimulatedCluster::new(), true)] {
+        apply(&c, &[namespace("z"), deployment("z", "web", "v", "nginx:1", 1), service("z", json!({"app": "web"}))]).await;
+        let pod = list(&c, "Pod", "z", Some("app=web")).await.remove(0);
+        let slice = list(&c, "EndpointSlice", "z", Some("kubernetes.io/service-name=web")).await.remove(0);
+        let labelled = pod["metadata"]["labels"].get("topology.kubernetes.io/zone").and_then(Value::as_str);
+        let node = list(&c, "Node", "", None).await.into_iter().find(|n| n["metadata"]["name"] == pod["spec"]["nodeName"]).expect("the pod's node");
+        assert_eq!(labelled, node["metadata"]["labels"].get("topology.kubernetes.io/zone").and_then(Value::as_str));
+        assert_eq!(slice["endpoints"][0].get("zone").and_then(Value::as_str), labelled);
+        assert_eq!(labelled.is_some(), zoned, "{pod}");
+    }
 }

@@ -1,16 +1,16 @@
-//! The control loop on the virtual clock: reconcile passes, deletion with propagation, garbage
-//! collection, namespace termination and EndpointSlices.
+//! The control loop on the virtual clock: reconcile passes, namespace termination and
+//! EndpointSlices (deletion and garbage collection are in `gc`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::state::{self, owned_by, owner_ref, State};
 use super::util::{self, parse_rfc3339, text};
-use super::{admission, pods, workloads};
+use super::{admission, gc, pods, workloads};
 use crate::backend::selector::match_map;
-use crate::backend::{BackendError, ObjectRef, Propagation};
+use crate::backend::Propagation;
 
 /// How long a terminating namespace stays before it is removed (after its content is gone).
 const NAMESPACE_FINALIZE_MS: u64 = 1000;
@@ -30,7 +30,7 @@ pub(crate) fn reconcile(state: &mut State) {
         }
         state.scope = if all { None } else { Some(dirty) };
         if std::mem::take(&mut state.deleted) || all {
-            garbage_collect(state);
+            gc::garbage_collect(state);
         }
         if all {
             expire_events(state);
@@ -130,103 +130,6 @@ fn mark_due(state: &mut State, upto: u64) {
     }
 }
 
-/// Deletes the object under `key` with `propagation`; `Ok(false)` when it did not exist.
-pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> Result<bool, BackendError> {
-    let Some(object) = state.get_key(key) else { return Ok(false) };
-    let uid = text(&object, "/metadata/uid").to_string();
-    if text(&object, "/kind") == "Namespace" {
-        let name = text(&object, "/metadata/name").to_string();
-        if matches!(name.as_str(), "default" | "kube-system" | "kube-public") {
-            return Err(BackendError::Forbidden {
-                object: ObjectRef { kind: "Namespace".into(), namespace: None, name: name.clone() },
-                message: format!("namespaces {name:?} is forbidden: this namespace may not be deleted"),
-            });
-        }
-        if object.pointer("/metadata/deletionTimestamp").is_none() {
-            let mut ns = object;
-            let now = state.now();
-            util::set(&mut ns, &["metadata".into(), "deletionTimestamp".into()], Value::from(now));
-            util::set(&mut ns, &["status".into(), "phase".into()], Value::from("Terminating"));
-            state.put(ns);
-        }
-        return Ok(true);
-    }
-    match propagation {
-        Propagation::Background => {}
-        Propagation::Foreground => {
-            // Dependents first, depth first; owner-reference cycles are cut by `visited`.
-            let mut visited = BTreeSet::from([uid.clone()]);
-            let mut order = Vec::new();
-            collect_dependents(state, &uid, &mut visited, &mut order);
-            for dependent in order.iter().rev() {
-                state.remove(dependent);
-            }
-        }
-        Propagation::Orphan => {
-            for dependent in dependents(state, &uid) {
-                if let Some(mut d) = state.get_key(&dependent) {
-                    if let Some(refs) = d.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
-                        refs.retain(|r| text(r, "/uid") != uid);
-                        if refs.is_empty() {
-                            util::remove(&mut d, &["metadata".into(), "ownerReferences".into()]);
-                        }
-                    }
-                    state.put(d);
-                }
-            }
-        }
-    }
-    if !util::finalizers(&object).is_empty() {
-        // Marked for deletion; it goes when its finalizers are removed (see `apply_object`).
-        if !util::deleting(&object) {
-            let mut marked = object;
-            let meta = util::map_at(&mut marked, &["metadata"]);
-            meta.insert("deletionTimestamp".into(), Value::from(state.now()));
-            meta.insert("deletionGracePeriodSeconds".into(), Value::from(0));
-            state.put(marked);
-        }
-        return Ok(true);
-    }
-    state.retry_after.remove(&uid);
-    if matches!(text(&object, "/kind"), "ResourceQuota" | "LimitRange") {
-        state.retry_after.clear();
-    }
-    state.remove(key);
-    Ok(true)
-}
-
-fn collect_dependents(state: &State, uid: &str, visited: &mut BTreeSet<String>, order: &mut Vec<String>) {
-    let mut stack = vec![uid.to_string()];
-    while let Some(owner) = stack.pop() {
-        for key in dependents(state, &owner) {
-            let Some(child_uid) = state.objects.summary(&key).map(|s| s.uid.to_string()) else { continue };
-            if visited.insert(child_uid.clone()) {
-                order.push(key);
-                stack.push(child_uid);
-            }
-        }
-    }
-}
-
-fn dependents(state: &State, uid: &str) -> Vec<String> {
-    state.objects.summaries().filter(|(_, s)| s.owners.iter().any(|o| &**o == uid)).map(|(k, _)| k.clone()).collect()
-}
-
-/// The garbage collector: an object all of whose owners are gone is deleted (in the background).
-fn garbage_collect(state: &mut State) -> bool {
-    let uids: BTreeSet<&str> = state.objects.summaries().map(|(_, s)| &*s.uid).collect();
-    let orphans: Vec<String> = state
-        .objects
-        .summaries()
-        .filter(|(_, s)| !s.deleting && !s.owners.is_empty() && s.owners.iter().all(|o| !uids.contains(&**o)))
-        .map(|(k, _)| k.clone())
-        .collect();
-    for key in &orphans {
-        let _ = delete(state, key, Propagation::Background);
-    }
-    !orphans.is_empty()
-}
-
 /// Deletes Events whose last occurrence is older than the event TTL (one hour).
 fn expire_events(state: &mut State) {
     // Expired: lastTimestamp + TTL < now, that is lastTimestamp < now - TTL.
@@ -282,7 +185,7 @@ fn namespaces(state: &mut State) -> bool {
                 remaining += 1;
                 continue;
             }
-            let _ = delete(state, key, Propagation::Background);
+            let _ = gc::delete(state, key, Propagation::Background);
             changed = true;
             remaining += usize::from(state.contains_key(key));
         }
@@ -344,16 +247,31 @@ fn endpoint_slices(state: &mut State) -> bool {
             .into_iter()
             .filter(|p| match_map(&selector, &util::labels(p)) && !pod_terminal(p) && !text(p, "/status/podIP").is_empty())
             .collect();
+        // As the real controller: a pod marked for deletion stays, `terminating` and not `ready`
+        // (unless the Service publishes addresses that are not ready); each endpoint has its
+        // node's zone.
+        let publish = svc.pointer("/spec/publishNotReadyAddresses").and_then(Value::as_bool).unwrap_or(false);
+        let mut zones: BTreeMap<String, Option<Value>> = BTreeMap::new();
         let endpoints: Vec<Value> = pods
             .iter()
             .map(|p| {
-                let ready = pod_ready(p);
-                json!({
+                let serving = pod_ready(p);
+                let terminating = util::deleting(p);
+                let node = text(p, "/spec/nodeName");
+                let mut endpoint = json!({
                     "addresses": [text(p, "/status/podIP")],
-                    "conditions": {"ready": ready, "serving": ready, "terminating": false},
-                    "nodeName": text(p, "/spec/nodeName"),
+                    "conditions": {"ready": publish || (serving && !terminating), "serving": serving, "terminating": terminating},
+                    "nodeName": node,
                     "targetRef": {"kind": "Pod", "namespace": namespace, "name": text(p, "/metadata/name"), "uid": text(p, "/metadata/uid")},
-                })
+                });
+                let zone = zones.entry(node.to_string()).or_insert_with(|| {
+                    let node = state.get_key(&state::key("v1", "Node", "", node))?;
+                    node["metadata"]["labels"].get(super::pods::ZONE_LABEL).filter(|z| z.as_str().is_some_and(|z| !z.is_empty())).cloned()
+                });
+                if let Some(zone) = zone {
+                    util::set(&mut endpoint, &["zone".into()], zone.clone());
+                }
+                endpoint
             })
             .collect();
         let ports: Vec<Value> = svc

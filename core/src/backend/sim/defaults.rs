@@ -22,7 +22,7 @@ fn fill(v: &mut Value, path: &[&str], value: Value) {
 }
 
 /// Where a kind keeps its pod spec, if it has one.
-fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
+pub(super) fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
     match kind {
         "Pod" => Some("/spec"),
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" => Some("/spec/template/spec"),

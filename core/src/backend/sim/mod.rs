@@ -25,6 +25,7 @@ mod admission;
 mod apply;
 mod controllers;
 mod defaults;
+mod gc;
 mod pods;
 mod state;
 mod store;
@@ -62,12 +63,22 @@ pub struct SimNode {
     pub memory: String,
     /// How many pods fit.
     pub pods: u32,
+    /// Its zone, the node's `topology.kubernetes.io/zone` label (none when `None`). As on an API
+    /// server of 1.35 or later, a pod bound to the node gets that label too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
 }
 
 impl SimNode {
     /// A node with the given capacity.
     pub fn new(name: &str, cpu: &str, memory: &str, pods: u32) -> Self {
-        SimNode { name: name.into(), cpu: cpu.into(), memory: memory.into(), pods }
+        SimNode { name: name.into(), cpu: cpu.into(), memory: memory.into(), pods, zone: None }
+    }
+
+    /// The same node, in `zone`.
+    pub fn in_zone(mut self, zone: &str) -> Self {
+        self.zone = Some(zone.into());
+        self
     }
 }
 
@@ -78,7 +89,7 @@ pub struct SimOptions {
     pub readiness_delay: Duration,
     /// How long a Job's pod runs before it completes (default 5 s of virtual time).
     pub job_duration: Duration,
-    /// The nodes (default: `sim-node-0..2`, each 4 CPU, 8Gi, 110 pods).
+    /// The nodes (default: `sim-node-0..2` in zones `zone-1..3`, each 4 CPU, 8Gi, 110 pods).
     pub nodes: Vec<SimNode>,
     /// Seed of the generator of name suffixes (same seed, same names).
     pub seed: u64,
@@ -93,7 +104,7 @@ impl Default for SimOptions {
         SimOptions {
             readiness_delay: Duration::from_secs(2),
             job_duration: Duration::from_secs(5),
-            nodes: (0..3).map(|i| SimNode::new(&format!("sim-node-{i}"), "4", "8Gi", 110)).collect(),
+            nodes: (0..3).map(|i| SimNode::new(&format!("sim-node-{i}"), "4", "8Gi", 110).in_zone(&format!("zone-{}", i + 1))).collect(),
             seed: 0,
             gateway_api: false,
         }
@@ -313,7 +324,7 @@ impl Backend for SimulatedCluster {
         check_kind(&self.lock(), kind)?;
         let namespace = if kind.namespaced { namespace.unwrap_or("default") } else { "" };
         let mut state = self.lock();
-        let deleted = controllers::delete(&mut state, &state::key(&kind.api_version, &kind.kind, namespace, name), propagation)?;
+        let deleted = gc::delete(&mut state, &state::key(&kind.api_version, &kind.kind, namespace, name), propagation)?;
         controllers::reconcile(&mut state);
         Ok(deleted)
     }

@@ -12,6 +12,12 @@ use super::workloads::{create_pod, CREATE_RETRY_MS};
 use super::Failure;
 use crate::quantity::Quantity;
 
+/// The node label of a zone.
+pub(crate) const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// The labels the API server copies from a node to the pods bound to it (its
+/// `PodTopologyLabelsAdmission` plugin, on by default since 1.35).
+const TOPOLOGY_LABELS: [&str; 2] = [ZONE_LABEL, "topology.kubernetes.io/region"];
+
 /// How long a container runs before an injected crash.
 const CRASH_AFTER_MS: u64 = 1000;
 /// How long after `ErrImagePull` the kubelet reports `ImagePullBackOff`.
@@ -94,6 +100,7 @@ pub(crate) fn schedule(state: &mut State) -> bool {
                     entry.2 = entry.2.checked_add(&memory).unwrap_or_else(|| entry.2.clone());
                 }
                 util::set(&mut pod, &["spec".into(), "nodeName".into()], Value::from(node.clone()));
+                copy_topology_labels(state, &node, &mut pod);
                 state::set_condition(&mut pod, "PodScheduled", "True", "", "", &now, false);
                 let message = format!("Successfully assigned {}/{} to {node}", text(&pod, "/metadata/namespace"), text(&pod, "/metadata/name"));
                 state.put(pod.clone());
@@ -384,7 +391,8 @@ pub(crate) fn jobs(state: &mut State) -> bool {
             event = Some(("Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit".into()));
         } else {
             let want = parallelism.min(completions - succeeded).min(active + super::workloads::BURST);
-            let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
+            // A Job marked for deletion creates no more pods.
+            let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t) && !util::deleting(&job);
             if may_create {
                 state.retry_after.remove(&uid);
                 while active < want {
@@ -459,4 +467,15 @@ pub(crate) fn due(state: &State, namespace: &str) -> Vec<u64> {
         }
     }
     out
+}
+
+/// Copies the topology labels of the node `node` onto `pod` (replacing the pod's own), as binding
+/// a pod to it does.
+fn copy_topology_labels(state: &State, node: &str, pod: &mut Value) {
+    let Some(node) = state.get_key(&state::key("v1", "Node", "", node)) else { return };
+    for label in TOPOLOGY_LABELS {
+        if let Some(value) = node["metadata"]["labels"].get(label) {
+            util::set(pod, &["metadata".into(), "labels".into(), label.into()], value.clone());
+        }
+    }
 }

@@ -150,7 +150,7 @@ impl State {
         }
         for node in state.options.nodes.clone() {
             let resources = json!({"cpu": node.cpu, "memory": node.memory, "pods": node.pods.to_string()});
-            let object = json!({
+            let mut object = json!({
                 "apiVersion": "v1", "kind": "Node",
                 "metadata": {"name": node.name, "labels": {"kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux"}},
                 "spec": {},
@@ -160,6 +160,9 @@ impl State {
                     "nodeInfo": {"kubeletVersion": "v1.36.0-sim", "operatingSystem": "linux", "architecture": "amd64"},
                 },
             });
+            if let Some(zone) = &node.zone {
+                util::set(&mut object, &["metadata".into(), "labels".into(), super::pods::ZONE_LABEL.into()], Value::from(zone.as_str()));
+            }
             state.create(object);
         }
         state
@@ -445,7 +448,8 @@ pub(crate) fn same_ignoring_rv(a: &Value, b: &Value) -> bool {
 }
 
 /// Sets a condition in `object`'s `status.conditions`, keeping `lastTransitionTime` when the status
-/// does not change. `update_time` also maintains `lastUpdateTime` (Deployments). Returns whether
+/// does not change. `update_time` is the Deployment controller's way: it also maintains
+/// `lastUpdateTime`, and a condition that changes moves to the end of the list. Returns whether
 /// anything changed.
 pub(crate) fn set_condition(object: &mut Value, type_: &str, status: &str, reason: &str, message: &str, now: &str, update_time: bool) -> bool {
     let status_map = util::map_at(object, &["status"]);
@@ -464,8 +468,11 @@ pub(crate) fn set_condition(object: &mut Value, type_: &str, status: &str, reaso
             let mut new = json!({"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": transition});
             if update_time {
                 util::set(&mut new, &["lastUpdateTime".into()], Value::from(now));
+                list.retain(|c| text(c, "/type") != type_);
+                list.push(new);
+            } else {
+                *c = new;
             }
-            *c = new;
         }
         None => {
             let mut new = json!({"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": now});

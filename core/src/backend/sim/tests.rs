@@ -445,6 +445,44 @@ async fn foreground_deletion_survives_owner_cycles() {
     assert!(list(&c, "ReplicaSet", "default", None).await.is_empty());
 }
 
+/// A Deployment deleted in the foreground waits, marked, for its ReplicaSet, which waits for its
+/// pods: a pod held by a finalizer holds them all, and no controller replaces anything meanwhile. A
+/// second foreground deletion changes nothing, a background one deletes the Deployment at once;
+/// releasing the pod lets the rest go.
+#[tokio::test]
+async fn a_foreground_deletion_waits_for_held_dependents() {
+    let c = SimulatedCluster::new();
+    apply(&c, &[deployment("default", "fg", "v", "nginx:1", 2)]).await;
+    let held = s(&list(&c, "Pod", "default", Some("app=web")).await[0], "/metadata/name").to_string();
+    let hold = |finalizers: Value| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": held, "namespace": "default", "finalizers": finalizers}});
+    let holder = ApplyOptions { field_manager: "holder".into(), ..ApplyOptions::default() };
+    c.apply(&[hold(json!(["example.com/hold"]))], &holder).await.expect("held");
+    let generation = get(&c, "Deployment", Some("default"), "fg").await["metadata"]["generation"].as_i64().expect("a generation");
+    assert_eq!(c.delete(&kind("Deployment"), Some("default"), "fg", Propagation::Foreground).await, Ok(true));
+    let waiting = |c: &'static str| move |o: &Value| o["metadata"]["deletionTimestamp"].is_string() && o["metadata"]["finalizers"] == json!([c]);
+    for _ in 0..2 {
+        let d = get(&c, "Deployment", Some("default"), "fg").await;
+        assert!(waiting("foregroundDeletion")(&d), "{d}");
+        assert_eq!(d["metadata"]["generation"], generation + 1, "marking bumps the generation");
+        let rs = list(&c, "ReplicaSet", "default", None).await;
+        assert!(rs.len() == 1 && waiting("foregroundDeletion")(&rs[0]), "{rs:?}");
+        let pods = list(&c, "Pod", "default", Some("app=web")).await;
+        assert!(pods.len() == 1 && s(&pods[0], "/metadata/name") == held && waiting("example.com/hold")(&pods[0]), "{pods:?}");
+        // Time passes and a second deletion, in the foreground too, comes: nothing changes.
+        c.advance(Duration::from_secs(60));
+        assert_eq!(c.delete(&kind("Deployment"), Some("default"), "fg", Propagation::Foreground).await, Ok(true));
+    }
+    // One in the background takes the collector's finalizer away: the Deployment goes at once,
+    // and its ReplicaSet still waits for the held pod.
+    assert_eq!(c.delete(&kind("Deployment"), Some("default"), "fg", Propagation::Background).await, Ok(true));
+    assert_eq!(c.get(&kind("Deployment"), Some("default"), "fg").await, Ok(None));
+    let rs = list(&c, "ReplicaSet", "default", None).await;
+    assert!(rs.len() == 1 && waiting("foregroundDeletion")(&rs[0]), "{rs:?}");
+    c.apply(&[hold(json!([]))], &holder).await.expect("released");
+    assert!(list(&c, "Pod", "default", Some("app=web")).await.is_empty());
+    assert!(list(&c, "ReplicaSet", "default", None).await.is_empty());
+}
+
 /// A pod held by a finalizer is marked, not removed: its ReplicaSet replaces it, and it goes when an
 /// apply removes the finalizer.
 #[tokio::test]

@@ -170,6 +170,11 @@ pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut cause = |field: String, message: String| causes.push(Cause { field, message });
     let list = |pointer: &str| object.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default();
+    if let Some(pointer) = super::defaults::pod_spec_pointer(kind) {
+        if let Some(problem) = object.pointer(pointer).and_then(|spec| restart_policy_problem(kind, spec)) {
+            cause(format!("{}.restartPolicy", field_of(pointer)), problem);
+        }
+    }
     match kind {
         "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => match object.pointer("/spec/selector").and_then(Value::as_object) {
             None => cause("spec.selector".into(), "Required value".into()),
@@ -265,26 +270,20 @@ pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
 pub(super) fn spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut cause = |field: &str, message: String| causes.push(Cause { field: field.into(), message });
-    let template = match kind {
-        "Deployment" | "ReplicaSet" | "StatefulSet" => {
-            if let Some(n) = object.pointer("/spec/replicas").and_then(Value::as_i64).filter(|n| *n < 0) {
-                cause("spec.replicas", format!("Invalid value: {n}: must be greater than or equal to 0"));
-            }
-            let selector = object.pointer("/spec/selector/matchLabels").and_then(Value::as_object);
-            let labels = object.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
-            if let Some(selector) = selector {
-                if !selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
-                    cause("spec.template.metadata.labels", "Invalid value: `selector` does not match template `labels`".into());
-                }
-            }
-            object.pointer("/spec/template/spec")
+    if matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet") {
+        if let Some(n) = object.pointer("/spec/replicas").and_then(Value::as_i64).filter(|n| *n < 0) {
+            cause("spec.replicas", format!("Invalid value: {n}: must be greater than or equal to 0"));
         }
-        "Job" => object.pointer("/spec/template/spec"),
-        "Pod" => object.pointer("/spec"),
-        _ => None,
-    };
-    if let Some(pod) = template {
-        let prefix = if kind == "Pod" { "spec" } else { "spec.template.spec" };
+        let selector = object.pointer("/spec/selector/matchLabels").and_then(Value::as_object);
+        let labels = object.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
+        if let Some(selector) = selector {
+            if !selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
+                cause("spec.template.metadata.labels", "Invalid value: `selector` does not match template `labels`".into());
+            }
+        }
+    }
+    let pod_spec = super::defaults::pod_spec_pointer(kind).and_then(|pointer| Some((object.pointer(pointer)?, field_of(pointer))));
+    if let Some((pod, prefix)) = pod_spec {
         let containers = pod.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
         if containers.is_empty() {
             cause(&format!("{prefix}.containers"), "Required value".into());
@@ -303,6 +302,30 @@ pub(super) fn spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
         }
     }
     causes
+}
+
+/// The field path of a JSON pointer: `/spec/template/spec` is `spec.template.spec`.
+fn field_of(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
+/// What is wrong with the (defaulted) `restartPolicy` of a pod spec of `kind`, in the API server's
+/// words: a Job's pods must say `OnFailure` or `Never` (there is no default for them, and the
+/// message is the same whatever they say), a workload's are `Always`.
+fn restart_policy_problem(kind: &str, spec: &Value) -> Option<String> {
+    let policy = spec.get("restartPolicy").and_then(Value::as_str).unwrap_or("");
+    let (allowed, listed): (&[&str], &str) = match kind {
+        "Job" | "CronJob" => (&["OnFailure", "Never"], r#""OnFailure", "Never""#),
+        "Pod" => (&["Always", "OnFailure", "Never"], r#""Always", "OnFailure", "Never""#),
+        _ => (&["Always"], r#""Always""#),
+    };
+    if allowed.contains(&policy) {
+        None
+    } else if policy.is_empty() || matches!(kind, "Job" | "CronJob") {
+        Some(format!("Required value: valid values: {listed}"))
+    } else {
+        Some(format!("Unsupported value: {policy:?}: supported values: {listed}"))
+    }
 }
 
 /// The server-set metadata an applied object may carry, checked as the API server does:

@@ -93,9 +93,12 @@ fn deployment(state: &mut State, d: Value) -> bool {
     let old_total: i64 = old.iter().map(spec_replicas).sum();
     let old_pods: i64 = old.iter().map(|rs| int(rs, "/status/replicas", 0)).sum();
     let paused = d.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
+    // A Deployment marked for deletion only has its status kept (the real controller's
+    // `syncStatusOnly`): no ReplicaSet is created, scaled or cleaned up.
+    let deleting = util::deleting(&d);
     let mut created_rs = false;
 
-    if new_rs.is_none() && !paused {
+    if new_rs.is_none() && !paused && !deleting {
         let initial = if recreate {
             if old_total > 0 || old_pods > 0 {
                 0
@@ -165,7 +168,7 @@ fn deployment(state: &mut State, d: Value) -> bool {
         changed |= state.update(new_rs.clone());
     }
 
-    if !paused {
+    if !paused && !deleting {
         if recreate {
             if old_total > 0 {
                 for rs in old.iter_mut() {
@@ -222,7 +225,7 @@ fn deployment(state: &mut State, d: Value) -> bool {
     // History: old ReplicaSets at zero beyond revisionHistoryLimit are deleted, oldest first.
     let limit = usize::try_from(int(&d, "/spec/revisionHistoryLimit", 10).max(0)).unwrap_or(usize::MAX);
     let idle: Vec<&Value> = old.iter().filter(|rs| spec_replicas(rs) == 0 && int(rs, "/status/replicas", 0) == 0).collect();
-    if idle.len() > limit {
+    if idle.len() > limit && !deleting {
         for rs in idle.iter().take(idle.len() - limit) {
             state.remove(&state::key_of(rs));
             changed = true;
@@ -251,7 +254,7 @@ fn deployment_status(state: &mut State, d: &Value, new_rs: &Value, created_rs: b
     let avail = sum("/status/availableReplicas");
     let now = state.now();
     let previous = d.get("status").cloned().unwrap_or(json!({}));
-    let mut status = json!({"observedGeneration": int(&d, "/metadata/generation", 1)});
+    let mut status = json!({"observedGeneration": int(&d, "/metadata/generation", 1), "terminatingReplicas": sum("/status/terminatingReplicas")});
     for (k, v) in [
         ("replicas", total),
         ("updatedReplicas", updated),
@@ -407,10 +410,13 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
     let namespace = text(&rs, "/metadata/namespace").to_string();
     let uid = text(&rs, "/metadata/uid").to_string();
     let want = spec_replicas(&rs);
-    // Pods marked for deletion (held by finalizers) no longer count: they are replaced.
-    let mut pods: Vec<Value> = owned(state, "v1", "Pod", &namespace, &uid).into_iter().filter(|p| !pod_terminal(p) && !util::deleting(p)).collect();
+    // Pods marked for deletion (held by finalizers) no longer count: they are replaced, and counted
+    // as terminating.
+    let (terminating, mut pods): (Vec<Value>, Vec<Value>) =
+        owned(state, "v1", "Pod", &namespace, &uid).into_iter().filter(|p| !pod_terminal(p)).partition(util::deleting);
     let mut failure: Option<String> = None;
-    let diff = want - pods.len() as i64;
+    // A ReplicaSet marked for deletion neither creates nor deletes pods.
+    let diff = if util::deleting(&rs) { 0 } else { want - pods.len() as i64 };
     let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
     if diff > 0 && may_create {
         state.retry_after.remove(&uid);
@@ -450,7 +456,10 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
         .count();
     let previous_conditions = rs.pointer("/status/conditions").cloned();
     let fully_labeled = pods.iter().filter(|p| match_label_selector(rs.pointer("/spec/selector"), &util::labels(p))).count();
-    let mut status = json!({"replicas": pods.len(), "fullyLabeledReplicas": fully_labeled, "observedGeneration": int(&rs, "/metadata/generation", 1)});
+    let mut status = json!({"replicas": pods.len(), "observedGeneration": int(&rs, "/metadata/generation", 1), "terminatingReplicas": terminating.len()});
+    if fully_labeled > 0 {
+        util::set(&mut status, &["fullyLabeledReplicas".into()], Value::from(fully_labeled));
+    }
     if !ready.is_empty() {
         util::set(&mut status, &["readyReplicas".into()], Value::from(ready.len()));
     }
