@@ -771,4 +771,5 @@ conformance!(
     services_get_node_ports_and_their_defaults,
     pod_templates_get_their_defaults,
     foreground_and_orphan_deletions_use_finalizers,
+    pods_are_completed_by_admission,
 );

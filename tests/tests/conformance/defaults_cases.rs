@@ -1,10 +1,11 @@
 //! Conformance cases of the defaults the API server fills in: Services (cluster IPs, node ports,
-//! traffic policies) and pod templates.
+//! traffic policies), pod templates, and what admission adds to a Pod.
 
-use moorage::backend::{ApplyOptions, Backend, BackendError, Change};
+use moorage::backend::wait::{self, Target};
+use moorage::backend::{ApplyOptions, Backend, BackendError, Change, Selector};
 use serde_json::{json, Value};
 
-use super::{deployment, setup, teardown, wait_available};
+use super::{deployment, kind, setup, teardown, wait_available, WAIT};
 
 fn service(ns: &str, name: &str, spec: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns}, "spec": spec})
@@ -76,5 +77,64 @@ pub async fn pod_templates_get_their_defaults(b: &dyn Backend, ns: &str) {
     assert_eq!(web["spec"]["template"]["spec"], expected);
     let untagged = b.get(&super::deployment_kind(), Some(ns), "untagged").await.unwrap().expect("stored");
     assert_eq!(untagged["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "Always", "no tag means latest");
+    teardown(b, ns).await;
+}
+
+/// What admission completes a Pod with: its ServiceAccount (`default` unless named) and the API
+/// token volume mounted in every container, priority 0, and tolerations of a node not ready or
+/// unreachable; an update keeps them. A pod whose account does not exist is `Forbidden`, and a
+/// ReplicaSet reports it; an account that opts out of the token gets none.
+pub async fn pods_are_completed_by_admission(b: &dyn Backend, ns: &str) {
+    setup(b, ns).await;
+    let accounts = kind::<k8s_openapi::api::core::v1::ServiceAccount, _>();
+    wait::wait_for(b, &Target::object(accounts, Some(ns), "default"), &wait::exists(), WAIT).await.unwrap();
+    let pod = |name: &str, spec: Value| {
+        let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+                             "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}});
+        pod["spec"].as_object_mut().expect("a spec").extend(spec.as_object().cloned().unwrap_or_default());
+        pod
+    };
+    let applied = b.apply(&[pod("plain", json!({}))], &ApplyOptions::default()).await.unwrap();
+    let spec = &applied[0].result["spec"];
+    assert_eq!((&spec["serviceAccountName"], &spec["serviceAccount"]), (&json!("default"), &json!("default")));
+    assert_eq!((&spec["priority"], &spec["preemptionPolicy"]), (&json!(0), &json!("PreemptLowerPriority")));
+    let tolerate = |key: &str| json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300});
+    assert_eq!(spec["tolerations"], json!([tolerate("node.kubernetes.io/not-ready"), tolerate("node.kubernetes.io/unreachable")]));
+    let volume = spec["volumes"][0]["name"].as_str().expect("the token volume").to_string();
+    assert!(volume.starts_with("kube-api-access-") && volume.len() == "kube-api-access-".len() + 5, "{volume}");
+    let token = json!({"name": volume, "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+    ]}});
+    assert_eq!(spec["volumes"], json!([token]));
+    let mount = json!([{"name": volume, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}]);
+    assert_eq!(spec["containers"][0]["volumeMounts"], mount);
+    let again = b.apply(&[pod("plain", json!({}))], &ApplyOptions::default()).await.unwrap();
+    assert_eq!(again[0].change, Change::Unchanged, "{}", again[0].result["spec"]);
+
+    let err = b.apply(&[pod("ghost", json!({"serviceAccountName": "ghost"}))], &ApplyOptions::default()).await.unwrap_err();
+    let expected = format!("error looking up service account {ns}/ghost: serviceaccount \"ghost\" not found");
+    assert!(matches!(&err, BackendError::Forbidden { message, .. } if message.contains(&expected)), "{err}");
+    let quiet = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "quiet", "namespace": ns}, "automountServiceAccountToken": false});
+    b.apply(&[quiet], &ApplyOptions::default()).await.unwrap();
+    let applied = b.apply(&[pod("quiet", json!({"serviceAccountName": "quiet"}))], &ApplyOptions::default()).await.unwrap();
+    let spec = &applied[0].result["spec"];
+    assert!(spec["volumes"].is_null() && spec["containers"][0]["volumeMounts"].is_null(), "{spec}");
+
+    let mut lost = deployment(ns, "lost", 1, "nginx:1.27");
+    lost["spec"]["template"]["spec"]["serviceAccountName"] = json!("ghost");
+    let applied = b.apply(&[lost], &ApplyOptions::default()).await.unwrap();
+    assert_eq!(applied[0].result["spec"]["template"]["spec"]["serviceAccount"], "ghost", "the deprecated field mirrors the name");
+    let replica_sets = Target::labelled(kind::<k8s_openapi::api::apps::v1::ReplicaSet, _>(), Some(ns), "app=lost");
+    let refused = wait::condition("to report the missing account", |rs: &[Value]| {
+        rs.iter().flat_map(|r| r["status"]["conditions"].as_array().cloned().unwrap_or_default()).any(|c| {
+            c["type"] == "ReplicaFailure"
+                && c["reason"] == "FailedCreate"
+                && c["message"].as_str().is_some_and(|m| m.contains("error looking up service account"))
+        })
+    });
+    wait::wait_for(b, &replica_sets, &refused, WAIT).await.unwrap();
+    assert!(b.list(&super::pod_kind(), Some(ns), &Selector::labels("app=lost")).await.unwrap().is_empty());
     teardown(b, ns).await;
 }

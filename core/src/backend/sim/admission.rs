@@ -1,4 +1,5 @@
-//! Admission on creation: Pod defaulting, LimitRange defaults and bounds, ResourceQuota checks and usage.
+//! Admission on creation: Pod defaulting, LimitRange defaults and bounds, ResourceQuota checks and usage
+//! (what completes a Pod besides is in `pod_admission`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -57,7 +58,7 @@ fn admission_name(object: &Value) -> String {
     }
 }
 
-fn forbidden(kind: &Kind, object: &Value, reason: &str) -> Denied {
+pub(super) fn forbidden(kind: &Kind, object: &Value, reason: &str) -> Denied {
     let name = admission_name(object);
     let message = format!("{} {name:?} is forbidden: {reason}", kind.plural);
     let reference = ObjectRef::new(kind, Some(text(object, "/metadata/namespace")), &name);
@@ -77,6 +78,7 @@ pub(crate) fn admit_create(state: &State, kind: &Kind, object: &mut Value) -> Re
         return Ok(());
     }
     if kind.kind == "Pod" {
+        super::pod_admission::service_account(state, kind, &namespace, object)?;
         default_requests_from_limits(object);
         limit_ranger(state, kind, &namespace, object)?;
         let qos = qos_class(object);

@@ -113,7 +113,9 @@ async fn injected_image_failures() {
 #[tokio::test]
 async fn unschedulable_pod() {
     let c = SimulatedCluster::new();
-    apply(&c, &[namespace("s"), pod("s", "huge", json!({"requests": {"cpu": "5"}}))]).await;
+    // The namespace first: its `default` ServiceAccount, which a pod needs, comes after the call.
+    apply(&c, &[namespace("s")]).await;
+    apply(&c, &[pod("s", "huge", json!({"requests": {"cpu": "5"}}))]).await;
     let p = get(&c, "Pod", Some("s"), "huge").await;
     let cond = p.pointer("/status/conditions/0").cloned().unwrap_or_default();
     assert_eq!((s(&cond, "/type"), s(&cond, "/reason")), ("PodScheduled", "Unschedulable"));

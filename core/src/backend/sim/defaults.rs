@@ -41,6 +41,14 @@ fn pod_spec_defaults(spec: &mut Value, restart_always: bool) {
     fill(spec, &["schedulerName"], Value::from("default-scheduler"));
     fill(spec, &["securityContext"], json!({}));
     fill(spec, &["terminationGracePeriodSeconds"], Value::from(30));
+    // The v1 API's deprecated `serviceAccount` mirrors `serviceAccountName`, and stands for it
+    // when it is the only one given.
+    let account = ["serviceAccountName", "serviceAccount"].iter().find_map(|k| spec.get(*k).and_then(Value::as_str).filter(|a| !a.is_empty()));
+    if let Some(account) = account.map(str::to_string) {
+        for k in ["serviceAccountName", "serviceAccount"] {
+            util::set(spec, &[k.into()], Value::from(account.as_str()));
+        }
+    }
     for list in ["containers", "initContainers"] {
         let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) else { continue };
         for container in containers.iter_mut().filter(|c| c.is_object()) {
@@ -177,6 +185,10 @@ pub(super) fn fill_defaults(state: &mut State, kind: &Kind, object: &mut Value, 
         }
         "Pod" => {
             fill(object, &["spec", "enableServiceLinks"], Value::from(true));
+            super::pod_admission::priority_and_tolerations(object);
+            if existing.is_some() {
+                super::pod_admission::keep_token_mounts(state, object);
+            }
             admission::default_requests_from_limits(object);
         }
         "Service" => causes = service_defaults(state, object, existing),

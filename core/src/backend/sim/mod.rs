@@ -26,6 +26,7 @@ mod apply;
 mod controllers;
 mod defaults;
 mod gc;
+mod pod_admission;
 mod pods;
 mod state;
 mod store;

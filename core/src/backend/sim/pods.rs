@@ -155,9 +155,8 @@ fn container_statuses(pod: &Value, state_of: impl Fn(&str, &str) -> Value, resta
             if s.pointer("/state/running").is_some() {
                 util::set(&mut s, &["started".into()], Value::from(true));
             }
-            if let Some(l) = &last {
-                util::set(&mut s, &["lastState".into()], l.clone());
-            }
+            // As a kubelet reports it: `{}` until the container has terminated once.
+            util::set(&mut s, &["lastState".into()], last.clone().unwrap_or_else(|| json!({})));
             s
         })
         .collect();
