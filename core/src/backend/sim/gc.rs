@@ -146,7 +146,7 @@ fn dependents(state: &State, uid: &str) -> Vec<String> {
     state.objects.summaries().filter(|(_, s)| s.owners.iter().any(|o| &**o == uid)).map(|(k, _)| k.clone()).collect()
 }
 
-/// The owner references of `object`, without those to the owners in `uids`.
+/// Removes from `object` its owner references to the owners in `uids` (and the list, once empty).
 fn without_references(object: &mut Value, uids: &BTreeSet<&str>) {
     if let Some(refs) = object.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
         refs.retain(|r| !uids.contains(text(r, "/uid")));
