@@ -76,6 +76,8 @@ async fn wait_available(backend: &dyn Backend, ns: &str, name: &str) -> Value {
     found.into_iter().next().expect("one deployment")
 }
 
+#[path = "conformance/apply_cases.rs"]
+mod apply_cases;
 #[path = "conformance/defaults_cases.rs"]
 mod defaults_cases;
 #[path = "conformance/lifecycle_cases.rs"]
@@ -83,6 +85,7 @@ mod lifecycle_cases;
 
 /// The cases: each takes a backend and a fresh namespace name.
 mod cases {
+    pub use super::apply_cases::*;
     pub use super::defaults_cases::*;
     pub use super::lifecycle_cases::*;
 
@@ -772,4 +775,6 @@ conformance!(
     pod_templates_get_their_defaults,
     foreground_and_orphan_deletions_use_finalizers,
     pods_are_completed_by_admission,
+    lists_merge_item_by_item,
+    finalizers_are_a_set,
 );

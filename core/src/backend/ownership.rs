@@ -71,6 +71,32 @@ pub(crate) fn owned_paths(fields: &Value, prefix: Path, out: &mut Vec<Path>) {
     }
 }
 
+/// The value the schema gives a list's key field that an item leaves out: a port's `protocol` is
+/// `TCP`.
+pub(crate) fn list_key_default(field: &str) -> Option<Value> {
+    (field == "protocol").then(|| Value::from("TCP"))
+}
+
+/// Whether `item`, at `index` of its list, is the list item a `managedFields` path element names:
+/// `k:{"name":"app"}` (its key fields; a port's `protocol` left out is `TCP`, the schema's
+/// default), `v:"x"` (its value) or `i:0` (its index).
+pub(crate) fn list_item_matches(element: &str, index: usize, item: &Value) -> bool {
+    if let Some(json) = element.strip_prefix("k:") {
+        let Ok(Value::Object(wanted)) = serde_json::from_str::<Value>(json) else { return false };
+        return wanted.iter().all(|(k, v)| {
+            let default = list_key_default(k);
+            item.get(k).filter(|found| !found.is_null()).or(default.as_ref()) == Some(v)
+        });
+    }
+    if let Some(json) = element.strip_prefix("v:") {
+        return serde_json::from_str::<Value>(json).is_ok_and(|v| &v == item);
+    }
+    if let Some(i) = element.strip_prefix("i:") {
+        return i.parse::<usize>().is_ok_and(|i| i == index);
+    }
+    false
+}
+
 /// The drift of one live object against the object moorage applies (`intent`).
 pub fn drift_of(intent: &Value, live: &Value) -> Vec<Drift> {
     let reference = ObjectRef::of(intent);

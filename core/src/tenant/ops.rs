@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::{namespace_kind, tenant_objects, tenant_selector, text, TenantError};
+use crate::backend::ownership::list_item_matches;
 use crate::backend::{ApplyOptions, Backend, Kind, ObjectRef, Propagation, Selector, FIELD_MANAGER};
 use crate::labels;
 use crate::model::tenant::Tenant;
@@ -41,7 +42,7 @@ pub(crate) fn extract(live: &Value, fields: &Value) -> Value {
         Value::Array(items) => {
             let mut out = Vec::new();
             for (i, item) in items.iter().enumerate() {
-                let matched = children.iter().find(|(k, _)| item_matches(k, i, item));
+                let matched = children.iter().find(|(k, _)| list_item_matches(k, i, item));
                 if let Some((k, sub)) = matched {
                     if k.starts_with("v:") {
                         out.push(item.clone());
@@ -54,20 +55,6 @@ pub(crate) fn extract(live: &Value, fields: &Value) -> Value {
         }
         other => other.clone(),
     }
-}
-
-fn item_matches(key: &str, index: usize, item: &Value) -> bool {
-    if let Some(json) = key.strip_prefix("k:") {
-        let Ok(Value::Object(wanted)) = serde_json::from_str::<Value>(json) else { return false };
-        return wanted.iter().all(|(k, v)| item.get(k) == Some(v));
-    }
-    if let Some(json) = key.strip_prefix("v:") {
-        return serde_json::from_str::<Value>(json).is_ok_and(|v| &v == item);
-    }
-    if let Some(i) = key.strip_prefix("i:") {
-        return i.parse::<usize>().is_ok_and(|i| i == index);
-    }
-    false
 }
 
 /// What moorage applied on `live`: its own fields, plus apiVersion, kind, name and namespace.

@@ -1,80 +1,20 @@
 //! Server-side apply: field ownership per manager, conflicts, removal of dropped fields, defaulting.
 //!
-//! Ownership is tracked per leaf field. Maps are owned key by key, except the maps the API schema
-//! marks atomic (a Service's `spec.selector`, a `LabelSelector`), owned whole as on a real server;
-//! **lists are atomic**: a list is one leaf, owned as a whole (the real API server merges lists with
-//! `x-kubernetes-list-map-keys`, e.g. containers by name; the simulation does not).
+//! Ownership is tracked per field, as `managedFields` records it: maps key by key (but for the
+//! maps the API schema marks atomic), keyed lists and sets item by item, other lists whole (the
+//! paths and the merge are in [`super::fields`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::admission;
 use super::defaults;
+use super::fields;
 use super::state::{self, State};
 use super::util::{self, text, Path};
 use super::validation::{check_server_set_metadata, immutable_problems, invalid, metadata_problems, spec_problems, stored_spec_problems, validate_numbers};
 use crate::backend::{Applied, ApplyOptions, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
-
-/// Metadata fields a manager can own.
-const OWNED_METADATA: [&str; 4] = ["labels", "annotations", "ownerReferences", "finalizers"];
-
-/// The leaf paths an applied object sets (status and server-set metadata excluded).
-pub(crate) fn leaf_paths(object: &Value) -> BTreeSet<Path> {
-    let mut out = BTreeSet::new();
-    let Some(map) = object.as_object() else { return out };
-    let kind = text(object, "/kind");
-    for (k, v) in map {
-        match k.as_str() {
-            "apiVersion" | "kind" | "status" => {}
-            "metadata" => {
-                for field in OWNED_METADATA {
-                    if let Some(v) = v.get(field) {
-                        walk(v, vec!["metadata".to_string(), field.to_string()], &mut out);
-                    }
-                }
-            }
-            _ => walk_kind(kind, v, vec![k.clone()], &mut out),
-        }
-    }
-    out
-}
-
-/// Whether the API schema makes the map at `path` of a `kind` atomic (owned and replaced whole):
-/// a Service's `spec.selector` (`mapType=atomic`) and label selectors (`structType=atomic`).
-fn is_atomic_map(kind: &str, path: &[String]) -> bool {
-    let at = |p: &[&str]| path.len() == p.len() && path.iter().zip(p).all(|(a, b)| a == b);
-    match kind {
-        "Service" | "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "PodDisruptionBudget" => at(&["spec", "selector"]),
-        "NetworkPolicy" => at(&["spec", "podSelector"]),
-        _ => false,
-    }
-}
-
-fn walk(v: &Value, prefix: Path, out: &mut BTreeSet<Path>) {
-    walk_kind("", v, prefix, out)
-}
-
-fn walk_kind(kind: &str, v: &Value, prefix: Path, out: &mut BTreeSet<Path>) {
-    match v {
-        Value::Null => {}
-        Value::Object(m) if !m.is_empty() && !is_atomic_map(kind, &prefix) => {
-            for (k, c) in m {
-                let mut p = prefix.clone();
-                p.push(k.clone());
-                walk_kind(kind, c, p, out);
-            }
-        }
-        _ => {
-            out.insert(prefix);
-        }
-    }
-}
-
-/// A path as the API server writes it in conflicts: `.spec.selector.app.kubernetes.io/version`.
-pub(crate) fn display(path: &[String]) -> String {
-    path.iter().map(|s| format!(".{s}")).collect()
-}
 
 /// One managedFields entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,41 +25,6 @@ pub(crate) struct Manager {
     fields: BTreeSet<Path>,
 }
 
-fn to_fields_v1(paths: &BTreeSet<Path>) -> Value {
-    let mut root = Value::Object(Map::new());
-    for p in paths {
-        let keys: Path = p.iter().map(|s| format!("f:{s}")).collect();
-        if util::get(&root, &keys).is_some() {
-            // Already an interior node: mark the node itself as owned too.
-            let mut dot = keys.clone();
-            dot.push(".".into());
-            util::set(&mut root, &dot, json!({}));
-        } else {
-            util::set(&mut root, &keys, json!({}));
-        }
-    }
-    root
-}
-
-fn from_fields_v1(v: &Value, prefix: Path, out: &mut BTreeSet<Path>) {
-    let Some(m) = v.as_object() else { return };
-    if m.is_empty() {
-        if !prefix.is_empty() {
-            out.insert(prefix);
-        }
-        return;
-    }
-    for (k, c) in m {
-        if k == "." {
-            out.insert(prefix.clone());
-        } else if let Some(name) = k.strip_prefix("f:") {
-            let mut p = prefix.clone();
-            p.push(name.to_string());
-            from_fields_v1(c, p, out);
-        }
-    }
-}
-
 /// The apply managers recorded in an object's `metadata.managedFields`.
 pub(crate) fn read_managers(object: &Value) -> Vec<Manager> {
     let entries = object.pointer("/metadata/managedFields").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -128,7 +33,7 @@ pub(crate) fn read_managers(object: &Value) -> Vec<Manager> {
         .map(|e| {
             let mut fields = BTreeSet::new();
             if let Some(f) = e.get("fieldsV1") {
-                from_fields_v1(f, Vec::new(), &mut fields);
+                fields::from_fields_v1(f, Vec::new(), &mut fields);
             }
             Manager { name: text(e, "/manager").into(), time: text(e, "/time").into(), api_version: text(e, "/apiVersion").into(), fields }
         })
@@ -140,7 +45,7 @@ fn write_managers(object: &mut Value, managers: &[Manager]) {
         .iter()
         .filter(|m| !m.fields.is_empty())
         .map(|m| {
-            json!({"manager": m.name, "operation": "Apply", "apiVersion": m.api_version, "time": m.time, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(&m.fields)})
+            json!({"manager": m.name, "operation": "Apply", "apiVersion": m.api_version, "time": m.time, "fieldsType": "FieldsV1", "fieldsV1": fields::to_fields_v1(&m.fields)})
         })
         .collect();
     let meta = util::map_at(object, &["metadata"]);
@@ -149,10 +54,6 @@ fn write_managers(object: &mut Value, managers: &[Manager]) {
     } else {
         meta.insert("managedFields".into(), Value::Array(entries));
     }
-}
-
-fn overlaps(a: &[String], b: &[String]) -> bool {
-    a.starts_with(b) || b.starts_with(a)
 }
 
 /// Whether an update from `old` to `new` bumps `metadata.generation` (of a kind that keeps one,
@@ -195,11 +96,6 @@ pub(crate) fn address(state: &State, object: &Value) -> Result<(Kind, String, St
     }
     if let Some(problem) = util::name_problem(&kind.kind, &name) {
         return Err(invalid(reference, "metadata.name", problem));
-    }
-    let mut causes = metadata_problems(object);
-    causes.extend(spec_problems(&kind.kind, object));
-    if !causes.is_empty() {
-        return Err(BackendError::Invalid { object: reference, causes });
     }
     let namespace = if kind.namespaced {
         let ns = text(object, "/metadata/namespace");
@@ -244,7 +140,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     }
 
     let manager = options.field_manager.clone();
-    let new_paths = leaf_paths(object);
+    let new_paths = fields::leaf_paths(object);
     let mut managers = existing.as_ref().map(read_managers).unwrap_or_default();
     let base = existing.clone().unwrap_or_else(|| json!({}));
 
@@ -252,9 +148,9 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     let mut conflicts: Vec<(Path, String)> = Vec::new();
     for other in managers.iter().filter(|m| m.name != manager) {
         for theirs in &other.fields {
-            for mine in new_paths.iter().filter(|p| overlaps(p, theirs)) {
+            for mine in new_paths.iter().filter(|p| fields::overlaps(p, theirs)) {
                 let shorter = if mine.len() <= theirs.len() { mine } else { theirs };
-                if !same_value(util::get(object, shorter), util::get(&base, shorter)) {
+                if fields::compares_values(shorter) && !same_value(fields::get(object, shorter), fields::get(&base, shorter)) {
                     conflicts.push((theirs.clone(), other.name.clone()));
                 }
             }
@@ -265,11 +161,11 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     if let Some((field, owner)) = conflicts.first() {
         match options.conflicts {
             ConflictPolicy::Fail => {
-                return Err(BackendError::Conflict { object: reference, field: display(field), manager: owner.clone() });
+                return Err(BackendError::Conflict { object: reference, field: fields::display(field), manager: owner.clone() });
             }
             ConflictPolicy::Force => {
                 for (field, owner) in &conflicts {
-                    let shown = display(field);
+                    let shown = fields::display(field);
                     tracing::warn!(object = %reference, field = %shown, previous_manager = %owner, manager = %manager, "forced apply takes ownership of a field");
                     if let Some(m) = managers.iter_mut().find(|m| &m.name == owner) {
                         m.fields.remove(field);
@@ -279,23 +175,14 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         }
     }
 
-    // Merge: drop what this manager owned and no longer sets (unless someone else owns it), then set.
-    let mut merged = base.clone();
+    // Merge, then drop what this manager owned and no longer sets (unless someone else owns it).
+    let mut merged = fields::merge(&kind.kind, Some(&base), &fields::owned_part(object), &mut Vec::new());
     let previous: BTreeSet<Path> = managers.iter().find(|m| m.name == manager).map(|m| m.fields.clone()).unwrap_or_default();
-    for gone in previous.difference(&new_paths) {
-        let shared = managers.iter().filter(|m| m.name != manager).any(|m| m.fields.iter().any(|f| overlaps(f, gone)));
+    for gone in previous.difference(&new_paths).filter(|p| !fields::is_key_field(p)) {
+        let shared = managers.iter().filter(|m| m.name != manager).any(|m| m.fields.iter().any(|f| fields::overlaps(f, gone)));
         if !shared {
-            util::remove(&mut merged, gone);
-            prune_empty_parents(&mut merged, gone);
+            fields::remove(&mut merged, gone);
         }
-    }
-    for path in &new_paths {
-        if let Some(v) = util::get(object, path) {
-            util::set(&mut merged, path, v.clone());
-        }
-    }
-    if let Some(live) = &existing {
-        super::gc::keep_collector_finalizers(&mut merged, live);
     }
     if let Some(m) = merged.as_object_mut() {
         m.insert("apiVersion".into(), Value::from(kind.api_version.clone()));
@@ -332,7 +219,11 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         state.service_ips = ip_counter;
     }
 
-    let mut problems = allocation_problems;
+    // As the API server, the merged object is validated (after the conflicts): an apply may give a
+    // few fields of a list item that another manager's apply completes.
+    let mut problems = metadata_problems(object);
+    problems.extend(spec_problems(&kind.kind, &merged));
+    problems.extend(allocation_problems);
     problems.extend(validate_numbers(&kind.kind, &merged));
     problems.extend(stored_spec_problems(&kind.kind, &merged));
     if let Some(live) = &existing {
@@ -420,16 +311,4 @@ fn strip_managed(v: &Value) -> Value {
     let mut v = v.clone();
     util::remove(&mut v, &["metadata".into(), "managedFields".into()]);
     v
-}
-
-fn prune_empty_parents(v: &mut Value, path: &[String]) {
-    let mut parent = path.to_vec();
-    while parent.len() > 1 {
-        parent.pop();
-        let empty = util::get(v, &parent).and_then(Value::as_object).is_some_and(Map::is_empty);
-        if !empty {
-            break;
-        }
-        util::remove(v, &parent);
-    }
 }

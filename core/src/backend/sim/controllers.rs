@@ -265,8 +265,7 @@ fn endpoint_slices(state: &mut State) -> bool {
                     "targetRef": {"kind": "Pod", "namespace": namespace, "name": text(p, "/metadata/name"), "uid": text(p, "/metadata/uid")},
                 });
                 let zone = zones.entry(node.to_string()).or_insert_with(|| {
-                    let node = state.get_key(&state::key("v1", "Node", "", node))?;
-                    node["metadata"]["labels"].get(super::pods::ZONE_LABEL).filter(|z| z.as_str().is_some_and(|z| !z.is_empty())).cloned()
+                    super::pods::node_labels(state, node).remove(super::pods::ZONE_LABEL).filter(|z| z.as_str().is_some_and(|z| !z.is_empty()))
                 });
                 if let Some(zone) = zone {
                     util::set(&mut endpoint, &["zone".into()], zone.clone());

@@ -186,9 +186,6 @@ pub(super) fn fill_defaults(state: &mut State, kind: &Kind, object: &mut Value, 
         "Pod" => {
             fill(object, &["spec", "enableServiceLinks"], Value::from(true));
             super::pod_admission::priority_and_tolerations(object);
-            if existing.is_some() {
-                super::pod_admission::keep_token_mounts(state, object);
-            }
             admission::default_requests_from_limits(object);
         }
         "Service" => causes = service_defaults(state, object, existing),

@@ -90,27 +90,6 @@ fn deletion_finalizers(object: &Value, propagation: Propagation) -> Vec<String> 
     chosen.into_iter().map(str::to_string).collect()
 }
 
-/// Puts back into `merged` (an apply's result) the collector's finalizers that a deletion put on
-/// the marked object `live`. The API server merges `metadata.finalizers` as a set and nobody owns
-/// those two, so an apply does not remove them; this simulation's apply replaces lists whole.
-pub(crate) fn keep_collector_finalizers(merged: &mut Value, live: &Value) {
-    if !util::deleting(live) {
-        return;
-    }
-    let kept: Vec<Value> = util::finalizers(live).into_iter().filter(|f| *f == ORPHAN || *f == FOREGROUND).map(Value::from).collect();
-    if kept.is_empty() {
-        return;
-    }
-    let finalizers = util::map_at(merged, &["metadata"]).entry("finalizers").or_insert_with(|| Value::Array(Vec::new()));
-    if let Some(list) = finalizers.as_array_mut() {
-        for f in kept {
-            if !list.contains(&f) {
-                list.push(f);
-            }
-        }
-    }
-}
-
 /// Removes the object under `key` for good (its deletion is complete) with what the controllers
 /// kept about it; returns it.
 pub(crate) fn finish_deletion(state: &mut State, key: &str) -> Option<Value> {

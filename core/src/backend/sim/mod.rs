@@ -25,6 +25,7 @@ mod admission;
 mod apply;
 mod controllers;
 mod defaults;
+mod fields;
 mod gc;
 mod pod_admission;
 mod pods;

@@ -77,16 +77,6 @@ pub(super) fn service_account(state: &State, kind: &Kind, namespace: &str, pod: 
     Ok(())
 }
 
-/// On an update of a pod that has the API token volume: every container mounts it again. The API
-/// server merges containers' `volumeMounts` by path, so an apply that does not list the token's
-/// mount leaves it; this simulation's apply replaces lists whole.
-pub(super) fn keep_token_mounts(state: &State, pod: &mut Value) {
-    let has_volume = pod.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| text(v, "/name").starts_with(TOKEN_VOLUME_PREFIX));
-    if has_volume {
-        mount_token(state, pod);
-    }
-}
-
 /// Mounts the API token volume in every container that has nothing at its path, adding the volume
 /// (`kube-api-access-<5 chars>`) unless the pod has one.
 fn mount_token(state: &State, pod: &mut Value) {
@@ -114,11 +104,7 @@ fn mount_token(state: &State, pod: &mut Value) {
             if has_mount {
                 continue;
             }
-            let mount = json!({"name": volume, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH});
-            match container.get_mut("volumeMounts").and_then(Value::as_array_mut) {
-                Some(mounts) => mounts.push(mount),
-                None => util::set(container, &["volumeMounts".into()], json!([mount])),
-            }
+            util::push(container, &["volumeMounts"], json!({"name": volume, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}));
             mounted = true;
         }
     }
@@ -134,9 +120,6 @@ fn mount_token(state: &State, pod: &mut Value) {
                 ],
             },
         });
-        match pod.pointer_mut("/spec/volumes").and_then(Value::as_array_mut) {
-            Some(volumes) => volumes.push(source),
-            None => util::set(pod, &["spec".into(), "volumes".into()], json!([source])),
-        }
+        util::push(pod, &["spec", "volumes"], source);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::controllers::{pod_ready, pod_terminal};
 use super::state::{self, State};
@@ -471,10 +471,15 @@ pub(crate) fn due(state: &State, namespace: &str) -> Vec<u64> {
 /// Copies the topology labels of the node `node` onto `pod` (replacing the pod's own), as binding
 /// a pod to it does.
 fn copy_topology_labels(state: &State, node: &str, pod: &mut Value) {
-    let Some(node) = state.get_key(&state::key("v1", "Node", "", node)) else { return };
+    let labels = node_labels(state, node);
     for label in TOPOLOGY_LABELS {
-        if let Some(value) = node["metadata"]["labels"].get(label) {
+        if let Some(value) = labels.get(label) {
             util::set(pod, &["metadata".into(), "labels".into(), label.into()], value.clone());
         }
     }
+}
+
+/// The labels of the node `name` (none when there is no such node).
+pub(super) fn node_labels(state: &State, name: &str) -> Map<String, Value> {
+    state.get_key(&state::key("v1", "Node", "", name)).map(|node| util::labels(&node)).unwrap_or_default()
 }

@@ -118,6 +118,18 @@ pub(crate) fn map_at<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Map<String,
     map
 }
 
+/// Appends `item` to the list at `path`, creating the list (and maps on the way) when missing.
+pub(crate) fn push(v: &mut Value, path: &[&str], item: Value) {
+    let Some((last, parent)) = path.split_last() else { return };
+    let list = map_at(v, parent).entry(last.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    if let Some(items) = list.as_array_mut() {
+        items.push(item);
+    }
+}
+
 fn as_map(v: &mut Value) -> &mut Map<String, Value> {
     if !v.is_object() {
         *v = Value::Object(Map::new());
