@@ -40,7 +40,30 @@ pub async fn lists_merge_item_by_item(b: &dyn Backend, ns: &str) {
     let injector = manager("sidecar-injector");
     let mut web = deployment(ns, "web", 1, "nginx:1.27");
     web["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": "MODE", "value": "blue"}, {"name": "LEVEL", "value": "info"}]);
-    b.apply(&[web.clone()], &mine).await.unwrap();
+    let created = b.apply(&[web.clone()], &mine).await.unwrap().remove(0).result;
+    // moorage's entry in managedFields: what it applied, lists by item (`.` marks an item owned
+    // beside its fields), the atomic selector whole.
+    let item = |fields: Value| {
+        let mut fields = fields;
+        fields["."] = json!({});
+        fields
+    };
+    let port = item(json!({"f:containerPort": {}, "f:name": {}}));
+    let env = |name: &str| (format!("k:{{\"name\":\"{name}\"}}"), item(json!({"f:name": {}, "f:value": {}})));
+    let container = item(json!({
+        "f:image": {}, "f:name": {},
+        "f:env": Value::Object([env("MODE"), env("LEVEL")].into_iter().collect()),
+        "f:ports": {"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}": port},
+        "f:resources": {"f:limits": {"f:cpu": {}, "f:memory": {}}, "f:requests": {"f:cpu": {}, "f:memory": {}}},
+    }));
+    let expected = json!({
+        "f:metadata": {"f:labels": {"f:app": {}}},
+        "f:spec": {"f:replicas": {}, "f:selector": {}, "f:template": {
+            "f:metadata": {"f:labels": {"f:app": {}, "f:tier": {}}},
+            "f:spec": {"f:containers": {"k:{\"name\":\"web\"}": container}},
+        }},
+    });
+    assert_eq!(fields_of(&created, "moorage"), &expected);
 
     // Another manager adds a container, and a variable to moorage's container, naming it only:
     // containers are merged by name, variables too.

@@ -404,6 +404,8 @@ pub(crate) fn from_fields_v1(v: &Value, prefix: Path, out: &mut BTreeSet<Path>) 
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn path(elements: &[&str]) -> Path {
@@ -490,5 +492,31 @@ mod tests {
         let item = path(&["spec", "ports", "k:{\"port\":80,\"protocol\":\"TCP\"}"]);
         assert!(!covers(&item, &field) && covers(&item, &item));
         assert!(covers(&path(&["spec", "selector"]), &path(&["spec", "selector", "app"])));
+    }
+
+    /// Ports with distinct keys, from a small range so that live and applied lists share some.
+    fn ports() -> impl Strategy<Value = Vec<u16>> {
+        proptest::sample::subsequence((1u16..=8).collect::<Vec<_>>(), 0..=8).prop_shuffle()
+    }
+
+    proptest! {
+        /// Every live and every applied item comes out once, the applied ones in their order, and
+        /// merging the same again changes nothing.
+        #[test]
+        fn merged_keyed_lists_keep_every_item_once(live in ports(), applied in ports()) {
+            let as_list = |ports: &[u16]| json!({"spec": {"ports": ports.iter().map(|p| json!({"port": p, "name": format!("p{p}")})).collect::<Vec<_>>()}});
+            let once = merge("Service", Some(&as_list(&live)), &as_list(&applied), &mut Vec::new());
+            let out: Vec<u16> = once["spec"]["ports"].as_array().into_iter().flatten().filter_map(|p| p["port"].as_u64()).map(|p| p as u16).collect();
+            let mut expected: Vec<u16> = live.iter().chain(&applied).copied().collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let mut sorted = out.clone();
+            sorted.sort_unstable();
+            prop_assert_eq!(sorted, expected);
+            let applied_order: Vec<u16> = out.iter().copied().filter(|p| applied.contains(p)).collect();
+            prop_assert_eq!(applied_order, applied.clone());
+            let twice = merge("Service", Some(&once), &as_list(&applied), &mut Vec::new());
+            prop_assert_eq!(twice, once);
+        }
     }
 }
