@@ -777,4 +777,5 @@ conformance!(
     pods_are_completed_by_admission,
     lists_merge_item_by_item,
     finalizers_are_a_set,
+    quantities_are_stored_canonical,
 );

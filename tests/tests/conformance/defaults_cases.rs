@@ -138,3 +138,34 @@ pub async fn pods_are_completed_by_admission(b: &dyn Backend, ns: &str) {
     assert!(b.list(&super::pod_kind(), Some(ns), &Selector::labels("app=lost")).await.unwrap().is_empty());
     teardown(b, ns).await;
 }
+
+/// Quantities are stored as the API server encodes them again: `"0.5"` as `"500m"`, `"2048Mi"` as
+/// `"2Gi"`, a number as a string; a canonical string as written. Re-applying the same values
+/// changes nothing. A quota of objects or extended resources must be whole.
+pub async fn quantities_are_stored_canonical(b: &dyn Backend, ns: &str) {
+    setup(b, ns).await;
+    let written = [json!("1000m"), json!("0.5"), json!("2048Mi"), json!("1.5Gi"), json!(2.5), json!("1e3"), json!("+5")];
+    let stored = ["1", "500m", "2Gi", "1536Mi", "2500m", "1e3", "+5"];
+    let keys = ["requests.cpu", "limits.cpu", "requests.memory", "limits.memory", "cpu", "requests.ephemeral-storage", "limits.ephemeral-storage"];
+    let hard: serde_json::Map<String, Value> = keys.iter().zip(&written).map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": ns}, "spec": {"hard": hard}});
+    let created = b.apply(std::slice::from_ref(&quota), &ApplyOptions::default()).await.unwrap().remove(0).result;
+    for (key, expected) in keys.iter().zip(stored) {
+        assert_eq!(created["spec"]["hard"][*key], expected, "{key}");
+    }
+    let mut web = deployment(ns, "web", 1, "nginx:1.27");
+    web["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"limits": {"cpu": 0.5, "memory": "1024Mi"}, "requests": {"cpu": "0.25", "memory": "0.5Gi"}});
+    let deployed = b.apply(&[web.clone()], &ApplyOptions::default()).await.unwrap().remove(0).result;
+    let resources = &deployed["spec"]["template"]["spec"]["containers"][0]["resources"];
+    assert_eq!(resources, &json!({"limits": {"cpu": "500m", "memory": "1Gi"}, "requests": {"cpu": "250m", "memory": "512Mi"}}));
+    for object in [quota, web] {
+        assert_eq!(b.apply(&[object], &ApplyOptions::default()).await.unwrap()[0].change, Change::Unchanged);
+    }
+    // Object counts and extended resources are whole numbers; the message shows the stored form.
+    let counts = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "counts", "namespace": ns},
+                        "spec": {"hard": {"pods": "10", "count/widgets.example.com": "0.5"}}});
+    let (field, message) = refused(b, counts).await;
+    assert_eq!((field.as_str(), message.as_str()), ("spec.hard[count/widgets.example.com]", "Invalid value: \"500m\": must be an integer"));
+    teardown(b, ns).await;
+}

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::admission;
 use super::defaults;
 use super::fields;
+use super::quantities;
 use super::state::{self, State};
 use super::util::{self, text, Path};
 use super::validation::{check_server_set_metadata, immutable_problems, invalid, metadata_problems, spec_problems, stored_spec_problems, validate_numbers};
@@ -139,6 +140,10 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
         }
     }
 
+    // The API server decodes the object first: its quantities are compared and stored canonical.
+    let mut decoded = object.clone();
+    quantities::canonicalize(&kind.kind, &mut decoded);
+    let object = &decoded;
     let manager = options.field_manager.clone();
     let new_paths = fields::leaf_paths(object);
     let mut managers = existing.as_ref().map(read_managers).unwrap_or_default();

@@ -29,6 +29,7 @@ mod fields;
 mod gc;
 mod pod_admission;
 mod pods;
+mod quantities;
 mod state;
 mod store;
 pub(crate) mod util;

@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::util::{self, text};
 use crate::backend::{BackendError, Cause, ObjectRef};
 use crate::checks::{check_label_key, check_label_value};
+use crate::quantity::Quantity;
 
 /// Largest total size of an object's annotations (keys and values), in bytes.
 const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
@@ -159,6 +160,26 @@ pub(super) fn invalid(object: ObjectRef, field: &str, message: String) -> Backen
     BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
 }
 
+/// Whether a quota counts `resource` in whole units (apimachinery's `IsIntegerResourceName`): the
+/// object counts, and extended resources (a domain other than `kubernetes.io`, e.g.
+/// `count/widgets.example.com` or `example.com/gpu`).
+fn is_integer_resource(resource: &str) -> bool {
+    const COUNTS: [&str; 9] = [
+        "pods",
+        "resourcequotas",
+        "services",
+        "replicationcontrollers",
+        "secrets",
+        "configmaps",
+        "persistentvolumeclaims",
+        "services.nodeports",
+        "services.loadbalancers",
+    ];
+    let native = !resource.contains('/') || resource.contains("kubernetes.io/");
+    let extended = !native && !resource.starts_with("requests.") && check_label_key(&format!("requests.{resource}")).is_ok();
+    COUNTS.contains(&resource) || extended
+}
+
 /// The API server's checks of an object as it would be stored (the apply merged into the live
 /// object, defaults filled; a partial apply by another field manager is checked whole), each
 /// cause naming the field as it does: a workload without a selector or with an empty one, a
@@ -194,6 +215,14 @@ pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
         }
         "PodDisruptionBudget" if ["/spec/minAvailable", "/spec/maxUnavailable"].iter().all(|p| object.pointer(p).is_some_and(|v| !v.is_null())) => {
             cause("spec".into(), "Invalid value: minAvailable and maxUnavailable cannot be both set".into());
+        }
+        "ResourceQuota" => {
+            for (resource, value) in object.pointer("/spec/hard").and_then(Value::as_object).into_iter().flatten() {
+                let whole = value.as_str().and_then(|v| Quantity::parse(v).ok()).is_none_or(|q| q.millis() % 1000 == 0);
+                if !whole && is_integer_resource(resource) {
+                    cause(format!("spec.hard[{resource}]"), format!("Invalid value: {value}: must be an integer"));
+                }
+            }
         }
         "HorizontalPodAutoscaler" => {
             let min = object.pointer("/spec/minReplicas").and_then(Value::as_i64).unwrap_or(1);
