@@ -186,7 +186,8 @@ fn is_integer_resource(resource: &str) -> bool {
 /// Service without ports, a PodDisruptionBudget with both `minAvailable` and `maxUnavailable`, an
 /// autoscaler whose `maxReplicas` is below `minReplicas` (or below 1), a Role rule without verbs,
 /// a NetworkPolicy port of another protocol than TCP, UDP or SCTP, an Ingress host that is not a
-/// DNS name or a path without `pathType`, a LimitRange whose `min` is above its `max`.
+/// DNS name or a path without `pathType`, a LimitRange whose `min` is above its `max`, a quota of
+/// objects or extended resources that is not whole.
 pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut cause = |field: String, message: String| causes.push(Cause { field, message });
@@ -292,10 +293,9 @@ pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     causes
 }
 
-/// The validation of the API server that moorage's objects can hit, on the applied object:
-/// negative replicas, a selector that does not match the pod template, containers without a name
-/// or an image or with the same name. ([`stored_spec_problems`] checks the object as it would be
-/// stored.)
+/// The validation of the API server that moorage's objects can hit, on the object as it would be
+/// stored: negative replicas, a selector that does not match the pod template, containers without
+/// a name or an image or with the same name. ([`stored_spec_problems`] has the other checks.)
 pub(super) fn spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut cause = |field: &str, message: String| causes.push(Cause { field: field.into(), message });
