@@ -9,9 +9,9 @@ const MAX_UNITS: i128 = i64::MAX as i128;
 const MAX_MILLIS: i128 = MAX_UNITS * 1000;
 
 /// Binary suffixes, each with its power of 1024.
-const BINARY_SUFFIXES: [(&str, u32); 6] = [("Ki", 1), ("Mi", 2), ("Gi", 3), ("Ti", 4), ("Pi", 5), ("Ei", 6)];
+pub(crate) const BINARY_SUFFIXES: [(&str, u32); 6] = [("Ki", 1), ("Mi", 2), ("Gi", 3), ("Ti", 4), ("Pi", 5), ("Ei", 6)];
 /// Decimal SI suffixes, each with its power of ten.
-const DECIMAL_SUFFIXES: [(&str, i64); 9] = [("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6), ("G", 9), ("T", 12), ("P", 15), ("E", 18)];
+pub(crate) const DECIMAL_SUFFIXES: [(&str, i64); 9] = [("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6), ("G", 9), ("T", 12), ("P", 15), ("E", 18)];
 
 /// What to do when a quantity is malformed and no better hint exists.
 const FORMAT_HINT: &str = "write a non-negative number with an optional suffix, e.g. \"250m\", \"2\", \"512Mi\", \"1.5Gi\" or \"1G\"";

@@ -8,12 +8,7 @@
 use serde_json::Value;
 
 use super::defaults::pod_spec_pointer;
-use crate::quantity::Quantity;
-
-/// Decimal SI suffixes and their powers of ten.
-const DECIMAL: [(&str, i32); 9] = [("n", -9), ("u", -6), ("m", -3), ("", 0), ("k", 3), ("M", 6), ("G", 9), ("T", 12), ("P", 15)];
-/// Binary SI suffixes and their powers of 1024.
-const BINARY: [(&str, u32); 6] = [("Ki", 1), ("Mi", 2), ("Gi", 3), ("Ti", 4), ("Pi", 5), ("Ei", 6)];
+use crate::quantity::{Quantity, BINARY_SUFFIXES, DECIMAL_SUFFIXES};
 
 /// How a quantity was written, which decides how it is written back (apimachinery's `Format`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,13 +22,13 @@ enum Format {
 }
 
 fn format_of(suffix: &str) -> Option<Format> {
-    if suffix == "E" {
-        return Some(Format::DecimalSi(18));
+    if suffix.is_empty() {
+        return Some(Format::DecimalSi(0));
     }
-    if let Some((_, power)) = DECIMAL.iter().find(|(s, _)| *s == suffix) {
-        return Some(Format::DecimalSi(*power));
+    if let Some((_, power)) = DECIMAL_SUFFIXES.iter().find(|(s, _)| *s == suffix) {
+        return Some(Format::DecimalSi(i32::try_from(*power).ok()?));
     }
-    if BINARY.iter().any(|(s, _)| *s == suffix) {
+    if BINARY_SUFFIXES.iter().any(|(s, _)| *s == suffix) {
         return Some(Format::BinarySi);
     }
     let exponent = suffix.strip_prefix(['e', 'E'])?;
@@ -70,14 +65,10 @@ fn write(millis: i128, format: Format) -> String {
         return "0".into();
     }
     if format == Format::BinarySi && millis >= 1024 * 1000 && millis % 1000 == 0 {
-        let bytes = millis / 1000;
-        for (suffix, power) in BINARY.iter().rev() {
-            let factor = 1i128 << (10 * power);
-            if bytes % factor == 0 {
-                return format!("{}{suffix}", bytes / factor);
-            }
+        // Whole bytes with the largest exact binary suffix, as moorage writes them.
+        if let Some(quantity) = Quantity::from_millis(millis) {
+            return quantity.to_canonical_bytes();
         }
-        return bytes.to_string();
     }
     // The largest exponent, a multiple of 3, that leaves a whole mantissa.
     let mut exponent = -3;
@@ -90,7 +81,7 @@ fn write(millis: i128, format: Format) -> String {
         Format::DecimalExponent(_) if exponent != 0 => format!("{mantissa}e{exponent}"),
         Format::DecimalExponent(_) => mantissa.to_string(),
         _ => {
-            let suffix = if exponent == 18 { "E" } else { DECIMAL.iter().find(|(_, p)| *p == exponent).map_or("", |(s, _)| s) };
+            let suffix = DECIMAL_SUFFIXES.iter().find(|(_, p)| i64::from(exponent) == *p).map_or("", |(s, _)| s);
             format!("{mantissa}{suffix}")
         }
     }
