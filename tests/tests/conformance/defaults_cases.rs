@@ -141,7 +141,8 @@ pub async fn pods_are_completed_by_admission(b: &dyn Backend, ns: &str) {
 
 /// Quantities are stored as the API server encodes them again: `"0.5"` as `"500m"`, `"2048Mi"` as
 /// `"2Gi"`, a number as a string; a canonical string as written. Re-applying the same values
-/// changes nothing. A quota of objects or extended resources must be whole.
+/// changes nothing. A quota of objects or extended resources must be whole, and a quota names
+/// resources it tracks.
 pub async fn quantities_are_stored_canonical(b: &dyn Backend, ns: &str) {
     setup(b, ns).await;
     let written = [json!("1000m"), json!("0.5"), json!("2048Mi"), json!("1.5Gi"), json!(2.5), json!("1e3"), json!("+5")];
@@ -167,5 +168,26 @@ pub async fn quantities_are_stored_canonical(b: &dyn Backend, ns: &str) {
                         "spec": {"hard": {"pods": "10", "count/widgets.example.com": "0.5"}}});
     let (field, message) = refused(b, counts).await;
     assert_eq!((field.as_str(), message.as_str()), ("spec.hard[count/widgets.example.com]", "Invalid value: \"500m\": must be an integer"));
+    // A quota tracks the standard resources, huge pages and names with a domain; another bare name
+    // is refused.
+    let tracked = json!({"hugepages-2Mi": "1Gi", "requests.example.com/gpu": "2", "count/widgets.example.com": "3", "services.loadbalancers": "1"});
+    let wide = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "wide", "namespace": ns}, "spec": {"hard": tracked}});
+    let created = b.apply(&[wide], &ApplyOptions::default()).await.unwrap().remove(0).result;
+    assert_eq!(created["spec"]["hard"], tracked);
+    let unknown = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "unknown", "namespace": ns},
+                         "spec": {"hard": {"pods": "10", "gpus": "1"}}});
+    let err = b.apply(&[unknown], &ApplyOptions::default()).await.unwrap_err();
+    let BackendError::Invalid { causes, .. } = &err else { panic!("expected Invalid, got {err}") };
+    let causes: Vec<(&str, &str)> = causes.iter().map(|c| (c.field.as_str(), c.message.as_str())).collect();
+    let expected = [
+        ("spec.hard[gpus]", "Invalid value: \"gpus\": must be a standard resource type or fully qualified"),
+        ("spec.hard[gpus]", "Invalid value: \"gpus\": must be a standard resource for quota"),
+    ];
+    assert_eq!(causes, expected);
+    // `storage` is a resource type, but not one a quota tracks (`requests.storage` is).
+    let storage = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "storage", "namespace": ns},
+                         "spec": {"hard": {"storage": "10Gi"}}});
+    let (field, message) = refused(b, storage).await;
+    assert_eq!((field.as_str(), message.as_str()), ("spec.hard[storage]", "Invalid value: \"storage\": must be a standard resource for quota"));
     teardown(b, ns).await;
 }

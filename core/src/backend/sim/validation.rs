@@ -160,24 +160,66 @@ pub(super) fn invalid(object: ObjectRef, field: &str, message: String) -> Backen
     BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
 }
 
+/// The compute resources a quota tracks (with [`QUOTA_COUNTS`], apimachinery's `standardQuotaResources`).
+const QUOTA_COMPUTE: [&str; 10] = [
+    "cpu",
+    "memory",
+    "ephemeral-storage",
+    "requests.cpu",
+    "requests.memory",
+    "requests.storage",
+    "requests.ephemeral-storage",
+    "limits.cpu",
+    "limits.memory",
+    "limits.ephemeral-storage",
+];
+
+/// The objects a quota counts by a name without a domain (apimachinery's `integerResources`).
+const QUOTA_COUNTS: [&str; 9] = [
+    "pods",
+    "resourcequotas",
+    "services",
+    "replicationcontrollers",
+    "secrets",
+    "configmaps",
+    "persistentvolumeclaims",
+    "services.nodeports",
+    "services.loadbalancers",
+];
+
+/// What is wrong with `resource` as a key of a quota's `hard` (apimachinery's
+/// `ValidateResourceQuotaResourceName`): a name that is not qualified (in moorage's words, as for
+/// label keys); or a name without a domain
+/// that is not a resource type (`IsStandardResourceName`), and not one quota tracks
+/// (`IsStandardQuotaResourceName`: compute resources, object counts and huge pages; `storage` is
+/// only the former), each its own cause as on the API server. Names with a domain
+/// (`count/widgets.example.com`, `example.com/gpu`) are accepted.
+fn quota_resource_problems(resource: &str) -> Vec<String> {
+    if let Err(problem) = check_label_key(resource) {
+        return vec![problem];
+    }
+    if resource.contains('/') {
+        return Vec::new();
+    }
+    let huge_pages = resource.starts_with("hugepages-") || resource.starts_with("requests.hugepages-");
+    let tracked = QUOTA_COMPUTE.contains(&resource) || QUOTA_COUNTS.contains(&resource) || huge_pages;
+    let mut problems = Vec::new();
+    if !tracked && resource != "storage" {
+        problems.push("must be a standard resource type or fully qualified".to_string());
+    }
+    if !tracked {
+        problems.push("must be a standard resource for quota".to_string());
+    }
+    problems
+}
+
 /// Whether a quota counts `resource` in whole units (apimachinery's `IsIntegerResourceName`): the
 /// object counts, and extended resources (a domain other than `kubernetes.io`, e.g.
 /// `count/widgets.example.com` or `example.com/gpu`).
 fn is_integer_resource(resource: &str) -> bool {
-    const COUNTS: [&str; 9] = [
-        "pods",
-        "resourcequotas",
-        "services",
-        "replicationcontrollers",
-        "secrets",
-        "configmaps",
-        "persistentvolumeclaims",
-        "services.nodeports",
-        "services.loadbalancers",
-    ];
     let native = !resource.contains('/') || resource.contains("kubernetes.io/");
     let extended = !native && !resource.starts_with("requests.") && check_label_key(&format!("requests.{resource}")).is_ok();
-    COUNTS.contains(&resource) || extended
+    QUOTA_COUNTS.contains(&resource) || extended
 }
 
 /// The API server's checks of an object as it would be stored (the apply merged into the live
@@ -187,7 +229,7 @@ fn is_integer_resource(resource: &str) -> bool {
 /// autoscaler whose `maxReplicas` is below `minReplicas` (or below 1), a Role rule without verbs,
 /// a NetworkPolicy port of another protocol than TCP, UDP or SCTP, an Ingress host that is not a
 /// DNS name or a path without `pathType`, a LimitRange whose `min` is above its `max`, a quota of
-/// objects or extended resources that is not whole.
+/// a resource it does not track, or of objects or extended resources that is not whole.
 pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut cause = |field: String, message: String| causes.push(Cause { field, message });
@@ -219,6 +261,9 @@ pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
         }
         "ResourceQuota" => {
             for (resource, value) in object.pointer("/spec/hard").and_then(Value::as_object).into_iter().flatten() {
+                for problem in quota_resource_problems(resource) {
+                    cause(format!("spec.hard[{resource}]"), format!("Invalid value: {resource:?}: {problem}"));
+                }
                 let whole = value.as_str().and_then(|v| Quantity::parse(v).ok()).is_none_or(|q| q.millis() % 1000 == 0);
                 if !whole && is_integer_resource(resource) {
                     cause(format!("spec.hard[{resource}]"), format!("Invalid value: {value}: must be an integer"));
