@@ -278,7 +278,7 @@ pub(crate) fn qty(v: Option<&Value>) -> Quantity {
 
 /// The zero quantity.
 pub(crate) fn zero() -> Quantity {
-    Quantity::from_millis(0).unwrap_or_else(|| Quantity::parse("0").unwrap_or_else(|_| zero()))
+    Quantity::default()
 }
 
 /// Formats an amount of `resource` the way Kubernetes prints quota usage: CPU as `600m`/`2`,

@@ -189,11 +189,10 @@ const QUOTA_COUNTS: [&str; 9] = [
 
 /// What is wrong with `resource` as a key of a quota's `hard` (apimachinery's
 /// `ValidateResourceQuotaResourceName`): a name that is not qualified (in moorage's words, as for
-/// label keys); or a name without a domain
-/// that is not a resource type (`IsStandardResourceName`), and not one quota tracks
-/// (`IsStandardQuotaResourceName`: compute resources, object counts and huge pages; `storage` is
-/// only the former), each its own cause as on the API server. Names with a domain
-/// (`count/widgets.example.com`, `example.com/gpu`) are accepted.
+/// label keys); or a name without a domain that is not a resource type (`IsStandardResourceName`)
+/// and not one a quota tracks (`IsStandardQuotaResourceName`: compute resources, object counts
+/// and huge pages; `storage` is only the former), each its own cause as on the API server. Names
+/// with a domain (`count/widgets.example.com`, `example.com/gpu`) are accepted.
 fn quota_resource_problems(resource: &str) -> Vec<String> {
     if let Err(problem) = check_label_key(resource) {
         return vec![problem];
@@ -481,4 +480,28 @@ pub(super) fn validate_numbers(kind: &str, object: &Value) -> Vec<Cause> {
         }
     }
     causes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quota_resource_problems;
+
+    #[test]
+    fn quota_resource_names_are_checked_as_the_api_server_does() {
+        for tracked in ["cpu", "requests.memory", "limits.ephemeral-storage", "pods", "services.loadbalancers", "hugepages-2Mi", "requests.hugepages-1Gi"] {
+            assert!(quota_resource_problems(tracked).is_empty(), "{tracked}");
+        }
+        for with_domain in ["count/deployments.apps", "requests.example.com/gpu", "example.com/gpu"] {
+            assert!(quota_resource_problems(with_domain).is_empty(), "{with_domain}");
+        }
+        let untracked = ["must be a standard resource type or fully qualified", "must be a standard resource for quota"];
+        assert_eq!(quota_resource_problems("gpus"), untracked);
+        assert_eq!(quota_resource_problems("storage"), ["must be a standard resource for quota"]);
+        // Not a qualified name: one cause, in moorage's words for label keys.
+        for unqualified in ["a/b/c", "Foo Bar", "", "example.com/"] {
+            let problems = quota_resource_problems(unqualified);
+            assert_eq!(problems.len(), 1, "{unqualified:?}: {problems:?}");
+            assert!(problems[0].contains("not a label key"), "{unqualified:?}: {problems:?}");
+        }
+    }
 }
