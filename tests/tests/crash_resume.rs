@@ -145,6 +145,13 @@ async fn kill_and_resume(backend: &ClusterBackend, strategy: &str, kill_at: Opti
     Run { end, inventory }
 }
 
+/// How many runs may try a required boundary. Every run passes the first boundary of each kind
+/// but one: `KeepingWarm` is only emitted when the scale-down delay (1 s) is still running once the
+/// stable Service's endpoints have moved, and on a loaded machine they may take longer than that
+/// (a CI run on 2026-11-27 ended without it). Such a run is checked all the same, then the boundary
+/// is tried in a new run.
+const ATTEMPTS: usize = 3;
+
 /// Kills the driver at every boundary of a clean run but the last (after `Done` there is nothing
 /// to resume), and checks that the first boundary of each kind was reached by its kill.
 async fn every_kill_point(strategy: &str) {
@@ -155,24 +162,33 @@ async fn every_kill_point(strategy: &str) {
     assert!(points.len() > 3, "a clean run emits progress events ({points:?})");
     let boundaries = &points[..points.len() - 1];
     let mut killed = Vec::new();
+    let mut retried = Vec::new();
     for point in boundaries {
-        let run = kill_and_resume(&backend, strategy, Some(point)).await;
-        assert_eq!(run.inventory, clean.inventory, "{strategy}, kill at {point:?}: the same objects as the uninterrupted run");
-        if run.end == End::Killed(point.clone()) {
-            killed.push(point);
+        for attempt in 1..=ATTEMPTS {
+            let run = kill_and_resume(&backend, strategy, Some(point)).await;
+            assert_eq!(run.inventory, clean.inventory, "{strategy}, kill at {point:?}: the same objects as the uninterrupted run");
+            if run.end == End::Killed(point.clone()) {
+                killed.push(point);
+                break;
+            }
+            // Only a required boundary (the first of its kind) is tried again; see ATTEMPTS.
+            if point.occurrence > 1 || attempt == ATTEMPTS {
+                break;
+            }
+            retried.push(format!("{} #{}", point.kind, point.occurrence));
         }
     }
     let unreached: Vec<&KillPoint> = boundaries.iter().filter(|p| !killed.contains(p)).collect();
     let shown: Vec<String> = unreached.iter().map(|p| format!("{} #{}", p.kind, p.occurrence)).collect();
     println!(
-        "S1 {strategy}: {} events in a clean run, {} kill points, {} driver(s) killed by SIGKILL and resumed (runs that ended first: {shown:?})",
+        "S1 {strategy}: {} events in a clean run, {} kill points, {} driver(s) killed by SIGKILL and resumed (runs that ended first: {shown:?}; tried again: {retried:?})",
         points.len(),
         boundaries.len(),
         killed.len()
     );
-    // The first boundary of each kind of event is required: every run passes it. Later
-    // `ReplicasReady` events come as pods happen to get ready, so a run may end before, for
-    // instance, the fourth; such a boundary is tried but not required.
+    // The first boundary of each kind of event is required. Later `ReplicasReady` events come as
+    // pods happen to get ready, so a run may end before, for instance, the fourth; such a boundary
+    // is tried but not required.
     let missed: Vec<&&KillPoint> = unreached.iter().filter(|p| p.occurrence == 1).collect();
     assert!(missed.is_empty(), "{strategy}: every kind of step boundary is reached by a kill; not reached: {missed:?}");
 }
