@@ -82,12 +82,15 @@ mod apply_cases;
 mod defaults_cases;
 #[path = "conformance/lifecycle_cases.rs"]
 mod lifecycle_cases;
+#[path = "conformance/resource_cases.rs"]
+mod resource_cases;
 
 /// The cases: each takes a backend and a fresh namespace name.
 mod cases {
     pub use super::apply_cases::*;
     pub use super::defaults_cases::*;
     pub use super::lifecycle_cases::*;
+    pub use super::resource_cases::*;
 
     use super::*;
 
@@ -778,4 +781,6 @@ conformance!(
     lists_merge_item_by_item,
     finalizers_are_a_set,
     quantities_are_stored_canonical,
+    container_resources_are_checked,
+    limit_ranges_are_checked,
 );

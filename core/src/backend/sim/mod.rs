@@ -30,6 +30,7 @@ mod gc;
 mod pod_admission;
 mod pods;
 mod quantities;
+mod resources;
 mod state;
 mod store;
 pub(crate) mod util;

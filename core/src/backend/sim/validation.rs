@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::resources::{container_resources_problems, is_integer_resource, limit_range_problems, quota_resource_problems};
 use super::util::{self, text};
 use crate::backend::{BackendError, Cause, ObjectRef};
 use crate::checks::{check_label_key, check_label_value};
@@ -160,75 +161,15 @@ pub(super) fn invalid(object: ObjectRef, field: &str, message: String) -> Backen
     BackendError::Invalid { object, causes: vec![Cause { field: field.into(), message }] }
 }
 
-/// The compute resources a quota tracks (with [`QUOTA_COUNTS`], apimachinery's `standardQuotaResources`).
-const QUOTA_COMPUTE: [&str; 10] = [
-    "cpu",
-    "memory",
-    "ephemeral-storage",
-    "requests.cpu",
-    "requests.memory",
-    "requests.storage",
-    "requests.ephemeral-storage",
-    "limits.cpu",
-    "limits.memory",
-    "limits.ephemeral-storage",
-];
-
-/// The objects a quota counts by a name without a domain (apimachinery's `integerResources`).
-const QUOTA_COUNTS: [&str; 9] = [
-    "pods",
-    "resourcequotas",
-    "services",
-    "replicationcontrollers",
-    "secrets",
-    "configmaps",
-    "persistentvolumeclaims",
-    "services.nodeports",
-    "services.loadbalancers",
-];
-
-/// What is wrong with `resource` as a key of a quota's `hard` (apimachinery's
-/// `ValidateResourceQuotaResourceName`): a name that is not qualified (in moorage's words, as for
-/// label keys); or a name without a domain that is not a resource type (`IsStandardResourceName`)
-/// and not one a quota tracks (`IsStandardQuotaResourceName`: compute resources, object counts
-/// and huge pages; `storage` is only the former), each its own cause as on the API server. Names
-/// with a domain (`count/widgets.example.com`, `example.com/gpu`) are accepted.
-fn quota_resource_problems(resource: &str) -> Vec<String> {
-    if let Err(problem) = check_label_key(resource) {
-        return vec![problem];
-    }
-    if resource.contains('/') {
-        return Vec::new();
-    }
-    let huge_pages = resource.starts_with("hugepages-") || resource.starts_with("requests.hugepages-");
-    let tracked = QUOTA_COMPUTE.contains(&resource) || QUOTA_COUNTS.contains(&resource) || huge_pages;
-    let mut problems = Vec::new();
-    if !tracked && resource != "storage" {
-        problems.push("must be a standard resource type or fully qualified".to_string());
-    }
-    if !tracked {
-        problems.push("must be a standard resource for quota".to_string());
-    }
-    problems
-}
-
-/// Whether a quota counts `resource` in whole units (apimachinery's `IsIntegerResourceName`): the
-/// object counts, and extended resources (a domain other than `kubernetes.io`, e.g.
-/// `count/widgets.example.com` or `example.com/gpu`).
-fn is_integer_resource(resource: &str) -> bool {
-    let native = !resource.contains('/') || resource.contains("kubernetes.io/");
-    let extended = !native && !resource.starts_with("requests.") && check_label_key(&format!("requests.{resource}")).is_ok();
-    QUOTA_COUNTS.contains(&resource) || extended
-}
-
 /// The API server's checks of an object as it would be stored (the apply merged into the live
 /// object, defaults filled; a partial apply by another field manager is checked whole), each
-/// cause naming the field as it does: a workload without a selector or with an empty one, a
-/// Service without ports, a PodDisruptionBudget with both `minAvailable` and `maxUnavailable`, an
-/// autoscaler whose `maxReplicas` is below `minReplicas` (or below 1), a Role rule without verbs,
-/// a NetworkPolicy port of another protocol than TCP, UDP or SCTP, an Ingress host that is not a
-/// DNS name or a path without `pathType`, a LimitRange whose `min` is above its `max`, a quota of
-/// a resource it does not track, or of objects or extended resources that is not whole.
+/// cause naming the field as it does: a pod's restart policy and its containers' resources, a
+/// workload without a selector or with an empty one, a Service without ports, a
+/// PodDisruptionBudget with both `minAvailable` and `maxUnavailable`, an autoscaler whose
+/// `maxReplicas` is below `minReplicas` (or below 1), a Role rule without verbs, a NetworkPolicy
+/// port of another protocol than TCP, UDP or SCTP, an Ingress host that is not a DNS name or a
+/// path without `pathType`, a LimitRange's types, names and bounds, a quota of a resource it does
+/// not track, or of objects or extended resources that is not whole (see [`super::resources`]).
 pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut cause = |field: String, message: String| causes.push(Cause { field, message });
@@ -236,6 +177,15 @@ pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
     if let Some(pointer) = super::defaults::pod_spec_pointer(kind) {
         if let Some(problem) = object.pointer(pointer).and_then(|spec| restart_policy_problem(kind, spec)) {
             cause(format!("{}.restartPolicy", field_of(pointer)), problem);
+        }
+        for list in ["containers", "initContainers"] {
+            let containers = object.pointer(&format!("{pointer}/{list}")).and_then(Value::as_array).cloned().unwrap_or_default();
+            for (i, container) in containers.iter().enumerate() {
+                let Some(resources) = container.get("resources") else { continue };
+                for Cause { field, message } in container_resources_problems(resources, &format!("{}.{list}[{i}].resources", field_of(pointer))) {
+                    cause(field, message);
+                }
+            }
         }
     }
     match kind {
@@ -321,15 +271,8 @@ pub(super) fn stored_spec_problems(kind: &str, object: &Value) -> Vec<Cause> {
             }
         }
         "LimitRange" => {
-            for (i, item) in list("/spec/limits").iter().enumerate() {
-                let Some(min) = item.get("min").and_then(Value::as_object) else { continue };
-                for (resource, low) in min {
-                    let high = item.pointer(&format!("/max/{resource}"));
-                    if high.is_some() && util::qty(Some(low)).millis() > util::qty(high).millis() {
-                        let (low, high) = (low.as_str().unwrap_or_default(), high.and_then(Value::as_str).unwrap_or_default());
-                        cause(format!("spec.limits[{i}].min[{resource}]"), format!("Invalid value: {low:?}: min value {low} is greater than max value {high}"));
-                    }
-                }
+            for Cause { field, message } in limit_range_problems(&list("/spec/limits")) {
+                cause(field, message);
             }
         }
         _ => {}
@@ -480,28 +423,4 @@ pub(super) fn validate_numbers(kind: &str, object: &Value) -> Vec<Cause> {
         }
     }
     causes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quota_resource_problems;
-
-    #[test]
-    fn quota_resource_names_are_checked_as_the_api_server_does() {
-        for tracked in ["cpu", "requests.memory", "limits.ephemeral-storage", "pods", "services.loadbalancers", "hugepages-2Mi", "requests.hugepages-1Gi"] {
-            assert!(quota_resource_problems(tracked).is_empty(), "{tracked}");
-        }
-        for with_domain in ["count/deployments.apps", "requests.example.com/gpu", "example.com/gpu"] {
-            assert!(quota_resource_problems(with_domain).is_empty(), "{with_domain}");
-        }
-        let untracked = ["must be a standard resource type or fully qualified", "must be a standard resource for quota"];
-        assert_eq!(quota_resource_problems("gpus"), untracked);
-        assert_eq!(quota_resource_problems("storage"), ["must be a standard resource for quota"]);
-        // Not a qualified name: one cause, in moorage's words for label keys.
-        for unqualified in ["a/b/c", "Foo Bar", "", "example.com/"] {
-            let problems = quota_resource_problems(unqualified);
-            assert_eq!(problems.len(), 1, "{unqualified:?}: {problems:?}");
-            assert!(problems[0].contains("not a label key"), "{unqualified:?}: {problems:?}");
-        }
-    }
 }
