@@ -99,6 +99,17 @@ fn tenant_rules() {
     ] {
         assert!(p.contains(&expected), "missing {expected} in {p:#?}");
     }
+    // Without a `default`, the API server takes `max` for it: a default request above `max` is refused.
+    let err = Tenant::builder("acme")
+        .quota(Quota::new().container_defaults(ContainerDefaults {
+            default: ComputeResources::default(),
+            default_request: ComputeResources::new("2", "64Mi"),
+            max: ComputeResources::new("1", "1Gi"),
+        }))
+        .build()
+        .unwrap_err();
+    assert_eq!(paths(&err), ["tenant.quota.containerDefaults.defaultRequest.cpu"]);
+    assert!(err.to_string().contains("above max.cpu"), "{err}");
     // Wildcards are allowed only when the tenant allows them.
     assert!(Tenant::builder("acme").allow_wildcard_domains(true).domain("*.acme.test").build().is_ok());
 }

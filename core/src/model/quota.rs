@@ -211,6 +211,10 @@ impl Quota {
             let max = d.max.validate(p, &format!("{dpath}.max"));
             check_not_above(p, &format!("{dpath}.defaultRequest.cpu"), &request.cpu, "default.cpu", &default.cpu);
             check_not_above(p, &format!("{dpath}.defaultRequest.memory"), &request.memory, "default.memory", &default.memory);
+            // The API server defaults `default` from `max`, so a request above `max` is refused
+            // even without a `default`.
+            check_not_above(p, &format!("{dpath}.defaultRequest.cpu"), &request.cpu, "max.cpu", &max.cpu);
+            check_not_above(p, &format!("{dpath}.defaultRequest.memory"), &request.memory, "max.memory", &max.memory);
             check_not_above(p, &format!("{dpath}.default.cpu"), &default.cpu, "max.cpu", &max.cpu);
             check_not_above(p, &format!("{dpath}.default.memory"), &default.memory, "max.memory", &max.memory);
             check_not_above(p, &format!("{dpath}.default.cpu"), &default.cpu, "the quota's limits.cpu", &limits.cpu);
