@@ -9,7 +9,7 @@
 ///
 /// ```ignore
 /// static REAL_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-/// moorage_tests::both_backends!(prefix: "ro", turns: Some(&REAL_CASES), cases: [the_demo_made_safe]);
+/// moorage_tests::both_backends!(prefix: "hpa", turns: Some(&REAL_CASES), cases: [a_rolling_update_keeps_the_autoscaled_count]);
 /// ```
 #[macro_export]
 macro_rules! both_backends {

@@ -18,7 +18,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The cases take turns: each kills and starts many processes, and rollouts of different cases at the
-/// same time on the two-core test machine slow each other down (see `REAL_CASES` in rollout.rs).
+/// same time on the two-core test machine slow each other down.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A step boundary: right after the `occurrence`-th (from 1) progress event of kind `kind`

@@ -106,6 +106,15 @@ pub fn deployment_available() -> impl Condition {
     })
 }
 
+/// At least `n` of the selected pods can serve: `Ready` and not being deleted (as the EndpointSlice
+/// controller counts them). A Deployment's status lags behind its pods: scaled down and at once up
+/// again, it can still report the old pods available while they terminate.
+pub fn pods_serving(n: usize) -> impl Condition {
+    condition(format!("to have {n} ready pod(s) not being deleted"), move |pods| {
+        pods.iter().filter(|p| has_condition(p, "Ready", "True") && p.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null)).count() >= n
+    })
+}
+
 /// The EndpointSlices of a Service (target them with label `kubernetes.io/service-name=<svc>`) list at least `n` ready endpoints.
 pub fn endpoints_ready(n: usize) -> impl Condition {
     condition(format!("to have {n} ready endpoint(s)"), move |slices| ready_endpoints(slices) >= n)
@@ -204,5 +213,32 @@ pub async fn wait_for(backend: &dyn Backend, target: &Target, condition: &dyn Co
             },
             _ = backend.sleep(tick) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::{pods_serving, Condition};
+
+    fn pod(ready: &str, deleting: bool) -> Value {
+        let mut pod = json!({"metadata": {"name": "web"}, "status": {"conditions": [{"type": "Ready", "status": ready}]}});
+        if deleting {
+            pod["metadata"]["deletionTimestamp"] = json!("2026-11-27T22:10:32Z");
+        }
+        pod
+    }
+
+    #[test]
+    fn pods_being_deleted_or_not_ready_do_not_serve() {
+        let serving = pod("True", false);
+        // What a rollback right after a scale-down saw: the old pods still ready, but terminating.
+        let terminating = [pod("True", true), pod("True", true), pod("True", true)];
+        assert!(!pods_serving(3).holds(&terminating));
+        assert!(!pods_serving(1).holds(&[pod("False", false), pod("True", true)]));
+        assert!(pods_serving(2).holds(&[serving.clone(), pod("True", true), serving.clone(), pod("False", false)]));
+        assert!(!pods_serving(3).holds(&[serving.clone(), serving]));
+        assert!(pods_serving(0).holds(&[]), "nothing asked, nothing to wait for");
     }
 }

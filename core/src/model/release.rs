@@ -224,6 +224,11 @@ impl Release {
             _ => crate::labels::version_selector(&s.tenant, &s.app, &s.version),
         }
     }
+
+    /// [`Self::pod_selector`] as a label selector (`key=value,...`).
+    pub(crate) fn pod_label_selector(&self) -> String {
+        self.pod_selector().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    }
 }
 
 impl ReleaseSpec {

@@ -8,14 +8,15 @@ use serde_json::Value;
 
 use super::diagnose::{deployment_failure, diagnose, quota_frees_up, StuckCause};
 use super::{deployment_kind, Progress, RolloutError, RolloutOptions};
-use crate::backend::wait::{condition, deployment_available, wait_for, Condition, Target};
+use crate::backend::wait::{condition, deployment_available, pods_serving, wait_for, Condition, Target};
 use crate::backend::{Backend, BackendError};
 use crate::model::release::Release;
 
 /// How long one watch-driven wait runs before pods are checked for a hard failure (backend time).
 const CHECK_EVERY: Duration = Duration::from_secs(10);
 
-/// Waits until `release`'s Deployment is available, for at most `timeout` (backend time).
+/// Waits until `release`'s Deployment is available and as many of its pods serve (ready, not being
+/// deleted: the status lags behind the pods), for at most `timeout` (backend time).
 /// Returns the real instant readiness was seen. Fails fast with [`RolloutError::Stuck`] when a
 /// cause is diagnosed (quota, image pull, crash loop, unschedulable, progress deadline).
 pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release, options: &RolloutOptions, timeout: Duration) -> Result<Instant, RolloutError> {
@@ -42,7 +43,8 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
         available.holds(objects) || deployment_failure(d).is_some()
     });
     let deadline = backend.now() + timeout;
-    let selector = release.pod_selector().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+    let selector = release.pod_label_selector();
+    let pods = Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &selector);
     loop {
         let now = backend.now();
         let remaining = deadline.saturating_sub(now);
@@ -50,13 +52,17 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
         if !timed_out {
             match wait_for(backend, &target, &ready_or_failing, remaining.min(CHECK_EVERY)).await {
                 Ok(objects) => match objects.first().and_then(deployment_failure) {
-                    None => return Ok(Instant::now()),
+                    None => {
+                        if pods_serve(backend, &pods, objects.first(), remaining.min(CHECK_EVERY)).await? {
+                            return Ok(Instant::now());
+                        }
+                    }
                     Some((cause, _)) if quota_frees_up(backend, ns, &cause).await? => {
                         // Transient: the ReplicaSet controller retries once the quota has room.
                         // Wait for availability alone (not "or failing"), then look again.
                         match wait_for(backend, &target, &available_only, remaining.min(CHECK_EVERY)).await {
-                            Ok(_) => return Ok(Instant::now()),
-                            Err(BackendError::Timeout { .. }) => continue,
+                            Ok(found) if pods_serve(backend, &pods, found.first(), remaining.min(CHECK_EVERY)).await? => return Ok(Instant::now()),
+                            Ok(_) | Err(BackendError::Timeout { .. }) => continue,
                             Err(e) => return Err(e.into()),
                         }
                     }
@@ -70,6 +76,17 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
         if timed_out || d.cause != StuckCause::Timeout {
             return Err(RolloutError::Stuck { version: spec.version.clone(), cause: d.cause, object: d.object, message: d.message, events: d.events });
         }
+    }
+}
+
+/// Whether the pods of an available `deployment` serve (as many ready and not being deleted as it
+/// asks for) within `timeout`: its status alone can be stale (see [`pods_serving`]).
+async fn pods_serve(backend: &dyn Backend, pods: &Target, deployment: Option<&Value>, timeout: Duration) -> Result<bool, RolloutError> {
+    let want = deployment.and_then(|d| d.pointer("/spec/replicas")).and_then(Value::as_u64).unwrap_or(0);
+    match wait_for(backend, pods, &pods_serving(usize::try_from(want).unwrap_or(usize::MAX)), timeout).await {
+        Ok(_) => Ok(true),
+        Err(BackendError::Timeout { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -372,35 +372,27 @@ mod tests {
         assert_eq!(pairs(&container_resources_problems(&huge_pages_alone, path)), [(path, "Forbidden: HugePages require cpu or memory")]);
     }
 
+    /// The bounds the conformance case `limit_ranges_are_checked` does not reach (it runs the
+    /// type, name, Pod, claim, ratio and default-above-max rules on both backends).
     #[test]
-    fn a_limit_range_is_checked_as_the_api_server_does() {
-        let ok = json!([
-            {"type": "Container", "min": {"cpu": "100m"}, "defaultRequest": {"cpu": "200m"}, "default": {"cpu": "500m"}, "max": {"cpu": "1"}, "maxLimitRequestRatio": {"cpu": "4"}},
-            {"type": "PersistentVolumeClaim", "max": {"storage": "10Gi"}},
-            {"type": "Pod", "max": {"memory": "1Gi"}},
-        ]);
+    fn a_limit_range_holds_min_below_its_defaults_and_extended_defaults_equal() {
+        let ok = json!([{"type": "example.com/Device", "max": {"example.com/gpu": "2"}}, {"type": "Container", "default": {"example.com/gpu": "1"}, "defaultRequest": {"example.com/gpu": "1"}}]);
         assert!(limit_range_problems(ok.as_array().unwrap()).is_empty());
         let wrong = json!([
-            {"type": "Containers", "default": {"cpu": "2"}, "max": {"cpu": "1"}, "defaultRequest": {"cpu": "3"}},
-            {"type": "Pod", "default": {"cpu": "1"}, "max": {"gpu": "1"}},
-            {"type": "PersistentVolumeClaim", "min": {"requests.storage": "1Gi"}},
-            {"type": "Container", "min": {"memory": "1Gi"}, "max": {"memory": "2Gi"}, "maxLimitRequestRatio": {"memory": "3", "cpu": "500m"}},
-            {"type": "Pod"},
+            {"type": "Container", "min": {"cpu": "2", "memory": "1Gi"}, "max": {"memory": "512Mi"}, "default": {"cpu": "1"}, "defaultRequest": {"cpu": "500m"}},
+            {"type": "Pod", "min": {"example.com/gpu": "1"}},
+            {"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "default": {"example.com/gpu": "2"}, "defaultRequest": {"example.com/gpu": "1"}},
         ]);
         assert_eq!(
             pairs(&limit_range_problems(wrong.as_array().unwrap())),
             [
-                ("spec.limits[0].type", "Invalid value: \"Containers\": must be a standard limit type or fully qualified"),
-                ("spec.limits[0].defaultRequest[cpu]", "Invalid value: \"3\": default request value 3 is greater than max value 1"),
-                ("spec.limits[0].defaultRequest[cpu]", "Invalid value: \"3\": default request value 3 is greater than default limit value 2"),
-                ("spec.limits[0].default[cpu]", "Invalid value: \"1\": default value 2 is greater than max value 1"),
-                ("spec.limits[1].max[gpu]", "Invalid value: \"gpu\": must be a standard resource type or fully qualified"),
-                ("spec.limits[1].max[gpu]", "Invalid value: \"gpu\": must be a standard resource for containers"),
-                ("spec.limits[1].default", "Forbidden: may not be specified when `type` is 'Pod'"),
-                ("spec.limits[2].limits", "Required value: either minimum or maximum storage value is required, but neither was provided"),
-                ("spec.limits[3].maxLimitRequestRatio[cpu]", "Invalid value: \"500m\": ratio 500m is less than 1"),
-                ("spec.limits[3].maxLimitRequestRatio[memory]", "Invalid value: \"3\": ratio 3 is greater than max/min = 2.000000"),
-                ("spec.limits[4].type", "Duplicate value: \"Pod\""),
+                ("spec.limits[0].defaultRequest[cpu]", "Invalid value: \"500m\": min value 2 is greater than default request value 500m"),
+                ("spec.limits[0].default[cpu]", "Invalid value: \"2\": min value 2 is greater than default value 1"),
+                ("spec.limits[0].min[memory]", "Invalid value: \"1Gi\": min value 1Gi is greater than max value 512Mi"),
+                (
+                    "spec.limits[2].defaultRequest[example.com/gpu]",
+                    "Invalid value: \"1\": default value 2 must equal to defaultRequest value 1 in example.com/gpu"
+                ),
             ]
         );
     }
