@@ -5,7 +5,8 @@
 //! terminating and charged to the quota, as a real kubelet's pod does during its grace period.
 //! A rollout that fits only without the filler starts: the quota preflight lets it through (the
 //! filler is going away), the ReplicaSet controller reports the quota refusal, and kwok is started
-//! again; it removes the filler and readies the pods, the controller retries, the rollout finishes.
+//! again; it removes the filler and readies the pods, the controller retries (nudged: see
+//! `nudge_once_the_filler_is_gone`), the rollout finishes.
 
 use std::time::Duration;
 
@@ -50,6 +51,29 @@ async fn wait_quota_refusal(backend: &dyn Backend, ns: &str, name: &str) -> Stri
     panic!("the ReplicaSet controller never reported a quota refusal for {ns}/{name}");
 }
 
+/// Once kwok has removed the filler, touches the namespace's ReplicaSets so that the ReplicaSet
+/// controller retries at once. Its retries after a refusal back off exponentially (5 ms doubling,
+/// up to 1000 s), and every refusal while the filler still terminates doubles the wait: in a CI run
+/// on 2026-11-27 the next retry came after the rollout's 480 s. When the controller retries is
+/// Kubernetes' business; this case checks that moorage waits meanwhile instead of failing.
+async fn nudge_once_the_filler_is_gone(backend: &dyn Backend, ns: &str) {
+    let pods = Kind::of::<k8s_openapi::api::core::v1::Pod>();
+    for _ in 0..1500 {
+        if backend.get(&pods, Some(ns), "filler").await.expect("filler read").is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let replica_sets = Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>();
+    for rs in backend.list(&replica_sets, Some(ns), &Selector::all()).await.expect("replica sets listed") {
+        let name = rs.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        let touch =
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name, "namespace": ns, "annotations": {"moorage.test/nudged": "true"}}});
+        let options = ApplyOptions { field_manager: "terminating-pods-test".into(), ..ApplyOptions::default() };
+        backend.apply(&[touch], &options).await.expect("replica set touched");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_waits_for_the_quota_of_pods_going_away() {
     let Some(backend) = moorage_tests::real_backend().await else { return };
@@ -77,6 +101,7 @@ async fn a_rollout_waits_for_the_quota_of_pods_going_away() {
         let refusal = wait_quota_refusal(&backend, &ns, &deployment).await;
         // The rollout is waiting, not failed: kwok comes back, removes the filler, readies pods.
         tokio::task::spawn_blocking(|| testcluster::run(&["start-component", "kwok"])).await.expect("kwok started");
+        nudge_once_the_filler_is_gone(&backend, &ns).await;
         refusal
     });
     drop(restore);
