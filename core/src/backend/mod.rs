@@ -21,6 +21,12 @@ use serde_json::Value;
 pub use error::{parse_quota_message, BackendError, Cause, QuotaMessage};
 pub use kind::{Kind, ObjectRef};
 
+/// Whether an object is marked for deletion (`metadata.deletionTimestamp` set): it is going away and
+/// waits only for its finalizers (and, for a pod, its grace period).
+pub(crate) fn being_deleted(object: &Value) -> bool {
+    object.pointer("/metadata/deletionTimestamp").is_some_and(|at| !at.is_null())
+}
+
 /// The field manager moorage applies with.
 pub const FIELD_MANAGER: &str = crate::labels::MANAGER;
 

@@ -111,7 +111,7 @@ pub fn deployment_available() -> impl Condition {
 /// again, it can still report the old pods available while they terminate.
 pub fn pods_serving(n: usize) -> impl Condition {
     condition(format!("to have {n} ready pod(s) not being deleted"), move |pods| {
-        pods.iter().filter(|p| has_condition(p, "Ready", "True") && p.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null)).count() >= n
+        pods.iter().filter(|p| has_condition(p, "Ready", "True") && !super::being_deleted(p)).count() >= n
     })
 }
 

@@ -92,7 +92,7 @@ pub(crate) async fn quota_frees_up(backend: &dyn Backend, ns: &str, cause: &Stuc
     let StuckCause::QuotaExceeded { resource, requested, .. } = cause else { return Ok(false) };
     let pkind = Kind::of::<k8s_openapi::api::core::v1::Pod>();
     let pods = backend.list(&pkind, Some(ns), &Selector::all()).await?;
-    if pods.iter().any(|p| p.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())) {
+    if pods.iter().any(crate::backend::being_deleted) {
         return Ok(true);
     }
     let qkind = Kind::of::<k8s_openapi::api::core::v1::ResourceQuota>();

@@ -66,7 +66,7 @@ pub(crate) fn pod_resources(deployment: &Deployment) -> BTreeMap<&'static str, Q
 async fn observed_usage(backend: &dyn Backend, ns: &str) -> Result<(Usage, Usage), BackendError> {
     let pods = backend.list(&Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &crate::backend::Selector::all()).await?;
     let unfinished = |p: &&Value| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
-    let terminating = |p: &&Value| p.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+    let terminating = |p: &&Value| crate::backend::being_deleted(p);
     let (going, staying): (Vec<&Value>, Vec<&Value>) = pods.iter().filter(unfinished).partition(terminating);
     Ok((pods_usage(&staying), pods_usage(&going)))
 }

@@ -105,7 +105,7 @@ async fn refuse_clashes(backend: &dyn Backend, tenant: &Tenant, wanted: &BTreeSe
     for (name, ns) in &candidates {
         let holder = tenant_label(ns).unwrap_or(name);
         // A tenant being deleted (its Namespace terminating) no longer holds its domains.
-        if name == tenant.namespace() || holder == tenant.name() || ns.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+        if name == tenant.namespace() || holder == tenant.name() || crate::backend::being_deleted(ns) {
             continue;
         }
         for domain in held_domains(ns) {

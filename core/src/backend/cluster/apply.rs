@@ -144,7 +144,7 @@ pub(crate) fn change(status: http::StatusCode, before: Option<&Value>, after: &V
 fn releases(intent: &Value, before: &Value) -> bool {
     let Some(kept) = intent.pointer("/metadata/finalizers").and_then(Value::as_array) else { return false };
     let held = before.pointer("/metadata/finalizers").and_then(Value::as_array);
-    before.pointer("/metadata/deletionTimestamp").is_some_and(|at| !at.is_null()) && held.is_some_and(|held| held.iter().any(|f| !kept.contains(f)))
+    crate::backend::being_deleted(before) && held.is_some_and(|held| held.iter().any(|f| !kept.contains(f)))
 }
 
 /// The parts of `actual` at the paths `intent` sets (whole values below arrays and scalars).

@@ -15,7 +15,7 @@ use super::quantities;
 use super::state::{self, State};
 use super::util::{self, text, Path};
 use super::validation::{check_server_set_metadata, immutable_problems, invalid, metadata_problems, spec_problems, stored_spec_problems, validate_numbers};
-use crate::backend::{Applied, ApplyOptions, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
+use crate::backend::{being_deleted, Applied, ApplyOptions, BackendError, Change, ConflictPolicy, Kind, ObjectRef};
 
 /// One managedFields entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -284,7 +284,7 @@ pub(crate) fn apply_object(state: &mut State, object: &Value, options: &ApplyOpt
     if options.dry_run {
         return Ok(Applied { object: reference, change: Change::Updated, result: merged });
     }
-    if util::deleting(&merged) && util::finalizers(&merged).is_empty() && kind.kind != "Namespace" {
+    if being_deleted(&merged) && util::finalizers(&merged).is_empty() && kind.kind != "Namespace" {
         // The last finalizer of an object marked for deletion is gone: the object goes, as it was
         // stored (the API server deletes it instead of writing the update, and answers with it).
         let removed = super::gc::finish_deletion(state, &key).unwrap_or(existing);

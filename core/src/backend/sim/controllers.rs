@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::state::{self, owned_by, owner_ref, State};
 use super::util::{self, parse_rfc3339, text};
 use super::{admission, gc, pods, workloads};
+use crate::backend::being_deleted;
 use crate::backend::selector::match_map;
 use crate::backend::Propagation;
 
@@ -157,8 +158,7 @@ fn namespaces(state: &mut State) -> bool {
         None => state.iter("v1", "Namespace").collect(),
         Some(names) => names.iter().filter_map(|n| state.get_key(&state::key("v1", "Namespace", "", n))).collect(),
     };
-    let active: Vec<String> =
-        in_scope.iter().filter(|n| n.pointer("/metadata/deletionTimestamp").is_none()).map(|n| text(n, "/metadata/name").to_string()).collect();
+    let active: Vec<String> = in_scope.iter().filter(|n| !being_deleted(n)).map(|n| text(n, "/metadata/name").to_string()).collect();
     for name in active {
         if !state.contains_key(&state::key("v1", "ServiceAccount", &name, "default")) {
             state.create(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}));
@@ -173,7 +173,7 @@ fn namespaces(state: &mut State) -> bool {
             changed = true;
         }
     }
-    let terminating: Vec<Value> = in_scope.into_iter().filter(|n| n.pointer("/metadata/deletionTimestamp").is_some()).collect();
+    let terminating: Vec<Value> = in_scope.into_iter().filter(being_deleted).collect();
     for ns in terminating {
         let Some(since) = ns.pointer("/metadata/deletionTimestamp").and_then(Value::as_str).and_then(parse_rfc3339) else { continue };
         let name = text(&ns, "/metadata/name").to_string();
@@ -256,7 +256,7 @@ fn endpoint_slices(state: &mut State) -> bool {
             .iter()
             .map(|p| {
                 let serving = pod_ready(p);
-                let terminating = util::deleting(p);
+                let terminating = being_deleted(p);
                 let node = text(p, "/spec/nodeName");
                 let mut endpoint = json!({
                     "addresses": [text(p, "/status/podIP")],

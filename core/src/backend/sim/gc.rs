@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::state::State;
 use super::util::{self, text};
-use crate::backend::{BackendError, ObjectRef, Propagation};
+use crate::backend::{being_deleted, BackendError, ObjectRef, Propagation};
 
 /// The finalizer of an `Orphan` deletion: the collector removes the owner's references from its
 /// dependents, then this finalizer.
@@ -33,7 +33,7 @@ pub(crate) fn delete(state: &mut State, key: &str, propagation: Propagation) -> 
         return Ok(true);
     }
     let mut marked = object;
-    let first = !util::deleting(&marked);
+    let first = !being_deleted(&marked);
     let generation = util::int(&marked, "/metadata/generation", 0);
     let now = state.now();
     let meta = util::map_at(&mut marked, &["metadata"]);
@@ -61,7 +61,7 @@ fn delete_namespace(state: &mut State, object: Value) -> Result<bool, BackendErr
             message: format!("namespaces {name:?} is forbidden: this namespace may not be deleted"),
         });
     }
-    if !util::deleting(&object) {
+    if !being_deleted(&object) {
         let mut ns = object;
         let now = state.now();
         util::set(&mut ns, &["metadata".into(), "deletionTimestamp".into()], Value::from(now));
@@ -107,7 +107,7 @@ pub(crate) fn finish_deletion(state: &mut State, key: &str) -> Option<Value> {
 fn release(state: &mut State, key: &str, finalizer: &str) {
     let Some(mut object) = state.get_key(key) else { return };
     let rest: Vec<Value> = util::finalizers(&object).into_iter().filter(|f| *f != finalizer).map(Value::from).collect();
-    if rest.is_empty() && util::deleting(&object) {
+    if rest.is_empty() && being_deleted(&object) {
         finish_deletion(state, key);
         return;
     }
@@ -197,7 +197,7 @@ fn waits_for_collector(object: &Value) -> bool {
 /// Whether the owner `uid` stays: it exists and is not being deleted in the foreground.
 fn owner_stays(state: &State, uid: &str) -> bool {
     let Some((key, _)) = state.objects.summaries().find(|(_, s)| &*s.uid == uid) else { return false };
-    state.objects.get(key).is_some_and(|o| !util::finalizers(&o).contains(&FOREGROUND) || !util::deleting(&o))
+    state.objects.get(key).is_some_and(|o| !util::finalizers(&o).contains(&FOREGROUND) || !being_deleted(&o))
 }
 
 /// Deletes (or detaches) the dependents of the owner `uid` whose reference to it blocks its
@@ -212,7 +212,7 @@ fn delete_blocking_dependents(state: &mut State, uid: &str) -> usize {
             // Not waited for: it goes with the other orphans once the owner is gone.
             continue;
         }
-        if util::deleting(&dependent) {
+        if being_deleted(&dependent) {
             blocking += 1;
             continue;
         }

@@ -10,6 +10,7 @@ use super::state::{self, State};
 use super::util::{self, int, parse_rfc3339, qty, text, zero};
 use super::workloads::{create_pod, CREATE_RETRY_MS};
 use super::Failure;
+use crate::backend::being_deleted;
 use crate::quantity::Quantity;
 
 /// The node label of a zone.
@@ -391,7 +392,7 @@ pub(crate) fn jobs(state: &mut State) -> bool {
         } else {
             let want = parallelism.min(completions - succeeded).min(active + super::workloads::BURST);
             // A Job marked for deletion creates no more pods.
-            let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t) && !util::deleting(&job);
+            let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t) && !being_deleted(&job);
             if may_create {
                 state.retry_after.remove(&uid);
                 while active < want {

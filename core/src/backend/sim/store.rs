@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::util::{parse_rfc3339, text};
+use crate::backend::being_deleted;
 use crate::quantity::Quantity;
 
 /// What the scheduler needs of a pod that has not finished.
@@ -69,7 +70,7 @@ impl Summary {
         let event_time = if event { parse_rfc3339(text(object, "/lastTimestamp")) } else { None };
         let usage = if event { Box::default() } else { super::admission::usage(object).into_iter().map(|(r, q)| (r.into_boxed_str(), q)).collect() };
         let event_group = event.then(|| event_group(text(object, "/involvedObject/uid"), text(object, "/reason"), text(object, "/message")));
-        let deleting = super::util::deleting(object);
+        let deleting = being_deleted(object);
         Summary { uid: text(object, "/metadata/uid").into(), owners, pod, event_time, event_group, usage, deleting }
     }
 }

@@ -97,12 +97,6 @@ pub(crate) fn finalizers(object: &Value) -> Vec<&str> {
     object.pointer("/metadata/finalizers").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect()
 }
 
-/// Whether an object is marked for deletion (`metadata.deletionTimestamp`) and waits for its
-/// finalizers.
-pub(crate) fn deleting(object: &Value) -> bool {
-    object.pointer("/metadata/deletionTimestamp").is_some_and(|at| !at.is_null())
-}
-
 /// An integer at a JSON pointer, or `default`.
 pub(crate) fn int(v: &Value, pointer: &str, default: i64) -> i64 {
     v.pointer(pointer).and_then(Value::as_i64).unwrap_or(default)

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::resources::{container_resources_problems, is_integer_resource, limit_range_problems, quota_resource_problems};
 use super::util::{self, text};
-use crate::backend::{BackendError, Cause, ObjectRef};
+use crate::backend::{being_deleted, BackendError, Cause, ObjectRef};
 use crate::checks::{check_label_key, check_label_value};
 use crate::quantity::Quantity;
 
@@ -75,7 +75,7 @@ pub(super) fn metadata_problems(object: &Value) -> Vec<Cause> {
 /// binding's `roleRef`, a claim's spec ([`claim_problems`]).
 pub(super) fn immutable_problems(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
-    if util::deleting(old) {
+    if being_deleted(old) {
         let had = util::finalizers(old);
         let added: Vec<&str> = util::finalizers(new).into_iter().filter(|f| !had.contains(f)).collect();
         if !added.is_empty() {

@@ -7,6 +7,7 @@ use super::admission;
 use super::controllers::{pod_ready, pod_terminal};
 use super::state::{self, owner_ref, State};
 use super::util::{self, int, int_or_percent, parse_rfc3339, text};
+use crate::backend::being_deleted;
 use crate::backend::selector::match_label_selector;
 
 const HASH_LABEL: &str = "pod-template-hash";
@@ -95,7 +96,7 @@ fn deployment(state: &mut State, d: Value) -> bool {
     let paused = d.pointer("/spec/paused").and_then(Value::as_bool).unwrap_or(false);
     // A Deployment marked for deletion only has its status kept (the real controller's
     // `syncStatusOnly`): no ReplicaSet is created, scaled or cleaned up.
-    let deleting = util::deleting(&d);
+    let deleting = being_deleted(&d);
     let mut created_rs = false;
 
     if new_rs.is_none() && !paused && !deleting {
@@ -413,10 +414,10 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
     // Pods marked for deletion (held by finalizers) no longer count: they are replaced, and counted
     // as terminating.
     let (terminating, mut pods): (Vec<Value>, Vec<Value>) =
-        owned(state, "v1", "Pod", &namespace, &uid).into_iter().filter(|p| !pod_terminal(p)).partition(util::deleting);
+        owned(state, "v1", "Pod", &namespace, &uid).into_iter().filter(|p| !pod_terminal(p)).partition(being_deleted);
     let mut failure: Option<String> = None;
     // A ReplicaSet marked for deletion neither creates nor deletes pods.
-    let diff = if util::deleting(&rs) { 0 } else { want - pods.len() as i64 };
+    let diff = if being_deleted(&rs) { 0 } else { want - pods.len() as i64 };
     let may_create = state.retry_after.get(&uid).is_none_or(|t| state.clock_ms >= *t);
     if diff > 0 && may_create {
         state.retry_after.remove(&uid);
