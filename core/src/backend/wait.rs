@@ -115,6 +115,18 @@ pub fn pods_serving(n: usize) -> impl Condition {
     })
 }
 
+/// Every selected ReplicaSet's controller has acted on its latest spec (`status.observedGeneration`
+/// at `metadata.generation`; none selected holds too). A Deployment scaled down and at once up
+/// again can leave its ReplicaSet controller with the scale-down still to make: the pods look ready
+/// and are deleted a moment later. The controller deletes before it writes its status, so once
+/// this holds, a list of the pods taken afterwards shows any deletion of an earlier spec. Check
+/// [`pods_serving`] after it, not beside it.
+pub fn replica_sets_observed() -> impl Condition {
+    condition("to have its latest spec observed by the ReplicaSet controller", |sets| {
+        sets.iter().all(|rs| int(rs, "/status/observedGeneration") >= int(rs, "/metadata/generation"))
+    })
+}
+
 /// The EndpointSlices of a Service (target them with label `kubernetes.io/service-name=<svc>`) list at least `n` ready endpoints.
 pub fn endpoints_ready(n: usize) -> impl Condition {
     condition(format!("to have {n} ready endpoint(s)"), move |slices| ready_endpoints(slices) >= n)
@@ -220,7 +232,7 @@ pub async fn wait_for(backend: &dyn Backend, target: &Target, condition: &dyn Co
 mod tests {
     use serde_json::{json, Value};
 
-    use super::{pods_serving, Condition};
+    use super::{pods_serving, replica_sets_observed, Condition};
 
     fn pod(ready: &str, deleting: bool) -> Value {
         let mut pod = json!({"metadata": {"name": "web"}, "status": {"conditions": [{"type": "Ready", "status": ready}]}});
@@ -240,5 +252,24 @@ mod tests {
         assert!(pods_serving(2).holds(&[serving.clone(), pod("True", true), serving.clone(), pod("False", false)]));
         assert!(!pods_serving(3).holds(&[serving.clone(), serving]));
         assert!(pods_serving(0).holds(&[]), "nothing asked, nothing to wait for");
+    }
+
+    fn replica_set(generation: i64, observed: Option<i64>) -> Value {
+        let mut rs = json!({"metadata": {"generation": generation}, "spec": {"replicas": 3}, "status": {"replicas": 3, "readyReplicas": 3}});
+        if let Some(observed) = observed {
+            rs["status"]["observedGeneration"] = json!(observed);
+        }
+        rs
+    }
+
+    #[test]
+    fn a_replica_set_with_a_spec_its_controller_has_not_acted_on_is_not_observed() {
+        // What a rollback right after a scale-down saw: scaled to 0 (generation 2), then back to 3
+        // (generation 3); the controller had acted on neither, and its status still said 3 ready.
+        assert!(!replica_sets_observed().holds(&[replica_set(3, Some(1))]));
+        assert!(!replica_sets_observed().holds(&[replica_set(1, None)]), "a new ReplicaSet has no status yet");
+        assert!(!replica_sets_observed().holds(&[replica_set(3, Some(3)), replica_set(2, Some(1))]), "every one of them");
+        assert!(replica_sets_observed().holds(&[replica_set(3, Some(3)), replica_set(5, Some(6))]));
+        assert!(replica_sets_observed().holds(&[]), "no ReplicaSet has nothing left to do");
     }
 }

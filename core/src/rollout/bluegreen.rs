@@ -8,7 +8,7 @@ use super::wait::wait_version_ready;
 use super::{active_version, apply_objects, delete_version_objects, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
 use super::{autoscale, gates};
 use crate::analysis::{AnalysisResult, Verdict};
-use crate::backend::wait::{pods_serving, Condition};
+use crate::backend::wait::{pods_serving, replica_sets_observed, Condition};
 use crate::backend::{Backend, Selector};
 use crate::checks::parse_duration;
 use crate::compile::{compile_release, config_hash, Object, ServiceRole};
@@ -462,16 +462,20 @@ pub(super) async fn rollback(
     });
     history.rollout = Some(state.clone());
     history.save(backend, ns, app).await?;
-    // Warm (ready at full size, its pods too: the status may lag behind them): one selector
-    // change. Otherwise bring it back first.
+    // Warm (ready at full size, its ReplicaSets settled and its pods serving: the status may lag
+    // behind them; see `wait_version_ready`): one selector change. Otherwise bring it back first.
     let name = release.deployment_name();
     let mut warm = backend.get(&deployment_kind(), Some(ns), &name).await?.is_some_and(|d| {
         let n = |p: &str| d.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
         n("/spec/replicas") == u64::from(replicas) && n("/status/readyReplicas") == u64::from(replicas)
     });
+    let selector = Selector::labels(release.pod_label_selector());
     if warm {
-        let selector = release.pod_label_selector();
-        let pods = backend.list(&crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &Selector::labels(selector)).await?;
+        let sets = backend.list(&crate::backend::Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>(), Some(ns), &selector).await?;
+        warm = replica_sets_observed().holds(&sets);
+    }
+    if warm {
+        let pods = backend.list(&crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &selector).await?;
         warm = pods_serving(replicas as usize).holds(&pods);
     }
     let ready_at = if warm {

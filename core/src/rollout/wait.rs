@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::diagnose::{deployment_failure, diagnose, quota_frees_up, StuckCause};
 use super::{deployment_kind, Progress, RolloutError, RolloutOptions};
-use crate::backend::wait::{condition, deployment_available, pods_serving, wait_for, Condition, Target};
+use crate::backend::wait::{condition, deployment_available, pods_serving, replica_sets_observed, wait_for, Condition, Target};
 use crate::backend::{Backend, BackendError};
 use crate::model::release::Release;
 
@@ -44,7 +44,10 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
     });
     let deadline = backend.now() + timeout;
     let selector = release.pod_label_selector();
-    let pods = Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &selector);
+    let pods = Serving {
+        replica_sets: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>(), Some(ns), &selector),
+        pods: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &selector),
+    };
     loop {
         let now = backend.now();
         let remaining = deadline.saturating_sub(now);
@@ -79,11 +82,25 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
     }
 }
 
+/// The objects behind a version's serving pods: its ReplicaSets, then its pods.
+struct Serving {
+    replica_sets: Target,
+    pods: Target,
+}
+
 /// Whether the pods of an available `deployment` serve (as many ready and not being deleted as it
-/// asks for) within `timeout`: its status alone can be stale (see [`pods_serving`]).
-async fn pods_serve(backend: &dyn Backend, pods: &Target, deployment: Option<&Value>, timeout: Duration) -> Result<bool, RolloutError> {
+/// asks for) within `timeout`: its status alone can be stale (see [`pods_serving`]). The
+/// ReplicaSet controller must have acted on the latest spec first, or pods that serve now may be
+/// deleted a moment later by a scale-down it has yet to make (see [`replica_sets_observed`]).
+async fn pods_serve(backend: &dyn Backend, serving: &Serving, deployment: Option<&Value>, timeout: Duration) -> Result<bool, RolloutError> {
     let want = deployment.and_then(|d| d.pointer("/spec/replicas")).and_then(Value::as_u64).unwrap_or(0);
-    match wait_for(backend, pods, &pods_serving(usize::try_from(want).unwrap_or(usize::MAX)), timeout).await {
+    let deadline = backend.now() + timeout;
+    let observed = wait_for(backend, &serving.replica_sets, &replica_sets_observed(), timeout).await;
+    let serve = match observed {
+        Ok(_) => wait_for(backend, &serving.pods, &pods_serving(usize::try_from(want).unwrap_or(usize::MAX)), deadline.saturating_sub(backend.now())).await,
+        Err(e) => Err(e),
+    };
+    match serve {
         Ok(_) => Ok(true),
         Err(BackendError::Timeout { .. }) => Ok(false),
         Err(e) => Err(e.into()),

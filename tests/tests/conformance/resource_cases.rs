@@ -57,6 +57,13 @@ pub async fn container_resources_are_checked(b: &dyn Backend, ns: &str) {
             (&format!("{at}.limits"), "Required value: Limit must be set for non overcommitable resources"),
         ])
     );
+    let pages = |amount: &str| json!({"limits": {"cpu": "1", "hugepages-2Mi": amount}, "requests": {"cpu": "1", "hugepages-2Mi": amount}});
+    b.apply(&[with_resources(ns, "pages", pages("4Mi"))], &ApplyOptions::default()).await.expect("two huge pages");
+    let message = "Invalid value: \"3Mi\": 3Mi is not positive integer multiple of hugepages-2Mi";
+    assert_eq!(
+        causes_of(b, with_resources(ns, "half-page", pages("3Mi"))).await,
+        owned(&[(&format!("{at}.limits[hugepages-2Mi]"), message), (&format!("{at}.requests[hugepages-2Mi]"), message)])
+    );
     teardown(b, ns).await;
 }
 

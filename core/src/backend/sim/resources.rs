@@ -121,6 +121,16 @@ fn shown(amount: &Value) -> String {
     amount.as_str().map_or_else(|| amount.to_string(), str::to_string)
 }
 
+/// Whether `amount` of huge pages `resource` (`hugepages-2Mi`) is a whole number of pages
+/// (apimachinery's `IsHugePageResourceValueDivisible`; a page size that is not a positive whole
+/// number of bytes divides nothing). Amounts count in whole bytes, rounded up.
+fn huge_pages_divisible(resource: &str, amount: &Value) -> bool {
+    let page = resource.strip_prefix("hugepages-").and_then(|size| crate::quantity::Quantity::parse(size).ok()).map(|q| q.millis());
+    let Some(page) = page.filter(|p| *p > 0 && p % 1000 == 0).map(|p| p / 1000) else { return false };
+    let bytes = (util::qty(Some(amount)).millis() + 999) / 1000;
+    bytes % page == 0
+}
+
 /// The API server's checks of a container's `resources` at `path` (`spec.template.spec.containers[0].resources`;
 /// apimachinery's `validateResourceRequirements`): each name, whole amounts of extended resources,
 /// requests at most their limits, and exactly their limits for resources that cannot be
@@ -137,7 +147,11 @@ pub(super) fn container_resources_problems(resources: &Value, path: &str) -> Vec
                 cause(field.clone(), format!("Invalid value: {resource:?}: {problem}"));
             }
             if is_integer_resource(resource) && util::qty(Some(amount)).millis() % 1000 != 0 {
-                cause(field, format!("Invalid value: {:?}: must be an integer", shown(amount)));
+                cause(field.clone(), format!("Invalid value: {:?}: must be an integer", shown(amount)));
+            }
+            if resource.starts_with("hugepages-") && !huge_pages_divisible(resource, amount) {
+                let amount = shown(amount);
+                cause(field, format!("Invalid value: {amount:?}: {amount} is not positive integer multiple of {resource}"));
             }
         }
     }
@@ -370,6 +384,25 @@ mod tests {
         );
         let huge_pages_alone = json!({"limits": {"hugepages-2Mi": "4Mi"}});
         assert_eq!(pairs(&container_resources_problems(&huge_pages_alone, path)), [(path, "Forbidden: HugePages require cpu or memory")]);
+    }
+
+    /// Huge pages come in whole pages of a size that is a whole number of bytes; an amount counts
+    /// its bytes rounded up, as the API server's `Quantity.Value`.
+    #[test]
+    fn huge_pages_are_whole_pages() {
+        for (resource, amount, whole) in [
+            ("hugepages-2Mi", "4Mi", true),
+            ("hugepages-2Mi", "0", true),
+            ("hugepages-2Mi", "3Mi", false),
+            ("hugepages-1Gi", "2Gi", true),
+            ("hugepages-1Gi", "1536Mi", false),
+            ("hugepages-1536", "3072", true),
+            ("hugepages-500m", "1", false),
+            ("hugepages-0", "0", false),
+            ("hugepages-big", "2Mi", false),
+        ] {
+            assert_eq!(huge_pages_divisible(resource, &json!(amount)), whole, "{amount} of {resource}");
+        }
     }
 
     /// The bounds the conformance case `limit_ranges_are_checked` does not reach (it runs the
