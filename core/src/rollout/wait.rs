@@ -15,8 +15,9 @@ use crate::model::release::Release;
 /// How long one watch-driven wait runs before pods are checked for a hard failure (backend time).
 const CHECK_EVERY: Duration = Duration::from_secs(10);
 
-/// Waits until `release`'s Deployment is available and as many of its pods serve (ready, not being
-/// deleted: the status lags behind the pods), for at most `timeout` (backend time).
+/// Waits until `release`'s Deployment is available, its ReplicaSet controller has acted on the
+/// latest spec, and as many of its pods serve (ready, not being deleted: the status lags behind
+/// the pods), for at most `timeout` (backend time).
 /// Returns the real instant readiness was seen. Fails fast with [`RolloutError::Stuck`] when a
 /// cause is diagnosed (quota, image pull, crash loop, unschedulable, progress deadline).
 pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release, options: &RolloutOptions, timeout: Duration) -> Result<Instant, RolloutError> {
@@ -44,7 +45,7 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
     });
     let deadline = backend.now() + timeout;
     let selector = release.pod_label_selector();
-    let pods = Serving {
+    let serving = Serving {
         replica_sets: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>(), Some(ns), &selector),
         pods: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &selector),
     };
@@ -56,7 +57,7 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
             match wait_for(backend, &target, &ready_or_failing, remaining.min(CHECK_EVERY)).await {
                 Ok(objects) => match objects.first().and_then(deployment_failure) {
                     None => {
-                        if pods_serve(backend, &pods, objects.first(), remaining.min(CHECK_EVERY)).await? {
+                        if pods_serve(backend, &serving, objects.first(), remaining.min(CHECK_EVERY)).await? {
                             return Ok(Instant::now());
                         }
                     }
@@ -64,7 +65,7 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
                         // Transient: the ReplicaSet controller retries once the quota has room.
                         // Wait for availability alone (not "or failing"), then look again.
                         match wait_for(backend, &target, &available_only, remaining.min(CHECK_EVERY)).await {
-                            Ok(found) if pods_serve(backend, &pods, found.first(), remaining.min(CHECK_EVERY)).await? => return Ok(Instant::now()),
+                            Ok(found) if pods_serve(backend, &serving, found.first(), remaining.min(CHECK_EVERY)).await? => return Ok(Instant::now()),
                             Ok(_) | Err(BackendError::Timeout { .. }) => continue,
                             Err(e) => return Err(e.into()),
                         }
