@@ -8,7 +8,6 @@ use super::wait::wait_version_ready;
 use super::{active_version, apply_objects, delete_version_objects, deployment_kind, Progress, RolloutError, RolloutOptions, RolloutReport};
 use super::{autoscale, gates};
 use crate::analysis::{AnalysisResult, Verdict};
-use crate::backend::wait::{pods_serving, replica_sets_observed, Condition};
 use crate::backend::{Backend, Selector};
 use crate::checks::parse_duration;
 use crate::compile::{compile_release, config_hash, Object, ServiceRole};
@@ -469,14 +468,8 @@ pub(super) async fn rollback(
         let n = |p: &str| d.pointer(p).and_then(serde_json::Value::as_u64).unwrap_or(0);
         n("/spec/replicas") == u64::from(replicas) && n("/status/readyReplicas") == u64::from(replicas)
     });
-    let selector = Selector::labels(release.pod_label_selector());
     if warm {
-        let sets = backend.list(&crate::backend::Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>(), Some(ns), &selector).await?;
-        warm = replica_sets_observed().holds(&sets);
-    }
-    if warm {
-        let pods = backend.list(&crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &selector).await?;
-        warm = pods_serving(replicas as usize).holds(&pods);
+        warm = super::wait::serves_now(backend, &release, replicas as usize).await?;
     }
     let ready_at = if warm {
         Instant::now()

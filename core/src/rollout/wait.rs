@@ -45,10 +45,7 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
     });
     let deadline = backend.now() + timeout;
     let selector = release.pod_label_selector();
-    let serving = Serving {
-        replica_sets: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>(), Some(ns), &selector),
-        pods: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), Some(ns), &selector),
-    };
+    let serving = Serving::of(release);
     loop {
         let now = backend.now();
         let remaining = deadline.saturating_sub(now);
@@ -87,6 +84,26 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
 struct Serving {
     replica_sets: Target,
     pods: Target,
+}
+
+impl Serving {
+    fn of(release: &Release) -> Self {
+        let (ns, selector) = (Some(release.spec().tenant.as_str()), release.pod_label_selector());
+        Serving {
+            replica_sets: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::apps::v1::ReplicaSet>(), ns, &selector),
+            pods: Target::labelled(crate::backend::Kind::of::<k8s_openapi::api::core::v1::Pod>(), ns, &selector),
+        }
+    }
+}
+
+/// Whether `release`'s pods serve right now, `replicas` of them: [`pods_serve`] without waiting
+/// (one list of the ReplicaSets, then one of the pods, in that order).
+pub(crate) async fn serves_now(backend: &dyn Backend, release: &Release, replicas: usize) -> Result<bool, BackendError> {
+    let Serving { replica_sets: sets, pods } = Serving::of(release);
+    if !replica_sets_observed().holds(&backend.list(&sets.kind, sets.namespace.as_deref(), &sets.selector).await?) {
+        return Ok(false);
+    }
+    Ok(pods_serving(replicas).holds(&backend.list(&pods.kind, pods.namespace.as_deref(), &pods.selector).await?))
 }
 
 /// Whether the pods of an available `deployment` serve (as many ready and not being deleted as it
