@@ -1,5 +1,5 @@
 //! The cluster backend's error variants against a real API server: conflict with another field
-//! manager (and force), quota refusal, strict validation and invalid objects, missing CRDs (apply
+//! manager (and force), quota refusal, unknown fields and invalid objects, missing CRDs (apply
 //! and watch), not found, forbidden; plus Created / Updated / Unchanged and dry run.
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -51,7 +51,8 @@ async fn errors_and_changes_on_a_real_api_server() -> anyhow::Result<()> {
     assert_eq!(forced[0].change, Change::Updated);
     assert_eq!(forced[0].result["data"]["k"], "b");
 
-    // Strict field validation and invalid objects
+    // Unknown fields and invalid objects. moorage applies with fieldValidation=Ignore
+    // (APPLY_FIELD_VALIDATION): a server-side apply still refuses a field the schema lacks.
     let mut unknown_field = configmap(&ns, "strict", "a");
     unknown_field["spec"] = json!({"bogus": 1});
     let e = backend.apply(&[unknown_field], &ApplyOptions::default()).await.expect_err("unknown field");

@@ -147,7 +147,7 @@ async fn without_prometheus_operator_the_pods_carry_scrape_annotations_and_the_d
 
 /// On the test control plane, with prometheus-operator's CRDs (generated from the operator's Go
 /// types) installed: the API server validates every PodMonitor and PrometheusRule against their
-/// schemas, and moorage's backend asks for strict field validation.
+/// schemas; server-side apply refuses unknown fields whatever moorage's `fieldValidation`.
 mod real {
     use super::*;
 

@@ -37,12 +37,14 @@ fn tenant(prefix: &str, i: usize) -> anyhow::Result<Compiled> {
 }
 
 /// The API server's limit: one server-side apply PATCH per object, `concurrency` in flight, no
-/// reads, no waits, no retries (kube-rs directly, the kind's resource from its group/version/kind).
+/// reads, no waits, no retries (kube-rs directly, the kind's resource from its group/version/kind),
+/// with moorage's `fieldValidation` so that the server does the same work for each body.
 async fn raw_apply(client: &kube::Client, objects: Vec<serde_json::Value>, concurrency: usize) -> anyhow::Result<()> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     use kube::api::{Api, DynamicObject, Patch, PatchParams};
     use kube::core::{ApiResource, GroupVersionKind};
-    let params = PatchParams::apply("moorage-raw-bench").force();
+    let mut params = PatchParams::apply("moorage-raw-bench").force();
+    params.field_validation = Some(moorage::backend::cluster::APPLY_FIELD_VALIDATION);
     stream::iter(objects)
         .map(|o| {
             let client = client.clone();

@@ -3,9 +3,10 @@
 //! Every request goes through one retry loop ([`RetryPolicy`]): 429 (honouring `Retry-After`), 5xx,
 //! dropped connections and timeouts are retried with exponential backoff and jitter; semantic 4xx
 //! answers are mapped to [`BackendError`] at once. Applies are server-side applies with the field
-//! manager `moorage`, strict field validation, and bounded parallelism within each apply rank
-//! (namespaces first, then quotas and limits, ...). Watches use kube-runtime's watcher, which
-//! resumes from the last resourceVersion and re-lists on 410 Gone.
+//! manager `moorage`, unknown fields refused by the schema (see [`APPLY_FIELD_VALIDATION`]), and
+//! bounded parallelism within each apply rank (namespaces first, then quotas and limits, ...).
+//! Watches use kube-runtime's watcher, which resumes from the last resourceVersion and re-lists on
+//! 410 Gone.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,6 +35,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::Status;
 use serde_json::Value;
 
+pub use apply::APPLY_FIELD_VALIDATION;
 pub use retry::{parse_retry_after, Decision, Outcome, RetryPolicy};
 
 use self::errors::Failure;
@@ -50,13 +52,11 @@ pub struct ClusterOptions {
     /// The longest one request may take, body included (default 30 s); a slower one is a
     /// timeout, retried like a dropped connection. Watches are not bound by it.
     pub request_timeout: Duration,
-    /// Ask the API server to reject unknown or duplicate fields (`fieldValidation=Strict`, default on).
-    pub strict_field_validation: bool,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions { retry: RetryPolicy::default(), concurrency: 16, request_timeout: Duration::from_secs(30), strict_field_validation: true }
+        ClusterOptions { retry: RetryPolicy::default(), concurrency: 16, request_timeout: Duration::from_secs(30) }
     }
 }
 
