@@ -19,14 +19,20 @@ pub fn spec_json_text<T: serde::Serialize>(value: &T) -> String {
 /// The JavaScript function that writes a spec object as JSON text: `JSON.stringify(this)`, without
 /// the members named in its first argument (class instances the caller reads itself), and with
 /// the members named in its second written as lists of `{name, role}` when they are given as a
-/// mapping of name to role (a tenant's `members`).
+/// mapping of name to role (a tenant's `members`). An object too deep for `JSON.stringify` or
+/// containing itself gives [`NESTED_TOO_DEEPLY`] instead of JSON text.
 const SPEC_TEXT: &str = "(function (omit, named) { 'use strict'; \
     let copy = null; \
     for (const key of named) { const v = this[key]; \
       if (v !== null && typeof v === 'object' && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v))) { \
         copy = copy ?? { ...this }; copy[key] = Object.entries(v).map(([name, role]) => ({ name, role })) } } \
     if (omit.length > 0) { copy = copy ?? { ...this }; for (const key of omit) copy[key] = undefined } \
-    return JSON.stringify(copy ?? this) })";
+    try { return JSON.stringify(copy ?? this) } catch (e) { \
+      if (e instanceof RangeError || (e instanceof TypeError && /circular/i.test(e.message))) return '\\u0000'; \
+      throw e } })";
+
+/// What [`SPEC_TEXT`] gives for an object nested too deeply (not JSON text, which never starts so).
+const NESTED_TOO_DEEPLY: &str = "\u{0}";
 
 type SpecTextArgs = FnArgs<(Vec<&'static str>, Vec<&'static str>)>;
 type SpecText = FunctionRef<SpecTextArgs, Option<String>>;
@@ -55,6 +61,9 @@ pub fn spec_text(env: &Env, object: &Object<'_>, extra: &[(&'static str, String)
         }
     })?;
     let text = text.unwrap_or_else(|| "null".into());
+    if text == NESTED_TOO_DEEPLY {
+        return Err(crate::errors::spec(&moorage::spec::nested_too_deeply("spec")).into_error(env));
+    }
     if extra.is_empty() || !text.starts_with('{') {
         return Ok(text);
     }

@@ -65,6 +65,32 @@ test('an unknown field in a spec object is refused', () => {
   assert.match(e.path, /^tenant/)
 })
 
+test('a spec object nested too deeply or containing itself is a SPEC error, not a crash', () => {
+  let deep = {}
+  for (let i = 0; i < 100000; i++) deep = { a: deep }
+  const itself = { name: 'acme' }
+  itself.labels = itself
+  const listed = []
+  listed.push(listed)
+  for (const spec of [{ name: 'acme', labels: deep }, itself, { name: 'acme', domains: listed }]) {
+    for (const e of [thrown(() => new Tenant(spec)), thrown(() => new moorage.CompileBatch().push(spec, []))]) {
+      assert.equal(e.code, 'SPEC', e.message)
+      assert.ok(e instanceof moorage.SpecError)
+      assert.equal(e.path, 'spec')
+      assert.match(e.detail, /^nests deeper than 128 levels/)
+    }
+  }
+  // Deep enough for the core's reader of JSON text (200 levels), not for JSON.stringify.
+  let lists = 'x'
+  for (let i = 0; i < 200; i++) lists = [lists]
+  const e = thrown(() => new Tenant({ name: 'acme', domains: lists }))
+  assert.equal(e.code, 'SPEC', e.message)
+  assert.equal(e.path, 'tenant')
+  assert.match(e.detail, /^nests deeper than 128 levels/)
+  // A value that cannot be written as JSON for another reason is JavaScript's own error.
+  assert.ok(thrown(() => new Tenant({ name: 'acme', labels: { big: 1n } })) instanceof TypeError)
+})
+
 test('withQuota validates again', () => {
   const t = Tenant.fromYaml(spec('acme.tenant.yaml'))
   const raised = t.withQuota(new Quota({ limitsCpu: '2', limitsMemory: '1Gi', pods: 6 }))

@@ -11,8 +11,18 @@ use crate::quota::Quota;
 use crate::strategy::{BlueGreen, Canary, Rolling};
 
 /// A Python value (None, bool, int, float, str, list, tuple, dict, `Quota`, a strategy, an
-/// `Analysis`, a `CanaryStep`, an `Autoscaling`) as JSON.
+/// `Analysis`, a `CanaryStep`, an `Autoscaling`) as JSON. Deeper than the core's
+/// `spec::MAX_NESTING` (a dict that contains itself, say) it is the core's `SpecError`.
 pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    json_within(obj, moorage::spec::MAX_NESTING)
+}
+
+/// [`py_to_json`] with `levels` lists, tuples or dicts left to enter.
+fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> PyResult<Value> {
+    let deeper = |obj: &Bound<'_, PyAny>| match levels.checked_sub(1) {
+        Some(left) => json_within(obj, left),
+        None => Err(crate::errors::spec(obj.py(), &moorage::spec::nested_too_deeply("spec"))),
+    };
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -37,15 +47,15 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
             let key: String = k
                 .extract()
                 .map_err(|_| PyTypeError::new_err(format!("dictionary keys must be strings, got {}", k.repr().map(|r| r.to_string()).unwrap_or_default())))?;
-            map.insert(key, py_to_json(&v)?);
+            map.insert(key, deeper(&v)?);
         }
         return Ok(Value::Object(map));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|v| py_to_json(&v)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return l.iter().map(|v| deeper(&v)).collect::<PyResult<Vec<_>>>().map(Value::Array);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|v| py_to_json(&v)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return t.iter().map(|v| deeper(&v)).collect::<PyResult<Vec<_>>>().map(Value::Array);
     }
     if let Ok(q) = obj.cast::<Quota>() {
         return Ok(serde_json::to_value(&q.get().inner).unwrap_or_default());
@@ -70,7 +80,7 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     }
     if obj.hasattr("__fspath__")? {
         let p = obj.call_method0("__fspath__")?;
-        return py_to_json(&p);
+        return deeper(&p);
     }
     Err(PyTypeError::new_err(format!("cannot use a {} in a spec", obj.get_type().name()?)))
 }

@@ -53,6 +53,30 @@ def test_unknown_field_in_dict_is_refused():
     assert info.value.path.startswith("tenant")
 
 
+def test_a_dict_nested_too_deeply_is_a_spec_error_not_a_crash():
+    deep = {}
+    for _ in range(100_000):
+        deep = {"a": deep}
+    itself = {"name": "acme"}
+    itself["labels"] = itself
+    listed = []
+    listed.append(listed)
+    for spec in [{"name": "acme", "labels": deep}, itself, {"name": "acme", "domains": listed}]:
+        with pytest.raises(moorage.SpecError) as info:
+            moorage.Tenant.from_dict(spec)
+        assert info.value.path == "spec"
+        assert info.value.message.startswith("nests deeper than 128 levels")
+    with pytest.raises(moorage.SpecError):
+        moorage.compile_many([(itself, [])])
+    # 128 levels are still read (and refused by the tenant's rules, not by the conversion).
+    shallow = "x"
+    for _ in range(127):
+        shallow = [shallow]
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Tenant.from_dict({"name": "acme", "domains": shallow})
+    assert info.value.path.startswith("tenant.domains"), info.value.path
+
+
 def test_with_quota_validates_again(specs):
     t = moorage.Tenant.from_yaml(specs / "acme.tenant.yaml")
     raised = t.with_quota(moorage.Quota(limits_cpu="2", limits_memory="1Gi", pods=6))

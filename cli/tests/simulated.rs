@@ -186,6 +186,10 @@ fn bad_spec_files_exit_2_with_every_problem_file_path_and_line() {
     let error: serde_json::Value = serde_json::from_str(&ws.redact(&String::from_utf8_lossy(&output.stderr))).expect("JSON error on stderr");
     insta::assert_json_snapshot!("bad_spec_json_error", error);
     ws.run(&["plan", "-f", &ws.path("missing.yaml")], 2);
+    // A document that nests without end (an alias to itself) is one problem, not a path of 128 levels.
+    let endless = ws.write("endless.yaml", "name: acme\nlabels: &a [*a]\n");
+    let (_, stderr) = ws.run(&["plan", "-f", &endless.display().to_string()], 2);
+    assert!(stderr.contains("endless.yaml:2: spec: nests deeper than 128 levels"), "{stderr}");
     ws.run(&["plan"], 2);
     ws.run(&["no-such-command"], 2);
 }

@@ -30,6 +30,22 @@ pub enum SpecError {
     Invalid(#[from] ValidationErrors),
 }
 
+/// How many levels a spec may nest: the limit serde_json and serde_yaml put on a spec's text, which
+/// the bindings also put on a program's values (so that a dict or object containing itself is a
+/// problem, not a stack overflow).
+pub const MAX_NESTING: usize = 128;
+
+/// The problem of a spec nested deeper than [`MAX_NESTING`] levels (`path`: the spec's root).
+pub fn nested_too_deeply(path: &str) -> SpecError {
+    SpecError::Parse {
+        path: path.to_string(),
+        line: None,
+        message: format!(
+            "nests deeper than {MAX_NESTING} levels, where a spec has a few; does a value contain itself (a YAML alias to itself, a dict inside itself)?"
+        ),
+    }
+}
+
 pub(crate) fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -40,6 +56,13 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, Sp
         let inner = e.into_inner();
         let line = inner.location().map(|l| l.line());
         let mut message = inner.to_string();
+        if message.starts_with("recursion limit exceeded") {
+            // The path would name every one of the levels.
+            return match nested_too_deeply(root) {
+                SpecError::Parse { path, message, .. } => SpecError::Parse { path, line, message },
+                other => other,
+            };
+        }
         // serde_yaml appends " at line L column C"; the line is reported separately.
         if let Some(pos) = message.find(" at line ") {
             message.truncate(pos);
@@ -50,8 +73,27 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, Sp
                 message = rest.to_string();
             }
         }
-        SpecError::Parse { path, line, message: without_string_values(&message) }
+        SpecError::Parse { path, line, message: in_plain_words(&without_string_values(&message)) }
     })
+}
+
+/// serde names the Rust type a number did not fit (`invalid value: integer `70000`, expected u16`);
+/// the message says which numbers fit instead.
+fn in_plain_words(message: &str) -> String {
+    let Some((head, rust_type)) = message.rsplit_once(", expected ") else { return message.to_string() };
+    let fits = match rust_type {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number from 0 to 18446744073709551615",
+        "i8" => "a whole number from -128 to 127",
+        "i16" => "a whole number from -32768 to 32767",
+        "i32" => "a whole number from -2147483648 to 2147483647",
+        "i64" | "isize" => "a whole number from -9223372036854775808 to 9223372036854775807",
+        "f32" | "f64" => "a number",
+        _ => return message.to_string(),
+    };
+    format!("{head}, expected {fits}")
 }
 
 /// serde quotes a string in the wrong place (`invalid type: string "…", expected a boolean`); a value
@@ -105,8 +147,10 @@ fn parse_json<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecErro
     if let Ok(spec) = serde_json::from_str::<T>(text) {
         return Ok(spec);
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| SpecError::Parse { path: root.to_string(), line: None, message: format!("not JSON: {e}") })?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| match e.to_string().starts_with("recursion limit exceeded") {
+        true => nested_too_deeply(root),
+        false => SpecError::Parse { path: root.to_string(), line: None, message: format!("not JSON: {e}") },
+    })?;
     parse_value(&value, root)
 }
 
@@ -180,6 +224,51 @@ mod tests {
         assert_eq!(tenant.spec(), tenant_from_yaml("name: acme\nquota: {limits: {cpu: '4', memory: 8Gi}}\ndomains: [acme.test]\n").expect("valid").spec());
         let release = release_from_json(r#"{"tenant":"acme","app":"web","version":"v1","image":"nginx:1.27","replicas":null}"#).expect("a valid release");
         assert_eq!(release.app(), "web");
+    }
+
+    #[test]
+    fn numbers_that_do_not_fit_say_which_numbers_do() {
+        let problem = |yaml: &str| match release_from_yaml(yaml) {
+            Err(SpecError::Parse { path, message, .. }) => format!("{path}: {message}"),
+            other => panic!("expected a parse problem, got {other:?}"),
+        };
+        let release = "tenant: acme\napp: web\nversion: v1\nimage: nginx\n";
+        assert_eq!(
+            problem(&format!("{release}replicas: 99999999999\n")),
+            "release.replicas: invalid value: integer `99999999999`, expected a whole number from 0 to 4294967295"
+        );
+        assert_eq!(problem(&format!("{release}replicas: -1\n")), "release.replicas: invalid type: integer `-1`, expected a whole number from 0 to 4294967295");
+        assert_eq!(
+            problem(&format!("{release}replicas: 1.5\n")),
+            "release.replicas: invalid type: floating point `1.5`, expected a whole number from 0 to 4294967295"
+        );
+        assert_eq!(
+            problem(&format!("{release}ports: [{{name: http, port: 70000}}]\n")),
+            "release.ports[0].port: invalid value: integer `70000`, expected a whole number from 0 to 65535"
+        );
+        // The same words from a program's values (Python, Node).
+        let value = serde_json::json!({"tenant": "acme", "app": "web", "version": "v1", "image": "nginx", "replicas": -3});
+        let Err(SpecError::Parse { path, message, .. }) = release_from_value(&value) else { panic!("replicas is negative") };
+        assert_eq!((path.as_str(), message.as_str()), ("release.replicas", "invalid type: integer `-3`, expected a whole number from 0 to 4294967295"));
+        // Other messages are left as they are.
+        assert_eq!(in_plain_words("invalid type: sequence, expected a string"), "invalid type: sequence, expected a string");
+    }
+
+    #[test]
+    fn specs_nested_too_deeply_are_one_problem_at_the_root() {
+        // A spec file is first read as a document of any kind (`spec::files`), where nothing stops
+        // the nesting before serde_yaml's limit.
+        let deep = format!("name: acme\nlabels: {}{}\n", "[".repeat(200), "]".repeat(200));
+        for (yaml, at) in [("&a [*a]\n", 1), (deep.as_str(), 2)] {
+            let Err(SpecError::Parse { path, line, message }) = parse::<serde_yaml::Value>(yaml, "spec") else { panic!("{yaml} nests too deeply") };
+            assert_eq!((path.as_str(), line), ("spec", Some(at)), "{message}");
+            assert!(message.starts_with("nests deeper than 128 levels"), "{message}");
+        }
+        // A program's JSON text (what the Node bindings pass) says the same.
+        let json = format!(r#"{{"name":"acme","labels":{}{}}}"#, "[".repeat(200), "]".repeat(200));
+        let Err(SpecError::Parse { path, line, message }) = tenant_from_json(&json) else { panic!("nested too deeply") };
+        assert_eq!((path.as_str(), line), ("tenant", None), "{message}");
+        assert!(message.starts_with("nests deeper than 128 levels"), "{message}");
     }
 
     #[test]
