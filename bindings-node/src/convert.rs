@@ -19,20 +19,36 @@ pub fn spec_json_text<T: serde::Serialize>(value: &T) -> String {
 /// The JavaScript function that writes a spec object as JSON text: `JSON.stringify(this)`, without
 /// the members named in its first argument (class instances the caller reads itself), and with
 /// the members named in its second written as lists of `{name, role}` when they are given as a
-/// mapping of name to role (a tenant's `members`). An object too deep for `JSON.stringify` or
-/// containing itself gives [`NESTED_TOO_DEEPLY`] instead of JSON text.
+/// mapping of name to role (a tenant's `members`). `JSON.stringify` writes a number that is not
+/// finite as `null`, which the core reads as absent; so when the text has a `null`, the values
+/// are searched for one, and the first found is given as [`NOT_FINITE`] followed by the JSON of
+/// `[path, shown]`. An object too deep for `JSON.stringify`, or containing itself, gives
+/// [`NESTED_TOO_DEEPLY`].
 const SPEC_TEXT: &str = "(function (omit, named) { 'use strict'; \
     let copy = null; \
     for (const key of named) { const v = this[key]; \
       if (v !== null && typeof v === 'object' && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v))) { \
         copy = copy ?? { ...this }; copy[key] = Object.entries(v).map(([name, role]) => ({ name, role })) } } \
     if (omit.length > 0) { copy = copy ?? { ...this }; for (const key of omit) copy[key] = undefined } \
-    try { return JSON.stringify(copy ?? this) } catch (e) { \
+    let text; \
+    try { text = JSON.stringify(copy ?? this) } catch (e) { \
       if (e instanceof RangeError || (e instanceof TypeError && /circular/i.test(e.message))) return '\\u0000'; \
-      throw e } })";
+      throw e } \
+    if (!text.includes('null')) return text; \
+    const find = (v, path) => { \
+      if (typeof v === 'number') return Number.isFinite(v) ? null : [path, String(v)]; \
+      if (v === null || typeof v !== 'object' || typeof v.toJSON === 'function') return null; \
+      if (Array.isArray(v)) { for (let i = 0; i < v.length; i++) { const f = find(v[i], path + '[' + i + ']'); if (f) return f } return null } \
+      for (const [k, x] of Object.entries(v)) { const f = find(x, path + '.' + k); if (f) return f } \
+      return null }; \
+    const found = find(copy ?? this, ''); \
+    return found ? '\\u0001' + JSON.stringify(found) : text })";
 
 /// What [`SPEC_TEXT`] gives for an object nested too deeply (not JSON text, which never starts so).
 const NESTED_TOO_DEEPLY: &str = "\u{0}";
+
+/// How [`SPEC_TEXT`] starts what it gives for a number that is not finite.
+const NOT_FINITE: char = '\u{1}';
 
 type SpecTextArgs = FnArgs<(Vec<&'static str>, Vec<&'static str>)>;
 type SpecText = FunctionRef<SpecTextArgs, Option<String>>;
@@ -47,7 +63,7 @@ thread_local! {
 /// named in `extra`, which are spliced in from the JSON texts the caller gives (class instances it
 /// reads itself, such as a `Quota`), and with the members named in `named` turned from a mapping
 /// of name to role into the spec's list of `{name, role}`.
-pub fn spec_text(env: &Env, object: &Object<'_>, extra: &[(&'static str, String)], named: &[&'static str]) -> napi::Result<String> {
+pub fn spec_text(env: &Env, object: &Object<'_>, root: &str, extra: &[(&'static str, String)], named: &[&'static str]) -> napi::Result<String> {
     let omit: Vec<&'static str> = extra.iter().map(|(key, _)| *key).collect();
     let text = SPEC_TEXT_FN.with(|cell| -> napi::Result<Option<String>> {
         let mut cell = cell.borrow_mut();
@@ -62,7 +78,11 @@ pub fn spec_text(env: &Env, object: &Object<'_>, extra: &[(&'static str, String)
     })?;
     let text = text.unwrap_or_else(|| "null".into());
     if text == NESTED_TOO_DEEPLY {
-        return Err(crate::errors::spec(&moorage::spec::nested_too_deeply("spec")).into_error(env));
+        return Err(crate::errors::spec(&moorage::spec::nested_too_deeply(root)).into_error(env));
+    }
+    if let Some(found) = text.strip_prefix(NOT_FINITE) {
+        let (below, shown): (String, String) = serde_json::from_str(found).map_err(|e| napi::Error::from_reason(e.to_string()))?;
+        return Err(crate::errors::spec(&moorage::spec::not_a_finite_number(&format!("{root}{below}"), &shown)).into_error(env));
     }
     if extra.is_empty() || !text.starts_with('{') {
         return Ok(text);

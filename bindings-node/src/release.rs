@@ -28,7 +28,7 @@ pub(crate) fn spec_object_text(env: &Env, spec: &Object) -> napi::Result<String>
             extra.push(("strategy", json));
         }
     }
-    spec_text(env, spec, &extra, &[])
+    spec_text(env, spec, "release", &extra, &[])
 }
 
 /// One version of an application of a tenant: image, replicas, ports, resources, config files,

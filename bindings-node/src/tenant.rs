@@ -27,7 +27,7 @@ pub(crate) fn spec_object_text(env: &Env, spec: &Object) -> napi::Result<String>
         }
     }
     // `members` may be a mapping of name to role: the spec's list of {name, role}.
-    spec_text(env, spec, &extra, &["members"])
+    spec_text(env, spec, "tenant", &extra, &["members"])
 }
 
 /// A customer's project: namespace, quota, members, domains, storage, backups.

@@ -113,3 +113,20 @@ test('a spec object crosses whole: analyses, metrics, autoscaling and a gated st
   assert.equal(typo.code, 'SPEC')
   assert.match(typo.path, /autoscaling/)
 })
+
+test('a number that is not finite is a SPEC error at its path, not "absent"', () => {
+  const base = { tenant: 'acme', app: 'web', version: 'v1', image: 'nginx' }
+  // parseInt of an unset variable: JSON.stringify would write null, and replicas would default to 1.
+  for (const [value, shown] of [[Number.parseInt(undefined), 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity']]) {
+    const e = thrown(() => new Release({ ...base, replicas: value }))
+    assert.equal(e.code, 'SPEC', e.message)
+    assert.equal(e.path, 'release.replicas')
+    assert.ok(e.detail.startsWith(`${shown} is not a finite number`), e.detail)
+  }
+  const inList = thrown(() => new Release({ ...base, ports: [{ name: 'http', port: 8080 }, { name: 'm', port: NaN }] }))
+  assert.equal(inList.path, 'release.ports[1].port')
+  const inBatch = thrown(() => new moorage.CompileBatch().push({ name: 'acme', labels: { a: 'null' } }, [{ ...base, replicas: NaN }]))
+  assert.equal(inBatch.path, 'release.replicas')
+  // An explicit null is still "absent", and a string that reads "null" is a string.
+  assert.equal(new Release({ ...base, replicas: null, image: 'nullable/nginx' }).replicas, 1)
+})

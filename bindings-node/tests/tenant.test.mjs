@@ -76,7 +76,7 @@ test('a spec object nested too deeply or containing itself is a SPEC error, not 
     for (const e of [thrown(() => new Tenant(spec)), thrown(() => new moorage.CompileBatch().push(spec, []))]) {
       assert.equal(e.code, 'SPEC', e.message)
       assert.ok(e instanceof moorage.SpecError)
-      assert.equal(e.path, 'spec')
+      assert.equal(e.path, 'tenant')
       assert.match(e.detail, /^nests deeper than 128 levels/)
     }
   }

@@ -11,17 +11,54 @@ use crate::quota::Quota;
 use crate::strategy::{BlueGreen, Canary, Rolling};
 
 /// A Python value (None, bool, int, float, str, list, tuple, dict, `Quota`, a strategy, an
-/// `Analysis`, a `CanaryStep`, an `Autoscaling`) as JSON. Deeper than the core's
-/// `spec::MAX_NESTING` (a dict that contains itself, say) it is the core's `SpecError`.
+/// `Analysis`, a `CanaryStep`, an `Autoscaling`) as JSON; its problems are the core's
+/// `SpecError`s at paths under `spec`.
 pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    json_within(obj, moorage::spec::MAX_NESTING)
+    spec_json(obj, "spec")
 }
 
-/// [`py_to_json`] with `levels` lists, tuples or dicts left to enter.
-fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> PyResult<Value> {
-    let deeper = |obj: &Bound<'_, PyAny>| match levels.checked_sub(1) {
-        Some(left) => json_within(obj, left),
-        None => Err(crate::errors::spec(obj.py(), &moorage::spec::nested_too_deeply("spec"))),
+/// [`py_to_json`] of the spec or spec field at `root` (`tenant`, `release.env`...), the root of
+/// the paths of its problems: a float that is not finite (the core's `not_a_finite_number`),
+/// nesting deeper than the core's `spec::MAX_NESTING` (a dict that contains itself, say).
+pub fn spec_json(obj: &Bound<'_, PyAny>, root: &str) -> PyResult<Value> {
+    json_within(obj, moorage::spec::MAX_NESTING).map_err(|e| match e {
+        Unconvertible::Python(e) => e,
+        Unconvertible::TooDeep => crate::errors::spec(obj.py(), &moorage::spec::nested_too_deeply(root)),
+        Unconvertible::NotFinite { below, shown } => {
+            let path: String = std::iter::once(root.to_string()).chain(below.into_iter().rev()).collect();
+            crate::errors::spec(obj.py(), &moorage::spec::not_a_finite_number(&path, &shown))
+        }
+    })
+}
+
+/// Why a Python value has no JSON form.
+enum Unconvertible {
+    /// A Python error (a type that has no JSON form, an exception in `__fspath__`...).
+    Python(PyErr),
+    /// Deeper than `spec::MAX_NESTING`.
+    TooDeep,
+    /// A float that is not finite, `shown` as Python writes it, at the path segments `below` (the
+    /// innermost first: collected on the way out, so that nothing is spent on paths otherwise).
+    NotFinite { below: Vec<String>, shown: String },
+}
+
+impl From<PyErr> for Unconvertible {
+    fn from(e: PyErr) -> Self {
+        Unconvertible::Python(e)
+    }
+}
+
+/// The JSON of `obj` with `levels` lists, tuples or dicts left to enter.
+fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> Result<Value, Unconvertible> {
+    let deeper = |obj: &Bound<'_, PyAny>, segment: &dyn Fn() -> String| match levels.checked_sub(1) {
+        Some(left) => json_within(obj, left).map_err(|e| match e {
+            Unconvertible::NotFinite { mut below, shown } => {
+                below.push(segment());
+                Unconvertible::NotFinite { below, shown }
+            }
+            other => other,
+        }),
+        None => Err(Unconvertible::TooDeep),
     };
     if obj.is_none() {
         return Ok(Value::Null);
@@ -33,10 +70,21 @@ fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> PyResult<Value> {
         if let Ok(i) = obj.extract::<i64>() {
             return Ok(Value::from(i));
         }
-        return Ok(Value::from(obj.extract::<u64>()?));
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        // Beyond 64 bits: as a float, which no field takes as a whole number, so that the core names
+        // the field (or not finite, beyond a float's range).
+        return match obj.extract::<f64>() {
+            Ok(f) => Ok(Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+            Err(_) => Err(Unconvertible::NotFinite { below: Vec::new(), shown: obj.repr()?.to_string() }),
+        };
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(Number::from_f64(f.value()).map(Value::Number).unwrap_or(Value::Null));
+        return match Number::from_f64(f.value()) {
+            Some(n) => Ok(Value::Number(n)),
+            None => Err(Unconvertible::NotFinite { below: Vec::new(), shown: obj.repr()?.to_string() }),
+        };
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Value::String(s.to_cow()?.into_owned()));
@@ -47,15 +95,16 @@ fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> PyResult<Value> {
             let key: String = k
                 .extract()
                 .map_err(|_| PyTypeError::new_err(format!("dictionary keys must be strings, got {}", k.repr().map(|r| r.to_string()).unwrap_or_default())))?;
-            map.insert(key, deeper(&v)?);
+            let value = deeper(&v, &|| format!(".{key}"))?;
+            map.insert(key, value);
         }
         return Ok(Value::Object(map));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|v| deeper(&v)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return l.iter().enumerate().map(|(i, v)| deeper(&v, &|| format!("[{i}]"))).collect::<Result<Vec<_>, _>>().map(Value::Array);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|v| deeper(&v)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return t.iter().enumerate().map(|(i, v)| deeper(&v, &|| format!("[{i}]"))).collect::<Result<Vec<_>, _>>().map(Value::Array);
     }
     if let Ok(q) = obj.cast::<Quota>() {
         return Ok(serde_json::to_value(&q.get().inner).unwrap_or_default());
@@ -80,9 +129,9 @@ fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> PyResult<Value> {
     }
     if obj.hasattr("__fspath__")? {
         let p = obj.call_method0("__fspath__")?;
-        return deeper(&p);
+        return deeper(&p, &String::new);
     }
-    Err(PyTypeError::new_err(format!("cannot use a {} in a spec", obj.get_type().name()?)))
+    Err(PyTypeError::new_err(format!("cannot use a {} in a spec", obj.get_type().name()?)).into())
 }
 
 /// A JSON value as a Python value (dicts, lists, str, int, float, bool, None).

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{py_to_json, text_or_file, to_py};
+use crate::convert::{spec_json, text_or_file, to_py};
 use crate::errors;
 use crate::tenant::Tenant;
 
@@ -54,19 +54,19 @@ impl Release {
         m.insert("app".into(), Value::String(app));
         m.insert("version".into(), Value::String(version));
         m.insert("image".into(), Value::String(image));
-        let j = |v: Option<&Bound<'_, PyAny>>| v.map(py_to_json).transpose();
+        let j = |key: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| spec_json(v, &format!("release.{key}"))).transpose();
         let mut put = |k: &str, v: Option<Value>| {
             if let Some(v) = v {
                 m.insert(k.into(), v);
             }
         };
-        put("replicas", j(replicas)?);
-        put("ports", j(ports)?);
-        put("resources", j(resources)?);
-        put("env", j(env)?);
+        put("replicas", j("replicas", replicas)?);
+        put("ports", j("ports", ports)?);
+        put("resources", j("resources", resources)?);
+        put("env", j("env", env)?);
         if config_files.is_some() || config_mount_path.is_some() {
             let mut c = Map::new();
-            if let Some(files) = j(config_files)? {
+            if let Some(files) = j("config.files", config_files)? {
                 c.insert("files".into(), files);
             }
             if let Some(p) = config_mount_path {
@@ -74,20 +74,20 @@ impl Release {
             }
             put("config", Some(Value::Object(c)));
         }
-        put("liveness", j(liveness)?);
-        put("readiness", j(readiness)?);
-        put("hosts", j(hosts)?);
-        put("strategy", j(strategy)?);
-        put("analyses", j(analyses)?);
-        put("metrics", j(metrics)?);
-        put("autoscaling", j(autoscaling)?);
+        put("liveness", j("liveness", liveness)?);
+        put("readiness", j("readiness", readiness)?);
+        put("hosts", j("hosts", hosts)?);
+        put("strategy", j("strategy", strategy)?);
+        put("analyses", j("analyses", analyses)?);
+        put("metrics", j("metrics", metrics)?);
+        put("autoscaling", j("autoscaling", autoscaling)?);
         Ok(Release { inner: from_json(py, &Value::Object(m))? })
     }
 
     /// A release from its spec as a dict (the keys of a release YAML file).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(Release { inner: from_json(py, &py_to_json(spec)?)? })
+        Ok(Release { inner: from_json(py, &spec_json(spec, "release")?)? })
     }
 
     /// A release from YAML or JSON text, or from the path of a file holding it.
@@ -249,7 +249,7 @@ fn spec_dict_text(item: &Bound<'_, PyAny>, class: &str) -> PyResult<String> {
         let found = item.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
         return Err(pyo3::exceptions::PyTypeError::new_err(format!("compile_many: expected a {class} or its spec as a dict, got {found}")));
     }
-    Ok(py_to_json(item)?.to_string())
+    Ok(spec_json(item, &class.to_ascii_lowercase())?.to_string())
 }
 
 fn batch_error(py: Python<'_>, e: moorage::compile::BatchError) -> PyErr {

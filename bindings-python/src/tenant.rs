@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{py_to_json, text_or_file, to_py};
+use crate::convert::{spec_json, text_or_file, to_py};
 use crate::errors;
 
 /// Reads and validates a tenant from its spec as JSON (the core decides everything).
@@ -48,35 +48,35 @@ impl Tenant {
                 m.insert(k.into(), v);
             }
         };
-        let j = |v: Option<&Bound<'_, PyAny>>| v.map(py_to_json).transpose();
+        let j = |key: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| spec_json(v, &format!("tenant.{key}"))).transpose();
         put("displayName", display_name.map(Value::String));
-        put("labels", j(labels)?);
-        put("quota", j(quota)?);
+        put("labels", j("labels", labels)?);
+        put("quota", j("quota", quota)?);
         // `members` may be a mapping of name to role: the spec's list of {name, role}.
         let members = match members {
-            Some(d) if d.is_instance_of::<PyDict>() => match py_to_json(d)? {
+            Some(d) if d.is_instance_of::<PyDict>() => match spec_json(d, "tenant.members")? {
                 Value::Object(map) => Some(Value::Array(map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect())),
                 other => Some(other),
             },
-            other => j(other)?,
+            other => j("members", other)?,
         };
         put("members", members);
-        put("domains", j(domains)?);
+        put("domains", j("domains", domains)?);
         put("allowWildcardDomains", allow_wildcard_domains.map(Value::Bool));
         put("certIssuer", cert_issuer.map(Value::String));
-        put("storage", j(storage)?);
-        put("backups", j(backups)?);
-        put("network", j(network)?);
+        put("storage", j("storage", storage)?);
+        put("backups", j("backups", backups)?);
+        put("network", j("network", network)?);
         put("podSecurity", pod_security.map(Value::String));
         put("protected", protected.map(Value::Bool));
-        put("gateway", j(gateway)?);
+        put("gateway", j("gateway", gateway)?);
         Ok(Tenant { inner: from_json(py, &Value::Object(m))? })
     }
 
     /// A tenant from its spec as a dict (the keys of a tenant YAML file: `displayName`, ...).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(Tenant { inner: from_json(py, &py_to_json(spec)?)? })
+        Ok(Tenant { inner: from_json(py, &spec_json(spec, "tenant")?)? })
     }
 
     /// A tenant from YAML or JSON text, or from the path of a file holding it.

@@ -182,3 +182,28 @@ def test_in_cluster_outside_a_pod_is_a_config_error(monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     with pytest.raises(moorage.ConfigError):
         moorage.Cluster.in_cluster()
+
+
+def test_numbers_json_cannot_carry_are_refused_at_their_path():
+    base = {"tenant": "acme", "app": "web", "version": "v1", "image": "nginx"}
+    # Not finite: JSON has no such numbers; they are not taken for "absent" (the default).
+    for value, shown in [(float("nan"), "nan"), (float("inf"), "inf"), (-float("inf"), "-inf"), (10**400, "1" + "0" * 400)]:
+        with pytest.raises(moorage.SpecError) as info:
+            moorage.Release.from_dict({**base, "replicas": value})
+        assert info.value.path == "release.replicas"
+        assert info.value.message.startswith(f"{shown} is not a finite number")
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Release.from_dict({**base, "ports": [{"name": "http", "port": 8080}, {"name": "m", "port": float("nan")}]})
+    assert info.value.path == "release.ports[1].port"
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Release("acme", "web", "v1", image="nginx", env=[{"name": "A", "value": float("nan")}])
+    assert info.value.path == "release.env[0].value"
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.compile_many([({"name": "acme"}, [{**base, "replicas": float("nan")}])])
+    assert info.value.path == "release.replicas"
+    # Beyond 64 bits: a number no field takes, named by the core with its field.
+    for big in [2**70, -(2**70)]:
+        with pytest.raises(moorage.SpecError) as info:
+            moorage.Release.from_dict({**base, "replicas": big})
+        assert info.value.path == "release.replicas"
+        assert "expected a whole number from 0 to 4294967295" in info.value.message

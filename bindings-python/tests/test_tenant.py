@@ -64,10 +64,14 @@ def test_a_dict_nested_too_deeply_is_a_spec_error_not_a_crash():
     for spec in [{"name": "acme", "labels": deep}, itself, {"name": "acme", "domains": listed}]:
         with pytest.raises(moorage.SpecError) as info:
             moorage.Tenant.from_dict(spec)
-        assert info.value.path == "spec"
+        assert info.value.path == "tenant"
         assert info.value.message.startswith("nests deeper than 128 levels")
-    with pytest.raises(moorage.SpecError):
+    with pytest.raises(moorage.SpecError) as info:
         moorage.compile_many([(itself, [])])
+    assert info.value.path == "tenant"
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Tenant("acme", labels=deep)
+    assert info.value.path == "tenant.labels"
     # 128 levels are still read (and refused by the tenant's rules, not by the conversion).
     shallow = "x"
     for _ in range(127):

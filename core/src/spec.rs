@@ -46,6 +46,17 @@ pub fn nested_too_deeply(path: &str) -> SpecError {
     }
 }
 
+/// The problem of a number that is not finite (`NaN`, an infinity) at `path` in a program's value,
+/// shown as the program writes it: JSON has no such numbers, so a binding would otherwise pass
+/// them on as `null`, that is absent, and a field would silently take its default.
+pub fn not_a_finite_number(path: &str, shown: &str) -> SpecError {
+    SpecError::Parse {
+        path: path.to_string(),
+        line: None,
+        message: format!("{shown} is not a finite number; give a number (is it the result of a failed conversion?)"),
+    }
+}
+
 pub(crate) fn parse<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
