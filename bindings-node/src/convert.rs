@@ -62,8 +62,21 @@ thread_local! {
 /// JavaScript side (one string instead of one Node-API call per member), without the members
 /// named in `extra`, which are spliced in from the JSON texts the caller gives (class instances it
 /// reads itself, such as a `Quota`), and with the members named in `named` turned from a mapping
-/// of name to role into the spec's list of `{name, role}`.
+/// of name to role into the spec's list of `{name, role}`. An object with no JSON text is the
+/// core's problem at `root` (the spec's name: `tenant`, `release`, `plan`), thrown.
 pub fn spec_text(env: &Env, object: &Object<'_>, root: &str, extra: &[(&'static str, String)], named: &[&'static str]) -> napi::Result<String> {
+    spec_text_or_problem(env, object, root, extra, named)?.map_err(|problem| crate::errors::spec(&problem).into_error(env))
+}
+
+/// [`spec_text`], with the core's problem returned for the caller to throw or reject with: an
+/// object nested too deeply or containing itself, a number that is not finite.
+pub fn spec_text_or_problem(
+    env: &Env,
+    object: &Object<'_>,
+    root: &str,
+    extra: &[(&'static str, String)],
+    named: &[&'static str],
+) -> napi::Result<Result<String, moorage::spec::SpecError>> {
     let omit: Vec<&'static str> = extra.iter().map(|(key, _)| *key).collect();
     let text = SPEC_TEXT_FN.with(|cell| -> napi::Result<Option<String>> {
         let mut cell = cell.borrow_mut();
@@ -78,14 +91,14 @@ pub fn spec_text(env: &Env, object: &Object<'_>, root: &str, extra: &[(&'static 
     })?;
     let text = text.unwrap_or_else(|| "null".into());
     if text == NESTED_TOO_DEEPLY {
-        return Err(crate::errors::spec(&moorage::spec::nested_too_deeply(root)).into_error(env));
+        return Ok(Err(moorage::spec::nested_too_deeply(root)));
     }
     if let Some(found) = text.strip_prefix(NOT_FINITE) {
         let (below, shown): (String, String) = serde_json::from_str(found).map_err(|e| napi::Error::from_reason(e.to_string()))?;
-        return Err(crate::errors::spec(&moorage::spec::not_a_finite_number(&format!("{root}{below}"), &shown)).into_error(env));
+        return Ok(Err(moorage::spec::not_a_finite_number(&format!("{root}{below}"), &shown)));
     }
     if extra.is_empty() || !text.starts_with('{') {
-        return Ok(text);
+        return Ok(Ok(text));
     }
     // `{"a":1}` with `tenant` and `strategy`: `{"tenant":"acme","strategy":{...},"a":1}`.
     let mut spliced = String::with_capacity(text.len() + extra.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>());
@@ -102,7 +115,7 @@ pub fn spec_text(env: &Env, object: &Object<'_>, root: &str, extra: &[(&'static 
         spliced.push(',');
     }
     spliced.push_str(&text[1..]);
-    Ok(spliced)
+    Ok(Ok(spliced))
 }
 
 /// A member of a plain object, if present and neither `null` nor `undefined`.

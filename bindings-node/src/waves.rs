@@ -5,13 +5,13 @@
 //! `moorage.js`'s `watch` turns into an async iterator.
 
 use moorage::waves::{self, WaveOptions, WavePlan, WaveProgress};
-use napi::bindgen_prelude::{PromiseRaw, Unknown};
-use napi::{Env, ValueType};
+use napi::bindgen_prelude::{Either, Object, PromiseRaw};
+use napi::Env;
 use napi_derive::napi;
 use serde_json::{json, Value};
 
 use crate::cluster::seconds;
-use crate::convert::text_or_file;
+use crate::convert::{spec_text_or_problem, text_or_file};
 use crate::errors::{self, Failure};
 use crate::fleet::Fleet;
 use crate::progress::{self, ProgressCallback};
@@ -50,26 +50,26 @@ pub fn wave_event_json(p: &WaveProgress) -> Value {
     }
 }
 
-/// A plan as given: YAML/JSON text (or a file's), or an object as its JSON value (the keys of a
-/// plan file).
+/// A plan as given: YAML/JSON text (or a file's), or an object as its JSON text (the keys of a
+/// plan file), or the core's problem with an object that has none.
 enum PlanInput {
     Text(String),
-    Object(Value),
+    Object(Result<String, moorage::spec::SpecError>),
 }
 
-fn plan_input(env: &Env, plan: Unknown<'_>) -> napi::Result<PlanInput> {
-    if plan.get_type()? == ValueType::String {
-        return Ok(PlanInput::Text(text_or_file(env.from_js_value(plan)?)?));
-    }
-    Ok(PlanInput::Object(env.from_js_value(plan)?))
+fn plan_input(env: &Env, plan: Either<String, Object<'_>>) -> napi::Result<PlanInput> {
+    Ok(match plan {
+        Either::A(text) => PlanInput::Text(text_or_file(text)?),
+        Either::B(object) => PlanInput::Object(spec_text_or_problem(env, &object, "plan", &[], &[])?),
+    })
 }
 
 /// The plan, read and validated by the core's readers (an object's `null` members are absent,
-/// and its problems carry no line: the core's `wave_plan_from_value`).
-fn plan_from(input: &PlanInput) -> Result<WavePlan, Failure> {
+/// and its problems carry no line: the core's `wave_plan_from_json`).
+fn plan_from(input: PlanInput) -> Result<WavePlan, Failure> {
     match input {
-        PlanInput::Text(text) => moorage::spec::wave_plan_from_yaml(text),
-        PlanInput::Object(value) => moorage::spec::wave_plan_from_value(value),
+        PlanInput::Text(text) => moorage::spec::wave_plan_from_yaml(&text),
+        PlanInput::Object(text) => text.and_then(|text| moorage::spec::wave_plan_from_json(&text)),
     }
     .map_err(|e| errors::spec(&e))
 }
@@ -95,12 +95,12 @@ impl Fleet {
     /// `skipped`). Starting a plan that exists with the same spec resumes it; with another spec:
     /// `PLAN_EXISTS`. An invalid plan: `VALIDATION` (every path) or `SPEC`, before any API call.
     #[napi(ts_args_type = "plan: WavePlanSpec | string, options?: WaveOptions", ts_return_type = "Promise<WaveState>")]
-    pub fn start_waves<'env>(&self, env: &'env Env, plan: Unknown<'_>, options: Option<WaveOptionsJs>) -> napi::Result<PromiseRaw<'env, Value>> {
+    pub fn start_waves<'env>(&self, env: &'env Env, plan: Either<String, Object<'_>>, options: Option<WaveOptionsJs>) -> napi::Result<PromiseRaw<'env, Value>> {
         let plan = plan_input(env, plan)?;
         let (options, deliveries) = wave_options(options.unwrap_or_default())?;
         let fleet = self.inner.clone();
         let run = async move {
-            let plan = plan_from(&plan)?;
+            let plan = plan_from(plan)?;
             waves::start(&fleet, &plan, &options).await.map_err(|e| errors::waves(&e))
         };
         progress::run(env, deliveries, run, state_json)

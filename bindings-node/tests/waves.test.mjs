@@ -167,3 +167,23 @@ test('waves across the real control plane and a simulated cluster', async (t) =>
     }
   }
 })
+
+test('a plan object with no JSON form is a SPEC rejection: too deep, containing itself, a number that is not finite', async () => {
+  const fleet = new Fleet([{ name: 'sim', cluster: Cluster.simulated() }])
+  const plan = { name: 'p', app: 'shop', version: '2.0', image: 'registry.test/shop:2.0', waves: [50, 100] }
+  let deep = {}
+  for (let i = 0; i < 100000; i++) deep = { a: deep }
+  const itself = { ...plan }
+  itself.selection = itself
+  for (const bad of [{ ...plan, selection: deep }, itself]) {
+    const e = await rejection(fleet.startWaves(bad))
+    assert.equal(e.code, 'SPEC', e.message)
+    assert.equal(e.path, 'plan')
+    assert.match(e.detail, /^nests deeper than 128 levels/)
+  }
+  const nan = await rejection(fleet.startWaves({ ...plan, failureBudget: NaN }))
+  assert.equal(nan.code, 'SPEC', nan.message)
+  assert.equal(nan.path, 'plan.failureBudget')
+  const inList = await rejection(fleet.startWaves({ ...plan, waves: [NaN, 100] }))
+  assert.equal(inList.path, 'plan.waves[0]')
+})

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::cluster::{block_on, Cluster};
-use crate::convert::{py_to_json, text_or_file, to_py};
+use crate::convert::{spec_json, text_or_file, to_py};
 use crate::errors;
 use crate::lifecycle::seconds;
 use crate::tenant::Tenant;
@@ -25,7 +25,7 @@ pub struct Fleet {
 /// A plan from a dict, or from a YAML/JSON file or text, through the core's reader.
 fn plan_from(py: Python<'_>, plan: &Bound<'_, PyAny>) -> PyResult<WavePlan> {
     if plan.is_instance_of::<PyDict>() {
-        let value = py_to_json(plan)?;
+        let value = spec_json(plan, "plan")?;
         return moorage::spec::wave_plan_from_value(&value).map_err(|e| errors::spec(py, &e));
     }
     let text = text_or_file(plan)?;

@@ -129,6 +129,15 @@ def test_a_bad_plan_lists_every_path():
     assert unknown_cluster.value.cluster == "mars"
     with pytest.raises(moorage.DuplicateCluster):
         moorage.Fleet([{"name": "a", "cluster": moorage.Cluster.simulated()}, {"name": "a", "cluster": moorage.Cluster.simulated()}])
+    # Numbers JSON cannot carry are refused at their path, not taken for absent members.
+    with pytest.raises(moorage.SpecError) as nan:
+        fleet.start_waves({"name": "p", "app": "shop", "version": "2.0", "image": "registry.test/shop:2.0", "failureBudget": float("nan")})
+    assert (nan.value.path, nan.value.message.split(";")[0]) == ("plan.failureBudget", "nan is not a finite number")
+    itself = {"name": "p", "app": "shop", "version": "2.0", "image": "registry.test/shop:2.0"}
+    itself["selection"] = itself
+    with pytest.raises(moorage.SpecError) as deep:
+        fleet.start_waves(itself)
+    assert deep.value.path == "plan"
 
 
 def test_waves_across_the_real_control_plane_and_a_simulated_cluster(real_cluster):

@@ -207,6 +207,13 @@ pub fn wave_plan_from_yaml(text: &str) -> Result<crate::waves::WavePlan, SpecErr
     Ok(crate::waves::WavePlan::from_spec(parse::<crate::waves::WavePlanSpec>(text, "plan")?)?)
 }
 
+/// [`wave_plan_from_yaml`] of a plan written by a program as JSON text (a JavaScript object
+/// through `JSON.stringify`): `null` members are absent, and a problem names the field with no
+/// line, as [`tenant_from_json`] does.
+pub fn wave_plan_from_json(text: &str) -> Result<crate::waves::WavePlan, SpecError> {
+    Ok(crate::waves::WavePlan::from_spec(parse_json::<crate::waves::WavePlanSpec>(text, "plan")?)?)
+}
+
 /// [`wave_plan_from_yaml`] of a plan held as a JSON value (a Python dict or a JavaScript object
 /// converted): `null` members are absent, and a problem names the field with no line, as
 /// [`tenant_from_value`] does.
