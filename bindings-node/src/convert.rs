@@ -16,6 +16,37 @@ pub fn spec_json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
+/// A JavaScript number given for a spec field (at `path`) as JSON, for the core's reader to check
+/// against the field: napi-rs's own conversion to an unsigned integer turns -1 into 4294967295,
+/// 1.5 into 1 and NaN into 0 without a word. A number that is not finite is the core's problem.
+pub fn js_number_json(n: f64, path: &str) -> Result<Value, moorage::spec::SpecError> {
+    const SAFE: f64 = 9_007_199_254_740_991.0; // Number.MAX_SAFE_INTEGER
+    if n.fract() == 0.0 && n.abs() <= SAFE {
+        return Ok(Value::from(n as i64));
+    }
+    serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(|| moorage::spec::not_a_finite_number(path, &js_number_text(n)))
+}
+
+/// A whole number given for an option that is not part of a spec (`name`): napi-rs's own
+/// conversion would wrap or cut it (see [`js_number_json`]), so anything else is refused, as an
+/// argument of the wrong type is.
+pub fn js_whole_number(n: f64, name: &str) -> napi::Result<u32> {
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        return Ok(n as u32);
+    }
+    Err(napi::Error::new(napi::Status::InvalidArg, format!("{name}: {} is not a whole number from 0 to {}", js_number_text(n), u32::MAX)))
+}
+
+/// A number as JavaScript writes it (`NaN`, `Infinity`, `1.5`, `2`).
+fn js_number_text(n: f64) -> String {
+    match n {
+        n if n.is_nan() => "NaN".into(),
+        f64::INFINITY => "Infinity".into(),
+        f64::NEG_INFINITY => "-Infinity".into(),
+        n => n.to_string(),
+    }
+}
+
 /// The JavaScript function that writes a spec object as JSON text: `JSON.stringify(this)`, without
 /// the members named in its first argument (class instances the caller reads itself), and with
 /// the members named in its second written as lists of `{name, role}` when they are given as a

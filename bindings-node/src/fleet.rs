@@ -66,7 +66,7 @@ fn fleet_cluster(i: usize, c: &Object<'_>) -> napi::Result<FleetCluster> {
         None => BTreeMap::new(),
     };
     let capacity: u32 = match member(c, "capacity")? {
-        Some(_) => c.get_named_property("capacity")?,
+        Some(_) => crate::convert::js_whole_number(c.get_named_property("capacity")?, &format!("clusters[{i}].capacity"))?,
         None => u32::MAX,
     };
     // The provider's allow list of storage classes on this cluster (absent: any class).

@@ -1,11 +1,10 @@
 //! `Quota`: a tenant's resource quota (the core's `Quota`), from a camelCase option object.
 
-use moorage::model::quota::{ComputeResources, ContainerDefaults, ObjectCounts, RequestQuota};
 use napi::Env;
 use napi_derive::napi;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::convert::spec_json;
+use crate::convert::{js_number_json, spec_json};
 use crate::errors;
 
 /// The options of `new Quota(...)`: Kubernetes quantities (`"2"`, `"500m"`, `"1Gi"`); the tenant
@@ -24,15 +23,15 @@ pub struct QuotaOptions {
     /// `requests.storage`.
     pub requests_storage: Option<String>,
     /// Pods.
-    pub pods: Option<u32>,
+    pub pods: Option<f64>,
     /// Services.
-    pub services: Option<u32>,
+    pub services: Option<f64>,
     /// ConfigMaps.
-    pub configmaps: Option<u32>,
+    pub configmaps: Option<f64>,
     /// Secrets.
-    pub secrets: Option<u32>,
+    pub secrets: Option<f64>,
     /// PersistentVolumeClaims.
-    pub persistentvolumeclaims: Option<u32>,
+    pub persistentvolumeclaims: Option<f64>,
     /// Container defaults in spec form: `{default: {cpu, memory}, defaultRequest: {...}, max: {...}}`.
     #[napi(ts_type = "ContainerDefaultsSpec")]
     pub container_defaults: Option<Value>,
@@ -51,21 +50,25 @@ impl Quota {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<QuotaOptions>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        let container_defaults = match o.container_defaults {
-            Some(d) => Some(serde_json::from_value::<ContainerDefaults>(d).map_err(|e| {
-                errors::spec(&moorage::spec::SpecError::Parse { path: "quota.containerDefaults".into(), line: None, message: e.to_string() }).into_error(&env)
-            })?),
-            None => None,
+        let number = |n: Option<f64>, path: &str| match n {
+            Some(n) => js_number_json(n, path).map_err(|e| errors::spec(&e).into_error(&env)),
+            None => Ok(Value::Null),
         };
-        Ok(Quota {
-            inner: moorage::Quota {
-                limits: ComputeResources { cpu: o.limits_cpu, memory: o.limits_memory },
-                requests: RequestQuota { cpu: o.requests_cpu, memory: o.requests_memory, storage: o.requests_storage },
-                pods: o.pods,
-                objects: ObjectCounts { services: o.services, configmaps: o.configmaps, secrets: o.secrets, persistentvolumeclaims: o.persistentvolumeclaims },
-                container_defaults,
+        // The spec form (`null`: left out), read by the core as a tenant's `quota` is.
+        let spec = json!({
+            "limits": {"cpu": o.limits_cpu, "memory": o.limits_memory},
+            "requests": {"cpu": o.requests_cpu, "memory": o.requests_memory, "storage": o.requests_storage},
+            "pods": number(o.pods, "quota.pods")?,
+            "objects": {
+                "services": number(o.services, "quota.objects.services")?,
+                "configmaps": number(o.configmaps, "quota.objects.configmaps")?,
+                "secrets": number(o.secrets, "quota.objects.secrets")?,
+                "persistentvolumeclaims": number(o.persistentvolumeclaims, "quota.objects.persistentvolumeclaims")?,
             },
-        })
+            "containerDefaults": o.container_defaults,
+        });
+        let inner = moorage::spec::quota_from_value(&spec).map_err(|e| errors::spec(&e).into_error(&env))?;
+        Ok(Quota { inner })
     }
 
     /// `limits.cpu`.

@@ -37,7 +37,7 @@ pub struct RolloutOptionsJs {
 #[derive(Default)]
 pub struct RollbackOptions {
     /// The revision to go back to (default: the last one that succeeded before the live one).
-    pub to: Option<u32>,
+    pub to: Option<f64>,
     /// Seconds of backend time to wait for a version to become ready (default 600).
     pub timeout: Option<f64>,
     /// Wait through the scale-down delay before resolving (default true).
@@ -303,7 +303,8 @@ impl Cluster {
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o = options.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
-        let (backend, tenant, to) = (self.backend.clone(), tenant.inner.clone(), o.to);
+        let to = o.to.map(|n| crate::convert::js_whole_number(n, "to")).transpose()?;
+        let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::rollback(backend.as_ref(), &tenant, &app, to, &opts).await }, report)
     }
 

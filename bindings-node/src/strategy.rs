@@ -8,7 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use crate::convert::{spec_json, spec_json_text};
+use crate::convert::{js_number_json, spec_json, spec_json_text};
 use crate::errors;
 
 fn build(env: &Env, kind: &str, fields: Vec<(&str, Option<Value>)>) -> napi::Result<moorage::Strategy> {
@@ -19,8 +19,7 @@ fn build(env: &Env, kind: &str, fields: Vec<(&str, Option<Value>)>) -> napi::Res
             map.insert(k.into(), v);
         }
     }
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| errors::spec(&moorage::spec::SpecError::Parse { path: "strategy".into(), line: None, message: e.to_string() }).into_error(env))
+    moorage::spec::strategy_from_value(&Value::Object(map)).map_err(|e| errors::spec(&e).into_error(env))
 }
 
 /// The options of `new BlueGreen(...)`.
@@ -34,7 +33,7 @@ pub struct BlueGreenOptions {
     /// How long the old version stays warm after the switch (`"30s"`).
     pub scale_down_delay: Option<String>,
     /// How many previous versions are kept (scaled to zero) for rollback.
-    pub keep_previous: Option<u32>,
+    pub keep_previous: Option<f64>,
 }
 
 /// A blue/green strategy: the new version runs beside the old one; traffic switches in one
@@ -58,7 +57,10 @@ impl BlueGreen {
                 ("autoPromote", o.auto_promote.map(Value::Bool)),
                 ("previewHost", o.preview_host.map(Value::String)),
                 ("scaleDownDelay", o.scale_down_delay.map(Value::String)),
-                ("keepPrevious", o.keep_previous.map(Value::from)),
+                (
+                    "keepPrevious",
+                    o.keep_previous.map(|n| js_number_json(n, "strategy.keepPrevious")).transpose().map_err(|e| errors::spec(&e).into_error(&env))?,
+                ),
             ],
         )?;
         Ok(BlueGreen { inner })

@@ -21,7 +21,7 @@ pub struct PrometheusOptions {
     /// Seconds one request may take (default 10).
     pub timeout: Option<f64>,
     /// How many times a request is tried when Prometheus is unreachable or overloaded (default 3).
-    pub attempts: Option<u32>,
+    pub attempts: Option<f64>,
 }
 
 /// The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
@@ -106,7 +106,7 @@ impl Prometheus {
             inner = inner.timeout(seconds(t)?);
         }
         if let Some(a) = o.attempts {
-            inner = inner.attempts(a);
+            inner = inner.attempts(crate::convert::js_whole_number(a, "attempts")?);
         }
         Ok(Prometheus { inner })
     }

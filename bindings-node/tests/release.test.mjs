@@ -30,7 +30,7 @@ test('strategies: spec form and round trip', () => {
 test('a malformed strategy is a SPEC error', () => {
   const e = thrown(() => new Canary([{ setWeight: 'lots' }]))
   assert.equal(e.code, 'SPEC')
-  assert.equal(e.path, 'strategy')
+  assert.equal(e.path, 'strategy.steps[0].setWeight')
 })
 
 test('a release validation error lists several paths', () => {
@@ -129,4 +129,16 @@ test('a number that is not finite is a SPEC error at its path, not "absent"', ()
   assert.equal(inBatch.path, 'release.replicas')
   // An explicit null is still "absent", and a string that reads "null" is a string.
   assert.equal(new Release({ ...base, replicas: null, image: 'nullable/nginx' }).replicas, 1)
+})
+
+test('whole-number options are not wrapped or cut: keepPrevious is read by the core, the others refused', () => {
+  const keep = thrown(() => new BlueGreen({ keepPrevious: -1 }))
+  assert.equal(keep.code, 'SPEC', keep.message)
+  assert.equal(keep.path, 'strategy.keepPrevious')
+  assert.equal(new BlueGreen({ keepPrevious: 2 }).toSpec().keepPrevious, 2)
+  for (const make of [() => new moorage.Prometheus('http://127.0.0.1:1', { attempts: -1 }), () => new moorage.Fleet([{ name: 'a', cluster: moorage.Cluster.simulated(), capacity: 1.5 }])]) {
+    const e = thrown(make)
+    assert.equal(e.code, 'InvalidArg', e.message)
+    assert.match(e.message, /is not a whole number from 0 to 4294967295/)
+  }
 })

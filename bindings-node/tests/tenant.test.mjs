@@ -193,3 +193,18 @@ test('the provider\'s allowed storage classes: another class is a VALIDATION err
   const applied = await cluster.applyTenant(t, { storageClasses: ['slow-hdd', 'openebs-replicated'] })
   assert.ok(applied.changes > 0, 'allowed: applied')
 })
+
+test('quota counts are read by the core: -1, 1.5 and NaN are refused at their path, not wrapped or cut', () => {
+  // napi-rs alone would have made -1 pods 4294967295, 1.5 pods 1 and NaN pods 0.
+  for (const [pods, detail] of [[-1, /integer `-1`, expected a whole number from 0 to 4294967295/], [1.5, /floating point `1.5`, expected a whole number/], [NaN, /^NaN is not a finite number/]]) {
+    const e = thrown(() => new Quota({ limitsCpu: '1', limitsMemory: '1Gi', pods }))
+    assert.equal(e.code, 'SPEC', e.message)
+    assert.equal(e.path, 'quota.pods')
+    assert.match(e.detail, detail)
+  }
+  assert.equal(thrown(() => new Quota({ services: -2 })).path, 'quota.objects.services')
+  assert.match(thrown(() => new Quota({ containerDefaults: { max: { cpu: '1' } } })).path, /^quota\.containerDefaults/)
+  const containerDefaults = { default: { cpu: '200m', memory: '128Mi' }, defaultRequest: { cpu: '100m', memory: '64Mi' }, max: { cpu: '1', memory: '1Gi' } }
+  const q = new Quota({ limitsCpu: '1', limitsMemory: '1Gi', pods: 7, secrets: 3, containerDefaults })
+  assert.deepEqual([q.pods, q.toSpec().objects.secrets, q.toSpec().containerDefaults.max.cpu], [7, 3, '1'])
+})

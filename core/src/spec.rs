@@ -207,6 +207,19 @@ pub fn wave_plan_from_yaml(text: &str) -> Result<crate::waves::WavePlan, SpecErr
     Ok(crate::waves::WavePlan::from_spec(parse::<crate::waves::WavePlanSpec>(text, "plan")?)?)
 }
 
+/// A tenant's quota from its spec form held as a JSON value (a binding's options, converted), read
+/// as the `quota` of a tenant spec is: problems name the field under `quota`, with no line. The
+/// tenant validates the quantities.
+pub fn quota_from_value(value: &serde_json::Value) -> Result<crate::Quota, SpecError> {
+    parse_value::<crate::Quota>(value, "quota")
+}
+
+/// A release's strategy from its spec form held as a JSON value (`{type: "blueGreen", ...}`), read
+/// as the `strategy` of a release spec is: problems name the field under `strategy`.
+pub fn strategy_from_value(value: &serde_json::Value) -> Result<crate::Strategy, SpecError> {
+    parse_value::<crate::Strategy>(value, "strategy")
+}
+
 /// [`wave_plan_from_yaml`] of a plan written by a program as JSON text (a JavaScript object
 /// through `JSON.stringify`): `null` members are absent, and a problem names the field with no
 /// line, as [`tenant_from_json`] does.
