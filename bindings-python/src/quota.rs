@@ -1,9 +1,9 @@
 //! `moorage.Quota`: a tenant's resource quota (the core's `Quota`).
 
-use moorage::model::quota::{ComputeResources, ContainerDefaults, ObjectCounts, RequestQuota};
+use moorage::model::quota::{ComputeResources, ObjectCounts, RequestQuota};
 use pyo3::prelude::*;
 
-use crate::convert::{py_to_json, to_py};
+use crate::convert::{spec_json, to_py};
 
 /// A tenant's resource quota. Values are Kubernetes quantities (`"2"`, `"500m"`, `"1Gi"`);
 /// the tenant validates them.
@@ -30,11 +30,12 @@ impl Quota {
         persistentvolumeclaims: Option<u32>,
         container_defaults: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        // Read by the core as a tenant's `quota.containerDefaults` is (its problems name the field).
         let container_defaults = match container_defaults {
-            Some(d) => Some(
-                serde_json::from_value::<ContainerDefaults>(py_to_json(d)?)
-                    .map_err(|e| crate::errors::SpecError::new_err(format!("quota.containerDefaults: {e}")))?,
-            ),
+            Some(d) => {
+                let spec = serde_json::json!({ "containerDefaults": spec_json(d, "quota.containerDefaults")? });
+                moorage::spec::quota_from_value(&spec).map_err(|e| crate::errors::spec(d.py(), &e))?.container_defaults
+            }
             None => None,
         };
         Ok(Quota {

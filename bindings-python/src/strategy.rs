@@ -17,8 +17,7 @@ fn build(py: Python<'_>, kind: &str, fields: Vec<(&str, Option<Value>)>) -> PyRe
             map.insert(k.into(), v);
         }
     }
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| errors::spec(py, &moorage::spec::SpecError::Parse { path: "strategy".into(), line: None, message: e.to_string() }))
+    moorage::spec::strategy_from_value(&Value::Object(map)).map_err(|e| errors::spec(py, &e))
 }
 
 fn repr(s: &moorage::Strategy) -> String {

@@ -327,3 +327,17 @@ def test_gateway_keyword_routes_hosts_through_http_routes():
     with pytest.raises(moorage.ValidationError) as e:
         moorage.Tenant("acme", gateway={"name": "", "namespace": "gateways"})
     assert [path for path, _ in e.value.errors] == ["tenant.gateway.name"]
+
+
+def test_quota_and_strategy_problems_name_their_field():
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Quota(container_defaults={"default": {"cpu": 5, "memory": "1Gi"}})
+    assert info.value.path.startswith("quota.containerDefaults"), info.value.path
+    with pytest.raises(moorage.SpecError) as info:
+        moorage.Canary([{"setWeight": "lots"}])
+    assert info.value.path == "strategy.steps[0].setWeight"
+    # Whole numbers are checked by pyo3: never wrapped or cut.
+    with pytest.raises(OverflowError):
+        moorage.Quota(pods=-1)
+    with pytest.raises(TypeError):
+        moorage.Quota(pods=1.5)
