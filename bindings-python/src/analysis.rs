@@ -7,12 +7,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{py_to_json, to_py};
+use crate::convert::{py_to_json, spec_json, to_py};
 use crate::errors;
 
-/// The core's `Analysis` from its spec form; a malformed one is a `SpecError` at `path`.
+/// The core's `Analysis` from its spec form, read by the core; a malformed one is a `SpecError` at
+/// the field's path under `analysis`.
 fn analysis_from_json(py: Python<'_>, spec: Value) -> PyResult<moorage::Analysis> {
-    serde_json::from_value(spec).map_err(|e| errors::spec(py, &moorage::spec::SpecError::Parse { path: "analysis".into(), line: None, message: e.to_string() }))
+    moorage::spec::analysis_from_value(&spec).map_err(|e| errors::spec(py, &e))
 }
 
 /// The spec form of an analysis: its name, measurements and one provider's fields.
@@ -134,7 +135,7 @@ impl Analysis {
     /// An analysis from its spec form (an entry of a release's `analyses`).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, py: Python<'_>, spec: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(Analysis { inner: analysis_from_json(py, py_to_json(spec)?)? })
+        Ok(Analysis { inner: analysis_from_json(py, spec_json(spec, "analysis")?)? })
     }
 
     /// Its name.

@@ -280,5 +280,11 @@ def test_invalid_analyses_are_refused_with_every_path() -> None:
         "strategy.prePromotionAnalysis[1]",
     ]:
         assert any(p.endswith(expected) for p in paths), (expected, paths)
-    with pytest.raises(moorage.SpecError):
+    with pytest.raises(moorage.SpecError) as unknown:
         moorage.Analysis.from_dict({"name": "x", "prometheus": {"address": "http://p:9090"}, "unknown": 1})
+    assert unknown.value.path.startswith("analysis"), unknown.value.path
+    # A problem of a field names it, as in a release's analyses.
+    with pytest.raises(moorage.SpecError) as typed:
+        moorage.Analysis.from_dict({"name": "x", "count": -1, "prometheus": {"address": "http://p:9090", "query": "up", "successCondition": "result > 0"}})
+    assert typed.value.path == "analysis.count", typed.value.path
+    assert "expected a whole number from 0 to 4294967295" in typed.value.message

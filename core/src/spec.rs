@@ -220,6 +220,12 @@ pub fn strategy_from_value(value: &serde_json::Value) -> Result<crate::Strategy,
     parse_value::<crate::Strategy>(value, "strategy")
 }
 
+/// An analysis (one of a release's `analyses`) from its spec form held as a JSON value: problems
+/// name the field under `analysis`. The release validates it with its other analyses.
+pub fn analysis_from_value(value: &serde_json::Value) -> Result<crate::Analysis, SpecError> {
+    parse_value::<crate::Analysis>(value, "analysis")
+}
+
 /// [`wave_plan_from_yaml`] of a plan written by a program as JSON text (a JavaScript object
 /// through `JSON.stringify`): `null` members are absent, and a problem names the field with no
 /// line, as [`tenant_from_json`] does.
