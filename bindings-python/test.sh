@@ -17,7 +17,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "python: virtual environment $VENV"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --upgrade maturin pytest mypy
+"$VENV/bin/python" -m pip install -q --upgrade maturin pytest mypy hypothesis
 
 step "python: pip install ./bindings-python"
 "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps ./bindings-python

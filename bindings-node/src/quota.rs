@@ -1,17 +1,18 @@
 //! `Quota`: a tenant's resource quota (the core's `Quota`), from a camelCase option object.
 
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::{json, Value};
 
-use crate::convert::{js_number_json, spec_json};
+use crate::convert::{js_number_json, spec_json, spec_text_or_problem};
 use crate::errors;
 
 /// The options of `new Quota(...)`: Kubernetes quantities (`"2"`, `"500m"`, `"1Gi"`); the tenant
 /// validates them.
-#[napi(object)]
+#[napi(object, object_to_js = false)]
 #[derive(Default)]
-pub struct QuotaOptions {
+pub struct QuotaOptions<'env> {
     /// `limits.cpu`.
     pub limits_cpu: Option<String>,
     /// `limits.memory`.
@@ -34,7 +35,7 @@ pub struct QuotaOptions {
     pub persistentvolumeclaims: Option<f64>,
     /// Container defaults in spec form: `{default: {cpu, memory}, defaultRequest: {...}, max: {...}}`.
     #[napi(ts_type = "ContainerDefaultsSpec")]
-    pub container_defaults: Option<Value>,
+    pub container_defaults: Option<Unknown<'env>>,
 }
 
 /// A tenant's resource quota.
@@ -48,8 +49,21 @@ pub struct Quota {
 impl Quota {
     /// A quota from its options (all optional).
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<QuotaOptions>) -> napi::Result<Self> {
+    pub fn new(env: Env, options: Option<QuotaOptions<'_>>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
+        // `containerDefaults` crosses as `JSON.stringify` text and is read by the core (its
+        // problems, a number that is not finite or nesting too deep among them, name the field).
+        let container_defaults = match o.container_defaults {
+            Some(defaults) => {
+                let mut spec = Object::new(&env)?;
+                spec.set_named_property("containerDefaults", defaults)?;
+                let quota = spec_text_or_problem(&env, &spec, "quota", &[], &[])?
+                    .and_then(|text| moorage::spec::quota_from_json(&text))
+                    .map_err(|e| errors::spec(&e).into_error(&env))?;
+                spec_json(&quota.container_defaults)
+            }
+            None => Value::Null,
+        };
         let number = |n: Option<f64>, path: &str| match n {
             Some(n) => js_number_json(n, path).map_err(|e| errors::spec(&e).into_error(&env)),
             None => Ok(Value::Null),
@@ -65,7 +79,7 @@ impl Quota {
                 "secrets": number(o.secrets, "quota.objects.secrets")?,
                 "persistentvolumeclaims": number(o.persistentvolumeclaims, "quota.objects.persistentvolumeclaims")?,
             },
-            "containerDefaults": o.container_defaults,
+            "containerDefaults": container_defaults,
         });
         let inner = moorage::spec::quota_from_value(&spec).map_err(|e| errors::spec(&e).into_error(&env))?;
         Ok(Quota { inner })

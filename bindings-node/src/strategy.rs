@@ -8,7 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use crate::convert::{js_number_json, spec_json, spec_json_text};
+use crate::convert::{js_number_json, spec_json, spec_json_text, spec_text_or_problem};
 use crate::errors;
 
 fn build(env: &Env, kind: &str, fields: Vec<(&str, Option<Value>)>) -> napi::Result<moorage::Strategy> {
@@ -135,9 +135,19 @@ pub struct Canary {
 impl Canary {
     /// A canary with its steps in spec form.
     #[napi(constructor, ts_args_type = "steps: CanaryStepSpec[], options?: CanaryOptions")]
-    pub fn new(env: Env, steps: Value, options: Option<CanaryOptions>) -> napi::Result<Self> {
+    pub fn new(env: Env, steps: Unknown<'_>, options: Option<CanaryOptions>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        let inner = build(&env, "canary", vec![("steps", Some(steps)), ("traffic", o.traffic.map(Value::String))])?;
+        // The spec form crosses as `JSON.stringify` text, so that the steps' problems (a number
+        // that is not finite, nesting too deep among them) are the core's, at `strategy.steps`.
+        let mut spec = Object::new(&env)?;
+        spec.set_named_property("type", "canary")?;
+        spec.set_named_property("steps", steps)?;
+        if let Some(traffic) = o.traffic {
+            spec.set_named_property("traffic", traffic)?;
+        }
+        let inner = spec_text_or_problem(&env, &spec, "strategy", &[], &[])?
+            .and_then(|text| moorage::spec::strategy_from_json(&text))
+            .map_err(|e| errors::spec(&e).into_error(&env))?;
         Ok(Canary { inner })
     }
     /// The spec form (`{type: "canary", steps: [...]}`).

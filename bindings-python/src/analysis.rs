@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{py_to_json, spec_json, to_py};
+use crate::convert::{spec_json, to_py};
 use crate::errors;
 
 /// The core's `Analysis` from its spec form, read by the core; a malformed one is a `SpecError` at
@@ -34,11 +34,11 @@ fn spec(name: String, measurements: (Option<String>, Option<u32>, Option<u32>), 
 /// `env` as a mapping of name to value, or the spec's list of `{name, value | secret}`.
 fn env_json(env: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Value>> {
     Ok(match env {
-        Some(d) if d.is_instance_of::<PyDict>() => match py_to_json(d)? {
+        Some(d) if d.is_instance_of::<PyDict>() => match spec_json(d, "analysis.job.env")? {
             Value::Object(map) => Some(Value::Array(map.into_iter().map(|(name, value)| serde_json::json!({"name": name, "value": value})).collect())),
             other => Some(other),
         },
-        Some(other) => Some(py_to_json(other)?),
+        Some(other) => Some(spec_json(other, "analysis.job.env")?),
         None => None,
     })
 }

@@ -11,15 +11,10 @@ use crate::quota::Quota;
 use crate::strategy::{BlueGreen, Canary, Rolling};
 
 /// A Python value (None, bool, int, float, str, list, tuple, dict, `Quota`, a strategy, an
-/// `Analysis`, a `CanaryStep`, an `Autoscaling`) as JSON; its problems are the core's
-/// `SpecError`s at paths under `spec`.
-pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
-    spec_json(obj, "spec")
-}
-
-/// [`py_to_json`] of the spec or spec field at `root` (`tenant`, `release.env`...), the root of
-/// the paths of its problems: a float that is not finite (the core's `not_a_finite_number`),
-/// nesting deeper than the core's `spec::MAX_NESTING` (a dict that contains itself, say).
+/// `Analysis`, a `CanaryStep`, an `Autoscaling`) as JSON: the spec or spec field at `root`
+/// (`tenant`, `release.env`...), the root of the paths of its problems, which are the core's
+/// `SpecError`s: a float that is not finite (the core's `not_a_finite_number`), nesting deeper
+/// than the core's `spec::MAX_NESTING` (a dict that contains itself, say).
 pub fn spec_json(obj: &Bound<'_, PyAny>, root: &str) -> PyResult<Value> {
     json_within(obj, moorage::spec::MAX_NESTING).map_err(|e| match e {
         Unconvertible::Python(e) => e,

@@ -6,7 +6,7 @@
 use pyo3::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::convert::{py_to_json, to_py};
+use crate::convert::{spec_json, to_py};
 use crate::errors;
 
 fn build(py: Python<'_>, kind: &str, fields: Vec<(&str, Option<Value>)>) -> PyResult<moorage::Strategy> {
@@ -59,8 +59,9 @@ fn py_literal(v: &Value) -> String {
     }
 }
 
-fn opt(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Value>> {
-    v.map(py_to_json).transpose()
+/// An option given in spec form, read as the strategy's field at `path`.
+fn opt(v: Option<&Bound<'_, PyAny>>, path: &str) -> PyResult<Option<Value>> {
+    v.map(|v| spec_json(v, path)).transpose()
 }
 
 /// A blue/green strategy: the new version runs beside the old one; traffic switches in one
@@ -121,7 +122,11 @@ impl Rolling {
     #[new]
     #[pyo3(signature = (*, max_surge=None, max_unavailable=None))]
     fn new(py: Python<'_>, max_surge: Option<&Bound<'_, PyAny>>, max_unavailable: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let inner = build(py, "rolling", vec![("maxSurge", opt(max_surge)?), ("maxUnavailable", opt(max_unavailable)?)])?;
+        let inner = build(
+            py,
+            "rolling",
+            vec![("maxSurge", opt(max_surge, "strategy.maxSurge")?), ("maxUnavailable", opt(max_unavailable, "strategy.maxUnavailable")?)],
+        )?;
         Ok(Rolling { inner })
     }
     /// The spec form.
@@ -146,7 +151,7 @@ impl Canary {
     #[new]
     #[pyo3(signature = (steps, *, traffic=None))]
     fn new(py: Python<'_>, steps: &Bound<'_, PyAny>, traffic: Option<String>) -> PyResult<Self> {
-        let inner = build(py, "canary", vec![("steps", Some(py_to_json(steps)?)), ("traffic", traffic.map(Value::String))])?;
+        let inner = build(py, "canary", vec![("steps", Some(spec_json(steps, "strategy.steps")?)), ("traffic", traffic.map(Value::String))])?;
         Ok(Canary { inner })
     }
     /// The spec form.

@@ -45,6 +45,7 @@ pub mod rollout;
 pub mod schema;
 pub mod secret;
 pub mod spec;
+mod spec_value;
 pub mod tenant;
 pub mod usage;
 pub mod waves;

@@ -11,6 +11,7 @@ pub use lines::line_of;
 use crate::error::{FieldError, ValidationErrors};
 use crate::model::release::{Release, ReleaseSpec};
 use crate::model::tenant::{Tenant, TenantSpec};
+use crate::spec_value::StructsFromMaps;
 
 /// Why a spec file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -153,9 +154,11 @@ pub fn release_from_value(value: &serde_json::Value) -> Result<Release, SpecErro
 }
 
 /// A spec from a program's JSON text: straight through serde_json when it deserializes as is (the
-/// common case, and the fast one), or else as [`parse_value`] does.
+/// common case, and the fast one; a struct only from a mapping, as in a spec file: see
+/// [`StructsFromMaps`]), or else as [`parse_value`] does.
 fn parse_json<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecError> {
-    if let Ok(spec) = serde_json::from_str::<T>(text) {
+    let mut de = serde_json::Deserializer::from_str(text);
+    if let Ok(spec) = T::deserialize(StructsFromMaps(&mut de)).and_then(|spec| de.end().map(|()| spec)) {
         return Ok(spec);
     }
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| match e.to_string().starts_with("recursion limit exceeded") {
@@ -165,18 +168,40 @@ fn parse_json<T: DeserializeOwned>(text: &str, root: &str) -> Result<T, SpecErro
     parse_value(&value, root)
 }
 
-/// A spec from a program's JSON value: straight through serde when it deserializes as is, or else
-/// through the spec reader for the field's path (no line), with `null` members left out first.
+/// A spec from a program's JSON value: straight through serde when it deserializes as is (a struct
+/// only from a mapping, as in [`parse_json`]), or else through the spec reader for the field's
+/// path (no line), with `null` members left out first.
 fn parse_value<T: DeserializeOwned>(value: &serde_json::Value, root: &str) -> Result<T, SpecError> {
-    if let Ok(spec) = T::deserialize(value) {
+    if let Ok(spec) = T::deserialize(StructsFromMaps(value)) {
         return Ok(spec);
     }
     let mut value = value.clone();
     drop_nulls(&mut value);
-    parse::<T>(&value.to_string(), root).map_err(|e| match e {
+    parse::<T>(&json_text_for_yaml(&value), root).map_err(|e| match e {
         SpecError::Parse { path, message, .. } => SpecError::Parse { path, line: None, message },
         other => other,
     })
+}
+
+/// A JSON value as JSON text that YAML reads back as the same value: serde_json writes as they are
+/// the characters that YAML does not allow in a document (DEL, C1 controls, U+FFFE, U+FFFF) or
+/// reads as line breaks, folded into a space in a string (NEL, U+2028, U+2029), so they are
+/// written as escapes (`\u007f`) instead. They can only be in strings, where JSON and YAML read
+/// the escape alike.
+fn json_text_for_yaml(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    let not_for_yaml = |c: char| matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}');
+    if !text.contains(not_for_yaml) {
+        return text;
+    }
+    let mut escaped = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match not_for_yaml(c) {
+            true => escaped.push_str(&format!("\\u{:04x}", u32::from(c))),
+            false => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Leaves out the `null` members of every object (a program's way of saying "absent").
@@ -218,6 +243,20 @@ pub fn quota_from_value(value: &serde_json::Value) -> Result<crate::Quota, SpecE
 /// as the `strategy` of a release spec is: problems name the field under `strategy`.
 pub fn strategy_from_value(value: &serde_json::Value) -> Result<crate::Strategy, SpecError> {
     parse_value::<crate::Strategy>(value, "strategy")
+}
+
+/// [`quota_from_value`] of a quota written by a program as JSON text (a JavaScript object through
+/// `JSON.stringify`): `null` members are absent, and nesting deeper than [`MAX_NESTING`] is one
+/// problem at `quota`.
+pub fn quota_from_json(text: &str) -> Result<crate::Quota, SpecError> {
+    parse_json::<crate::Quota>(text, "quota")
+}
+
+/// [`strategy_from_value`] of a strategy written by a program as JSON text (a JavaScript object
+/// through `JSON.stringify`): `null` members are absent, and nesting deeper than [`MAX_NESTING`] is
+/// one problem at `strategy`.
+pub fn strategy_from_json(text: &str) -> Result<crate::Strategy, SpecError> {
+    parse_json::<crate::Strategy>(text, "strategy")
 }
 
 /// An analysis (one of a release's `analyses`) from its spec form held as a JSON value: problems
@@ -336,5 +375,51 @@ mod tests {
             panic!("waves is not a list")
         };
         assert_eq!((path.as_str(), line), ("plan.waves", None));
+    }
+
+    #[test]
+    fn quotas_and_strategies_from_json_text_name_their_field() {
+        let quota = quota_from_json(r#"{"pods":3,"containerDefaults":{"default":{"cpu":"1"},"defaultRequest":{},"max":null}}"#).expect("a valid quota");
+        assert_eq!(quota.pods, Some(3));
+        let Err(SpecError::Parse { path, line, .. }) = quota_from_json(r#"{"containerDefaults":{"default":{},"defaultRequest":{},"max":{"cpu":[2]}}}"#) else {
+            panic!("cpu is a list")
+        };
+        assert_eq!((path.as_str(), line), ("quota.containerDefaults.max.cpu", None));
+        let strategy = strategy_from_json(r#"{"type":"canary","steps":[{"setWeight":20},{"pause":{}},{"setWeight":100}],"traffic":null}"#).expect("valid");
+        assert!(matches!(strategy, crate::Strategy::Canary(_)));
+        let Err(SpecError::Parse { path, .. }) = strategy_from_json(r#"{"type":"canary","steps":[{"setWeight":-5}]}"#) else { panic!("a negative weight") };
+        assert_eq!(path, "strategy.steps[0].setWeight");
+        let deep = format!(r#"{{"type":"canary","steps":{}{}}}"#, "[".repeat(200), "]".repeat(200));
+        let Err(SpecError::Parse { path, message, .. }) = strategy_from_json(&deep) else { panic!("nested too deeply") };
+        assert_eq!(path, "strategy", "{message}");
+        assert!(message.starts_with("nests deeper than 128 levels"), "{message}");
+    }
+
+    #[test]
+    fn a_programs_list_is_not_read_as_a_struct() {
+        // serde_json alone reads `[20]` as `{setWeight: 20}` and `["/web/login"]` as `{path: ...}`;
+        // a spec file refuses both, and so does a program's value or JSON text.
+        let release = serde_json::json!({"tenant": "acme", "app": "web", "version": "v1", "image": "nginx",
+            "strategy": {"type": "canary", "steps": [[20], {"setWeight": 100}]}});
+        let text = release.to_string();
+        for problem in [release_from_value(&release).map(|_| ()), release_from_json(&text).map(|_| ()), release_from_yaml(&text).map(|_| ())] {
+            let Err(SpecError::Parse { path, message, .. }) = problem else { panic!("a list is not a canary step") };
+            assert_eq!((path.as_str(), message.as_str()), ("release.strategy.steps[0]", "invalid type: sequence, expected struct CanaryStepRepr"));
+        }
+        let analysis = serde_json::json!({"name": "login", "http": ["/web/login"]});
+        let Err(SpecError::Parse { path, .. }) = analysis_from_value(&analysis) else { panic!("a list is not an HTTP check") };
+        assert_eq!(path, "analysis.http");
+    }
+
+    #[test]
+    fn characters_yaml_does_not_allow_are_named_in_the_field_not_at_a_position_in_text() {
+        // The value is read through JSON text written for it; a program wrote no text.
+        let tenant = serde_json::json!({"name": "acme", "labels": {"plan": "a\u{7f}b"}, "quota": {"pods": "x\u{9f}"}});
+        let Err(SpecError::Parse { path, message, .. }) = tenant_from_value(&tenant) else { panic!("pods is a string") };
+        assert_eq!(path, "tenant.quota.pods", "{message}");
+        assert_eq!(json_text_for_yaml(&serde_json::json!(["\u{7f}é\u{85}\u{ffff}"])), "[\"\\u007fé\\u0085\\uffff\"]");
+        // A line break to YAML would be read as a space: the field is named as the program wrote it.
+        let Err(SpecError::Parse { path, .. }) = tenant_from_value(&serde_json::json!({"name": "acme", "a\u{85}b": 1})) else { panic!("unknown field") };
+        assert_eq!(path, "tenant.a\u{85}b");
     }
 }

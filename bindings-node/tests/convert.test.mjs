@@ -1,0 +1,189 @@
+// JavaScript values to specs (src/convert.rs), tried with generated values (fast-check).
+//
+// The bad-input corpus (tests/bad-input) reads specs as text; these properties feed the bindings'
+// own conversion instead: valid specs with some of their values replaced by generated ones (any
+// JSON-like value, NaN, infinities, undefined, nesting) must give a tenant or release, or the
+// core's SPEC or VALIDATION error naming a field of the spec; never another error, never a crash.
+// And a spec given as an object must be read as the same spec written as text is.
+//
+// The runs are seeded (the same in every run, so CI cannot fail on a draw of the day);
+// MOORAGE_FASTCHECK_RUNS=5000 runs more of them, with random draws.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { moorage, spec } from './helpers.mjs'
+
+const { Canary, Quota, Release, Tenant } = moorage
+
+const RUNS = Number(process.env.MOORAGE_FASTCHECK_RUNS ?? 300)
+const OPTIONS = { numRuns: RUNS, includeErrorInReport: true, seed: Number(process.env.MOORAGE_FASTCHECK_SEED ?? (process.env.MOORAGE_FASTCHECK_RUNS ? Date.now() : 20261128)) }
+
+const TENANT = Tenant.fromYaml(spec('acme.tenant.yaml')).toSpec()
+const RELEASE = Release.fromYaml(spec('erp-verified.release.yaml')).toSpec()
+const CANARY = new Release({ ...RELEASE, strategy: { type: 'canary', steps: [{ setWeight: 20 }, { pause: { duration: '1m' } }, { analysis: { name: 'error-rate' } }, { setWeight: 100 }] } }).toSpec()
+
+// Field names of the specs, so that generated objects look like the ones they replace.
+const KEYS = [...new Set([TENANT, RELEASE, CANARY].flatMap((s) => JSON.stringify(s).split('"').filter((_, i) => i % 2 === 1)).filter((k) => /^[A-Za-z]\w*$/.test(k)))].sort()
+
+const scalar = fc.oneof(
+  fc.constantFrom(null, undefined, NaN, Infinity, -Infinity, 2 ** 53 + 2, -0, 1.5),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom('2Gi', '2g', '500m', '1.5', '-1', '25%', '0', 'acme', 'web', 'admin', 'canary', 'blueGreen', '10m')
+)
+const { value } = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', maxDepth: 4 },
+    scalar,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 6 })), tie('value'), { maxKeys: 4, noNullPrototype: true })
+  ),
+}))
+
+/** Every place in a spec that holds an object or a list: the paths of its members and items. */
+function containers(s, at = []) {
+  if (s === null || typeof s !== 'object') return []
+  return [at, ...Object.entries(s).flatMap(([k, v]) => containers(v, [...at, Array.isArray(s) ? Number(k) : k]))]
+}
+
+/** The part of a spec at a path; undefined when an earlier change replaced what led there. */
+function partAt(s, at) {
+  for (const step of at) {
+    if (s === null || typeof s !== 'object') return undefined
+    s = s[step]
+  }
+  return s
+}
+
+/** Up to three changes of a spec: at one of its containers, the container replaced (key null), or
+ * its member of that key set, or one of its items replaced, by a generated value. */
+const changesOf = (base) => fc.array(fc.tuple(fc.constantFrom(...containers(base)), fc.option(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 6 }))), value), { minLength: 1, maxLength: 3 })
+
+/** The spec with the changes made, and the places changed. */
+function changed(base, changes) {
+  let s = structuredClone(base)
+  const made = []
+  for (let [at, key, v] of changes) {
+    let parent
+    if (key === null) {
+      if (at.length === 0) {
+        s = v
+        made.push([])
+        continue
+      }
+      ;[parent, key, at] = [partAt(s, at.slice(0, -1)), at.at(-1), at.slice(0, -1)]
+    } else {
+      parent = partAt(s, at)
+    }
+    if (Array.isArray(parent) && parent.length > 0) {
+      const index = (typeof key === 'number' ? key : key.length) % parent.length
+      parent[index] = v
+      made.push([...at, index])
+    } else if (parent !== null && typeof parent === 'object' && typeof key === 'string' && key !== '__proto__') {
+      parent[key] = v
+      made.push([...at, key])
+    }
+  }
+  return [s, made]
+}
+
+/** What reading a spec gives: ['ok', its spec form] or [the error code, its paths], after checking
+ * that a refusal is the core's, naming fields of the spec under `root`. */
+function outcome(read, s, root) {
+  const under = (path) => path === root || path.startsWith(root + '.') || path.startsWith(root + '[')
+  try {
+    return ['ok', read(s).toSpec()]
+  } catch (e) {
+    if (s === null || typeof s !== 'object') {
+      // Not an object at all: an argument of the wrong type, as in any JavaScript API.
+      if (e instanceof TypeError || e.code === 'InvalidArg') return ['TypeError', []]
+    }
+    assert.ok(e instanceof moorage.MoorageError, `not the core's error: ${e?.stack ?? e}`)
+    if (e.code === 'SPEC') {
+      assert.ok(under(e.path) && e.detail, `${e.path}: ${e.detail}`)
+      return ['SPEC', [e.path]]
+    }
+    assert.equal(e.code, 'VALIDATION', e.message)
+    assert.ok(e.errors.length > 0 && e.errors.every((x) => under(x.path) && x.message), JSON.stringify(e.errors))
+    return ['VALIDATION', e.errors.map((x) => x.path).sort()]
+  }
+}
+
+/** The spec as JSON text (which YAML reads), or null when JSON cannot write it as the object is
+ * read: `null` or `undefined` (absent for a program, null in a file), a number that is not finite.
+ * Characters YAML does not allow in a document, or reads as line breaks, are escaped. */
+function asText(s) {
+  const plain = (v) => v !== null && v !== undefined && (typeof v === 'number' ? Number.isFinite(v) : typeof v !== 'object' || Object.values(v).every(plain))
+  // `members` as a mapping of name to role is the bindings' form, not a spec file's.
+  if (!plain(s) || (s.members !== null && typeof s.members === 'object' && !Array.isArray(s.members))) return null
+  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufffe\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+}
+
+const placePath = (root, at) => root + at.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('')
+
+/** The object and the text of one spec are read alike: the same spec, the same rules broken, or a
+ * malformed spec both ways, each naming a place that was changed (or one that holds it). Which
+ * malformed place is named first may differ (the object's members are met in sorted order). */
+function agree(fromObject, fromText, made, root) {
+  assert.equal(fromObject[0], fromText[0], JSON.stringify([fromObject, fromText]))
+  if (fromObject[0] === 'ok') {
+    // A number given for a text field is read as its text, which the object's path writes anew
+    // from the number serde_json read, which can be one unit in the last place away (it is built
+    // without `float_roundtrip`): 9.008142268714947e-107 comes back as 9.008142268714948e-107.
+    const numeric = (v) => typeof v === 'string' && /^-?[0-9.]+(e[-+]?[0-9]+)?$/i.test(v) && Number.isFinite(Number(v))
+    const alike = (a, b) => {
+      if (numeric(a) && numeric(b)) return Math.abs(Number(a) - Number(b)) <= 1e-12 * Math.abs(Number(a))
+      if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b
+      const keys = Object.keys(a)
+      return keys.length === Object.keys(b).length && keys.every((k) => alike(a[k], b[k]))
+    }
+    return assert.ok(alike(fromObject[1], fromText[1]), JSON.stringify([fromObject[1], fromText[1]]))
+  }
+  if (fromObject[0] !== 'SPEC') return assert.deepEqual(fromObject, fromText)
+  const places = made.map((at) => placePath(root, at))
+  for (const path of [...fromObject[1], ...fromText[1]]) {
+    assert.ok(places.some((p) => path.startsWith(p) || p.startsWith(path)), `${path} is none of ${places}`)
+  }
+}
+
+/** The changed spec read from an object is a value or the core's error at a field, and is read
+ * as the same spec written as text is. */
+function readAlike(base, changes, fromObject, fromText, root) {
+  const [s, made] = changed(base, changes)
+  const result = outcome(fromObject, s, root)
+  const text = asText(s)
+  if (text !== null) agree(result, outcome(fromText, text, root), made, root)
+}
+
+test('a changed tenant is a tenant or the core\'s error at a field', () => {
+  const read = (changes) => readAlike(TENANT, changes, (x) => new Tenant(x), (x) => Tenant.fromYaml(x), 'tenant')
+  fc.assert(fc.property(changesOf(TENANT), read), OPTIONS)
+})
+
+test('a changed release is a release or the core\'s error at a field', () => {
+  const baseAndChanges = fc.constantFrom(RELEASE, CANARY).chain((base) => fc.tuple(fc.constant(base), changesOf(base)))
+  const read = ([base, changes]) => readAlike(base, changes, (x) => new Release(x), (x) => Release.fromYaml(x), 'release')
+  fc.assert(fc.property(baseAndChanges, read), OPTIONS)
+})
+
+test('canary steps and container defaults are read by the core', () => {
+  fc.assert(
+    fc.property(fc.array(value, { maxLength: 5 }), value, (steps, defaults) => {
+      outcome((x) => new Canary(x), steps, 'strategy')
+      outcome((x) => new Quota({ containerDefaults: x }), defaults, 'quota')
+    }),
+    OPTIONS
+  )
+})
+
+test('the properties reach the core\'s readers', () => {
+  // The generated values are not all refused at the root: the properties above see both sides.
+  assert.equal(outcome((x) => new Tenant(x), changed(TENANT, [[['quota'], 'pods', 7]])[0], 'tenant')[0], 'ok')
+  assert.deepEqual(outcome((x) => new Tenant(x), changed(TENANT, [[['quota'], 'pods', NaN]])[0], 'tenant'), ['SPEC', ['tenant.quota.pods']])
+  assert.deepEqual(outcome((x) => new Canary(x), [{ setWeight: Infinity }], 'strategy'), ['SPEC', ['strategy.steps[0].setWeight']])
+  assert.deepEqual(outcome((x) => new Canary(x), [[20]], 'strategy'), ['SPEC', ['strategy.steps[0]']])
+  const defaults = { default: { cpu: NaN }, defaultRequest: {} }
+  assert.deepEqual(outcome((x) => new Quota({ containerDefaults: x }), defaults, 'quota'), ['SPEC', ['quota.containerDefaults.default.cpu']])
+})
