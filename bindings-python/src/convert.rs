@@ -26,6 +26,17 @@ pub fn spec_json(obj: &Bound<'_, PyAny>, root: &str) -> PyResult<Value> {
     })
 }
 
+/// Keyword arguments given in spec form, each put into the spec `m` under its key (left out when
+/// `None`), converted with [`spec_json`] at `root.key` (`tenant.labels`).
+pub fn put_spec_members(m: &mut Map<String, Value>, root: &str, members: &[(&str, Option<&Bound<'_, PyAny>>)]) -> PyResult<()> {
+    for (key, v) in members {
+        if let Some(v) = v {
+            m.insert((*key).into(), spec_json(v, &format!("{root}.{key}"))?);
+        }
+    }
+    Ok(())
+}
+
 /// Why a Python value has no JSON form.
 enum Unconvertible {
     /// A Python error (a type that has no JSON form, an exception in `__fspath__`...).

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{spec_json, text_or_file, to_py};
+use crate::convert::{put_spec_members, spec_json, text_or_file, to_py};
 use crate::errors;
 use crate::tenant::Tenant;
 
@@ -54,33 +54,28 @@ impl Release {
         m.insert("app".into(), Value::String(app));
         m.insert("version".into(), Value::String(version));
         m.insert("image".into(), Value::String(image));
-        let j = |key: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| spec_json(v, &format!("release.{key}"))).transpose();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.into(), v);
-            }
-        };
-        put("replicas", j("replicas", replicas)?);
-        put("ports", j("ports", ports)?);
-        put("resources", j("resources", resources)?);
-        put("env", j("env", env)?);
         if config_files.is_some() || config_mount_path.is_some() {
             let mut c = Map::new();
-            if let Some(files) = j("config.files", config_files)? {
-                c.insert("files".into(), files);
-            }
+            put_spec_members(&mut c, "release.config", &[("files", config_files)])?;
             if let Some(p) = config_mount_path {
                 c.insert("mountPath".into(), Value::String(p));
             }
-            put("config", Some(Value::Object(c)));
+            m.insert("config".into(), Value::Object(c));
         }
-        put("liveness", j("liveness", liveness)?);
-        put("readiness", j("readiness", readiness)?);
-        put("hosts", j("hosts", hosts)?);
-        put("strategy", j("strategy", strategy)?);
-        put("analyses", j("analyses", analyses)?);
-        put("metrics", j("metrics", metrics)?);
-        put("autoscaling", j("autoscaling", autoscaling)?);
+        let given = [
+            ("replicas", replicas),
+            ("ports", ports),
+            ("resources", resources),
+            ("env", env),
+            ("liveness", liveness),
+            ("readiness", readiness),
+            ("hosts", hosts),
+            ("strategy", strategy),
+            ("analyses", analyses),
+            ("metrics", metrics),
+            ("autoscaling", autoscaling),
+        ];
+        put_spec_members(&mut m, "release", &given)?;
         Ok(Release { inner: from_json(py, &Value::Object(m))? })
     }
 

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{spec_json, text_or_file, to_py};
+use crate::convert::{put_spec_members, spec_json, text_or_file, to_py};
 use crate::errors;
 
 /// Reads and validates a tenant from its spec as JSON (the core decides everything).
@@ -43,33 +43,35 @@ impl Tenant {
     ) -> PyResult<Self> {
         let mut m = Map::new();
         m.insert("name".into(), Value::String(name));
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.into(), v);
-            }
-        };
-        let j = |key: &str, v: Option<&Bound<'_, PyAny>>| v.map(|v| spec_json(v, &format!("tenant.{key}"))).transpose();
-        put("displayName", display_name.map(Value::String));
-        put("labels", j("labels", labels)?);
-        put("quota", j("quota", quota)?);
+        let typed = [
+            ("displayName", display_name.map(Value::String)),
+            ("allowWildcardDomains", allow_wildcard_domains.map(Value::Bool)),
+            ("certIssuer", cert_issuer.map(Value::String)),
+            ("podSecurity", pod_security.map(Value::String)),
+            ("protected", protected.map(Value::Bool)),
+        ];
+        m.extend(typed.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))));
         // `members` may be a mapping of name to role: the spec's list of {name, role}.
-        let members = match members {
-            Some(d) if d.is_instance_of::<PyDict>() => match spec_json(d, "tenant.members")? {
-                Value::Object(map) => Some(Value::Array(map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect())),
-                other => Some(other),
-            },
-            other => j("members", other)?,
-        };
-        put("members", members);
-        put("domains", j("domains", domains)?);
-        put("allowWildcardDomains", allow_wildcard_domains.map(Value::Bool));
-        put("certIssuer", cert_issuer.map(Value::String));
-        put("storage", j("storage", storage)?);
-        put("backups", j("backups", backups)?);
-        put("network", j("network", network)?);
-        put("podSecurity", pod_security.map(Value::String));
-        put("protected", protected.map(Value::Bool));
-        put("gateway", j("gateway", gateway)?);
+        match members {
+            Some(d) if d.is_instance_of::<PyDict>() => {
+                let members = match spec_json(d, "tenant.members")? {
+                    Value::Object(map) => Value::Array(map.into_iter().map(|(name, role)| serde_json::json!({"name": name, "role": role})).collect()),
+                    other => other,
+                };
+                m.insert("members".into(), members);
+            }
+            other => put_spec_members(&mut m, "tenant", &[("members", other)])?,
+        }
+        let given = [
+            ("labels", labels),
+            ("quota", quota),
+            ("domains", domains),
+            ("storage", storage),
+            ("backups", backups),
+            ("network", network),
+            ("gateway", gateway),
+        ];
+        put_spec_members(&mut m, "tenant", &given)?;
         Ok(Tenant { inner: from_json(py, &Value::Object(m))? })
     }
 

@@ -161,8 +161,24 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Wrap<A> {
         self.0.tuple_variant(len, Wrap(visitor))
     }
 
+    /// A struct variant's fields from a mapping too: read as a newtype variant's value, through
+    /// [`StructsFromMaps::deserialize_struct`].
     fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, A::Error> {
-        self.0.struct_variant(fields, Wrap(visitor))
+        self.0.newtype_variant_seed(StructSeed { fields, visitor })
+    }
+}
+
+/// The seed of a struct variant's fields (see [`Wrap::struct_variant`]).
+struct StructSeed<V> {
+    fields: &'static [&'static str],
+    visitor: V,
+}
+
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for StructSeed<V> {
+    type Value = V::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        StructsFromMaps(d).deserialize_struct("", self.fields, self.visitor)
     }
 }
 
@@ -188,6 +204,7 @@ mod tests {
     enum Kind {
         Plain,
         Weighted(u32),
+        Split { left: u32, right: u32 },
     }
 
     /// `v` read through its value and through its JSON text: the same result both ways.
@@ -218,5 +235,9 @@ mod tests {
         assert!(read(json!({"kind": {"weighted": 1, "plain": null}})).is_err());
         assert!(read(json!({"kind": {"plain": 1}})).is_err());
         assert_eq!(read(json!({"kind": {"weighted": [5]}})).map(|c| c.kind), Err("invalid type: sequence, expected u32".into()));
+        // A struct variant's fields too.
+        assert_eq!(read(json!({"kind": {"split": {"left": 1, "right": 2}}})).map(|c| c.kind), Ok(Some(Kind::Split { left: 1, right: 2 })));
+        assert!(serde_json::from_str::<Kind>(r#"{"split": [1, 2]}"#).is_ok(), "serde_json's text reader takes a list here");
+        assert!(read(json!({"kind": {"split": [1, 2]}})).is_err());
     }
 }
