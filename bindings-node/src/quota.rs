@@ -51,25 +51,14 @@ impl Quota {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<QuotaOptions<'_>>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        // `containerDefaults` crosses as `JSON.stringify` text and is read by the core (its
-        // problems, a number that is not finite or nesting too deep among them, name the field).
-        let container_defaults = match o.container_defaults {
-            Some(defaults) => {
-                let mut spec = Object::new(&env)?;
-                spec.set_named_property("containerDefaults", defaults)?;
-                let quota = spec_text_or_problem(&env, &spec, "quota", &[], &[])?
-                    .and_then(|text| moorage::spec::quota_from_json(&text))
-                    .map_err(|e| errors::spec(&e).into_error(&env))?;
-                spec_json(&quota.container_defaults)
-            }
-            None => Value::Null,
-        };
         let number = |n: Option<f64>, path: &str| match n {
             Some(n) => js_number_json(n, path).map_err(|e| errors::spec(&e).into_error(&env)),
             None => Ok(Value::Null),
         };
-        // The spec form (`null`: left out), read by the core as a tenant's `quota` is.
-        let spec = json!({
+        // The spec form (`null`: left out), read by the core as a tenant's `quota` is, in one
+        // crossing as `JSON.stringify` text: `containerDefaults` is the caller's value, whose
+        // problems (a number that is not finite, nesting too deep among them) are the core's.
+        let members = json!({
             "limits": {"cpu": o.limits_cpu, "memory": o.limits_memory},
             "requests": {"cpu": o.requests_cpu, "memory": o.requests_memory, "storage": o.requests_storage},
             "pods": number(o.pods, "quota.pods")?,
@@ -79,9 +68,19 @@ impl Quota {
                 "secrets": number(o.secrets, "quota.objects.secrets")?,
                 "persistentvolumeclaims": number(o.persistentvolumeclaims, "quota.objects.persistentvolumeclaims")?,
             },
-            "containerDefaults": container_defaults,
         });
-        let inner = moorage::spec::quota_from_value(&spec).map_err(|e| errors::spec(&e).into_error(&env))?;
+        let mut spec = Object::new(&env)?;
+        if let Value::Object(members) = members {
+            for (key, value) in members {
+                spec.set_named_property(&key, value)?;
+            }
+        }
+        if let Some(defaults) = o.container_defaults {
+            spec.set_named_property("containerDefaults", defaults)?;
+        }
+        let inner = spec_text_or_problem(&env, &spec, "quota", &[], &[])?
+            .and_then(|text| moorage::spec::quota_from_json(&text))
+            .map_err(|e| errors::spec(&e).into_error(&env))?;
         Ok(Quota { inner })
     }
 
