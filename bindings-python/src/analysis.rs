@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use serde_json::{Map, Value};
 
-use crate::convert::{spec_json, to_py};
+use crate::convert::{put_spec_members, spec_json, to_py};
 use crate::errors;
 
 /// The core's `Analysis` from its spec form, read by the core; a malformed one is a `SpecError` at
@@ -16,19 +16,20 @@ fn analysis_from_json(py: Python<'_>, spec: Value) -> PyResult<moorage::Analysis
     moorage::spec::analysis_from_value(&spec).map_err(|e| errors::spec(py, &e))
 }
 
-/// The spec form of an analysis: its name, measurements and one provider's fields.
-fn spec(name: String, measurements: (Option<String>, Option<u32>, Option<u32>), provider: &str, fields: Vec<(&str, Option<Value>)>) -> Value {
+/// Keyword arguments of an analysis (its measurements, a provider's fields), each left out when
+/// `None` and otherwise read by the core at `analysis.<key>` or `analysis.<provider>.<key>`.
+type Given<'a, 'py> = [(&'a str, Option<&'a Bound<'py, PyAny>>)];
+
+/// The spec form of an analysis: its name, measurements and one provider's fields (`fields`, set
+/// by the binding, and `given`, the caller's keyword arguments).
+fn spec(name: String, measurements: &Given<'_, '_>, provider: &str, fields: Vec<(&str, Value)>, given: &Given<'_, '_>) -> PyResult<Value> {
     let mut m = Map::new();
     m.insert("name".into(), Value::String(name));
-    let (interval, count, failure_limit) = measurements;
-    for (k, v) in [("interval", interval.map(Value::String)), ("count", count.map(Value::from)), ("failureLimit", failure_limit.map(Value::from))] {
-        if let Some(v) = v {
-            m.insert(k.into(), v);
-        }
-    }
-    let provider_fields: Map<String, Value> = fields.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect();
+    put_spec_members(&mut m, "analysis", measurements)?;
+    let mut provider_fields: Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    put_spec_members(&mut provider_fields, &format!("analysis.{provider}"), given)?;
     m.insert(provider.into(), Value::Object(provider_fields));
-    Value::Object(m)
+    Ok(Value::Object(m))
 }
 
 /// `env` as a mapping of name to value, or the spec's list of `{name, value | secret}`.
@@ -66,18 +67,14 @@ impl Analysis {
         address: String,
         query: String,
         success_condition: String,
-        timeout: Option<String>,
-        interval: Option<String>,
-        count: Option<u32>,
-        failure_limit: Option<u32>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        interval: Option<&Bound<'_, PyAny>>,
+        count: Option<&Bound<'_, PyAny>>,
+        failure_limit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let fields = vec![
-            ("address", Some(Value::String(address))),
-            ("query", Some(Value::String(query))),
-            ("successCondition", Some(Value::String(success_condition))),
-            ("timeout", timeout.map(Value::String)),
-        ];
-        Ok(Analysis { inner: analysis_from_json(py, spec(name, (interval, count, failure_limit), "prometheus", fields))? })
+        let fields = vec![("address", Value::String(address)), ("query", Value::String(query)), ("successCondition", Value::String(success_condition))];
+        let measurements = [("interval", interval), ("count", count), ("failureLimit", failure_limit)];
+        Ok(Analysis { inner: analysis_from_json(py, spec(name, &measurements, "prometheus", fields, &[("timeout", timeout)])?)? })
     }
 
     /// A verification Job running `command` in `image`; its pod gets `PREVIEW_URL`, the new
@@ -91,18 +88,15 @@ impl Analysis {
         image: String,
         command: Vec<String>,
         env: Option<&Bound<'_, PyAny>>,
-        timeout: Option<String>,
-        interval: Option<String>,
-        count: Option<u32>,
-        failure_limit: Option<u32>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        interval: Option<&Bound<'_, PyAny>>,
+        count: Option<&Bound<'_, PyAny>>,
+        failure_limit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let fields = vec![
-            ("image", Some(Value::String(image))),
-            ("command", Some(Value::from(command))),
-            ("env", env_json(env)?),
-            ("timeout", timeout.map(Value::String)),
-        ];
-        Ok(Analysis { inner: analysis_from_json(py, spec(name, (interval, count, failure_limit), "job", fields))? })
+        let mut fields = vec![("image", Value::String(image)), ("command", Value::from(command))];
+        fields.extend(env_json(env)?.map(|env| ("env", env)));
+        let measurements = [("interval", interval), ("count", count), ("failureLimit", failure_limit)];
+        Ok(Analysis { inner: analysis_from_json(py, spec(name, &measurements, "job", fields, &[("timeout", timeout)])?)? })
     }
 
     /// An HTTP GET of `path` on the new version's Service (or of a full `url`), which must answer
@@ -113,23 +107,18 @@ impl Analysis {
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
         name: String,
-        path: Option<String>,
-        url: Option<String>,
-        expected_status: Option<u16>,
-        body_contains: Option<String>,
-        timeout: Option<String>,
-        interval: Option<String>,
-        count: Option<u32>,
-        failure_limit: Option<u32>,
+        path: Option<&Bound<'_, PyAny>>,
+        url: Option<&Bound<'_, PyAny>>,
+        expected_status: Option<&Bound<'_, PyAny>>,
+        body_contains: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        interval: Option<&Bound<'_, PyAny>>,
+        count: Option<&Bound<'_, PyAny>>,
+        failure_limit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let fields = vec![
-            ("path", path.map(Value::String)),
-            ("url", url.map(Value::String)),
-            ("expectedStatus", expected_status.map(Value::from)),
-            ("bodyContains", body_contains.map(Value::String)),
-            ("timeout", timeout.map(Value::String)),
-        ];
-        Ok(Analysis { inner: analysis_from_json(py, spec(name, (interval, count, failure_limit), "http", fields))? })
+        let given = [("path", path), ("url", url), ("expectedStatus", expected_status), ("bodyContains", body_contains), ("timeout", timeout)];
+        let measurements = [("interval", interval), ("count", count), ("failureLimit", failure_limit)];
+        Ok(Analysis { inner: analysis_from_json(py, spec(name, &measurements, "http", Vec::new(), &given)?)? })
     }
 
     /// An analysis from its spec form (an entry of a release's `analyses`).
@@ -200,8 +189,12 @@ pub struct CanaryStep {
 impl CanaryStep {
     /// Sends `weight` percent of traffic to the canary.
     #[classmethod]
-    fn set_weight(_cls: &Bound<'_, PyType>, weight: u32) -> Self {
-        CanaryStep { inner: moorage::CanaryStep::set_weight(weight) }
+    fn set_weight(_cls: &Bound<'_, PyType>, py: Python<'_>, weight: &Bound<'_, PyAny>) -> PyResult<Self> {
+        // Read by the core from the spec form: not a whole number is a `SpecError` at `step.setWeight`.
+        let mut spec = Map::new();
+        put_spec_members(&mut spec, "step", &[("setWeight", Some(weight))])?;
+        let inner = moorage::spec::canary_step_from_value(&Value::Object(spec)).map_err(|e| errors::spec(py, &e))?;
+        Ok(CanaryStep { inner })
     }
 
     /// Waits for `duration` (e.g. `"5m"`), or until promoted when no duration is given.

@@ -2,8 +2,9 @@
 //! core's `Autoscaling`); the release validates it.
 
 use pyo3::prelude::*;
+use serde_json::{Map, Value};
 
-use crate::convert::to_py;
+use crate::convert::{put_spec_members, to_py};
 
 /// A HorizontalPodAutoscaler on the serving version, between `min_replicas` and `max_replicas`
 /// pods, aiming at `target_cpu_utilization` percent of the pods' CPU request (the release then
@@ -18,8 +19,14 @@ pub struct Autoscaling {
 impl Autoscaling {
     #[new]
     #[pyo3(signature = (min_replicas, max_replicas, target_cpu_utilization))]
-    fn new(min_replicas: u32, max_replicas: u32, target_cpu_utilization: u32) -> Self {
-        Autoscaling { inner: moorage::Autoscaling::new(min_replicas, max_replicas, target_cpu_utilization) }
+    fn new(py: Python<'_>, min_replicas: &Bound<'_, PyAny>, max_replicas: &Bound<'_, PyAny>, target_cpu_utilization: &Bound<'_, PyAny>) -> PyResult<Self> {
+        // Read by the core from the spec form: a count that is not a whole number is a
+        // `SpecError` at `autoscaling.<field>`.
+        let mut spec = Map::new();
+        let given = [("minReplicas", Some(min_replicas)), ("maxReplicas", Some(max_replicas)), ("targetCpuUtilization", Some(target_cpu_utilization))];
+        put_spec_members(&mut spec, "autoscaling", &given)?;
+        let inner = moorage::spec::autoscaling_from_value(&Value::Object(spec)).map_err(|e| crate::errors::spec(py, &e))?;
+        Ok(Autoscaling { inner })
     }
 
     /// Fewest pods.

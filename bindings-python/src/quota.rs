@@ -1,9 +1,9 @@
 //! `moorage.Quota`: a tenant's resource quota (the core's `Quota`).
 
-use moorage::model::quota::{ComputeResources, ObjectCounts, RequestQuota};
 use pyo3::prelude::*;
+use serde_json::{Map, Value};
 
-use crate::convert::{spec_json, to_py};
+use crate::convert::{put_spec_members, to_py};
 
 /// A tenant's resource quota. Values are Kubernetes quantities (`"2"`, `"500m"`, `"1Gi"`);
 /// the tenant validates them.
@@ -18,35 +18,32 @@ impl Quota {
     #[new]
     #[pyo3(signature = (*, limits_cpu=None, limits_memory=None, requests_cpu=None, requests_memory=None, requests_storage=None, pods=None, services=None, configmaps=None, secrets=None, persistentvolumeclaims=None, container_defaults=None))]
     fn new(
-        limits_cpu: Option<String>,
-        limits_memory: Option<String>,
-        requests_cpu: Option<String>,
-        requests_memory: Option<String>,
-        requests_storage: Option<String>,
-        pods: Option<u32>,
-        services: Option<u32>,
-        configmaps: Option<u32>,
-        secrets: Option<u32>,
-        persistentvolumeclaims: Option<u32>,
+        py: Python<'_>,
+        limits_cpu: Option<&Bound<'_, PyAny>>,
+        limits_memory: Option<&Bound<'_, PyAny>>,
+        requests_cpu: Option<&Bound<'_, PyAny>>,
+        requests_memory: Option<&Bound<'_, PyAny>>,
+        requests_storage: Option<&Bound<'_, PyAny>>,
+        pods: Option<&Bound<'_, PyAny>>,
+        services: Option<&Bound<'_, PyAny>>,
+        configmaps: Option<&Bound<'_, PyAny>>,
+        secrets: Option<&Bound<'_, PyAny>>,
+        persistentvolumeclaims: Option<&Bound<'_, PyAny>>,
         container_defaults: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        // Read by the core as a tenant's `quota.containerDefaults` is (its problems name the field).
-        let container_defaults = match container_defaults {
-            Some(d) => {
-                let spec = serde_json::json!({ "containerDefaults": spec_json(d, "quota.containerDefaults")? });
-                moorage::spec::quota_from_value(&spec).map_err(|e| crate::errors::spec(d.py(), &e))?.container_defaults
-            }
-            None => None,
-        };
-        Ok(Quota {
-            inner: moorage::Quota {
-                limits: ComputeResources { cpu: limits_cpu, memory: limits_memory },
-                requests: RequestQuota { cpu: requests_cpu, memory: requests_memory, storage: requests_storage },
-                pods,
-                objects: ObjectCounts { services, configmaps, secrets, persistentvolumeclaims },
-                container_defaults,
-            },
-        })
+        // The spec form, read by the core as a tenant's `quota` is: a count that is not a whole
+        // number (-1, 1.5, "3") or a field of the wrong type is a `SpecError` at its path.
+        let (mut limits, mut requests, mut objects, mut spec) = (Map::new(), Map::new(), Map::new(), Map::new());
+        put_spec_members(&mut limits, "quota.limits", &[("cpu", limits_cpu), ("memory", limits_memory)])?;
+        put_spec_members(&mut requests, "quota.requests", &[("cpu", requests_cpu), ("memory", requests_memory), ("storage", requests_storage)])?;
+        let counts = [("services", services), ("configmaps", configmaps), ("secrets", secrets), ("persistentvolumeclaims", persistentvolumeclaims)];
+        put_spec_members(&mut objects, "quota.objects", &counts)?;
+        for (key, part) in [("limits", limits), ("requests", requests), ("objects", objects)] {
+            spec.insert(key.into(), Value::Object(part));
+        }
+        put_spec_members(&mut spec, "quota", &[("pods", pods), ("containerDefaults", container_defaults)])?;
+        let inner = moorage::spec::quota_from_value(&Value::Object(spec)).map_err(|e| crate::errors::spec(py, &e))?;
+        Ok(Quota { inner })
     }
 
     /// `limits.cpu`.

@@ -256,6 +256,22 @@ def test_keyword_analyses_are_the_same_core_values_as_the_spec_form() -> None:
     assert (bg.to_dict()["prePromotionAnalysis"], bg.to_dict()["postPromotionAnalysis"]) == (["smoke"], ["health"])
 
 
+def test_keyword_forms_of_analyses_and_steps_are_read_by_the_core() -> None:
+    # Each keyword argument is a field of the spec form: a value of the wrong kind is the core's
+    # SpecError at that field, as the same analysis or step in a release file would be.
+    cases = [
+        (lambda: moorage.Analysis.http("health", path="/", count=-1), "analysis.count", "expected a whole number from 0 to 4294967295"),
+        (lambda: moorage.Analysis.http("health", path="/", expected_status=70000), "analysis.http.expectedStatus", "expected a whole number from 0 to 65535"),
+        (lambda: moorage.Analysis.job("smoke", "busybox", ["true"], failure_limit=1.5), "analysis.failureLimit", "expected a whole number"),
+        (lambda: moorage.CanaryStep.set_weight(-5), "step.setWeight", "expected a whole number from 0 to 4294967295"),
+    ]
+    for make, path, expected in cases:
+        with pytest.raises(moorage.SpecError) as info:
+            make()
+        assert info.value.path == path and expected in info.value.message, str(info.value)
+    assert moorage.CanaryStep.set_weight(30).to_dict() == {"setWeight": 30}
+
+
 def test_invalid_analyses_are_refused_with_every_path() -> None:
     with pytest.raises(moorage.ValidationError) as info:
         moorage.Release(

@@ -65,6 +65,11 @@ def test_bad_bounds_list_every_path():
     assert "targetCpuUtilization" in str(unknown.value)
     with pytest.raises(TypeError):
         moorage.Autoscaling(2, 8)  # type: ignore[call-arg]
+    # The keyword form is read by the core too: a count that is not a whole number names its field.
+    for args, path in [((-1, 8, 70), "autoscaling.minReplicas"), ((2, 8.5, 70), "autoscaling.maxReplicas"), ((2, 8, "70"), "autoscaling.targetCpuUtilization")]:
+        with pytest.raises(moorage.SpecError) as info:
+            moorage.Autoscaling(*args)  # type: ignore[arg-type]
+        assert info.value.path == path and "expected a whole number from 0 to 4294967295" in info.value.message, str(info.value)
 
 
 def test_an_autoscaled_release_rolls_out_and_is_not_scaled_by_hand():

@@ -336,8 +336,19 @@ def test_quota_and_strategy_problems_name_their_field():
     with pytest.raises(moorage.SpecError) as info:
         moorage.Canary([{"setWeight": "lots"}])
     assert info.value.path == "strategy.steps[0].setWeight"
-    # Whole numbers are checked by pyo3: never wrapped or cut.
-    with pytest.raises(OverflowError):
-        moorage.Quota(pods=-1)
-    with pytest.raises(TypeError):
-        moorage.Quota(pods=1.5)
+    # Counts are read by the core, as a tenant file's are: never wrapped or cut, and each problem
+    # names its field (Node's `new Quota({pods: -1})` gives the same path and message).
+    for given, path, expected in [
+        ({"pods": -1}, "quota.pods", "invalid type: integer `-1`, expected a whole number from 0 to 4294967295"),
+        ({"pods": 1.5}, "quota.pods", "invalid type: floating point `1.5`, expected a whole number from 0 to 4294967295"),
+        ({"secrets": 2**40}, "quota.objects.secrets", "invalid value: integer `1099511627776`, expected a whole number from 0 to 4294967295"),
+        ({"pods": True}, "quota.pods", "invalid type: boolean `true`, expected a whole number from 0 to 4294967295"),
+        ({"limits_memory": ["2Gi"]}, "quota.limits.memory", "invalid type: sequence, expected a string"),
+    ]:
+        with pytest.raises(moorage.SpecError) as info:
+            moorage.Quota(**given)
+        assert (info.value.path, info.value.message) == (path, expected), (given, str(info.value))
+    # A count given as a number of the right kind is kept, and a quantity given as a number is read
+    # as its text, as in a file (`cpu: 2`).
+    q = moorage.Quota(pods=20, limits_cpu=2, secrets=5)
+    assert (q.pods, q.limits_cpu, q.to_dict()["objects"]["secrets"]) == (20, "2", 5)

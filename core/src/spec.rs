@@ -265,6 +265,18 @@ pub fn analysis_from_value(value: &serde_json::Value) -> Result<crate::Analysis,
     parse_value::<crate::Analysis>(value, "analysis")
 }
 
+/// A release's autoscaler from its spec form held as a JSON value (`{minReplicas, maxReplicas,
+/// targetCpuUtilization}`): problems name the field under `autoscaling`. The release validates it.
+pub fn autoscaling_from_value(value: &serde_json::Value) -> Result<crate::Autoscaling, SpecError> {
+    parse_value::<crate::Autoscaling>(value, "autoscaling")
+}
+
+/// One canary step from its spec form held as a JSON value (`{setWeight: 20}`, `{pause: {}}`):
+/// problems name the field under `step`. The release validates it with its strategy.
+pub fn canary_step_from_value(value: &serde_json::Value) -> Result<crate::CanaryStep, SpecError> {
+    parse_value::<crate::CanaryStep>(value, "step")
+}
+
 /// [`wave_plan_from_yaml`] of a plan written by a program as JSON text (a JavaScript object
 /// through `JSON.stringify`): `null` members are absent, and a problem names the field with no
 /// line, as [`tenant_from_json`] does.
