@@ -153,6 +153,10 @@ mod cases {
         assert_eq!(outcomes, [(1, "blue", &Outcome::Superseded), (2, "green", &Outcome::RolledBack { to: 3 }), (3, "blue", &Outcome::Succeeded)]);
         rollout::delete_version(backend, &raised, "webserver", "green").await.unwrap();
         assert_eq!(list_deployments(backend, name).await, ["webserver-blue"]);
+        // Time for a controller still behind to act (a loaded control plane's, or the 3 s of the
+        // lagging simulated cluster below): had the rollback switched to pods about to be deleted,
+        // the deletion would come now.
+        backend.sleep(Duration::from_secs(5)).await;
 
         // The stable Service never had zero ready endpoints once it had some.
         stop.send(()).unwrap();
@@ -228,6 +232,33 @@ moorage_tests::both_backends!(
         canary_ingress_nginx_sets_the_weight,
     ]
 );
+
+/// The demo and the warm rollback on a simulated cluster whose ReplicaSet controller sees each
+/// spec 3 s late (`SimOptions::replica_set_sync_delay`), as a busy control plane's does: the
+/// deterministic form of docs/reliability.md's "Found under load, again". Blue, scaled down and at
+/// once back up by the rollback, still has its old pods ready and a Deployment status that says
+/// available; a readiness check that does not wait for the ReplicaSet controller
+/// (`replica_sets_observed`) switches traffic to those pods, which the controller then deletes,
+/// and the stable Service loses its endpoints.
+mod lagging_replica_set_controller {
+    use moorage::backend::sim::{SimOptions, SimulatedCluster};
+
+    use super::*;
+
+    fn lagging() -> SimulatedCluster {
+        SimulatedCluster::with_options(SimOptions { replica_set_sync_delay: Duration::from_secs(3), ..SimOptions::default() })
+    }
+
+    #[tokio::test]
+    async fn the_demo_made_safe() {
+        cases::the_demo_made_safe(&lagging(), "ro-lag-demo").await;
+    }
+
+    #[tokio::test]
+    async fn rollback_while_warm_is_one_selector_change() {
+        cases::rollback_while_warm_is_one_selector_change(&lagging(), "ro-lag-warm").await;
+    }
+}
 
 /// Kill-and-resume with the driver in this process (its backend stops answering at the kill point):
 /// on the simulated cluster only. On the real control plane, tests/crash_resume.rs kills a driver

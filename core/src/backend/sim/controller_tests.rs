@@ -308,3 +308,46 @@ async fn zones_come_from_the_nodes() {
         assert_eq!(labelled.is_some(), zoned, "{pod}");
     }
 }
+
+/// `SimOptions::replica_set_sync_delay`: until the ReplicaSet controller has seen a spec, the
+/// ReplicaSet's status says so (`observedGeneration` behind) and its pods are not touched; then it
+/// acts on each spec it was handed, in turn. A scale-down followed at once by a scale-up leaves
+/// the old pods ready, and the Deployment's status stale but available, for the delay; then the
+/// old pods are deleted and new ones created, as on a busy control plane.
+#[tokio::test]
+async fn a_lagging_replica_set_controller_acts_late_on_each_spec_in_turn() {
+    let lag = SimOptions { replica_set_sync_delay: Duration::from_secs(3), ..SimOptions::default() };
+    let c = SimulatedCluster::with_options(lag);
+    apply(&c, &[namespace("lag"), deployment("lag", "web", "v", "nginx:1", 2)]).await;
+    let rs = || async { list(&c, "ReplicaSet", "lag", None).await.remove(0) };
+    let observed = |rs: &Value| rs.pointer("/status/observedGeneration").and_then(Value::as_i64);
+    assert_eq!((observed(&rs().await), list(&c, "Pod", "lag", None).await.len()), (None, 0), "nothing seen yet");
+    c.sleep(Duration::from_millis(2999)).await;
+    assert!(list(&c, "Pod", "lag", None).await.is_empty(), "still not seen 1 ms before the delay");
+    c.sleep(Duration::from_millis(1)).await;
+    assert_eq!((observed(&rs().await), list(&c, "Pod", "lag", None).await.len()), (Some(1), 2));
+    wait_available(&c, "lag", "web", 30).await.expect("available");
+    let before: Vec<String> = list(&c, "Pod", "lag", None).await.iter().map(|p| s(p, "/metadata/name").to_string()).collect();
+
+    // Down to 0 and at once back to 2: the spec is back where it was, but the controller was
+    // handed both changes.
+    apply(&c, &[deployment("lag", "web", "v", "nginx:1", 0)]).await;
+    apply(&c, &[deployment("lag", "web", "v", "nginx:1", 2)]).await;
+    let stale = rs().await;
+    assert_eq!((stale.pointer("/metadata/generation").and_then(Value::as_i64), observed(&stale)), (Some(3), Some(1)));
+    let d = get(&c, "Deployment", Some("lag"), "web").await;
+    assert!(wait::deployment_available().holds(&[d]), "the Deployment's status comes from the stale ReplicaSet's");
+    assert!(!wait::replica_sets_observed().holds(&[stale]));
+    let pods = list(&c, "Pod", "lag", None).await;
+    assert!(wait::pods_serving(2).holds(&pods), "the old pods still serve, for now");
+
+    c.sleep(Duration::from_secs(3)).await;
+    let seen = rs().await;
+    assert!(wait::replica_sets_observed().holds(std::slice::from_ref(&seen)));
+    let after: Vec<String> = list(&c, "Pod", "lag", None).await.iter().map(|p| s(p, "/metadata/name").to_string()).collect();
+    assert_eq!(after.len(), 2);
+    assert!(after.iter().all(|p| !before.contains(p)), "the scale-down deleted {before:?}; new pods {after:?}");
+    assert!(!wait::pods_serving(1).holds(&list(&c, "Pod", "lag", None).await), "the new pods are not ready yet");
+    let deletions = events(&c, "lag", s(&seen, "/metadata/name")).await.into_iter().filter(|e| s(e, "/reason") == "SuccessfulDelete").count();
+    assert_eq!(deletions, 2);
+}

@@ -117,16 +117,16 @@ fn next_due(state: &mut State) -> Option<u64> {
     refresh_due(state);
     let now = state.clock_ms;
     let namespaced = state.due.values().flatten().copied();
-    namespaced.chain(state.retry_after.values().copied()).filter(|&t| t > now).min()
+    namespaced.chain(state.retry_after.values().copied()).chain(workloads::views_due(state)).filter(|&t| t > now).min()
 }
 
 /// Marks for the next reconcile the namespaces where something is due at or before `upto` (a
-/// retry of an object whose namespace is not tracked reconciles everything).
+/// retry, or a spec the lagging ReplicaSet controller sees, reconciles everything).
 fn mark_due(state: &mut State, upto: u64) {
     refresh_due(state);
     let due: Vec<String> = state.due.iter().filter(|(_, times)| times.iter().any(|&t| t <= upto)).map(|(ns, _)| ns.clone()).collect();
     state.dirty.extend(due);
-    if state.retry_after.values().any(|&t| t <= upto) {
+    if state.retry_after.values().any(|&t| t <= upto) || workloads::views_due(state).any(|t| t <= upto) {
         state.all_dirty = true;
     }
 }

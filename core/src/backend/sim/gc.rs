@@ -95,6 +95,7 @@ fn deletion_finalizers(object: &Value, propagation: Propagation) -> Vec<String> 
 pub(crate) fn finish_deletion(state: &mut State, key: &str) -> Option<Value> {
     let object = state.get_key(key)?;
     state.retry_after.remove(text(&object, "/metadata/uid"));
+    state.replica_set_views.remove(text(&object, "/metadata/uid"));
     if matches!(text(&object, "/kind"), "ResourceQuota" | "LimitRange") {
         // Admission inputs change: controllers retry at once what was refused.
         state.retry_after.clear();

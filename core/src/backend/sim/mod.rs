@@ -101,6 +101,14 @@ pub struct SimOptions {
     /// fresh cluster: an HTTPRoute is then refused with `MissingKind`, as a real API server does.
     #[serde(default)]
     pub gateway_api: bool,
+    /// How long the ReplicaSet controller takes to see a ReplicaSet's new spec (default 0: at
+    /// once). A busy controller on a real cluster lags behind: until it has seen the spec, a
+    /// ReplicaSet's `status.observedGeneration` stays behind its `metadata.generation` and its
+    /// pods are neither created nor deleted. It then acts on each spec it was handed, in turn, so
+    /// a scale-down followed at once by a scale-up deletes the pods and creates new ones. A way to
+    /// test that a program waits for the controller rather than reading a stale status.
+    #[serde(default)]
+    pub replica_set_sync_delay: Duration,
 }
 
 impl Default for SimOptions {
@@ -111,6 +119,7 @@ impl Default for SimOptions {
             nodes: (0..3).map(|i| SimNode::new(&format!("sim-node-{i}"), "4", "8Gi", 110).in_zone(&format!("zone-{}", i + 1))).collect(),
             seed: 0,
             gateway_api: false,
+            replica_set_sync_delay: Duration::ZERO,
         }
     }
 }

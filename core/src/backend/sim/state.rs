@@ -33,6 +33,17 @@ impl Watcher {
     }
 }
 
+/// What the ReplicaSet controller has seen of one ReplicaSet when it lags behind the API server
+/// (`SimOptions::replica_set_sync_delay`): the spec it acts on, and those handed to it since.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct ReplicaSetView {
+    /// The generation it acts on (0: none seen yet) and that generation's replica count.
+    pub generation: i64,
+    pub replicas: i64,
+    /// Specs handed to it and not yet seen: (the instant it sees it, generation, replicas).
+    pub pending: std::collections::VecDeque<(u64, i64, i64)>,
+}
+
 /// Everything the simulated cluster holds. Serialized as is by `save` (watchers excepted).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct State {
@@ -58,6 +69,10 @@ pub(crate) struct State {
     pub failures: Vec<ImageFailure>,
     /// When a controller may retry creating pods for an owner (uid) after an admission refusal.
     pub retry_after: BTreeMap<String, u64>,
+    /// What the ReplicaSet controller has seen of each ReplicaSet (by uid), when
+    /// `SimOptions::replica_set_sync_delay` is set (see `workloads::controller_view`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replica_set_views: BTreeMap<String, ReplicaSetView>,
     /// Open watches (not saved).
     #[serde(skip)]
     pub watchers: Vec<Watcher>,
@@ -130,6 +145,7 @@ impl State {
             objects: ObjectStore::default(),
             failures: Vec::new(),
             retry_after: BTreeMap::new(),
+            replica_set_views: BTreeMap::new(),
             watchers: Vec::new(),
             dirty: BTreeSet::new(),
             all_dirty: true,

@@ -406,11 +406,38 @@ pub(crate) fn create_pod(state: &mut State, owner: &Value, extra_labels: &[(&str
     }
 }
 
+/// The generation and replica count the ReplicaSet controller acts on for `rs`: its spec, or with
+/// `SimOptions::replica_set_sync_delay`, each spec it was handed that long ago, in turn (one per
+/// reconcile pass, so a scale-down and a scale-up handed one after the other are both made).
+/// `None` while it has seen no spec of `rs` yet.
+fn controller_view(state: &mut State, rs: &Value) -> Option<(i64, i64)> {
+    let generation = int(rs, "/metadata/generation", 1);
+    let delay = u64::try_from(state.options.replica_set_sync_delay.as_millis()).unwrap_or(u64::MAX);
+    if delay == 0 {
+        return Some((generation, spec_replicas(rs)));
+    }
+    let now = state.clock_ms;
+    let view = state.replica_set_views.entry(text(rs, "/metadata/uid").to_string()).or_default();
+    if generation > view.pending.back().map_or(view.generation, |handed| handed.1) {
+        view.pending.push_back((now.saturating_add(delay), generation, spec_replicas(rs)));
+    }
+    if let Some((_, seen, replicas)) = view.pending.front().copied().filter(|handed| handed.0 <= now) {
+        view.pending.pop_front();
+        (view.generation, view.replicas) = (seen, replicas);
+    }
+    (view.generation > 0).then_some((view.generation, view.replicas))
+}
+
+/// The instants at which the lagging ReplicaSet controller sees a spec it was handed.
+pub(crate) fn views_due(state: &State) -> impl Iterator<Item = u64> + '_ {
+    state.replica_set_views.values().flat_map(|view| view.pending.iter().map(|handed| handed.0))
+}
+
 fn replica_set(state: &mut State, rs: Value) -> bool {
     let mut changed = false;
     let namespace = text(&rs, "/metadata/namespace").to_string();
     let uid = text(&rs, "/metadata/uid").to_string();
-    let want = spec_replicas(&rs);
+    let Some((observed, want)) = controller_view(state, &rs) else { return false };
     // Pods marked for deletion (held by finalizers) no longer count: they are replaced, and counted
     // as terminating.
     let (terminating, mut pods): (Vec<Value>, Vec<Value>) =
@@ -457,7 +484,7 @@ fn replica_set(state: &mut State, rs: Value) -> bool {
         .count();
     let previous_conditions = rs.pointer("/status/conditions").cloned();
     let fully_labeled = pods.iter().filter(|p| match_label_selector(rs.pointer("/spec/selector"), &util::labels(p))).count();
-    let mut status = json!({"replicas": pods.len(), "observedGeneration": int(&rs, "/metadata/generation", 1), "terminatingReplicas": terminating.len()});
+    let mut status = json!({"replicas": pods.len(), "observedGeneration": observed, "terminatingReplicas": terminating.len()});
     if fully_labeled > 0 {
         util::set(&mut status, &["fullyLabeledReplicas".into()], Value::from(fully_labeled));
     }
