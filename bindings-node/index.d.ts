@@ -446,11 +446,15 @@ export interface BlueGreenOptions {
   scaleDownDelay?: string
   /** How many previous versions are kept (scaled to zero) for rollback. */
   keepPrevious?: number
+  /** Names of the release's analyses that must pass before traffic switches. */
+  prePromotionAnalysis?: string[]
+  /** Names of the release's analyses run after the switch; a failure switches back. */
+  postPromotionAnalysis?: string[]
 }
 
 /** The options of `new Canary(steps, ...)`. */
 export interface CanaryOptions {
-  /** How traffic is split: `"replicaRatio"` (default) or `"ingressNginx"`. */
+  /** How traffic is split: `"replicaRatio"` (default), `"ingressNginx"` or `"gatewayApi"`. */
   traffic?: string
 }
 

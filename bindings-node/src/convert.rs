@@ -16,19 +16,21 @@ pub fn spec_json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-/// A JavaScript number given for a spec field (at `path`) as JSON, for the core's reader to check
-/// against the field: napi-rs's own conversion to an unsigned integer turns -1 into 4294967295,
-/// 1.5 into 1 and NaN into 0 without a word. A number that is not finite is the core's problem.
-pub fn js_number_json(n: f64, path: &str) -> Result<Value, moorage::spec::SpecError> {
-    const SAFE: f64 = 9_007_199_254_740_991.0; // Number.MAX_SAFE_INTEGER
-    if n.fract() == 0.0 && n.abs() <= SAFE {
-        return Ok(Value::from(n as i64));
+/// A spec object with the members given (under their spec names), each value the caller's as it
+/// is, for the core to read: napi-rs's own conversions would decide instead (a number to an
+/// unsigned integer turns -1 into 4294967295, 1.5 into 1 and NaN into 0 without a word).
+pub fn spec_object<'env>(env: &'env Env, members: Vec<(&str, Option<Unknown<'env>>)>) -> napi::Result<Object<'env>> {
+    let mut object = Object::new(env)?;
+    for (key, value) in members {
+        if let Some(value) = value {
+            object.set_named_property(key, value)?;
+        }
     }
-    serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(|| moorage::spec::not_a_finite_number(path, &js_number_text(n)))
+    Ok(object)
 }
 
 /// A whole number given for an option that is not part of a spec (`name`): napi-rs's own
-/// conversion would wrap or cut it (see [`js_number_json`]), so anything else is refused, as an
+/// conversion would wrap or cut it (see [`spec_object`]), so anything else is refused, as an
 /// argument of the wrong type is.
 pub fn js_whole_number(n: f64, name: &str) -> napi::Result<u32> {
     if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {

@@ -1,38 +1,50 @@
 //! `Quota`: a tenant's resource quota (the core's `Quota`), from a camelCase option object.
 
-use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{JsObjectValue, Unknown};
 use napi::Env;
 use napi_derive::napi;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::convert::{js_number_json, spec_json, spec_text_or_problem};
+use crate::convert::{spec_json, spec_object, spec_text_or_problem};
 use crate::errors;
 
 /// The options of `new Quota(...)`: Kubernetes quantities (`"2"`, `"500m"`, `"1Gi"`); the tenant
 /// validates them.
+// Each crosses as the caller gave it, to be read by the core as the same field of a tenant's
+// `quota` is (the declared types are what the core accepts).
 #[napi(object, object_to_js = false)]
 #[derive(Default)]
 pub struct QuotaOptions<'env> {
     /// `limits.cpu`.
-    pub limits_cpu: Option<String>,
+    #[napi(ts_type = "string")]
+    pub limits_cpu: Option<Unknown<'env>>,
     /// `limits.memory`.
-    pub limits_memory: Option<String>,
+    #[napi(ts_type = "string")]
+    pub limits_memory: Option<Unknown<'env>>,
     /// `requests.cpu`.
-    pub requests_cpu: Option<String>,
+    #[napi(ts_type = "string")]
+    pub requests_cpu: Option<Unknown<'env>>,
     /// `requests.memory`.
-    pub requests_memory: Option<String>,
+    #[napi(ts_type = "string")]
+    pub requests_memory: Option<Unknown<'env>>,
     /// `requests.storage`.
-    pub requests_storage: Option<String>,
+    #[napi(ts_type = "string")]
+    pub requests_storage: Option<Unknown<'env>>,
     /// Pods.
-    pub pods: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub pods: Option<Unknown<'env>>,
     /// Services.
-    pub services: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub services: Option<Unknown<'env>>,
     /// ConfigMaps.
-    pub configmaps: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub configmaps: Option<Unknown<'env>>,
     /// Secrets.
-    pub secrets: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub secrets: Option<Unknown<'env>>,
     /// PersistentVolumeClaims.
-    pub persistentvolumeclaims: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub persistentvolumeclaims: Option<Unknown<'env>>,
     /// Container defaults in spec form: `{default: {cpu, memory}, defaultRequest: {...}, max: {...}}`.
     #[napi(ts_type = "ContainerDefaultsSpec")]
     pub container_defaults: Option<Unknown<'env>>,
@@ -51,33 +63,15 @@ impl Quota {
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<QuotaOptions<'_>>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        let number = |n: Option<f64>, path: &str| match n {
-            Some(n) => js_number_json(n, path).map_err(|e| errors::spec(&e).into_error(&env)),
-            None => Ok(Value::Null),
-        };
-        // The spec form (`null`: left out), read by the core as a tenant's `quota` is, in one
-        // crossing as `JSON.stringify` text: `containerDefaults` is the caller's value, whose
-        // problems (a number that is not finite, nesting too deep among them) are the core's.
-        let members = json!({
-            "limits": {"cpu": o.limits_cpu, "memory": o.limits_memory},
-            "requests": {"cpu": o.requests_cpu, "memory": o.requests_memory, "storage": o.requests_storage},
-            "pods": number(o.pods, "quota.pods")?,
-            "objects": {
-                "services": number(o.services, "quota.objects.services")?,
-                "configmaps": number(o.configmaps, "quota.objects.configmaps")?,
-                "secrets": number(o.secrets, "quota.objects.secrets")?,
-                "persistentvolumeclaims": number(o.persistentvolumeclaims, "quota.objects.persistentvolumeclaims")?,
-            },
-        });
-        let mut spec = Object::new(&env)?;
-        if let Value::Object(members) = members {
-            for (key, value) in members {
-                spec.set_named_property(&key, value)?;
-            }
-        }
-        if let Some(defaults) = o.container_defaults {
-            spec.set_named_property("containerDefaults", defaults)?;
-        }
+        // The spec form, read by the core as a tenant's `quota` is, in one crossing as
+        // `JSON.stringify` text: each value is the caller's, whose problems (a count that is not a
+        // whole number, a number that is not finite, nesting too deep) are the core's.
+        let mut spec = spec_object(&env, vec![("pods", o.pods), ("containerDefaults", o.container_defaults)])?;
+        spec.set_named_property("limits", spec_object(&env, vec![("cpu", o.limits_cpu), ("memory", o.limits_memory)])?)?;
+        let requests = vec![("cpu", o.requests_cpu), ("memory", o.requests_memory), ("storage", o.requests_storage)];
+        spec.set_named_property("requests", spec_object(&env, requests)?)?;
+        let counts = vec![("services", o.services), ("configmaps", o.configmaps), ("secrets", o.secrets), ("persistentvolumeclaims", o.persistentvolumeclaims)];
+        spec.set_named_property("objects", spec_object(&env, counts)?)?;
         let inner = spec_text_or_problem(&env, &spec, "quota", &[], &[])?
             .and_then(|text| moorage::spec::quota_from_json(&text))
             .map_err(|e| errors::spec(&e).into_error(&env))?;

@@ -6,34 +6,45 @@
 use napi::bindgen_prelude::{ClassInstance, Either3, JavaScriptClassExt, JsObjectValue, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::convert::{js_number_json, spec_json, spec_json_text, spec_text_or_problem};
+use crate::convert::{spec_json, spec_json_text, spec_object, spec_text_or_problem};
 use crate::errors;
 
-fn build(env: &Env, kind: &str, fields: Vec<(&str, Option<Value>)>) -> napi::Result<moorage::Strategy> {
-    let mut map = Map::new();
-    map.insert("type".into(), Value::String(kind.into()));
-    for (k, v) in fields {
-        if let Some(v) = v {
-            map.insert(k.into(), v);
-        }
-    }
-    moorage::spec::strategy_from_value(&Value::Object(map)).map_err(|e| errors::spec(&e).into_error(env))
+/// The strategy of type `kind` with the options given, in one crossing as `JSON.stringify` text
+/// read by the core as a release's `strategy` is: the options' problems (a value of the wrong kind,
+/// a number that is not finite, nesting too deep) are the core's, at `strategy.<option>`.
+fn build<'env>(env: &'env Env, kind: &str, options: Vec<(&str, Option<Unknown<'env>>)>) -> napi::Result<moorage::Strategy> {
+    let mut spec = spec_object(env, options)?;
+    spec.set_named_property("type", kind)?;
+    spec_text_or_problem(env, &spec, "strategy", &[], &[])?
+        .and_then(|text| moorage::spec::strategy_from_json(&text))
+        .map_err(|e| errors::spec(&e).into_error(env))
 }
 
 /// The options of `new BlueGreen(...)`.
-#[napi(object)]
+// Each crosses as the caller gave it, to be read by the core (the declared types are what it accepts).
+#[napi(object, object_to_js = false)]
 #[derive(Default)]
-pub struct BlueGreenOptions {
+pub struct BlueGreenOptions<'env> {
     /// Switch traffic as soon as the new version is ready (default), or wait for `promote`.
-    pub auto_promote: Option<bool>,
+    #[napi(ts_type = "boolean")]
+    pub auto_promote: Option<Unknown<'env>>,
     /// A host name serving the new version before the switch.
-    pub preview_host: Option<String>,
+    #[napi(ts_type = "string")]
+    pub preview_host: Option<Unknown<'env>>,
     /// How long the old version stays warm after the switch (`"30s"`).
-    pub scale_down_delay: Option<String>,
+    #[napi(ts_type = "string")]
+    pub scale_down_delay: Option<Unknown<'env>>,
     /// How many previous versions are kept (scaled to zero) for rollback.
-    pub keep_previous: Option<f64>,
+    #[napi(ts_type = "number")]
+    pub keep_previous: Option<Unknown<'env>>,
+    /// Names of the release's analyses that must pass before traffic switches.
+    #[napi(ts_type = "string[]")]
+    pub pre_promotion_analysis: Option<Unknown<'env>>,
+    /// Names of the release's analyses run after the switch; a failure switches back.
+    #[napi(ts_type = "string[]")]
+    pub post_promotion_analysis: Option<Unknown<'env>>,
 }
 
 /// A blue/green strategy: the new version runs beside the old one; traffic switches in one
@@ -48,22 +59,17 @@ pub struct BlueGreen {
 impl BlueGreen {
     /// A blue/green strategy (the core's defaults for what is left out).
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<BlueGreenOptions>) -> napi::Result<Self> {
+    pub fn new(env: Env, options: Option<BlueGreenOptions<'_>>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        let inner = build(
-            &env,
-            "blueGreen",
-            vec![
-                ("autoPromote", o.auto_promote.map(Value::Bool)),
-                ("previewHost", o.preview_host.map(Value::String)),
-                ("scaleDownDelay", o.scale_down_delay.map(Value::String)),
-                (
-                    "keepPrevious",
-                    o.keep_previous.map(|n| js_number_json(n, "strategy.keepPrevious")).transpose().map_err(|e| errors::spec(&e).into_error(&env))?,
-                ),
-            ],
-        )?;
-        Ok(BlueGreen { inner })
+        let options = vec![
+            ("autoPromote", o.auto_promote),
+            ("previewHost", o.preview_host),
+            ("scaleDownDelay", o.scale_down_delay),
+            ("keepPrevious", o.keep_previous),
+            ("prePromotionAnalysis", o.pre_promotion_analysis),
+            ("postPromotionAnalysis", o.post_promotion_analysis),
+        ];
+        Ok(BlueGreen { inner: build(&env, "blueGreen", options)? })
     }
     /// The spec form (`{type: "blueGreen", ...}`).
     #[napi(ts_return_type = "StrategySpec")]
@@ -78,13 +84,16 @@ impl BlueGreen {
 }
 
 /// The options of `new Rolling(...)`.
-#[napi(object)]
+// Each crosses as the caller gave it, to be read by the core (the declared types are what it accepts).
+#[napi(object, object_to_js = false)]
 #[derive(Default)]
-pub struct RollingOptions {
+pub struct RollingOptions<'env> {
     /// Extra pods during the update (`"25%"` or a count, `"1"`).
-    pub max_surge: Option<String>,
+    #[napi(ts_type = "string")]
+    pub max_surge: Option<Unknown<'env>>,
     /// Pods that may be unavailable during the update (`"25%"` or a count, `"0"`).
-    pub max_unavailable: Option<String>,
+    #[napi(ts_type = "string")]
+    pub max_unavailable: Option<Unknown<'env>>,
 }
 
 /// The Deployment's own rolling update.
@@ -98,10 +107,9 @@ pub struct Rolling {
 impl Rolling {
     /// A rolling update (the core's defaults for what is left out).
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<RollingOptions>) -> napi::Result<Self> {
+    pub fn new(env: Env, options: Option<RollingOptions<'_>>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();
-        let inner = build(&env, "rolling", vec![("maxSurge", o.max_surge.map(Value::String)), ("maxUnavailable", o.max_unavailable.map(Value::String))])?;
-        Ok(Rolling { inner })
+        Ok(Rolling { inner: build(&env, "rolling", vec![("maxSurge", o.max_surge), ("maxUnavailable", o.max_unavailable)])? })
     }
     /// The spec form (`{type: "rolling", ...}`).
     #[napi(ts_return_type = "StrategySpec")]
@@ -116,11 +124,13 @@ impl Rolling {
 }
 
 /// The options of `new Canary(steps, ...)`.
-#[napi(object)]
+// Crosses as the caller gave it, to be read by the core (the declared type is what it accepts).
+#[napi(object, object_to_js = false)]
 #[derive(Default)]
-pub struct CanaryOptions {
-    /// How traffic is split: `"replicaRatio"` (default) or `"ingressNginx"`.
-    pub traffic: Option<String>,
+pub struct CanaryOptions<'env> {
+    /// How traffic is split: `"replicaRatio"` (default), `"ingressNginx"` or `"gatewayApi"`.
+    #[napi(ts_type = "string")]
+    pub traffic: Option<Unknown<'env>>,
 }
 
 /// A canary: traffic moves to the new version step by step, e.g.
@@ -135,20 +145,11 @@ pub struct Canary {
 impl Canary {
     /// A canary with its steps in spec form.
     #[napi(constructor, ts_args_type = "steps: CanaryStepSpec[], options?: CanaryOptions")]
-    pub fn new(env: Env, steps: Unknown<'_>, options: Option<CanaryOptions>) -> napi::Result<Self> {
-        let o = options.unwrap_or_default();
-        // The spec form crosses as `JSON.stringify` text, so that the steps' problems (a number
-        // that is not finite, nesting too deep among them) are the core's, at `strategy.steps`.
-        let mut spec = Object::new(&env)?;
-        spec.set_named_property("type", "canary")?;
-        spec.set_named_property("steps", steps)?;
-        if let Some(traffic) = o.traffic {
-            spec.set_named_property("traffic", traffic)?;
-        }
-        let inner = spec_text_or_problem(&env, &spec, "strategy", &[], &[])?
-            .and_then(|text| moorage::spec::strategy_from_json(&text))
-            .map_err(|e| errors::spec(&e).into_error(&env))?;
-        Ok(Canary { inner })
+    pub fn new(env: Env, steps: Unknown<'_>, options: Option<CanaryOptions<'_>>) -> napi::Result<Self> {
+        // The steps cross as `JSON.stringify` text too, so that their problems (a number that is
+        // not finite, nesting too deep among them) are the core's, at `strategy.steps`.
+        let traffic = options.and_then(|o| o.traffic);
+        Ok(Canary { inner: build(&env, "canary", vec![("steps", Some(steps)), ("traffic", traffic)])? })
     }
     /// The spec form (`{type: "canary", steps: [...]}`).
     #[napi(ts_return_type = "StrategySpec")]

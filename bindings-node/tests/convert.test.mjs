@@ -10,8 +10,10 @@
 // MOORAGE_FASTCHECK_RUNS=5000 runs more of them, with random draws.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 import fc from 'fast-check'
-import { moorage, spec } from './helpers.mjs'
+import { moorage, spec, SPECS } from './helpers.mjs'
 
 const { Canary, Quota, Release, Tenant } = moorage
 
@@ -176,4 +178,23 @@ test('the properties reach the core\'s readers', () => {
   assert.deepEqual(outcome((x) => new Canary(x), [[20]], 'strategy'), ['SPEC', ['strategy.steps[0]']])
   const defaults = { default: { cpu: NaN }, defaultRequest: {} }
   assert.deepEqual(outcome((x) => new Quota({ containerDefaults: x }), defaults, 'quota'), ['SPEC', ['quota.containerDefaults.default.cpu']])
+})
+
+test('options given wrongly are the core\'s SPEC errors, as in Python', () => {
+  // The cases of tests/bad-input/options.json, which Python's test_convert.py runs too: each
+  // constructor option is read by the core as the same field of a spec file, so both bindings give
+  // the same path and message.
+  const { cases } = JSON.parse(fs.readFileSync(path.join(SPECS, '..', '..', 'tests', 'bad-input', 'options.json'), 'utf8'))
+  assert.ok(cases.length >= 10)
+  for (const c of cases) {
+    const make = () => (c.steps ? new moorage[c.class](c.steps, c.options) : new moorage[c.class](c.options))
+    let error = null
+    try {
+      make()
+    } catch (e) {
+      error = e
+    }
+    assert.ok(error, `${JSON.stringify(c)} was accepted`)
+    assert.deepEqual([error.code, error.path, error.detail], ['SPEC', c.path, c.message], JSON.stringify(c))
+  }
 })

@@ -6,17 +6,15 @@
 use pyo3::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::convert::{spec_json, to_py};
+use crate::convert::{put_spec_members, to_py};
 use crate::errors;
 
-fn build(py: Python<'_>, kind: &str, fields: Vec<(&str, Option<Value>)>) -> PyResult<moorage::Strategy> {
+/// The strategy of type `kind` from its options given in spec form, read by the core as a
+/// release's `strategy` is: their problems are `SpecError`s at `strategy.<option>`.
+fn build(py: Python<'_>, kind: &str, given: &[(&str, Option<&Bound<'_, PyAny>>)]) -> PyResult<moorage::Strategy> {
     let mut map = Map::new();
     map.insert("type".into(), Value::String(kind.into()));
-    for (k, v) in fields {
-        if let Some(v) = v {
-            map.insert(k.into(), v);
-        }
-    }
+    put_spec_members(&mut map, "strategy", given)?;
     moorage::spec::strategy_from_value(&Value::Object(map)).map_err(|e| errors::spec(py, &e))
 }
 
@@ -59,11 +57,6 @@ fn py_literal(v: &Value) -> String {
     }
 }
 
-/// An option given in spec form, read as the strategy's field at `path`.
-fn opt(v: Option<&Bound<'_, PyAny>>, path: &str) -> PyResult<Option<Value>> {
-    v.map(|v| spec_json(v, path)).transpose()
-}
-
 /// A blue/green strategy: the new version runs beside the old one; traffic switches in one
 /// selector change once it is ready.
 #[pyclass(module = "moorage", frozen)]
@@ -80,25 +73,22 @@ impl BlueGreen {
     #[pyo3(signature = (*, auto_promote=None, preview_host=None, scale_down_delay=None, keep_previous=None, pre_promotion_analysis=None, post_promotion_analysis=None))]
     fn new(
         py: Python<'_>,
-        auto_promote: Option<bool>,
-        preview_host: Option<String>,
-        scale_down_delay: Option<String>,
-        keep_previous: Option<u32>,
-        pre_promotion_analysis: Option<Vec<String>>,
-        post_promotion_analysis: Option<Vec<String>>,
+        auto_promote: Option<&Bound<'_, PyAny>>,
+        preview_host: Option<&Bound<'_, PyAny>>,
+        scale_down_delay: Option<&Bound<'_, PyAny>>,
+        keep_previous: Option<&Bound<'_, PyAny>>,
+        pre_promotion_analysis: Option<&Bound<'_, PyAny>>,
+        post_promotion_analysis: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let inner = build(
-            py,
-            "blueGreen",
-            vec![
-                ("autoPromote", auto_promote.map(Value::Bool)),
-                ("previewHost", preview_host.map(Value::String)),
-                ("scaleDownDelay", scale_down_delay.map(Value::String)),
-                ("keepPrevious", keep_previous.map(Value::from)),
-                ("prePromotionAnalysis", pre_promotion_analysis.map(Value::from)),
-                ("postPromotionAnalysis", post_promotion_analysis.map(Value::from)),
-            ],
-        )?;
+        let given = [
+            ("autoPromote", auto_promote),
+            ("previewHost", preview_host),
+            ("scaleDownDelay", scale_down_delay),
+            ("keepPrevious", keep_previous),
+            ("prePromotionAnalysis", pre_promotion_analysis),
+            ("postPromotionAnalysis", post_promotion_analysis),
+        ];
+        let inner = build(py, "blueGreen", &given)?;
         Ok(BlueGreen { inner })
     }
     /// The spec form.
@@ -122,11 +112,7 @@ impl Rolling {
     #[new]
     #[pyo3(signature = (*, max_surge=None, max_unavailable=None))]
     fn new(py: Python<'_>, max_surge: Option<&Bound<'_, PyAny>>, max_unavailable: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let inner = build(
-            py,
-            "rolling",
-            vec![("maxSurge", opt(max_surge, "strategy.maxSurge")?), ("maxUnavailable", opt(max_unavailable, "strategy.maxUnavailable")?)],
-        )?;
+        let inner = build(py, "rolling", &[("maxSurge", max_surge), ("maxUnavailable", max_unavailable)])?;
         Ok(Rolling { inner })
     }
     /// The spec form.
@@ -150,8 +136,8 @@ pub struct Canary {
 impl Canary {
     #[new]
     #[pyo3(signature = (steps, *, traffic=None))]
-    fn new(py: Python<'_>, steps: &Bound<'_, PyAny>, traffic: Option<String>) -> PyResult<Self> {
-        let inner = build(py, "canary", vec![("steps", Some(spec_json(steps, "strategy.steps")?)), ("traffic", traffic.map(Value::String))])?;
+    fn new(py: Python<'_>, steps: &Bound<'_, PyAny>, traffic: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let inner = build(py, "canary", &[("steps", Some(steps)), ("traffic", traffic)])?;
         Ok(Canary { inner })
     }
     /// The spec form.

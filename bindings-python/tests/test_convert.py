@@ -16,6 +16,7 @@ import json
 import math
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -220,3 +221,18 @@ def test_the_properties_reach_the_cores_readers():
     assert outcome(moorage.Tenant.from_dict, changed(TENANT, [((("quota",), "pods"), math.nan)])[0], "tenant") == ("SpecError", ["tenant.quota.pods"])
     assert outcome(moorage.Release.from_dict, changed(CANARY, [((("strategy", "steps", 0), "setWeight"), 2**70)])[0], "release")[0] == "SpecError"
     assert outcome(lambda s: moorage.Canary(s), [{"setWeight": math.inf}], "strategy") == ("SpecError", ["strategy.steps[0].setWeight"])
+
+
+def test_options_given_wrongly_are_the_core_s_spec_errors_as_in_node() -> None:
+    """The cases of tests/bad-input/options.json, which Node's convert.test.mjs runs too: each
+    constructor option is read by the core as the same field of a spec file, so both bindings give
+    the same path and message (the keys are camelCase there, keywords here)."""
+    cases = json.loads((SPECS.parents[1] / "tests" / "bad-input" / "options.json").read_text())["cases"]
+    assert len(cases) >= 10
+    snake = lambda key: "".join(f"_{c.lower()}" if c.isupper() else c for c in key)  # noqa: E731
+    for case in cases:
+        keywords = {snake(k): v for k, v in case["options"].items()}
+        cls = getattr(moorage, case["class"])
+        with pytest.raises(moorage.SpecError) as info:
+            cls(case["steps"], **keywords) if "steps" in case else cls(**keywords)
+        assert (info.value.path, info.value.message) == (case["path"], case["message"]), case
