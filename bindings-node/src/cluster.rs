@@ -10,7 +10,7 @@ use moorage::backend::cluster::ClusterBackend;
 use moorage::backend::manifests::ManifestBackend;
 use moorage::backend::sim::SimulatedCluster;
 use moorage::backend::Backend;
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{Object, PromiseRaw, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
@@ -46,6 +46,11 @@ pub struct KubeconfigOptions {
     pub context: Option<String>,
 }
 
+impl crate::convert::OptionKeys for KubeconfigOptions {
+    const NAME: &'static str = "KubeconfigOptions";
+    const KEYS: &'static [&'static str] = &["path", "context"];
+}
+
 /// Where objects go: the simulated cluster, a manifests directory, or a real cluster.
 #[napi]
 pub struct Cluster {
@@ -69,8 +74,11 @@ impl Cluster {
 
     /// A real cluster from a kubeconfig; resolves once the client is configured.
     #[napi(ts_return_type = "Promise<Cluster>")]
-    pub fn from_kubeconfig<'env>(env: &'env Env, options: Option<KubeconfigOptions>) -> napi::Result<PromiseRaw<'env, Cluster>> {
-        let o = options.unwrap_or_default();
+    pub fn from_kubeconfig<'env>(
+        env: &'env Env,
+        #[napi(ts_arg_type = "KubeconfigOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'env, Cluster>> {
+        let o: KubeconfigOptions = crate::convert::read_options(env, options)?.unwrap_or_default();
         spawn(
             env,
             async move {

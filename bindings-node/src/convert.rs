@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{FnArgs, FromNapiValue, Function, FunctionRef, JsObjectValue, Object, Unknown};
 use napi::{Env, ValueType};
 use serde_json::Value;
 
@@ -27,6 +27,40 @@ pub fn spec_object<'env>(env: &'env Env, members: Vec<(&str, Option<Unknown<'env
         }
     }
     Ok(object)
+}
+
+/// A `#[napi(object)]` struct of options: its name in `index.d.ts` and its members there.
+pub trait OptionKeys {
+    /// The interface's name (`ApplyTenantOptions`).
+    const NAME: &'static str;
+    /// Its members, camelCase.
+    const KEYS: &'static [&'static str];
+}
+
+/// The options given to a call, read as `T` once each of their keys was found among `T::KEYS`:
+/// napi-rs's own conversion skips a key it does not know, so a misspelt option (`{timout: 5}`,
+/// `{too: 3}` for a rollback) would silently be its default. An unknown key is refused as an
+/// argument of the wrong type is (`InvalidArg`), naming the options there are, as Python refuses an
+/// unexpected keyword argument.
+pub fn read_options<T: FromNapiValue + OptionKeys>(env: &Env, given: Option<Object<'_>>) -> napi::Result<Option<T>> {
+    let Some(given) = given else { return Ok(None) };
+    known_keys_only(&given, T::NAME, T::KEYS)?;
+    // napi-rs converts the object to `T` as the value of a property of another, without `unsafe`.
+    let mut holder = Object::new(env)?;
+    holder.set_named_property("options", given)?;
+    holder.get_named_property_unchecked::<T>("options").map(Some)
+}
+
+/// Refuses `given` when one of its keys is none of `keys` (see [`read_options`]); `what` names it in
+/// the message (`ApplyTenantOptions`, `clusters[0]`).
+pub fn known_keys_only(given: &Object<'_>, what: &str, keys: &[&str]) -> napi::Result<()> {
+    match Object::keys(given)?.into_iter().find(|key| !keys.contains(&key.as_str())) {
+        Some(unknown) => {
+            let known: Vec<String> = keys.iter().map(|key| format!("`{key}`")).collect();
+            Err(napi::Error::new(napi::Status::InvalidArg, format!("{what}: unknown option `{unknown}`, expected one of {}", known.join(", "))))
+        }
+        None => Ok(()),
+    }
 }
 
 /// A whole number given for an option that is not part of a spec (`name`): napi-rs's own

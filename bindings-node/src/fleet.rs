@@ -37,6 +37,11 @@ pub struct FleetApplyOptions {
     pub force: Option<bool>,
 }
 
+impl crate::convert::OptionKeys for FleetApplyOptions {
+    const NAME: &'static str = "FleetApplyOptions";
+    const KEYS: &'static [&'static str] = &["pin", "labels", "timeout", "force"];
+}
+
 /// Where `Fleet.applyTenant` put the tenant, and what the apply did there.
 #[napi(object)]
 pub struct FleetApplyReport {
@@ -57,6 +62,7 @@ pub struct FleetTenant {
 
 /// One cluster of `new Fleet([...])`, read member by member (`clusters[i].name`, ...).
 fn fleet_cluster(i: usize, c: &Object<'_>) -> napi::Result<FleetCluster> {
+    crate::convert::known_keys_only(c, &format!("clusters[{i}]"), &["name", "cluster", "labels", "capacity", "storageClasses"])?;
     let missing = |name: &str| napi::Error::new(napi::Status::InvalidArg, format!("clusters[{i}].{name} is missing"));
     let name: String = member(c, "name")?.ok_or_else(|| missing("name")).and_then(|_| c.get_named_property("name"))?;
     member(c, "cluster")?.ok_or_else(|| missing("cluster"))?;
@@ -103,8 +109,13 @@ impl Fleet {
     /// Places the tenant (where it already is, else `pin`, else among the clusters carrying
     /// `labels` the one with the most free capacity), applies it there and waits until it is usable.
     #[napi(ts_return_type = "Promise<FleetApplyReport>")]
-    pub fn apply_tenant<'env>(&self, env: &'env Env, tenant: &Tenant, options: Option<FleetApplyOptions>) -> napi::Result<PromiseRaw<'env, FleetApplyReport>> {
-        let o = options.unwrap_or_default();
+    pub fn apply_tenant<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        #[napi(ts_arg_type = "FleetApplyOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'env, FleetApplyReport>> {
+        let o: FleetApplyOptions = crate::convert::read_options(env, options)?.unwrap_or_default();
         let placement = match o.pin {
             Some(p) => Placement::Pinned(p),
             None => Placement::Rule { required_labels: o.labels.unwrap_or_default() },

@@ -2,7 +2,7 @@
 //! dashboard of a tenant) and `Cluster.prometheusOperatorInstalled`.
 
 use moorage::compile::{compile_monitoring as core_compile_monitoring, prometheus_operator_installed, Monitoring as CoreMonitoring};
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
@@ -57,12 +57,23 @@ pub struct CompileMonitoringOptions {
     pub prometheus_operator: Option<bool>,
 }
 
+impl crate::convert::OptionKeys for CompileMonitoringOptions {
+    const NAME: &'static str = "CompileMonitoringOptions";
+    const KEYS: &'static [&'static str] = &["prometheusOperator"];
+}
+
 /// Compiles the monitoring of `tenant` and its `releases` (their `metrics`).
 #[napi]
-pub fn compile_monitoring(tenant: &Tenant, releases: Option<Vec<&Release>>, options: Option<CompileMonitoringOptions>) -> Monitoring {
+pub fn compile_monitoring(
+    env: Env,
+    tenant: &Tenant,
+    releases: Option<Vec<&Release>>,
+    #[napi(ts_arg_type = "CompileMonitoringOptions | undefined | null")] options: Option<Object<'_>>,
+) -> napi::Result<Monitoring> {
+    let options: Option<CompileMonitoringOptions> = crate::convert::read_options(&env, options)?;
     let releases: Vec<moorage::Release> = releases.unwrap_or_default().into_iter().map(|r| moorage::Release::clone(&r.inner)).collect();
     let operator = options.unwrap_or_default().prometheus_operator.unwrap_or(false);
-    Monitoring { inner: core_compile_monitoring(&tenant.inner, &releases, operator), tenant: tenant.inner.name().to_string() }
+    Ok(Monitoring { inner: core_compile_monitoring(&tenant.inner, &releases, operator), tenant: tenant.inner.name().to_string() })
 }
 
 #[napi]

@@ -1,6 +1,6 @@
 //! `Quota`: a tenant's resource quota (the core's `Quota`), from a camelCase option object.
 
-use napi::bindgen_prelude::{JsObjectValue, Unknown};
+use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
@@ -50,6 +50,23 @@ pub struct QuotaOptions<'env> {
     pub container_defaults: Option<Unknown<'env>>,
 }
 
+impl crate::convert::OptionKeys for QuotaOptions<'_> {
+    const NAME: &'static str = "QuotaOptions";
+    const KEYS: &'static [&'static str] = &[
+        "limitsCpu",
+        "limitsMemory",
+        "requestsCpu",
+        "requestsMemory",
+        "requestsStorage",
+        "pods",
+        "services",
+        "configmaps",
+        "secrets",
+        "persistentvolumeclaims",
+        "containerDefaults",
+    ];
+}
+
 /// A tenant's resource quota.
 #[napi]
 #[derive(Clone)]
@@ -61,8 +78,8 @@ pub struct Quota {
 impl Quota {
     /// A quota from its options (all optional).
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<QuotaOptions<'_>>) -> napi::Result<Self> {
-        let o = options.unwrap_or_default();
+    pub fn new(env: Env, #[napi(ts_arg_type = "QuotaOptions | undefined | null")] options: Option<Object<'_>>) -> napi::Result<Self> {
+        let o: QuotaOptions = crate::convert::read_options(&env, options)?.unwrap_or_default();
         // The spec form, read by the core as a tenant's `quota` is, in one crossing as
         // `JSON.stringify` text: each value is the caller's, whose problems (a count that is not a
         // whole number, a number that is not finite, nesting too deep) are the core's.

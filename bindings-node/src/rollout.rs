@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use moorage::rollout::{self, Progress, RolloutError, RolloutOptions};
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{Object, PromiseRaw, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::{json, Value};
@@ -32,6 +32,11 @@ pub struct RolloutOptionsJs {
     pub on_progress: Option<ProgressCallback>,
 }
 
+impl crate::convert::OptionKeys for RolloutOptionsJs {
+    const NAME: &'static str = "RolloutOptions";
+    const KEYS: &'static [&'static str] = &["timeout", "waitForScaleDown", "onProgress"];
+}
+
 /// The options of `rollback`.
 #[napi(object, object_to_js = false)]
 #[derive(Default)]
@@ -45,6 +50,11 @@ pub struct RollbackOptions {
     /// Receives each progress event.
     #[napi(ts_type = "(event: ProgressEvent) => void")]
     pub on_progress: Option<ProgressCallback>,
+}
+
+impl crate::convert::OptionKeys for RollbackOptions {
+    const NAME: &'static str = "RollbackOptions";
+    const KEYS: &'static [&'static str] = &["to", "timeout", "waitForScaleDown", "onProgress"];
 }
 
 /// What a rollout, rollback or promote did.
@@ -222,9 +232,9 @@ impl Cluster {
         env: &'env Env,
         tenant: &Tenant,
         release: &Release,
-        options: Option<RolloutOptionsJs>,
+        options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
-        let o = options.unwrap_or_default();
+        let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
         run(env, deliveries, async move { rollout::rollout(backend.as_ref(), &tenant, &release, &opts).await }, report)
@@ -238,9 +248,9 @@ impl Cluster {
         env: &'env Env,
         tenant: &Tenant,
         app: String,
-        options: Option<RolloutOptionsJs>,
+        options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, Option<RolloutReport>>> {
-        let o = options.unwrap_or_default();
+        let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::resume(backend.as_ref(), &tenant, &app, &opts).await }, |r| r.map(report))
@@ -248,14 +258,8 @@ impl Cluster {
 
     /// Switches traffic to the version waiting for promotion; a paused canary goes to 100%.
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
-    pub fn promote<'env>(
-        &self,
-        env: &'env Env,
-        tenant: &Tenant,
-        app: String,
-        options: Option<RolloutOptionsJs>,
-    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
-        let o = options.unwrap_or_default();
+    pub fn promote<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+        let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::promote(backend.as_ref(), &tenant, &app, &opts).await }, report)
@@ -263,14 +267,8 @@ impl Cluster {
 
     /// Aborts the canary of `app` in progress: all traffic back on the stable version.
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
-    pub fn abort<'env>(
-        &self,
-        env: &'env Env,
-        tenant: &Tenant,
-        app: String,
-        options: Option<RolloutOptionsJs>,
-    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
-        let o = options.unwrap_or_default();
+    pub fn abort<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+        let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::abort(backend.as_ref(), &tenant, &app, &opts).await }, report)
@@ -278,14 +276,8 @@ impl Cluster {
 
     /// Rolls out again the newest revision of `app` that failed or was aborted.
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
-    pub fn retry<'env>(
-        &self,
-        env: &'env Env,
-        tenant: &Tenant,
-        app: String,
-        options: Option<RolloutOptionsJs>,
-    ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
-        let o = options.unwrap_or_default();
+    pub fn retry<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
+        let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::retry(backend.as_ref(), &tenant, &app, &opts).await }, report)
@@ -299,9 +291,9 @@ impl Cluster {
         env: &'env Env,
         tenant: &Tenant,
         app: String,
-        options: Option<RollbackOptions>,
+        #[napi(ts_arg_type = "RollbackOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
-        let o = options.unwrap_or_default();
+        let o: RollbackOptions = crate::convert::read_options(env, options)?.unwrap_or_default();
         let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let to = o.to.map(|n| crate::convert::js_whole_number(n, "to")).transpose()?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());

@@ -47,6 +47,11 @@ pub struct BlueGreenOptions<'env> {
     pub post_promotion_analysis: Option<Unknown<'env>>,
 }
 
+impl crate::convert::OptionKeys for BlueGreenOptions<'_> {
+    const NAME: &'static str = "BlueGreenOptions";
+    const KEYS: &'static [&'static str] = &["autoPromote", "previewHost", "scaleDownDelay", "keepPrevious", "prePromotionAnalysis", "postPromotionAnalysis"];
+}
+
 /// A blue/green strategy: the new version runs beside the old one; traffic switches in one
 /// selector change once it is ready.
 #[napi]
@@ -59,8 +64,8 @@ pub struct BlueGreen {
 impl BlueGreen {
     /// A blue/green strategy (the core's defaults for what is left out).
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<BlueGreenOptions<'_>>) -> napi::Result<Self> {
-        let o = options.unwrap_or_default();
+    pub fn new(env: Env, #[napi(ts_arg_type = "BlueGreenOptions | undefined | null")] options: Option<Object<'_>>) -> napi::Result<Self> {
+        let o: BlueGreenOptions = crate::convert::read_options(&env, options)?.unwrap_or_default();
         let options = vec![
             ("autoPromote", o.auto_promote),
             ("previewHost", o.preview_host),
@@ -96,6 +101,11 @@ pub struct RollingOptions<'env> {
     pub max_unavailable: Option<Unknown<'env>>,
 }
 
+impl crate::convert::OptionKeys for RollingOptions<'_> {
+    const NAME: &'static str = "RollingOptions";
+    const KEYS: &'static [&'static str] = &["maxSurge", "maxUnavailable"];
+}
+
 /// The Deployment's own rolling update.
 #[napi]
 #[derive(Clone)]
@@ -107,8 +117,8 @@ pub struct Rolling {
 impl Rolling {
     /// A rolling update (the core's defaults for what is left out).
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<RollingOptions<'_>>) -> napi::Result<Self> {
-        let o = options.unwrap_or_default();
+    pub fn new(env: Env, #[napi(ts_arg_type = "RollingOptions | undefined | null")] options: Option<Object<'_>>) -> napi::Result<Self> {
+        let o: RollingOptions = crate::convert::read_options(&env, options)?.unwrap_or_default();
         Ok(Rolling { inner: build(&env, "rolling", vec![("maxSurge", o.max_surge), ("maxUnavailable", o.max_unavailable)])? })
     }
     /// The spec form (`{type: "rolling", ...}`).
@@ -133,6 +143,11 @@ pub struct CanaryOptions<'env> {
     pub traffic: Option<Unknown<'env>>,
 }
 
+impl crate::convert::OptionKeys for CanaryOptions<'_> {
+    const NAME: &'static str = "CanaryOptions";
+    const KEYS: &'static [&'static str] = &["traffic"];
+}
+
 /// A canary: traffic moves to the new version step by step, e.g.
 /// `new Canary([{setWeight: 20}, {pause: {}}, {setWeight: 100}])`.
 #[napi]
@@ -145,10 +160,10 @@ pub struct Canary {
 impl Canary {
     /// A canary with its steps in spec form.
     #[napi(constructor, ts_args_type = "steps: CanaryStepSpec[], options?: CanaryOptions")]
-    pub fn new(env: Env, steps: Unknown<'_>, options: Option<CanaryOptions<'_>>) -> napi::Result<Self> {
+    pub fn new(env: Env, steps: Unknown<'_>, options: Option<Object<'_>>) -> napi::Result<Self> {
         // The steps cross as `JSON.stringify` text too, so that their problems (a number that is
         // not finite, nesting too deep among them) are the core's, at `strategy.steps`.
-        let traffic = options.and_then(|o| o.traffic);
+        let traffic = crate::convert::read_options::<CanaryOptions>(&env, options)?.and_then(|o| o.traffic);
         Ok(Canary { inner: build(&env, "canary", vec![("steps", Some(steps)), ("traffic", traffic)])? })
     }
     /// The spec form (`{type: "canary", steps: [...]}`).

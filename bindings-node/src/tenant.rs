@@ -134,6 +134,11 @@ pub struct ApplyTenantOptionsJs {
     pub storage_classes: Option<Vec<String>>,
 }
 
+impl crate::convert::OptionKeys for ApplyTenantOptionsJs {
+    const NAME: &'static str = "ApplyTenantOptions";
+    const KEYS: &'static [&'static str] = &["timeout", "force", "storageClasses"];
+}
+
 /// One object and what an apply did to it.
 #[napi(object)]
 pub struct ObjectChange {
@@ -279,6 +284,11 @@ pub struct DeleteTenantOptions {
     pub purge: Option<bool>,
 }
 
+impl crate::convert::OptionKeys for DeleteTenantOptions {
+    const NAME: &'static str = "DeleteTenantOptions";
+    const KEYS: &'static [&'static str] = &["confirm", "purge"];
+}
+
 /// What `deleteTenant` did.
 #[napi(object)]
 pub struct DeleteReport {
@@ -373,8 +383,13 @@ impl Cluster {
     /// Creates or updates everything the tenant compiles to (after checking no other tenant holds
     /// its domains), then waits until it is usable. A second apply reports zero changes.
     #[napi(ts_return_type = "Promise<TenantReport>")]
-    pub fn apply_tenant<'env>(&self, env: &'env Env, tenant: &Tenant, options: Option<ApplyTenantOptionsJs>) -> napi::Result<PromiseRaw<'env, TenantReport>> {
-        let o = options.unwrap_or_default();
+    pub fn apply_tenant<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        #[napi(ts_arg_type = "ApplyTenantOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'env, TenantReport>> {
+        let o: ApplyTenantOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
         let mut opts = ApplyTenantOptions::default();
         if let Some(t) = o.timeout {
             opts.timeout = seconds(t)?;
@@ -418,8 +433,13 @@ impl Cluster {
     /// Deletes the tenant: its releases, then its objects in reverse apply order. A protected
     /// tenant needs `confirm` (`TENANT_PROTECTED` otherwise); kept volumes stay unless `purge`.
     #[napi(ts_return_type = "Promise<DeleteReport>")]
-    pub fn delete_tenant<'env>(&self, env: &'env Env, tenant: &Tenant, options: Option<DeleteTenantOptions>) -> napi::Result<PromiseRaw<'env, DeleteReport>> {
-        let o = options.unwrap_or_default();
+    pub fn delete_tenant<'env>(
+        &self,
+        env: &'env Env,
+        tenant: &Tenant,
+        #[napi(ts_arg_type = "DeleteTenantOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> napi::Result<PromiseRaw<'env, DeleteReport>> {
+        let o: DeleteTenantOptions = crate::convert::read_options(env, options)?.unwrap_or_default();
         let opts = DeleteOptions { confirm: o.confirm.unwrap_or(false), purge: o.purge.unwrap_or(false) };
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         spawn(env, async move { tenant::delete(backend.as_ref(), &tenant, opts).await.map_err(|e| errors::tenant(&e)) }, |r| DeleteReport {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use moorage::usage::{self, Period};
-use napi::bindgen_prelude::{Either, PromiseRaw};
+use napi::bindgen_prelude::{Either, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
@@ -24,6 +24,11 @@ pub struct PrometheusOptions {
     pub attempts: Option<f64>,
 }
 
+impl crate::convert::OptionKeys for PrometheusOptions {
+    const NAME: &'static str = "PrometheusOptions";
+    const KEYS: &'static [&'static str] = &["timeout", "attempts"];
+}
+
 /// The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
 /// (declared as `UsagePeriodOptions`, the union of both forms).
 #[napi(object, object_to_js = false)]
@@ -39,6 +44,11 @@ pub struct UsagePeriod {
     pub step: Option<f64>,
     /// Seconds of the `rate()` window of counters, without `last`.
     pub rate_window: Option<f64>,
+}
+
+impl crate::convert::OptionKeys for UsagePeriod {
+    const NAME: &'static str = "UsagePeriodOptions";
+    const KEYS: &'static [&'static str] = &["last", "start", "end", "step", "rateWindow"];
 }
 
 /// What a tenant (or several) used over a period.
@@ -74,6 +84,11 @@ fn usage_js(u: usage::Usage) -> Usage {
 }
 
 /// The core's period (`VALIDATION` naming the field otherwise): `last` through the core's duration reader and `Period::last`, or the bounds as given.
+/// The period given to a usage call, its keys checked (see [`crate::convert::read_options`]).
+fn given_period(env: &Env, given: Object<'_>) -> napi::Result<UsagePeriod> {
+    crate::convert::read_options(env, Some(given))?.ok_or_else(|| napi::Error::new(napi::Status::InvalidArg, "a period is required"))
+}
+
 fn period(p: UsagePeriod) -> napi::Result<Result<Period, Failure>> {
     if let Some(last) = &p.last {
         let length = match moorage::checks::parse_duration(last) {
@@ -99,8 +114,8 @@ pub struct Prometheus {
 impl Prometheus {
     /// A client of the server at `address` (`http://host:port`).
     #[napi(constructor)]
-    pub fn new(address: String, options: Option<PrometheusOptions>) -> napi::Result<Self> {
-        let o = options.unwrap_or_default();
+    pub fn new(env: Env, address: String, #[napi(ts_arg_type = "PrometheusOptions | undefined | null")] options: Option<Object<'_>>) -> napi::Result<Self> {
+        let o: PrometheusOptions = crate::convert::read_options(&env, options)?.unwrap_or_default();
         let mut inner = moorage::analysis::Prometheus::new(address);
         if let Some(t) = o.timeout {
             inner = inner.timeout(seconds(t)?);
@@ -120,7 +135,8 @@ impl Prometheus {
     /// What `tenant` (a `Tenant` or its name) used over `period`. Prometheus unreachable:
     /// `PROMETHEUS_UNREACHABLE`; a refused query: `PROMETHEUS_REFUSED`.
     #[napi(ts_args_type = "tenant: string | Tenant, period: UsagePeriodOptions", ts_return_type = "Promise<Usage>")]
-    pub fn tenant_usage<'env>(&self, env: &'env Env, tenant: Either<String, &Tenant>, period: UsagePeriod) -> napi::Result<PromiseRaw<'env, Usage>> {
+    pub fn tenant_usage<'env>(&self, env: &'env Env, tenant: Either<String, &Tenant>, period: Object<'_>) -> napi::Result<PromiseRaw<'env, Usage>> {
+        let period = given_period(env, period)?;
         let name = match tenant {
             Either::A(name) => name,
             Either::B(t) => t.inner.name().to_string(),
@@ -131,7 +147,8 @@ impl Prometheus {
 
     /// What each of `tenants` (names) used over `period`, and their total: four range queries in all.
     #[napi(ts_args_type = "tenants: string[], period: UsagePeriodOptions", ts_return_type = "Promise<UsageReport>")]
-    pub fn fleet_usage<'env>(&self, env: &'env Env, tenants: Vec<String>, period: UsagePeriod) -> napi::Result<PromiseRaw<'env, UsageReport>> {
+    pub fn fleet_usage<'env>(&self, env: &'env Env, tenants: Vec<String>, period: Object<'_>) -> napi::Result<PromiseRaw<'env, UsageReport>> {
+        let period = given_period(env, period)?;
         let (period, client) = (self::period(period)?, self.inner.clone());
         spawn(env, async move { usage::fleet_usage(&client, &tenants, period?).await.map_err(|e| errors::prometheus(&e)) }, |r| UsageReport {
             start: r.period.start,

@@ -27,6 +27,11 @@ pub struct WaveOptionsJs {
     pub on_progress: Option<ProgressCallback>,
 }
 
+impl crate::convert::OptionKeys for WaveOptionsJs {
+    const NAME: &'static str = "WaveOptions";
+    const KEYS: &'static [&'static str] = &["timeout", "onProgress"];
+}
+
 /// A wave progress event as a plain object: `event` (camelCase) and the event's fields.
 pub fn wave_event_json(p: &WaveProgress) -> Value {
     match p {
@@ -95,9 +100,9 @@ impl Fleet {
     /// `skipped`). Starting a plan that exists with the same spec resumes it; with another spec:
     /// `PLAN_EXISTS`. An invalid plan: `VALIDATION` (every path) or `SPEC`, before any API call.
     #[napi(ts_args_type = "plan: WavePlanSpec | string, options?: WaveOptions", ts_return_type = "Promise<WaveState>")]
-    pub fn start_waves<'env>(&self, env: &'env Env, plan: Either<String, Object<'_>>, options: Option<WaveOptionsJs>) -> napi::Result<PromiseRaw<'env, Value>> {
+    pub fn start_waves<'env>(&self, env: &'env Env, plan: Either<String, Object<'_>>, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, Value>> {
         let plan = plan_input(env, plan)?;
-        let (options, deliveries) = wave_options(options.unwrap_or_default())?;
+        let (options, deliveries) = wave_options(crate::convert::read_options(env, options)?.unwrap_or_default())?;
         let fleet = self.inner.clone();
         let run = async move {
             let plan = plan_from(plan)?;
@@ -109,8 +114,8 @@ impl Fleet {
     /// Goes on with the wave plan `name` (after a pause, a wait, or a driver that died);
     /// `NO_SUCH_PLAN` when it was never started.
     #[napi(ts_args_type = "name: string, options?: WaveOptions", ts_return_type = "Promise<WaveState>")]
-    pub fn resume_waves<'env>(&self, env: &'env Env, name: String, options: Option<WaveOptionsJs>) -> napi::Result<PromiseRaw<'env, Value>> {
-        let (options, deliveries) = wave_options(options.unwrap_or_default())?;
+    pub fn resume_waves<'env>(&self, env: &'env Env, name: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, Value>> {
+        let (options, deliveries) = wave_options(crate::convert::read_options(env, options)?.unwrap_or_default())?;
         let fleet = self.inner.clone();
         progress::run(env, deliveries, async move { waves::resume(&fleet, &name, &options).await.map_err(|e| errors::waves(&e)) }, state_json)
     }

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import fc from 'fast-check'
-import { moorage, spec, SPECS } from './helpers.mjs'
+import { moorage, spec, SPECS, thrown } from './helpers.mjs'
 
 const { Canary, Quota, Release, Tenant } = moorage
 
@@ -197,4 +197,57 @@ test('options given wrongly are the core\'s SPEC errors, as in Python', () => {
     assert.ok(error, `${JSON.stringify(c)} was accepted`)
     assert.deepEqual([error.code, error.path, error.detail], ['SPEC', c.path, c.message], JSON.stringify(c))
   }
+})
+
+test('an options object with a key it does not have is refused, naming the ones index.d.ts declares', () => {
+  // napi-rs's conversion alone skips a key it does not know: `{too: 3}` would have rolled back to
+  // the default revision, `{storageClass: [...]}` applied without the allow list.
+  const declared = {}
+  const dts = fs.readFileSync(path.join(SPECS, '..', '..', 'bindings-node', 'index.d.ts'), 'utf8')
+  for (const [, name, body] of dts.matchAll(/^export interface (\w+) \{\n([\s\S]*?)\n\}/gm)) {
+    declared[name] = [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1])
+  }
+  declared.UsagePeriodOptions = declared.UsagePeriod // the union type's members (types-header.d.ts)
+  const { Cluster, Fleet, Prometheus } = moorage
+  const cluster = Cluster.simulated()
+  const tenant = new Tenant({ name: 'acme' })
+  const release = new Release({ tenant, app: 'web', version: 'v1', image: 'nginx:1.27' })
+  const fleet = new Fleet([{ name: 'onprem', cluster }])
+  const bogus = { bogusOption: 1 }
+  const calls = [
+    () => Cluster.fromKubeconfig(bogus),
+    () => fleet.applyTenant(tenant, bogus),
+    () => fleet.startWaves('name: p\napp: web\nselector: {tenants: [acme]}\nrelease: {image: nginx:1.28}\nwaves: [{percent: 100}]\n', bogus),
+    () => fleet.resumeWaves('p', bogus),
+    () => moorage.compileMonitoring(tenant, [], bogus),
+    () => new Quota(bogus),
+    () => new moorage.BlueGreen(bogus),
+    () => new moorage.Rolling(bogus),
+    () => new Canary([{ setWeight: 100 }], bogus),
+    ...['rollout', 'resume', 'promote', 'abort', 'retry'].map((m) => () => (m === 'rollout' ? cluster.rollout(tenant, release, bogus) : cluster[m](tenant, 'web', bogus))),
+    () => cluster.rollback(tenant, 'web', bogus),
+    () => cluster.applyTenant(tenant, bogus),
+    () => cluster.deleteTenant(tenant, bogus),
+    () => new Prometheus('http://127.0.0.1:1', bogus),
+    () => new Prometheus('http://127.0.0.1:1').tenantUsage('acme', { last: '1h', ...bogus }),
+    () => new Prometheus('http://127.0.0.1:1').fleetUsage(['acme'], { last: '1h', ...bogus }),
+  ]
+  const checked = new Set()
+  for (const call of calls) {
+    const e = thrown(call)
+    assert.equal(e.code, 'InvalidArg', e.message)
+    const [, name, expected] = e.message.match(/^(\w+): unknown option `bogusOption`, expected one of (.*)$/) ?? assert.fail(e.message)
+    assert.deepEqual(expected.split(', ').map((k) => k.replaceAll('`', '')), declared[name], name)
+    checked.add(name)
+  }
+  assert.equal(checked.size, 14, [...checked].join(' '))
+  // A fleet's clusters too: a misspelt capacity was no limit at all.
+  const header = fs.readFileSync(path.join(SPECS, '..', '..', 'bindings-node', 'types-header.d.ts'), 'utf8')
+  const fleetCluster = [...header.match(/^export interface FleetClusterOptions \{\n([\s\S]*?)\n\}/m)[1].matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1])
+  const e = thrown(() => new Fleet([{ name: 'onprem', cluster, capacty: 5 }]))
+  assert.equal(e.code, 'InvalidArg', e.message)
+  assert.equal(e.message, `clusters[0]: unknown option \`capacty\`, expected one of ${fleetCluster.map((k) => `\`${k}\``).join(', ')}`)
+  // The options that exist still work, undefined and null among them.
+  assert.equal(new Quota({ pods: 3, limitsCpu: undefined }).pods, 3)
+  assert.equal(new moorage.BlueGreen(null).toSpec().type, 'blueGreen')
 })

@@ -63,11 +63,23 @@ fn finish<T: serde::Serialize>(py: Python<'_>, r: Result<T, WaveError>, failed: 
 
 #[pymethods]
 impl Fleet {
-    /// `clusters`: a list of dicts `{"name": str, "cluster": Cluster, "labels": {str: str}, "capacity": int}`.
+    /// `clusters`: a list of dicts `{"name": str, "cluster": Cluster, "labels": {str: str},
+    /// "capacity": int, "storage_classes": [str]}` (capacity in tenants, default unlimited;
+    /// `storage_classes`: the provider's allow list of storage classes on that cluster, default any).
     #[new]
     fn new(py: Python<'_>, clusters: Vec<Bound<'_, PyDict>>) -> PyResult<Self> {
+        const KEYS: [&str; 5] = ["name", "cluster", "labels", "capacity", "storage_classes"];
         let mut out = Vec::new();
         for (i, c) in clusters.iter().enumerate() {
+            // A misspelt key is refused, as an unexpected keyword argument is: ignored, a misspelt
+            // capacity would be no limit at all.
+            for key in c.keys() {
+                let key: String = key.str()?.to_cow()?.into_owned();
+                if !KEYS.contains(&key.as_str()) {
+                    let known: Vec<String> = KEYS.iter().map(|k| format!("'{k}'")).collect();
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!("clusters[{i}]: unknown key '{key}', expected one of {}", known.join(", "))));
+                }
+            }
             let field = |name: &str| -> PyResult<Bound<'_, PyAny>> {
                 c.get_item(name)?.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(format!("clusters[{i}].{name} is missing")))
             };
@@ -80,7 +92,11 @@ impl Fleet {
                 Some(v) => v.extract()?,
                 None => u32::MAX,
             };
-            out.push(FleetCluster { name: field("name")?.extract()?, labels, capacity, storage_classes: None, backend: cluster.backend.clone() });
+            let storage_classes: Option<Vec<String>> = match c.get_item("storage_classes")? {
+                Some(v) => Some(v.extract()?),
+                None => None,
+            };
+            out.push(FleetCluster { name: field("name")?.extract()?, labels, capacity, storage_classes, backend: cluster.backend.clone() });
         }
         let inner = CoreFleet::new(out).map_err(|e| errors::fleet(py, &e))?;
         Ok(Fleet { inner: Arc::new(inner) })

@@ -285,6 +285,14 @@ def test_the_provider_s_allowed_storage_classes():
     with pytest.raises(moorage.TenantNotFound):
         cluster.live_tenant("vault")  # nothing applied
     assert cluster.apply_tenant(t, storage_classes=["slow-hdd", "openebs-replicated"]) > 0
+    # A fleet cluster's allow list, as Node's `storageClasses` (the same check, in the core).
+    fleet = moorage.Fleet([{"name": "onprem", "cluster": moorage.Cluster.simulated(), "storage_classes": ["openebs-replicated"]}])
+    with pytest.raises(moorage.ValidationError) as refused:
+        fleet.apply_tenant(t)
+    assert [p for p, _ in refused.value.errors] == ["tenant.storage[0].storageClass"]
+    # A misspelt key of a cluster is refused, not ignored (a capacity that limits nothing).
+    with pytest.raises(TypeError, match=r"clusters\[0\]: unknown key 'capacty', expected one of 'name', 'cluster', 'labels', 'capacity', 'storage_classes'"):
+        moorage.Fleet([{"name": "onprem", "cluster": moorage.Cluster.simulated(), "capacty": 5}])
 
 
 def _schema_fields(name):
