@@ -19,9 +19,13 @@ pub fn spec_json(obj: &Bound<'_, PyAny>, root: &str) -> PyResult<Value> {
     json_within(obj, moorage::spec::MAX_NESTING).map_err(|e| match e {
         Unconvertible::Python(e) => e,
         Unconvertible::TooDeep => crate::errors::spec(obj.py(), &moorage::spec::nested_too_deeply(root)),
-        Unconvertible::NotFinite { below, shown } => {
+        Unconvertible::BadNumber { below, shown, too_large } => {
             let path: String = std::iter::once(root.to_string()).chain(below.into_iter().rev()).collect();
-            crate::errors::spec(obj.py(), &moorage::spec::not_a_finite_number(&path, &shown))
+            let problem = match too_large {
+                true => moorage::spec::number_too_large(&path, &shown),
+                false => moorage::spec::not_a_finite_number(&path, &shown),
+            };
+            crate::errors::spec(obj.py(), &problem)
         }
     })
 }
@@ -37,15 +41,24 @@ pub fn put_spec_members(m: &mut Map<String, Value>, root: &str, members: &[(&str
     Ok(())
 }
 
+/// A long number's text cut to its first digits and its length (`10**400` has 401 digits).
+fn shortened(text: &str) -> String {
+    match text.len() > 24 {
+        true => format!("{}... ({} digits)", &text[..16], text.trim_start_matches('-').len()),
+        false => text.to_string(),
+    }
+}
+
 /// Why a Python value has no JSON form.
 enum Unconvertible {
     /// A Python error (a type that has no JSON form, an exception in `__fspath__`...).
     Python(PyErr),
     /// Deeper than `spec::MAX_NESTING`.
     TooDeep,
-    /// A float that is not finite, `shown` as Python writes it, at the path segments `below` (the
-    /// innermost first: collected on the way out, so that nothing is spent on paths otherwise).
-    NotFinite { below: Vec<String>, shown: String },
+    /// A float that is not finite, or an int beyond a float's range (`too_large`), `shown` as
+    /// Python writes it, at the path segments `below` (the innermost first: collected on the way
+    /// out, so that nothing is spent on paths otherwise).
+    BadNumber { below: Vec<String>, shown: String, too_large: bool },
 }
 
 impl From<PyErr> for Unconvertible {
@@ -58,9 +71,9 @@ impl From<PyErr> for Unconvertible {
 fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> Result<Value, Unconvertible> {
     let deeper = |obj: &Bound<'_, PyAny>, segment: &dyn Fn() -> String| match levels.checked_sub(1) {
         Some(left) => json_within(obj, left).map_err(|e| match e {
-            Unconvertible::NotFinite { mut below, shown } => {
+            Unconvertible::BadNumber { mut below, shown, too_large } => {
                 below.push(segment());
-                Unconvertible::NotFinite { below, shown }
+                Unconvertible::BadNumber { below, shown, too_large }
             }
             other => other,
         }),
@@ -80,16 +93,16 @@ fn json_within(obj: &Bound<'_, PyAny>, levels: usize) -> Result<Value, Unconvert
             return Ok(Value::from(u));
         }
         // Beyond 64 bits: as a float, which no field takes as a whole number, so that the core names
-        // the field (or not finite, beyond a float's range).
+        // the field; beyond a float's range, the core's `number_too_large`.
         return match obj.extract::<f64>() {
             Ok(f) => Ok(Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
-            Err(_) => Err(Unconvertible::NotFinite { below: Vec::new(), shown: obj.repr()?.to_string() }),
+            Err(_) => Err(Unconvertible::BadNumber { below: Vec::new(), shown: shortened(&obj.repr()?.to_string()), too_large: true }),
         };
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return match Number::from_f64(f.value()) {
             Some(n) => Ok(Value::Number(n)),
-            None => Err(Unconvertible::NotFinite { below: Vec::new(), shown: obj.repr()?.to_string() }),
+            None => Err(Unconvertible::BadNumber { below: Vec::new(), shown: obj.repr()?.to_string(), too_large: false }),
         };
     }
     if let Ok(s) = obj.cast::<PyString>() {

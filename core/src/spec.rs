@@ -47,6 +47,12 @@ pub fn nested_too_deeply(path: &str) -> SpecError {
     }
 }
 
+/// The problem of a number at `path` in a program's value beyond a float's range (a Python int
+/// past 1.8e308), `shown` as the program writes it: no field of a spec takes such a number.
+pub fn number_too_large(path: &str, shown: &str) -> SpecError {
+    SpecError::Parse { path: path.to_string(), line: None, message: format!("{shown} is too large: no field of a spec takes a number beyond 1.8e308") }
+}
+
 /// The problem of a number that is not finite (`NaN`, an infinity) at `path` in a program's value,
 /// shown as the program writes it: JSON has no such numbers, so a binding would otherwise pass
 /// them on as `null`, that is absent, and a field would silently take its default.

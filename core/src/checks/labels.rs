@@ -94,8 +94,13 @@ pub fn check_label_value(value: &str) -> Result<(), String> {
         return Ok(());
     }
     let fixed = fix_label_name(value);
-    let hint =
-        if fixed != value && is_label_name(&fixed, false) { format!("did you mean {fixed:?}?") } else { "change it to use only those characters".to_string() };
+    // A number (`1e+21`, `+3`) with its sign replaced would be another number: no suggestion.
+    let number = value.parse::<f64>().is_ok();
+    let hint = if fixed != value && !number && is_label_name(&fixed, false) {
+        format!("did you mean {fixed:?}?")
+    } else {
+        "change it to use only those characters".to_string()
+    };
     Err(format!("{value:?} is not a valid label value (empty, or {LABEL_NAME_RULES}); {hint}"))
 }
 
@@ -122,5 +127,10 @@ mod tests {
             assert!(check_label_value(bad).is_err(), "{bad}");
         }
         assert!(err(check_label_value("hello world")).contains("did you mean \"hello-world\"?"));
+        // A number's sign is not replaced: 1e-21 is not what 1e+21 meant.
+        for number in ["1e+21", "+3", "-2.5"] {
+            let message = err(check_label_value(number));
+            assert!(!message.contains("did you mean") && message.ends_with("change it to use only those characters"), "{message}");
+        }
     }
 }
