@@ -106,8 +106,14 @@ export type WaveEvent =
   | { event: 'stopped'; reason: string }
   | { event: 'done'; succeeded: number; failed: number; skipped: number }
 
-/** The period of a usage report: its length, ending now or at `end` (unix seconds), or every bound (`step` and `rateWindow` in seconds). */
-export type UsagePeriodOptions = { last: string; end?: number } | { start: number; end: number; step: number; rateWindow: number }
+/**
+ * The period of a usage report: its length (`last`) or its `start`, ending at `end` (default now);
+ * times in unix seconds, `step` and `rateWindow` in seconds (default: the core's sampling for the
+ * period's length). A bad period throws `VALIDATION` at its field (`period.step`, ...).
+ */
+export type UsagePeriodOptions =
+  | { last: string; end?: number; step?: number; rateWindow?: number }
+  | { start: number; end?: number; step?: number; rateWindow?: number }
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -824,19 +830,19 @@ export interface Usage {
 }
 
 /**
- * The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
+ * The period of a usage report: `{last: "3d"}` or `{start}`, ending at `end` (default now)
  * (declared as `UsagePeriodOptions`, the union of both forms).
  */
 export interface UsagePeriod {
-  /** Its length, ending at `end` (e.g. `"3d"`, `"10m"`); the core picks the step and rate window. */
+  /** Its length, ending at `end` (e.g. `"3d"`, `"10m"`), without `start`. */
   last?: string
   /** Its start (unix seconds, exclusive: the first point is `start + step`), without `last`. */
   start?: number
-  /** Its end (unix seconds, inclusive; default with `last`: now). */
+  /** Its end (unix seconds, inclusive; default: now). */
   end?: number
-  /** Seconds between points, without `last`. */
+  /** Seconds between points (default: at least a minute, at most 10,000 points). */
   step?: number
-  /** Seconds of the `rate()` window of counters, without `last`. */
+  /** Seconds of the `rate()` window of counters (default: 5 minutes, or the step if longer). */
   rateWindow?: number
 }
 

@@ -106,5 +106,11 @@ export type WaveEvent =
   | { event: 'stopped'; reason: string }
   | { event: 'done'; succeeded: number; failed: number; skipped: number }
 
-/** The period of a usage report: its length, ending now or at `end` (unix seconds), or every bound (`step` and `rateWindow` in seconds). */
-export type UsagePeriodOptions = { last: string; end?: number } | { start: number; end: number; step: number; rateWindow: number }
+/**
+ * The period of a usage report: its length (`last`) or its `start`, ending at `end` (default now);
+ * times in unix seconds, `step` and `rateWindow` in seconds (default: the core's sampling for the
+ * period's length). A bad period throws `VALIDATION` at its field (`period.step`, ...).
+ */
+export type UsagePeriodOptions =
+  | { last: string; end?: number; step?: number; rateWindow?: number }
+  | { start: number; end?: number; step?: number; rateWindow?: number }

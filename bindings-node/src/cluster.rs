@@ -31,9 +31,10 @@ where
     })
 }
 
-/// A duration from seconds, refusing negative, infinite and NaN values.
-pub(crate) fn seconds(s: f64) -> napi::Result<Duration> {
-    Duration::try_from_secs_f64(s).map_err(|e| napi::Error::new(napi::Status::InvalidArg, format!("timeout: {e} (seconds, >= 0)")))
+/// A number of seconds given for the option `name`, read by the core (`Infinity`: no limit); a
+/// negative number or NaN throws `VALIDATION` at `name`, as in Python.
+pub(crate) fn seconds(env: &Env, name: &str, s: f64) -> napi::Result<Duration> {
+    moorage::checks::duration_from_seconds(s).map_err(|message| crate::errors::field(name, message).into_error(env))
 }
 
 /// The options of `Cluster.fromKubeconfig`.

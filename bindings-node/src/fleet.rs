@@ -122,7 +122,7 @@ impl Fleet {
         };
         let mut opts = ApplyTenantOptions::default();
         if let Some(t) = o.timeout {
-            opts.timeout = seconds(t)?;
+            opts.timeout = seconds(env, "timeout", t)?;
         }
         if o.force == Some(true) {
             opts.conflicts = ConflictPolicy::Force;

@@ -195,13 +195,14 @@ pub fn progress_json(p: &Progress) -> Value {
 }
 
 fn options(
+    env: &Env,
     timeout: Option<f64>,
     wait_for_scale_down: Option<bool>,
     on_progress: Option<ProgressCallback>,
 ) -> napi::Result<(RolloutOptions, Option<Arc<Deliveries>>)> {
     let mut options = RolloutOptions::default();
     if let Some(t) = timeout {
-        options.timeout = seconds(t)?;
+        options.timeout = seconds(env, "timeout", t)?;
     }
     if let Some(w) = wait_for_scale_down {
         options.wait_for_scale_down = w;
@@ -235,7 +236,7 @@ impl Cluster {
         options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
         run(env, deliveries, async move { rollout::rollout(backend.as_ref(), &tenant, &release, &opts).await }, report)
     }
@@ -251,7 +252,7 @@ impl Cluster {
         options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, Option<RolloutReport>>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::resume(backend.as_ref(), &tenant, &app, &opts).await }, |r| r.map(report))
     }
@@ -260,7 +261,7 @@ impl Cluster {
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
     pub fn promote<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::promote(backend.as_ref(), &tenant, &app, &opts).await }, report)
     }
@@ -269,7 +270,7 @@ impl Cluster {
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
     pub fn abort<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::abort(backend.as_ref(), &tenant, &app, &opts).await }, report)
     }
@@ -278,7 +279,7 @@ impl Cluster {
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
     pub fn retry<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::retry(backend.as_ref(), &tenant, &app, &opts).await }, report)
     }
@@ -294,7 +295,7 @@ impl Cluster {
         #[napi(ts_arg_type = "RollbackOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RollbackOptions = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
         let to = o.to.map(|n| crate::convert::js_whole_number(n, "to")).transpose()?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::rollback(backend.as_ref(), &tenant, &app, to, &opts).await }, report)

@@ -392,7 +392,7 @@ impl Cluster {
         let o: ApplyTenantOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
         let mut opts = ApplyTenantOptions::default();
         if let Some(t) = o.timeout {
-            opts.timeout = seconds(t)?;
+            opts.timeout = seconds(env, "timeout", t)?;
         }
         if o.force == Some(true) {
             opts.conflicts = ConflictPolicy::Force;

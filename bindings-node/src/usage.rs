@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use moorage::usage::{self, Period};
+use moorage::usage::{self, Period, PeriodRequest};
 use napi::bindgen_prelude::{Either, Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
 use crate::cluster::{seconds, spawn};
-use crate::errors::{self, Failure};
+use crate::errors;
 use crate::tenant::Tenant;
 
 /// The options of `new Prometheus(address, options)`.
@@ -29,20 +29,20 @@ impl crate::convert::OptionKeys for PrometheusOptions {
     const KEYS: &'static [&'static str] = &["timeout", "attempts"];
 }
 
-/// The period of a usage report: `{last: "3d"}` (ending now, or at `end`), or every bound given
+/// The period of a usage report: `{last: "3d"}` or `{start}`, ending at `end` (default now)
 /// (declared as `UsagePeriodOptions`, the union of both forms).
 #[napi(object, object_to_js = false)]
 #[derive(Default)]
 pub struct UsagePeriod {
-    /// Its length, ending at `end` (e.g. `"3d"`, `"10m"`); the core picks the step and rate window.
+    /// Its length, ending at `end` (e.g. `"3d"`, `"10m"`), without `start`.
     pub last: Option<String>,
     /// Its start (unix seconds, exclusive: the first point is `start + step`), without `last`.
     pub start: Option<f64>,
-    /// Its end (unix seconds, inclusive; default with `last`: now).
+    /// Its end (unix seconds, inclusive; default: now).
     pub end: Option<f64>,
-    /// Seconds between points, without `last`.
+    /// Seconds between points (default: at least a minute, at most 10,000 points).
     pub step: Option<f64>,
-    /// Seconds of the `rate()` window of counters, without `last`.
+    /// Seconds of the `rate()` window of counters (default: 5 minutes, or the step if longer).
     pub rate_window: Option<f64>,
 }
 
@@ -83,25 +83,28 @@ fn usage_js(u: usage::Usage) -> Usage {
     Usage { cpu_core_hours: u.cpu_core_hours, memory_gib_hours: u.memory_gib_hours, storage_gib_days: u.storage_gib_days, requests: u.requests }
 }
 
-/// The core's period (`VALIDATION` naming the field otherwise): `last` through the core's duration reader and `Period::last`, or the bounds as given.
 /// The period given to a usage call, its keys checked (see [`crate::convert::read_options`]).
 fn given_period(env: &Env, given: Object<'_>) -> napi::Result<UsagePeriod> {
     crate::convert::read_options(env, Some(given))?.ok_or_else(|| napi::Error::new(napi::Status::InvalidArg, "a period is required"))
 }
 
-fn period(p: UsagePeriod) -> napi::Result<Result<Period, Failure>> {
-    if let Some(last) = &p.last {
-        let length = match moorage::checks::parse_duration(last) {
-            Ok(d) => d,
-            Err(message) => return Ok(Err(errors::field("period.last", message))),
-        };
-        let end = p.end.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64().floor()).unwrap_or_default());
-        return Ok(Ok(Period::last(length, end)));
-    }
-    match (p.start, p.end, p.step, p.rate_window) {
-        (Some(start), Some(end), Some(step), Some(window)) => Ok(Ok(Period { start, end, step: seconds(step)?, rate_window: seconds(window)? })),
-        _ => Ok(Err(errors::field("period", "give `last` (e.g. \"3d\"), or all of `start`, `end`, `step` and `rateWindow`".into()))),
-    }
+/// The core's period (`PeriodRequest`), thrown as `VALIDATION` at the core's path otherwise
+/// (`period.last`, `period.step`, ...), as in Python.
+fn period(env: &Env, p: UsagePeriod) -> napi::Result<Period> {
+    let last = match p.last.as_deref().map(moorage::checks::parse_duration) {
+        Some(Err(message)) => return Err(errors::field("period.last", message).into_error(env)),
+        Some(Ok(d)) => Some(d),
+        None => None,
+    };
+    let request = PeriodRequest {
+        last,
+        start: p.start,
+        end: p.end,
+        step: p.step.map(|s| seconds(env, "period.step", s)).transpose()?,
+        rate_window: p.rate_window.map(|s| seconds(env, "period.rateWindow", s)).transpose()?,
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64().floor()).unwrap_or_default();
+    request.period(now).map_err(|e| errors::validation(&e).into_error(env))
 }
 
 /// A client of one Prometheus server, for usage reports.
@@ -118,7 +121,7 @@ impl Prometheus {
         let o: PrometheusOptions = crate::convert::read_options(&env, options)?.unwrap_or_default();
         let mut inner = moorage::analysis::Prometheus::new(address);
         if let Some(t) = o.timeout {
-            inner = inner.timeout(seconds(t)?);
+            inner = inner.timeout(seconds(&env, "timeout", t)?);
         }
         if let Some(a) = o.attempts {
             inner = inner.attempts(crate::convert::js_whole_number(a, "attempts")?);
@@ -141,16 +144,16 @@ impl Prometheus {
             Either::A(name) => name,
             Either::B(t) => t.inner.name().to_string(),
         };
-        let (period, client) = (self::period(period)?, self.inner.clone());
-        spawn(env, async move { usage::tenant_usage(&client, &name, period?).await.map_err(|e| errors::prometheus(&e)) }, usage_js)
+        let (period, client) = (self::period(env, period)?, self.inner.clone());
+        spawn(env, async move { usage::tenant_usage(&client, &name, period).await.map_err(|e| errors::prometheus(&e)) }, usage_js)
     }
 
     /// What each of `tenants` (names) used over `period`, and their total: four range queries in all.
     #[napi(ts_args_type = "tenants: string[], period: UsagePeriodOptions", ts_return_type = "Promise<UsageReport>")]
     pub fn fleet_usage<'env>(&self, env: &'env Env, tenants: Vec<String>, period: Object<'_>) -> napi::Result<PromiseRaw<'env, UsageReport>> {
         let period = given_period(env, period)?;
-        let (period, client) = (self::period(period)?, self.inner.clone());
-        spawn(env, async move { usage::fleet_usage(&client, &tenants, period?).await.map_err(|e| errors::prometheus(&e)) }, |r| UsageReport {
+        let (period, client) = (self::period(env, period)?, self.inner.clone());
+        spawn(env, async move { usage::fleet_usage(&client, &tenants, period).await.map_err(|e| errors::prometheus(&e)) }, |r| UsageReport {
             start: r.period.start,
             end: r.period.end,
             step: r.period.step.as_secs_f64(),

@@ -79,10 +79,10 @@ fn plan_from(input: PlanInput) -> Result<WavePlan, Failure> {
     .map_err(|e| errors::spec(&e))
 }
 
-fn wave_options(o: WaveOptionsJs) -> napi::Result<(WaveOptions, Option<std::sync::Arc<progress::Deliveries>>)> {
+fn wave_options(env: &Env, o: WaveOptionsJs) -> napi::Result<(WaveOptions, Option<std::sync::Arc<progress::Deliveries>>)> {
     let mut options = WaveOptions::default();
     if let Some(t) = o.timeout {
-        options.rollout.timeout = seconds(t)?;
+        options.rollout.timeout = seconds(env, "timeout", t)?;
     }
     let Some(callback) = o.on_progress else { return Ok((options, None)) };
     let (deliveries, send) = progress::sink(callback);
@@ -102,7 +102,7 @@ impl Fleet {
     #[napi(ts_args_type = "plan: WavePlanSpec | string, options?: WaveOptions", ts_return_type = "Promise<WaveState>")]
     pub fn start_waves<'env>(&self, env: &'env Env, plan: Either<String, Object<'_>>, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, Value>> {
         let plan = plan_input(env, plan)?;
-        let (options, deliveries) = wave_options(crate::convert::read_options(env, options)?.unwrap_or_default())?;
+        let (options, deliveries) = wave_options(env, crate::convert::read_options(env, options)?.unwrap_or_default())?;
         let fleet = self.inner.clone();
         let run = async move {
             let plan = plan_from(plan)?;
@@ -115,7 +115,7 @@ impl Fleet {
     /// `NO_SUCH_PLAN` when it was never started.
     #[napi(ts_args_type = "name: string, options?: WaveOptions", ts_return_type = "Promise<WaveState>")]
     pub fn resume_waves<'env>(&self, env: &'env Env, name: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, Value>> {
-        let (options, deliveries) = wave_options(crate::convert::read_options(env, options)?.unwrap_or_default())?;
+        let (options, deliveries) = wave_options(env, crate::convert::read_options(env, options)?.unwrap_or_default())?;
         let fleet = self.inner.clone();
         progress::run(env, deliveries, async move { waves::resume(&fleet, &name, &options).await.map_err(|e| errors::waves(&e)) }, state_json)
     }

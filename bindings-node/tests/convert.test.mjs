@@ -15,7 +15,7 @@ import path from 'node:path'
 import fc from 'fast-check'
 import { moorage, spec, SPECS, thrown } from './helpers.mjs'
 
-const { Canary, Quota, Release, Tenant } = moorage
+const { Canary, Cluster, Prometheus, Quota, Release, Tenant } = moorage
 
 const RUNS = Number(process.env.MOORAGE_FASTCHECK_RUNS ?? 300)
 const OPTIONS = { numRuns: RUNS, includeErrorInReport: true, seed: Number(process.env.MOORAGE_FASTCHECK_SEED ?? (process.env.MOORAGE_FASTCHECK_RUNS ? Date.now() : 20261128)) }
@@ -250,4 +250,40 @@ test('an options object with a key it does not have is refused, naming the ones 
   // The options that exist still work, undefined and null among them.
   assert.equal(new Quota({ pods: 3, limitsCpu: undefined }).pods, 3)
   assert.equal(new moorage.BlueGreen(null).toSpec().type, 'blueGreen')
+})
+
+test('call options given wrongly are the core\'s VALIDATION errors, as in Python', async () => {
+  // The cases of tests/bad-input/call-options.json, which Python's test_convert.py runs too: the
+  // core reads every timeout and usage period, so both bindings give the same path and message,
+  // thrown at the call, before anything runs.
+  const { timeouts, periods } = JSON.parse(fs.readFileSync(path.join(SPECS, '..', '..', 'tests', 'bad-input', 'call-options.json'), 'utf8'))
+  const number = (v) => (['NaN', 'Infinity', '-Infinity'].includes(v) ? Number(v) : v)
+  const cluster = Cluster.simulated()
+  const t = new Tenant({ name: 'acme' })
+  const r = new Release({ tenant: t, app: 'web', version: 'v1', image: 'nginx:1.27' })
+  const calls = {
+    applyTenant: (x) => cluster.applyTenant(t, { timeout: x }),
+    rollout: (x) => cluster.rollout(t, r, { timeout: x }),
+    Prometheus: (x) => new Prometheus('http://127.0.0.1:1', { timeout: x }),
+  }
+  assert.ok(timeouts.length >= 4)
+  for (const c of timeouts) {
+    for (const [name, call] of Object.entries(calls)) {
+      const e = thrown(() => call(number(c.timeout)))
+      assert.deepEqual([e.code, e.errors], ['VALIDATION', [{ path: 'timeout', message: c.message }]], `${name} ${JSON.stringify(c)}`)
+    }
+  }
+  // Nothing listens on port 1: a period that got through would reject with PROMETHEUS_UNREACHABLE.
+  const prometheus = new Prometheus('http://127.0.0.1:1', { attempts: 1 })
+  assert.ok(periods.length >= 10)
+  for (const c of periods) {
+    const period = Object.fromEntries(Object.entries(c.period).map(([k, v]) => [k, number(v)]))
+    for (const call of [() => prometheus.tenantUsage('acme', period), () => prometheus.fleetUsage(['acme'], period)]) {
+      const e = thrown(call)
+      assert.deepEqual([e.code, e.errors], ['VALIDATION', [{ path: c.path, message: c.message }]], JSON.stringify(c))
+    }
+  }
+  // Infinity is no limit (the core's Duration::MAX), not an error.
+  assert.ok((await cluster.applyTenant(t, { timeout: Infinity })).created > 0)
+  assert.equal((await cluster.rollout(t, r, { timeout: Infinity })).phase, 'done')
 })

@@ -13,8 +13,10 @@ use crate::convert::to_py;
 use crate::errors;
 use crate::tenant::Tenant;
 
+/// A number of seconds given for the argument `name`, read by the core (infinity: no limit); a
+/// negative number or NaN is a `ValidationError` at `name`.
 pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("{name}: {e}")))
+    moorage::checks::duration_from_seconds(value).map_err(|message| Python::attach(|py| errors::field(py, name, &message)))
 }
 
 /// The core's apply options; `force` takes over fields another field manager changed (server-side

@@ -3,7 +3,6 @@
 //! to an `on_progress` callable as dicts (`{"event": "traffic_switched", ...}`).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use moorage::rollout::{self, Progress, RolloutError, RolloutOptions};
 use pyo3::prelude::*;
@@ -217,7 +216,7 @@ pub(crate) type CallbackError = Arc<Mutex<Option<PyErr>>>;
 /// The core's options: `force` takes back fields another field manager changed (the core's
 /// `RolloutOptions::force`), instead of failing with `Conflict`.
 pub(crate) fn options(timeout: f64, wait_for_scale_down: bool, force: bool, on_progress: Option<Py<PyAny>>) -> PyResult<(RolloutOptions, CallbackError)> {
-    let timeout = Duration::try_from_secs_f64(timeout).map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("timeout: {e}")))?;
+    let timeout = crate::lifecycle::seconds("timeout", timeout)?;
     let failed: CallbackError = Arc::new(Mutex::new(None));
     let mut options = RolloutOptions { timeout, wait_for_scale_down, progress: None, ..RolloutOptions::default() };
     if force {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use moorage::analysis::{Prometheus as CorePrometheus, PrometheusError};
-use moorage::usage::{self, Period};
+use moorage::usage::{self, Period, PeriodRequest};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -105,7 +105,7 @@ fn duration(py: Python<'_>, field: &str, value: &Bound<'_, PyAny>) -> PyResult<D
     } else {
         value.extract()?
     };
-    Duration::try_from_secs_f64(seconds).map_err(|e| errors::field(py, field, &format!("{seconds} seconds is not a duration: {e}")))
+    moorage::checks::duration_from_seconds(seconds).map_err(|message| errors::field(py, field, &message))
 }
 
 /// A point in time argument: unix seconds, or a `datetime.datetime`.
@@ -120,8 +120,9 @@ fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
 }
 
-/// The core's period: the `last` span before now, or `start` to `end` (default now); `step` and
-/// `rate_window` replace the core's defaults (`Period::last`) when given.
+/// The core's period (`PeriodRequest`): `last`, or `start` (and `end`, default now), with `step`
+/// and `rate_window` when given; every problem is a `ValidationError` at the core's path
+/// (`period.last`, `period.step`, ...).
 fn period(
     py: Python<'_>,
     last: Option<&Bound<'_, PyAny>>,
@@ -130,27 +131,14 @@ fn period(
     step: Option<&Bound<'_, PyAny>>,
     rate_window: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Period> {
-    let mut period = match (last, start) {
-        (Some(last), None) if end.is_none() => Period::last(duration(py, "last", last)?, now()),
-        (None, Some(start)) => {
-            let (start, end) = (instant(start)?, end.map(instant).transpose()?.unwrap_or_else(now));
-            if end <= start {
-                return Err(errors::field(py, "end", &format!("{end} is not after start ({start})")));
-            }
-            Period::last(Duration::from_secs_f64(end - start), end)
-        }
-        _ => return Err(pyo3::exceptions::PyTypeError::new_err("give the period as last=\"3d\", or as start= (and end=, default now)")),
+    let request = PeriodRequest {
+        last: last.map(|v| duration(py, "period.last", v)).transpose()?,
+        start: start.map(instant).transpose()?,
+        end: end.map(instant).transpose()?,
+        step: step.map(|v| duration(py, "period.step", v)).transpose()?,
+        rate_window: rate_window.map(|v| duration(py, "period.rateWindow", v)).transpose()?,
     };
-    if let Some(s) = step {
-        period.step = duration(py, "step", s)?;
-        if period.step.is_zero() {
-            return Err(errors::field(py, "step", "must be more than 0"));
-        }
-    }
-    if let Some(w) = rate_window {
-        period.rate_window = duration(py, "rate_window", w)?;
-    }
-    Ok(period)
+    request.period(now()).map_err(|e| errors::validation(py, &e))
 }
 
 /// A tenant or its name (the core's usage reports key tenants by namespace, which is the name).
@@ -184,7 +172,7 @@ impl Prometheus {
     #[new]
     #[pyo3(signature = (address, *, timeout=10.0, attempts=3))]
     fn new(py: Python<'_>, address: String, timeout: f64, attempts: u32) -> PyResult<Self> {
-        let timeout = Duration::try_from_secs_f64(timeout).map_err(|e| errors::field(py, "timeout", &format!("{timeout} seconds is not a duration: {e}")))?;
+        let timeout = moorage::checks::duration_from_seconds(timeout).map_err(|message| errors::field(py, "timeout", &message))?;
         Ok(Prometheus { inner: CorePrometheus::new(address).timeout(timeout).attempts(attempts) })
     }
 
@@ -236,7 +224,7 @@ impl Prometheus {
     }
 
     /// What `tenant` (a `Tenant` or its name) used over the period: `last` (`"3d"`, `"300d"`,
-    /// seconds or a timedelta) before now, or `start` to `end` (unix seconds or datetimes).
+    /// seconds or a timedelta) before `end` (default now), or `start` to `end`; times are unix seconds or datetimes.
     #[pyo3(signature = (tenant, *, last=None, start=None, end=None, step=None, rate_window=None))]
     fn tenant_usage(
         &self,

@@ -236,3 +236,38 @@ def test_options_given_wrongly_are_the_core_s_spec_errors_as_in_node() -> None:
         with pytest.raises(moorage.SpecError) as info:
             cls(case["steps"], **keywords) if "steps" in case else cls(**keywords)
         assert (info.value.path, info.value.message) == (case["path"], case["message"]), case
+
+
+def test_call_options_given_wrongly_are_the_core_s_validation_errors_as_in_node() -> None:
+    """The cases of tests/bad-input/call-options.json, which Node's convert.test.mjs runs too: the
+    core reads every timeout and usage period, so both bindings give the same path and message,
+    before anything runs (the period's keys are camelCase there, keywords here)."""
+    data = json.loads((SPECS.parents[1] / "tests" / "bad-input" / "call-options.json").read_text())
+    number = lambda v: float(v) if v in ("NaN", "Infinity", "-Infinity") else v  # noqa: E731
+    snake = lambda key: "".join(f"_{c.lower()}" if c.isupper() else c for c in key)  # noqa: E731
+    cluster = moorage.Cluster.simulated()
+    tenant = moorage.Tenant("acme")
+    release = moorage.Release(tenant, "web", "v1", image="nginx:1.27")
+    calls = {
+        "apply_tenant": lambda t: cluster.apply_tenant(tenant, timeout=t),
+        "rollout": lambda t: cluster.rollout(tenant, release, timeout=t),
+        "Prometheus": lambda t: moorage.Prometheus("http://127.0.0.1:1", timeout=t),
+    }
+    assert len(data["timeouts"]) >= 4
+    for case in data["timeouts"]:
+        for name, call in calls.items():
+            with pytest.raises(moorage.ValidationError) as info:
+                call(number(case["timeout"]))
+            assert info.value.errors == [("timeout", case["message"])], (name, case)
+    # Nothing listens on port 1: a period that got through would raise PrometheusUnreachable.
+    prometheus = moorage.Prometheus("http://127.0.0.1:1", attempts=1)
+    assert len(data["periods"]) >= 10
+    for case in data["periods"]:
+        keywords = {snake(k): number(v) for k, v in case["period"].items()}
+        for call in (lambda: prometheus.tenant_usage("acme", **keywords), lambda: prometheus.fleet_usage(["acme"], **keywords)):
+            with pytest.raises(moorage.ValidationError) as info:
+                call()
+            assert info.value.errors == [(case["path"], case["message"])], case
+    # Infinity is no limit (the core's Duration::MAX), not an error.
+    assert cluster.apply_tenant(tenant, timeout=math.inf) > 0
+    assert cluster.rollout(tenant, release, timeout=math.inf).phase == "done"

@@ -109,9 +109,10 @@ def test_a_usage_report_needs_a_reachable_prometheus_and_a_valid_period() -> Non
     assert info.value.attempts == 1
     with pytest.raises(moorage.ValidationError) as invalid:
         client.tenant_usage("acme", last="3 days")
-    assert [p for p, _ in invalid.value.errors] == ["last"]
+    assert [p for p, _ in invalid.value.errors] == ["period.last"]
     with pytest.raises(moorage.ValidationError) as backwards:
         client.fleet_usage(["acme"], start=200.0, end=100.0)
-    assert [p for p, _ in backwards.value.errors] == ["end"]
-    with pytest.raises(TypeError):
+    assert [p for p, _ in backwards.value.errors] == ["period.end"]
+    with pytest.raises(moorage.ValidationError) as none:
         client.tenant_usage("acme")
+    assert [p for p, _ in none.value.errors] == ["period"]

@@ -234,6 +234,9 @@ fn usage_needs_a_reachable_prometheus_and_a_valid_period() {
     // A period that is not a duration is bad input, named by its option, exit 2.
     let (_, stderr) = ws.run(&["usage", "acme", "--prometheus", "http://127.0.0.1:9", "--last", "soon"], 2);
     assert!(stderr.contains("--last"), "{stderr}");
+    // So is an empty one, refused by the core before any query (Prometheus would be unreachable: exit 1).
+    let (_, stderr) = ws.run(&["usage", "acme", "--prometheus", "http://127.0.0.1:9", "--last", "0s"], 2);
+    assert!(stderr.contains("--last: 0s is no time; give the length of the period"), "{stderr}");
 }
 
 #[test]

@@ -8,8 +8,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::analysis::{Prometheus, PrometheusError};
+use crate::checks::format_duration;
+use crate::error::{FieldError, ValidationErrors};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// The most points Prometheus returns for one series of a range query.
+pub const MAX_POINTS: f64 = 11_000.0;
 
 /// Adds an integrated value to the field of [`Usage`] a query measures.
 type AddTo = fn(&mut Usage, f64);
@@ -39,6 +44,87 @@ impl Period {
             rate_window: Duration::from_secs(300).max(Duration::from_secs(step)),
         }
     }
+}
+
+/// A period as a program asks for it (the bindings' arguments): `last` (ending at `end`, default
+/// now) or `start` (to `end`, default now); `step` and `rate_window`, when given, replace the
+/// sampling [`Period::last`] picks for the period's length.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PeriodRequest {
+    /// The period's length, ending at `end`.
+    pub last: Option<Duration>,
+    /// Its start (unix seconds).
+    pub start: Option<f64>,
+    /// Its end (unix seconds).
+    pub end: Option<f64>,
+    /// Time between points.
+    pub step: Option<Duration>,
+    /// The window of `rate()` for counters.
+    pub rate_window: Option<Duration>,
+}
+
+impl PeriodRequest {
+    /// The period asked for, `now` being the time in unix seconds. Every problem is reported at
+    /// its field (`period.start`, `period.end`, `period.step`, ...) before any query: no period,
+    /// two, a time that is not a number, an end not after the start, a step of zero, longer than
+    /// the period, or making more points than Prometheus answers.
+    pub fn period(&self, now: f64) -> Result<Period, ValidationErrors> {
+        let problem = |path: &str, message: String| ValidationErrors::one(FieldError { path: path.to_string(), message });
+        let end = self.end.unwrap_or(now);
+        for (path, value) in [("period.start", self.start), ("period.end", self.end)] {
+            match value {
+                Some(v) if !v.is_finite() => {
+                    return Err(problem(path, format!("{v} is not a time; give unix seconds (is it the result of a failed conversion?)")))
+                }
+                _ => {}
+            }
+        }
+        let mut period = match (self.last, self.start) {
+            (Some(_), Some(_)) => return Err(problem("period", "give `last` or `start`, not both".to_string())),
+            (None, None) => return Err(problem("period", "give `last` (e.g. \"3d\"), or `start` (and `end`, default now)".to_string())),
+            (Some(last), None) if last.is_zero() => {
+                return Err(problem("period.last", "0s is no time; give the length of the period, e.g. \"3d\"".to_string()))
+            }
+            (Some(last), None) => Period::last(last, end),
+            (None, Some(start)) if end <= start => return Err(problem("period.end", format!("{end} is not after start ({start})"))),
+            (None, Some(start)) => Period { start, ..Period::last(Duration::try_from_secs_f64(end - start).unwrap_or(Duration::MAX), end) },
+        };
+        if let Some(step) = self.step {
+            period.step = step;
+        }
+        if let Some(window) = self.rate_window {
+            period.rate_window = window;
+        }
+        let length = period.end - period.start;
+        let step = period.step.as_secs_f64();
+        if period.step.is_zero() {
+            return Err(problem("period.step", "0s between points; give more than 0, e.g. 60 seconds".to_string()));
+        }
+        if step > length {
+            return Err(problem(
+                "period.step",
+                format!("{} is longer than the period ({}): no point would fall in it", format_duration(period.step), length_text(length)),
+            ));
+        }
+        if length / step > MAX_POINTS {
+            let least = (length / MAX_POINTS).ceil();
+            return Err(problem(
+                "period.step",
+                format!(
+                    "{} makes {:.0} points over {}, and Prometheus answers at most {MAX_POINTS}; give at least {least} seconds",
+                    format_duration(period.step),
+                    (length / step).floor(),
+                    length_text(length)
+                ),
+            ));
+        }
+        Ok(period)
+    }
+}
+
+/// A period's length (seconds) as a message shows it.
+fn length_text(seconds: f64) -> String {
+    Duration::try_from_secs_f64(seconds).map(format_duration).unwrap_or_else(|_| format!("{seconds:e}s"))
 }
 
 /// What a tenant (or the fleet) used over a period.
@@ -128,5 +214,61 @@ mod tests {
         assert!(points <= 10_000.0, "{points}");
         let short = Period::last(Duration::from_secs(3 * 86_400), 1e9);
         assert_eq!(short.step, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_requested_period_is_the_core_sampling_unless_told_otherwise() {
+        let three_days = Duration::from_secs(3 * 86_400);
+        let last = PeriodRequest { last: Some(three_days), ..Default::default() };
+        assert_eq!(last.period(1e9), Ok(Period::last(three_days, 1e9)));
+        let ending = PeriodRequest { end: Some(5e8), ..last };
+        assert_eq!(ending.period(1e9), Ok(Period::last(three_days, 5e8)));
+        let between =
+            PeriodRequest { start: Some(1e9 - 600.0), step: Some(Duration::from_secs(1)), rate_window: Some(Duration::from_secs(4)), ..Default::default() };
+        assert_eq!(between.period(1e9), Ok(Period { start: 1e9 - 600.0, end: 1e9, step: Duration::from_secs(1), rate_window: Duration::from_secs(4) }));
+        let defaults = PeriodRequest { start: Some(1e9 - 600.0), end: Some(1e9), ..Default::default() };
+        assert_eq!(defaults.period(0.0), Ok(Period { start: 1e9 - 600.0, ..Period::last(Duration::from_secs(600), 1e9) }));
+    }
+
+    #[test]
+    fn a_bad_period_names_its_field() {
+        let day = Some(Duration::from_secs(86_400));
+        let cases = [
+            (PeriodRequest::default(), "period", "give `last` (e.g. \"3d\"), or `start` (and `end`, default now)"),
+            (PeriodRequest { last: day, start: Some(1.0), ..Default::default() }, "period", "give `last` or `start`, not both"),
+            (PeriodRequest { last: Some(Duration::ZERO), ..Default::default() }, "period.last", "0s is no time; give the length of the period, e.g. \"3d\""),
+            (
+                PeriodRequest { start: Some(f64::NAN), ..Default::default() },
+                "period.start",
+                "NaN is not a time; give unix seconds (is it the result of a failed conversion?)",
+            ),
+            (
+                PeriodRequest { last: day, end: Some(f64::INFINITY), ..Default::default() },
+                "period.end",
+                "inf is not a time; give unix seconds (is it the result of a failed conversion?)",
+            ),
+            (PeriodRequest { start: Some(10.0), end: Some(10.0), ..Default::default() }, "period.end", "10 is not after start (10)"),
+            (
+                PeriodRequest { last: day, step: Some(Duration::ZERO), ..Default::default() },
+                "period.step",
+                "0s between points; give more than 0, e.g. 60 seconds",
+            ),
+            (
+                PeriodRequest { start: Some(0.0), end: Some(60.0), step: Some(Duration::from_secs(61)), ..Default::default() },
+                "period.step",
+                "1m1s is longer than the period (1m): no point would fall in it",
+            ),
+            (
+                PeriodRequest { last: Some(Duration::from_secs(3 * 86_400)), step: Some(Duration::from_secs(1)), ..Default::default() },
+                "period.step",
+                "1s makes 259200 points over 72h, and Prometheus answers at most 11000; give at least 24 seconds",
+            ),
+        ];
+        for (request, path, message) in cases {
+            let e = request.period(1e9).unwrap_err();
+            assert_eq!(e.errors(), [FieldError { path: path.to_string(), message: message.to_string() }], "{request:?}");
+        }
+        let at_the_limit = PeriodRequest { last: Some(Duration::from_secs(11_000)), step: Some(Duration::from_secs(1)), ..Default::default() };
+        assert!(at_the_limit.period(1e9).is_ok());
     }
 }

@@ -176,6 +176,22 @@ mod cases {
         delete_tenant(backend, &t).await;
     }
 
+    /// `Duration::MAX` is "no limit" (a binding's `timeout=float('inf')`): every wait's deadline
+    /// saturates. It overflowed (a panic) once the backend's clock was past zero: at once on a real
+    /// cluster, whose clock is the time since 1970.
+    pub async fn a_timeout_of_duration_max_has_no_limit(backend: &dyn Backend, name: &str) {
+        let t = tenant(name, "4", "4Gi", 20);
+        let forever = moorage::tenant::ApplyTenantOptions { timeout: Duration::MAX, ..Default::default() };
+        assert!(moorage::tenant::apply(backend, &t, &forever).await.unwrap().objects.len() > 1);
+        let blue = rollout::rollout(backend, &t, &webserver(&t, "blue"), &RolloutOptions::with_timeout(Duration::MAX)).await.unwrap();
+        assert_eq!((blue.revision, blue.phase), (1, Phase::Done));
+        assert!(backend.now() > Duration::ZERO, "the clock moved, so a deadline of now + MAX would overflow");
+        let green = rollout::rollout(backend, &t, &webserver(&t, "green"), &RolloutOptions::with_timeout(Duration::MAX)).await.unwrap();
+        assert_eq!((green.revision, green.phase), (2, Phase::Done));
+        assert_eq!(selected(backend, name).await, "green");
+        delete_tenant(backend, &t).await;
+    }
+
     pub async fn manual_promotion_waits_then_switches(backend: &dyn Backend, name: &str) {
         let t = tenant(name, "4", "4Gi", 20);
         apply_tenant(backend, &t).await;
@@ -225,6 +241,7 @@ moorage_tests::both_backends!(
     cases: [
         the_demo_made_safe,
         applying_the_live_release_again_changes_nothing,
+        a_timeout_of_duration_max_has_no_limit,
         manual_promotion_waits_then_switches,
         rollback_while_warm_is_one_selector_change,
         canary_weights_match_endpoints,

@@ -225,7 +225,11 @@ pub async fn usage(
         (None, None) => Vec::new(),
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64().floor()).unwrap_or_default();
-    let period = moorage::usage::Period::last(length, now);
+    let period = moorage::usage::PeriodRequest { last: Some(length), ..Default::default() }.period(now).map_err(|e| {
+        // The only field the command takes is `--last`.
+        let problems = e.into_errors().into_iter().map(|p| moorage::FieldError { path: "--last".into(), message: p.message }).collect();
+        moorage::ValidationErrors::from_errors(problems).map_or_else(|| CliError::Output(String::new()), CliError::Invalid)
+    })?;
     let client = moorage::analysis::Prometheus::new(prometheus);
     let report = moorage::usage::fleet_usage(&client, &tenants, period).await?;
     let view = UsageView { start: report.period.start, end: report.period.end, tenants: report.tenants, total: report.total };

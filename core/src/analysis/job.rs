@@ -150,7 +150,8 @@ async fn run_job(backend: &dyn Backend, name: &str, analysis: &str, spec: &JobAn
     backend.apply(&[job], &ApplyOptions::default()).await.map_err(|source| JobError::Create { job: name.to_string(), source })?;
     let timeout = parse_duration(&spec.timeout).unwrap_or(Duration::from_secs(600));
     // The Job's own deadline ends it; the wait allows the controller a moment beyond it.
-    let finished = match wait_for(backend, &Target::object(kind.clone(), Some(ns), name), &job_finished(), timeout + Duration::from_secs(30)).await {
+    let wait = timeout.saturating_add(Duration::from_secs(30));
+    let finished = match wait_for(backend, &Target::object(kind.clone(), Some(ns), name), &job_finished(), wait).await {
         Ok(objects) => objects.into_iter().next(),
         Err(BackendError::Timeout { .. }) => None,
         Err(e) => return Err(follow(e)),

@@ -184,7 +184,7 @@ const TICK: Duration = Duration::from_millis(500);
 /// Waits until `condition` holds for `target`, driven by a watch, for at most `timeout` of the
 /// backend's time. Returns the objects for which it held.
 pub async fn wait_for(backend: &dyn Backend, target: &Target, condition: &dyn Condition, timeout: Duration) -> Result<Vec<Value>, BackendError> {
-    let deadline = backend.now() + timeout;
+    let deadline = backend.now().saturating_add(timeout);
     let mut current: BTreeMap<(String, String), Value> = BTreeMap::new();
     let key = |v: &Value| {
         let r = ObjectRef::of(v);

@@ -117,6 +117,33 @@ fn unknown_duration_unit(value: &str, number: &str, unit: &str) -> String {
     }
 }
 
+/// Reads a duration given as a number of seconds, as the bindings take their `timeout` options
+/// (`timeout=30`, `{timeout: 0.5}`): zero or more, fractions allowed. A number beyond the longest
+/// `Duration` (about 585 billion years), infinity included, is `Duration::MAX`, which every wait of
+/// moorage reads as "no limit". Refuses NaN and negative numbers, naming the number.
+pub fn duration_from_seconds(seconds: f64) -> Result<Duration, String> {
+    if seconds.is_nan() {
+        return Err("NaN is not a number of seconds; give one, 0 or more (is it the result of a failed conversion?)".to_string());
+    }
+    if seconds < 0.0 {
+        return Err(format!("{} is negative; give a number of seconds, 0 or more", seconds_text(seconds)));
+    }
+    if seconds == 0.0 {
+        // -0.0 included.
+        return Ok(Duration::ZERO);
+    }
+    Ok(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
+}
+
+/// A number of seconds as a message shows it: `-1`, `-0.5`, `-1e300` (not 300 digits).
+fn seconds_text(seconds: f64) -> String {
+    match seconds {
+        s if s.is_infinite() => if s > 0.0 { "infinity" } else { "-infinity" }.to_string(),
+        s if s.abs() < 1e15 => format!("{s}"),
+        s => format!("{s:e}"),
+    }
+}
+
 /// Formats a duration canonically so that [`parse_duration`] reads it back exactly: hours, minutes, seconds and
 /// milliseconds with zero parts left out (`"1h30m"`, `"30s"`, `"500ms"`, `"1s500ms"`), `"0s"` for zero, and a
 /// fraction of a millisecond for sub-millisecond parts (`"0.5ms"`).
@@ -205,5 +232,32 @@ mod tests {
         assert_eq!(format_duration(Duration::from_nanos(1_500_000)), "1.5ms");
         assert_eq!(format_duration(Duration::from_nanos(1)), "0.000001ms");
         assert_eq!(format_duration(Duration::from_secs(90_000)), "25h");
+    }
+
+    #[test]
+    fn seconds() {
+        let cases = [
+            (0.0, Duration::ZERO),
+            (-0.0, Duration::ZERO),
+            (0.5, Duration::from_millis(500)),
+            (30.0, Duration::from_secs(30)),
+            (1e-10, Duration::ZERO),
+            (f64::MAX, Duration::MAX),
+            (f64::INFINITY, Duration::MAX),
+            (1.9e19, Duration::MAX),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(duration_from_seconds(input), Ok(expected), "{input}");
+        }
+        let errors = [
+            (-1.0, "-1 is negative; give a number of seconds, 0 or more"),
+            (-0.5, "-0.5 is negative; give a number of seconds, 0 or more"),
+            (-1e300, "-1e300 is negative; give a number of seconds, 0 or more"),
+            (f64::NEG_INFINITY, "-infinity is negative; give a number of seconds, 0 or more"),
+            (f64::NAN, "NaN is not a number of seconds; give one, 0 or more (is it the result of a failed conversion?)"),
+        ];
+        for (input, message) in errors {
+            assert_eq!(err(duration_from_seconds(input)), message, "{input}");
+        }
     }
 }

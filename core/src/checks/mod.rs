@@ -11,7 +11,7 @@ mod labels;
 mod names;
 
 pub use cron::check_cron_schedule;
-pub use duration::{format_duration, parse_duration};
+pub use duration::{duration_from_seconds, format_duration, parse_duration};
 pub use hostname::check_hostname;
 pub use image::{check_image_reference, image_has_pinned_version};
 pub use labels::{check_label_key, check_label_value};

@@ -43,7 +43,7 @@ pub(crate) async fn wait_version_ready(backend: &dyn Backend, release: &Release,
         }
         available.holds(objects) || deployment_failure(d).is_some()
     });
-    let deadline = backend.now() + timeout;
+    let deadline = backend.now().saturating_add(timeout);
     let selector = release.pod_label_selector();
     let serving = Serving::of(release);
     loop {
@@ -112,7 +112,7 @@ pub(crate) async fn serves_now(backend: &dyn Backend, release: &Release, replica
 /// deleted a moment later by a scale-down it has yet to make (see [`replica_sets_observed`]).
 async fn pods_serve(backend: &dyn Backend, serving: &Serving, deployment: Option<&Value>, timeout: Duration) -> Result<bool, RolloutError> {
     let want = deployment.and_then(|d| d.pointer("/spec/replicas")).and_then(Value::as_u64).unwrap_or(0);
-    let deadline = backend.now() + timeout;
+    let deadline = backend.now().saturating_add(timeout);
     let observed = wait_for(backend, &serving.replica_sets, &replica_sets_observed(), timeout).await;
     let serve = match observed {
         Ok(_) => wait_for(backend, &serving.pods, &pods_serving(usize::try_from(want).unwrap_or(usize::MAX)), deadline.saturating_sub(backend.now())).await,

@@ -334,7 +334,7 @@ pub(crate) async fn apply_objects(
 /// Waits, within `timeout` in all, for the Namespace to be Active, the quota to report its usage
 /// and the `default` ServiceAccount to exist.
 async fn wait_usable(backend: &dyn Backend, tenant: &Tenant, objects: &[Value], timeout: Duration) -> Result<(), TenantError> {
-    let deadline = backend.now() + timeout;
+    let deadline = backend.now().saturating_add(timeout);
     let left = |backend: &dyn Backend| deadline.saturating_sub(backend.now());
     let ns = tenant.namespace();
     wait::wait_for(backend, &Target::object(namespace_kind(), None, ns), &wait::namespace_active(), left(backend)).await?;
