@@ -152,7 +152,22 @@ export declare class Canary {
 /** Where objects go: the simulated cluster, a manifests directory, or a real cluster. */
 export declare class Cluster {
   /** The embedded simulated cluster (virtual time: readiness delays take no real time). */
-  static simulated(): Cluster
+  static simulated(options?: SimulatedOptions | undefined | null): Cluster
+  /** A simulated cluster saved with `save`. */
+  static load(path: string): Cluster
+  /** Saves the simulated cluster's whole state (objects, clock, failures) to a JSON file. */
+  save(path: string): void
+  /**
+   * Simulated cluster: containers of images matching `imagePattern` fail from now on
+   * (`pull_error`, `crash_loop` or `never_ready`).
+   */
+  injectFailure(imagePattern: string, failure: string): void
+  /** Simulated cluster: removes every injected failure. */
+  clearFailures(): void
+  /** Simulated cluster: advances virtual time by `seconds`, running the controllers. */
+  advance(seconds: number): void
+  /** A real cluster from the service account of the pod this process runs in. */
+  static inCluster(): Cluster
   /** A directory of manifests (one file per object), for a GitOps tool. */
   static manifests(dir: string): Cluster
   /** A real cluster from a kubeconfig; resolves once the client is configured. */
@@ -161,6 +176,18 @@ export declare class Cluster {
   describe(): string
   /** Whether prometheus-operator's CRDs (PodMonitor, PrometheusRule) are installed. */
   prometheusOperatorInstalled(): Promise<boolean>
+  /**
+   * What a rollout of `release` would create or change once finished, field by field,
+   * changing nothing (the shape of `planTenant`'s plan).
+   */
+  planRelease(tenant: Tenant, release: Release): Promise<TenantPlan>
+  /**
+   * The quota preflight of a rollout of `release`, changing nothing; rejects with
+   * `QUOTA_INSUFFICIENT` when the quota cannot hold the strategy's peak.
+   */
+  preflight(tenant: Tenant, release: Release): Promise<PreflightReport>
+  /** Sets the replicas of the version of `app` that serves: a new revision, quota preflight first. */
+  scale(tenant: Tenant, app: string, replicas: number, options?: RolloutOptions): Promise<RolloutReport>
   /**
    * Rolls `release` out for `tenant` with the release's strategy. The quota preflight runs
    * first: `QUOTA_INSUFFICIENT` means nothing was created.
@@ -206,6 +233,8 @@ export declare class Cluster {
    * tenant needs `confirm` (`TENANT_PROTECTED` otherwise); kept volumes stay unless `purge`.
    */
   deleteTenant(tenant: Tenant, options?: DeleteTenantOptions | undefined | null): Promise<DeleteReport>
+  /** Every moorage tenant of the cluster, sorted by name. */
+  listTenants(): Promise<TenantSummary[]>
   /**
    * The tenant `name` as it was last applied to this cluster (from the spec its Namespace
    * records): `TENANT_NOT_FOUND` or `SPEC_NOT_RECORDED` otherwise.
@@ -621,6 +650,22 @@ export interface PlannedObject {
   changes: Array<FieldChange>
 }
 
+/** The quota preflight of a rollout. */
+export interface PreflightReport {
+  /** Extra pods the strategy runs at its peak (beside the pods already counted). */
+  extraPods: number
+  /** Per quota resource (`limits.cpu`, ...): needed and available. */
+  resources: Record<string, PreflightResource>
+}
+
+/** One quota resource of a preflight, in Kubernetes notation. */
+export interface PreflightResource {
+  /** What the rollout needs at its peak. */
+  needed: string
+  /** What the quota has left. */
+  available: string
+}
+
 /** The options of `new Prometheus(address, options)`. */
 export interface PrometheusOptions {
   /** Seconds one request may take (default 10). */
@@ -781,6 +826,15 @@ export interface RolloutReport {
   extraPods: number
 }
 
+/** The options of `Cluster.simulated`. */
+export interface SimulatedOptions {
+  /**
+   * Image patterns (`*` matches anything) to the failure their containers show: `pull_error`,
+   * `crash_loop` (a Job's pod fails) or `never_ready`.
+   */
+  failures?: Record<string, string>
+}
+
 /** What an apply of the tenant would do, changing nothing. */
 export interface TenantPlan {
   /** Whether applying would change nothing. */
@@ -815,6 +869,24 @@ export interface TenantStatus {
   backups: Array<BackupStatus>
   /** Objects changed by another field manager. */
   drift: Array<Drift>
+}
+
+/** One tenant of a cluster, as `listTenants` finds it. */
+export interface TenantSummary {
+  /** The tenant's name (its namespace). */
+  name: string
+  /** Its display name, when it has one. */
+  displayName?: string
+  /** Whether deleting it needs a confirmation. */
+  protected: boolean
+  /** Whether its Deployments are suspended. */
+  suspended: boolean
+  /** How many moorage Deployments (release versions) it runs. */
+  deployments: number
+  /** Its domains. */
+  domains: Array<string>
+  /** The fleet cluster it was placed on, when placed through a fleet. */
+  cluster?: string
 }
 
 /** What a tenant (or several) used over a period. */

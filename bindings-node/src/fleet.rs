@@ -103,7 +103,7 @@ impl Fleet {
     /// The cluster named `name` (the same backend the fleet uses), or `null`.
     #[napi]
     pub fn cluster(&self, name: String) -> Option<Cluster> {
-        self.inner.cluster(&name).map(|c| Cluster { backend: c.backend.clone() })
+        self.inner.cluster(&name).map(|c| Cluster::of(c.backend.clone()))
     }
 
     /// Places the tenant (where it already is, else `pin`, else among the clusters carrying

@@ -10,6 +10,7 @@ mod monitoring;
 mod progress;
 mod quota;
 mod release;
+mod release_ops;
 mod rollout;
 mod strategy;
 mod tenant;

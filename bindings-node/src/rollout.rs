@@ -142,7 +142,7 @@ fn name<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-fn report(r: rollout::RolloutReport) -> RolloutReport {
+pub(crate) fn report(r: rollout::RolloutReport) -> RolloutReport {
     RolloutReport {
         revision: r.revision,
         version: r.version,
@@ -194,7 +194,7 @@ pub fn progress_json(p: &Progress) -> Value {
     }
 }
 
-fn options(
+pub(crate) fn options(
     env: &Env,
     timeout: Option<f64>,
     wait_for_scale_down: Option<bool>,
@@ -213,7 +213,7 @@ fn options(
 }
 
 /// Runs a release operation (see [`progress::run`]), its error translated.
-fn run<'env, T, V, F, C>(env: &'env Env, deliveries: Option<Arc<Deliveries>>, fut: F, convert: C) -> napi::Result<PromiseRaw<'env, V>>
+pub(crate) fn run<'env, T, V, F, C>(env: &'env Env, deliveries: Option<Arc<Deliveries>>, fut: F, convert: C) -> napi::Result<PromiseRaw<'env, V>>
 where
     T: Send + 'static,
     V: ToNapiValue,

@@ -187,6 +187,25 @@ pub struct PlannedObject {
     pub changes: Vec<FieldChange>,
 }
 
+/// One tenant of a cluster, as `listTenants` finds it.
+#[napi(object)]
+pub struct TenantSummary {
+    /// The tenant's name (its namespace).
+    pub name: String,
+    /// Its display name, when it has one.
+    pub display_name: Option<String>,
+    /// Whether deleting it needs a confirmation.
+    pub protected: bool,
+    /// Whether its Deployments are suspended.
+    pub suspended: bool,
+    /// How many moorage Deployments (release versions) it runs.
+    pub deployments: u32,
+    /// Its domains.
+    pub domains: Vec<String>,
+    /// The fleet cluster it was placed on, when placed through a fleet.
+    pub cluster: Option<String>,
+}
+
 /// What an apply of the tenant would do, changing nothing.
 #[napi(object)]
 pub struct TenantPlan {
@@ -329,7 +348,7 @@ pub(crate) fn report(r: tenant::TenantReport) -> TenantReport {
     }
 }
 
-fn plan(p: tenant::Plan) -> TenantPlan {
+pub(crate) fn plan(p: tenant::Plan) -> TenantPlan {
     TenantPlan {
         empty: p.is_empty(),
         objects: p
@@ -445,6 +464,25 @@ impl Cluster {
         spawn(env, async move { tenant::delete(backend.as_ref(), &tenant, opts).await.map_err(|e| errors::tenant(&e)) }, |r| DeleteReport {
             deleted: r.deleted.iter().map(ToString::to_string).collect(),
             kept: r.kept.iter().map(ToString::to_string).collect(),
+        })
+    }
+
+    /// Every moorage tenant of the cluster, sorted by name.
+    #[napi(ts_return_type = "Promise<TenantSummary[]>")]
+    pub fn list_tenants<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Vec<TenantSummary>>> {
+        let backend = self.backend.clone();
+        spawn(env, async move { tenant::list(backend.as_ref()).await.map_err(|e| errors::tenant(&e)) }, |list| {
+            list.into_iter()
+                .map(|t| TenantSummary {
+                    name: t.name,
+                    display_name: t.display_name,
+                    protected: t.protected,
+                    suspended: t.suspended,
+                    deployments: count(t.deployments),
+                    domains: t.domains,
+                    cluster: t.cluster,
+                })
+                .collect()
         })
     }
 

@@ -216,6 +216,8 @@ test('an options object with a key it does not have is refused, naming the ones 
   const bogus = { bogusOption: 1 }
   const calls = [
     () => Cluster.fromKubeconfig(bogus),
+    () => Cluster.simulated(bogus),
+    () => cluster.scale(tenant, 'web', 1, bogus),
     () => fleet.applyTenant(tenant, bogus),
     () => fleet.startWaves('name: p\napp: web\nselector: {tenants: [acme]}\nrelease: {image: nginx:1.28}\nwaves: [{percent: 100}]\n', bogus),
     () => fleet.resumeWaves('p', bogus),
@@ -240,7 +242,7 @@ test('an options object with a key it does not have is refused, naming the ones 
     assert.deepEqual(expected.split(', ').map((k) => k.replaceAll('`', '')), declared[name], name)
     checked.add(name)
   }
-  assert.equal(checked.size, 14, [...checked].join(' '))
+  assert.equal(checked.size, 15, [...checked].join(' '))
   // A fleet's clusters too: a misspelt capacity was no limit at all.
   const header = fs.readFileSync(path.join(SPECS, '..', '..', 'bindings-node', 'types-header.d.ts'), 'utf8')
   const fleetCluster = [...header.match(/^export interface FleetClusterOptions \{\n([\s\S]*?)\n\}/m)[1].matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1])

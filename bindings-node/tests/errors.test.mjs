@@ -52,6 +52,14 @@ test('CONFIG for a missing kubeconfig', async () => {
   assert.ok(e.detail.includes(missing))
 })
 
+test('CONFIG for inCluster outside a pod', () => {
+  // As Python's test_in_cluster_outside_a_pod_is_a_config_error; node:test runs each file in its own process.
+  delete process.env.KUBERNETES_SERVICE_HOST
+  const e = thrown(() => Cluster.inCluster())
+  assert.equal(e.code, 'CONFIG')
+  assert.ok(e instanceof moorage.ConfigError)
+})
+
 test('NOTHING_TO_PROMOTE, NO_SUCH_REVISION, NOTHING_TO_ABORT and NOTHING_TO_RETRY carry the app', async () => {
   const t = new Tenant({ name: 'acme', quota: new Quota({ limitsCpu: '2', limitsMemory: '2Gi', pods: 10 }) })
   const c = Cluster.simulated()

@@ -200,3 +200,35 @@ test('a manifests directory, and MANIFEST when it cannot be made', async () => {
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('the plan and the preflight of a release change nothing; scale makes a revision', async () => {
+  // As Python's test_plan_and_preflight_of_a_release_change_nothing.
+  const cluster = Cluster.simulated()
+  const { tenant, blue, green } = demo()
+  await cluster.applyTenant(tenant)
+  const plan = await cluster.planRelease(tenant, blue)
+  assert.ok(plan.objects.some((o) => o.object.startsWith('Deployment ')) && plan.objects.some((o) => o.object.startsWith('Service ')), JSON.stringify(plan))
+  assert.ok(plan.objects.every((o) => o.action === 'create'), JSON.stringify(plan))
+  assert.equal((await cluster.preflight(tenant, blue)).extraPods, 3)
+  assert.deepEqual((await cluster.status(tenant, 'webserver')).versions, [], 'nothing was created')
+  await cluster.rollout(tenant, blue)
+  // Green would double the capacity: the preflight says so with the figures, before anything runs.
+  const e = await rejection(cluster.preflight(tenant, green))
+  assert.deepEqual([e.code, e.resource, e.needed, e.available], ['QUOTA_INSUFFICIENT', 'limits.cpu', '600m', '400m'])
+  const raised = tenant.withQuota(RAISED)
+  await cluster.applyTenant(raised)
+  const figures = await cluster.preflight(raised, green)
+  assert.equal(figures.extraPods, 3)
+  assert.deepEqual(figures.resources['limits.cpu'], { needed: '600m', available: '1400m' })
+  const planned = Object.fromEntries((await cluster.planRelease(raised, green)).objects.map((o) => [o.object, o.action]))
+  assert.equal(planned['Deployment acme/webserver-green'], 'create', JSON.stringify(planned))
+  assert.deepEqual((await cluster.status(raised, 'webserver')).versions.map((v) => v.version), ['blue'])
+
+  // Scaling the serving version is a new revision of it, through the preflight.
+  const scaled = await cluster.scale(raised, 'webserver', 2)
+  assert.deepEqual([scaled.version, scaled.revision, scaled.phase], ['blue', 2, 'done'])
+  assert.deepEqual((await cluster.status(raised, 'webserver')).versions.map((v) => [v.version, v.desired]), [['blue', 2]])
+  const tooMany = await rejection(cluster.scale(raised, 'webserver', 50))
+  assert.equal(tooMany.code, 'QUOTA_INSUFFICIENT')
+  assert.match(thrown(() => cluster.scale(raised, 'webserver', -1)).message, /replicas: -1 is not a whole number/)
+})

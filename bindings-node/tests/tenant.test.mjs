@@ -208,3 +208,16 @@ test('quota counts are read by the core: -1, 1.5 and NaN are refused at their pa
   const q = new Quota({ limitsCpu: '1', limitsMemory: '1Gi', pods: 7, secrets: 3, containerDefaults })
   assert.deepEqual([q.pods, q.toSpec().objects.secrets, q.toSpec().containerDefaults.max.cpu], [7, 3, '1'])
 })
+
+test('listTenants lists every tenant, sorted by name', async () => {
+  // As Python's test_list_tenants.
+  const cluster = Cluster.simulated()
+  for (const name of ['beta', 'alpha']) {
+    await cluster.applyTenant(new Tenant({ name, displayName: name[0].toUpperCase() + name.slice(1), domains: [`shop.${name}.test`] }))
+  }
+  const listed = await cluster.listTenants()
+  assert.deepEqual(listed.map((t) => [t.name, t.displayName, t.domains, t.suspended, t.deployments]), [
+    ['alpha', 'Alpha', ['shop.alpha.test'], false, 0],
+    ['beta', 'Beta', ['shop.beta.test'], false, 0],
+  ])
+})

@@ -51,10 +51,7 @@ pub struct Cluster {
 
 /// The core's `Failure` from its name, snake_case (`crash_loop`) or as in the core (`CrashLoop`).
 fn failure(py: Python<'_>, pattern: &str, name: &str) -> PyResult<Failure> {
-    let pascal: String =
-        name.split('_').map(|w| w.chars().next().map(|c| c.to_ascii_uppercase().to_string() + &w[c.len_utf8()..]).unwrap_or_default()).collect();
-    serde_json::from_value(serde_json::Value::String(pascal))
-        .map_err(|_| errors::field(py, &format!("failures[{pattern:?}]"), &format!("{name:?} is not a failure; use pull_error, crash_loop or never_ready")))
+    Failure::from_name(name).map_err(|message| errors::field(py, &format!("failures[{pattern:?}]"), &message))
 }
 
 impl Cluster {

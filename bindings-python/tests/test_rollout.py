@@ -316,3 +316,14 @@ def test_plan_and_preflight_of_a_release_change_nothing(specs):
         assert (await cluster.a_plan_release(raised, green))["objects"]
 
     asyncio.run(main())
+
+
+def test_an_unknown_failure_is_refused_as_in_node():
+    """The core names the failures (`Failure::from_name`); Node's injectFailure gives the same problem."""
+    problem = [('failures["x:*"]', '"slow" is not a failure; use pull_error, crash_loop or never_ready')]
+    with pytest.raises(moorage.ValidationError) as info:
+        moorage.Cluster.simulated(failures={"x:*": "slow"})
+    assert info.value.errors == problem
+    with pytest.raises(moorage.ValidationError) as info:
+        moorage.Cluster.simulated().inject_failure("x:*", "slow")
+    assert info.value.errors == problem

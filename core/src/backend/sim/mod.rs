@@ -136,6 +136,20 @@ pub enum Failure {
     NeverReady,
 }
 
+impl Failure {
+    /// Each failure by the name the bindings take.
+    pub const NAMES: [(&'static str, Failure); 3] =
+        [("pull_error", Failure::PullError), ("crash_loop", Failure::CrashLoop), ("never_ready", Failure::NeverReady)];
+
+    /// The failure named `name` (`pull_error`, `crash_loop` or `never_ready`), or what to give instead.
+    pub fn from_name(name: &str) -> Result<Failure, String> {
+        match Self::NAMES.iter().find(|(n, _)| *n == name) {
+            Some((_, failure)) => Ok(*failure),
+            None => Err(format!("{name:?} is not a failure; use pull_error, crash_loop or never_ready")),
+        }
+    }
+}
+
 /// A failure injected for every container whose image matches `image_pattern`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageFailure {

@@ -589,3 +589,11 @@ async fn saved_file_holds_objects_and_a_loaded_cluster_keeps_time() {
     loaded.sleep(Duration::from_secs(3)).await;
     assert_eq!(ready(&get(&loaded, "Deployment", Some("mid"), "web").await), 2, "the readiness delay ran out after the load");
 }
+
+#[test]
+fn failures_by_the_names_the_bindings_take() {
+    for (name, failure) in Failure::NAMES {
+        assert_eq!(Failure::from_name(name), Ok(failure));
+    }
+    assert_eq!(Failure::from_name("NeverReady"), Err("\"NeverReady\" is not a failure; use pull_error, crash_loop or never_ready".to_string()));
+}
