@@ -149,8 +149,33 @@ export declare class Canary {
   toJSON(): StrategySpec
 }
 
+/**
+ * Credentials for a tenant's CI: `kubeconfig` (YAML) and `token` are secrets, read only through
+ * their getters (printing the object or `JSON.stringify` shows neither).
+ */
+export declare class CiCredentials {
+  /** The tenant's namespace. */
+  get namespace(): string
+  /** The ServiceAccount (`ci`). */
+  get serviceAccount(): string
+  /** When the token expires (RFC 3339), as the API server says. */
+  get expiresAt(): string
+  /** The bearer token (a secret). */
+  get token(): string
+  /** A kubeconfig (YAML) with the token, the server and the namespace as default (a secret). */
+  get kubeconfig(): string
+  /** The credentials without their secrets (what `JSON.stringify` writes). */
+  toJSON(): CiCredentialsSummary
+}
+
 /** Where objects go: the simulated cluster, a manifests directory, or a real cluster. */
 export declare class Cluster {
+  /**
+   * Creates (or keeps) the tenant's CI ServiceAccount and resolves with a kubeconfig for
+   * `server` (default: the one of this cluster's kubeconfig) with a token valid `ttl` seconds.
+   * The tenant must be applied. A real cluster only (`InvalidArg` otherwise).
+   */
+  ciCredentials(tenant: Tenant, options?: CiCredentialsOptions | undefined | null): Promise<CiCredentials>
   /** The embedded simulated cluster (virtual time: readiness delays take no real time). */
   static simulated(options?: SimulatedOptions | undefined | null): Cluster
   /** A simulated cluster saved with `save`. */
@@ -493,6 +518,30 @@ export interface CanaryOptions {
   traffic?: string
 }
 
+/** The options of `ciCredentials`. */
+export interface CiCredentialsOptions {
+  /** The API server URL the pipeline uses (default: the one of this cluster's kubeconfig). */
+  server?: string
+  /** Seconds the token is valid (default 3600; at least 10 minutes). */
+  ttl?: number
+  /** The server's CA, base64 PEM (default without `server`: the kubeconfig's). */
+  certificateAuthorityData?: string
+}
+
+/** What `JSON.stringify` writes of `CiCredentials`: the secrets as `***`. */
+export interface CiCredentialsSummary {
+  /** The tenant's namespace. */
+  namespace: string
+  /** The ServiceAccount. */
+  serviceAccount: string
+  /** When the token expires. */
+  expiresAt: string
+  /** `***`. */
+  token: string
+  /** `***`. */
+  kubeconfig: string
+}
+
 /**
  * The Kubernetes objects of a tenant and its releases, as a multi-document YAML stream
  * (`VALIDATION` when a release does not fit the tenant, e.g. a host outside its domains).
@@ -783,6 +832,8 @@ export interface RollbackOptions {
   timeout?: number
   /** Wait through the scale-down delay before resolving (default true). */
   waitForScaleDown?: boolean
+  /** Take back fields another field manager changed instead of rejecting with `CONFLICT`. */
+  force?: boolean
   /** Receives each progress event. */
   onProgress?: (event: ProgressEvent) => void
 }
@@ -804,6 +855,11 @@ export interface RolloutOptions {
    * Promise resolves once traffic switched and `resume` finishes later.
    */
   waitForScaleDown?: boolean
+  /**
+   * Take back fields another field manager changed (a UI's scale, `kubectl edit`) instead of
+   * rejecting with `CONFLICT` (default false).
+   */
+  force?: boolean
   /** Receives each progress event; every call has run when the Promise settles. */
   onProgress?: (event: ProgressEvent) => void
 }

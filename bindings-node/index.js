@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.BlueGreen = nativeBinding.BlueGreen
 module.exports.Canary = nativeBinding.Canary
+module.exports.CiCredentials = nativeBinding.CiCredentials
 module.exports.Cluster = nativeBinding.Cluster
 module.exports.CompileBatch = nativeBinding.CompileBatch
 module.exports.Fleet = nativeBinding.Fleet

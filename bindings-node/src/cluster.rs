@@ -74,17 +74,28 @@ pub struct Cluster {
     pub(crate) backend: Arc<dyn Backend>,
     /// The same backend when it is the simulated cluster (its time and failures).
     sim: Option<Arc<SimulatedCluster>>,
+    /// The same backend when it is a real cluster (its kubeconfig, for CI credentials).
+    kube: Option<Arc<ClusterBackend>>,
 }
 
 impl Cluster {
     /// A cluster of `backend`, which is not the simulated cluster.
     pub(crate) fn of(backend: Arc<dyn Backend>) -> Self {
-        Cluster { backend, sim: None }
+        Cluster { backend, sim: None, kube: None }
     }
 
     fn of_sim(sim: SimulatedCluster) -> Self {
         let sim = Arc::new(sim);
-        Cluster { backend: sim.clone(), sim: Some(sim) }
+        Cluster { backend: sim.clone(), sim: Some(sim), kube: None }
+    }
+
+    fn of_kube(kube: ClusterBackend) -> Self {
+        let kube = Arc::new(kube);
+        Cluster { backend: kube.clone(), sim: None, kube: Some(kube) }
+    }
+
+    pub(crate) fn kube(&self) -> napi::Result<Arc<ClusterBackend>> {
+        self.kube.clone().ok_or_else(|| napi::Error::new(napi::Status::InvalidArg, format!("{} is not a real cluster", self.backend.describe())))
     }
 
     fn sim(&self) -> napi::Result<&SimulatedCluster> {
@@ -153,7 +164,7 @@ impl Cluster {
     #[napi(factory)]
     pub fn in_cluster(env: Env) -> napi::Result<Self> {
         let backend = ClusterBackend::in_cluster().map_err(|e| errors::config(&e).into_error(&env))?;
-        Ok(Cluster::of(Arc::new(backend)))
+        Ok(Cluster::of_kube(backend))
     }
 
     /// A directory of manifests (one file per object), for a GitOps tool.
@@ -176,7 +187,7 @@ impl Cluster {
                 let path = o.path.map(std::path::PathBuf::from);
                 ClusterBackend::from_kubeconfig(path.as_deref(), o.context.as_deref()).await.map_err(|e| errors::config(&e))
             },
-            |backend| Cluster::of(Arc::new(backend)),
+            Cluster::of_kube,
         )
     }
 

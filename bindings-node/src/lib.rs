@@ -2,6 +2,7 @@
 //! Bindings translate and never decide: every check and every default is the core's.
 
 mod batch;
+mod ci;
 mod cluster;
 mod convert;
 mod errors;

@@ -69,7 +69,7 @@ impl Cluster {
         options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.force, o.on_progress)?;
         let replicas = crate::convert::js_whole_number(replicas, "replicas")?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::scale(backend.as_ref(), &tenant, &app, replicas, &opts).await }, report)

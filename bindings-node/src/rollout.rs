@@ -27,6 +27,9 @@ pub struct RolloutOptionsJs {
     /// Wait through the scale-down delay before resolving (default true); when false the
     /// Promise resolves once traffic switched and `resume` finishes later.
     pub wait_for_scale_down: Option<bool>,
+    /// Take back fields another field manager changed (a UI's scale, `kubectl edit`) instead of
+    /// rejecting with `CONFLICT` (default false).
+    pub force: Option<bool>,
     /// Receives each progress event; every call has run when the Promise settles.
     #[napi(ts_type = "(event: ProgressEvent) => void")]
     pub on_progress: Option<ProgressCallback>,
@@ -34,7 +37,7 @@ pub struct RolloutOptionsJs {
 
 impl crate::convert::OptionKeys for RolloutOptionsJs {
     const NAME: &'static str = "RolloutOptions";
-    const KEYS: &'static [&'static str] = &["timeout", "waitForScaleDown", "onProgress"];
+    const KEYS: &'static [&'static str] = &["timeout", "waitForScaleDown", "force", "onProgress"];
 }
 
 /// The options of `rollback`.
@@ -47,6 +50,8 @@ pub struct RollbackOptions {
     pub timeout: Option<f64>,
     /// Wait through the scale-down delay before resolving (default true).
     pub wait_for_scale_down: Option<bool>,
+    /// Take back fields another field manager changed instead of rejecting with `CONFLICT`.
+    pub force: Option<bool>,
     /// Receives each progress event.
     #[napi(ts_type = "(event: ProgressEvent) => void")]
     pub on_progress: Option<ProgressCallback>,
@@ -54,7 +59,7 @@ pub struct RollbackOptions {
 
 impl crate::convert::OptionKeys for RollbackOptions {
     const NAME: &'static str = "RollbackOptions";
-    const KEYS: &'static [&'static str] = &["to", "timeout", "waitForScaleDown", "onProgress"];
+    const KEYS: &'static [&'static str] = &["to", "timeout", "waitForScaleDown", "force", "onProgress"];
 }
 
 /// What a rollout, rollback or promote did.
@@ -198,6 +203,7 @@ pub(crate) fn options(
     env: &Env,
     timeout: Option<f64>,
     wait_for_scale_down: Option<bool>,
+    force: Option<bool>,
     on_progress: Option<ProgressCallback>,
 ) -> napi::Result<(RolloutOptions, Option<Arc<Deliveries>>)> {
     let mut options = RolloutOptions::default();
@@ -206,6 +212,9 @@ pub(crate) fn options(
     }
     if let Some(w) = wait_for_scale_down {
         options.wait_for_scale_down = w;
+    }
+    if force == Some(true) {
+        options = options.force();
     }
     let Some(callback) = on_progress else { return Ok((options, None)) };
     let (deliveries, send) = progress::sink(callback);
@@ -236,7 +245,7 @@ impl Cluster {
         options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.force, o.on_progress)?;
         let (backend, tenant, release) = (self.backend.clone(), tenant.inner.clone(), release.inner.clone());
         run(env, deliveries, async move { rollout::rollout(backend.as_ref(), &tenant, &release, &opts).await }, report)
     }
@@ -252,7 +261,7 @@ impl Cluster {
         options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, Option<RolloutReport>>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.force, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::resume(backend.as_ref(), &tenant, &app, &opts).await }, |r| r.map(report))
     }
@@ -261,7 +270,7 @@ impl Cluster {
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
     pub fn promote<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.force, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::promote(backend.as_ref(), &tenant, &app, &opts).await }, report)
     }
@@ -270,7 +279,7 @@ impl Cluster {
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
     pub fn abort<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.force, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::abort(backend.as_ref(), &tenant, &app, &opts).await }, report)
     }
@@ -279,7 +288,7 @@ impl Cluster {
     #[napi(ts_args_type = "tenant: Tenant, app: string, options?: RolloutOptions", ts_return_type = "Promise<RolloutReport>")]
     pub fn retry<'env>(&self, env: &'env Env, tenant: &Tenant, app: String, options: Option<Object<'_>>) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RolloutOptionsJs = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.force, o.on_progress)?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::retry(backend.as_ref(), &tenant, &app, &opts).await }, report)
     }
@@ -295,7 +304,7 @@ impl Cluster {
         #[napi(ts_arg_type = "RollbackOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> napi::Result<PromiseRaw<'env, RolloutReport>> {
         let o: RollbackOptions = crate::convert::read_options(env, options)?.unwrap_or_default();
-        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.on_progress)?;
+        let (opts, deliveries) = self::options(env, o.timeout, o.wait_for_scale_down, o.force, o.on_progress)?;
         let to = o.to.map(|n| crate::convert::js_whole_number(n, "to")).transpose()?;
         let (backend, tenant) = (self.backend.clone(), tenant.inner.clone());
         run(env, deliveries, async move { rollout::rollback(backend.as_ref(), &tenant, &app, to, &opts).await }, report)

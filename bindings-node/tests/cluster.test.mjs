@@ -57,8 +57,7 @@ test('Cluster, Fleet and Prometheus have the calls Python\'s have, by the same n
     return new Set([...body.matchAll(/^ {2}(?:static |get )?(\w+)[(<]/gm)].map((m) => m[1]).filter((n) => n !== 'constructor'))
   }
   const known = {
-    // Python only: ciCredentials (a kubeconfig for a tenant's CI; not in Node yet).
-    Cluster: { python: ['ciCredentials'], node: [] },
+    Cluster: { python: [], node: [] },
     // Node only: the fleet's clusters as handles, and its description (Python's repr()).
     Fleet: { python: [], node: ['cluster', 'clusters', 'describe'] },
     // Python only: raw instant and range queries.

@@ -11,6 +11,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
 import { moorage, spec, SPECS, thrown } from './helpers.mjs'
@@ -217,6 +218,7 @@ test('an options object with a key it does not have is refused, naming the ones 
   const calls = [
     () => Cluster.fromKubeconfig(bogus),
     () => Cluster.simulated(bogus),
+    () => Cluster.manifests(fs.mkdtempSync(path.join(os.tmpdir(), 'moorage-bogus-'))).ciCredentials(tenant, bogus),
     () => cluster.scale(tenant, 'web', 1, bogus),
     () => fleet.applyTenant(tenant, bogus),
     () => fleet.startWaves('name: p\napp: web\nselector: {tenants: [acme]}\nrelease: {image: nginx:1.28}\nwaves: [{percent: 100}]\n', bogus),
@@ -242,7 +244,7 @@ test('an options object with a key it does not have is refused, naming the ones 
     assert.deepEqual(expected.split(', ').map((k) => k.replaceAll('`', '')), declared[name], name)
     checked.add(name)
   }
-  assert.equal(checked.size, 15, [...checked].join(' '))
+  assert.equal(checked.size, 16, [...checked].join(' '))
   // A fleet's clusters too: a misspelt capacity was no limit at all.
   const header = fs.readFileSync(path.join(SPECS, '..', '..', 'bindings-node', 'types-header.d.ts'), 'utf8')
   const fleetCluster = [...header.match(/^export interface FleetClusterOptions \{\n([\s\S]*?)\n\}/m)[1].matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1])

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { execFileSync } from 'node:child_process'
 import { moorage, realCluster, rejection, spec, thrown, unique } from './helpers.mjs'
 
 const { BlueGreen, Canary, Cluster, Quota, Release, Tenant } = moorage
@@ -231,4 +232,40 @@ test('the plan and the preflight of a release change nothing; scale makes a revi
   const tooMany = await rejection(cluster.scale(raised, 'webserver', 50))
   assert.equal(tooMany.code, 'QUOTA_INSUFFICIENT')
   assert.match(thrown(() => cluster.scale(raised, 'webserver', -1)).message, /replicas: -1 is not a whole number/)
+})
+
+test('a field another manager changed is a CONFLICT, taken back with force, on the real control plane', async (t) => {
+  // As Python's drift test: a UI (here kubectl, $KUBECTL from testcluster/run-with-cluster.sh)
+  // scales the serving Deployment with its own field manager.
+  const cluster = await realCluster(t)
+  if (!cluster) return
+  const name = unique('jsdrift')
+  const tenant = new Tenant({ name, quota: new Quota({ limitsCpu: '2', limitsMemory: '2Gi', pods: 10 }) })
+  const web = new Release({
+    tenant,
+    app: 'web',
+    version: 'v1',
+    image: 'nginxinc/nginx-unprivileged:1.27',
+    replicas: 1,
+    ports: [{ name: 'http', port: 8080 }],
+    resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+    strategy: new BlueGreen({ scaleDownDelay: '1s' }),
+  })
+  try {
+    await cluster.applyTenant(tenant, { timeout: 120 })
+    assert.equal((await cluster.rollout(tenant, web, { timeout: 120 })).phase, 'done')
+    const kubectl = process.env.KUBECTL || 'kubectl'
+    execFileSync(kubectl, ['--kubeconfig', process.env.MOORAGE_TEST_KUBECONFIG, 'scale', 'deployment', 'web-v1', '-n', name, '--replicas=2'])
+    const { drift } = await cluster.status(tenant, 'web')
+    assert.deepEqual(drift.map((d) => [d.manager, d.fields]), [['kubectl', ['spec.replicas']]], JSON.stringify(drift))
+    const conflict = await rejection(cluster.scale(tenant, 'web', 3, { timeout: 120 }))
+    assert.deepEqual([conflict.code, conflict.manager, conflict.field], ['CONFLICT', 'kubectl', '.spec.replicas'], conflict.message)
+    const report = await cluster.scale(tenant, 'web', 3, { timeout: 120, force: true })
+    assert.deepEqual([report.version, report.phase], ['v1', 'done'])
+    const status = await cluster.status(tenant, 'web')
+    assert.deepEqual(status.drift, [])
+    assert.deepEqual(status.versions.map((v) => [v.version, v.desired]), [['v1', 3]])
+  } finally {
+    await cluster.deleteTenant(tenant, { confirm: true, purge: true })
+  }
 })

@@ -3,6 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import util from 'node:util'
 import { moorage, realCluster, rejection, spec, thrown, unique } from './helpers.mjs'
 
 const { Cluster, Quota, Tenant } = moorage
@@ -220,4 +223,39 @@ test('listTenants lists every tenant, sorted by name', async () => {
     ['alpha', 'Alpha', ['shop.alpha.test'], false, 0],
     ['beta', 'Beta', ['shop.beta.test'], false, 0],
   ])
+})
+
+test('ciCredentials reach the tenant and nothing else, on the real control plane', async (t) => {
+  // As Python's test_ci_credentials_reach_the_tenant_and_nothing_else.
+  const cluster = await realCluster(t)
+  if (!cluster) return
+  const admin = fs.readFileSync(process.env.MOORAGE_TEST_KUBECONFIG, 'utf8')
+  const server = admin.match(/server:\s*(\S+)/)[1]
+  const ca = admin.match(/certificate-authority-data:\s*(\S+)/)
+  const mine = new Tenant({ name: unique('jsci'), protected: false })
+  const other = new Tenant({ name: unique('jsother'), protected: false })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moorage-ci-'))
+  try {
+    for (const x of [mine, other]) await cluster.applyTenant(x, { timeout: 120 })
+    assert.match(thrown(() => Cluster.simulated().ciCredentials(mine, { server })).message, /is not a real cluster/)
+    assert.deepEqual(thrown(() => cluster.ciCredentials(mine, { ttl: -1 })).errors.map((x) => x.path), ['ttl'])
+    // Without server, the kubeconfig's server and CA (the core's CiOptions::given).
+    const creds = await cluster.ciCredentials(mine, { ttl: 600 })
+    assert.deepEqual([creds.namespace, creds.serviceAccount], [mine.name, 'ci'])
+    assert.ok(creds.token && !JSON.stringify(creds).includes(creds.token) && !util.inspect(creds).includes(creds.token), 'the token is shown')
+    assert.equal(JSON.parse(JSON.stringify(creds)).token, '***')
+    assert.ok(creds.kubeconfig.includes(creds.token) && creds.kubeconfig.includes(`server: ${server.replace(/\/$/, '')}`))
+    if (ca) assert.ok(creds.kubeconfig.includes(`certificate-authority-data: ${ca[1]}`))
+    // Given, the pipeline's own server (it may reach the API server another way), without a CA.
+    const otherWay = await cluster.ciCredentials(mine, { server: 'https://ci-gateway.example.test:6443', ttl: 600 })
+    assert.ok(otherWay.kubeconfig.includes('server: https://ci-gateway.example.test:6443'))
+    assert.ok(!otherWay.kubeconfig.includes('certificate-authority-data'))
+    fs.writeFileSync(path.join(dir, 'ci.kubeconfig'), creds.kubeconfig)
+    const ci = await Cluster.fromKubeconfig({ path: path.join(dir, 'ci.kubeconfig') })
+    assert.deepEqual((await ci.status(mine, 'web')).versions, [], 'the pipeline reads its own tenant')
+    assert.equal((await rejection(ci.status(other, 'web'))).code, 'FORBIDDEN')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+    for (const x of [mine, other]) await cluster.deleteTenant(x, { confirm: true, purge: true })
+  }
 })

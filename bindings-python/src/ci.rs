@@ -53,19 +53,11 @@ impl CiCredentials {
     }
 }
 
-/// The core's options: `server` and `certificate_authority_data` as given, else those of the
-/// kubeconfig the backend was built from (the core's `CiOptions::for_cluster`).
+/// The core's options (`CiOptions::given`): `server` and `certificate_authority_data` as given,
+/// else those of the kubeconfig the backend was built from.
 fn ci_options(backend: &ClusterBackend, server: Option<String>, ttl: f64, certificate_authority_data: Option<String>) -> PyResult<CiOptions> {
     let ttl = seconds("ttl", ttl)?;
-    match server {
-        Some(server) => Ok(CiOptions { ttl, server, certificate_authority_data }),
-        None => {
-            let derived = CiOptions::for_cluster(backend, ttl).ok_or_else(|| {
-                pyo3::exceptions::PyValueError::new_err("server: this cluster was not built from a kubeconfig, so its API server URL is unknown; pass server=")
-            })?;
-            Ok(CiOptions { certificate_authority_data: certificate_authority_data.or(derived.certificate_authority_data), ..derived })
-        }
-    }
+    CiOptions::given(backend, ttl, server, certificate_authority_data).map_err(|e| Python::attach(|py| errors::validation(py, &e)))
 }
 
 #[pymethods]

@@ -17,6 +17,7 @@ use super::TenantError;
 use crate::backend::cluster::ClusterBackend;
 use crate::backend::{ApplyOptions, Backend};
 use crate::compile::role_rules;
+use crate::error::{FieldError, ValidationErrors};
 use crate::labels;
 use crate::model::tenant::{Role, Tenant};
 use crate::secret::Secret;
@@ -43,6 +44,28 @@ impl CiOptions {
     /// backend was built from a ready client, whose server is unknown: give `server` then.
     pub fn for_cluster(backend: &ClusterBackend, ttl: Duration) -> Option<CiOptions> {
         Some(CiOptions { ttl, server: backend.server()?.to_string(), certificate_authority_data: backend.certificate_authority_data().map(str::to_string) })
+    }
+
+    /// The options a caller gave (the bindings' arguments), completed for `backend`: `server` and
+    /// `certificate_authority_data` as given; without `server`, those of the backend's kubeconfig
+    /// ([`CiOptions::for_cluster`]), the CA given taking the kubeconfig's place. A problem at
+    /// `server` when neither is known.
+    pub fn given(
+        backend: &ClusterBackend,
+        ttl: Duration,
+        server: Option<String>,
+        certificate_authority_data: Option<String>,
+    ) -> Result<CiOptions, ValidationErrors> {
+        if let Some(server) = server {
+            return Ok(CiOptions { ttl, server, certificate_authority_data });
+        }
+        let derived = CiOptions::for_cluster(backend, ttl).ok_or_else(|| {
+            ValidationErrors::one(FieldError {
+                path: "server".into(),
+                message: "this cluster was not built from a kubeconfig, so its API server URL is unknown; give the URL the pipeline uses".into(),
+            })
+        })?;
+        Ok(CiOptions { certificate_authority_data: certificate_authority_data.or(derived.certificate_authority_data), ..derived })
     }
 }
 
@@ -150,5 +173,14 @@ mod tests {
         assert_eq!(options, CiOptions { ttl: Duration::from_secs(900), server: "https://api.example.test:6443/".into(), certificate_authority_data: None });
         let bare = ClusterBackend::from_client(kube::Client::try_from(config).expect("client"));
         assert_eq!(CiOptions::for_cluster(&bare, Duration::from_secs(900)), None, "a ready client's server is unknown");
+
+        // What a caller gives: its server and CA as given; without a server, the cluster's, with the CA given.
+        let ttl = Duration::from_secs(600);
+        let given = CiOptions::given(&bare, ttl, Some("https://ci.example.test".into()), None).expect("a server given");
+        assert_eq!(given, CiOptions { ttl, server: "https://ci.example.test".into(), certificate_authority_data: None });
+        let derived = CiOptions::given(&backend, ttl, None, Some("Q0E=".into())).expect("the cluster's server");
+        assert_eq!(derived, CiOptions { ttl, server: "https://api.example.test:6443/".into(), certificate_authority_data: Some("Q0E=".into()) });
+        let unknown = CiOptions::given(&bare, ttl, None, None).unwrap_err();
+        assert_eq!(unknown.errors()[0].path, "server");
     }
 }
